@@ -1,0 +1,178 @@
+"""Where Tessera keeps things, and the user's settings.
+
+Paths come from platformdirs unless the environment says otherwise:
+`TESSERA_HOME` moves everything (settings, logs, cache, library) under one folder,
+which is how tests stay isolated; `TESSERA_LIBRARY` moves only the library.
+
+Settings are a small JSON file with a schema version. It is written atomically
+(temp file, fsync, replace), and a file that cannot be read is set aside, never
+silently overwritten.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import json
+import logging
+import os
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import platformdirs
+
+APP_NAME = "Tessera"
+SCHEMA_VERSION = 1
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Paths:
+    """Every folder Tessera writes to."""
+
+    config_dir: Path
+    data_dir: Path
+    cache_dir: Path
+    log_dir: Path
+    library_dir: Path
+
+    @property
+    def settings_file(self) -> Path:
+        return self.config_dir / "settings.json"
+
+    @property
+    def log_file(self) -> Path:
+        return self.log_dir / "tessera.log"
+
+    @property
+    def ui_state_file(self) -> Path:
+        return self.config_dir / "window.ini"
+
+    def as_dict(self) -> dict[str, str]:
+        out = {f.name: str(getattr(self, f.name)) for f in dataclasses.fields(self)}
+        out["settings_file"] = str(self.settings_file)
+        out["log_file"] = str(self.log_file)
+        return out
+
+
+def resolve_paths(env: dict[str, str] | None = None) -> Paths:
+    """Folders for this process, honouring TESSERA_HOME and TESSERA_LIBRARY."""
+    env = os.environ if env is None else env
+    home = env.get("TESSERA_HOME")
+    if home:
+        root = Path(home).expanduser()
+        paths = Paths(
+            config_dir=root / "config",
+            data_dir=root / "data",
+            cache_dir=root / "cache",
+            log_dir=root / "logs",
+            library_dir=root / "library",
+        )
+    else:
+        dirs = platformdirs.PlatformDirs(APP_NAME, appauthor=False)
+        data = Path(dirs.user_data_dir)
+        paths = Paths(
+            config_dir=Path(dirs.user_config_dir),
+            data_dir=data,
+            cache_dir=Path(dirs.user_cache_dir),
+            log_dir=Path(dirs.user_log_dir),
+            library_dir=data / "library",
+        )
+    library = env.get("TESSERA_LIBRARY")
+    if library:
+        paths = dataclasses.replace(paths, library_dir=Path(library).expanduser())
+    return paths
+
+
+@dataclass
+class Settings:
+    """User settings. Add a field with a default; bump SCHEMA_VERSION only to migrate."""
+
+    schema_version: int = SCHEMA_VERSION
+    library_dir: str | None = None  # None: the default under the data folder
+    device: str = "auto"  # auto | cuda | cpu
+    default_engine: str = "procedural"
+    default_dpi: int = 150
+    qa_profile: str = "default"
+    recent_palettes: list[str] = field(default_factory=list)
+
+    @classmethod
+    def from_dict(cls, raw: dict) -> Settings:
+        raw = _migrate(dict(raw))
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(raw) - known)
+        if unknown:
+            log.warning("ignoring unknown settings: %s", ", ".join(unknown))
+        return cls(**{k: v for k, v in raw.items() if k in known})
+
+
+def _migrate(raw: dict) -> dict:
+    """Bring an older settings dict up to SCHEMA_VERSION, one step at a time."""
+    version = int(raw.get("schema_version", 0))
+    if version > SCHEMA_VERSION:
+        log.warning("settings were written by a newer Tessera (schema %s); reading what is known", version)
+    if version < 1:
+        # Schema 0 (pre-release) called the library folder "library".
+        if "library" in raw and "library_dir" not in raw:
+            raw["library_dir"] = raw.pop("library")
+    raw["schema_version"] = SCHEMA_VERSION
+    return raw
+
+
+def load_settings(path: Path) -> Settings:
+    """Read settings; a missing file gives defaults, a broken one is set aside first."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return Settings()
+    try:
+        raw = json.loads(text)
+        if not isinstance(raw, dict):
+            raise ValueError("settings must be a JSON object")
+        return Settings.from_dict(raw)
+    except (ValueError, TypeError) as exc:
+        backup = path.with_name(f"{path.name}.broken-{time.strftime('%Y%m%d-%H%M%S')}")
+        with contextlib.suppress(OSError):
+            path.replace(backup)
+        log.warning("settings file %s could not be read (%s); moved to %s, using defaults", path, exc, backup)
+        return Settings()
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Write a file so that a crash leaves either the old file or the new one, never half."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    with contextlib.suppress(OSError):  # make the rename itself durable
+        dir_fd = os.open(path.parent, os.O_RDONLY)
+        try:
+            os.fsync(dir_fd)
+        finally:
+            os.close(dir_fd)
+
+
+def save_settings(settings: Settings, path: Path) -> None:
+    payload = json.dumps(dataclasses.asdict(settings), indent=2, sort_keys=True) + "\n"
+    atomic_write_bytes(path, payload.encode("utf-8"))
+
+
+def library_dir(paths: Paths, settings: Settings, env: dict[str, str] | None = None) -> Path:
+    """The library folder: TESSERA_LIBRARY, then the settings, then the default."""
+    env = os.environ if env is None else env
+    if env.get("TESSERA_LIBRARY"):
+        return paths.library_dir
+    if settings.library_dir:
+        return Path(settings.library_dir).expanduser()
+    return paths.library_dir

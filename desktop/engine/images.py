@@ -1,0 +1,123 @@
+"""Images in and out, safely.
+
+In: only the formats we support, decompression bombs refused, EXIF orientation applied,
+ICC profiles converted to sRGB, and one clear error for anything unreadable.
+Out: PNG written atomically, with Tessera's metadata in a text chunk.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import warnings
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PIL import Image, ImageOps, PngImagePlugin
+
+from desktop.config import atomic_write_bytes
+from desktop.errors import UserError
+
+ALLOWED_FORMATS = {"PNG", "JPEG", "WEBP", "TIFF", "BMP"}
+MAX_PIXELS = 16384 * 16384
+TESSERA_KEY = "tessera"
+
+
+class ImageReadError(UserError):
+    pass
+
+
+def open_image(path: str | Path) -> Image.Image:
+    """Open and fully decode an image file, or raise ImageReadError saying why."""
+    path = Path(path)
+    if not path.is_file():
+        raise ImageReadError(f"{path}: no such file")
+    previous = Image.MAX_IMAGE_PIXELS
+    try:
+        Image.MAX_IMAGE_PIXELS = MAX_PIXELS
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(path) as img:
+                if img.format not in ALLOWED_FORMATS:
+                    raise ImageReadError(f"{path.name}: {img.format or 'unknown'} images are not supported "
+                                         f"(use {', '.join(sorted(ALLOWED_FORMATS))})")
+                img.load()
+                icc = img.info.get("icc_profile")
+                img = ImageOps.exif_transpose(img)
+                if icc:
+                    img = _to_srgb(img, icc)
+                return img
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise ImageReadError(f"{path.name}: too many pixels to open safely (limit {MAX_PIXELS:,})") from None
+    except ImageReadError:
+        raise
+    except (OSError, ValueError, SyntaxError) as exc:
+        raise ImageReadError(f"{path.name}: not a readable image ({exc})") from None
+    finally:
+        Image.MAX_IMAGE_PIXELS = previous
+
+
+def _to_srgb(img: Image.Image, icc: bytes) -> Image.Image:
+    try:
+        from PIL import ImageCms
+
+        src = ImageCms.ImageCmsProfile(io.BytesIO(icc))
+        dst = ImageCms.createProfile("sRGB")
+        mode = "RGBA" if "A" in img.getbands() else "RGB"
+        return ImageCms.profileToProfile(img.convert(mode), src, dst, outputMode=mode)
+    except Exception:  # a broken profile: keep the pixels as they are
+        return img
+
+
+def load_rgb(path: str | Path) -> np.ndarray:
+    """HxWx3 uint8, sRGB."""
+    return np.asarray(open_image(path).convert("RGB"))
+
+
+def load_rgba(path: str | Path) -> np.ndarray:
+    """HxWx4 uint8, sRGB, with alpha (opaque where the file has none)."""
+    return np.asarray(open_image(path).convert("RGBA"))
+
+
+def to_uint8(image: np.ndarray) -> np.ndarray:
+    """Float 0..1 (or uint8) HxWxC to uint8."""
+    if image.dtype == np.uint8:
+        return image
+    return (np.clip(image, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
+
+
+def png_bytes(image: np.ndarray, metadata: dict[str, Any] | None = None, text: dict[str, str] | None = None,
+              dpi: int | None = None) -> bytes:
+    """Encode a PNG with Tessera's JSON metadata (and any extra text chunks)."""
+    info = PngImagePlugin.PngInfo()
+    if metadata is not None:
+        info.add_itxt(TESSERA_KEY, json.dumps(metadata, sort_keys=True))
+    for key, value in (text or {}).items():
+        info.add_text(key, value)
+    buf = io.BytesIO()
+    kwargs: dict[str, Any] = {"pnginfo": info}
+    if dpi:
+        kwargs["dpi"] = (dpi, dpi)
+    Image.fromarray(to_uint8(image)).save(buf, format="PNG", **kwargs)
+    return buf.getvalue()
+
+
+def save_png(path: str | Path, image: np.ndarray, metadata: dict[str, Any] | None = None,
+             text: dict[str, str] | None = None, dpi: int | None = None) -> Path:
+    """Write a PNG atomically: a crash leaves no half-written file."""
+    path = Path(path)
+    atomic_write_bytes(path, png_bytes(image, metadata, text, dpi))
+    return path
+
+
+def read_metadata(path: str | Path) -> dict[str, Any]:
+    """Tessera's JSON metadata from a PNG, or {} if it has none."""
+    with Image.open(path) as img:
+        raw = getattr(img, "text", {}).get(TESSERA_KEY)
+    if not raw:
+        return {}
+    try:
+        return json.loads(raw)
+    except ValueError:
+        return {}

@@ -1,0 +1,134 @@
+"""Drawing helpers shared by the generators: anti-aliased bands, colour ramps, wrapped stamping."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from desktop.palettes import Palette
+from desktop.repeat import Repeat, translates
+
+
+@dataclass
+class RenderContext:
+    """What a style's `render` gets. `width` x `height` is the area it must draw."""
+
+    width: int
+    height: int
+    tile_width: int
+    tile_height: int
+    repeat: Repeat
+    palette: Palette
+    seed: int
+    params: dict[str, Any]
+    progress: Callable[[float], None] = field(default=lambda fraction: None)
+
+    def __post_init__(self):
+        self.rng = np.random.default_rng(self.seed)
+        self.colors = self.palette.array()
+
+    @property
+    def content_repeat(self) -> Repeat:
+        """The repeat that placed content must honour (mirror's tile content is free)."""
+        return Repeat.BASIC if self.repeat is Repeat.MIRROR else self.repeat
+
+    def xs(self) -> np.ndarray:
+        """Pixel-centre x coordinates, shape (1, width)."""
+        return (np.arange(self.width, dtype=np.float32) + 0.5)[None, :]
+
+    def ys(self) -> np.ndarray:
+        return (np.arange(self.height, dtype=np.float32) + 0.5)[:, None]
+
+    def color_sequence(self, n: int, start: int = 0) -> np.ndarray:
+        """n colours that cycle through the palette without two equal neighbours (when it can)."""
+        k = len(self.colors)
+        if k == 1:
+            return np.repeat(self.colors, n, axis=0)
+        idx = [start % k]
+        for _ in range(n - 1):
+            choice = int(self.rng.integers(0, k - 1))
+            idx.append(choice if choice < idx[-1] else choice + 1)
+        if n > 2 and idx[-1] == idx[0]:
+            idx[-1] = (idx[0] + 1 + (idx[-2] == (idx[0] + 1) % k)) % k
+        return self.colors[np.asarray(idx)]
+
+
+def band_profile(boundaries: np.ndarray, colors: np.ndarray, samples: int, footprint: float,
+                 oversample: int = 8) -> np.ndarray:
+    """Box-filtered colours of a cyclic 1-D band layout, sampled at `samples` cell centres.
+
+    `boundaries` are k+1 increasing positions in [0, 1] (first 0, last 1); band i, between
+    boundaries i and i+1, has colour colors[i]. `footprint` is the width of one output sample
+    in the same units (the pixel's extent along the band direction).
+    """
+    fine_n = samples * oversample
+    s = (np.arange(fine_n) + 0.5) / fine_n
+    band = np.clip(np.searchsorted(boundaries, s, side="right") - 1, 0, len(colors) - 1)
+    fine = colors[band].astype(np.float32)
+    # cyclic box filter of the footprint's width, then sample the cell centres
+    width = max(1, int(round(footprint * fine_n)))
+    csum = np.concatenate([np.zeros((1, fine.shape[1]), np.float32), np.cumsum(np.concatenate([fine, fine]), 0)])
+    centres = (np.arange(samples) * oversample + oversample // 2)
+    lo = (centres - width // 2) % fine_n
+    return ((csum[lo + width] - csum[lo]) / width).astype(np.float32)
+
+
+def lookup(lut: np.ndarray, s: np.ndarray) -> np.ndarray:
+    """Colours of a cyclic look-up table at positions s (any real numbers, period 1)."""
+    n = len(lut)
+    idx = (np.floor(np.mod(s, 1.0) * n)).astype(np.int64) % n
+    return lut[idx]
+
+
+def ramp(t: np.ndarray, colors: np.ndarray, levels: int = 0) -> np.ndarray:
+    """Map t in [0, 1] onto a gradient through the colours; `levels` > 0 posterises."""
+    t = np.clip(t, 0.0, 1.0)
+    k = len(colors)
+    if k == 1:
+        return np.broadcast_to(colors[0], (*t.shape, 3)).astype(np.float32)
+    if levels > 0:
+        t = np.minimum(np.floor(t * levels), levels - 1) / max(1, levels - 1)
+    pos = t * (k - 1)
+    i0 = np.minimum(np.floor(pos).astype(np.int64), k - 2)
+    f = (pos - i0)[..., None].astype(np.float32)
+    return (colors[i0] * (1 - f) + colors[i0 + 1] * f).astype(np.float32)
+
+
+def smoothstep(edge0: float, edge1: float, x: np.ndarray) -> np.ndarray:
+    t = np.clip((x - edge0) / (edge1 - edge0), 0.0, 1.0)
+    return t * t * (3 - 2 * t)
+
+
+def coverage(signed_distance: np.ndarray) -> np.ndarray:
+    """Anti-aliased coverage of a shape from its signed distance in pixels (negative inside)."""
+    return np.clip(0.5 - signed_distance, 0.0, 1.0).astype(np.float32)
+
+
+def stamp(canvas: np.ndarray, patch: np.ndarray, left: int, top: int, offsets: np.ndarray) -> None:
+    """Composite a premultiplied RGBA patch at (left, top) and at every lattice offset of it.
+
+    `offsets` are whole-pixel lattice translations (see repeat.translates); the copies that
+    fall outside the canvas are clipped away, so the canvas wraps through the repeat.
+    """
+    ph, pw = patch.shape[:2]
+    height, width = canvas.shape[:2]
+    for dx, dy in offsets:
+        x0, y0 = left + int(dx), top + int(dy)
+        if x0 >= width or y0 >= height or x0 + pw <= 0 or y0 + ph <= 0:
+            continue
+        cx0, cy0 = max(0, x0), max(0, y0)
+        cx1, cy1 = min(width, x0 + pw), min(height, y0 + ph)
+        src = patch[cy0 - y0:cy1 - y0, cx0 - x0:cx1 - x0]
+        dst = canvas[cy0:cy1, cx0:cx1]
+        dst *= 1.0 - src[..., 3:4]
+        dst += src[..., :3]
+
+
+def wrap_offsets(ctx: RenderContext, patch_extent: float) -> np.ndarray:
+    """Whole-pixel lattice translations enough to wrap patches up to `patch_extent` pixels."""
+    reach = 1 + int(np.ceil(patch_extent / max(1, min(ctx.tile_width, ctx.tile_height) // 2)))
+    offsets = translates(ctx.content_repeat, ctx.tile_width, ctx.tile_height, reach=reach)
+    return np.round(offsets).astype(np.int64)

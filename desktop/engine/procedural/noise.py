@@ -1,0 +1,185 @@
+"""Periodic noise on the repeat's own lattice: value, gradient, fBm, domain-warped marble, Worley.
+
+A noise field is a grid of random values (or gradients, or feature points) whose grid points
+are looked up through the repeat geometry at grid resolution. Because the grid repeats the
+way the tile does, every field built from it is seamless under basic, half-drop and
+half-brick alike, and half-drop noise really is offset by half a tile, not stacked.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from desktop.engine.procedural.canvas import RenderContext, ramp
+from desktop.engine.procedural.params import Param, Style
+from desktop.repeat import Repeat, content_period, plane_to_tile, window, wrap_point
+
+
+def _grid_shape(ctx: RenderContext, scale: int) -> tuple[int, int]:
+    """Grid cells across and down: roughly square cells, even counts (so half offsets land on the grid)."""
+    gx = max(2, scale + (scale % 2))
+    gy = max(2, round(gx * ctx.tile_height / ctx.tile_width))
+    return gx, gy + (gy % 2)
+
+
+class LatticeField:
+    """A smooth field from a grid of random values, sampled anywhere on the plane (bicubic)."""
+
+    PAD = 2
+
+    def __init__(self, repeat: Repeat, width: int, height: int, values: np.ndarray):
+        self.repeat, self.width, self.height = repeat, width, height
+        self.gy, self.gx = values.shape[:2]
+        p = self.PAD
+        self.table = np.ascontiguousarray(
+            window(values.astype(np.float32), repeat, -p, -p, self.gx + 2 * p + 1, self.gy + 2 * p + 1))
+
+    def sample(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        """The field at plane pixel coordinates (pixel centres are at k + 0.5)."""
+        x, y = np.broadcast_arrays(np.asarray(x, np.float64), np.asarray(y, np.float64))
+        wx, wy = wrap_point(self.repeat, self.width, self.height, x, y)
+        u = (wx * self.gx / self.width + self.PAD).astype(np.float32)
+        v = (wy * self.gy / self.height + self.PAD).astype(np.float32)
+        return cv2.remap(self.table, u, v, interpolation=cv2.INTER_CUBIC, borderMode=cv2.BORDER_REPLICATE)
+
+
+def _value_field(ctx: RenderContext, gx: int, gy: int) -> LatticeField:
+    return LatticeField(ctx.content_repeat, ctx.width, ctx.height, ctx.rng.random((gy, gx)))
+
+
+def _normalise(field: np.ndarray) -> np.ndarray:
+    """Stretch to 0..1 over the whole tile (a full period, so this keeps the seams)."""
+    lo, hi = np.percentile(field, [0.5, 99.5])
+    return np.clip((field - lo) / max(hi - lo, 1e-6), 0, 1).astype(np.float32)
+
+
+def fbm(ctx: RenderContext, x, y, scale: int, octaves: int, gain: float) -> np.ndarray:
+    gx, gy = _grid_shape(ctx, scale)
+    total = np.zeros(np.broadcast_shapes(np.shape(x), np.shape(y)), np.float32)
+    amp, norm = 1.0, 0.0
+    for octave in range(octaves):
+        total += amp * _value_field(ctx, gx << octave, gy << octave).sample(x, y)
+        norm += amp
+        amp *= gain
+        ctx.progress((octave + 1) / (octaves + 1))
+    return total / norm
+
+
+def _colour(ctx: RenderContext, t: np.ndarray) -> np.ndarray:
+    return ramp(t, ctx.colors, ctx.params.get("levels", 0))
+
+
+def render_value_noise(ctx: RenderContext) -> np.ndarray:
+    gx, gy = _grid_shape(ctx, ctx.params["scale"])
+    field = _value_field(ctx, gx, gy).sample(ctx.xs(), ctx.ys())
+    return _colour(ctx, _normalise(field))
+
+
+def render_gradient_noise(ctx: RenderContext) -> np.ndarray:
+    """Perlin-style gradient noise: random unit gradients at the grid points, quintic fade."""
+    gx, gy = _grid_shape(ctx, ctx.params["scale"])
+    angles = ctx.rng.random((gy, gx)) * 2 * np.pi
+    grads = np.stack([np.cos(angles), np.sin(angles)], axis=-1).astype(np.float32)
+    table = window(grads, ctx.content_repeat, 0, 0, gx + 1, gy + 1)
+    u = (ctx.xs() * gx / ctx.width).astype(np.float32)
+    v = (ctx.ys() * gy / ctx.height).astype(np.float32)
+    i0, j0 = np.floor(u).astype(np.int64), np.floor(v).astype(np.int64)
+    fu, fv = u - i0, v - j0
+
+    def corner(di, dj):
+        g = table[j0 + dj, i0 + di]
+        return g[..., 0] * (fu - di) + g[..., 1] * (fv - dj)
+
+    def fade(t):
+        return t * t * t * (t * (t * 6 - 15) + 10)
+
+    a, b = fade(fu), fade(fv)
+    top = corner(0, 0) * (1 - a) + corner(1, 0) * a
+    bottom = corner(0, 1) * (1 - a) + corner(1, 1) * a
+    return _colour(ctx, _normalise(top * (1 - b) + bottom * b))
+
+
+def render_fbm(ctx: RenderContext) -> np.ndarray:
+    p = ctx.params
+    field = fbm(ctx, ctx.xs(), ctx.ys(), p["scale"], p["octaves"], p["gain"])
+    return _colour(ctx, _normalise(field))
+
+
+def render_marble(ctx: RenderContext) -> np.ndarray:
+    """Veins bent by turbulence, the turbulence itself sampled through a warped domain."""
+    p = ctx.params
+    x, y = np.broadcast_arrays(ctx.xs(), ctx.ys())
+    reach = 0.12 * min(ctx.width, ctx.height)
+    qx = fbm(ctx, x, y, p["scale"], 3, 0.5) - 0.5
+    qy = fbm(ctx, x + 0.37 * ctx.width, y + 0.21 * ctx.height, p["scale"], 3, 0.5) - 0.5
+    turbulence = fbm(ctx, x + reach * qx * 4, y + reach * qy * 4, p["scale"], p["octaves"], 0.55)
+    # the vein direction uses whole periods of the content rectangle, so it stays seamless
+    _, period_y = content_period(ctx.repeat, ctx.width, ctx.height)
+    phase = 2 * np.pi * (p["veins"] * y / period_y + p["warp"] * turbulence)
+    t = (0.5 + 0.5 * np.sin(phase)) ** p["sharpness"]
+    return _colour(ctx, t.astype(np.float32))
+
+
+def render_worley(ctx: RenderContext) -> np.ndarray:
+    """Cells around random feature points, one point per grid cell, distances in pixels."""
+    p = ctx.params
+    gx, gy = _grid_shape(ctx, p["scale"])
+    jitter = ctx.rng.random((gy, gx, 2)).astype(np.float32) * 0.9 + 0.05
+    palette_idx = ctx.rng.integers(0, len(ctx.colors), size=gy * gx)
+    cell_w, cell_h = ctx.width / gx, ctx.height / gy
+    u = ctx.xs() / cell_w
+    v = ctx.ys() / cell_h
+    i0, j0 = np.floor(u).astype(np.int64), np.floor(v).astype(np.int64)
+    shape = np.broadcast_shapes(u.shape, v.shape)
+    f1 = np.full(shape, np.inf, np.float32)
+    f2 = np.full(shape, np.inf, np.float32)
+    ident = np.zeros(shape, np.int64)
+    for dj in (-1, 0, 1):
+        for di in (-1, 0, 1):
+            ci, cj = i0 + di, j0 + dj
+            tx, ty = plane_to_tile(ctx.content_repeat, gx, gy, ci, cj)
+            off = jitter[ty, tx]
+            dx = (ci + off[..., 0] - u) * cell_w
+            dy = (cj + off[..., 1] - v) * cell_h
+            d = np.sqrt(dx * dx + dy * dy).astype(np.float32)
+            closer = d < f1
+            f2 = np.where(closer, f1, np.minimum(f2, d))
+            ident = np.where(closer, ty * gx + tx, ident)
+            f1 = np.minimum(f1, d)
+    size = 0.5 * np.hypot(cell_w, cell_h)
+    mode = p["mode"]
+    if mode == "cells":
+        fill = ctx.colors[palette_idx[ident]]
+        edge = np.clip((f2 - f1) / (0.08 * size), 0, 1)[..., None]
+        return (fill * (0.55 + 0.45 * edge)).astype(np.float32)
+    if mode == "cracks":
+        edge = np.clip((f2 - f1) / (0.12 * size), 0, 1)
+        return ramp(edge, ctx.colors[::-1] if len(ctx.colors) > 1 else ctx.colors)
+    return _colour(ctx, np.clip(f1 / size, 0, 1))
+
+
+_SCALE = Param("scale", int, 4, "Noise cells across the tile (bigger = finer).", 1, 256)
+_LEVELS = Param("levels", int, 0, "Posterise into this many colour steps (0 = smooth).", 0, 32)
+
+STYLES = [
+    Style("value-noise", "Value noise", "Soft, cloudy value noise through the palette.", render_value_noise,
+          (_SCALE, _LEVELS), periodic="lattice", family="noise"),
+    Style("gradient-noise", "Gradient noise", "Perlin-style gradient noise.", render_gradient_noise,
+          (_SCALE, _LEVELS), periodic="lattice", family="noise"),
+    Style("fbm", "Fractal noise", "Fractal Brownian motion: octaves of noise, fine over coarse.", render_fbm, (
+        _SCALE, Param("octaves", int, 5, "Octaves of detail.", 1, 8),
+        Param("gain", float, 0.5, "How much each finer octave counts.", 0.1, 0.9), _LEVELS,
+    ), periodic="lattice", family="noise"),
+    Style("marble", "Marble", "Domain-warped marble veins.", render_marble, (
+        Param("scale", int, 3, "Turbulence cells across the tile.", 1, 64),
+        Param("octaves", int, 5, "Octaves of turbulence.", 1, 8),
+        Param("veins", int, 3, "Veins down the tile.", 1, 32),
+        Param("warp", float, 2.5, "How far turbulence bends the veins.", 0.0, 10.0),
+        Param("sharpness", float, 1.0, "Higher makes thinner, sharper veins.", 0.2, 8.0), _LEVELS,
+    ), periodic="lattice", family="noise"),
+    Style("worley", "Worley cells", "Cellular (Worley) noise: cells, cracks or bubbles.", render_worley, (
+        Param("scale", int, 8, "Cells across the tile.", 2, 128),
+        Param("mode", str, "cells", "What to draw.", choices=("cells", "cracks", "bubbles")), _LEVELS,
+    ), periodic="lattice", family="noise"),
+]

@@ -1,0 +1,125 @@
+"""Palettes: curated ones from resources/palettes, "#hex,#hex" strings, and extraction from images."""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from desktop.errors import UserError
+from desktop.resources import resources_dir
+
+_HEX = re.compile(r"^#?([0-9a-fA-F]{3}|[0-9a-fA-F]{6})$")
+
+
+@dataclass(frozen=True)
+class Palette:
+    """An ordered set of sRGB colours; `weights` (pixel shares) when extracted from an image."""
+
+    colors: tuple[tuple[int, int, int], ...]
+    name: str = ""
+    weights: tuple[float, ...] = field(default=())
+
+    def __post_init__(self):
+        if not self.colors:
+            raise UserError("a palette needs at least one colour")
+
+    @property
+    def hex(self) -> list[str]:
+        return [to_hex(c) for c in self.colors]
+
+    def array(self) -> np.ndarray:
+        """The colours as a (K, 3) float32 array in 0..1."""
+        return np.asarray(self.colors, dtype=np.float32) / 255.0
+
+    def as_dict(self) -> dict:
+        out: dict = {"name": self.name, "colors": self.hex}
+        if self.weights:
+            out["weights"] = [round(w, 4) for w in self.weights]
+        return out
+
+
+def to_hex(color: tuple[int, int, int]) -> str:
+    return "#{:02x}{:02x}{:02x}".format(*(int(c) for c in color))
+
+
+def parse_hex(text: str) -> tuple[int, int, int]:
+    match = _HEX.match(text.strip())
+    if not match:
+        raise UserError(f"'{text.strip()}' is not a hex colour (use #rrggbb or #rgb)")
+    digits = match.group(1)
+    if len(digits) == 3:
+        digits = "".join(ch * 2 for ch in digits)
+    return int(digits[0:2], 16), int(digits[2:4], 16), int(digits[4:6], 16)
+
+
+def palette_names() -> list[str]:
+    folder = resources_dir() / "palettes"
+    return sorted(p.stem for p in folder.glob("*.json"))
+
+
+def load_named(name: str) -> Palette:
+    path = resources_dir() / "palettes" / f"{name}.json"
+    if not path.is_file():
+        known = ", ".join(palette_names()) or "none installed"
+        raise UserError(f"unknown palette '{name}' (known: {known}; or give colours as \"#hex,#hex\")")
+    raw = json.loads(path.read_text(encoding="utf-8"))
+    return Palette(tuple(parse_hex(c) for c in raw["colors"]), name=name)
+
+
+def parse_palette(spec: str | Palette | None, default: str = "indigo-dye") -> Palette:
+    """A palette from a name, a "#hex,#hex,..." string, or None for the default."""
+    if isinstance(spec, Palette):
+        return spec
+    if spec is None or not str(spec).strip():
+        return load_named(default)
+    spec = str(spec).strip()
+    if "#" in spec or "," in spec:
+        parts = [p for p in re.split(r"[,\s]+", spec) if p]
+        return Palette(tuple(parse_hex(p) for p in parts), name="custom")
+    return load_named(spec)
+
+
+def extract_palette(rgb: np.ndarray, k: int = 6, sample: int = 40_000, seed: int = 0) -> Palette:
+    """The main colours of an image: k-means in CIELAB, sorted by the share of pixels they cover.
+
+    `rgb` is HxWx3 (uint8, or float in 0..1). An alpha channel, if present, is dropped
+    after removing fully transparent pixels.
+    """
+    import cv2
+
+    arr = np.asarray(rgb)
+    if arr.ndim != 3 or arr.shape[2] not in (3, 4):
+        raise UserError("palette extraction needs an RGB image")
+    pixels = arr.reshape(-1, arr.shape[2])
+    if arr.dtype == np.uint8:
+        pixels = pixels.astype(np.float32) / 255.0
+    else:
+        pixels = pixels.astype(np.float32)
+    if pixels.shape[1] == 4:
+        pixels = pixels[pixels[:, 3] > 0.01, :3]
+    if len(pixels) == 0:
+        raise UserError("the image has no opaque pixels to take colours from")
+    rng = np.random.default_rng(seed)
+    if len(pixels) > sample:
+        pixels = pixels[rng.choice(len(pixels), sample, replace=False)]
+    lab = cv2.cvtColor(pixels.reshape(-1, 1, 3), cv2.COLOR_RGB2LAB).reshape(-1, 3)
+    k = max(1, min(k, len(np.unique(lab.round(1), axis=0))))
+    cv2.setRNGSeed(seed)
+    criteria = (cv2.TERM_CRITERIA_EPS + cv2.TERM_CRITERIA_MAX_ITER, 50, 0.05)
+    _, labels, centers = cv2.kmeans(lab, k, None, criteria, 4, cv2.KMEANS_PP_CENTERS)
+    counts = np.bincount(labels.ravel(), minlength=k).astype(np.float64)
+    order = np.argsort(-counts)
+    centers_rgb = cv2.cvtColor(centers[order].reshape(-1, 1, 3).astype(np.float32), cv2.COLOR_LAB2RGB)
+    colors = tuple(tuple(int(round(v)) for v in np.clip(c, 0, 1) * 255) for c in centers_rgb.reshape(-1, 3))
+    weights = tuple(float(w) for w in counts[order] / counts.sum())
+    return Palette(colors, name="extracted", weights=weights)
+
+
+def palette_from_image_file(path: str | Path, k: int = 6) -> Palette:
+    from desktop.engine.images import load_rgb
+
+    return extract_palette(load_rgb(path), k=k)

@@ -1,0 +1,17 @@
+"""Tessera entry point: no arguments opens the window, anything else runs the CLI."""
+
+import sys
+
+
+def main() -> int:
+    if len(sys.argv) > 1:
+        from desktop.cli import main as cli_main
+
+        return cli_main(sys.argv[1:])
+    from desktop.ui.app import main as ui_main
+
+    return ui_main()
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
