@@ -170,6 +170,7 @@ class Job:
         self.result: Any = None
         self.error: str | None = None
         self.error_detail: str | None = None
+        self.exception: BaseException | None = None
         self.revision = 0
         self.created = time.time()
         self.started: float | None = None
@@ -359,7 +360,7 @@ class JobQueue:
 
     def _run(self, job: Job) -> None:
         ctx = JobContext(job, self)
-        result = error = detail = None
+        result = error = detail = exception = None
         try:
             ctx.check_cancelled()
             result = job.fn(ctx)
@@ -370,12 +371,13 @@ class JobQueue:
             from desktop.errors import UserError
 
             state, kind = JobState.FAILED, "failed"
+            exception = exc
             error = str(exc) or type(exc).__name__
             detail = traceback.format_exc()
             if not isinstance(exc, UserError):
                 log.error("job %s (%s) failed:\n%s", job.id, job.kind, detail)
         with self._lock:
-            job.result, job.error, job.error_detail = result, error, detail
+            job.result, job.error, job.error_detail, job.exception = result, error, detail, exception
             job.finished = time.time()
             event = self._transition(job, state, kind, error or "")
             job._done.set()

@@ -144,8 +144,8 @@ def window(tile: Any, repeat: Repeat | str, x0: int, y0: int, w: int, h: int,
     if _is_torch(tile):
         import torch
 
-        rows = torch.as_tensor(rows, device=tile.device)
-        cols = torch.as_tensor(cols, device=tile.device)
+        rows = torch.from_numpy(rows.copy()).to(tile.device)  # the cached maps are read-only
+        cols = torch.from_numpy(cols.copy()).to(tile.device)
     index = (slice(None),) * ay + (rows, cols)
     return tile[index]
 

@@ -1,0 +1,269 @@
+"""`tessera …`: every job as a command, with `--json` for scripts.
+
+Exit codes: 0 ok, 1 a check failed, 2 bad input or usage, 3 an internal error.
+Bad input gets one line on stderr; a traceback only with --debug.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import platform
+import signal
+import sys
+from typing import Any
+
+from desktop import __version__
+from desktop.errors import CheckFailed, UserError
+
+log = logging.getLogger("tessera.cli")
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports a usage error as one line and exit code 2."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
+
+
+def _emit(args: argparse.Namespace, payload: Any, text: str) -> None:
+    if getattr(args, "json", False):
+        print(json.dumps(payload, indent=2, sort_keys=True, default=str))
+    else:
+        print(text)
+
+
+# -- info -------------------------------------------------------------------------------------
+def cmd_info(args: argparse.Namespace) -> int:
+    from desktop.config import library_dir, load_settings, resolve_paths
+    from desktop.hardware import package_version, probe_devices
+
+    paths = resolve_paths()
+    settings = load_settings(paths.settings_file)
+    devices = probe_devices()
+    versions = {name: package_version(dist) for name, dist in (
+        ("numpy", "numpy"), ("pyside6", "PySide6-Essentials"), ("opencv", "opencv-python-headless"),
+        ("pillow", "pillow"), ("torch", "torch"), ("diffusers", "diffusers"), ("transformers", "transformers"),
+        ("peft", "peft"), ("open_clip", "open-clip-torch"), ("lancedb", "lancedb"), ("sqlalchemy", "SQLAlchemy"))}
+    payload = {
+        "tessera": __version__,
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "versions": versions,
+        "paths": paths.as_dict(),
+        "library": str(library_dir(paths, settings)),
+        "default_engine": settings.default_engine,
+        "cuda": devices.get("cuda", False),
+        "devices": devices,
+    }
+    lines = [f"Tessera {__version__} (Python {payload['python']}, {payload['platform']})",
+             f"library:  {payload['library']}", f"settings: {paths.settings_file}", f"logs:     {paths.log_file}",
+             "GPU:      " + (", ".join(d["name"] for d in devices["devices"]) if devices["cuda"]
+                            else f"none (CUDA available: no{'; ' + devices['error'] if devices.get('error') else ''})")]
+    lines += [f"{name:13s} {version or 'not installed'}" for name, version in versions.items()]
+    _emit(args, payload, "\n".join(lines))
+    return 0
+
+
+# -- styles and palettes ------------------------------------------------------------------------
+def cmd_styles(args: argparse.Namespace) -> int:
+    from desktop.engine.procedural import STYLES
+
+    described = [style.describe() for style in STYLES.values()]
+    text = []
+    for style in described:
+        opts = ", ".join(f"{p['name']}={p['default']}" for p in style["params"])
+        text.append(f"{style['name']:15s} {style['description']}\n{'':15s} options: {opts or 'none'}")
+    _emit(args, {"styles": described}, "\n".join(text))
+    return 0
+
+
+def cmd_palettes(args: argparse.Namespace) -> int:
+    from desktop.palettes import load_named, palette_from_image_file, palette_names
+
+    if args.from_image:
+        palette = palette_from_image_file(args.from_image, k=args.k)
+        shares = ", ".join(f"{h} {w:.0%}" for h, w in zip(palette.hex, palette.weights))
+        _emit(args, palette.as_dict(), f"{','.join(palette.hex)}\n({shares})")
+        return 0
+    palettes = [load_named(name) for name in palette_names()]
+    _emit(args, {"palettes": [p.as_dict() for p in palettes]},
+          "\n".join(f"{p.name:12s} {','.join(p.hex)}" for p in palettes))
+    return 0
+
+
+# -- generate ---------------------------------------------------------------------------------
+def parse_size(text: str) -> tuple[int, int]:
+    raw = text.lower().replace("×", "x")
+    try:
+        if "x" in raw:
+            w, h = raw.split("x", 1)
+            return int(w), int(h)
+        side = int(raw)
+        return side, side
+    except ValueError:
+        raise UserError(f"size '{text}' must be N or WxH in pixels, like 1024 or 1200x800") from None
+
+
+def style_options(extra: list[str], given: list[str]) -> dict[str, str]:
+    """`--name value` / `--name=value` pairs left over by argparse, plus `-p name=value`."""
+    options: dict[str, str] = {}
+    for item in given:
+        if "=" not in item:
+            raise UserError(f"style option '{item}' must be NAME=VALUE")
+        name, value = item.split("=", 1)
+        options[name.strip()] = value
+    i = 0
+    while i < len(extra):
+        token = extra[i]
+        if not token.startswith("--") or token == "--":
+            raise UserError(f"unexpected argument '{token}'")
+        name = token[2:]
+        if "=" in name:
+            name, value = name.split("=", 1)
+            i += 1
+        elif i + 1 < len(extra) and not extra[i + 1].startswith("--"):
+            value = extra[i + 1]
+            i += 2
+        else:
+            value, i = "true", i + 1
+        options[name] = value
+    return options
+
+
+def cmd_generate(args: argparse.Namespace, extra: list[str]) -> int:
+    from desktop.engine.generate import GenerateRequest
+
+    width, height = parse_size(args.size)
+    options = style_options(extra, args.param or [])
+    style = args.style
+    if args.group:
+        style = style or "wallpaper"
+        options["group"] = args.group
+    if args.motif:
+        style = style or "motif"
+        options["motif_path"] = os.path.abspath(args.motif)
+    if args.layout:
+        style = style or "motif"
+        options["layout"] = args.layout
+    request = GenerateRequest(
+        style=style or "stripes", params=options, repeat=args.repeat, width=width, height=height,
+        palette=args.palette or "indigo-dye", seed=args.seed, count=args.count, out_dir=args.out,
+        engine=args.engine, dpi=args.dpi,
+    )
+    request.validated()  # every problem is reported before anything is drawn
+    tiles = _run_as_job("generate", request, args)
+    summaries = [tile.summary() for tile in tiles]
+    _emit(args, {"written": [t.path for t in tiles], "tiles": summaries},
+          "\n".join(f"wrote {t.path}" for t in tiles))
+    return 0
+
+
+def _run_as_job(kind: str, request, args: argparse.Namespace):
+    """Run through the JobQueue, as the window does; Ctrl-C cancels cleanly."""
+    from desktop.engine.generate import run_generate
+    from desktop.jobs import JobQueue, JobState
+
+    queue = JobQueue(io_workers=1)
+    job = queue.submit(kind, lambda ctx: run_generate(request, ctx), request, title=kind)
+    show = sys.stderr.isatty() and not args.json
+    previous = signal.getsignal(signal.SIGINT)
+
+    def interrupt(signum, frame):
+        queue.cancel(job)
+
+    signal.signal(signal.SIGINT, interrupt)
+    try:
+        while not job.wait(0.2):
+            if show:
+                p = job.snapshot().progress
+                if p.fraction is not None:
+                    eta = f", {p.eta_s:.0f}s left" if p.eta_s else ""
+                    print(f"\r{p.message}: {p.fraction:4.0%}{eta}   ", end="", file=sys.stderr, flush=True)
+        if show:
+            print(file=sys.stderr)
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        queue.shutdown(timeout=1.0)
+    if job.state is JobState.CANCELLED:
+        raise UserError("cancelled; files already finished were kept")
+    if job.state is JobState.FAILED:
+        raise job.exception or RuntimeError(job.error or "failed")
+    return job.result
+
+
+# -- the parser -------------------------------------------------------------------------------
+def build_parser() -> argparse.ArgumentParser:
+    from desktop.repeat import REPEATS
+
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--json", action="store_true", help="machine-readable output")
+    common.add_argument("--debug", action="store_true", help="show tracebacks")
+
+    parser = _Parser(prog="tessera", description="Tessera: seamless pattern studio. "
+                     "Run with no arguments (python main.py) to open the window.", parents=[common])
+    parser.add_argument("--version", action="version", version=f"tessera {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    sub.add_parser("info", parents=[common], help="versions, paths, library location, GPU")
+    sub.add_parser("styles", parents=[common], help="every procedural style and its options")
+    pal = sub.add_parser("palettes", parents=[common], help="list palettes, or extract one from an image")
+    pal.add_argument("--from-image", metavar="PATH", help="extract the main colours of an image")
+    pal.add_argument("-k", type=int, default=6, help="how many colours to extract (default 6)")
+
+    gen = sub.add_parser("generate", parents=[common], help="generate seamless tiles",
+                         description="Generate seamless tiles. Style options go as --NAME VALUE "
+                         "(see 'tessera styles') or -p NAME=VALUE.")
+    gen.add_argument("--engine", default="procedural", help="procedural (default)")
+    gen.add_argument("--style", help="style name (default stripes; see 'tessera styles')")
+    gen.add_argument("--repeat", default="basic", help=f"one of {', '.join(REPEATS)}")
+    gen.add_argument("--size", default="1024", help="N or WxH pixels (default 1024)")
+    gen.add_argument("--palette", help="palette name or \"#hex,#hex,...\" (default indigo-dye)")
+    gen.add_argument("--seed", type=int, default=0)
+    gen.add_argument("--count", type=int, default=1)
+    gen.add_argument("--out", default=".", help="output folder (default: here)")
+    gen.add_argument("--dpi", type=int, default=150, help="DPI written into the PNG (default 150)")
+    gen.add_argument("--motif", metavar="PATH", help="your motif image (with alpha) for motif layouts")
+    gen.add_argument("--layout", choices=("grid", "half-drop", "brick", "toss"), help="motif layout")
+    gen.add_argument("--group", help="wallpaper group, p1 ... p6m")
+    gen.add_argument("-p", "--param", action="append", metavar="NAME=VALUE", help="a style option")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser()
+    args, extra = parser.parse_known_args(argv)
+    from desktop.config import resolve_paths
+    from desktop.logs import setup_logging
+
+    log_file = setup_logging(resolve_paths().log_file)
+    try:
+        if args.command is None:
+            parser.print_help()
+            return 0
+        if args.command == "generate":
+            return cmd_generate(args, extra)
+        if extra:
+            raise UserError(f"unrecognised arguments: {' '.join(extra)}")
+        return {"info": cmd_info, "styles": cmd_styles, "palettes": cmd_palettes}[args.command](args)
+    except (UserError, CheckFailed) as exc:
+        if args.debug:
+            raise
+        print(f"tessera: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("tessera: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:
+        if args.debug:
+            raise
+        log.exception("internal error")
+        print(f"tessera: internal error: {exc} (details in {log_file})", file=sys.stderr)
+        return 3
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

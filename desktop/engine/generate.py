@@ -1,0 +1,160 @@
+"""Generation requests and the function a generate Job runs.
+
+A request is validated completely before anything is drawn or written, so bad input
+never leaves half a batch behind; each PNG is written atomically.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from desktop import __version__
+from desktop.engine import procedural
+from desktop.engine.images import save_png, to_uint8
+from desktop.errors import UserError
+from desktop.palettes import Palette, parse_palette
+from desktop.repeat import check_size, parse_repeat
+
+MAX_COUNT = 1000
+
+
+@dataclass
+class GenerateRequest:
+    """What to generate. Plain data: it serialises to JSON and back."""
+
+    style: str = "stripes"
+    params: dict[str, Any] = field(default_factory=dict)
+    repeat: str = "basic"
+    width: int = 1024
+    height: int = 1024
+    palette: str = "indigo-dye"  # a palette name or "#hex,#hex,..."
+    seed: int = 0
+    count: int = 1
+    out_dir: str | None = None  # None: keep the tiles in memory only
+    engine: str = "procedural"
+    dpi: int = 150
+
+    def validated(self) -> ValidRequest:
+        """Check everything up front; raises UserError with one clear sentence."""
+        if self.engine != "procedural":
+            raise UserError(f"engine '{self.engine}' is not available here; use --engine procedural")
+        repeat = parse_repeat(self.repeat)
+        check_size(repeat, int(self.width), int(self.height))
+        style = procedural.get_style(self.style)
+        params = style.resolve(self.params)
+        if params.get("motif_path"):
+            from desktop.engine.images import load_rgba
+
+            load_rgba(params["motif_path"])  # raises a clear error for a file that is not an image
+        palette = parse_palette(self.palette)
+        if not 1 <= int(self.count) <= MAX_COUNT:
+            raise UserError(f"count must be between 1 and {MAX_COUNT}, not {self.count}")
+        if not 0 <= int(self.seed) < 2**63:
+            raise UserError(f"seed must be a whole number from 0, not {self.seed}")
+        if self.out_dir is not None:
+            out = Path(self.out_dir)
+            if out.exists() and not out.is_dir():
+                raise UserError(f"{out} exists and is not a folder")
+        return ValidRequest(self, style, params, repeat.value, palette)
+
+
+@dataclass(frozen=True)
+class ValidRequest:
+    request: GenerateRequest
+    style: procedural.Style
+    params: dict[str, Any]
+    repeat: str
+    palette: Palette
+
+
+@dataclass
+class Tile:
+    """One generated tile: the pixels (uint8 RGB), where it was written, and its facts."""
+
+    image: np.ndarray
+    metadata: dict[str, Any]
+    path: str | None = None
+
+    def summary(self) -> dict[str, Any]:
+        return {"path": self.path, **self.metadata}
+
+
+def tile_metadata(valid: ValidRequest, seed: int, elapsed_s: float) -> dict[str, Any]:
+    req = valid.request
+    return {
+        "tessera": __version__,
+        "engine": req.engine,
+        "style": valid.style.name,
+        "params": valid.params,
+        "repeat": valid.repeat,
+        "size": [int(req.width), int(req.height)],
+        "seed": int(seed),
+        "palette": valid.palette.as_dict(),
+        "dpi": int(req.dpi),
+        "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "render_ms": round(elapsed_s * 1000, 1),
+    }
+
+
+def _free_name(folder: Path, stem: str) -> Path:
+    path = folder / f"{stem}.png"
+    k = 2
+    while path.exists():
+        path = folder / f"{stem}-{k}.png"
+        k += 1
+    return path
+
+
+def run_generate(request: GenerateRequest, ctx=None) -> list[Tile]:
+    """Render `count` tiles (seeds seed, seed+1, ...), writing them if `out_dir` is set.
+
+    `ctx` is a jobs.JobContext (progress, preview, cancel) or None.
+    """
+    valid = request.validated()
+    out = Path(request.out_dir) if request.out_dir is not None else None
+    if out is not None:
+        try:
+            out.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise UserError(f"cannot create the output folder {out}: {exc.strerror or exc}") from None
+    total = int(request.count) * 100
+    tiles: list[Tile] = []
+    for k in range(int(request.count)):
+        seed = int(request.seed) + k
+        message = f"{valid.style.label} {k + 1} of {request.count}"
+
+        def progress(fraction: float, k=k, message=message) -> None:
+            if ctx is not None:
+                ctx.progress(k * 100 + int(fraction * 95), total, message)
+
+        progress(0.0)
+        start = time.perf_counter()
+        image = procedural.render(valid.style, valid.params, valid.repeat, int(request.width),
+                                  int(request.height), valid.palette, seed, progress)
+        pixels = to_uint8(image)
+        meta = tile_metadata(valid, seed, time.perf_counter() - start)
+        tile = Tile(pixels, meta)
+        if out is not None:
+            path = _free_name(out, f"{valid.style.name}-{valid.repeat}-{request.width}x{request.height}-s{seed}")
+            try:
+                save_png(path, pixels, meta, text={"Software": f"Tessera {__version__}"}, dpi=int(request.dpi))
+            except OSError as exc:
+                raise UserError(f"could not write {path}: {exc.strerror or exc}") from None
+            tile.path = os.fspath(path)
+        tiles.append(tile)
+        if ctx is not None:
+            ctx.preview(pixels)
+            ctx.progress((k + 1) * 100, total, message)
+    return tiles
+
+
+def request_from_dict(raw: dict[str, Any]) -> GenerateRequest:
+    known = {f.name for f in dataclasses.fields(GenerateRequest)}
+    return GenerateRequest(**{k: v for k, v in raw.items() if k in known})

@@ -1,0 +1,298 @@
+"""The Brief dock: what to make. Engine, style and its options, palette, repeat, size, seed."""
+
+from __future__ import annotations
+
+import random
+
+from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtGui import QColor, QPainter
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFileDialog, QFormLayout, QGroupBox,
+                               QHBoxLayout, QLabel, QLineEdit, QPushButton, QScrollArea, QSpinBox,
+                               QToolButton, QVBoxLayout, QWidget)
+
+from desktop.engine.generate import GenerateRequest
+from desktop.engine.procedural import STYLES, Param, Style
+from desktop.errors import UserError
+from desktop.palettes import Palette, load_named, palette_names, parse_palette
+from desktop.repeat import Repeat
+
+CUSTOM = "Custom"
+
+
+class SwatchStrip(QWidget):
+    """A row of palette colours (with their shares when the palette was extracted)."""
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.palette_: Palette | None = None
+        self.setMinimumHeight(22)
+
+    def set_palette(self, palette: Palette | None) -> None:
+        self.palette_ = palette
+        self.setToolTip(", ".join(palette.hex) if palette else "")
+        self.update()
+
+    def sizeHint(self) -> QSize:
+        return QSize(200, 24)
+
+    def paintEvent(self, event) -> None:
+        painter = QPainter(self)
+        if not self.palette_:
+            return
+        colors = self.palette_.colors
+        weights = self.palette_.weights or tuple(1.0 / len(colors) for _ in colors)
+        x = 0.0
+        for (r, g, b), w in zip(colors, weights):
+            width = self.width() * w / sum(weights)
+            painter.fillRect(int(x), 0, int(round(x + width)) - int(x), self.height(), QColor(r, g, b))
+            x += width
+
+
+class BriefPanel(QWidget):
+    generateRequested = Signal(object)  # GenerateRequest
+    extractPaletteRequested = Signal(str)  # image path
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self._option_widgets: dict[str, QWidget] = {}
+
+        self.engine = QComboBox()
+        self.engine.addItem("Procedural (no GPU needed)", "procedural")
+        self.engine.setToolTip("Diffusion models appear here once one is registered.")
+        self.style_combo = QComboBox()
+        for style in STYLES.values():
+            self.style_combo.addItem(style.label, style.name)
+            self.style_combo.setItemData(self.style_combo.count() - 1, style.description, Qt.ToolTipRole)
+        self.style_combo.currentIndexChanged.connect(self._rebuild_options)
+        self.options_box = QGroupBox("Style options")
+        self.options_form = QFormLayout(self.options_box)
+
+        self.palette_combo = QComboBox()
+        for name in palette_names():
+            self.palette_combo.addItem(load_named(name).name, name)
+        self.palette_combo.addItem(CUSTOM, CUSTOM)
+        self.palette_edit = QLineEdit()
+        self.palette_edit.setPlaceholderText("#1b2a49, #c9d6e3, …")
+        self.swatches = SwatchStrip()
+        self.palette_error = QLabel("")
+        self.palette_error.setStyleSheet("color: #ff8a80;")
+        from_image = QToolButton(text="From image…")
+        from_image.setToolTip("Take the main colours of an image (k-means in CIELAB)")
+        from_image.clicked.connect(self._pick_palette_image)
+        self.palette_combo.currentIndexChanged.connect(self._palette_chosen)
+        self.palette_edit.textEdited.connect(self._palette_typed)
+
+        self.repeat = QComboBox()
+        for r in Repeat:
+            self.repeat.addItem(r.label, r.value)
+        self.width_spin = self._size_spin()
+        self.height_spin = self._size_spin()
+        self.seed = QSpinBox()
+        self.seed.setRange(0, 2_147_483_647)
+        self.seed_lock = QCheckBox("Lock")
+        self.seed_lock.setToolTip("Keep this seed; otherwise a new one is drawn after each Generate")
+        dice = QToolButton(text="⚄")
+        dice.setToolTip("New random seed")
+        dice.clicked.connect(self.new_seed)
+        self.count = QSpinBox()
+        self.count.setRange(1, 100)
+        self.count.setValue(1)
+
+        self.generate_button = QPushButton("Generate")
+        self.generate_button.setToolTip("Generate tiles from this brief (Ctrl+Enter)")
+        self.generate_button.setDefault(True)
+        self.generate_button.clicked.connect(self.request_generate)
+        self.error = QLabel("")
+        self.error.setWordWrap(True)
+        self.error.setStyleSheet("color: #ff8a80;")
+
+        form = QFormLayout()
+        form.addRow("Engine", self.engine)
+        form.addRow("Style", self.style_combo)
+        palette_row = QHBoxLayout()
+        palette_row.addWidget(self.palette_combo, 1)
+        palette_row.addWidget(from_image)
+        form.addRow("Palette", palette_row)
+        form.addRow("", self.palette_edit)
+        form.addRow("", self.swatches)
+        form.addRow("", self.palette_error)
+        form.addRow("Repeat", self.repeat)
+        size_row = QHBoxLayout()
+        size_row.addWidget(self.width_spin)
+        size_row.addWidget(QLabel("×"))
+        size_row.addWidget(self.height_spin)
+        form.addRow("Size (px)", size_row)
+        seed_row = QHBoxLayout()
+        seed_row.addWidget(self.seed, 1)
+        seed_row.addWidget(dice)
+        seed_row.addWidget(self.seed_lock)
+        form.addRow("Seed", seed_row)
+        form.addRow("Count", self.count)
+
+        inner = QWidget()
+        inner_layout = QVBoxLayout(inner)
+        inner_layout.addLayout(form)
+        inner_layout.addWidget(self.options_box)
+        inner_layout.addStretch(1)
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setWidget(inner)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.addWidget(scroll, 1)
+        layout.addWidget(self.error)
+        layout.addWidget(self.generate_button)
+
+        self._rebuild_options()
+        self._palette_chosen()
+
+    @staticmethod
+    def _size_spin() -> QSpinBox:
+        spin = QSpinBox()
+        spin.setRange(16, 8192)
+        spin.setSingleStep(64)
+        spin.setValue(1024)
+        spin.setSuffix(" px")
+        return spin
+
+    # -- style options ---------------------------------------------------------------------
+    def current_style(self) -> Style:
+        return STYLES[self.style_combo.currentData()]
+
+    def set_style(self, name: str) -> None:
+        index = self.style_combo.findData(name)
+        if index >= 0:
+            self.style_combo.setCurrentIndex(index)
+
+    def _rebuild_options(self) -> None:
+        while self.options_form.rowCount():
+            self.options_form.removeRow(0)
+        self._option_widgets.clear()
+        style = self.current_style()
+        self.options_box.setTitle(f"{style.label} options")
+        for param in style.params:
+            widget = self._widget_for(param)
+            widget.setToolTip(param.help)
+            self._option_widgets[param.name] = widget
+            self.options_form.addRow(param.name.replace("_", " ").capitalize(), widget)
+
+    def _widget_for(self, param: Param) -> QWidget:
+        if param.choices:
+            combo = QComboBox()
+            combo.addItems(list(param.choices))
+            combo.setCurrentText(str(param.default))
+            return combo
+        if param.kind is bool:
+            box = QCheckBox()
+            box.setChecked(bool(param.default))
+            return box
+        if param.kind is int:
+            spin = QSpinBox()
+            spin.setRange(int(param.min if param.min is not None else -10**6),
+                          int(param.max if param.max is not None else 10**6))
+            spin.setValue(int(param.default))
+            return spin
+        if param.kind is float:
+            spin = QDoubleSpinBox()
+            spin.setDecimals(3)
+            spin.setRange(float(param.min if param.min is not None else -1e6),
+                          float(param.max if param.max is not None else 1e6))
+            spin.setSingleStep(0.05 if (param.max or 1) <= 4 else 1.0)
+            spin.setValue(float(param.default))
+            return spin
+        edit = QLineEdit(str(param.default))
+        if param.name == "motif_path":
+            edit.setPlaceholderText("(built-in motif)")
+            holder = QWidget()
+            row = QHBoxLayout(holder)
+            row.setContentsMargins(0, 0, 0, 0)
+            row.addWidget(edit, 1)
+            browse = QToolButton(text="…")
+            browse.setToolTip("Choose a motif image with transparency")
+            browse.clicked.connect(lambda: self._browse_motif(edit))
+            row.addWidget(browse)
+            holder.value_widget = edit
+            return holder
+        return edit
+
+    def _browse_motif(self, edit: QLineEdit) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Choose a motif", "", "Images (*.png *.webp *.tif *.tiff)")
+        if path:
+            edit.setText(path)
+
+    def options(self) -> dict:
+        values = {}
+        for name, widget in self._option_widgets.items():
+            widget = getattr(widget, "value_widget", widget)
+            if isinstance(widget, QComboBox):
+                values[name] = widget.currentText()
+            elif isinstance(widget, QCheckBox):
+                values[name] = widget.isChecked()
+            elif isinstance(widget, (QSpinBox, QDoubleSpinBox)):
+                values[name] = widget.value()
+            else:
+                values[name] = widget.text()
+        return values
+
+    # -- palette ----------------------------------------------------------------------------------
+    def palette_spec(self) -> str:
+        name = self.palette_combo.currentData()
+        return self.palette_edit.text() if name == CUSTOM else name
+
+    def _palette_chosen(self) -> None:
+        name = self.palette_combo.currentData()
+        if name == CUSTOM:
+            self._palette_typed(self.palette_edit.text())
+            return
+        palette = load_named(name)
+        self.palette_edit.setText(", ".join(palette.hex))
+        self.swatches.set_palette(palette)
+        self.palette_error.setText("")
+
+    def _palette_typed(self, text: str) -> None:
+        if self.palette_combo.currentData() != CUSTOM:
+            self.palette_combo.blockSignals(True)
+            self.palette_combo.setCurrentIndex(self.palette_combo.findData(CUSTOM))
+            self.palette_combo.blockSignals(False)
+        try:
+            palette = parse_palette(text) if text.strip() else None
+            self.palette_error.setText("" if palette else "Type colours as #rrggbb, separated by commas.")
+        except UserError as exc:
+            palette = None
+            self.palette_error.setText(str(exc))
+        self.swatches.set_palette(palette)
+
+    def set_custom_palette(self, palette: Palette) -> None:
+        self.palette_combo.setCurrentIndex(self.palette_combo.findData(CUSTOM))
+        self.palette_edit.setText(", ".join(palette.hex))
+        self.swatches.set_palette(palette)
+        self.palette_error.setText("")
+
+    def _pick_palette_image(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Take colours from an image", "",
+                                              "Images (*.png *.jpg *.jpeg *.webp *.tif *.tiff *.bmp)")
+        if path:
+            self.extractPaletteRequested.emit(path)
+
+    # -- the request ------------------------------------------------------------------------------
+    def new_seed(self) -> None:
+        self.seed.setValue(random.randrange(0, 2_147_483_647))
+
+    def build_request(self) -> GenerateRequest:
+        return GenerateRequest(
+            style=self.current_style().name, params=self.options(), repeat=self.repeat.currentData(),
+            width=self.width_spin.value(), height=self.height_spin.value(), palette=self.palette_spec(),
+            seed=self.seed.value(), count=self.count.value(), engine=self.engine.currentData(),
+        )
+
+    def request_generate(self) -> None:
+        request = self.build_request()
+        try:
+            request.validated()
+        except UserError as exc:
+            self.error.setText(str(exc))
+            return
+        self.error.setText("")
+        self.generateRequested.emit(request)
+        if not self.seed_lock.isChecked():
+            self.seed.setValue(self.seed.value() + request.count)

@@ -1,0 +1,302 @@
+"""The main window: Brief, Preview, Library, Inspector and Jobs docks, menus and shortcuts."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer, QUrl
+from PySide6.QtGui import QAction, QDesktopServices, QKeySequence
+from PySide6.QtWidgets import QDockWidget, QFileDialog, QLabel, QMainWindow, QMessageBox, QWidget
+
+from desktop.config import Paths, Settings, library_dir
+from desktop.jobs import JobEvent, JobQueue, JobSnapshot, JobState, Lane
+from desktop.ui.about_dialog import AboutDialog, gpu_text
+from desktop.ui.brief_panel import BriefPanel
+from desktop.ui.bridge import JobBridge
+from desktop.ui.inspector_panel import InspectorPanel
+from desktop.ui.jobs_panel import JobsPanel
+from desktop.ui.library_panel import LibraryPanel, TileEntry, scan_folder
+from desktop.ui.preview import PreviewPanel
+
+log = logging.getLogger("tessera.ui")
+STATE_VERSION = 1
+
+
+class MainWindow(QMainWindow):
+    def __init__(self, queue: JobQueue, paths: Paths, settings: Settings, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.queue = queue
+        self.paths = paths
+        self.settings = settings
+        self.library_dir = library_dir(paths, settings)
+        self.tiles_dir = self.library_dir / "tiles"
+        self.devices: dict[str, Any] | None = None
+        self._on_done: dict[int, Callable[[JobSnapshot], None]] = {}
+        self._live_job: int | None = None
+        self.current: TileEntry | None = None
+        self.setWindowTitle("Tessera")
+        self.resize(1440, 900)
+        self.setDockNestingEnabled(True)
+
+        self.brief = BriefPanel()
+        self.preview = PreviewPanel()
+        self.library = LibraryPanel()
+        self.library.set_folder(self.tiles_dir)
+        self.inspector = InspectorPanel()
+        self.jobs = JobsPanel(queue)
+        self.docks: dict[str, QDockWidget] = {}
+        # Every panel is a dock, so the whole layout can be rearranged (and is saved).
+        self._add_dock("Brief", self.brief, Qt.LeftDockWidgetArea)
+        self._add_dock("Preview", self.preview, Qt.LeftDockWidgetArea)
+        self._add_dock("Library", self.library, Qt.RightDockWidgetArea)
+        self._add_dock("Inspector", self.inspector, Qt.RightDockWidgetArea)
+        self._add_dock("Jobs", self.jobs, Qt.BottomDockWidgetArea)
+        self.splitDockWidget(self.docks["Brief"], self.docks["Preview"], Qt.Horizontal)
+        self.splitDockWidget(self.docks["Library"], self.docks["Inspector"], Qt.Vertical)
+
+
+        self.bridge = JobBridge(queue, parent=self)
+        self.bridge.jobUpdated.connect(self._job_updated)
+        self.bridge.jobEvent.connect(self._job_event)
+        self.brief.generateRequested.connect(self.generate)
+        self.brief.extractPaletteRequested.connect(self.extract_palette)
+        self.library.tileSelected.connect(self.show_entry)
+
+        self.status_gpu = QLabel("GPU: checking…")
+        self.statusBar().addPermanentWidget(QLabel(f"Library: {self.library_dir}"))
+        self.statusBar().addPermanentWidget(self.status_gpu)
+        self._build_menus()
+        self._ui_state = QSettings(str(paths.ui_state_file), QSettings.IniFormat)
+        self.restore_state()
+        QTimer.singleShot(0, self._after_show)
+
+    # -- layout -----------------------------------------------------------------------------
+    def _add_dock(self, title: str, widget: QWidget, area: Qt.DockWidgetArea) -> QDockWidget:
+        dock = QDockWidget(title, self)
+        dock.setObjectName(f"dock-{title.lower()}")
+        dock.setWidget(widget)
+        dock.setFeatures(QDockWidget.DockWidgetMovable | QDockWidget.DockWidgetFloatable
+                         | QDockWidget.DockWidgetClosable)
+        self.addDockWidget(area, dock)
+        self.docks[title] = dock
+        return dock
+
+    def _action(self, menu, text: str, slot, shortcut=None, tip: str = "") -> QAction:
+        action = QAction(text, self)
+        if shortcut is not None:
+            action.setShortcut(QKeySequence(shortcut))
+        action.setStatusTip(tip)
+        action.triggered.connect(slot)
+        menu.addAction(action)
+        return action
+
+    def _build_menus(self) -> None:
+        bar = self.menuBar()
+        file_menu = bar.addMenu("&File")
+        self._action(file_menu, "&Open image…", self.open_image, QKeySequence.Open, "View any image as a repeat")
+        self.export_basic_action = self._action(
+            file_menu, "Export as &basic repeat…", self.export_basic, "Ctrl+Shift+E",
+            "Save the equivalent basic tile, for marketplaces that take only basic repeats")
+        self.export_swatch_action = self._action(
+            file_menu, "Export 3×3 &swatch…", self.export_swatch, "Ctrl+E", "Save a 3×3 repeat of the tile")
+        file_menu.addSeparator()
+        self._action(file_menu, "&Quit", self.close, QKeySequence.Quit)
+        gen = bar.addMenu("&Generate")
+        self.generate_action = self._action(gen, "&Generate", self.brief.request_generate, "Ctrl+Return",
+                                            "Generate tiles from the brief")
+        self._action(gen, "New &seed", self.brief.new_seed, "Ctrl+R")
+        self._action(gen, "&Cancel all jobs", self.cancel_all, "Ctrl+.")
+        view = bar.addMenu("&View")
+        for dock in self.docks.values():
+            view.addAction(dock.toggleViewAction())
+        view.addSeparator()
+        self._action(view, "&Reset layout", self.reset_layout)
+        help_menu = bar.addMenu("&Help")
+        self._action(help_menu, "&About Tessera", self.show_about)
+        self._action(help_menu, "Open &log folder", lambda: QDesktopServices.openUrl(
+            QUrl.fromLocalFile(str(self.paths.log_dir))))
+
+    def _default_sizes(self) -> None:
+        self.resizeDocks([self.docks["Brief"], self.docks["Preview"], self.docks["Library"]],
+                         [340, 720, 380], Qt.Horizontal)
+        self.resizeDocks([self.docks["Jobs"]], [150], Qt.Vertical)
+        self.resizeDocks([self.docks["Library"], self.docks["Inspector"]], [420, 300], Qt.Vertical)
+
+    def restore_state(self) -> None:
+        self._default_state = self.saveState(STATE_VERSION)
+        geometry = self._ui_state.value("geometry")
+        state = self._ui_state.value("state")
+        if isinstance(geometry, QByteArray):
+            self.restoreGeometry(geometry)
+        self._restored = isinstance(state, QByteArray) and self.restoreState(state, STATE_VERSION)
+        repeats = int(self._ui_state.value("preview/repeats", 3))
+        if repeats in (1, 3, 5):
+            self.preview.repeat_buttons.button(repeats).setChecked(True)
+            self.preview.canvas.set_repeats(repeats)
+
+    def save_state(self) -> None:
+        self._ui_state.setValue("geometry", self.saveGeometry())
+        self._ui_state.setValue("state", self.saveState(STATE_VERSION))
+        self._ui_state.setValue("preview/repeats", self.preview.canvas.repeats)
+        self._ui_state.sync()
+
+    def reset_layout(self) -> None:
+        self.restoreState(self._default_state, STATE_VERSION)
+        for dock in self.docks.values():
+            dock.show()
+        self._default_sizes()
+
+    def closeEvent(self, event) -> None:
+        self.save_state()
+        self.bridge.stop()
+        super().closeEvent(event)
+
+    # -- start-up work, off the start-up path ---------------------------------------------------
+    def _after_show(self) -> None:
+        from desktop.hardware import probe_devices_subprocess
+
+        if not self._restored:
+            self._default_sizes()
+        self.submit("probe-gpu", lambda ctx: probe_devices_subprocess(), lane=Lane.IO,
+                    title="Checking for a GPU", on_done=self._gpu_known)
+        folder = self.tiles_dir
+        self.submit("scan-library", lambda ctx: scan_folder(folder, ctx=ctx), lane=Lane.IO,
+                    title="Reading the library", on_done=self._library_scanned)
+
+    def _gpu_known(self, snap: JobSnapshot) -> None:
+        self.devices = snap.result
+        self.status_gpu.setText("GPU: " + (gpu_text(self.devices) if self.devices.get("cuda") else "none (CPU)"))
+        self.status_gpu.setToolTip(gpu_text(self.devices))
+
+    def _library_scanned(self, snap: JobSnapshot) -> None:
+        entries = snap.result or []
+        self.library.add_entries(entries, at_top=False)
+        if entries and not self.preview.canvas.has_tile():
+            self.library.select_first()
+
+    # -- jobs ---------------------------------------------------------------------------------------
+    def submit(self, kind: str, fn, request=None, *, lane: Lane = Lane.COMPUTE, title: str = "",
+               on_done: Callable[[JobSnapshot], None] | None = None):
+        job = self.queue.submit(kind, fn, request, lane=lane, title=title)
+        if on_done is not None:
+            self._on_done[job.id] = on_done
+        return job
+
+    def _job_updated(self, snap: JobSnapshot) -> None:
+        self.jobs.on_job_updated(snap)
+        if snap.id == self._live_job and snap.preview is not None and not snap.state.finished:
+            req = snap.request or {}
+            self.preview.show_tile(snap.preview, req.get("repeat", "basic"), f"Generating… {snap.progress.message}")
+
+    def _job_event(self, event: JobEvent) -> None:
+        handler = self._on_done.pop(event.job_id, None) if event.state.finished else None
+        if event.state is JobState.DONE and handler is not None:
+            handler(self.queue.get(event.job_id).snapshot())
+        elif event.state is JobState.FAILED:
+            self.statusBar().showMessage(f"Job failed: {event.message}", 10_000)
+            if event.job_id == self._live_job:
+                self.brief.error.setText(event.message)
+
+    def cancel_all(self) -> None:
+        for snap in self.queue.jobs():
+            if not snap.state.finished:
+                self.queue.cancel(snap.id)
+
+    # -- actions --------------------------------------------------------------------------------------
+    def generate(self, request) -> None:
+        from desktop.engine.generate import run_generate
+
+        request.out_dir = str(self.tiles_dir)
+        title = f"Generate {request.style} ({request.repeat}, {request.width}×{request.height})" + (
+            f" ×{request.count}" if request.count > 1 else "")
+        job = self.submit("generate", lambda ctx: run_generate(request, ctx), request, title=title,
+                          on_done=self._generated)
+        self._live_job = job.id
+        self.statusBar().showMessage("Generating…", 3000)
+
+    def _generated(self, snap: JobSnapshot) -> None:
+        from desktop.ui.library_panel import THUMB
+
+        entries = []
+        for tile in snap.result or []:
+            small = tile.image[:: max(1, tile.image.shape[0] // THUMB), :: max(1, tile.image.shape[1] // THUMB)]
+            entries.append(TileEntry(tile.path, np.ascontiguousarray(small), tile.metadata, tile.image))
+        self.library.add_entries(entries, at_top=True)
+        if entries:
+            self.library.list.setCurrentRow(0)
+        self.statusBar().showMessage(f"Generated {len(entries)} tile(s) into {self.tiles_dir}", 5000)
+
+    def show_entry(self, entry: TileEntry) -> None:
+        image = entry.image
+        if image is None and entry.path:
+            try:
+                from desktop.engine.images import load_rgb
+
+                image = load_rgb(entry.path)
+            except Exception as exc:
+                self.statusBar().showMessage(str(exc), 8000)
+                return
+        self.current = TileEntry(entry.path, entry.thumb, entry.metadata, image)
+        meta = entry.metadata
+        caption = (f"{meta.get('style', '')} · {meta.get('repeat', 'basic')} · {image.shape[1]}×{image.shape[0]}"
+                   f" · seed {meta.get('seed', '?')}") if meta else (entry.path or "")
+        self.preview.show_tile(image, meta.get("repeat", "basic"), caption)
+        self.inspector.show_metadata(entry.path, meta)
+
+    def extract_palette(self, path: str) -> None:
+        from desktop.palettes import palette_from_image_file
+
+        self.submit("extract-palette", lambda ctx: palette_from_image_file(path), path, lane=Lane.IO,
+                    title=f"Colours from {Path(path).name}",
+                    on_done=lambda snap: self.brief.set_custom_palette(snap.result))
+
+    def open_image(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Open an image", "",
+                                              "Images (*.png *.jpg *.jpeg *.webp *.tif *.tiff *.bmp)")
+        if not path:
+            return
+        from desktop.engine.images import load_rgb, read_metadata
+        from desktop.errors import UserError
+
+        try:
+            image = load_rgb(path)
+            meta = read_metadata(path) if path.lower().endswith(".png") else {}
+        except UserError as exc:
+            QMessageBox.warning(self, "Cannot open image", str(exc))
+            return
+        self.show_entry(TileEntry(path, image[::8, ::8], meta, image))
+
+    def _export(self, what: str, make) -> None:
+        if self.current is None or self.current.image is None:
+            QMessageBox.information(self, "Nothing to export", "Select or generate a tile first.")
+            return
+        stem = Path(self.current.path).stem if self.current.path else "tile"
+        path, _ = QFileDialog.getSaveFileName(self, f"Export {what}", f"{stem}-{what}.png", "PNG (*.png)")
+        if not path:
+            return
+        from desktop.engine.images import save_png
+
+        meta = dict(self.current.metadata, exported_as=what)
+        try:
+            save_png(path, make(self.current.image, meta.get("repeat", "basic")), meta)
+        except OSError as exc:
+            QMessageBox.warning(self, "Export failed", f"Could not write {path}: {exc.strerror or exc}")
+            return
+        self.statusBar().showMessage(f"Exported {path}", 5000)
+
+    def export_basic(self) -> None:
+        from desktop.repeat import to_basic
+
+        self._export("basic", to_basic)
+
+    def export_swatch(self) -> None:
+        from desktop.repeat import repeat_view
+
+        self._export("swatch", lambda image, repeat: repeat_view(image, repeat, 3, 3))
+
+    def show_about(self) -> None:
+        AboutDialog(self.paths, str(self.library_dir), self.devices, self).exec()

@@ -1,0 +1,214 @@
+"""The Preview dock: a tile drawn as it will print, repeating (1x1, 3x3, 5x5).
+
+Copies are placed through `desktop.repeat.placements`, the same geometry the engine and
+QA use, so half-drop and half-brick previews are offset exactly as the files will be.
+Wheel zooms about the cursor, drag pans, F fits, 1 shows 100 %, B toggles tile bounds.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from PySide6.QtCore import QPointF, QRectF, Qt, Signal
+from PySide6.QtGui import QColor, QImage, QPainter, QPen, QTransform
+from PySide6.QtWidgets import (QButtonGroup, QCheckBox, QHBoxLayout, QLabel, QToolButton, QVBoxLayout,
+                               QWidget)
+
+from desktop.repeat import Repeat, parse_repeat, placements
+from desktop.ui.images import qimage_from_array
+
+
+class RepeatCanvas(QWidget):
+    """Paints the plane window [0, n*W) x [0, n*H) of the current tile."""
+
+    zoomChanged = Signal(float)
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setMinimumSize(240, 240)
+        self.setFocusPolicy(Qt.StrongFocus)
+        self.setMouseTracking(True)
+        self._images: dict[tuple[bool, bool], QImage] = {}
+        self._size = (0, 0)
+        self.repeat = Repeat.BASIC
+        self.repeats = 3
+        self.show_bounds = False
+        self._zoom: float | None = None  # None: fit
+        self._pan = QPointF(0, 0)
+        self._drag: QPointF | None = None
+        self.paint_count = 0
+
+    # -- content ---------------------------------------------------------------------------
+    def set_tile(self, image: np.ndarray | None, repeat: str | Repeat = Repeat.BASIC) -> None:
+        self._images.clear()
+        if image is None:
+            self._size = (0, 0)
+        else:
+            base = qimage_from_array(image)
+            self._images[(False, False)] = base
+            self._size = (base.width(), base.height())
+        new_repeat = parse_repeat(repeat)
+        self.repeat = new_repeat
+        self.update()
+
+    def has_tile(self) -> bool:
+        return bool(self._images)
+
+    def _image(self, flip_x: bool, flip_y: bool) -> QImage:
+        key = (flip_x, flip_y)
+        if key not in self._images:
+            self._images[key] = self._images[(False, False)].mirrored(flip_x, flip_y)
+        return self._images[key]
+
+    def set_repeats(self, n: int) -> None:
+        self.repeats = n
+        self.update()
+
+    def set_show_bounds(self, on: bool) -> None:
+        self.show_bounds = on
+        self.update()
+
+    # -- view transform ----------------------------------------------------------------------
+    def fit(self) -> None:
+        self._zoom, self._pan = None, QPointF(0, 0)
+        self.update()
+        self.zoomChanged.emit(self.scale())
+
+    def actual_size(self) -> None:
+        self._zoom, self._pan = 1.0, QPointF(0, 0)
+        self.update()
+        self.zoomChanged.emit(1.0)
+
+    def scale(self) -> float:
+        if self._zoom is not None:
+            return self._zoom
+        w, h = self._size
+        if not w:
+            return 1.0
+        n = self.repeats
+        return min(self.width() / (n * w), self.height() / (n * h)) * 0.98
+
+    def _transform(self) -> QTransform:
+        w, h = self._size
+        n, s = self.repeats, self.scale()
+        t = QTransform()
+        t.translate(self.width() / 2 + self._pan.x(), self.height() / 2 + self._pan.y())
+        t.scale(s, s)
+        t.translate(-n * w / 2, -n * h / 2)
+        return t
+
+    # -- painting -----------------------------------------------------------------------------
+    def paintEvent(self, event) -> None:
+        self.paint_count += 1
+        painter = QPainter(self)
+        painter.fillRect(self.rect(), QColor(24, 24, 26))
+        if not self._images:
+            painter.setPen(QColor(150, 150, 155))
+            painter.drawText(self.rect(), Qt.AlignCenter, "No tile yet.\nWrite a brief and press Generate (Ctrl+Enter).")
+            return
+        w, h = self._size
+        n = self.repeats
+        t = self._transform()
+        painter.setTransform(t)
+        painter.setRenderHint(QPainter.SmoothPixmapTransform, self.scale() < 1.0)
+        window = QRectF(0, 0, n * w, n * h)
+        painter.setClipRect(window)
+        visible = t.inverted()[0].mapRect(QRectF(self.rect())).intersected(window)
+        spots = placements(self.repeat, w, h, visible.left(), visible.top(), visible.right(), visible.bottom())
+        for spot in spots:
+            painter.drawImage(QPointF(spot.x, spot.y), self._image(spot.flip_x, spot.flip_y))
+        if self.show_bounds:
+            pen = QPen(QColor(255, 80, 160, 200))
+            pen.setCosmetic(True)
+            pen.setStyle(Qt.DashLine)
+            painter.setPen(pen)
+            for spot in spots:
+                painter.drawRect(QRectF(spot.x, spot.y, w, h))
+        painter.end()
+
+    # -- interaction ----------------------------------------------------------------------------
+    def wheelEvent(self, event) -> None:
+        if not self._images:
+            return
+        factor = 1.25 if event.angleDelta().y() > 0 else 0.8
+        old = self.scale()
+        new = max(0.02, min(32.0, old * factor))
+        # keep the point under the cursor still
+        cursor = event.position() - QPointF(self.width() / 2, self.height() / 2) - self._pan
+        self._pan -= cursor * (new / old - 1.0)
+        self._zoom = new
+        self.update()
+        self.zoomChanged.emit(new)
+
+    def mousePressEvent(self, event) -> None:
+        if event.button() == Qt.LeftButton:
+            self._drag = event.position()
+            self.setCursor(Qt.ClosedHandCursor)
+
+    def mouseMoveEvent(self, event) -> None:
+        if self._drag is not None:
+            self._pan += event.position() - self._drag
+            self._drag = event.position()
+            self.update()
+
+    def mouseReleaseEvent(self, event) -> None:
+        self._drag = None
+        self.unsetCursor()
+
+    def mouseDoubleClickEvent(self, event) -> None:
+        self.fit()
+
+    def keyPressEvent(self, event) -> None:
+        key = event.key()
+        if key == Qt.Key_F:
+            self.fit()
+        elif key == Qt.Key_1:
+            self.actual_size()
+        elif key == Qt.Key_B:
+            self.set_show_bounds(not self.show_bounds)
+        else:
+            super().keyPressEvent(event)
+
+
+class PreviewPanel(QWidget):
+    """The canvas with its toolbar: repeat count, bounds, fit, 100 %."""
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.canvas = RepeatCanvas(self)
+        bar = QHBoxLayout()
+        bar.setContentsMargins(6, 4, 6, 0)
+        self.repeat_buttons = QButtonGroup(self)
+        for n in (1, 3, 5):
+            button = QToolButton(text=f"{n}×{n}", checkable=True)
+            button.setToolTip(f"Show the tile repeated {n}×{n}")
+            self.repeat_buttons.addButton(button, n)
+            bar.addWidget(button)
+        self.repeat_buttons.button(3).setChecked(True)
+        self.repeat_buttons.idClicked.connect(self.canvas.set_repeats)
+        self.bounds = QCheckBox("Tile bounds")
+        self.bounds.setToolTip("Outline each copy of the tile (B)")
+        self.bounds.toggled.connect(self.canvas.set_show_bounds)
+        bar.addWidget(self.bounds)
+        bar.addStretch(1)
+        fit = QToolButton(text="Fit")
+        fit.setToolTip("Fit the repeat in the view (F, or double-click)")
+        fit.clicked.connect(self.canvas.fit)
+        actual = QToolButton(text="100%")
+        actual.setToolTip("One tile pixel per screen pixel (1)")
+        actual.clicked.connect(self.canvas.actual_size)
+        self.zoom_label = QLabel("")
+        self.canvas.zoomChanged.connect(lambda z: self.zoom_label.setText(f"{z:.0%}"))
+        for widget in (self.zoom_label, fit, actual):
+            bar.addWidget(widget)
+        self.caption = QLabel("")
+        self.caption.setStyleSheet("color: #9a9aa0; padding: 2px 8px;")
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(2)
+        layout.addLayout(bar)
+        layout.addWidget(self.canvas, 1)
+        layout.addWidget(self.caption)
+
+    def show_tile(self, image: np.ndarray | None, repeat: str, caption: str = "") -> None:
+        self.canvas.set_tile(image, repeat)
+        self.caption.setText(caption)

@@ -1,0 +1,33 @@
+"""Shared test setup: every test gets its own TESSERA_HOME, so nothing touches the user's files."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED_DATA = ROOT.parent / "shared" / "data" / "textures"
+
+
+@pytest.fixture(autouse=True)
+def isolated_home(tmp_path, monkeypatch):
+    home = tmp_path / "tessera-home"
+    monkeypatch.setenv("TESSERA_HOME", str(home))
+    monkeypatch.delenv("TESSERA_LIBRARY", raising=False)
+    return home
+
+
+@pytest.fixture
+def shared_textures() -> Path:
+    if not SHARED_DATA.is_dir():
+        pytest.skip(f"real textures not present at {SHARED_DATA}")
+    return SHARED_DATA
+
+
+def subprocess_env(**extra: str) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(extra)
+    env.setdefault("QT_QPA_PLATFORM", "offscreen")
+    return env

@@ -1,0 +1,123 @@
+import numpy as np
+import pytest
+
+from desktop.engine import procedural
+from desktop.engine.procedural.weave import parse_sett, sett_threads
+from desktop.errors import UserError
+from desktop.palettes import parse_palette
+from desktop.repeat import REPEATS
+from seams import seam_ratios
+
+PALETTE = parse_palette("#1b2a49,#c2562e,#f2e8cf,#7fb77e")
+STYLES = procedural.style_names()
+
+
+def render(style, repeat="basic", size=(128, 96), seed=3, **params):
+    return procedural.render(style, params, repeat, size[0], size[1], PALETTE, seed)
+
+
+@pytest.mark.parametrize("repeat", REPEATS)
+@pytest.mark.parametrize("style", STYLES)
+def test_every_style_is_seamless_under_every_repeat(style, repeat):
+    img = render(style, repeat)
+    assert img.shape == (96, 128, 3) and img.dtype == np.float32
+    assert 0.0 <= img.min() and img.max() <= 1.0
+    rx, ry = seam_ratios(img, repeat)
+    assert rx <= 1.02 and ry <= 1.02, f"{style}/{repeat}: wrap step is {rx:.2f}x / {ry:.2f}x the largest interior step"
+
+
+def test_the_seam_measure_catches_a_broken_wrap():
+    """Negative control: smooth noise made for basic is not a valid half-drop tile, nor is a crop."""
+    img = render("fbm", "basic", size=(128, 128))
+    assert max(seam_ratios(img, "half-drop")) > 1.5
+    crop = render("fbm", "basic", size=(160, 160))[:128, :128]
+    assert max(seam_ratios(crop, "basic")) > 1.5
+
+
+@pytest.mark.parametrize("style", ["toss", "value-noise", "worley", "fbm", "marble"])
+def test_lattice_styles_really_drop_by_half(style):
+    """A half-drop design is not just a basic design of half the height stacked twice."""
+    img = render(style, "half-drop", size=(128, 128))
+    assert np.abs(img[:64] - img[64:]).mean() > 0.01
+
+
+@pytest.mark.parametrize("style", STYLES)
+def test_deterministic_by_seed(style):
+    a = render(style, "half-drop", seed=11)
+    b = render(style, "half-drop", seed=11)
+    assert np.array_equal(a, b)
+
+
+@pytest.mark.parametrize("style", ["stripes", "hexagons", "fbm", "marble", "worley", "toss", "scales"])
+def test_seed_changes_the_design(style):
+    assert np.abs(render(style, seed=1) - render(style, seed=2)).mean() > 1e-3
+
+
+@pytest.mark.parametrize("style", ["checks", "gingham", "polka-dots", "stripes", "hexagons"])
+def test_colours_come_from_the_palette(style):
+    img = render(style, size=(128, 128))
+    colours = PALETTE.array()
+    # flat regions (most pixels) sit on palette colours or simple mixes of two of them
+    flat = img.reshape(-1, 3)
+    d = np.min(np.abs(flat[:, None, :] - colours[None]).sum(-1), axis=1)
+    mixes = [(colours[i] + colours[j]) / 2 for i in range(4) for j in range(4)]
+    d_mix = np.min(np.abs(flat[:, None, :] - np.asarray(mixes)[None]).sum(-1), axis=1)
+    assert np.mean(np.minimum(d, d_mix) < 0.02) > 0.8
+
+
+def test_plaid_sett_parsing_and_symmetry():
+    entries = parse_sett("K4 R24 K24 Y4")
+    assert entries == [("K", 4), ("R", 24), ("K", 24), ("Y", 4)]
+    threads = sett_threads(entries, symmetric=True)
+    assert len(threads) == 4 + 24 + 24 + 4 + 24 + 24
+    assert threads[:4] == ["K"] * 4 and threads[56:80] == ["K"] * 24
+    with pytest.raises(UserError, match="not a sett entry"):
+        parse_sett("K4 Rx")
+    with pytest.raises(UserError):
+        render("plaid", sett="K0")
+
+
+def test_plaid_tartan_colours_and_unknown_letters():
+    img = render("plaid", sett="R8 G8", colours="tartan", weave="flat", symmetric=False)
+    assert img.shape == (96, 128, 3)
+    with pytest.raises(UserError, match="unknown tartan colour"):
+        render("plaid", sett="Q8 R8", colours="tartan")
+
+
+def test_unknown_style_and_options_are_user_errors():
+    with pytest.raises(UserError, match="unknown style"):
+        render("nope")
+    with pytest.raises(UserError, match="no option 'bogus'"):
+        render("stripes", bogus=1)
+    with pytest.raises(UserError, match="between"):
+        render("stripes", count=0)
+    with pytest.raises(UserError, match="one of"):
+        render("stripes", direction="sideways")
+
+
+def test_user_motif_with_alpha(tmp_path):
+    from PIL import Image
+
+    rgba = np.zeros((40, 30, 4), np.uint8)
+    rgba[5:35, 5:25] = (200, 30, 30, 255)
+    path = tmp_path / "motif.png"
+    Image.fromarray(rgba).save(path)
+    img = render("motif", "half-drop", size=(128, 128), motif_path=str(path), layout="grid", cells=4)
+    red = (img[..., 0] > 0.7) & (img[..., 1] < 0.25)
+    assert 0.05 < red.mean() < 0.6
+    assert max(seam_ratios(img, "half-drop")) <= 1.02
+    bad = tmp_path / "not-an-image.png"
+    bad.write_text("hello")
+    with pytest.raises(UserError, match="not a readable image"):
+        render("motif", motif_path=str(bad))
+
+
+def test_styles_describe_their_parameters():
+    described = [s.describe() for s in procedural.STYLES.values()]
+    names = {d["name"] for d in described}
+    assert {"stripes", "checks", "gingham", "plaid", "polka-dots", "toss", "chevron", "herringbone",
+            "houndstooth", "hexagons", "scales", "value-noise", "gradient-noise", "fbm", "marble",
+            "worley", "motif", "wallpaper"} <= names
+    for d in described:
+        for p in d["params"]:
+            assert {"name", "type", "default", "help"} <= set(p)

@@ -1,0 +1,138 @@
+import numpy as np
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from desktop import repeat as R
+from desktop.errors import UserError
+
+REPEATS = list(R.REPEATS)
+
+
+def tile(h=6, w=8, c=3, seed=0):
+    return np.random.default_rng(seed).random((h, w, c)).astype(np.float32)
+
+
+@pytest.mark.parametrize("kind", REPEATS)
+def test_tile_itself_is_identity(kind):
+    t = tile()
+    assert np.array_equal(R.window(t, kind, 0, 0, 8, 6), t)
+
+
+def test_half_drop_right_neighbour_is_moved_down_by_half():
+    t = tile(6, 8)
+    # the pixel just right of the tile, at row y, is the tile's column 0 at row y - H/2
+    for y in range(6):
+        tx, ty = R.plane_to_tile("half-drop", 8, 6, 8, y)
+        assert (int(tx), int(ty)) == (0, (y - 3) % 6)
+    # straight down is a plain wrap
+    assert tuple(map(int, R.plane_to_tile("half-drop", 8, 6, 2, 6))) == (2, 0)
+    view = R.repeat_view(t, "half-drop", 2, 1)
+    assert np.array_equal(view[:, 8:], np.roll(t, 3, axis=0))
+
+
+def test_half_brick_lower_row_is_moved_right_by_half():
+    t = tile(6, 8)
+    view = R.repeat_view(t, "half-brick", 1, 2)
+    assert np.array_equal(view[6:], np.roll(t, 4, axis=1))
+
+
+def test_mirror_alternates_reflections():
+    t = tile(6, 8)
+    view = R.repeat_view(t, "mirror", 2, 2)
+    assert np.array_equal(view[:6, 8:], t[:, ::-1])
+    assert np.array_equal(view[6:, :8], t[::-1, :])
+    assert np.array_equal(view[6:, 8:], t[::-1, ::-1])
+
+
+@settings(max_examples=60, deadline=None)
+@given(kind=st.sampled_from(REPEATS), x=st.integers(-50, 50), y=st.integers(-50, 50),
+       p=st.integers(0, 9))
+def test_pad_matches_direct_plane_lookup(kind, x, y, p):
+    t = tile(6, 8)
+    padded = R.pad(t, p, kind)
+    assert padded.shape == (6 + 2 * p, 8 + 2 * p, 3)
+    for yy in (0, 2 * p + 5):
+        for xx in (0, 2 * p + 7):
+            tx, ty = R.plane_to_tile(kind, 8, 6, xx - p, yy - p)
+            assert np.array_equal(padded[yy, xx], t[int(ty), int(tx)])
+    # and any plane point maps into the tile
+    tx, ty = R.plane_to_tile(kind, 8, 6, x, y)
+    assert 0 <= tx < 8 and 0 <= ty < 6
+
+
+@pytest.mark.parametrize("kind", REPEATS)
+def test_lattice_translations_are_symmetries_of_the_plane(kind):
+    t = tile(6, 8)
+    if kind == "mirror":
+        vectors = [(16, 0), (0, 12)]
+    else:
+        (ax, ay), (bx, by) = R.lattice(kind, 8, 6)
+        vectors = [(int(ax), int(ay)), (int(bx), int(by))]
+    big = R.window(t, kind, -20, -20, 60, 50)
+    for dx, dy in vectors:
+        shifted = R.window(t, kind, -20 + dx, -20 + dy, 60, 50)
+        assert np.array_equal(big, shifted)
+
+
+@pytest.mark.parametrize("kind", REPEATS)
+def test_torch_pad_matches_numpy(kind):
+    t = tile(6, 8)
+    chw = torch.from_numpy(np.ascontiguousarray(t.transpose(2, 0, 1)))[None]  # NCHW
+    padded = R.pad(chw, (2, 3, 1, 4), kind)
+    expected = R.pad(t, (2, 3, 1, 4), kind).transpose(2, 0, 1)
+    assert padded.shape == (1, 3, 6 + 5, 8 + 5)
+    assert np.allclose(padded[0].numpy(), expected)
+
+
+@pytest.mark.parametrize("kind,shape", [("basic", (6, 8)), ("half-drop", (6, 16)), ("half-brick", (12, 8)),
+                                         ("mirror", (12, 16))])
+def test_to_basic_gives_a_plain_grid_tile(kind, shape):
+    t = tile(6, 8)
+    basic = R.to_basic(t, kind)
+    assert basic.shape[:2] == shape
+    # the basic tile, repeated as a plain grid, reproduces the original repeat's plane
+    plane = R.window(t, kind, 0, 0, 3 * shape[1], 3 * shape[0])
+    assert np.array_equal(R.repeat_view(basic, "basic", 3, 3), plane)
+
+
+@pytest.mark.parametrize("kind", REPEATS)
+def test_placements_paint_the_same_plane_as_the_lookup(kind):
+    t = tile(6, 8)
+    x0, y0, w, h = -13, -7, 40, 30
+    canvas = np.full((h, w, 3), -1.0, np.float32)
+    for spot in R.placements(kind, 8, 6, x0, y0, x0 + w, y0 + h):
+        img = t[:, ::-1] if spot.flip_x else t
+        img = img[::-1] if spot.flip_y else img
+        for yy in range(6):
+            for xx in range(8):
+                cx, cy = spot.x + xx - x0, spot.y + yy - y0
+                if 0 <= cx < w and 0 <= cy < h:
+                    canvas[cy, cx] = img[yy, xx]
+    assert np.array_equal(canvas, R.window(t, kind, x0, y0, w, h))
+
+
+def test_unsupported_sizes_are_explained():
+    with pytest.raises(UserError, match="height must be even"):
+        R.check_size("half-drop", 64, 63)
+    with pytest.raises(UserError, match="width must be even"):
+        R.check_size("half-brick", 63, 64)
+    with pytest.raises(UserError, match="8192"):
+        R.check_size("basic", 9000, 64)
+    with pytest.raises(UserError, match="unknown repeat"):
+        R.parse_repeat("diagonal")
+    R.check_size("half-drop", 63, 64)  # odd width is fine for half-drop
+    assert R.parse_repeat("half_drop") is R.Repeat.HALF_DROP
+
+
+@pytest.mark.parametrize("kind", ["basic", "half-drop", "half-brick"])
+def test_wrap_point_lands_in_the_tile_by_a_lattice_vector(kind):
+    rng = np.random.default_rng(1)
+    (ax, ay), (bx, by) = R.lattice(kind, 8, 6)
+    for _ in range(50):
+        x, y = rng.uniform(-40, 40, 2)
+        wx, wy = R.wrap_point(kind, 8, 6, x, y)
+        assert 0 <= wx < 8 and 0 <= wy < 6
+        m, n = np.linalg.solve([[ax, bx], [ay, by]], [x - wx, y - wy])
+        assert abs(m - round(m)) < 1e-9 and abs(n - round(n)) < 1e-9
