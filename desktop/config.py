@@ -114,10 +114,9 @@ def _migrate(raw: dict) -> dict:
     version = int(raw.get("schema_version", 0))
     if version > SCHEMA_VERSION:
         log.warning("settings were written by a newer Tessera (schema %s); reading what is known", version)
-    if version < 1:
-        # Schema 0 (pre-release) called the library folder "library".
-        if "library" in raw and "library_dir" not in raw:
-            raw["library_dir"] = raw.pop("library")
+    # Schema 0 (pre-release) called the library folder "library".
+    if version < 1 and "library" in raw and "library_dir" not in raw:
+        raw["library_dir"] = raw.pop("library")
     raw["schema_version"] = SCHEMA_VERSION
     return raw
 

@@ -32,7 +32,7 @@ import traceback
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 from typing import Any
 
 from psygnal import Signal
@@ -40,7 +40,7 @@ from psygnal import Signal
 log = logging.getLogger(__name__)
 
 
-class JobState(str, Enum):
+class JobState(StrEnum):
     QUEUED = "queued"
     RUNNING = "running"
     DONE = "done"
@@ -52,7 +52,7 @@ class JobState(str, Enum):
         return self in (JobState.DONE, JobState.FAILED, JobState.CANCELLED)
 
 
-class Lane(str, Enum):
+class Lane(StrEnum):
     COMPUTE = "compute"
     WRITER = "writer"
     IO = "io"

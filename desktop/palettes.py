@@ -114,7 +114,7 @@ def extract_palette(rgb: np.ndarray, k: int = 6, sample: int = 40_000, seed: int
     counts = np.bincount(labels.ravel(), minlength=k).astype(np.float64)
     order = np.argsort(-counts)
     centers_rgb = cv2.cvtColor(centers[order].reshape(-1, 1, 3).astype(np.float32), cv2.COLOR_LAB2RGB)
-    colors = tuple(tuple(int(round(v)) for v in np.clip(c, 0, 1) * 255) for c in centers_rgb.reshape(-1, 3))
+    colors = tuple(tuple(round(float(v)) for v in np.clip(c, 0, 1) * 255) for c in centers_rgb.reshape(-1, 3))
     weights = tuple(float(w) for w in counts[order] / counts.sum())
     return Palette(colors, name="extracted", weights=weights)
 

@@ -17,7 +17,7 @@ imported here, the index maps are plain numpy until a tensor asks for them.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 from functools import lru_cache
 from typing import Any
 
@@ -28,7 +28,7 @@ from desktop.errors import UserError
 MAX_TILE_SIDE = 8192
 
 
-class Repeat(str, Enum):
+class Repeat(StrEnum):
     BASIC = "basic"
     HALF_DROP = "half-drop"
     HALF_BRICK = "half-brick"

@@ -16,6 +16,7 @@ def isolated_home(tmp_path, monkeypatch):
     home = tmp_path / "tessera-home"
     monkeypatch.setenv("TESSERA_HOME", str(home))
     monkeypatch.delenv("TESSERA_LIBRARY", raising=False)
+    monkeypatch.setenv("TESSERA_GPU_PROBE", "off")  # the probe itself is tested in test_hardware.py
     return home
 
 

@@ -21,7 +21,7 @@ def render(style, repeat="basic", size=(128, 96), seed=3, **params):
 def test_every_style_is_seamless_under_every_repeat(style, repeat):
     img = render(style, repeat)
     assert img.shape == (96, 128, 3) and img.dtype == np.float32
-    assert 0.0 <= img.min() and img.max() <= 1.0
+    assert img.min() >= 0.0 and img.max() <= 1.0
     rx, ry = seam_ratios(img, repeat)
     assert rx <= 1.02 and ry <= 1.02, f"{style}/{repeat}: wrap step is {rx:.2f}x / {ry:.2f}x the largest interior step"
 

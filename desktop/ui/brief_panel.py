@@ -6,9 +6,23 @@ import random
 
 from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QColor, QPainter
-from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFileDialog, QFormLayout, QGroupBox,
-                               QHBoxLayout, QLabel, QLineEdit, QPushButton, QScrollArea, QSpinBox,
-                               QToolButton, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDoubleSpinBox,
+    QFileDialog,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QScrollArea,
+    QSpinBox,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
 
 from desktop.engine.generate import GenerateRequest
 from desktop.engine.procedural import STYLES, Param, Style
@@ -44,7 +58,7 @@ class SwatchStrip(QWidget):
         x = 0.0
         for (r, g, b), w in zip(colors, weights):
             width = self.width() * w / sum(weights)
-            painter.fillRect(int(x), 0, int(round(x + width)) - int(x), self.height(), QColor(r, g, b))
+            painter.fillRect(int(x), 0, round(x + width) - int(x), self.height(), QColor(r, g, b))
             x += width
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -15,8 +16,8 @@ from PySide6.QtWidgets import QDockWidget, QFileDialog, QLabel, QMainWindow, QMe
 from desktop.config import Paths, Settings, library_dir
 from desktop.jobs import JobEvent, JobQueue, JobSnapshot, JobState, Lane
 from desktop.ui.about_dialog import AboutDialog, gpu_text
-from desktop.ui.brief_panel import BriefPanel
 from desktop.ui.bridge import JobBridge
+from desktop.ui.brief_panel import BriefPanel
 from desktop.ui.inspector_panel import InspectorPanel
 from desktop.ui.jobs_panel import JobsPanel
 from desktop.ui.library_panel import LibraryPanel, TileEntry, scan_folder
@@ -161,14 +162,18 @@ class MainWindow(QMainWindow):
 
         if not self._restored:
             self._default_sizes()
-        self.submit("probe-gpu", lambda ctx: probe_devices_subprocess(), lane=Lane.IO,
-                    title="Checking for a GPU", on_done=self._gpu_known)
+        if os.environ.get("TESSERA_GPU_PROBE", "on").lower() in ("off", "0", "no"):
+            self._gpu_known(None)
+        else:
+            self.submit("probe-gpu", lambda ctx: probe_devices_subprocess(), lane=Lane.IO,
+                        title="Checking for a GPU", on_done=self._gpu_known)
         folder = self.tiles_dir
         self.submit("scan-library", lambda ctx: scan_folder(folder, ctx=ctx), lane=Lane.IO,
                     title="Reading the library", on_done=self._library_scanned)
 
-    def _gpu_known(self, snap: JobSnapshot) -> None:
-        self.devices = snap.result
+    def _gpu_known(self, snap: JobSnapshot | None) -> None:
+        self.devices = snap.result if snap is not None else {
+            "cuda": False, "devices": [], "error": "not checked (TESSERA_GPU_PROBE=off)"}
         self.status_gpu.setText("GPU: " + (gpu_text(self.devices) if self.devices.get("cuda") else "none (CPU)"))
         self.status_gpu.setToolTip(gpu_text(self.devices))
 

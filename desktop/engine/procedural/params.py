@@ -80,6 +80,7 @@ class Style:
     params: tuple[Param, ...] = field(default=())
     periodic: str = "box"
     family: str = "geometric"
+    check: Callable[[dict[str, Any]], None] | None = None  # extra validation across options
 
     def param(self, name: str) -> Param | None:
         return next((p for p in self.params if p.name == name), None)
@@ -94,6 +95,8 @@ class Style:
                 known = ", ".join(p.name for p in self.params) or "none"
                 raise UserError(f"style '{self.name}' has no option '{raw_name}' (its options: {known})")
             values[name] = param.coerce(value, self.name)
+        if self.check is not None:
+            self.check(values)
         return values
 
     def describe(self) -> dict[str, Any]:

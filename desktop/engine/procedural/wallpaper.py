@@ -86,7 +86,7 @@ def group_lattice(group: str, width: int, height: int, cells: int) -> tuple[np.n
         basis = np.array([[cw, -cw / 2], [0.0, ch / 2]])
         i, j = np.meshgrid(np.arange(nx), np.arange(ny))
         corners = np.stack([i.ravel() * cw, j.ravel() * ch], 1)
-        points = np.vstack([corners, corners + [cw / 2, ch / 2]])
+        points = np.vstack([corners, corners + np.array([cw / 2, ch / 2])])
     else:
         ny = max(1, round(height / cw))
         ch = height / ny
@@ -99,7 +99,7 @@ def group_lattice(group: str, width: int, height: int, cells: int) -> tuple[np.n
 def render_wallpaper(ctx: RenderContext) -> np.ndarray:
     p = ctx.params
     group = p["group"]
-    family, ops, centred = GROUPS[group]
+    _, ops, centred = GROUPS[group]
     basis, points = group_lattice(group, ctx.width, ctx.height, p["cells"])
     if centred:
         ops = ops + [(r, t + 0.5) for r, t in ops]

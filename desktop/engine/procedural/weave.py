@@ -10,9 +10,9 @@ import re
 
 import numpy as np
 
-from desktop.errors import UserError
 from desktop.engine.procedural.canvas import RenderContext, band_profile, lookup
 from desktop.engine.procedural.params import Param, Style
+from desktop.errors import UserError
 
 # Standard tartan colour letters (used when colours='tartan'; otherwise they index the palette).
 TARTAN_COLOURS = {
@@ -150,6 +150,14 @@ def _threads_multiple(threads: list, repeats: int, multiple: int) -> list:
     return out
 
 
+def check_plaid(params: dict) -> None:
+    letters = {letter for letter, _ in parse_sett(params["sett"])}
+    unknown = sorted(letters - set(TARTAN_COLOURS))
+    if params["colours"] == "tartan" and unknown:
+        raise UserError(f"unknown tartan colour letter(s) {', '.join(unknown)}; "
+                        f"known: {' '.join(sorted(TARTAN_COLOURS))}, or use colours=palette")
+
+
 def render_plaid(ctx: RenderContext) -> np.ndarray:
     p = ctx.params
     entries = parse_sett(p["sett"])
@@ -158,10 +166,6 @@ def render_plaid(ctx: RenderContext) -> np.ndarray:
     if p["colours"] == "tartan":
         from desktop.palettes import parse_hex
 
-        unknown = [letter for letter in letters if letter not in TARTAN_COLOURS]
-        if unknown:
-            raise UserError(f"unknown tartan colour letter(s) {', '.join(unknown)}; "
-                            f"known: {' '.join(sorted(TARTAN_COLOURS))}, or use colours=palette")
         table = {letter: np.asarray(parse_hex(TARTAN_COLOURS[letter]), np.float32) / 255 for letter in letters}
     else:
         table = {letter: ctx.colors[k % len(ctx.colors)] for k, letter in enumerate(letters)}
@@ -202,7 +206,7 @@ STYLES = [
         Param("weave", str, "twill", "How the threads cross.", choices=("twill", "plain", "flat")),
         Param("colours", str, "palette", "Letters map to the palette, or to standard tartan colours.",
               choices=("palette", "tartan")),
-    ), family="woven"),
+    ), family="woven", check=check_plaid),
     Style("houndstooth", "Houndstooth", "Classic four-and-four houndstooth, woven in 2/2 twill.",
           render_houndstooth, (
         Param("repeats", int, 8, "Houndstooth units across one repeat.", 1, 256),

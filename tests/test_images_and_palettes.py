@@ -1,0 +1,81 @@
+import numpy as np
+import pytest
+from PIL import Image
+
+from desktop.engine.images import ImageReadError, load_rgb, read_metadata, save_png
+from desktop.errors import UserError
+from desktop.palettes import extract_palette, load_named, palette_names, parse_hex, parse_palette
+
+
+def test_hex_parsing():
+    assert parse_hex("#fff") == (255, 255, 255)
+    assert parse_hex("1b2a49") == (0x1B, 0x2A, 0x49)
+    for bad in ("#12345g", "red", "#12"):
+        with pytest.raises(UserError):
+            parse_hex(bad)
+
+
+def test_named_and_string_palettes():
+    assert len(palette_names()) >= 5
+    assert load_named("art-deco").hex[0] == "#111111"
+    assert parse_palette("#000, #ffffff").hex == ["#000000", "#ffffff"]
+    with pytest.raises(UserError, match="unknown palette"):
+        parse_palette("no-such-palette")
+
+
+def test_extraction_finds_colours_and_their_shares():
+    img = np.zeros((100, 100, 3), np.uint8)
+    img[:, :70] = (200, 30, 40)
+    img[:, 70:90] = (20, 60, 180)
+    img[:, 90:] = (240, 240, 230)
+    pal = extract_palette(img, k=3)
+    assert pal.hex[0] == "#c81e28"
+    assert np.allclose(pal.weights, [0.7, 0.2, 0.1], atol=0.02)
+    found = {tuple(c) for c in pal.colors}
+    assert (20, 60, 180) in found and (240, 240, 230) in found
+
+
+def test_extraction_from_a_real_texture(shared_textures):
+    path = next((shared_textures / "seamless").glob("*.jpg"))
+    pal = extract_palette(load_rgb(path), k=5)
+    assert len(pal.colors) == 5 and abs(sum(pal.weights) - 1) < 1e-6
+    assert list(pal.weights) == sorted(pal.weights, reverse=True)
+
+
+def test_corrupt_and_missing_images_get_clear_errors(tmp_path):
+    bad = tmp_path / "bad.png"
+    bad.write_bytes(b"\x89PNG\r\n\x1a\n garbage")
+    with pytest.raises(ImageReadError, match=r"bad\.png"):
+        load_rgb(bad)
+    with pytest.raises(ImageReadError, match="no such file"):
+        load_rgb(tmp_path / "missing.png")
+
+
+def test_decompression_bombs_are_refused(tmp_path, monkeypatch):
+    path = tmp_path / "big.png"
+    Image.new("L", (400, 400)).save(path)
+    monkeypatch.setattr("desktop.engine.images.MAX_PIXELS", 100 * 100)
+    with pytest.raises(ImageReadError, match="too many pixels"):
+        load_rgb(path)
+
+
+def test_unsupported_formats_are_refused(tmp_path):
+    path = tmp_path / "a.gif"
+    Image.new("RGB", (8, 8)).save(path)
+    with pytest.raises(ImageReadError, match="not supported"):
+        load_rgb(path)
+
+
+def test_exif_orientation_is_applied(tmp_path):
+    img = Image.new("RGB", (40, 20), (255, 0, 0))
+    exif = img.getexif()
+    exif[0x0112] = 6  # rotate 90 on display
+    path = tmp_path / "o.jpg"
+    img.save(path, exif=exif)
+    assert load_rgb(path).shape[:2] == (40, 20)
+
+
+def test_png_metadata_round_trip(tmp_path):
+    path = save_png(tmp_path / "t.png", np.zeros((4, 4, 3), np.float32), {"style": "plaid", "seed": 7})
+    assert read_metadata(path) == {"style": "plaid", "seed": 7}
+    assert list(tmp_path.iterdir()) == [path]

@@ -1,0 +1,138 @@
+"""The window, offscreen: docks, live job progress and cancel, generating a tile, saved state."""
+
+import json
+import subprocess
+import sys
+import threading
+
+import pytest
+
+pytest.importorskip("pytestqt")
+
+from PySide6.QtCore import Qt
+
+from conftest import ROOT, subprocess_env
+from desktop.jobs import JobState
+
+
+@pytest.fixture
+def window(qtbot, qapp):
+    from desktop.ui.app import create_window
+
+    win = create_window(qapp, show_crash_dialogs=False)
+    qtbot.addWidget(win)
+    win.show()
+    qtbot.waitExposed(win)
+    yield win
+    win.close()
+    win.queue.shutdown(timeout=5)
+    win.crash_reporter.uninstall()
+
+
+def test_window_opens_with_its_docks(window):
+    assert set(window.docks) == {"Brief", "Preview", "Library", "Inspector", "Jobs"}
+    for dock in window.docks.values():
+        assert dock.isVisible()
+    assert window.windowTitle() == "Tessera"
+
+
+def test_a_running_job_shows_progress_and_can_be_cancelled(window, qtbot):
+    release = threading.Event()
+
+    def slow(ctx):
+        for i in range(1000):
+            ctx.progress(i, 1000, "busy")
+            if release.wait(0.01):
+                break
+        return "finished"
+
+    job = window.queue.submit("test", slow, title="A slow job")
+    qtbot.waitUntil(lambda: job.id in window.jobs.rows and window.jobs.rows[job.id].bar.value() > 0, timeout=5000)
+    row = window.jobs.rows[job.id]
+    assert row.cancel.isVisible() and "busy" in row.status.text()
+    qtbot.mouseClick(row.cancel, Qt.LeftButton)
+    assert job.wait(5)
+    assert job.state is JobState.CANCELLED
+    qtbot.waitUntil(lambda: row.status.text() == "Cancelled", timeout=3000)
+    assert not row.cancel.isVisible()
+
+
+def test_generate_shows_the_tile_in_preview_and_library(window, qtbot, isolated_home):
+    brief = window.brief
+    brief.set_style("hexagons")
+    brief.width_spin.setValue(128)
+    brief.height_spin.setValue(128)
+    brief.repeat.setCurrentIndex(brief.repeat.findData("half-drop"))
+    qtbot.mouseClick(brief.generate_button, Qt.LeftButton)
+    qtbot.waitUntil(lambda: window.library.list.count() >= 1, timeout=10_000)
+    assert window.preview.canvas.has_tile()
+    assert window.preview.canvas.repeat.value == "half-drop"
+    assert window.preview.canvas.repeats == 3
+    files = list((isolated_home / "library" / "tiles").glob("*.png"))
+    assert len(files) == 1 and "hexagons-half-drop-128x128" in files[0].name
+    assert "hexagons" in window.inspector.view.toPlainText()
+
+
+def test_invalid_brief_is_explained_and_starts_no_job(window, qtbot):
+    brief = window.brief
+    brief.repeat.setCurrentIndex(brief.repeat.findData("half-drop"))
+    brief.height_spin.setValue(127)
+    before = len(window.queue.jobs())
+    brief.request_generate()
+    assert "even" in brief.error.text()
+    assert len(window.queue.jobs()) == before
+
+
+def test_the_bridge_coalesces_progress(window, qtbot):
+    updates = []
+    window.bridge.jobUpdated.connect(lambda snap: updates.append(snap.id))
+
+    def chatty(ctx):
+        for i in range(20_000):
+            ctx.progress(i, 20_000)
+
+    job = window.queue.submit("chatty", chatty, title="chatty")
+    assert job.wait(10)
+    qtbot.waitUntil(lambda: window.jobs.rows.get(job.id) is not None
+                    and window.jobs.rows[job.id].snapshot.state is JobState.DONE, timeout=3000)
+    assert updates.count(job.id) < 200  # ~10 polls a second, not 20,000 signals
+
+
+@pytest.mark.qt_no_exception_capture
+def test_unhandled_errors_are_reported_not_fatal(window, qtbot):
+    from PySide6.QtCore import QTimer
+
+    def boom():
+        raise RuntimeError("a bug in a slot")
+
+    QTimer.singleShot(0, boom)
+    qtbot.waitUntil(lambda: bool(window.crash_reporter.reported), timeout=3000)
+    assert "a bug in a slot" in window.crash_reporter.reported[0]
+    assert window.isVisible()
+
+
+def test_window_state_is_saved(window, isolated_home):
+    window.preview.canvas.set_repeats(5)
+    window.close()
+    text = (isolated_home / "config" / "window.ini").read_text()
+    assert "geometry" in text and "state" in text and "repeats=5" in text
+
+
+def test_opening_the_window_imports_no_heavy_library(tmp_path):
+    code = (
+        "import sys, json\n"
+        "from PySide6.QtWidgets import QApplication\n"
+        "from desktop.ui.app import create_window\n"
+        "app = QApplication([])\n"
+        "w = create_window(app, show_crash_dialogs=False)\n"
+        "w.show()\n"
+        "for _ in range(20): app.processEvents()\n"
+        "heavy = ['torch', 'diffusers', 'peft', 'open_clip', 'lancedb', 'transformers']\n"
+        "print(json.dumps({'shown': w.isVisible(), 'loaded': [m for m in heavy if m in sys.modules]}))\n"
+        "w.queue.shutdown(timeout=5)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=120,
+                          env=subprocess_env(TESSERA_HOME=str(tmp_path)))
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    assert result == {"shown": True, "loaded": []}
