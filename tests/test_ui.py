@@ -136,3 +136,11 @@ def test_opening_the_window_imports_no_heavy_library(tmp_path):
     assert done.returncode == 0, done.stderr
     result = json.loads(done.stdout.strip().splitlines()[-1])
     assert result == {"shown": True, "loaded": []}
+
+
+def test_a_missing_display_is_explained_not_an_abort():
+    from desktop.ui.app import display_problem
+
+    assert "no display" in display_problem({})
+    assert display_problem({"QT_QPA_PLATFORM": "offscreen"}) is None
+    assert display_problem({"WAYLAND_DISPLAY": "wayland-0"}) is None

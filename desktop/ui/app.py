@@ -5,7 +5,9 @@ Kept light: nothing here imports torch, diffusers, peft, open_clip or lancedb.
 
 from __future__ import annotations
 
+import ctypes.util
 import logging
+import os
 import sys
 
 from PySide6.QtWidgets import QApplication
@@ -34,7 +36,30 @@ def create_window(app: QApplication, show_crash_dialogs: bool = True) -> MainWin
     return window
 
 
+def display_problem(env: dict[str, str] | None = None) -> str | None:
+    """Why Qt could not open a window here, in words, before Qt aborts the process over it."""
+    env = os.environ if env is None else env
+    if not sys.platform.startswith("linux") or env.get("QT_QPA_PLATFORM"):
+        return None
+    if not (env.get("DISPLAY") or env.get("WAYLAND_DISPLAY")):
+        return ("no display found. Run Tessera in a desktop session, or use the command line "
+                "(python main.py --help); QT_QPA_PLATFORM=offscreen runs the window without a screen.")
+    if env.get("WAYLAND_DISPLAY"):
+        return None
+    needed = {"xcb-cursor": "libxcb-cursor0", "xcb-icccm": "libxcb-icccm4", "xkbcommon-x11": "libxkbcommon-x11-0",
+              "xcb-keysyms": "libxcb-keysyms1", "xcb-image": "libxcb-image0", "xcb-render-util": "libxcb-render-util0"}
+    missing = [pkg for lib, pkg in needed.items() if ctypes.util.find_library(lib) is None]
+    if missing:
+        return (f"Qt's X11 window support needs system libraries that are missing. "
+                f"On Debian or Ubuntu: sudo apt install {' '.join(missing)}")
+    return None
+
+
 def main(argv: list[str] | None = None) -> int:
+    problem = display_problem()
+    if problem:
+        print(f"tessera: cannot open the window: {problem}", file=sys.stderr)
+        return 2
     app = QApplication.instance() or QApplication(sys.argv if argv is None else argv)
     app.setApplicationName("Tessera")
     app.setOrganizationName("Tessera")

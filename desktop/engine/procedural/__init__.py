@@ -52,8 +52,10 @@ def render(style: str | Style, params: dict[str, Any] | None, repeat: Repeat | s
     ctx = RenderContext(area_w, area_h, width, height, repeat, palette, int(seed), values,
                         progress or (lambda fraction: None))
     image = np.asarray(style.render(ctx), dtype=np.float32)
+    if not image.flags.writeable:
+        image = image.copy()
     if image.shape != (area_h, area_w, 3):
         raise RuntimeError(f"style {style.name} drew {image.shape}, expected {(area_h, area_w, 3)}")
     if (area_w, area_h) != (width, height):
         image = np.tile(image, (height // area_h, width // area_w, 1))
-    return np.clip(image, 0.0, 1.0)
+    return np.clip(image, 0.0, 1.0, out=image)

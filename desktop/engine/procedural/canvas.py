@@ -83,8 +83,20 @@ def lookup(lut: np.ndarray, s: np.ndarray) -> np.ndarray:
     return lut[idx]
 
 
+RAMP_STEPS = 1024
+
+
 def ramp(t: np.ndarray, colors: np.ndarray, levels: int = 0) -> np.ndarray:
-    """Map t in [0, 1] onto a gradient through the colours; `levels` > 0 posterises."""
+    """Map t in [0, 1] onto a gradient through the colours; `levels` > 0 posterises.
+
+    Done as one look-up into a 1024-step table: finer than 8-bit output can show.
+    """
+    lut = _ramp_exact(np.linspace(0.0, 1.0, RAMP_STEPS, dtype=np.float32), colors, levels)
+    idx = np.clip(t * np.float32(RAMP_STEPS - 1) + np.float32(0.5), 0, RAMP_STEPS - 1).astype(np.int32)
+    return lut[idx]
+
+
+def _ramp_exact(t: np.ndarray, colors: np.ndarray, levels: int) -> np.ndarray:
     t = np.clip(t, 0.0, 1.0)
     k = len(colors)
     if k == 1:

@@ -133,24 +133,24 @@ def render_scales(ctx: RenderContext) -> np.ndarray:
     ny = _even(round(h / (cw / 2)))
     rh = h / ny
     radius = 0.5 * cw * np.sqrt(2) * 0.78
-    x, y = np.broadcast_arrays(ctx.xs(), ctx.ys())
+    x, y = ctx.xs(), ctx.ys()  # (1, W) and (H, 1): per-row values stay one column wide
     ground, inks = _ground_and_inks(ctx)
     table = ctx.rng.integers(0, len(inks), size=(ny, nx))
-    out = np.broadcast_to(ground, (*x.shape, 3)).astype(np.float32).copy()
+    out = np.broadcast_to(ground, (ctx.height, ctx.width, 3)).astype(np.float32)
     row0 = np.floor(y / rh)
-    # paint from the furthest row up to the nearest, so lower rows end up on top
-    for dr in (-3, -2, -1, 0, 1):
+    rim_width = np.float32(p["outline"] * cw / 10)
+    # paint the rows that can reach a pixel, top row first, so lower rows end up on top
+    for dr in (-1, 0, 1, 2):
         row = row0 + dr
-        shift = (row % 2) * 0.5 * cw
-        col = np.round((x - shift) / cw)
-        cx, cy = col * cw + shift, row * rh
-        d = np.hypot(x - cx, y - cy)
-        inside = coverage(d - radius)[..., None]
+        shift = (row % 2) * np.float32(0.5 * cw)
+        col = np.round((x - shift) / np.float32(cw))
+        d = np.hypot(x - (col * np.float32(cw) + shift), y - row * np.float32(rh))
+        inside = coverage(d - np.float32(radius))[..., None]
         ink = inks[table[row.astype(np.int64) % ny, col.astype(np.int64) % nx]]
-        shade = (0.75 + 0.25 * np.clip(d / radius, 0, 1))[..., None]  # lighter towards the rim
-        rim = coverage(np.abs(d - radius + 1.5 * p["outline"] * cw / 10) - p["outline"] * cw / 10)[..., None]
-        scale = ink * shade * (1 - rim) + ground * rim * 0.35 + ink * rim * 0.3
-        out = out * (1 - inside) + scale * inside
+        shade = (0.75 + 0.25 * np.minimum(d / np.float32(radius), 1.0))[..., None]  # lighter towards the rim
+        rim = coverage(np.abs(d - np.float32(radius) + 1.5 * rim_width) - rim_width)[..., None]
+        scale = ink * (shade * (1 - rim) + 0.3 * rim) + ground * (0.35 * rim)
+        out = out + (scale - out) * inside
     return out.astype(np.float32)
 
 

@@ -1,0 +1,65 @@
+"""Each procedural style at 1024x1024: median render time / PNG decode time of the same image.
+
+The baseline is decoding that style's own 1024x1024 PNG with Pillow, measured in the
+same run, so the ratio says "how many image loads does drawing this tile cost".
+Prints JSON. Goal: ratio <= 3.
+
+    python benchmarks/procedural.py [--size 1024] [--runs 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import os
+import platform
+import statistics
+import time
+
+import numpy as np
+from PIL import Image
+
+from desktop.engine import procedural
+from desktop.engine.images import png_bytes
+from desktop.palettes import parse_palette
+
+
+def median_ms(fn, runs: int) -> float:
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        fn()
+        times.append((time.perf_counter() - start) * 1000)
+    return statistics.median(times)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--size", type=int, default=1024)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--repeat", default="basic")
+    args = parser.parse_args()
+    palette = parse_palette("botanical")
+    rows = []
+    for name in procedural.style_names():
+        render = lambda: procedural.render(name, {}, args.repeat, args.size, args.size, palette, 7)  # noqa: E731
+        image = render()  # warm-up, and the image whose PNG is the baseline
+        render_ms = median_ms(render, args.runs)
+        data = png_bytes(image)
+        decode_ms = median_ms(lambda: np.asarray(Image.open(io.BytesIO(data)).convert("RGB")), 5)
+        rows.append({"style": name, "render_ms": round(render_ms, 1), "png_decode_ms": round(decode_ms, 1),
+                     "ratio": round(render_ms / decode_ms, 2)})
+    ratios = [r["ratio"] for r in rows]
+    print(json.dumps({
+        "benchmark": "procedural",
+        "size": args.size, "repeat": args.repeat, "runs": args.runs, "goal_ratio": 3.0,
+        "styles": rows,
+        "median_ratio": round(statistics.median(ratios), 2),
+        "within_goal": sum(r <= 3.0 for r in ratios),
+        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()},
+    }, indent=2))
+
+
+if __name__ == "__main__":
+    main()
