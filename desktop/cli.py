@@ -151,13 +151,19 @@ def cmd_generate(args: argparse.Namespace, extra: list[str]) -> int:
     request = GenerateRequest(
         style=style or "stripes", params=options, repeat=args.repeat, width=width, height=height,
         palette=args.palette or "indigo-dye", seed=args.seed, count=args.count, out_dir=args.out,
-        engine=args.engine, dpi=args.dpi,
+        engine=args.engine, dpi=args.dpi, qa_profile=args.qa_profile, auto_correct=args.auto_correct,
+        max_attempts=args.max_attempts,
     )
     request.validated()  # every problem is reported before anything is drawn
     tiles = _run_as_job("generate", request, args)
     summaries = [tile.summary() for tile in tiles]
-    _emit(args, {"written": [t.path for t in tiles], "tiles": summaries},
-          "\n".join(f"wrote {t.path}" for t in tiles))
+    def line(tile) -> str:
+        qa = tile.metadata.get("qa", {})
+        verdict = "QA pass" if qa.get("passed") else f"QA fail: {', '.join(qa.get('failed', []))}"
+        tries = len(tile.metadata.get("attempts", [])) or 1
+        return f"wrote {tile.path} ({verdict}{f', {tries} attempts' if tries > 1 else ''})"
+
+    _emit(args, {"written": [t.path for t in tiles], "tiles": summaries}, "\n".join(line(t) for t in tiles))
     return 0
 
 
@@ -229,6 +235,14 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument("--layout", choices=("grid", "half-drop", "brick", "toss"), help="motif layout")
     gen.add_argument("--group", help="wallpaper group, p1 ... p6m")
     gen.add_argument("-p", "--param", action="append", metavar="NAME=VALUE", help="a style option")
+    gen.add_argument("--auto-correct", action="store_true",
+                     help="retry tiles that fail QA: mend the seam, recolour, or reseed (every attempt is recorded)")
+    gen.add_argument("--qa-profile", default="default", help="QA profile for the checks (default: default)")
+    gen.add_argument("--max-attempts", type=int, default=4, help="attempts per tile with --auto-correct (default 4)")
+
+    from desktop.cli_qa import add_parsers
+
+    add_parsers(sub, common)
     return parser
 
 
@@ -248,6 +262,10 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_generate(args, extra)
         if extra:
             raise UserError(f"unrecognised arguments: {' '.join(extra)}")
+        from desktop.cli_qa import COMMANDS, emitter
+
+        if args.command in COMMANDS:
+            return COMMANDS[args.command](args, emitter(args))
         return {"info": cmd_info, "styles": cmd_styles, "palettes": cmd_palettes}[args.command](args)
     except (UserError, CheckFailed) as exc:
         if args.debug:

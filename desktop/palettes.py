@@ -83,7 +83,8 @@ def parse_palette(spec: str | Palette | None, default: str = "indigo-dye") -> Pa
     return load_named(spec)
 
 
-def extract_palette(rgb: np.ndarray, k: int = 6, sample: int = 40_000, seed: int = 0) -> Palette:
+def extract_palette(rgb: np.ndarray, k: int = 6, sample: int = 40_000, seed: int = 0,
+                    attempts: int = 4) -> Palette:
     """The main colours of an image: k-means in CIELAB, sorted by the share of pixels they cover.
 
     `rgb` is HxWx3 (uint8, or float in 0..1). An alpha channel, if present, is dropped
@@ -107,10 +108,16 @@ def extract_palette(rgb: np.ndarray, k: int = 6, sample: int = 40_000, seed: int
     if len(pixels) > sample:
         pixels = pixels[rng.choice(len(pixels), sample, replace=False)]
     lab = cv2.cvtColor(pixels.reshape(-1, 1, 3), cv2.COLOR_RGB2LAB).reshape(-1, 3)
-    k = max(1, min(k, len(np.unique(lab.round(1), axis=0))))
+    distinct = len(np.unique(np.round(lab[:4096]).astype(np.int32) @ np.array([1, 1000, 1000000]), axis=0))
+    k = max(1, min(k, distinct if len(lab) <= 4096 else k))
     cv2.setRNGSeed(seed)
     criteria = (cv2.TERM_CRITERIA_EPS + cv2.TERM_CRITERIA_MAX_ITER, 50, 0.05)
-    _, labels, centers = cv2.kmeans(lab, k, None, criteria, 4, cv2.KMEANS_PP_CENTERS)
+    _, labels, centers = cv2.kmeans(lab, k, None, criteria, attempts, cv2.KMEANS_PP_CENTERS)
+    keep = np.bincount(labels.ravel(), minlength=k) > 0  # drop clusters that ended up empty
+    if not keep.all():
+        centers = centers[keep]
+        labels = np.searchsorted(np.flatnonzero(keep), labels)
+        k = len(centers)
     counts = np.bincount(labels.ravel(), minlength=k).astype(np.float64)
     order = np.argsort(-counts)
     centers_rgb = cv2.cvtColor(centers[order].reshape(-1, 1, 3).astype(np.float32), cv2.COLOR_LAB2RGB)

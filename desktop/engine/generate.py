@@ -40,6 +40,9 @@ class GenerateRequest:
     out_dir: str | None = None  # None: keep the tiles in memory only
     engine: str = "procedural"
     dpi: int = 150
+    qa_profile: str = "default"
+    auto_correct: bool = False  # retry failed tiles: mend, recolour or reseed
+    max_attempts: int = 4
 
     def validated(self) -> ValidRequest:
         """Check everything up front; raises UserError with one clear sentence."""
@@ -54,6 +57,11 @@ class GenerateRequest:
 
             load_rgba(params["motif_path"])  # raises a clear error for a file that is not an image
         palette = parse_palette(self.palette)
+        from desktop.engine.qa import load_profile
+
+        load_profile(self.qa_profile)  # an unknown profile is bad input, reported now
+        if not 1 <= int(self.max_attempts) <= 20:
+            raise UserError(f"max attempts must be between 1 and 20, not {self.max_attempts}")
         if not 1 <= int(self.count) <= MAX_COUNT:
             raise UserError(f"count must be between 1 and {MAX_COUNT}, not {self.count}")
         if not 0 <= int(self.seed) < 2**63:
@@ -136,10 +144,11 @@ def run_generate(request: GenerateRequest, ctx=None) -> list[Tile]:
 
         progress(0.0)
         start = time.perf_counter()
-        image = procedural.render(valid.style, valid.params, valid.repeat, int(request.width),
-                                  int(request.height), valid.palette, seed, progress)
-        pixels = to_uint8(image)
-        meta = tile_metadata(valid, seed, time.perf_counter() - start)
+        pixels, final_seed, qa_meta = _render_checked(valid, seed, progress, ctx)
+        meta = tile_metadata(valid, final_seed, time.perf_counter() - start)
+        meta.update(qa_meta)
+        if final_seed != seed:
+            meta["requested_seed"] = seed
         tile = Tile(pixels, meta)
         if out is not None:
             path = _free_name(out, f"{valid.style.name}-{valid.repeat}-{request.width}x{request.height}-s{seed}")
@@ -153,6 +162,31 @@ def run_generate(request: GenerateRequest, ctx=None) -> list[Tile]:
             ctx.preview(pixels)
             ctx.progress((k + 1) * 100, total, message)
     return tiles
+
+
+def _render_checked(valid: ValidRequest, seed: int, progress, ctx) -> tuple[np.ndarray, int, dict[str, Any]]:
+    """Render and QA one tile; with auto-correct, run the self-correcting loop on it."""
+    from desktop.engine.qa import run_qa
+    from desktop.engine.qa.loop import self_correct
+
+    req = valid.request
+
+    def generate(s: int, settings: dict) -> np.ndarray:
+        image = procedural.render(valid.style, valid.params, valid.repeat, int(req.width), int(req.height),
+                                  valid.palette, s, progress)
+        return to_uint8(image)
+
+    def qa(image: np.ndarray):
+        return run_qa(image, valid.repeat, valid.palette, req.qa_profile)
+
+    if not req.auto_correct:
+        pixels = generate(seed, {})
+        report = qa(pixels)
+        return pixels, seed, {"qa": report.as_dict()}
+    result = self_correct(generate, qa, seed, valid.repeat, valid.palette, int(req.max_attempts),
+                          check_cancelled=ctx.check_cancelled if ctx is not None else None)
+    return result.image, result.seed, {"qa": result.report.as_dict(),
+                                       "attempts": [a.as_dict() for a in result.attempts]}
 
 
 def request_from_dict(raw: dict[str, Any]) -> GenerateRequest:

@@ -44,9 +44,11 @@ def open_image(path: str | Path) -> Image.Image:
                                          f"(use {', '.join(sorted(ALLOWED_FORMATS))})")
                 img.load()
                 icc = img.info.get("icc_profile")
+                fmt = img.format
                 img = ImageOps.exif_transpose(img)
                 if icc:
                     img = _to_srgb(img, icc)
+                img.format = fmt  # transposing and converting drop it; describe() wants it
                 return img
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         raise ImageReadError(f"{path.name}: too many pixels to open safely (limit {MAX_PIXELS:,})") from None
@@ -64,15 +66,51 @@ def _to_srgb(img: Image.Image, icc: bytes) -> Image.Image:
 
         src = ImageCms.ImageCmsProfile(io.BytesIO(icc))
         dst = ImageCms.createProfile("sRGB")
+        if img.mode == "CMYK":
+            return ImageCms.profileToProfile(img, src, dst, outputMode="RGB")
         mode = "RGBA" if "A" in img.getbands() else "RGB"
         return ImageCms.profileToProfile(img.convert(mode), src, dst, outputMode=mode)
     except Exception:  # a broken profile: keep the pixels as they are
         return img
 
 
+def _to_8bit(img: Image.Image) -> Image.Image:
+    """16-bit and 32-bit integer greyscale scaled (not clipped) down to 8 bits."""
+    if img.mode in ("I;16", "I;16B", "I;16L", "I"):
+        arr = np.asarray(img, dtype=np.float64)
+        top = 65535.0 if img.mode.startswith("I;16") or arr.max() > 255 else 255.0
+        return Image.fromarray((np.clip(arr / top, 0, 1) * 255 + 0.5).astype(np.uint8), "L")
+    if img.mode == "F":
+        arr = np.asarray(img, dtype=np.float64)
+        return Image.fromarray((np.clip(arr, 0, 1) * 255 + 0.5).astype(np.uint8), "L")
+    return img
+
+
+def describe(img: Image.Image, path: str | Path | None = None) -> dict[str, Any]:
+    """Facts QA and import need: format, mode, bits per channel, transparency."""
+    bits = {"1": 1, "I;16": 16, "I;16B": 16, "I;16L": 16, "I": 32, "F": 32}.get(img.mode, 8)
+    if img.info.get("bits"):
+        bits = max(bits, int(img.info["bits"]))
+    has_alpha = "A" in img.getbands() or "transparency" in img.info
+    return {"format": img.format or (Path(path).suffix.lstrip(".").upper() if path else None),
+            "mode": img.mode, "bits": bits, "has_alpha": has_alpha, "size": list(img.size)}
+
+
+def load_rgb_with_info(path: str | Path) -> tuple[np.ndarray, dict[str, Any]]:
+    """HxWx3 uint8 sRGB plus `describe()` facts; transparent areas composited over white."""
+    img = open_image(path)
+    info = describe(img, path)
+    img = _to_8bit(img)
+    if info["has_alpha"]:
+        rgba = img.convert("RGBA")
+        white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        return np.asarray(Image.alpha_composite(white, rgba).convert("RGB")), info
+    return np.asarray(img.convert("RGB")), info
+
+
 def load_rgb(path: str | Path) -> np.ndarray:
-    """HxWx3 uint8, sRGB."""
-    return np.asarray(open_image(path).convert("RGB"))
+    """HxWx3 uint8, sRGB (16-bit scaled to 8, CMYK and palettes converted)."""
+    return np.asarray(_to_8bit(open_image(path)).convert("RGB"))
 
 
 def load_rgba(path: str | Path) -> np.ndarray:

@@ -1,0 +1,167 @@
+"""`tessera qa`, `tessera repair-seam` and `tessera recolor`: the QA jobs as commands."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from desktop.errors import UserError
+
+
+def add_parsers(sub, common: argparse.ArgumentParser) -> None:
+    from desktop.repeat import REPEATS
+
+    qa = sub.add_parser("qa", parents=[common], help="check tiles: seam, palette, contrast, sharpness, print, repeat",
+                        description="QA one or more images. Exit 0 when every check passes, 1 when any fails, "
+                        "2 on bad input. Repeat and palette default to what the PNG's Tessera metadata says.")
+    qa.add_argument("images", nargs="+", metavar="IMAGE")
+    qa.add_argument("--repeat", help=f"one of {', '.join(REPEATS)} (default: from metadata, else basic)")
+    qa.add_argument("--palette", help="brief palette: name or \"#hex,#hex\" (default: from metadata)")
+    qa.add_argument("--profile", default="default", help="QA profile in resources/qa_profiles (default: default)")
+    qa.add_argument("--print-size", help="target print size of one repeat, like 24x24in or 60x60cm")
+    qa.add_argument("--dpi", type=int, help="print resolution (default: the profile's, 150)")
+    qa.add_argument("--overlay-dir", help="write each check's overlay as a PNG here")
+
+    rep = sub.add_parser("repair-seam", parents=[common], help="mend the seams of a tile")
+    rep.add_argument("image", metavar="IMAGE")
+    rep.add_argument("--repeat", help="repeat type (default: from metadata, else basic)")
+    rep.add_argument("--out", required=True, help="output PNG")
+
+    rec = sub.add_parser("recolor", parents=[common], help="recolour to a palette or reduce to N spot colours")
+    rec.add_argument("image", metavar="IMAGE")
+    rec.add_argument("--palette", help="palette to map onto (name or \"#hex,#hex\")")
+    rec.add_argument("--colors", type=int, help="reduce to this many spot colours of the image's own")
+    rec.add_argument("--dither", action="store_true", help="ordered dithering (seamless when the size allows)")
+    rec.add_argument("--separations", metavar="DIR", help="write one mask per colour here")
+    rec.add_argument("--out", required=True, help="output PNG")
+
+
+def _load(path: str) -> tuple[np.ndarray, dict[str, Any], dict[str, Any]]:
+    from desktop.engine.images import load_rgb_with_info, read_metadata
+
+    image, info = load_rgb_with_info(path)
+    meta = read_metadata(path) if info.get("format") == "PNG" else {}
+    return image, info, meta
+
+
+def _write_png(path: Path, image: np.ndarray, meta: dict[str, Any] | None = None) -> str:
+    from desktop.engine.images import save_png
+
+    try:
+        save_png(path, image, meta)
+    except OSError as exc:
+        raise UserError(f"could not write {path}: {exc.strerror or exc}") from None
+    return str(path)
+
+
+def overlay_png(image: np.ndarray, heat: np.ndarray) -> np.ndarray:
+    """The overlay as a designer sees it: heat (inferno) over a dimmed copy of the tile."""
+    import cv2
+
+    colour = cv2.applyColorMap((np.clip(heat, 0, 1) * 255).astype(np.uint8), cv2.COLORMAP_INFERNO)[..., ::-1]
+    alpha = np.clip(heat, 0, 1)[..., None] * 0.85
+    dimmed = image.astype(np.float32) * 0.45
+    return (dimmed * (1 - alpha) + colour.astype(np.float32) * alpha).astype(np.uint8)
+
+
+def cmd_qa(args: argparse.Namespace, emit) -> int:
+    from desktop.engine.qa import load_profile, run_qa
+    from desktop.engine.qa.printing import parse_print_size
+    from desktop.palettes import parse_palette
+    from desktop.repeat import check_size, parse_repeat
+
+    overrides: dict[str, Any] = {"print": {}}
+    size = parse_print_size(args.print_size)
+    if size:
+        overrides["print"]["print_size_in"] = list(size)
+    if args.dpi is not None:
+        if not 10 <= args.dpi <= 2400:
+            raise UserError(f"--dpi must be between 10 and 2400, not {args.dpi}")
+        overrides["print"]["dpi"] = args.dpi
+    load_profile(args.profile)  # an unknown profile is reported before any image is read
+    palette_arg = parse_palette(args.palette) if args.palette else None
+    repeat_arg = parse_repeat(args.repeat) if args.repeat else None
+    out_dir = Path(args.overlay_dir) if args.overlay_dir else None
+    reports, errors, lines = [], [], []
+    for path in args.images:
+        try:
+            image, info, meta = _load(path)
+            repeat = repeat_arg or parse_repeat(meta.get("repeat", "basic"))
+            check_size(repeat, image.shape[1], image.shape[0])
+            palette = palette_arg
+            if palette is None and meta.get("palette", {}).get("colors"):
+                palette = parse_palette(",".join(meta["palette"]["colors"]))
+            report = run_qa(image, repeat.value, palette, args.profile, overrides, info, source=path)
+        except UserError as exc:
+            errors.append({"image": path, "error": str(exc)})
+            lines.append(f"{path}: error: {exc}")
+            continue
+        entry = report.as_dict()
+        if out_dir is not None:
+            out_dir.mkdir(parents=True, exist_ok=True)
+            entry["overlays"] = {name: _write_png(out_dir / f"{Path(path).stem}-{name}.png", overlay_png(image, heat))
+                                 for name, heat in report.overlays().items()}
+        reports.append(entry)
+        lines.append(f"{path}: {'PASS' if report.passed else 'FAIL'}")
+        lines += [f"  {c.status:4s}  {c.label:18s} {c.explanation}" for c in report.checks]
+    emit({"reports": reports, "errors": errors, "passed": not errors and all(r["passed"] for r in reports)},
+         "\n".join(lines))
+    if errors:
+        return 2
+    return 0 if all(r["passed"] for r in reports) else 1
+
+
+def cmd_repair_seam(args: argparse.Namespace, emit) -> int:
+    from desktop.engine.qa import run_qa
+    from desktop.engine.qa.repair import repair_seam
+    from desktop.repeat import check_size, parse_repeat
+
+    image, info, meta = _load(args.image)
+    repeat = parse_repeat(args.repeat or meta.get("repeat", "basic"))
+    check_size(repeat, image.shape[1], image.shape[0])
+    before = run_qa(image, repeat.value, profile="default").check("seam")
+    fixed = repair_seam(image, repeat)
+    after = run_qa(fixed, repeat.value, profile="default").check("seam")
+    out = _write_png(Path(args.out), fixed, dict(meta, repeat=repeat.value, repaired="seam", repaired_from=args.image))
+    emit({"written": out, "repeat": repeat.value, "seam_before": before.as_dict(), "seam_after": after.as_dict()},
+         f"wrote {out}\n  seam before: {before.explanation}\n  seam after:  {after.explanation}")
+    return 0
+
+
+def cmd_recolor(args: argparse.Namespace, emit) -> int:
+    from desktop.engine.qa.repair import recolour, reduce_colours, separations
+    from desktop.palettes import parse_palette
+
+    if bool(args.palette) == bool(args.colors):
+        raise UserError("give either --palette (map onto it) or --colors N (reduce to N spot colours)")
+    image, info, meta = _load(args.image)
+    result = reduce_colours(image, args.colors, args.dither) if args.colors else \
+        recolour(image, parse_palette(args.palette), args.dither)
+    out = _write_png(Path(args.out), result.image,
+                     dict(meta, palette=result.palette.as_dict(), recoloured_from=args.image))
+    written_seps = []
+    if args.separations:
+        folder = Path(args.separations)
+        folder.mkdir(parents=True, exist_ok=True)
+        for name, mask in separations(result):
+            written_seps.append(_write_png(folder / f"{name}.png", np.repeat(mask[..., None], 3, axis=2)))
+    counts = np.bincount(result.labels.ravel(), minlength=len(result.palette.colors)) / result.labels.size
+    emit({"written": out, "palette": result.palette.hex, "coverage": [round(float(c), 4) for c in counts],
+          "dithered": result.dithered, "separations": written_seps},
+         f"wrote {out} ({', '.join(f'{h} {c:.0%}' for h, c in zip(result.palette.hex, counts))})"
+         + (f"\n  {len(written_seps)} separations in {args.separations}" if written_seps else "")
+         + ("" if result.dithered or not args.dither else "\n  note: no dither (tile size not a multiple of 2)"))
+    return 0
+
+
+COMMANDS = {"qa": cmd_qa, "repair-seam": cmd_repair_seam, "recolor": cmd_recolor}
+
+
+def emitter(args: argparse.Namespace):
+    def emit(payload: Any, text: str) -> None:
+        print(json.dumps(payload, indent=2, sort_keys=True, default=str) if args.json else text)
+    return emit

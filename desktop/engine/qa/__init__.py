@@ -1,0 +1,79 @@
+"""Automatic QA: every tile gets a report a designer can trust and see.
+
+`run_qa` runs every enabled check of a profile and returns a QAReport: per check a score,
+its threshold, pass or fail, one sentence, and an overlay aligned to the image (seam
+heatmap, off-palette map, luminance, soft areas, tile-scale tell). Print readiness and
+near-duplicates are not spatial and carry no overlay.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import cv2
+import numpy as np
+
+from desktop.engine.qa.colour import check_contrast, check_palette, major_colours, srgb_to_lab
+from desktop.engine.qa.printing import check_print
+from desktop.engine.qa.report import FAIL, PASS, SKIP, CheckResult, QAReport, load_profile, profile_names
+from desktop.engine.qa.seam import check_seam
+from desktop.engine.qa.sharpness import check_sharpness
+from desktop.engine.qa.similar import SimilarItem, SimilarityProvider, check_duplicates
+from desktop.engine.qa.visibility import check_visibility
+from desktop.palettes import Palette
+from desktop.repeat import parse_repeat
+
+__all__ = ["FAIL", "PASS", "SKIP", "CheckResult", "QAReport", "SimilarItem", "SimilarityProvider",
+           "load_profile", "profile_names", "run_qa"]
+
+ANALYSIS_SIDE = 256  # colour and tile-scale checks look at a small copy; seams and sharpness at full size
+
+
+def _small(rgb: np.ndarray) -> np.ndarray:
+    h, w = rgb.shape[:2]
+    scale = ANALYSIS_SIDE / max(h, w)
+    if scale >= 1:
+        return rgb
+    return cv2.resize(rgb, (max(1, round(w * scale)), max(1, round(h * scale))), interpolation=cv2.INTER_AREA)
+
+
+def run_qa(image: np.ndarray, repeat: str = "basic", palette: Palette | None = None,
+           profile: str | dict[str, Any] = "default", overrides: dict[str, Any] | None = None,
+           image_info: dict[str, Any] | None = None, provider: SimilarityProvider | None = None,
+           source: str | None = None) -> QAReport:
+    """QA one tile. `image` is HxWx3 (uint8, or float in 0..1)."""
+    start = time.perf_counter()
+    cfg = load_profile(profile, overrides) if isinstance(profile, str) else profile
+    repeat = parse_repeat(repeat)
+    arr = np.asarray(image)
+    if arr.ndim != 3 or arr.shape[2] != 3:
+        raise ValueError("QA needs an HxWx3 RGB image")
+    rgb01 = arr.astype(np.float32) / 255.0 if arr.dtype == np.uint8 else arr.astype(np.float32)
+    h, w = rgb01.shape[:2]
+    small = _small(rgb01)
+    info = image_info or {}
+    checks: list[CheckResult] = []
+    if cfg["seam"].get("enabled", True):
+        checks.append(check_seam(arr if arr.dtype == np.uint8 else rgb01 * 255.0, repeat, cfg["seam"]))
+    major = None
+    if cfg["palette"].get("enabled", True) or cfg["contrast"].get("enabled", True):
+        major = major_colours(small, cfg["palette"].get("colours", 8))
+    if cfg["palette"].get("enabled", True):
+        checks.append(check_palette(small, (h, w), palette, cfg["palette"], major))
+    if cfg["contrast"].get("enabled", True):
+        checks.append(check_contrast(small, (h, w), cfg["contrast"], major))
+    if cfg["sharpness"].get("enabled", True):
+        gray = cv2.cvtColor(rgb01, cv2.COLOR_RGB2GRAY)
+        checks.append(check_sharpness(gray, cfg["sharpness"], judge_blocks=info.get("format") == "JPEG"))
+    if cfg["print"].get("enabled", True):
+        checks.append(check_print(w, h, cfg["print"], info.get("mode", "RGB"), info.get("bits", 8),
+                                  info.get("has_alpha", False)))
+    if cfg["visibility"].get("enabled", True):
+        lightness = srgb_to_lab(small)[..., 0]
+        checks.append(check_visibility(lightness, repeat, (h, w), cfg["visibility"]))
+    if cfg["duplicates"].get("enabled", True):
+        checks.append(check_duplicates(arr if arr.dtype == np.uint8 else (rgb01 * 255).astype(np.uint8),
+                                       provider, cfg["duplicates"]))
+    return QAReport(w, h, repeat.value, cfg.get("name", "custom"), checks,
+                    (time.perf_counter() - start) * 1000, source)

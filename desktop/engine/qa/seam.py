@@ -1,0 +1,96 @@
+"""The seam check: is the step across each wrapped edge just another step of this tile?
+
+Two numbers, both taken through the repeat geometry (so half-drop and half-brick
+neighbours are the right ones):
+
+- `ratio`: the mean step across the wrap ÷ the mean step between interior neighbours. A
+  seamless tile scores about 1; a cut through a texture scores 2 and up.
+- `ratio_vs_strongest`: the same step ÷ the tile's strongest interior column (row) step.
+  A pattern whose edge runs along a line or a mortar joint has a high `ratio`, but the same
+  line also occurs inside the tile, so this stays near 1.
+
+A seam fails only when both are high. The second view rolls the seam into the centre and
+compares the gradient energy of the band around it with the other bands of the tile; its
+per-pixel form is the heatmap of where the seam breaks.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from desktop.engine.qa.report import FAIL, PASS, CheckResult
+from desktop.repeat import Repeat, pad, parse_repeat, window
+
+
+def _edge_stats(img: np.ndarray, repeat: Repeat) -> dict[str, np.ndarray | float]:
+    h, w = img.shape[:2]
+    img = img.astype(np.int16) if img.dtype == np.uint8 else img  # exact and three times lighter than float
+    p = pad(img, 1, repeat)
+    # per-pixel step across the right and the bottom edge (to the neighbour the repeat puts there)
+    wrap_x = np.abs(p[1:-1, w + 1] - p[1:-1, w]).mean(axis=-1)
+    wrap_y = np.abs(p[h + 1, 1:-1] - p[h, 1:-1]).mean(axis=-1)
+    cols = np.abs(np.diff(img, axis=1)).mean(axis=(0, 2))
+    rows = np.abs(np.diff(img, axis=0)).mean(axis=(1, 2))
+    return {"wrap_x": wrap_x, "wrap_y": wrap_y, "cols": cols, "rows": rows}
+
+
+def band_energy_ratio(gray: np.ndarray, repeat: Repeat, band: int = 2) -> float:
+    """Second view: seams rolled into the centre; the centre band's gradient energy ÷ the median band's."""
+    h, w = gray.shape
+    out = 0.0
+    for axis, (dx, dy) in ((1, (w // 2, 0)), (0, (0, h // 2))):
+        rolled = window(gray, repeat, dx, dy, w, h)
+        energy = np.abs(np.diff(rolled, axis=axis)).mean(axis=1 - axis)
+        n = len(energy) // (2 * band + 1)
+        bands = energy[: n * (2 * band + 1)].reshape(n, -1).mean(axis=1)
+        centre = energy[(len(energy) + 1) // 2 - 1 - band:(len(energy) + 1) // 2 + band].mean()
+        out = max(out, float(centre / max(np.median(bands), 1e-6)))
+    return out
+
+
+def seam_heatmap(stats: dict, h: int, w: int, reference: float, width: int) -> np.ndarray:
+    """Where the seam breaks: per-pixel wrap steps over the interior reference, drawn along the edges."""
+    heat = np.zeros((h, w), np.float32)
+    sx = np.clip(stats["wrap_x"] / (2.0 * reference) - 0.25, 0, 1).astype(np.float32)
+    sy = np.clip(stats["wrap_y"] / (2.0 * reference) - 0.25, 0, 1).astype(np.float32)
+    fade = np.linspace(1.0, 0.2, width, dtype=np.float32)
+    for k in range(width):
+        heat[:, k] = np.maximum(heat[:, k], sx * fade[k])
+        heat[:, w - 1 - k] = np.maximum(heat[:, w - 1 - k], sx * fade[k])
+        heat[k, :] = np.maximum(heat[k, :], sy * fade[k])
+        heat[h - 1 - k, :] = np.maximum(heat[h - 1 - k, :], sy * fade[k])
+    return heat
+
+
+def check_seam(img: np.ndarray, repeat: Repeat | str, cfg: dict) -> CheckResult:
+    """`img` is HxWx3 uint8 (or float in 0..255 units, the scale of the published thresholds)."""
+    repeat = parse_repeat(repeat)
+    h, w = img.shape[:2]
+    limit, limit_strong = cfg["max_ratio"], cfg["max_ratio_vs_strongest"]
+    if repeat is Repeat.MIRROR:
+        return CheckResult("seam", "Seam", PASS, 0.0, limit,
+                           "Mirror repeats meet themselves at every edge: seamless by construction.",
+                           {"ratio": 0.0}, np.zeros((h, w), np.float32))
+    stats = _edge_stats(img, repeat)
+    eps = 1e-6
+    ratio_x = stats["wrap_x"].mean() / max(stats["cols"].mean(), eps)
+    ratio_y = stats["wrap_y"].mean() / max(stats["rows"].mean(), eps)
+    strong_x = stats["wrap_x"].mean() / max(stats["cols"].max(), eps)
+    strong_y = stats["wrap_y"].mean() / max(stats["rows"].max(), eps)
+    ratio, strongest = max(ratio_x, ratio_y), max(strong_x, strong_y)
+    failed = ratio > limit and strongest > limit_strong
+    band = band_energy_ratio(img[::2, ::2].mean(axis=-1, dtype=np.float32), repeat)
+    reference = max(float(np.percentile(np.concatenate([stats["cols"], stats["rows"]]), 99)), eps)
+    heat = seam_heatmap(stats, h, w, reference, width=max(2, min(h, w) // 64))
+    axis = "left/right" if ratio_x * (strong_x > limit_strong) >= ratio_y * (strong_y > limit_strong) else "top/bottom"
+    if failed:
+        text = (f"Visible seam at the {axis} edges: the step across the repeat is {ratio:.1f}× a normal step "
+                f"in this tile and {strongest:.1f}× its strongest edge.")
+    elif ratio > limit:
+        text = (f"Seamless: the edge runs along a line that also occurs inside the tile "
+                f"({ratio:.1f}× a normal step, but no stronger than its own lines).")
+    else:
+        text = f"Seamless: the step across the repeat is {ratio:.2f}× a normal step in this tile."
+    details = {"ratio_x": ratio_x, "ratio_y": ratio_y, "ratio_vs_strongest": strongest,
+               "strong_x": strong_x, "strong_y": strong_y, "centre_band_energy_ratio": band, "repeat": repeat.value}
+    return CheckResult("seam", "Seam", FAIL if failed else PASS, float(ratio), limit, text, details, heat)
