@@ -43,11 +43,13 @@ def main() -> None:
     palette = parse_palette("botanical")
     rows = []
     for name in procedural.style_names():
-        render = lambda: procedural.render(name, {}, args.repeat, args.size, args.size, palette, 7)  # noqa: E731
+        def render(name=name):
+            return procedural.render(name, {}, args.repeat, args.size, args.size, palette, 7)
+
         image = render()  # warm-up, and the image whose PNG is the baseline
         render_ms = median_ms(render, args.runs)
         data = png_bytes(image)
-        decode_ms = median_ms(lambda: np.asarray(Image.open(io.BytesIO(data)).convert("RGB")), 5)
+        decode_ms = median_ms(lambda data=data: np.asarray(Image.open(io.BytesIO(data)).convert("RGB")), 5)
         rows.append({"style": name, "render_ms": round(render_ms, 1), "png_decode_ms": round(decode_ms, 1),
                      "ratio": round(render_ms / decode_ms, 2)})
     ratios = [r["ratio"] for r in rows]

@@ -120,7 +120,7 @@ def cmd_repair_seam(args: argparse.Namespace, emit) -> int:
     from desktop.engine.qa.repair import repair_seam
     from desktop.repeat import check_size, parse_repeat
 
-    image, info, meta = _load(args.image)
+    image, _, meta = _load(args.image)
     repeat = parse_repeat(args.repeat or meta.get("repeat", "basic"))
     check_size(repeat, image.shape[1], image.shape[0])
     before = run_qa(image, repeat.value, profile="default").check("seam")
@@ -138,7 +138,7 @@ def cmd_recolor(args: argparse.Namespace, emit) -> int:
 
     if bool(args.palette) == bool(args.colors):
         raise UserError("give either --palette (map onto it) or --colors N (reduce to N spot colours)")
-    image, info, meta = _load(args.image)
+    image, _, meta = _load(args.image)
     result = reduce_colours(image, args.colors, args.dither) if args.colors else \
         recolour(image, parse_palette(args.palette), args.dither)
     out = _write_png(Path(args.out), result.image,

@@ -176,8 +176,12 @@ def _render_checked(valid: ValidRequest, seed: int, progress, ctx) -> tuple[np.n
                                   valid.palette, s, progress)
         return to_uint8(image)
 
+    overrides = {}
+    if valid.style.family == "noise":
+        overrides["sharpness"] = {"skip_reason": f"Soft by design: {valid.style.label} is made of smooth gradients."}
+
     def qa(image: np.ndarray):
-        return run_qa(image, valid.repeat, valid.palette, req.qa_profile)
+        return run_qa(image, valid.repeat, valid.palette, req.qa_profile, overrides)
 
     if not req.auto_correct:
         pixels = generate(seed, {})

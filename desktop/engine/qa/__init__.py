@@ -75,5 +75,10 @@ def run_qa(image: np.ndarray, repeat: str = "basic", palette: Palette | None = N
     if cfg["duplicates"].get("enabled", True):
         checks.append(check_duplicates(arr if arr.dtype == np.uint8 else (rgb01 * 255).astype(np.uint8),
                                        provider, cfg["duplicates"]))
+    for i, check in enumerate(checks):
+        reason = cfg.get(check.name, {}).get("skip_reason")
+        if reason:  # the caller knows better (a style that is soft by design, say)
+            checks[i] = CheckResult(check.name, check.label, SKIP, check.score, check.threshold, reason,
+                                    check.details, check.overlay)
     return QAReport(w, h, repeat.value, cfg.get("name", "custom"), checks,
                     (time.perf_counter() - start) * 1000, source)

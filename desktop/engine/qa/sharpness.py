@@ -1,8 +1,10 @@
-"""Sharpness and artefacts: blur (against a re-blurred copy of itself), flat images, JPEG blocks.
+"""Sharpness and artefacts: blur and upscaling, flat images, JPEG blocks.
 
-Blur is judged relative to the content: the image is blurred once more and the loss of
-gradient energy is measured. A crisp image loses much of it; an image that is already soft
-loses little (the re-blur metric of Crété-Roffet et al., 2007).
+Blur is judged relative to the content: the finest band of a Laplacian pyramid (detail at
+1-2 px) against the next band (2-4 px). Natural detail has about as much energy in both; a
+blurred or upscaled image has lost the finest band. On the real textures in shared/data
+the originals score 0.78 and up (5th percentile), the same images blurred (sigma 2) or
+upscaled 4x score 0.56 and below (95th percentile).
 """
 
 from __future__ import annotations
@@ -13,19 +15,16 @@ import numpy as np
 from desktop.engine.qa.report import FAIL, PASS, CheckResult
 
 
-def _gradient_energy(gray: np.ndarray) -> float:
-    gx = np.diff(gray, axis=1)
-    gy = np.diff(gray, axis=0)
-    return float((gx * gx).mean() + (gy * gy).mean())
-
-
 def detail_score(gray: np.ndarray) -> float:
-    """Share of gradient energy a further 1-px blur removes: ~0.5+ crisp, under ~0.15 soft."""
-    energy = _gradient_energy(gray)
-    if energy <= 1e-12:
-        return 0.0
-    blurred = cv2.GaussianBlur(gray, (0, 0), 1.0, borderType=cv2.BORDER_REFLECT)
-    return float(1.0 - _gradient_energy(blurred) / energy)
+    """RMS of the finest pyramid band ÷ RMS of the next band (about 1 for crisp detail)."""
+    h, w = gray.shape
+    if min(h, w) < 16:
+        return 1.0
+    half = cv2.pyrDown(gray)
+    quarter = cv2.pyrDown(half)
+    fine = gray - cv2.pyrUp(half, dstsize=(w, h))
+    next_band = half - cv2.pyrUp(quarter, dstsize=(half.shape[1], half.shape[0]))
+    return float(np.sqrt((fine * fine).mean()) / (np.sqrt((next_band * next_band).mean()) + 1e-4))
 
 
 def blockiness(gray: np.ndarray, block: int = 8) -> float:
