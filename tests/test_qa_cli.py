@@ -1,0 +1,129 @@
+"""`tessera qa`, `repair-seam` and `recolor` on real files, including awkward and broken ones."""
+
+import json
+
+import numpy as np
+import pytest
+from PIL import Image, ImageCms
+
+from desktop.cli import main
+from desktop.engine.images import read_metadata
+
+
+def run(capsys, *argv):
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_qa_exit_codes_and_overlays(capsys, shared_textures, tmp_path):
+    good = shared_textures / "seamless/moss-plants.jpg"
+    bad = shared_textures / "hard-negatives/cork-board.png"
+    code, out, _ = run(capsys, "qa", str(good), "--json")
+    assert code == 0 and json.loads(out)["passed"]
+    code, out, _ = run(capsys, "qa", str(good), str(bad), "--overlay-dir", str(tmp_path / "ov"), "--json")
+    result = json.loads(out)
+    assert code == 1 and not result["passed"]
+    seam = next(c for c in result["reports"][1]["checks"] if c["name"] == "seam")
+    assert seam["status"] == "fail"
+    overlay = result["reports"][1]["overlays"]["seam"]
+    with Image.open(overlay) as img:
+        assert img.size == Image.open(bad).size
+
+
+def test_qa_reads_repeat_and_palette_from_tessera_metadata(capsys, tmp_path):
+    code, out, _ = run(capsys, "generate", "--style", "hexagons", "--repeat", "half-brick", "--size", "128",
+                       "--palette", "art-deco", "--out", str(tmp_path), "--json")
+    path = json.loads(out)["written"][0]
+    code, out, _ = run(capsys, "qa", path, "--json")
+    report = json.loads(out)["reports"][0]
+    assert report["repeat"] == "half-brick"
+    palette = next(c for c in report["checks"] if c["name"] == "palette")
+    assert palette["status"] == "pass"
+
+
+def test_qa_print_size_and_profile(capsys, shared_textures):
+    path = str(shared_textures / "seamless/moss-plants.jpg")
+    code, out, _ = run(capsys, "qa", path, "--print-size", "24x24in", "--json")
+    printing = next(c for c in json.loads(out)["reports"][0]["checks"] if c["name"] == "print")
+    assert code == 1 and printing["status"] == "fail"
+    code, _, err = run(capsys, "qa", path, "--profile", "nope")
+    assert code == 2 and "unknown QA profile" in err
+
+
+def make_awkward_images(folder):
+    base = (np.random.default_rng(0).random((64, 64, 3)) * 255).astype(np.uint8)
+    rgb = Image.fromarray(base)
+    rgb.convert("CMYK").save(folder / "cmyk.jpg")
+    Image.fromarray(base[..., 0].astype(np.uint16) * 257).save(folder / "sixteen.png")  # mode I;16
+    pal = rgb.convert("P", palette=Image.Palette.ADAPTIVE, colors=16)
+    pal.info["transparency"] = 0
+    pal.save(folder / "palette-alpha.png", transparency=0)
+    exif = rgb.getexif()
+    exif[0x0112] = 8
+    rgb.crop((0, 0, 64, 32)).save(folder / "rotated.jpg", exif=exif)
+    srgb = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    rgb.save(folder / "icc.png", icc_profile=srgb)
+    data = (folder / "icc.png").read_bytes()
+    (folder / "truncated.png").write_bytes(data[: len(data) // 2])
+    (folder / "not-an-image.png").write_text("hello")
+    return folder
+
+
+@pytest.mark.parametrize("name,ok", [("cmyk.jpg", True), ("sixteen.png", True), ("palette-alpha.png", True),
+                                      ("rotated.jpg", True), ("icc.png", True), ("truncated.png", False),
+                                      ("not-an-image.png", False)])
+def test_awkward_images_are_handled_or_refused_in_one_line(capsys, tmp_path, name, ok):
+    make_awkward_images(tmp_path)
+    code, out, err = run(capsys, "qa", str(tmp_path / name), "--json")
+    result = json.loads(out)
+    if ok:
+        assert code in (0, 1) and result["reports"] and not result["errors"]
+    else:
+        assert code == 2 and result["errors"][0]["image"].endswith(name)
+        assert "\n" not in result["errors"][0]["error"]
+    assert "Traceback" not in err
+
+
+def test_sixteen_bit_is_scaled_not_clipped(tmp_path):
+    from desktop.engine.images import load_rgb_with_info
+
+    make_awkward_images(tmp_path)
+    img, info = load_rgb_with_info(tmp_path / "sixteen.png")
+    assert info["bits"] == 16 and img.max() > 200 and img.min() < 50
+    rotated, _ = load_rgb_with_info(tmp_path / "rotated.jpg")
+    assert rotated.shape[:2] == (64, 32)  # EXIF orientation 8 turns it upright
+
+
+def test_decompression_bombs_are_refused_by_qa(capsys, tmp_path, monkeypatch):
+    Image.new("RGB", (300, 300)).save(tmp_path / "bomb.png")
+    monkeypatch.setattr("desktop.engine.images.MAX_PIXELS", 100 * 100)
+    code, _, err = run(capsys, "qa", str(tmp_path / "bomb.png"))
+    assert code == 2 and "Traceback" not in err
+
+
+def test_repair_seam_command(capsys, shared_textures, tmp_path):
+    img = Image.open(shared_textures / "seamless/foliage-dense-leaves.jpg").crop((100, 150, 740, 790))
+    img.save(tmp_path / "crop.png")
+    code, out, _ = run(capsys, "qa", str(tmp_path / "crop.png"), "--json")
+    assert code == 1
+    code, out, _ = run(capsys, "repair-seam", str(tmp_path / "crop.png"), "--out", str(tmp_path / "fixed.png"),
+                       "--json")
+    result = json.loads(out)
+    assert code == 0 and result["seam_before"]["status"] == "fail" and result["seam_after"]["status"] == "pass"
+    assert read_metadata(tmp_path / "fixed.png")["repaired"] == "seam"
+
+
+def test_recolor_command_with_separations(capsys, shared_textures, tmp_path):
+    src = str(shared_textures / "seamless/fabric-gingham-red.jpg")
+    code, out, _ = run(capsys, "recolor", src, "--colors", "3", "--dither", "--separations", str(tmp_path / "seps"),
+                       "--out", str(tmp_path / "three.png"), "--json")
+    result = json.loads(out)
+    assert code == 0 and len(result["palette"]) == 3 and len(result["separations"]) == 3
+    assert abs(sum(result["coverage"]) - 1) < 1e-6
+    with Image.open(tmp_path / "three.png") as img:
+        assert len(img.convert("RGB").getcolors(1000)) == 3
+    code, _, err = run(capsys, "recolor", src, "--out", str(tmp_path / "x.png"))
+    assert code == 2 and "either --palette" in err
+    code, out, _ = run(capsys, "recolor", src, "--palette", "art-deco", "--out", str(tmp_path / "deco.png"), "--json")
+    assert code == 0 and set(json.loads(out)["palette"]) == {"#111111", "#c9a227", "#f0e6d2", "#1f4e5f", "#8c2f39"}
