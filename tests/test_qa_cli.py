@@ -34,8 +34,9 @@ def test_qa_exit_codes_and_overlays(capsys, shared_textures, tmp_path):
 def test_qa_reads_repeat_and_palette_from_tessera_metadata(capsys, tmp_path):
     code, out, _ = run(capsys, "generate", "--style", "hexagons", "--repeat", "half-brick", "--size", "128",
                        "--palette", "art-deco", "--out", str(tmp_path), "--json")
+    assert code == 0
     path = json.loads(out)["written"][0]
-    code, out, _ = run(capsys, "qa", path, "--json")
+    _, out, _ = run(capsys, "qa", path, "--json")
     report = json.loads(out)["reports"][0]
     assert report["repeat"] == "half-brick"
     palette = next(c for c in report["checks"] if c["name"] == "palette")
