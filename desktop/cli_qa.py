@@ -58,18 +58,9 @@ def _write_png(path: Path, image: np.ndarray, meta: dict[str, Any] | None = None
     return str(path)
 
 
-def overlay_png(image: np.ndarray, heat: np.ndarray) -> np.ndarray:
-    """The overlay as a designer sees it: heat (inferno) over a dimmed copy of the tile."""
-    import cv2
-
-    colour = cv2.applyColorMap((np.clip(heat, 0, 1) * 255).astype(np.uint8), cv2.COLORMAP_INFERNO)[..., ::-1]
-    alpha = np.clip(heat, 0, 1)[..., None] * 0.85
-    dimmed = image.astype(np.float32) * 0.45
-    return (dimmed * (1 - alpha) + colour.astype(np.float32) * alpha).astype(np.uint8)
-
-
 def cmd_qa(args: argparse.Namespace, emit) -> int:
     from desktop.engine.qa import load_profile, run_qa
+    from desktop.engine.qa.overlay import overlay_on
     from desktop.engine.qa.printing import parse_print_size
     from desktop.palettes import parse_palette
     from desktop.repeat import check_size, parse_repeat
@@ -103,7 +94,7 @@ def cmd_qa(args: argparse.Namespace, emit) -> int:
         entry = report.as_dict()
         if out_dir is not None:
             out_dir.mkdir(parents=True, exist_ok=True)
-            entry["overlays"] = {name: _write_png(out_dir / f"{Path(path).stem}-{name}.png", overlay_png(image, heat))
+            entry["overlays"] = {name: _write_png(out_dir / f"{Path(path).stem}-{name}.png", overlay_on(image, heat))
                                  for name, heat in report.overlays().items()}
         reports.append(entry)
         lines.append(f"{path}: {'PASS' if report.passed else 'FAIL'}")

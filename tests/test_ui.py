@@ -144,3 +144,35 @@ def test_a_missing_display_is_explained_not_an_abort():
     assert "no display" in display_problem({})
     assert display_problem({"QT_QPA_PLATFORM": "offscreen"}) is None
     assert display_problem({"WAYLAND_DISPLAY": "wayland-0"}) is None
+
+
+def test_qa_runs_on_the_shown_tile_and_overlays_toggle(window, qtbot):
+    brief = window.brief
+    brief.set_style("fbm")
+    brief.width_spin.setValue(128)
+    brief.height_spin.setValue(128)
+    brief.request_generate()
+    qtbot.waitUntil(lambda: window.preview.overlay_combo.count() > 1, timeout=15_000)
+    assert "Seam" in window.inspector.view.toPlainText()
+    preview = window.preview
+    assert not preview.canvas.has_overlay()
+    preview.choose_overlay("seam")
+    assert preview.canvas.has_overlay()
+    preview.canvas.repaint()
+    preview.choose_overlay(None)
+    assert not preview.canvas.has_overlay()
+    preview.cycle_overlay()
+    assert preview.canvas.has_overlay()
+
+
+def test_auto_correct_from_the_brief_records_attempts(window, qtbot):
+    brief = window.brief
+    brief.set_style("toss")
+    brief.width_spin.setValue(128)
+    brief.height_spin.setValue(128)
+    brief.auto_correct.setChecked(True)
+    request = brief.build_request()
+    assert request.auto_correct and request.qa_profile == "default"
+    brief.request_generate()
+    qtbot.waitUntil(lambda: window.library.list.count() >= 1, timeout=15_000)
+    assert "Attempts" in window.inspector.view.toPlainText()

@@ -111,6 +111,15 @@ class BriefPanel(QWidget):
         self.count = QSpinBox()
         self.count.setRange(1, 100)
         self.count.setValue(1)
+        from desktop.engine.qa import profile_names
+
+        self.qa_profile = QComboBox()
+        self.qa_profile.addItems(profile_names())
+        self.qa_profile.setCurrentText("default")
+        self.qa_profile.setToolTip("Thresholds every tile is checked against (resources/qa_profiles)")
+        self.auto_correct = QCheckBox("Auto-correct")
+        self.auto_correct.setToolTip("Retry tiles that fail QA: mend the seam, recolour, or draw a new seed. "
+                                     "Every attempt is kept with the tile.")
 
         self.generate_button = QPushButton("Generate")
         self.generate_button.setToolTip("Generate tiles from this brief (Ctrl+Enter)")
@@ -142,6 +151,10 @@ class BriefPanel(QWidget):
         seed_row.addWidget(self.seed_lock)
         form.addRow("Seed", seed_row)
         form.addRow("Count", self.count)
+        qa_row = QHBoxLayout()
+        qa_row.addWidget(self.qa_profile, 1)
+        qa_row.addWidget(self.auto_correct)
+        form.addRow("QA", qa_row)
 
         inner = QWidget()
         inner_layout = QVBoxLayout(inner)
@@ -297,6 +310,7 @@ class BriefPanel(QWidget):
             style=self.current_style().name, params=self.options(), repeat=self.repeat.currentData(),
             width=self.width_spin.value(), height=self.height_spin.value(), palette=self.palette_spec(),
             seed=self.seed.value(), count=self.count.value(), engine=self.engine.currentData(),
+            qa_profile=self.qa_profile.currentText(), auto_correct=self.auto_correct.isChecked(),
         )
 
     def request_generate(self) -> None:

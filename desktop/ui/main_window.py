@@ -251,6 +251,29 @@ class MainWindow(QMainWindow):
                    f" · seed {meta.get('seed', '?')}") if meta else (entry.path or "")
         self.preview.show_tile(image, meta.get("repeat", "basic"), caption)
         self.inspector.show_metadata(entry.path, meta)
+        self.run_qa(self.current)
+
+    def run_qa(self, entry: TileEntry) -> None:
+        """QA the shown tile in the background; overlays and verdicts arrive when it is done."""
+        from desktop.engine.qa import run_qa
+        from desktop.palettes import Palette, parse_hex
+
+        meta = entry.metadata or {}
+        colours = (meta.get("palette") or {}).get("colors") or []
+        palette = Palette(tuple(parse_hex(c) for c in colours), name=meta["palette"].get("name", "")) if colours \
+            else None
+        repeat, image = meta.get("repeat", "basic"), entry.image
+        profile = self.brief.qa_profile.currentText()
+        self.inspector.show_report(None, running=True)
+        name = Path(entry.path).name if entry.path else "tile"
+
+        def done(snap: JobSnapshot) -> None:
+            if self.current is entry:
+                self.preview.set_overlays(snap.result.overlays())
+                self.inspector.show_report(snap.result.as_dict())
+
+        self.submit("qa", lambda ctx: run_qa(image, repeat, palette, profile, source=entry.path), lane=Lane.IO,
+                    title=f"QA {name}", on_done=done)
 
     def extract_palette(self, path: str) -> None:
         from desktop.palettes import palette_from_image_file

@@ -2,7 +2,8 @@
 
 Copies are placed through `desktop.repeat.placements`, the same geometry the engine and
 QA use, so half-drop and half-brick previews are offset exactly as the files will be.
-Wheel zooms about the cursor, drag pans, F fits, 1 shows 100 %, B toggles tile bounds.
+Wheel zooms about the cursor, drag pans, F fits, 1 shows 100 %, B toggles tile bounds,
+O cycles the QA overlays (seam heatmap, off-palette, repeat visibility, soft areas).
 """
 
 from __future__ import annotations
@@ -10,7 +11,16 @@ from __future__ import annotations
 import numpy as np
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QImage, QPainter, QPen, QTransform
-from PySide6.QtWidgets import QButtonGroup, QCheckBox, QHBoxLayout, QLabel, QToolButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QButtonGroup,
+    QCheckBox,
+    QComboBox,
+    QHBoxLayout,
+    QLabel,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
 
 from desktop.repeat import Repeat, parse_repeat, placements
 from desktop.ui.images import qimage_from_array
@@ -27,6 +37,7 @@ class RepeatCanvas(QWidget):
         self.setFocusPolicy(Qt.StrongFocus)
         self.setMouseTracking(True)
         self._images: dict[tuple[bool, bool], QImage] = {}
+        self._overlays: dict[tuple[bool, bool], QImage] = {}
         self._size = (0, 0)
         self.repeat = Repeat.BASIC
         self.repeats = 3
@@ -39,6 +50,7 @@ class RepeatCanvas(QWidget):
     # -- content ---------------------------------------------------------------------------
     def set_tile(self, image: np.ndarray | None, repeat: str | Repeat = Repeat.BASIC) -> None:
         self._images.clear()
+        self._overlays.clear()
         if image is None:
             self._size = (0, 0)
         else:
@@ -52,11 +64,25 @@ class RepeatCanvas(QWidget):
     def has_tile(self) -> bool:
         return bool(self._images)
 
-    def _image(self, flip_x: bool, flip_y: bool) -> QImage:
+    def set_overlay(self, rgba: np.ndarray | None) -> None:
+        """An HxWx4 overlay aligned to the tile, drawn over every copy (flipped with it)."""
+        self._overlays.clear()
+        if rgba is not None and self._images and rgba.shape[:2] == (self._size[1], self._size[0]):
+            self._overlays[(False, False)] = qimage_from_array(rgba)
+        self.update()
+
+    def has_overlay(self) -> bool:
+        return bool(self._overlays)
+
+    @staticmethod
+    def _variant(cache: dict[tuple[bool, bool], QImage], flip_x: bool, flip_y: bool) -> QImage:
         key = (flip_x, flip_y)
-        if key not in self._images:
-            self._images[key] = self._images[(False, False)].mirrored(flip_x, flip_y)
-        return self._images[key]
+        if key not in cache:
+            cache[key] = cache[(False, False)].mirrored(flip_x, flip_y)
+        return cache[key]
+
+    def _image(self, flip_x: bool, flip_y: bool) -> QImage:
+        return self._variant(self._images, flip_x, flip_y)
 
     def set_repeats(self, n: int) -> None:
         self.repeats = n
@@ -115,6 +141,8 @@ class RepeatCanvas(QWidget):
         spots = placements(self.repeat, w, h, visible.left(), visible.top(), visible.right(), visible.bottom())
         for spot in spots:
             painter.drawImage(QPointF(spot.x, spot.y), self._image(spot.flip_x, spot.flip_y))
+            if self._overlays:
+                painter.drawImage(QPointF(spot.x, spot.y), self._variant(self._overlays, spot.flip_x, spot.flip_y))
         if self.show_bounds:
             pen = QPen(QColor(255, 80, 160, 200))
             pen.setCosmetic(True)
@@ -164,6 +192,8 @@ class RepeatCanvas(QWidget):
             self.actual_size()
         elif key == Qt.Key_B:
             self.set_show_bounds(not self.show_bounds)
+        elif key == Qt.Key_O and isinstance(self.parent(), PreviewPanel):
+            self.parent().cycle_overlay()
         else:
             super().keyPressEvent(event)
 
@@ -195,6 +225,13 @@ class PreviewPanel(QWidget):
         actual = QToolButton(text="100%")
         actual.setToolTip("One tile pixel per screen pixel (1)")
         actual.clicked.connect(self.canvas.actual_size)
+        self.overlay_combo = QComboBox()
+        self.overlay_combo.setToolTip("Show a QA overlay over the repeat (O cycles)")
+        self.overlay_combo.currentIndexChanged.connect(self._overlay_chosen)
+        self._heat: dict[str, np.ndarray] = {}
+        self.set_overlays({})
+        bar.addWidget(QLabel("Overlay"))
+        bar.addWidget(self.overlay_combo)
         self.zoom_label = QLabel("")
         self.canvas.zoomChanged.connect(lambda z: self.zoom_label.setText(f"{z:.0%}"))
         for widget in (self.zoom_label, fit, actual):
@@ -211,3 +248,41 @@ class PreviewPanel(QWidget):
     def show_tile(self, image: np.ndarray | None, repeat: str, caption: str = "") -> None:
         self.canvas.set_tile(image, repeat)
         self.caption.setText(caption)
+        self.set_overlays({})
+
+    def set_overlays(self, heat: dict[str, np.ndarray]) -> None:
+        """QA overlays (HxW heat in 0..1) by check name; the chosen one stays chosen when it exists."""
+        current = self.overlay_combo.currentData()
+        self._heat = dict(heat)
+        self.overlay_combo.blockSignals(True)
+        self.overlay_combo.clear()
+        self.overlay_combo.addItem("None", None)
+        for name in OVERLAY_LABELS:
+            if name in heat:
+                self.overlay_combo.addItem(OVERLAY_LABELS[name], name)
+        self.overlay_combo.setEnabled(bool(heat))
+        index = self.overlay_combo.findData(current) if current else 0
+        self.overlay_combo.setCurrentIndex(max(0, index))
+        self.overlay_combo.blockSignals(False)
+        self._overlay_chosen()
+
+    def choose_overlay(self, name: str | None) -> None:
+        index = self.overlay_combo.findData(name)
+        self.overlay_combo.setCurrentIndex(max(0, index))
+
+    def _overlay_chosen(self) -> None:
+        name = self.overlay_combo.currentData()
+        if name is None or name not in self._heat:
+            self.canvas.set_overlay(None)
+            return
+        from desktop.engine.qa.overlay import heat_rgba
+
+        self.canvas.set_overlay(heat_rgba(self._heat[name]))
+
+    def cycle_overlay(self) -> None:
+        if self.overlay_combo.count() > 1:
+            self.overlay_combo.setCurrentIndex((self.overlay_combo.currentIndex() + 1) % self.overlay_combo.count())
+
+
+OVERLAY_LABELS = {"seam": "Seam heatmap", "palette": "Off-palette", "visibility": "Repeat visibility",
+                  "sharpness": "Soft areas", "contrast": "Lightness"}
