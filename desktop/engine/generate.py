@@ -41,6 +41,7 @@ class GenerateRequest:
     engine: str = "procedural"
     dpi: int = 150
     qa_profile: str = "default"
+    qa_overrides: dict[str, Any] = field(default_factory=dict)  # a brief's own thresholds
     auto_correct: bool = False  # retry failed tiles: mend, recolour or reseed
     max_attempts: int = 4
 
@@ -59,7 +60,7 @@ class GenerateRequest:
         palette = parse_palette(self.palette)
         from desktop.engine.qa import load_profile
 
-        load_profile(self.qa_profile)  # an unknown profile is bad input, reported now
+        load_profile(self.qa_profile, self.qa_overrides)  # an unknown profile is bad input, reported now
         if not 1 <= int(self.max_attempts) <= 20:
             raise UserError(f"max attempts must be between 1 and 20, not {self.max_attempts}")
         if not 1 <= int(self.count) <= MAX_COUNT:
@@ -176,9 +177,12 @@ def _render_checked(valid: ValidRequest, seed: int, progress, ctx) -> tuple[np.n
                                   valid.palette, s, progress)
         return to_uint8(image)
 
-    overrides = {}
+    from desktop.engine.qa.report import merge
+
+    overrides = merge({}, req.qa_overrides)
     if valid.style.family == "noise":
-        overrides["sharpness"] = {"skip_reason": f"Soft by design: {valid.style.label} is made of smooth gradients."}
+        overrides = merge(overrides, {"sharpness": {
+            "skip_reason": f"Soft by design: {valid.style.label} is made of smooth gradients."}})
 
     def qa(image: np.ndarray):
         return run_qa(image, valid.repeat, valid.palette, req.qa_profile, overrides)

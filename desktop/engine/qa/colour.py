@@ -55,7 +55,7 @@ def check_palette(small: np.ndarray, full_shape: tuple[int, int], palette: Palet
     de, idx = nearest_delta_e(major_lab, brief_lab)
     weights = np.asarray(major.weights)
     score = float((de * weights).sum())
-    tiny = cv2.resize(small, (max(1, small.shape[1] // 2), max(1, small.shape[0] // 2)), interpolation=cv2.INTER_AREA)
+    tiny = cv2.resize(small, (max(1, small.shape[1] // 3), max(1, small.shape[0] // 3)), interpolation=cv2.INTER_AREA)
     pixel_de, _ = nearest_delta_e(srgb_to_lab(tiny).reshape(-1, 3), brief_lab)
     far = float((pixel_de > cfg["far_delta_e"]).mean())
     overlay = np.clip(pixel_de.reshape(tiny.shape[:2]) / cfg["far_delta_e"], 0, 1).astype(np.float32)
@@ -102,4 +102,4 @@ def check_contrast(small: np.ndarray, full_shape: tuple[int, int], cfg: dict, ma
 
 
 def major_colours(small: np.ndarray, k: int) -> Palette:
-    return extract_palette(small, k=k, sample=8192, attempts=2)
+    return extract_palette(small, k=k, sample=4096, attempts=1)
