@@ -1,0 +1,419 @@
+"""The Library: one folder holding `library.db` (SQLite, the truth), `files/` (content-addressed
+images), `quarantine/` (files that could not be imported, with the reason) and `backups/`.
+
+SQLite runs in WAL mode with `synchronous=FULL`, foreign keys on, a busy timeout, and
+`BEGIN IMMEDIATE` for every write transaction. A lock file keeps a second Tessera out.
+`quick_check` runs on open; a migration copies the database to `backups/` first.
+Every write returns a ChangeSet (ids added, changed, removed) so views refresh only what changed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import shutil
+import sqlite3
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import create_engine, event, select, text
+from sqlalchemy.orm import Session, selectinload
+
+from desktop.config import atomic_write_bytes
+from desktop.errors import UserError
+from desktop.library.models import STATUSES, AuditLog, EmbeddingOutbox, Pattern, Provenance, QAReportRow, Tag
+
+IMPORTABLE = {".png", ".jpg", ".jpeg", ".webp", ".tif", ".tiff"}
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+
+
+class LibraryError(UserError):
+    pass
+
+
+class LibraryLocked(LibraryError):
+    pass
+
+
+class LibraryCorrupt(LibraryError):
+    pass
+
+
+@dataclass
+class ChangeSet:
+    added: list[int] = field(default_factory=list)
+    changed: list[int] = field(default_factory=list)
+    removed: list[int] = field(default_factory=list)
+    skipped: list[dict[str, Any]] = field(default_factory=list)  # exact duplicates
+    quarantined: list[dict[str, Any]] = field(default_factory=list)  # files refused, with the reason
+
+    def merge(self, other: ChangeSet) -> ChangeSet:
+        for name in ("added", "changed", "removed", "skipped", "quarantined"):
+            getattr(self, name).extend(getattr(other, name))
+        return self
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"added": self.added, "changed": self.changed, "removed": self.removed,
+                "skipped": self.skipped, "quarantined": self.quarantined}
+
+
+class _Lock:
+    """An exclusive lock on `library.lock`, held while the library is open."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.fh = open(path, "a+")  # noqa: SIM115 (held open for the library's lifetime)
+        try:
+            if os.name == "nt":
+                import msvcrt
+
+                msvcrt.locking(self.fh.fileno(), msvcrt.LK_NBLCK, 1)
+            else:
+                import fcntl
+
+                fcntl.flock(self.fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            self.fh.seek(0)
+            holder = self.fh.read().strip() or "another process"
+            self.fh.close()
+            raise LibraryLocked(f"the library at {path.parent} is open in another Tessera ({holder}); "
+                                f"close it there first") from None
+        self.fh.seek(0)
+        self.fh.truncate()
+        self.fh.write(f"pid {os.getpid()}")
+        self.fh.flush()
+
+    def release(self) -> None:
+        with contextlib.suppress(OSError):
+            self.fh.close()
+
+
+def sha256_bytes(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def restore_latest_backup(root: str | Path) -> Path:
+    """Put the newest backup in place of a damaged database; the damaged file is kept aside."""
+    root = Path(root).expanduser()
+    backups = sorted((root / "backups").glob("library-*.db")) if (root / "backups").is_dir() else []
+    if not backups:
+        raise LibraryError(f"no backup to restore in {root / 'backups'}")
+    lock = _Lock(root / "library.lock")
+    try:
+        db = root / "library.db"
+        if db.exists():
+            db.replace(root / f"library.db.damaged-{time.strftime('%Y%m%d-%H%M%S')}")
+        for suffix in ("-wal", "-shm"):
+            with contextlib.suppress(FileNotFoundError):
+                (root / f"library.db{suffix}").unlink()
+        shutil.copy2(backups[-1], db)
+    finally:
+        lock.release()
+    return backups[-1]
+
+
+class Library:
+    def __init__(self, root: str | Path):
+        self.root = Path(root).expanduser()
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise LibraryError(f"cannot create the library folder {self.root}: {exc.strerror or exc}") from None
+        self.files = self.root / "files"
+        self.quarantine = self.root / "quarantine"
+        self.backups = self.root / "backups"
+        self.db_path = self.root / "library.db"
+        self._lock = _Lock(self.root / "library.lock")
+        try:
+            self._check_integrity()
+            self.engine = create_engine(f"sqlite:///{self.db_path}", future=True)
+            event.listen(self.engine, "connect", _configure_connection)
+            event.listen(self.engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN IMMEDIATE"))
+            self._migrate()
+        except BaseException:
+            self._lock.release()
+            raise
+
+    # -- lifecycle ------------------------------------------------------------------------------
+    def close(self) -> None:
+        with contextlib.suppress(Exception):
+            self.engine.dispose()
+        self._lock.release()
+
+    def __enter__(self) -> Library:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def _check_integrity(self) -> None:
+        if not self.db_path.exists():
+            return
+        try:
+            con = sqlite3.connect(self.db_path)
+            try:
+                result = con.execute("PRAGMA quick_check").fetchone()[0]
+            finally:
+                con.close()
+        except sqlite3.DatabaseError as exc:
+            result = str(exc)
+        if result != "ok":
+            latest = self.latest_backup()
+            hint = f"; the latest backup is {latest}" if latest else "; there is no backup yet"
+            raise LibraryCorrupt(f"the library database {self.db_path} is damaged ({result}){hint}. "
+                                 f"Run 'tessera library check --restore' to restore it")
+
+    def latest_backup(self) -> Path | None:
+        backups = sorted(self.backups.glob("library-*.db")) if self.backups.is_dir() else []
+        return backups[-1] if backups else None
+
+    def backup(self, reason: str) -> Path:
+        """A consistent copy of the database (SQLite's online backup), kept in backups/."""
+        self.backups.mkdir(parents=True, exist_ok=True)
+        target = self.backups / f"library-{time.strftime('%Y%m%d-%H%M%S')}-{reason}.db"
+        src = sqlite3.connect(self.db_path)
+        dst = sqlite3.connect(target)
+        try:
+            src.backup(dst)
+        finally:
+            dst.close()
+            src.close()
+        return target
+
+    def _migrate(self) -> None:
+        from alembic import command
+        from alembic.config import Config
+        from alembic.runtime.migration import MigrationContext
+        from alembic.script import ScriptDirectory
+
+        cfg = Config()
+        cfg.set_main_option("script_location", str(MIGRATIONS))
+        head = ScriptDirectory.from_config(cfg).get_current_head()
+        existed = self.db_path.exists() and self.db_path.stat().st_size > 0
+        with self.engine.connect() as conn:
+            current = MigrationContext.configure(conn).get_current_revision()
+        if current == head:
+            return
+        if existed:
+            self.backup(f"before-{head}")
+        with self.engine.begin() as conn:
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, "head")
+
+    def revision(self) -> str | None:
+        from alembic.runtime.migration import MigrationContext
+
+        with self.engine.connect() as conn:
+            return MigrationContext.configure(conn).get_current_revision()
+
+    # -- writing --------------------------------------------------------------------------------
+    def file_path(self, pattern: Pattern) -> Path:
+        return self.files / pattern.file
+
+    def _store(self, data: bytes, digest: str, suffix: str) -> str:
+        relative = f"{digest[:2]}/{digest}{suffix}"
+        target = self.files / relative
+        if not target.exists():
+            try:
+                atomic_write_bytes(target, data)
+            except OSError as exc:
+                raise LibraryError(f"could not store the image: {exc.strerror or exc}") from None
+        return relative
+
+    def add_bytes(self, data: bytes, suffix: str, *, width: int, height: int, metadata: dict[str, Any] | None = None,
+                  source: str = "", title: str = "") -> ChangeSet:
+        """Store one image and its facts in one transaction. Exact duplicates are skipped."""
+        digest = sha256_bytes(data)
+        with Session(self.engine) as session:
+            existing = session.scalar(select(Pattern.id).where(Pattern.sha256 == digest))
+            if existing is not None:
+                return ChangeSet(skipped=[{"source": source, "duplicate_of": existing, "sha256": digest}])
+        relative = self._store(data, digest, suffix)
+        meta = metadata or {}
+        tessera, a1111 = meta.get("tessera", {}), meta.get("a1111", {})
+        try:
+            with Session(self.engine) as session, session.begin():
+                pattern = Pattern(sha256=digest, file=relative, width=width, height=height,
+                                  repeat=tessera.get("repeat") or a1111.get("repeat") or "basic",
+                                  title=title or Path(source).stem if source else title)
+                pattern.provenance = _provenance(tessera, a1111, source)
+                if tessera.get("qa"):
+                    qa = tessera["qa"]
+                    pattern.qa_reports.append(QAReportRow(passed=bool(qa.get("passed")),
+                                                          profile=str(qa.get("profile", "default")), report=qa))
+                session.add(pattern)
+                session.flush()
+                session.add(EmbeddingOutbox(pattern_id=pattern.id))
+                session.add(AuditLog(action="add", pattern_id=pattern.id, detail={"source": source, "sha256": digest}))
+                new_id = pattern.id
+        except Exception:
+            with contextlib.suppress(OSError):
+                (self.files / relative).unlink()  # no file without its row
+            raise
+        return ChangeSet(added=[new_id])
+
+    def add_tile(self, pixels, metadata: dict[str, Any], source: str = "generate") -> ChangeSet:
+        """A generated tile (HxWx3 uint8) with its Tessera metadata, stored as PNG."""
+        from desktop.engine.images import png_bytes
+
+        data = png_bytes(pixels, metadata, dpi=int(metadata.get("dpi", 150)))
+        return self.add_bytes(data, ".png", width=pixels.shape[1], height=pixels.shape[0],
+                              metadata={"tessera": metadata}, source=source,
+                              title=f"{metadata.get('style', 'tile')} {metadata.get('seed', '')}".strip())
+
+    def import_paths(self, paths: Iterable[str | Path], ctx=None) -> ChangeSet:
+        """Import files and folders (recursively). Bad files are quarantined with a reason."""
+        files = list(_walk(paths))
+        changes = ChangeSet()
+        for i, path in enumerate(files):
+            if ctx is not None:
+                ctx.progress(i, len(files), f"Importing {path.name}")
+            changes.merge(self.import_file(path))
+        if ctx is not None:
+            ctx.progress(len(files), len(files), "Imported")
+        return changes
+
+    def import_file(self, path: Path) -> ChangeSet:
+        from desktop.engine.images import ImageReadError, open_image
+        from desktop.library.metadata_chunks import read_chunks
+
+        if path.suffix.lower() not in IMPORTABLE:
+            return self._quarantine(path, f"{path.suffix or 'no extension'}: not an importable image type")
+        try:
+            data = path.read_bytes()
+            img = open_image(path)
+        except (ImageReadError, OSError) as exc:
+            return self._quarantine(path, str(exc))
+        return self.add_bytes(data, path.suffix.lower(), width=img.width, height=img.height,
+                              metadata=read_chunks(path), source=str(path))
+
+    def _quarantine(self, path: Path, reason: str) -> ChangeSet:
+        """Copy (never move: the user's file stays where it was) into quarantine/, with the reason."""
+        self.quarantine.mkdir(parents=True, exist_ok=True)
+        target = self.quarantine / path.name
+        with contextlib.suppress(OSError):
+            if path.is_file():
+                shutil.copy2(path, target)
+            atomic_write_bytes(target.with_name(target.name + ".reason.txt"), (reason + "\n").encode())
+        return ChangeSet(quarantined=[{"source": str(path), "reason": reason}])
+
+    def update(self, pattern_id: int, *, status: str | None = None, rating: int | None = None,
+               add_tags: Iterable[str] = (), remove_tags: Iterable[str] = (), title: str | None = None) -> ChangeSet:
+        if status is not None and status not in STATUSES:
+            raise LibraryError(f"status must be one of {', '.join(STATUSES)}, not '{status}'")
+        if rating is not None and not 0 <= int(rating) <= 5:
+            raise LibraryError(f"rating must be 0 to 5, not {rating}")
+        with Session(self.engine) as session, session.begin():
+            pattern = session.get(Pattern, pattern_id, options=[selectinload(Pattern.tags)])
+            if pattern is None:
+                raise LibraryError(f"no pattern {pattern_id} in this library")
+            detail: dict[str, Any] = {}
+            if status is not None and status != pattern.status:
+                detail["status"] = [pattern.status, status]
+                pattern.status = status
+            if rating is not None and int(rating) != pattern.rating:
+                detail["rating"] = [pattern.rating, int(rating)]
+                pattern.rating = int(rating)
+            if title is not None:
+                pattern.title = title
+            have = {t.name for t in pattern.tags}
+            for name in {n.strip().lower() for n in add_tags if n.strip()} - have:
+                pattern.tags.append(Tag(name=name, source="manual"))
+                detail.setdefault("tagged", []).append(name)
+            drop = {n.strip().lower() for n in remove_tags}
+            for tag in [t for t in pattern.tags if t.name in drop]:
+                pattern.tags.remove(tag)
+                detail.setdefault("untagged", []).append(tag.name)
+            if detail:
+                session.add(AuditLog(action="update", pattern_id=pattern_id, detail=detail))
+        return ChangeSet(changed=[pattern_id] if detail else [])
+
+    # -- reading ----------------------------------------------------------------------------------
+    def list(self, status: str | None = None, tag: str | None = None, min_rating: int = 0,
+             limit: int | None = None) -> list[dict[str, Any]]:
+        query = select(Pattern).options(selectinload(Pattern.tags)).order_by(Pattern.id.desc())
+        if status:
+            query = query.where(Pattern.status == status)
+        if min_rating:
+            query = query.where(Pattern.rating >= min_rating)
+        if tag:
+            query = query.where(Pattern.tags.any(Tag.name == tag.lower()))
+        if limit:
+            query = query.limit(limit)
+        with Session(self.engine) as session:
+            return [_summary(p, self) for p in session.scalars(query)]
+
+    def get(self, pattern_id: int) -> dict[str, Any]:
+        with Session(self.engine) as session:
+            pattern = session.get(Pattern, pattern_id, options=[selectinload(Pattern.tags),
+                                                                 selectinload(Pattern.qa_reports),
+                                                                 selectinload(Pattern.provenance)])
+            if pattern is None:
+                raise LibraryError(f"no pattern {pattern_id} in this library")
+            out = _summary(pattern, self)
+            prov = pattern.provenance
+            out["provenance"] = {c: getattr(prov, c) for c in (
+                "engine", "model", "model_hash", "loras", "prompt", "negative_prompt", "seed", "steps", "cfg",
+                "scheduler", "style", "params", "palette", "parents", "attempts", "source")} if prov else {}
+            out["qa"] = [{"passed": r.passed, "profile": r.profile, "created": r.created.isoformat(),
+                          "failed": r.report.get("failed", [])} for r in pattern.qa_reports]
+            out["history"] = [{"time": a.time.isoformat(), "action": a.action, "detail": a.detail}
+                              for a in session.scalars(select(AuditLog).where(AuditLog.pattern_id == pattern_id)
+                                                       .order_by(AuditLog.id))]
+            return out
+
+    def count(self) -> int:
+        with Session(self.engine) as session:
+            return session.scalar(text("SELECT count(*) FROM pattern"))
+
+    def check(self) -> dict[str, Any]:
+        """Integrity: quick_check, every row has its file, stray files listed (not deleted)."""
+        with self.engine.connect() as conn:
+            quick = conn.exec_driver_sql("PRAGMA quick_check").scalar()
+            rows = dict(conn.execute(select(Pattern.id, Pattern.file)).all())
+        missing = [pid for pid, rel in rows.items() if not (self.files / rel).is_file()]
+        known = set(rows.values())
+        stray = sorted(str(p.relative_to(self.files)) for p in self.files.rglob("*")
+                       if p.is_file() and str(p.relative_to(self.files)) not in known) if self.files.is_dir() else []
+        return {"quick_check": quick, "patterns": len(rows), "missing_files": missing, "stray_files": stray,
+                "ok": quick == "ok" and not missing}
+
+
+def _configure_connection(dbapi_connection, record) -> None:
+    dbapi_connection.isolation_level = None  # SQLAlchemy's "begin" event issues BEGIN IMMEDIATE itself
+    cursor = dbapi_connection.cursor()
+    for pragma in ("journal_mode=WAL", "synchronous=FULL", "foreign_keys=ON", "busy_timeout=5000"):
+        cursor.execute(f"PRAGMA {pragma}")
+    cursor.close()
+
+
+def _walk(paths: Iterable[str | Path]):
+    for raw in paths:
+        path = Path(raw).expanduser()
+        if path.is_dir():
+            yield from sorted(p for p in path.rglob("*") if p.is_file() and not p.name.startswith("."))
+        else:
+            yield path
+
+
+def _provenance(tessera: dict[str, Any], a1111: dict[str, Any], source: str) -> Provenance:
+    return Provenance(
+        engine=tessera.get("engine") or ("diffusion" if a1111 else ""),
+        model=a1111.get("model", ""), model_hash=a1111.get("model_hash", ""),
+        prompt=a1111.get("prompt", ""), negative_prompt=a1111.get("negative_prompt", ""),
+        seed=tessera.get("seed", a1111.get("seed")), steps=a1111.get("steps"), cfg=a1111.get("cfg"),
+        scheduler=a1111.get("scheduler", ""), style=tessera.get("style", ""), params=tessera.get("params", {}),
+        palette=tessera.get("palette", {}), parents=tessera.get("parents", []),
+        attempts=tessera.get("attempts", []), source=source, raw={"tessera": tessera, "a1111": a1111},
+    )
+
+
+def _summary(pattern: Pattern, library: Library) -> dict[str, Any]:
+    return {"id": pattern.id, "sha256": pattern.sha256, "file": str(library.file_path(pattern)),
+            "size": [pattern.width, pattern.height], "repeat": pattern.repeat, "status": pattern.status,
+            "rating": pattern.rating, "title": pattern.title, "tags": sorted(t.name for t in pattern.tags),
+            "created": pattern.created.isoformat(), "updated": pattern.updated.isoformat()}

@@ -1,0 +1,61 @@
+"""Generation facts read back from image files: Tessera's JSON chunk and A1111's `parameters`."""
+
+from __future__ import annotations
+
+import contextlib
+import re
+from typing import Any
+
+_KV = re.compile(r"\s*([\w ]+):\s*(\"[^\"]*\"|[^,]+)(?:,|$)")
+
+
+def parse_a1111(text: str) -> dict[str, Any]:
+    """A1111's `parameters` text: prompt, 'Negative prompt:' line, then 'Key: value, ...' settings."""
+    lines = text.strip().splitlines()
+    if not lines:
+        return {}
+    settings_line = lines[-1] if re.match(r"^\s*Steps:", lines[-1]) else ""
+    body = lines[:-1] if settings_line else lines
+    prompt, negative, in_negative = [], [], False
+    for line in body:
+        if line.startswith("Negative prompt:"):
+            in_negative = True
+            line = line[len("Negative prompt:"):].strip()
+        (negative if in_negative else prompt).append(line)
+    out: dict[str, Any] = {"prompt": "\n".join(prompt).strip(), "negative_prompt": "\n".join(negative).strip()}
+    settings = {k.strip(): v.strip().strip('"') for k, v in _KV.findall(settings_line)}
+    out["settings"] = settings
+    for key, name, kind in (("Steps", "steps", int), ("Seed", "seed", int), ("CFG scale", "cfg", float)):
+        with contextlib.suppress(KeyError, ValueError):
+            out[name] = kind(settings[key])
+    out["scheduler"] = settings.get("Sampler", "")
+    out["model"] = settings.get("Model", "")
+    out["model_hash"] = settings.get("Model hash", "")
+    if settings.get("Size") and "x" in settings["Size"]:
+        w, h = settings["Size"].split("x", 1)
+        out["size"] = [int(w), int(h)] if w.isdigit() and h.isdigit() else None
+    if settings.get("Tiling", "").lower() == "true":
+        out["repeat"] = "basic"
+    return out
+
+
+def read_chunks(path) -> dict[str, Any]:
+    """{'tessera': {...}, 'a1111': {...}} for whatever the file carries."""
+    from PIL import Image
+
+    from desktop.engine.images import TESSERA_KEY
+
+    out: dict[str, Any] = {}
+    try:
+        with Image.open(path) as img:
+            text = dict(getattr(img, "text", {}) or {})
+    except OSError:
+        return out
+    if text.get(TESSERA_KEY):
+        import json
+
+        with contextlib.suppress(ValueError):
+            out["tessera"] = json.loads(text[TESSERA_KEY])
+    if text.get("parameters"):
+        out["a1111"] = parse_a1111(text["parameters"])
+    return out
