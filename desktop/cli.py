@@ -13,6 +13,7 @@ import os
 import platform
 import signal
 import sys
+from pathlib import Path
 from typing import Any
 
 from desktop import __version__
@@ -42,6 +43,7 @@ def cmd_info(args: argparse.Namespace) -> int:
 
     paths = resolve_paths()
     settings = load_settings(paths.settings_file)
+    library = Path(args.library).expanduser() if args.library else library_dir(paths, settings)
     devices = probe_devices()
     versions = {name: package_version(dist) for name, dist in (
         ("numpy", "numpy"), ("pyside6", "PySide6-Essentials"), ("opencv", "opencv-python-headless"),
@@ -53,7 +55,7 @@ def cmd_info(args: argparse.Namespace) -> int:
         "platform": platform.platform(),
         "versions": versions,
         "paths": paths.as_dict(),
-        "library": str(library_dir(paths, settings)),
+        "library": str(library),
         "default_engine": settings.default_engine,
         "cuda": devices.get("cuda", False),
         "devices": devices,
@@ -207,6 +209,7 @@ def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--json", action="store_true", help="machine-readable output")
     common.add_argument("--debug", action="store_true", help="show tracebacks")
+    common.add_argument("--library", metavar="DIR", help="the library folder (default: TESSERA_LIBRARY or settings)")
 
     parser = _Parser(prog="tessera", description="Tessera: seamless pattern studio. "
                      "Run with no arguments (python main.py) to open the window.", parents=[common])
@@ -240,9 +243,10 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument("--qa-profile", default="default", help="QA profile for the checks (default: default)")
     gen.add_argument("--max-attempts", type=int, default=4, help="attempts per tile with --auto-correct (default 4)")
 
-    from desktop.cli_qa import add_parsers
+    from desktop import cli_library, cli_qa
 
-    add_parsers(sub, common)
+    cli_qa.add_parsers(sub, common)
+    cli_library.add_parsers(sub, common)
     return parser
 
 
@@ -266,6 +270,10 @@ def main(argv: list[str] | None = None) -> int:
 
         if args.command in COMMANDS:
             return COMMANDS[args.command](args, emitter(args))
+        if args.command == "library":
+            from desktop.cli_library import cmd_library
+
+            return cmd_library(args, emitter(args))
         return {"info": cmd_info, "styles": cmd_styles, "palettes": cmd_palettes}[args.command](args)
     except (UserError, CheckFailed) as exc:
         if args.debug:

@@ -198,11 +198,15 @@ class Library:
             current = MigrationContext.configure(conn).get_current_revision()
         if current == head:
             return
-        if existed:
-            self.backup(f"before-{head}")
-        with self.engine.begin() as conn:
-            cfg.attributes["connection"] = conn
-            command.upgrade(cfg, "head")
+        backup = self.backup(f"before-{head}") if existed else None
+        try:
+            with self.engine.begin() as conn:
+                cfg.attributes["connection"] = conn
+                command.upgrade(cfg, "head")
+        except Exception as exc:
+            raise LibraryError(f"cannot bring the library at {self.root} from schema {current} to {head} "
+                               f"({exc}); it was not changed" + (f", and a copy is in {backup}" if backup else "")
+                               ) from None
 
     def revision(self) -> str | None:
         from alembic.runtime.migration import MigrationContext

@@ -1,0 +1,147 @@
+"""`tessera library …`: import, list, show, set, search, similar, dupes, export, check."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from desktop.errors import UserError
+
+
+def add_parsers(sub, common: argparse.ArgumentParser) -> None:
+    lib = sub.add_parser("library", parents=[common], help="the pattern library (SQLite + vector index)")
+    cmds = lib.add_subparsers(dest="library_command", metavar="ACTION", required=True)
+    imp = cmds.add_parser("import", parents=[common], help="import files and folders (recursively)")
+    imp.add_argument("paths", nargs="+", metavar="PATH")
+    ls = cmds.add_parser("list", parents=[common], help="list patterns, newest first")
+    ls.add_argument("--status")
+    ls.add_argument("--tag")
+    ls.add_argument("--limit", type=int, default=100)
+    show = cmds.add_parser("show", parents=[common], help="everything about one pattern, with its provenance")
+    show.add_argument("id", type=int)
+    st = cmds.add_parser("set", parents=[common], help="status, rating and tags")
+    st.add_argument("id", type=int)
+    st.add_argument("--status", choices=("draft", "approved", "rejected", "published"))
+    st.add_argument("--rating", type=int)
+    st.add_argument("--tag", action="append", default=[], help="add a tag (repeatable)")
+    st.add_argument("--untag", action="append", default=[], help="remove a tag (repeatable)")
+    se = cmds.add_parser("search", parents=[common], help="search by text (needs CLIP) or by image")
+    se.add_argument("text", nargs="?")
+    se.add_argument("--image", metavar="FILE")
+    se.add_argument("--limit", type=int, default=10)
+    se.add_argument("--status")
+    se.add_argument("--tag")
+    se.add_argument("--min-rating", type=int, default=0)
+    si = cmds.add_parser("similar", parents=[common], help="more like this pattern")
+    si.add_argument("id", type=int)
+    si.add_argument("--limit", type=int, default=10)
+    du = cmds.add_parser("dupes", parents=[common], help="duplicates and derivatives, with their scores")
+    du.add_argument("--threshold", type=float, default=0.985, help="descriptor similarity (default 0.985)")
+    du.add_argument("--hash-threshold", type=float, default=0.9, help="pHash similarity (default 0.9)")
+    du.add_argument("--texture-threshold", type=float, default=0.9995,
+                    help="texture-only similarity, for recoloured copies (default 0.9995)")
+    ex = cmds.add_parser("export", parents=[common], help="print-ready files")
+    ex.add_argument("ids", nargs="+", type=int)
+    ex.add_argument("--out", required=True)
+    ex.add_argument("--dpi", type=int, default=150)
+    ex.add_argument("--format", choices=("png", "tiff"), default="png")
+    ex.add_argument("--as-basic", action="store_true", help="convert offset and mirror repeats to basic")
+    ex.add_argument("--swatch", action="store_true", help="also write a 3x3 swatch preview")
+    ck = cmds.add_parser("check", parents=[common], help="integrity check and index reconcile")
+    ck.add_argument("--restore", action="store_true", help="restore the latest backup over a damaged database")
+
+
+def library_root(args: argparse.Namespace) -> Path:
+    from desktop.config import library_dir, load_settings, resolve_paths
+
+    if getattr(args, "library", None):
+        return Path(args.library).expanduser()
+    paths = resolve_paths()
+    return library_dir(paths, load_settings(paths.settings_file))
+
+
+def cmd_library(args: argparse.Namespace, emit) -> int:
+    from desktop.library import Library, restore_latest_backup
+    from desktop.library import search as finder
+
+    root = library_root(args)
+    action = args.library_command
+    if action == "check" and args.restore:
+        restored = restore_latest_backup(root)
+        emit({"restored_from": str(restored)}, f"restored {root / 'library.db'} from {restored}")
+    with Library(root) as lib:
+        if action == "import":
+            missing = [p for p in args.paths if not Path(p).exists()]
+            if missing:
+                raise UserError(f"no such file or folder: {missing[0]}")
+            changes = lib.import_paths(args.paths)
+            finder.embed_pending(lib)
+            emit(changes.as_dict(), f"imported {len(changes.added)}, skipped {len(changes.skipped)} exact "
+                 f"duplicate(s), quarantined {len(changes.quarantined)}"
+                 + "".join(f"\n  quarantined {q['source']}: {q['reason']}" for q in changes.quarantined))
+            return 0
+        if action == "list":
+            items = lib.list(status=args.status, tag=args.tag, limit=args.limit)
+            emit({"patterns": items}, "\n".join(_line(p) for p in items) or "no patterns")
+            return 0
+        if action == "show":
+            item = lib.get(args.id)
+            emit(item, "\n".join(f"{k}: {v}" for k, v in item.items()))
+            return 0
+        if action == "set":
+            changes = lib.update(args.id, status=args.status, rating=args.rating, add_tags=args.tag,
+                                 remove_tags=args.untag)
+            finder.refresh_fields(lib, changes.changed)
+            emit({"changed": changes.changed, "pattern": lib.get(args.id)}, _line(lib.get(args.id)))
+            return 0
+        if action == "search":
+            filters = {"status": args.status, "tag": args.tag, "min_rating": args.min_rating}
+            if args.image:
+                from desktop.engine.images import load_rgb
+
+                hits = finder.search_image(lib, load_rgb(args.image), args.limit, **filters)
+            elif args.text:
+                hits = finder.search_text(lib, args.text, args.limit, **filters)
+            else:
+                raise UserError("give search TEXT or --image FILE")
+            return _emit_hits(lib, hits, emit)
+        if action == "similar":
+            return _emit_hits(lib, finder.similar(lib, args.id, args.limit), emit)
+        if action == "dupes":
+            thresholds = finder.Thresholds(hash=args.hash_threshold, descriptor=args.threshold,
+                                           texture=args.texture_threshold)
+            pairs = finder.duplicates(lib, thresholds)
+            emit({"pairs": pairs, "thresholds": thresholds.__dict__},
+                 "\n".join(f"{p['a']} ~ {p['b']}  {p['kind']:10s} descriptor {p['descriptor']:.3f}  "
+                           f"phash {p['hash']:.3f}  texture {p['texture']:.4f}" for p in pairs)
+                 or "no near-duplicates at these thresholds")
+            return 0
+        if action == "export":
+            from desktop.library.export import export_patterns
+
+            written = export_patterns(lib, args.ids, Path(args.out), args.dpi, args.format, args.as_basic, args.swatch)
+            emit({"written": written}, "\n".join(f"wrote {w}" for w in written))
+            return 0
+        result = lib.check()
+        result["index"] = finder.reconcile(lib)
+        emit(result, f"{'ok' if result['ok'] else 'PROBLEMS'}: {result['patterns']} patterns, quick_check "
+             f"{result['quick_check']}, {len(result['missing_files'])} missing file(s), "
+             f"{len(result['stray_files'])} stray file(s); index: removed "
+             f"{len(result['index']['removed_from_index'])}, queued {len(result['index']['queued'])}")
+        return 0 if result["ok"] else 1
+
+
+def _line(p: dict[str, Any]) -> str:
+    tags = f" [{', '.join(p['tags'])}]" if p["tags"] else ""
+    return f"{p['id']:6d}  {p['status']:9s} {'★' * p['rating']:5s} {p['repeat']:10s} {p['title']}{tags}"
+
+
+def _emit_hits(lib, hits: list[dict[str, Any]], emit) -> int:
+    for hit in hits:
+        hit["pattern"] = lib.get(hit["id"])
+    method = hits[0]["method"] if hits else "descriptor"
+    emit({"method": method, "results": hits},
+         f"(searched with the built-in {method}; CLIP is not installed)\n" + "\n".join(
+             f"{h['similarity']:.3f}  {_line(h['pattern'])}" for h in hits))
+    return 0

@@ -1,0 +1,175 @@
+"""Search, "more like this", near-duplicates, and keeping the vector index in step with SQLite.
+
+SQLite stays the truth: the index is filled from the embedding outbox (written in the same
+transaction as each pattern) and reconciled against SQLite's ids on demand. Every result
+says which method found it: the built-in descriptor (always), or CLIP when its weights exist.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session, selectinload
+
+from desktop.library.catalogue import Library, LibraryError
+from desktop.library.descriptor import MODEL, describe
+from desktop.library.hashes import hash_similarity, library_hashes, query_hashes
+from desktop.library.models import EmbeddingOutbox, Pattern
+
+
+def index(lib: Library):
+    if getattr(lib, "_index", None) is None:
+        from desktop.library.vector_index import VectorIndex
+
+        lib._index = VectorIndex(lib.root / "index")
+    return lib._index
+
+
+def _row(lib: Library, pattern: Pattern) -> dict[str, Any]:
+    from desktop.engine.images import load_rgb
+
+    rgb = load_rgb(lib.file_path(pattern))
+    return {"id": pattern.id, "vector": describe(rgb), "model": MODEL, "hashes": library_hashes(rgb),
+            "status": pattern.status, "rating": pattern.rating, "tags": sorted(t.name for t in pattern.tags)}
+
+
+def embed_pending(lib: Library, batch: int = 64, ctx=None) -> int:
+    """Drain the embedding outbox in batches. Returns how many patterns were indexed."""
+    done = 0
+    with Session(lib.engine) as session:
+        total = session.query(EmbeddingOutbox).count()
+    while True:
+        with Session(lib.engine) as session:
+            ids = list(session.scalars(select(EmbeddingOutbox.pattern_id).limit(batch)))
+            if not ids:
+                return done
+            patterns = session.scalars(select(Pattern).where(Pattern.id.in_(ids))
+                                       .options(selectinload(Pattern.tags))).all()
+            rows = []
+            for pattern in patterns:
+                try:
+                    rows.append(_row(lib, pattern))
+                except Exception:  # a missing or unreadable file is reported by `check`, not fatal here
+                    continue
+        index(lib).upsert(rows)
+        with Session(lib.engine) as session, session.begin():
+            session.execute(delete(EmbeddingOutbox).where(EmbeddingOutbox.pattern_id.in_(ids)))
+        done += len(ids)
+        if ctx is not None:
+            ctx.progress(done, total, "Indexing")
+
+
+def reconcile(lib: Library) -> dict[str, list[int]]:
+    """Make the index's ids equal SQLite's: drop extras, queue and embed the missing."""
+    with Session(lib.engine) as session:
+        truth = set(session.scalars(select(Pattern.id)))
+        queued = set(session.scalars(select(EmbeddingOutbox.pattern_id)))
+    indexed = index(lib).ids()
+    extra = sorted(indexed - truth)
+    missing = sorted(truth - indexed - queued)
+    index(lib).delete(extra)
+    if missing:
+        with Session(lib.engine) as session, session.begin():
+            session.add_all(EmbeddingOutbox(pattern_id=i) for i in missing)
+    embed_pending(lib)
+    return {"removed_from_index": extra, "queued": missing}
+
+
+def refresh_fields(lib: Library, ids: list[int]) -> None:
+    """Push status, rating and tags of these patterns into the index (after an update)."""
+    if not ids:
+        return
+    with Session(lib.engine) as session:
+        for pattern in session.scalars(select(Pattern).where(Pattern.id.in_(ids)).options(selectinload(Pattern.tags))):
+            index(lib).update_fields(pattern.id, pattern.status, pattern.rating, sorted(t.name for t in pattern.tags))
+
+
+def search_image(lib: Library, rgb: np.ndarray, limit: int = 10, **filters) -> list[dict[str, Any]]:
+    embed_pending(lib)
+    hits = index(lib).search(describe(rgb), limit, **filters)
+    query = query_hashes(rgb)
+    for hit in hits:
+        hit["hash_similarity"] = hash_similarity(query, hit.pop("hashes"))
+        hit["method"] = "descriptor"
+    return hits
+
+
+def similar(lib: Library, pattern_id: int, limit: int = 10, **filters) -> list[dict[str, Any]]:
+    from desktop.engine.images import load_rgb
+
+    with Session(lib.engine) as session:
+        pattern = session.get(Pattern, pattern_id)
+        if pattern is None:
+            raise LibraryError(f"no pattern {pattern_id} in this library")
+        path = lib.file_path(pattern)
+    return search_image(lib, load_rgb(path), limit, exclude=pattern_id, **filters)
+
+
+def search_text(lib: Library, text: str, limit: int = 10, **filters) -> list[dict[str, Any]]:
+    """Text search needs CLIP; without its weights, say so plainly."""
+    raise LibraryError(
+        f"text search needs CLIP weights (open_clip ViT-B-32), and none are installed, so '{text}' cannot be "
+        "matched by meaning. Search by image (--image FILE) uses the built-in descriptor, or filter by tag "
+        "(--tag) and status")
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    hash: float = 0.9  # 1 - Hamming/64 of the best pHash pair
+    descriptor: float = 0.985  # cosine similarity of the built-in descriptors
+    texture: float = 0.9995  # the descriptor's texture part alone: recoloured copies keep it
+
+
+def duplicates(lib: Library, thresholds: Thresholds = Thresholds()) -> list[dict[str, Any]]:
+    """Pairs that are the same design: shifted, flipped, turned, scaled or recoloured copies."""
+    embed_pending(lib)
+    rows = index(lib).all_rows()
+    if len(rows) < 2:
+        return []
+    ids = np.array([r["id"] for r in rows])
+    vectors = np.stack([r["vector"] for r in rows])
+    texture = vectors[:, 48:] / np.maximum(np.linalg.norm(vectors[:, 48:], axis=1, keepdims=True), 1e-9)
+    hashes = np.array([r["hashes"][0] for r in rows], dtype=np.uint64)
+    from desktop.library.hashes import popcount
+
+    pairs = []
+    for start in range(0, len(rows), 512):
+        block = vectors[start:start + 512] @ vectors.T
+        h_sim = 1.0 - popcount(hashes[start:start + 512, None] ^ hashes[None, :]).astype(np.float64) / 64
+        t_sim = texture[start:start + 512] @ texture.T
+        upper = np.triu(np.ones_like(block, bool), k=start + 1)  # each pair once, never an item with itself
+        hit = (block >= thresholds.descriptor) | (h_sim >= thresholds.hash) | (t_sim >= thresholds.texture)
+        for i, j in zip(*np.nonzero(upper & hit)):
+            kind = "copy" if block[i, j] >= thresholds.descriptor or h_sim[i, j] >= thresholds.hash else "recoloured"
+            pairs.append({"a": int(ids[start + i]), "b": int(ids[j]), "descriptor": round(float(block[i, j]), 4),
+                          "hash": round(float(h_sim[i, j]), 4), "texture": round(float(t_sim[i, j]), 5),
+                          "kind": kind, "method": "descriptor+phash"})
+    return sorted(pairs, key=lambda p: -max(p["descriptor"], p["hash"]))
+
+
+class LibrarySimilarity:
+    """The QA near-duplicate hook, answered by this library."""
+
+    def __init__(self, lib: Library):
+        self.lib = lib
+
+    def nearest(self, image: np.ndarray, k: int = 5):
+        from desktop.engine.qa import SimilarItem
+
+        hits = search_image(self.lib, image, k)
+        titles = {}
+        with Session(self.lib.engine) as session:
+            for pid, title in session.execute(select(Pattern.id, Pattern.title).where(
+                    Pattern.id.in_([h["id"] for h in hits]))):
+                titles[pid] = title
+        # a copy is caught by either measure: report the stronger
+        return [SimilarItem(str(h["id"]), max(h["similarity"], h["hash_similarity"]), titles.get(h["id"], ""),
+                            h["method"]) for h in hits]
+
+
+def open_library(root: str | Path) -> Library:
+    return Library(root)

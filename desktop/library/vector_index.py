@@ -1,0 +1,101 @@
+"""The LanceDB index: a rebuildable copy of what SQLite knows, for fast search by look.
+
+Each row: the pattern id, its descriptor (and the model that made it), its perceptual
+hashes, and the fields search filters on (status, rating, tags, collections). Filters are
+pushed into the LanceDB query (prefilter), so "approved, rated 4+" searches only those rows.
+Below `ANN_THRESHOLD` rows the search is exact (LanceDB scans); above it an IVF-PQ index
+with a refine step is built (see BENCHMARKS.md for the measured crossover).
+
+lancedb is imported here only, and only when the library first needs the index.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from desktop.library.descriptor import DIM, MODEL
+
+TABLE = "patterns"
+ANN_THRESHOLD = 50_000
+
+
+def _quote(value: str) -> str:
+    return "'" + str(value).replace("'", "''") + "'"
+
+
+class VectorIndex:
+    def __init__(self, folder: Path):
+        import lancedb
+        import pyarrow as pa
+
+        self.folder = folder
+        self.db = lancedb.connect(str(folder))
+        self.schema = pa.schema([
+            pa.field("id", pa.int64()), pa.field("vector", pa.list_(pa.float32(), DIM)),
+            pa.field("model", pa.string()), pa.field("hashes", pa.list_(pa.int64())),
+            pa.field("status", pa.string()), pa.field("rating", pa.int32()), pa.field("tags", pa.string()),
+        ])
+        names = self.db.list_tables() if hasattr(self.db, "list_tables") else self.db.table_names()
+        names = list(getattr(names, "tables", names))
+        self.table = self.db.open_table(TABLE) if TABLE in names else self.db.create_table(TABLE, schema=self.schema)
+
+    def ids(self) -> set[int]:
+        return set(self.table.to_arrow().column("id").to_pylist())
+
+    def upsert(self, rows: list[dict[str, Any]]) -> None:
+        if not rows:
+            return
+        ids = ", ".join(str(int(r["id"])) for r in rows)
+        self.table.delete(f"id IN ({ids})")
+        self.table.add([{**r, "vector": np.asarray(r["vector"], np.float32), "model": r.get("model", MODEL),
+                         "hashes": [int(np.int64(np.uint64(h))) for h in r["hashes"]],
+                         "tags": "|" + "|".join(r.get("tags", [])) + "|"} for r in rows])
+
+    def update_fields(self, pattern_id: int, status: str, rating: int, tags: list[str]) -> None:
+        self.table.update(where=f"id = {int(pattern_id)}",
+                          values={"status": status, "rating": int(rating), "tags": "|" + "|".join(tags) + "|"})
+
+    def delete(self, ids: list[int]) -> None:
+        if ids:
+            self.table.delete(f"id IN ({', '.join(str(int(i)) for i in ids)})")
+
+    def search(self, vector: np.ndarray, limit: int = 10, status: str | None = None, min_rating: int = 0,
+               tag: str | None = None, exclude: int | None = None) -> list[dict[str, Any]]:
+        where = []
+        if status:
+            where.append(f"status = {_quote(status)}")
+        if min_rating:
+            where.append(f"rating >= {int(min_rating)}")
+        if tag:
+            where.append(f"tags LIKE {_quote('%|' + tag.lower() + '|%')}")
+        if exclude is not None:
+            where.append(f"id != {int(exclude)}")
+        query = self.table.search(np.asarray(vector, np.float32)).limit(limit)
+        if where:
+            query = query.where(" AND ".join(where), prefilter=True)
+        if self.table.count_rows() >= ANN_THRESHOLD:
+            query = query.nprobes(20).refine_factor(5)
+        rows = query.to_list()
+        # unit vectors: cosine similarity = 1 - squared L2 / 2
+        return [{"id": r["id"], "similarity": 1.0 - float(r["_distance"]) / 2.0, "model": r["model"],
+                 "hashes": [int(np.uint64(np.int64(h))) for h in r["hashes"]]} for r in rows]
+
+    def all_rows(self) -> list[dict[str, Any]]:
+        data = self.table.to_arrow()
+        out = []
+        for i, pid in enumerate(data.column("id").to_pylist()):
+            out.append({"id": pid, "vector": np.asarray(data.column("vector")[i].as_py(), np.float32),
+                        "hashes": [int(np.uint64(np.int64(h))) for h in data.column("hashes")[i].as_py()]})
+        return out
+
+    def ensure_ann(self) -> bool:
+        """Build the IVF-PQ index once the table is large enough that it pays (see BENCHMARKS.md)."""
+        rows = self.table.count_rows()
+        if rows < ANN_THRESHOLD:
+            return False
+        self.table.create_index(num_partitions=max(16, int(np.sqrt(rows))), num_sub_vectors=DIM // 8,
+                                replace=True)
+        return True

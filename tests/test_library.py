@@ -1,0 +1,149 @@
+"""The library: schema and settings, import, provenance, updates, audit, locking, corruption."""
+
+import sqlite3
+
+import numpy as np
+import pytest
+from PIL import Image, PngImagePlugin
+
+from desktop.library import Library, LibraryCorrupt, LibraryError, LibraryLocked, restore_latest_backup
+from desktop.library.metadata_chunks import parse_a1111
+
+
+@pytest.fixture
+def lib(tmp_path):
+    library = Library(tmp_path / "lib")
+    yield library
+    library.close()
+
+
+def tile(seed=0, size=64):
+    return (np.random.default_rng(seed).random((size, size, 3)) * 255).astype(np.uint8)
+
+
+def test_opening_creates_a_migrated_database_with_safe_settings(lib):
+    assert lib.revision() == "0001"
+    with lib.engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 2  # FULL
+        assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+        assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == 5000
+        tables = {r[0] for r in conn.exec_driver_sql("SELECT name FROM sqlite_master WHERE type='table'")}
+    assert {"pattern", "provenance", "qa_report", "tag", "collection", "palette", "audit_log",
+            "embedding_outbox"} <= tables
+
+
+def test_a_second_instance_is_refused(lib):
+    with pytest.raises(LibraryLocked, match="open in another Tessera"):
+        Library(lib.root)
+
+
+def test_import_files_and_folders_skips_duplicates_and_quarantines_bad_files(lib, shared_textures, tmp_path):
+    folder = tmp_path / "in"
+    (folder / "sub").mkdir(parents=True)
+    Image.fromarray(tile(1)).save(folder / "a.png")
+    Image.fromarray(tile(2)).save(folder / "sub" / "b.webp", lossless=True)
+    Image.fromarray(tile(3)).save(folder / "sub" / "c.tif")
+    Image.fromarray(tile(1)).save(folder / "same-as-a.png")
+    (folder / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\nnope")
+    (folder / "notes.txt").write_text("hello")
+    changes = lib.import_paths([folder, shared_textures / "seamless" / "moss-plants.jpg"])
+    assert len(changes.added) == 4
+    assert [s["source"].endswith("same-as-a.png") for s in changes.skipped] == [True]
+    reasons = {q["source"].rsplit("/", 1)[-1]: q["reason"] for q in changes.quarantined}
+    assert set(reasons) == {"broken.png", "notes.txt"}
+    assert (lib.quarantine / "broken.png.reason.txt").read_text().strip() == reasons["broken.png"]
+    assert (folder / "broken.png").exists()  # the user's file is never moved
+    for item in lib.list():
+        assert (lib.root / "files").exists() and item["sha256"] in item["file"]
+    assert lib.check()["ok"]
+
+
+def test_generation_facts_come_back_as_provenance(lib, tmp_path):
+    from desktop.engine.generate import GenerateRequest, run_generate
+
+    path = run_generate(GenerateRequest(style="plaid", repeat="half-drop", width=64, height=64, seed=9,
+                                        out_dir=str(tmp_path), auto_correct=True, max_attempts=2))[0].path
+    pid = lib.import_paths([path]).added[0]
+    item = lib.get(pid)
+    assert item["repeat"] == "half-drop"
+    assert item["provenance"]["style"] == "plaid" and item["provenance"]["seed"] == 9
+    assert item["provenance"]["params"]["sett"] == "K4 R24 K24 Y4"
+    assert item["provenance"]["attempts"] and item["qa"]
+
+
+def test_a1111_parameters_are_read(lib, tmp_path):
+    text = ("a damask wallpaper, gold on navy\nNegative prompt: blurry, text\n"
+            "Steps: 30, Sampler: DPM++ 2M Karras, CFG scale: 7.5, Seed: 1234, Size: 512x512, "
+            "Model hash: abc123, Model: sd15, Tiling: True")
+    info = PngImagePlugin.PngInfo()
+    info.add_text("parameters", text)
+    Image.fromarray(tile(4)).save(tmp_path / "a1111.png", pnginfo=info)
+    prov = lib.get(lib.import_paths([tmp_path / "a1111.png"]).added[0])["provenance"]
+    assert prov["prompt"] == "a damask wallpaper, gold on navy"
+    assert prov["negative_prompt"] == "blurry, text"
+    assert (prov["steps"], prov["seed"], prov["cfg"], prov["scheduler"]) == (30, 1234, 7.5, "DPM++ 2M Karras")
+    assert prov["model_hash"] == "abc123" and prov["engine"] == "diffusion"
+    assert parse_a1111("just a prompt")["prompt"] == "just a prompt"
+
+
+def test_status_rating_tags_and_the_audit_log(lib):
+    pid = lib.add_tile(tile(5), {"style": "stripes", "seed": 1, "repeat": "basic"}).added[0]
+    changes = lib.update(pid, status="approved", rating=4, add_tags=["Floral", "navy"])
+    assert changes.changed == [pid]
+    item = lib.get(pid)
+    assert (item["status"], item["rating"], item["tags"]) == ("approved", 4, ["floral", "navy"])
+    lib.update(pid, remove_tags=["navy"])
+    assert lib.get(pid)["tags"] == ["floral"]
+    assert [p["id"] for p in lib.list(status="approved", tag="floral")] == [pid]
+    assert [h["action"] for h in lib.get(pid)["history"]] == ["add", "update", "update"]
+    with pytest.raises(LibraryError):
+        lib.update(pid, status="shipped")
+    with pytest.raises(LibraryError):
+        lib.update(pid, rating=9)
+    with pytest.raises(LibraryError, match="no pattern"):
+        lib.update(9999, rating=1)
+
+
+def test_the_audit_log_is_append_only(lib):
+    lib.add_tile(tile(6), {"style": "stripes"})
+    with lib.engine.connect() as conn, pytest.raises(Exception, match="append-only"):
+        conn.exec_driver_sql("DELETE FROM audit_log")
+    with lib.engine.connect() as conn, pytest.raises(Exception, match="append-only"):
+        conn.exec_driver_sql("UPDATE audit_log SET action = 'x'")
+
+
+def test_every_pattern_is_queued_for_embedding_in_its_own_transaction(lib):
+    pid = lib.add_tile(tile(7), {"style": "stripes"}).added[0]
+    with lib.engine.connect() as conn:
+        assert conn.exec_driver_sql("SELECT pattern_id FROM embedding_outbox").scalars().all() == [pid]
+
+
+def test_a_corrupt_database_is_detected_and_restored_from_backup(tmp_path):
+    root = tmp_path / "lib"
+    with Library(root) as library:
+        pid = library.add_tile(tile(8), {"style": "stripes"}).added[0]
+        backup = library.backup("manual")
+    db = root / "library.db"
+    data = bytearray(db.read_bytes())
+    data[100:4096] = b"\xff" * (4096 - 100)  # wreck the first page
+    db.write_bytes(bytes(data))
+    with pytest.raises(LibraryCorrupt, match="damaged") as excinfo:
+        Library(root)
+    assert str(backup) in str(excinfo.value)
+    assert restore_latest_backup(root) == backup
+    with Library(root) as library:
+        assert library.get(pid)["id"] == pid
+    assert list(root.glob("library.db.damaged-*"))
+
+
+def test_migrating_an_older_database_takes_a_backup_first(tmp_path):
+    root = tmp_path / "lib"
+    Library(root).close()
+    con = sqlite3.connect(root / "library.db")
+    con.execute("UPDATE alembic_version SET version_num = 'older'")
+    con.commit()
+    con.close()
+    with pytest.raises(LibraryError, match="not changed"):  # an unknown revision cannot be upgraded
+        Library(root)
+    assert list((root / "backups").glob("library-*-before-0001.db"))

@@ -1,0 +1,136 @@
+"""Search by look, near-duplicates, the QA hook, export, and the library commands."""
+
+import json
+
+import cv2
+import numpy as np
+import pytest
+from PIL import Image
+
+from desktop.cli import main
+from desktop.engine.images import load_rgb, read_metadata, save_png
+from desktop.library import Library, LibraryError
+from desktop.library import search as finder
+from desktop.library.descriptor import describe
+
+
+@pytest.fixture
+def lib(tmp_path, shared_textures):
+    library = Library(tmp_path / "lib")
+    library.import_paths(sorted((shared_textures / "seamless").glob("*.jpg"))[:12])
+    yield library
+    library.close()
+
+
+def test_the_descriptor_ignores_shifts_flips_and_turns(shared_textures):
+    img = load_rgb(shared_textures / "seamless/moss-plants.jpg")
+    base = describe(img)
+    for variant in (np.roll(img, (311, 97), axis=(0, 1)), img[:, ::-1], np.rot90(img)):
+        assert float(describe(np.ascontiguousarray(variant)) @ base) > 0.995
+    other = describe(load_rgb(shared_textures / "seamless/lava-cracked.jpg"))
+    assert float(other @ base) < 0.97
+
+
+def test_index_follows_sqlite_and_reconciles(lib):
+    finder.embed_pending(lib)
+    truth = {p["id"] for p in lib.list()}
+    assert finder.index(lib).ids() == truth
+    finder.index(lib).delete([min(truth)])
+    finder.index(lib).upsert([{"id": 99999, "vector": np.ones(112, np.float32) / np.sqrt(112), "hashes": [0],
+                               "status": "draft", "rating": 0, "tags": []}])
+    result = finder.reconcile(lib)
+    assert result == {"removed_from_index": [99999], "queued": [min(truth)]}
+    assert finder.index(lib).ids() == truth
+
+
+def test_search_by_image_finds_copies_first_with_filters_pushed_down(lib, shared_textures):
+    img = load_rgb(shared_textures / "seamless/moss-plants.jpg")
+    moss = next(p["id"] for p in lib.list() if p["title"] == "moss-plants")
+    hits = finder.search_image(lib, np.roll(img, (200, 450), axis=(0, 1)), limit=3)
+    assert hits[0]["id"] == moss and hits[0]["similarity"] > 0.99 and hits[0]["method"] == "descriptor"
+    lib.update(moss, status="approved")
+    finder.refresh_fields(lib, [moss])
+    approved = finder.search_image(lib, img, limit=5, status="approved")
+    assert [h["id"] for h in approved] == [moss]
+    assert finder.search_image(lib, img, limit=5, status="published") == []
+    more = finder.similar(lib, moss, limit=3)
+    assert moss not in [h["id"] for h in more] and len(more) == 3
+
+
+def test_near_duplicates_catch_shifted_flipped_turned_scaled_and_recoloured_copies(lib, shared_textures, tmp_path):
+    src = load_rgb(shared_textures / "seamless/moss-plants.jpg")
+    moss = next(p["id"] for p in lib.list() if p["title"] == "moss-plants")
+    hsv = cv2.cvtColor(src, cv2.COLOR_RGB2HSV)
+    hsv[..., 0] = (hsv[..., 0].astype(int) + 12) % 180
+    copies = {"shifted": np.roll(src, (300, 170), axis=(0, 1)), "flipped": src[:, ::-1], "turned": np.rot90(src),
+              "scaled": cv2.resize(src, (700, 700), interpolation=cv2.INTER_AREA),
+              "recoloured": cv2.cvtColor(hsv, cv2.COLOR_HSV2RGB)}
+    ids = {}
+    for name, pixels in copies.items():
+        save_png(tmp_path / f"{name}.png", np.ascontiguousarray(pixels))
+        ids[name] = lib.import_paths([tmp_path / f"{name}.png"]).added[0]
+    pairs = finder.duplicates(lib)
+    linked = {p["b"] if p["a"] == moss else p["a"] for p in pairs if moss in (p["a"], p["b"])}
+    assert set(ids.values()) <= linked
+    for pair in pairs:
+        assert 0 <= pair["descriptor"] <= 1.0001 and 0 <= pair["hash"] <= 1
+    kinds = {p["b"] if p["a"] == moss else p["a"]: p["kind"] for p in pairs if moss in (p["a"], p["b"])}
+    assert kinds[ids["recoloured"]] == "recoloured" and kinds[ids["shifted"]] == "copy"
+    strict = finder.duplicates(lib, finder.Thresholds(hash=1.01, descriptor=1.01, texture=1.01))
+    assert strict == []  # thresholds are the user's to set
+
+
+def test_text_search_says_plainly_what_it_needs(lib):
+    with pytest.raises(LibraryError, match="CLIP"):
+        finder.search_text(lib, "paisley")
+
+
+def test_the_qa_near_duplicate_hook_answers_from_the_library(lib, shared_textures):
+    from desktop.engine.qa import run_qa
+
+    img = load_rgb(shared_textures / "seamless/moss-plants.jpg")
+    result = run_qa(np.roll(img, (10, 500), axis=(0, 1)), provider=finder.LibrarySimilarity(lib)).check("duplicates")
+    assert result.status == "fail" and "moss-plants" in result.explanation
+
+
+def test_export_print_ready_png_and_tiff(lib, tmp_path):
+    from desktop.library.export import export_patterns
+
+    pid = lib.add_tile((np.random.default_rng(0).random((64, 96, 3)) * 255).astype(np.uint8),
+                       {"style": "toss", "repeat": "half-drop", "seed": 3}).added[0]
+    written = export_patterns(lib, [pid], tmp_path / "out", dpi=300, fmt="tiff", as_basic=True, swatch=True)
+    with Image.open(written[0]) as img:
+        assert img.format == "TIFF" and img.size == (192, 64)  # half-drop 96x64 -> basic 192x64
+        assert round(img.info["dpi"][0]) == 300 and img.info.get("icc_profile")
+    png = export_patterns(lib, [pid], tmp_path / "png", dpi=150)
+    meta = read_metadata(png[0])
+    assert meta["provenance"]["style"] == "toss" and meta["repeat"] == "half-drop"
+    with Image.open(written[1]) as swatch:
+        assert swatch.size == (288, 192)
+    with pytest.raises(LibraryError):
+        export_patterns(lib, [pid, 424242], tmp_path / "none")
+    assert not (tmp_path / "none").exists()
+
+
+def test_library_commands(capsys, tmp_path, shared_textures):
+    root = str(tmp_path / "cli-lib")
+
+    def run(*argv):
+        code = main([*argv, "--library", root, "--json"])
+        return code, capsys.readouterr()
+
+    code, out = run("library", "import", str(shared_textures / "seamless" / "moss-plants.jpg"),
+                    str(shared_textures / "seamless" / "lava-cracked.jpg"))
+    assert code == 0 and len(json.loads(out.out)["added"]) == 2
+    code, out = run("library", "set", "1", "--status", "approved", "--rating", "5", "--tag", "green")
+    assert code == 0 and json.loads(out.out)["pattern"]["status"] == "approved"
+    code, out = run("library", "list", "--status", "approved")
+    assert [p["id"] for p in json.loads(out.out)["patterns"]] == [1]
+    code, out = run("library", "search", "--image", str(shared_textures / "seamless" / "moss-plants.jpg"))
+    assert json.loads(out.out)["results"][0]["id"] == 1
+    code, out = run("library", "search", "damask")
+    assert code == 2 and "CLIP" in out.err
+    code, out = run("library", "check")
+    assert code == 0 and json.loads(out.out)["ok"]
+    code, out = run("library", "show", "77")
+    assert code == 2 and "no pattern 77" in out.err
