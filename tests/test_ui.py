@@ -23,9 +23,10 @@ def window(qtbot, qapp):
     qtbot.addWidget(win)
     win.show()
     qtbot.waitExposed(win)
+    qtbot.waitUntil(lambda: win.lib is not None, timeout=10_000)  # the catalogue opens off the start-up path
     yield win
     win.close()
-    win.queue.shutdown(timeout=5)
+    win.shutdown()
     win.crash_reporter.uninstall()
 
 
@@ -68,8 +69,10 @@ def test_generate_shows_the_tile_in_preview_and_library(window, qtbot, isolated_
     assert window.preview.canvas.has_tile()
     assert window.preview.canvas.repeat.value == "half-drop"
     assert window.preview.canvas.repeats == 3
-    files = list((isolated_home / "library" / "tiles").glob("*.png"))
-    assert len(files) == 1 and "hexagons-half-drop-128x128" in files[0].name
+    qtbot.waitUntil(lambda: window.lib.count() == 1, timeout=10_000)
+    item = window.lib.browse()[0]
+    assert item["repeat"] == "half-drop" and item["metadata"]["style"] == "hexagons"
+    assert (isolated_home / "library" / "files").is_dir()
     assert "hexagons" in window.inspector.view.toPlainText()
 
 
@@ -176,3 +179,29 @@ def test_auto_correct_from_the_brief_records_attempts(window, qtbot):
     brief.request_generate()
     qtbot.waitUntil(lambda: window.library.list.count() >= 1, timeout=15_000)
     assert "Attempts" in window.inspector.view.toPlainText()
+
+
+def test_a_library_held_by_another_instance_is_explained(qtbot, qapp, isolated_home, monkeypatch):
+    from PySide6.QtWidgets import QMessageBox
+
+    from desktop.library import Library
+    from desktop.ui.app import create_window
+
+    warnings = []
+    monkeypatch.setattr(QMessageBox, "warning", lambda *args: warnings.append(args[2]))
+    holder = Library(isolated_home / "library")
+    try:
+        win = create_window(qapp, show_crash_dialogs=False)
+        qtbot.addWidget(win)
+        win.show()
+        qtbot.waitUntil(lambda: bool(warnings), timeout=10_000)
+        assert "open in another Tessera" in warnings[0] and win.lib is None
+        win.brief.width_spin.setValue(64)
+        win.brief.height_spin.setValue(64)
+        win.brief.request_generate()
+        qtbot.waitUntil(lambda: win.library.list.count() == 1, timeout=10_000)  # still works, to the folder
+        assert list((isolated_home / "library" / "tiles").glob("*.png"))
+        win.shutdown()
+        win.crash_reporter.uninstall()
+    finally:
+        holder.close()

@@ -370,6 +370,34 @@ class Library:
                                                        .order_by(AuditLog.id))]
             return out
 
+    def thumbnail(self, item: dict[str, Any], side: int = 256) -> Path:
+        """A cached PNG thumbnail (thumbs/<sha256>.png), made on first use."""
+        from PIL import Image
+
+        target = self.root / "thumbs" / f"{item['sha256']}-{side}.png"
+        if not target.exists():
+            import io
+
+            with Image.open(item["file"]) as img:
+                img = img.convert("RGB")
+                img.thumbnail((side, side))
+                buf = io.BytesIO()
+                img.save(buf, format="PNG")
+            atomic_write_bytes(target, buf.getvalue())
+        return target
+
+    def browse(self, limit: int = 5000, **filters) -> list[dict[str, Any]]:
+        """Patterns for a grid: the summary plus the Tessera metadata the Preview needs."""
+        items = self.list(limit=limit, **filters)
+        with Session(self.engine) as session:
+            raws = dict(session.execute(select(Provenance.pattern_id, Provenance.raw).where(
+                Provenance.pattern_id.in_([i["id"] for i in items]))).all())
+        for item in items:
+            meta = dict((raws.get(item["id"]) or {}).get("tessera") or {})
+            meta.setdefault("repeat", item["repeat"])
+            item["metadata"] = meta
+        return items
+
     def count(self) -> int:
         with Session(self.engine) as session:
             return session.scalar(text("SELECT count(*) FROM pattern"))

@@ -31,7 +31,7 @@ def create_window(app: QApplication, show_crash_dialogs: bool = True) -> MainWin
     queue = JobQueue(io_workers=2)
     window = MainWindow(queue, paths, settings)
     window.crash_reporter = CrashReporter(log_file, show_dialogs=show_crash_dialogs)
-    app.aboutToQuit.connect(lambda: queue.shutdown(timeout=2.0))
+    app.aboutToQuit.connect(window.shutdown)
     log.info("Tessera %s started; library at %s", __version__, window.library_dir)
     return window
 

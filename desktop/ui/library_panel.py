@@ -1,7 +1,7 @@
-"""The Library dock: the tiles in the library folder, newest first, as thumbnails.
+"""The Library dock: the library's patterns, newest first, as thumbnails.
 
-Until the catalogue (SQLite + vector index) lands, the library is the folder of PNGs that
-Tessera writes, each carrying its metadata in a text chunk.
+The catalogue (SQLite + vector index) is the source; when it cannot be opened (another
+Tessera holds it, say) the dock falls back to the folder of PNGs that Tessera writes.
 """
 
 from __future__ import annotations
@@ -28,6 +28,28 @@ class TileEntry:
     thumb: np.ndarray
     metadata: dict[str, Any] = field(default_factory=dict)
     image: np.ndarray | None = None  # full pixels when already in memory
+    pattern_id: int | None = None  # set when the tile is in the catalogue
+    status: str = ""
+    rating: int = 0
+
+
+def read_library(lib, limit: int = 5000, ctx=None) -> list[TileEntry]:
+    """The catalogue's newest patterns with cached thumbnails (runs on the I/O lane)."""
+    from PIL import Image
+
+    items = lib.browse(limit=limit)
+    entries = []
+    for i, item in enumerate(items):
+        try:
+            with Image.open(lib.thumbnail(item)) as img:
+                thumb = np.asarray(img.convert("RGB"))
+        except (OSError, ValueError):
+            continue
+        entries.append(TileEntry(item["file"], thumb, item["metadata"], pattern_id=item["id"],
+                                 status=item["status"], rating=item["rating"]))
+        if ctx is not None and i % 50 == 0:
+            ctx.progress(i + 1, len(items), "Reading the library")
+    return entries
 
 
 def scan_folder(folder: Path, limit: int = 500, ctx=None) -> list[TileEntry]:
@@ -109,6 +131,9 @@ class LibraryPanel(QWidget):
 
 def _caption(entry: TileEntry) -> str:
     meta = entry.metadata
+    badge = f"{entry.status} {'★' * entry.rating}".strip() if entry.pattern_id else ""
     if meta.get("style"):
-        return f"{meta['style']} · {meta.get('repeat', '')}\nseed {meta.get('seed', '?')}"
-    return Path(entry.path).name if entry.path else "tile"
+        first = f"{meta['style']} · {meta.get('repeat', '')}"
+    else:
+        first = Path(entry.path).stem[:18] if entry.path else "tile"
+    return f"{first}\n{badge or 'seed ' + str(meta.get('seed', '?'))}"

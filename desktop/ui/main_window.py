@@ -20,7 +20,7 @@ from desktop.ui.bridge import JobBridge
 from desktop.ui.brief_panel import BriefPanel
 from desktop.ui.inspector_panel import InspectorPanel
 from desktop.ui.jobs_panel import JobsPanel
-from desktop.ui.library_panel import LibraryPanel, TileEntry, scan_folder
+from desktop.ui.library_panel import LibraryPanel, TileEntry, read_library, scan_folder
 from desktop.ui.preview import PreviewPanel
 
 log = logging.getLogger("tessera.ui")
@@ -36,6 +36,7 @@ class MainWindow(QMainWindow):
         self.library_dir = library_dir(paths, settings)
         self.tiles_dir = self.library_dir / "tiles"
         self.devices: dict[str, Any] | None = None
+        self.lib = None  # the catalogue, opened off the start-up path
         self._on_done: dict[int, Callable[[JobSnapshot], None]] = {}
         self._live_job: int | None = None
         self.current: TileEntry | None = None
@@ -167,9 +168,32 @@ class MainWindow(QMainWindow):
         else:
             self.submit("probe-gpu", lambda ctx: probe_devices_subprocess(), lane=Lane.IO,
                         title="Checking for a GPU", on_done=self._gpu_known)
-        folder = self.tiles_dir
-        self.submit("scan-library", lambda ctx: scan_folder(folder, ctx=ctx), lane=Lane.IO,
+        root = self.library_dir
+        self.submit("open-library", lambda ctx: _open_library(root), lane=Lane.WRITER,
+                    title="Opening the library", on_done=self._library_opened)
+
+    def _library_opened(self, snap: JobSnapshot) -> None:
+        lib, problem = snap.result
+        if lib is None:
+            # keep working from the tiles folder; say why, once, in words
+            self.statusBar().showMessage(f"Library not available: {problem}", 15_000)
+            QMessageBox.warning(self, "Library not available",
+                                f"{problem}\n\nTiles you generate are saved to {self.tiles_dir}.")
+            folder = self.tiles_dir
+            self.submit("scan-folder", lambda ctx: scan_folder(folder, ctx=ctx), lane=Lane.IO,
+                        title="Reading the tiles folder", on_done=self._library_scanned)
+            return
+        self.lib = lib
+        self.library.set_folder(lib.root)
+        self.submit("read-library", lambda ctx: read_library(lib, ctx=ctx), lane=Lane.IO,
                     title="Reading the library", on_done=self._library_scanned)
+
+    def shutdown(self) -> None:
+        """Stop the jobs, then close the library (in that order: a writer may be mid-transaction)."""
+        self.queue.shutdown(timeout=5.0)
+        if self.lib is not None:
+            self.lib.close()
+            self.lib = None
 
     def _gpu_known(self, snap: JobSnapshot | None) -> None:
         self.devices = snap.result if snap is not None else {
@@ -215,7 +239,8 @@ class MainWindow(QMainWindow):
     def generate(self, request) -> None:
         from desktop.engine.generate import run_generate
 
-        request.out_dir = str(self.tiles_dir)
+        # with the catalogue open, tiles go through its writer; without it, to the tiles folder
+        request.out_dir = None if self.lib is not None else str(self.tiles_dir)
         title = f"Generate {request.style} ({request.repeat}, {request.width}×{request.height})" + (
             f" ×{request.count}" if request.count > 1 else "")
         job = self.submit("generate", lambda ctx: run_generate(request, ctx), request, title=title,
@@ -224,16 +249,41 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage("Generating…", 3000)
 
     def _generated(self, snap: JobSnapshot) -> None:
+        tiles = snap.result or []
+        if self.lib is None:
+            self._show_generated(tiles, [None] * len(tiles))
+            return
+        lib = self.lib
+
+        def store(ctx):
+            from desktop.library import search
+
+            ids = []
+            for tile in tiles:
+                changes = lib.add_tile(tile.image, tile.metadata)
+                ids.append((changes.added or [s["duplicate_of"] for s in changes.skipped] or [None])[0])
+            search.embed_pending(lib)
+            return ids
+
+        self.submit("store", store, lane=Lane.WRITER, title=f"Adding {len(tiles)} tile(s) to the library",
+                    on_done=lambda s: self._show_generated(tiles, s.result))
+
+    def _show_generated(self, tiles, ids) -> None:
         from desktop.ui.library_panel import THUMB
 
         entries = []
-        for tile in snap.result or []:
+        for tile, pattern_id in zip(tiles, ids):
+            if pattern_id is not None:
+                item = self.lib.get(pattern_id)
+                tile.path = item["file"]
             small = tile.image[:: max(1, tile.image.shape[0] // THUMB), :: max(1, tile.image.shape[1] // THUMB)]
-            entries.append(TileEntry(tile.path, np.ascontiguousarray(small), tile.metadata, tile.image))
+            entries.append(TileEntry(tile.path, np.ascontiguousarray(small), tile.metadata, tile.image,
+                                     pattern_id=pattern_id, status="draft" if pattern_id else ""))
         self.library.add_entries(entries, at_top=True)
         if entries:
             self.library.list.setCurrentRow(0)
-        self.statusBar().showMessage(f"Generated {len(entries)} tile(s) into {self.tiles_dir}", 5000)
+        where = "the library" if self.lib is not None else str(self.tiles_dir)
+        self.statusBar().showMessage(f"Generated {len(entries)} tile(s) into {where}", 5000)
 
     def show_entry(self, entry: TileEntry) -> None:
         image = entry.image
@@ -272,8 +322,13 @@ class MainWindow(QMainWindow):
                 self.preview.set_overlays(snap.result.overlays())
                 self.inspector.show_report(snap.result.as_dict())
 
-        self.submit("qa", lambda ctx: run_qa(image, repeat, palette, profile, source=entry.path), lane=Lane.IO,
-                    title=f"QA {name}", on_done=done)
+        provider = None
+        if self.lib is not None:
+            from desktop.library.search import LibrarySimilarity
+
+            provider = _ExcludingSelf(LibrarySimilarity(self.lib), entry.pattern_id)
+        self.submit("qa", lambda ctx: run_qa(image, repeat, palette, profile, provider=provider, source=entry.path),
+                    lane=Lane.IO, title=f"QA {name}", on_done=done)
 
     def extract_palette(self, path: str) -> None:
         from desktop.palettes import palette_from_image_file
@@ -328,3 +383,24 @@ class MainWindow(QMainWindow):
 
     def show_about(self) -> None:
         AboutDialog(self.paths, str(self.library_dir), self.devices, self).exec()
+
+
+def _open_library(root):
+    """(Library, None) or (None, the reason in words). Runs on the writer lane."""
+    from desktop.errors import UserError
+    from desktop.library import Library
+
+    try:
+        return Library(root), None
+    except UserError as exc:
+        return None, str(exc)
+
+
+class _ExcludingSelf:
+    """The library's near-duplicate hook, not counting the tile itself."""
+
+    def __init__(self, provider, pattern_id: int | None):
+        self.provider, self.pattern_id = provider, pattern_id
+
+    def nearest(self, image, k: int = 5):
+        return [item for item in self.provider.nearest(image, k + 1) if item.id != str(self.pattern_id)][:k]
