@@ -123,12 +123,13 @@ def cmd_library(args: argparse.Namespace, emit) -> int:
             written = export_patterns(lib, args.ids, Path(args.out), args.dpi, args.format, args.as_basic, args.swatch)
             emit({"written": written}, "\n".join(f"wrote {w}" for w in written))
             return 0
-        result = lib.check()
+        result = lib.check(repair=True)
         result["index"] = finder.reconcile(lib)
         emit(result, f"{'ok' if result['ok'] else 'PROBLEMS'}: {result['patterns']} patterns, quick_check "
              f"{result['quick_check']}, {len(result['missing_files'])} missing file(s), "
              f"{len(result['stray_files'])} stray file(s); index: removed "
-             f"{len(result['index']['removed_from_index'])}, queued {len(result['index']['queued'])}")
+             f"{len(result['index']['removed_from_index'])}, queued {len(result['index']['queued'])}"
+             + "".join(f"\n  {action}" for action in result["repairs"]))
         return 0 if result["ok"] else 1
 
 

@@ -147,3 +147,19 @@ def test_migrating_an_older_database_takes_a_backup_first(tmp_path):
     with pytest.raises(LibraryError, match="not changed"):  # an unknown revision cannot be upgraded
         Library(root)
     assert list((root / "backups").glob("library-*-before-0001.db"))
+
+
+def test_check_repairs_stray_and_half_written_files(lib):
+    pid = lib.add_tile(tile(9), {"style": "stripes"}).added[0]
+    item = lib.get(pid)
+    with lib.engine.begin() as conn:  # simulate a crash between the file and its row
+        conn.exec_driver_sql(f"DELETE FROM pattern WHERE id = {pid}")
+    (lib.files / "ab").mkdir(exist_ok=True)
+    (lib.files / "ab" / ".abc.png.x1.tmp").write_bytes(b"half")
+    before = lib.check()
+    assert before["stray_files"] and before["partial_files"] == [".abc.png.x1.tmp"]
+    after = lib.check(repair=True)
+    assert any("registered" in a for a in after["repairs"]) and any("half-written" in a for a in after["repairs"])
+    again = lib.check()
+    assert again["stray_files"] == [] and again["partial_files"] == [] and again["patterns"] == 1
+    assert lib.list()[0]["sha256"] == item["sha256"]

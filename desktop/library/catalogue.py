@@ -402,17 +402,35 @@ class Library:
         with Session(self.engine) as session:
             return session.scalar(text("SELECT count(*) FROM pattern"))
 
-    def check(self) -> dict[str, Any]:
-        """Integrity: quick_check, every row has its file, stray files listed (not deleted)."""
+    def check(self, repair: bool = False) -> dict[str, Any]:
+        """Integrity: quick_check, every row has its file, and no file without its row.
+
+        With `repair`, half-written temp files (a write cut off by a crash) are removed and
+        stored images that lost their row are registered again, so nothing is lost.
+        """
         with self.engine.connect() as conn:
             quick = conn.exec_driver_sql("PRAGMA quick_check").scalar()
             rows = dict(conn.execute(select(Pattern.id, Pattern.file)).all())
         missing = [pid for pid, rel in rows.items() if not (self.files / rel).is_file()]
         known = set(rows.values())
-        stray = sorted(str(p.relative_to(self.files)) for p in self.files.rglob("*")
-                       if p.is_file() and str(p.relative_to(self.files)) not in known) if self.files.is_dir() else []
-        return {"quick_check": quick, "patterns": len(rows), "missing_files": missing, "stray_files": stray,
+        files = [p for p in self.files.rglob("*") if p.is_file()] if self.files.is_dir() else []
+        partial = sorted(p for p in files if p.name.startswith(".") and p.name.endswith(".tmp"))
+        stray = sorted(p for p in files if p not in partial and str(p.relative_to(self.files)) not in known)
+        actions: list[str] = []
+        if repair:
+            for path in partial:
+                path.unlink(missing_ok=True)
+                actions.append(f"removed the half-written {path.name}")
+            for path in stray:  # already at its content address: only the row is missing
+                changes = self.import_file(path)
+                actions += [f"registered {path.name} again as pattern {pid}" for pid in changes.added]
+                actions += [f"could not register {path.name}: {q['reason']}" for q in changes.quarantined]
+            stray = []
+        return {"quick_check": quick, "patterns": len(rows), "missing_files": missing,
+                "stray_files": [str(p.relative_to(self.files)) for p in stray],
+                "partial_files": [] if repair else [p.name for p in partial], "repairs": actions,
                 "ok": quick == "ok" and not missing}
+
 
 
 def _configure_connection(dbapi_connection, record) -> None:
