@@ -67,10 +67,13 @@ def cmd_library(args: argparse.Namespace, emit) -> int:
 
     root = library_root(args)
     action = args.library_command
+    clip_note = ""
     if action == "check" and args.restore:
         restored = restore_latest_backup(root)
         emit({"restored_from": str(restored)}, f"restored {root / 'library.db'} from {restored}")
     with Library(root) as lib:
+        if action in ("import", "search", "check"):
+            clip_note = _attach_clip(lib)
         if action == "import":
             missing = [p for p in args.paths if not Path(p).exists()]
             if missing:
@@ -102,10 +105,13 @@ def cmd_library(args: argparse.Namespace, emit) -> int:
 
                 hits = finder.search_image(lib, load_rgb(args.image), args.limit, **filters)
             elif args.text:
-                hits = finder.search_text(lib, args.text, args.limit, **filters)
+                try:
+                    hits = finder.search_text(lib, args.text, args.limit, **filters)
+                except UserError as exc:
+                    raise UserError(f"{exc} ({clip_note})" if clip_note else str(exc)) from None
             else:
                 raise UserError("give search TEXT or --image FILE")
-            return _emit_hits(lib, hits, emit)
+            return _emit_hits(lib, hits, emit, clip_note)
         if action == "similar":
             return _emit_hits(lib, finder.similar(lib, args.id, args.limit), emit)
         if action == "dupes":
@@ -133,16 +139,29 @@ def cmd_library(args: argparse.Namespace, emit) -> int:
         return 0 if result["ok"] else 1
 
 
+def _attach_clip(lib) -> str:
+    """Use CLIP when its weights are on this machine; otherwise return the plain reason."""
+    from desktop.config import resolve_paths
+    from desktop.library import search as finder
+    from desktop.library.clip import load_if_available
+
+    embedder, why = load_if_available(resolve_paths().data_dir)
+    if embedder is not None:
+        finder.set_embedder(lib, embedder)
+    return why
+
+
 def _line(p: dict[str, Any]) -> str:
     tags = f" [{', '.join(p['tags'])}]" if p["tags"] else ""
     return f"{p['id']:6d}  {p['status']:9s} {'★' * p['rating']:5s} {p['repeat']:10s} {p['title']}{tags}"
 
 
-def _emit_hits(lib, hits: list[dict[str, Any]], emit) -> int:
+def _emit_hits(lib, hits: list[dict[str, Any]], emit, clip_note: str = "") -> int:
     for hit in hits:
         hit["pattern"] = lib.get(hit["id"])
     method = hits[0]["method"] if hits else "descriptor"
-    emit({"method": method, "results": hits},
-         f"(searched with the built-in {method}; CLIP is not installed)\n" + "\n".join(
+    note = "CLIP" if method == "clip" else "the built-in descriptor (CLIP weights are not installed)"
+    emit({"method": method, "results": hits, "clip_unavailable": clip_note or None},
+         f"(searched with {note})\n" + "\n".join(
              f"{h['similarity']:.3f}  {_line(h['pattern'])}" for h in hits))
     return 0

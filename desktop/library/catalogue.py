@@ -336,6 +336,20 @@ class Library:
                 session.add(AuditLog(action="update", pattern_id=pattern_id, detail=detail))
         return ChangeSet(changed=[pattern_id] if detail else [])
 
+    def set_auto_tags(self, pattern_id: int, tags: list[tuple[str, float]]) -> None:
+        """Replace this pattern's automatic tags; tags a person set are never touched."""
+        with Session(self.engine) as session, session.begin():
+            pattern = session.get(Pattern, pattern_id, options=[selectinload(Pattern.tags)])
+            if pattern is None:
+                return
+            manual = {t.name for t in pattern.tags if t.source == "manual"}
+            for tag in [t for t in pattern.tags if t.source == "auto"]:
+                pattern.tags.remove(tag)
+            session.flush()
+            for name, confidence in tags:
+                if name not in manual:
+                    pattern.tags.append(Tag(name=name, source="auto", confidence=float(confidence)))
+
     # -- reading ----------------------------------------------------------------------------------
     def list(self, status: str | None = None, tag: str | None = None, min_rating: int = 0,
              limit: int | None = None) -> list[dict[str, Any]]:

@@ -29,12 +29,49 @@ def index(lib: Library):
     return lib._index
 
 
-def _row(lib: Library, pattern: Pattern) -> dict[str, Any]:
-    from desktop.engine.images import load_rgb
+def set_embedder(lib: Library, embedder) -> None:
+    """Use CLIP (a desktop.library.clip.ClipEmbedder) for text search and auto-tags from now on."""
+    lib._clip = embedder
 
-    rgb = load_rgb(lib.file_path(pattern))
-    return {"id": pattern.id, "vector": describe(rgb), "model": MODEL, "hashes": library_hashes(rgb),
-            "status": pattern.status, "rating": pattern.rating, "tags": sorted(t.name for t in pattern.tags)}
+
+def embedder(lib: Library):
+    return getattr(lib, "_clip", None)
+
+
+def _embed_batch(lib: Library, patterns: list[Pattern]) -> None:
+    """Descriptor, hashes, colour tags, and (with CLIP) CLIP vectors and vocabulary tags."""
+    from desktop.engine.images import load_rgb
+    from desktop.library.tagging import clip_tags, colour_tags
+
+    loaded = []
+    for pattern in patterns:
+        try:
+            loaded.append((pattern, load_rgb(lib.file_path(pattern))))
+        except Exception:  # a missing or unreadable file is reported by `check`, not fatal here
+            continue
+    auto = {p.id: colour_tags(rgb) for p, rgb in loaded}
+    clip = embedder(lib)
+    clip_rows = []
+    if clip is not None and loaded:
+        vectors = clip.embed_images([rgb for _, rgb in loaded])
+        for (pattern, _), vector, tags in zip(loaded, vectors, clip_tags(clip, vectors)):
+            auto[pattern.id] = auto[pattern.id] + tags
+            clip_rows.append({"id": pattern.id, "vector": vector, "model": clip.model_id})
+    for pattern_id, tags in auto.items():
+        lib.set_auto_tags(pattern_id, tags)
+    rows = []
+    with Session(lib.engine) as session:
+        fresh = {p.id: p for p in session.scalars(select(Pattern).where(Pattern.id.in_(list(auto)))
+                                                  .options(selectinload(Pattern.tags)))}
+        for pattern, rgb in loaded:
+            p = fresh[pattern.id]
+            fields = {"status": p.status, "rating": p.rating, "tags": sorted(t.name for t in p.tags)}
+            rows.append({"id": p.id, "vector": describe(rgb), "model": MODEL, "hashes": library_hashes(rgb), **fields})
+            for row in clip_rows:
+                if row["id"] == p.id:
+                    row.update(fields)
+    index(lib).upsert(rows)
+    index(lib).clip_upsert(clip_rows)
 
 
 def embed_pending(lib: Library, batch: int = 64, ctx=None) -> int:
@@ -49,13 +86,7 @@ def embed_pending(lib: Library, batch: int = 64, ctx=None) -> int:
                 return done
             patterns = session.scalars(select(Pattern).where(Pattern.id.in_(ids))
                                        .options(selectinload(Pattern.tags))).all()
-            rows = []
-            for pattern in patterns:
-                try:
-                    rows.append(_row(lib, pattern))
-                except Exception:  # a missing or unreadable file is reported by `check`, not fatal here
-                    continue
-        index(lib).upsert(rows)
+        _embed_batch(lib, list(patterns))
         with Session(lib.engine) as session, session.begin():
             session.execute(delete(EmbeddingOutbox).where(EmbeddingOutbox.pattern_id.in_(ids)))
         done += len(ids)
@@ -110,7 +141,15 @@ def similar(lib: Library, pattern_id: int, limit: int = 10, **filters) -> list[d
 
 
 def search_text(lib: Library, text: str, limit: int = 10, **filters) -> list[dict[str, Any]]:
-    """Text search needs CLIP; without its weights, say so plainly."""
+    """Text search by meaning with CLIP; without its weights, say so plainly."""
+    clip = embedder(lib)
+    if clip is not None:
+        embed_pending(lib)
+        hits = index(lib).clip_search(clip.embed_texts([text])[0], limit, **filters)
+        for hit in hits:
+            hit.pop("hashes", None)
+            hit["method"] = "clip"
+        return hits
     raise LibraryError(
         f"text search needs CLIP weights (open_clip ViT-B-32), and none are installed, so '{text}' cannot be "
         "matched by meaning. Search by image (--image FILE) uses the built-in descriptor, or filter by tag "

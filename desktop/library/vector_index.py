@@ -19,6 +19,7 @@ import numpy as np
 from desktop.library.descriptor import DIM, MODEL
 
 TABLE = "patterns"
+CLIP_TABLE = "clip"
 ANN_THRESHOLD = 50_000
 
 
@@ -38,9 +39,36 @@ class VectorIndex:
             pa.field("model", pa.string()), pa.field("hashes", pa.list_(pa.int64())),
             pa.field("status", pa.string()), pa.field("rating", pa.int32()), pa.field("tags", pa.string()),
         ])
+        self.table = self._open(TABLE, self.schema)
+        self.clip = self._open(CLIP_TABLE, None)
+
+    def _open(self, name: str, schema):
         names = self.db.list_tables() if hasattr(self.db, "list_tables") else self.db.table_names()
         names = list(getattr(names, "tables", names))
-        self.table = self.db.open_table(TABLE) if TABLE in names else self.db.create_table(TABLE, schema=self.schema)
+        if name in names:
+            return self.db.open_table(name)
+        return self.db.create_table(name, schema=schema) if schema is not None else None
+
+    # -- CLIP vectors: a table of their own (the dimension depends on the model) ------------------
+    def clip_upsert(self, rows: list[dict[str, Any]]) -> None:
+        if not rows:
+            return
+        import pyarrow as pa
+
+        dim = len(rows[0]["vector"])
+        if self.clip is None:
+            schema = pa.schema([pa.field("id", pa.int64()), pa.field("vector", pa.list_(pa.float32(), dim)),
+                                pa.field("model", pa.string()), pa.field("status", pa.string()),
+                                pa.field("rating", pa.int32()), pa.field("tags", pa.string())])
+            self.clip = self.db.create_table(CLIP_TABLE, schema=schema)
+        self.clip.delete(f"id IN ({', '.join(str(int(r['id'])) for r in rows)})")
+        self.clip.add([{**r, "vector": np.asarray(r["vector"], np.float32),
+                        "tags": "|" + "|".join(r.get("tags", [])) + "|"} for r in rows])
+
+    def clip_search(self, vector: np.ndarray, limit: int = 10, **filters) -> list[dict[str, Any]]:
+        if self.clip is None:
+            return []
+        return self._search(self.clip, vector, limit, **filters)
 
     def ids(self) -> set[int]:
         return set(self.table.to_arrow().column("id").to_pylist())
@@ -55,15 +83,22 @@ class VectorIndex:
                          "tags": "|" + "|".join(r.get("tags", [])) + "|"} for r in rows])
 
     def update_fields(self, pattern_id: int, status: str, rating: int, tags: list[str]) -> None:
-        self.table.update(where=f"id = {int(pattern_id)}",
-                          values={"status": status, "rating": int(rating), "tags": "|" + "|".join(tags) + "|"})
+        for table in (self.table, self.clip):
+            if table is not None:
+                table.update(where=f"id = {int(pattern_id)}",
+                             values={"status": status, "rating": int(rating), "tags": "|" + "|".join(tags) + "|"})
 
     def delete(self, ids: list[int]) -> None:
         if ids:
-            self.table.delete(f"id IN ({', '.join(str(int(i)) for i in ids)})")
+            for table in (self.table, self.clip):
+                if table is not None:
+                    table.delete(f"id IN ({', '.join(str(int(i)) for i in ids)})")
 
-    def search(self, vector: np.ndarray, limit: int = 10, status: str | None = None, min_rating: int = 0,
-               tag: str | None = None, exclude: int | None = None) -> list[dict[str, Any]]:
+    def search(self, vector: np.ndarray, limit: int = 10, **filters) -> list[dict[str, Any]]:
+        return self._search(self.table, vector, limit, **filters)
+
+    def _search(self, table, vector: np.ndarray, limit: int = 10, status: str | None = None, min_rating: int = 0,
+                tag: str | None = None, exclude: int | None = None) -> list[dict[str, Any]]:
         where = []
         if status:
             where.append(f"status = {_quote(status)}")
@@ -73,15 +108,15 @@ class VectorIndex:
             where.append(f"tags LIKE {_quote('%|' + tag.lower() + '|%')}")
         if exclude is not None:
             where.append(f"id != {int(exclude)}")
-        query = self.table.search(np.asarray(vector, np.float32)).limit(limit)
+        query = table.search(np.asarray(vector, np.float32)).limit(limit)
         if where:
             query = query.where(" AND ".join(where), prefilter=True)
-        if self.table.count_rows() >= ANN_THRESHOLD:
+        if table.count_rows() >= ANN_THRESHOLD:
             query = query.nprobes(20).refine_factor(5)
         rows = query.to_list()
         # unit vectors: cosine similarity = 1 - squared L2 / 2
         return [{"id": r["id"], "similarity": 1.0 - float(r["_distance"]) / 2.0, "model": r["model"],
-                 "hashes": [int(np.uint64(np.int64(h))) for h in r["hashes"]]} for r in rows]
+                 "hashes": [int(np.uint64(np.int64(h))) for h in r.get("hashes", [])]} for r in rows]
 
     def all_rows(self) -> list[dict[str, Any]]:
         data = self.table.to_arrow()
