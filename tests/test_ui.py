@@ -23,7 +23,7 @@ def window(qtbot, qapp):
     qtbot.addWidget(win)
     win.show()
     qtbot.waitExposed(win)
-    qtbot.waitUntil(lambda: win.lib is not None, timeout=10_000)  # the catalogue opens off the start-up path
+    qtbot.waitUntil(lambda: win.lib is not None, timeout=30_000)  # the catalogue opens off the start-up path
     yield win
     win.close()
     win.shutdown()
@@ -48,13 +48,13 @@ def test_a_running_job_shows_progress_and_can_be_cancelled(window, qtbot):
         return "finished"
 
     job = window.queue.submit("test", slow, title="A slow job")
-    qtbot.waitUntil(lambda: job.id in window.jobs.rows and window.jobs.rows[job.id].bar.value() > 0, timeout=5000)
+    qtbot.waitUntil(lambda: job.id in window.jobs.rows and window.jobs.rows[job.id].bar.value() > 0, timeout=20_000)
     row = window.jobs.rows[job.id]
     assert row.cancel.isVisible() and "busy" in row.status.text()
     qtbot.mouseClick(row.cancel, Qt.LeftButton)
     assert job.wait(5)
     assert job.state is JobState.CANCELLED
-    qtbot.waitUntil(lambda: row.status.text() == "Cancelled", timeout=3000)
+    qtbot.waitUntil(lambda: row.status.text() == "Cancelled", timeout=20_000)
     assert not row.cancel.isVisible()
 
 
@@ -65,11 +65,11 @@ def test_generate_shows_the_tile_in_preview_and_library(window, qtbot, isolated_
     brief.height_spin.setValue(128)
     brief.repeat.setCurrentIndex(brief.repeat.findData("half-drop"))
     qtbot.mouseClick(brief.generate_button, Qt.LeftButton)
-    qtbot.waitUntil(lambda: window.library.list.count() >= 1, timeout=10_000)
+    qtbot.waitUntil(lambda: window.library.list.count() >= 1, timeout=30_000)
     assert window.preview.canvas.has_tile()
     assert window.preview.canvas.repeat.value == "half-drop"
     assert window.preview.canvas.repeats == 3
-    qtbot.waitUntil(lambda: window.lib.count() == 1, timeout=10_000)
+    qtbot.waitUntil(lambda: window.lib.count() == 1, timeout=30_000)
     item = window.lib.browse()[0]
     assert item["repeat"] == "half-drop" and item["metadata"]["style"] == "hexagons"
     assert (isolated_home / "library" / "files").is_dir()
@@ -97,7 +97,7 @@ def test_the_bridge_coalesces_progress(window, qtbot):
     job = window.queue.submit("chatty", chatty, title="chatty")
     assert job.wait(10)
     qtbot.waitUntil(lambda: window.jobs.rows.get(job.id) is not None
-                    and window.jobs.rows[job.id].snapshot.state is JobState.DONE, timeout=3000)
+                    and window.jobs.rows[job.id].snapshot.state is JobState.DONE, timeout=20_000)
     assert updates.count(job.id) < 200  # ~10 polls a second, not 20,000 signals
 
 
@@ -109,7 +109,7 @@ def test_unhandled_errors_are_reported_not_fatal(window, qtbot):
         raise RuntimeError("a bug in a slot")
 
     QTimer.singleShot(0, boom)
-    qtbot.waitUntil(lambda: bool(window.crash_reporter.reported), timeout=3000)
+    qtbot.waitUntil(lambda: bool(window.crash_reporter.reported), timeout=20_000)
     assert "a bug in a slot" in window.crash_reporter.reported[0]
     assert window.isVisible()
 
@@ -155,7 +155,7 @@ def test_qa_runs_on_the_shown_tile_and_overlays_toggle(window, qtbot):
     brief.width_spin.setValue(128)
     brief.height_spin.setValue(128)
     brief.request_generate()
-    qtbot.waitUntil(lambda: window.preview.overlay_combo.count() > 1, timeout=15_000)
+    qtbot.waitUntil(lambda: window.preview.overlay_combo.count() > 1, timeout=30_000)
     assert "Seam" in window.inspector.view.toPlainText()
     preview = window.preview
     assert not preview.canvas.has_overlay()
@@ -177,7 +177,7 @@ def test_auto_correct_from_the_brief_records_attempts(window, qtbot):
     request = brief.build_request()
     assert request.auto_correct and request.qa_profile == "default"
     brief.request_generate()
-    qtbot.waitUntil(lambda: window.library.list.count() >= 1, timeout=15_000)
+    qtbot.waitUntil(lambda: window.library.list.count() >= 1, timeout=30_000)
     assert "Attempts" in window.inspector.view.toPlainText()
 
 
@@ -194,12 +194,12 @@ def test_a_library_held_by_another_instance_is_explained(qtbot, qapp, isolated_h
         win = create_window(qapp, show_crash_dialogs=False)
         qtbot.addWidget(win)
         win.show()
-        qtbot.waitUntil(lambda: bool(warnings), timeout=10_000)
+        qtbot.waitUntil(lambda: bool(warnings), timeout=30_000)
         assert "open in another Tessera" in warnings[0] and win.lib is None
         win.brief.width_spin.setValue(64)
         win.brief.height_spin.setValue(64)
         win.brief.request_generate()
-        qtbot.waitUntil(lambda: win.library.list.count() == 1, timeout=10_000)  # still works, to the folder
+        qtbot.waitUntil(lambda: win.library.list.count() == 1, timeout=30_000)  # still works, to the folder
         assert list((isolated_home / "library" / "tiles").glob("*.png"))
         win.shutdown()
         win.crash_reporter.uninstall()
