@@ -134,3 +134,22 @@ def test_library_commands(capsys, tmp_path, shared_textures):
     assert code == 0 and json.loads(out.out)["ok"]
     code, out = run("library", "show", "77")
     assert code == 2 and "no pattern 77" in out.err
+
+
+def test_numpy_exact_search_and_lancedb_agree(lib, shared_textures, monkeypatch):
+    from desktop.library import vector_index
+
+    finder.embed_pending(lib)
+    moss = next(p["id"] for p in lib.list() if p["title"] == "moss-plants")
+    lib.update(moss, status="approved")
+    finder.refresh_fields(lib, [moss])
+    query = describe(load_rgb(shared_textures / "seamless/lava-cracked.jpg"))
+    exact = finder.index(lib).search(query, limit=5)
+    exact_filtered = finder.index(lib).search(query, limit=5, status="draft", exclude=exact[0]["id"])
+    monkeypatch.setattr(vector_index, "ANN_THRESHOLD", 0)  # send every query to LanceDB
+    lance = finder.index(lib).search(query, limit=5)
+    lance_filtered = finder.index(lib).search(query, limit=5, status="draft", exclude=exact[0]["id"])
+    assert [h["id"] for h in exact] == [h["id"] for h in lance]
+    assert [h["id"] for h in exact_filtered] == [h["id"] for h in lance_filtered]
+    assert moss not in [h["id"] for h in lance_filtered]
+    assert abs(exact[0]["similarity"] - lance[0]["similarity"]) < 1e-4
