@@ -18,6 +18,7 @@ def add_parsers(sub, common: argparse.ArgumentParser) -> None:
     ls.add_argument("--status")
     ls.add_argument("--tag")
     ls.add_argument("--limit", type=int, default=100)
+    ls.add_argument("--collection")
     show = cmds.add_parser("show", parents=[common], help="everything about one pattern, with its provenance")
     show.add_argument("id", type=int)
     st = cmds.add_parser("set", parents=[common], help="status, rating and tags")
@@ -33,6 +34,15 @@ def add_parsers(sub, common: argparse.ArgumentParser) -> None:
     se.add_argument("--status")
     se.add_argument("--tag")
     se.add_argument("--min-rating", type=int, default=0)
+    se.add_argument("--collection")
+    co = cmds.add_parser("collection", parents=[common], help="collections: saved briefs and their patterns")
+    co.add_argument("collection_action", choices=("list", "create", "add"))
+    co.add_argument("name", nargs="?")
+    co.add_argument("ids", nargs="*", type=int)
+    co.add_argument("--palette", help="the brief's palette (name or \"#hex,#hex\")")
+    co.add_argument("--repeat", default="basic")
+    co.add_argument("--prompt", default="", help="prompt template")
+    co.add_argument("--qa-profile", default="default")
     si = cmds.add_parser("similar", parents=[common], help="more like this pattern")
     si.add_argument("id", type=int)
     si.add_argument("--limit", type=int, default=10)
@@ -85,7 +95,7 @@ def cmd_library(args: argparse.Namespace, emit) -> int:
                  + "".join(f"\n  quarantined {q['source']}: {q['reason']}" for q in changes.quarantined))
             return 0
         if action == "list":
-            items = lib.list(status=args.status, tag=args.tag, limit=args.limit)
+            items = lib.list(status=args.status, tag=args.tag, limit=args.limit, collection=args.collection)
             emit({"patterns": items}, "\n".join(_line(p) for p in items) or "no patterns")
             return 0
         if action == "show":
@@ -99,7 +109,8 @@ def cmd_library(args: argparse.Namespace, emit) -> int:
             emit({"changed": changes.changed, "pattern": lib.get(args.id)}, _line(lib.get(args.id)))
             return 0
         if action == "search":
-            filters = {"status": args.status, "tag": args.tag, "min_rating": args.min_rating}
+            filters = {"status": args.status, "tag": args.tag, "min_rating": args.min_rating,
+                       "collection": args.collection}
             if args.image:
                 from desktop.engine.images import load_rgb
 
@@ -112,6 +123,8 @@ def cmd_library(args: argparse.Namespace, emit) -> int:
             else:
                 raise UserError("give search TEXT or --image FILE")
             return _emit_hits(lib, hits, emit, clip_note)
+        if action == "collection":
+            return _collection(lib, args, emit)
         if action == "similar":
             return _emit_hits(lib, finder.similar(lib, args.id, args.limit), emit)
         if action == "dupes":
@@ -137,6 +150,30 @@ def cmd_library(args: argparse.Namespace, emit) -> int:
              f"{len(result['index']['removed_from_index'])}, queued {len(result['index']['queued'])}"
              + "".join(f"\n  {action}" for action in result["repairs"]))
         return 0 if result["ok"] else 1
+
+
+def _collection(lib, args: argparse.Namespace, emit) -> int:
+    from desktop.library import collections
+
+    if args.collection_action == "list":
+        rows = collections.all_collections(lib)
+        emit({"collections": rows}, "\n".join(f"{c['name']:24s} {c['patterns']} pattern(s)" for c in rows)
+             or "no collections")
+        return 0
+    if not args.name:
+        raise UserError(f"collection {args.collection_action} needs a NAME")
+    if args.collection_action == "create":
+        from desktop.palettes import parse_palette
+        from desktop.repeat import parse_repeat
+
+        brief = {"prompt": args.prompt, "repeat": parse_repeat(args.repeat).value, "qa_profile": args.qa_profile,
+                 "palette": parse_palette(args.palette).hex if args.palette else []}
+        cid = collections.create(lib, args.name, brief)
+        emit({"id": cid, "name": args.name, "brief": brief}, f"created collection {args.name}")
+        return 0
+    changes = collections.add(lib, args.name, args.ids)
+    emit({"added": changes.changed}, f"added {len(changes.changed)} pattern(s) to {args.name}")
+    return 0
 
 
 def _attach_clip(lib) -> str:

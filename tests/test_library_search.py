@@ -153,3 +153,23 @@ def test_numpy_exact_search_and_lancedb_agree(lib, shared_textures, monkeypatch)
     assert [h["id"] for h in exact_filtered] == [h["id"] for h in lance_filtered]
     assert moss not in [h["id"] for h in lance_filtered]
     assert abs(exact[0]["similarity"] - lance[0]["similarity"]) < 1e-4
+
+
+def test_collections_hold_a_brief_and_filter_search(lib, shared_textures, capsys, tmp_path):
+    ids = [p["id"] for p in lib.list()][:3]
+    from desktop.library import collections
+
+    collections.create(lib, "Spring 27", {"prompt": "sprigs", "palette": ["#ffffff"], "repeat": "half-drop"})
+    assert collections.add(lib, "Spring 27", ids[:2]).changed == sorted(ids[:2])
+    assert collections.add(lib, "Spring 27", ids[:2]).changed == []  # already there
+    assert [c["patterns"] for c in collections.all_collections(lib)] == [2]
+    assert {p["id"] for p in lib.list(collection="Spring 27")} == set(ids[:2])
+    hits = finder.search_image(lib, load_rgb(shared_textures / "seamless/moss-plants.jpg"), 10,
+                               collection="Spring 27")
+    assert {h["id"] for h in hits} == set(ids[:2])
+    with pytest.raises(LibraryError, match="already a collection"):
+        collections.create(lib, "Spring 27")
+    with pytest.raises(LibraryError, match="no collection"):
+        collections.add(lib, "Autumn", ids)
+    with pytest.raises(LibraryError, match="no pattern"):
+        collections.add(lib, "Spring 27", [123456])

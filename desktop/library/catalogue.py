@@ -352,8 +352,12 @@ class Library:
 
     # -- reading ----------------------------------------------------------------------------------
     def list(self, status: str | None = None, tag: str | None = None, min_rating: int = 0,
-             limit: int | None = None) -> list[dict[str, Any]]:
+             limit: int | None = None, collection: str | None = None) -> list[dict[str, Any]]:
         query = select(Pattern).options(selectinload(Pattern.tags)).order_by(Pattern.id.desc())
+        if collection:
+            from desktop.library.collections import member_ids
+
+            query = query.where(Pattern.id.in_(member_ids(self, collection)))
         if status:
             query = query.where(Pattern.status == status)
         if min_rating:
@@ -444,7 +448,6 @@ class Library:
                 "stray_files": [str(p.relative_to(self.files)) for p in stray],
                 "partial_files": [] if repair else [p.name for p in partial], "repairs": actions,
                 "ok": quick == "ok" and not missing}
-
 
 
 def _configure_connection(dbapi_connection, record) -> None:

@@ -119,7 +119,18 @@ def refresh_fields(lib: Library, ids: list[int]) -> None:
             index(lib).update_fields(pattern.id, pattern.status, pattern.rating, sorted(t.name for t in pattern.tags))
 
 
+def _collection_filter(lib: Library, filters: dict[str, Any]) -> dict[str, Any]:
+    filters = {k: v for k, v in filters.items() if v not in (None, "")}
+    collection = filters.pop("collection", None)
+    if collection:
+        from desktop.library.collections import member_ids
+
+        filters["ids"] = member_ids(lib, collection)
+    return filters
+
+
 def search_image(lib: Library, rgb: np.ndarray, limit: int = 10, **filters) -> list[dict[str, Any]]:
+    filters = _collection_filter(lib, filters)
     embed_pending(lib)
     hits = index(lib).search(describe(rgb), limit, **filters)
     query = query_hashes(rgb)
@@ -143,6 +154,7 @@ def similar(lib: Library, pattern_id: int, limit: int = 10, **filters) -> list[d
 def search_text(lib: Library, text: str, limit: int = 10, **filters) -> list[dict[str, Any]]:
     """Text search by meaning with CLIP; without its weights, say so plainly."""
     clip = embedder(lib)
+    filters = _collection_filter(lib, filters)
     if clip is not None:
         embed_pending(lib)
         hits = index(lib).clip_search(clip.embed_texts([text])[0], limit, **filters)

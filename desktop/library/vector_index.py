@@ -105,10 +105,16 @@ class VectorIndex:
         return self._search(self.table, vector, limit, **filters)
 
     def _search(self, table, vector: np.ndarray, limit: int = 10, status: str | None = None, min_rating: int = 0,
-                tag: str | None = None, exclude: int | None = None) -> list[dict[str, Any]]:
+                tag: str | None = None, exclude: int | None = None, ids: list[int] | None = None
+                ) -> list[dict[str, Any]]:
+        """Nearest rows; `ids` limits the search to those patterns (a collection, say)."""
+        if ids is not None and not ids:
+            return []
         if table.count_rows() < ANN_THRESHOLD:
-            return self._exact(table, vector, limit, status, min_rating, tag, exclude)
+            return self._exact(table, vector, limit, status, min_rating, tag, exclude, ids)
         where = []
+        if ids is not None:
+            where.append(f"id IN ({', '.join(str(int(i)) for i in ids)})")
         if status:
             where.append(f"status = {_quote(status)}")
         if min_rating:
@@ -144,7 +150,7 @@ class VectorIndex:
             }
         return self._cache[name]
 
-    def _exact(self, table, vector, limit, status, min_rating, tag, exclude) -> list[dict[str, Any]]:
+    def _exact(self, table, vector, limit, status, min_rating, tag, exclude, ids=None) -> list[dict[str, Any]]:
         cols = self._columns(table)
         if len(cols["id"]) == 0:
             return []
@@ -157,6 +163,8 @@ class VectorIndex:
             keep &= np.char.find(cols["tags"], f"|{tag.lower()}|") >= 0
         if exclude is not None:
             keep &= cols["id"] != exclude
+        if ids is not None:
+            keep &= np.isin(cols["id"], np.asarray(ids, np.int64))
         candidates = np.flatnonzero(keep)
         if len(candidates) == 0:
             return []

@@ -1,0 +1,99 @@
+"""Library throughput: import rate against min(PNG decode rate, embedding rate), and reconcile
+time at 100k patterns, each against a baseline measured in the same run. Prints JSON.
+
+    python benchmarks/library.py [--files 200] [--patterns 100000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import os
+import platform
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from desktop.engine import procedural
+from desktop.engine.images import save_png
+from desktop.library import Library
+from desktop.library import search as finder
+from desktop.library.descriptor import describe
+from desktop.library.hashes import library_hashes
+from desktop.library.tagging import colour_tags
+from desktop.palettes import parse_palette
+
+
+def make_files(folder: Path, n: int) -> list[Path]:
+    styles = procedural.style_names()
+    palette = parse_palette("botanical")
+    paths = []
+    for i in range(n):
+        img = procedural.render(styles[i % len(styles)], {}, "basic", 512, 512, palette, i)
+        paths.append(save_png(folder / f"{i:04d}.png", (img * 255).astype(np.uint8)))
+    return paths
+
+
+def import_rate(paths: list[Path]) -> dict:
+    data = [p.read_bytes() for p in paths]
+    start = time.perf_counter()
+    decoded = [np.asarray(Image.open(io.BytesIO(d)).convert("RGB")) for d in data]
+    decode_rate = len(paths) / (time.perf_counter() - start)
+    start = time.perf_counter()
+    for rgb in decoded:
+        describe(rgb), library_hashes(rgb), colour_tags(rgb)
+    embed_rate = len(paths) / (time.perf_counter() - start)
+    with tempfile.TemporaryDirectory() as root, Library(root) as lib:
+        start = time.perf_counter()
+        lib.import_paths(paths)
+        finder.embed_pending(lib)
+        rate = len(paths) / (time.perf_counter() - start)
+    baseline = min(decode_rate, embed_rate)
+    return {"files": len(paths), "import_per_s": round(rate, 1), "png_decode_per_s": round(decode_rate, 1),
+            "embed_per_s": round(embed_rate, 1), "ratio": round(rate / baseline, 3), "goal": 0.8}
+
+
+def reconcile_time(n: int) -> dict:
+    with tempfile.TemporaryDirectory() as root, Library(root) as lib:
+        now = "2026-01-01 00:00:00"
+        with lib.engine.begin() as conn:
+            conn.exec_driver_sql("DELETE FROM embedding_outbox")
+            conn.connection.executemany(
+                "INSERT INTO pattern (id, sha256, file, width, height, repeat, status, rating, title, created, updated)"
+                " VALUES (?, ?, ?, 64, 64, 'basic', 'draft', 0, '', ?, ?)",
+                [(i, f"{i:064x}", f"x/{i}.png", now, now) for i in range(1, n + 1)])
+        rows = [{"id": i, "vector": np.full(112, 1 / np.sqrt(112), np.float32), "hashes": [0], "status": "draft",
+                 "rating": 0, "tags": []} for i in range(1, n + 1)]
+        index = finder.index(lib)
+        for start in range(0, n, 20_000):
+            index.table.add([{**r, "model": "m", "tags": "||"} for r in rows[start:start + 20_000]])
+        start = time.perf_counter()
+        in_sync = finder.reconcile(lib)
+        seconds = time.perf_counter() - start
+        start = time.perf_counter()
+        with lib.engine.connect() as conn:
+            list(conn.exec_driver_sql("SELECT id FROM pattern").scalars())
+        baseline = time.perf_counter() - start
+    return {"patterns": n, "reconcile_s": round(seconds, 3), "select_all_ids_s": round(baseline, 3),
+            "ratio": round(seconds / baseline, 2), "changes": {k: len(v) for k, v in in_sync.items()}}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--files", type=int, default=200)
+    parser.add_argument("--patterns", type=int, default=100_000)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as folder:
+        paths = make_files(Path(folder), args.files)
+        result = {"benchmark": "library", "import": import_rate(paths), "reconcile": reconcile_time(args.patterns),
+                  "machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
+                              "platform": platform.platform()}}
+    print(json.dumps(result, indent=2))
+
+
+if __name__ == "__main__":
+    main()

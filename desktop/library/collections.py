@@ -1,0 +1,65 @@
+"""Collections: saved briefs (prompt template, palette, repeat, QA profile) and their patterns."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from desktop.library.catalogue import ChangeSet, Library, LibraryError
+from desktop.library.models import AuditLog, Collection, CollectionMember, Pattern
+
+
+def create(lib: Library, name: str, brief: dict[str, Any] | None = None) -> int:
+    brief = dict(brief or {})
+    name = name.strip()
+    if not name:
+        raise LibraryError("a collection needs a name")
+    with Session(lib.engine) as session, session.begin():
+        if session.scalar(select(Collection.id).where(Collection.name == name)) is not None:
+            raise LibraryError(f"there is already a collection called '{name}'")
+        row = Collection(name=name, prompt_template=brief.get("prompt", ""), palette=list(brief.get("palette", [])),
+                         repeat=brief.get("repeat", "basic"), qa_profile=brief.get("qa_profile", "default"),
+                         brief=brief)
+        session.add(row)
+        session.flush()
+        session.add(AuditLog(action="collection", detail={"created": name}))
+        return row.id
+
+
+def _id(session: Session, name: str) -> int:
+    cid = session.scalar(select(Collection.id).where(Collection.name == name))
+    if cid is None:
+        raise LibraryError(f"no collection called '{name}'")
+    return cid
+
+
+def add(lib: Library, name: str, pattern_ids: Iterable[int]) -> ChangeSet:
+    ids = sorted({int(i) for i in pattern_ids})
+    with Session(lib.engine) as session, session.begin():
+        cid = _id(session, name)
+        known = set(session.scalars(select(Pattern.id).where(Pattern.id.in_(ids))))
+        if known != set(ids):
+            raise LibraryError(f"no pattern {sorted(set(ids) - known)[0]} in this library")
+        have = set(session.scalars(select(CollectionMember.pattern_id).where(CollectionMember.collection_id == cid)))
+        added = [i for i in ids if i not in have]
+        session.add_all(CollectionMember(collection_id=cid, pattern_id=i) for i in added)
+        session.add(AuditLog(action="collection", detail={"name": name, "added": added}))
+    return ChangeSet(changed=added)
+
+
+def all_collections(lib: Library) -> list[dict[str, Any]]:
+    with Session(lib.engine) as session:
+        counts = dict(session.execute(select(CollectionMember.collection_id, func.count())
+                                      .group_by(CollectionMember.collection_id)).all())
+        return [{"id": c.id, "name": c.name, "repeat": c.repeat, "qa_profile": c.qa_profile, "palette": c.palette,
+                 "prompt_template": c.prompt_template, "patterns": counts.get(c.id, 0)}
+                for c in session.scalars(select(Collection).order_by(Collection.name))]
+
+
+def member_ids(lib: Library, name: str) -> list[int]:
+    with Session(lib.engine) as session:
+        cid = _id(session, name)
+        return list(session.scalars(select(CollectionMember.pattern_id).where(CollectionMember.collection_id == cid)))
