@@ -157,7 +157,24 @@ def cmd_generate(args: argparse.Namespace, extra: list[str]) -> int:
         max_attempts=args.max_attempts,
     )
     request.validated()  # every problem is reported before anything is drawn
-    tiles = _run_as_job("generate", request, args)
+    library = None
+    if args.to_library:
+        from desktop.cli_library import library_root
+        from desktop.library import Library
+
+        library = Library(library_root(args))  # opened first: a locked library is reported before any work
+    try:
+        tiles = _run_as_job("generate", request, args)
+        if library is not None:
+            from desktop.library import search
+
+            for tile in tiles:
+                changes = library.add_tile(tile.image, tile.metadata)
+                tile.metadata["library_id"] = (changes.added or [s["duplicate_of"] for s in changes.skipped])[0]
+            search.embed_pending(library)
+    finally:
+        if library is not None:
+            library.close()
     summaries = [tile.summary() for tile in tiles]
     def line(tile) -> str:
         qa = tile.metadata.get("qa", {})
@@ -242,6 +259,8 @@ def build_parser() -> argparse.ArgumentParser:
                      help="retry tiles that fail QA: mend the seam, recolour, or reseed (every attempt is recorded)")
     gen.add_argument("--qa-profile", default="default", help="QA profile for the checks (default: default)")
     gen.add_argument("--max-attempts", type=int, default=4, help="attempts per tile with --auto-correct (default 4)")
+    gen.add_argument("--to-library", action="store_true",
+                     help="also store the tiles, with provenance and QA, in the library (see --library)")
 
     from desktop import cli_library, cli_qa
 

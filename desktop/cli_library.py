@@ -58,6 +58,9 @@ def add_parsers(sub, common: argparse.ArgumentParser) -> None:
     ex.add_argument("--format", choices=("png", "tiff"), default="png")
     ex.add_argument("--as-basic", action="store_true", help="convert offset and mirror repeats to basic")
     ex.add_argument("--swatch", action="store_true", help="also write a 3x3 swatch preview")
+    cl = cmds.add_parser("clip-download", parents=[common],
+                         help="download the CLIP weights (ViT-B-32, OpenAI) into the Hugging Face cache")
+    cl.add_argument("--model", default="ViT-B-32")
     ck = cmds.add_parser("check", parents=[common], help="integrity check and index reconcile")
     ck.add_argument("--restore", action="store_true", help="restore the latest backup over a damaged database")
 
@@ -77,6 +80,15 @@ def cmd_library(args: argparse.Namespace, emit) -> int:
 
     root = library_root(args)
     action = args.library_command
+    if action == "clip-download":
+        from desktop.library.clip import download
+
+        try:
+            path = download(args.model)
+        except Exception as exc:  # offline, or the hub refused: say so in one line
+            raise UserError(f"could not download CLIP {args.model}: {exc}") from None
+        emit({"weights": str(path)}, f"CLIP weights ready: {path}")
+        return 0
     clip_note = ""
     if action == "check" and args.restore:
         restored = restore_latest_backup(root)

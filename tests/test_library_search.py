@@ -173,3 +173,16 @@ def test_collections_hold_a_brief_and_filter_search(lib, shared_textures, capsys
         collections.add(lib, "Autumn", ids)
     with pytest.raises(LibraryError, match="no pattern"):
         collections.add(lib, "Spring 27", [123456])
+
+
+def test_generate_to_library_stores_provenance_and_qa(capsys, tmp_path):
+    root = str(tmp_path / "gen-lib")
+    code = main(["generate", "--style", "chevron", "--size", "64", "--count", "2", "--out", str(tmp_path / "o"),
+                 "--to-library", "--library", root, "--json"])
+    assert code == 0
+    tiles = json.loads(capsys.readouterr().out)["tiles"]
+    assert [t["library_id"] for t in tiles] == [1, 2]
+    with Library(root) as lib:
+        item = lib.get(1)
+        assert item["provenance"]["style"] == "chevron" and item["qa"]
+        assert finder.index(lib).ids() == {1, 2}

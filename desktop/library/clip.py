@@ -64,6 +64,17 @@ def find_weights(model: str = DEFAULT_MODEL, data_dir: Path | None = None) -> Pa
     return None
 
 
+def download(model: str = DEFAULT_MODEL, tag: str = "openai") -> Path:
+    """Fetch the weights once, when online (Hugging Face shows its own progress bars)."""
+    import open_clip
+
+    open_clip.create_model_and_transforms(model, pretrained=tag)  # fills the Hugging Face cache
+    found = find_weights(model)
+    if found is None:
+        raise RuntimeError(f"open_clip downloaded {model}/{tag} but its file was not found in the cache")
+    return found
+
+
 def unavailable_reason(model: str = DEFAULT_MODEL, data_dir: Path | None = None) -> str:
     where = f"{data_dir / 'models' / 'clip' / (model + '.safetensors')}" if data_dir else "the models folder"
     return (f"CLIP weights for {model} were not found (looked at TESSERA_CLIP_WEIGHTS, {where} and the Hugging Face "

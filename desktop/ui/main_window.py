@@ -185,6 +185,13 @@ class MainWindow(QMainWindow):
             return
         self.lib = lib
         self.library.set_folder(lib.root)
+
+        def reconcile(ctx):
+            from desktop.library import search
+
+            return search.reconcile(lib)
+
+        self.submit("reconcile", reconcile, lane=Lane.WRITER, title="Checking the search index")
         self.submit("read-library", lambda ctx: read_library(lib, ctx=ctx), lane=Lane.IO,
                     title="Reading the library", on_done=self._library_scanned)
 
