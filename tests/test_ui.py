@@ -65,7 +65,7 @@ def test_generate_shows_the_tile_in_preview_and_library(window, qtbot, isolated_
     brief.height_spin.setValue(128)
     brief.repeat.setCurrentIndex(brief.repeat.findData("half-drop"))
     qtbot.mouseClick(brief.generate_button, Qt.LeftButton)
-    qtbot.waitUntil(lambda: window.library.list.count() >= 1, timeout=30_000)
+    qtbot.waitUntil(lambda: window.library.count() >= 1, timeout=30_000)
     assert window.preview.canvas.has_tile()
     assert window.preview.canvas.repeat.value == "half-drop"
     assert window.preview.canvas.repeats == 3
@@ -177,7 +177,7 @@ def test_auto_correct_from_the_brief_records_attempts(window, qtbot):
     request = brief.build_request()
     assert request.auto_correct and request.qa_profile == "default"
     brief.request_generate()
-    qtbot.waitUntil(lambda: window.library.list.count() >= 1, timeout=30_000)
+    qtbot.waitUntil(lambda: window.library.count() >= 1, timeout=30_000)
     assert "Attempts" in window.inspector.view.toPlainText()
 
 
@@ -199,9 +199,82 @@ def test_a_library_held_by_another_instance_is_explained(qtbot, qapp, isolated_h
         win.brief.width_spin.setValue(64)
         win.brief.height_spin.setValue(64)
         win.brief.request_generate()
-        qtbot.waitUntil(lambda: win.library.list.count() == 1, timeout=30_000)  # still works, to the folder
+        qtbot.waitUntil(lambda: win.library.count() == 1, timeout=30_000)  # still works, to the folder
         assert list((isolated_home / "library" / "tiles").glob("*.png"))
         win.shutdown()
         win.crash_reporter.uninstall()
     finally:
         holder.close()
+
+
+def _generate_two(window, qtbot):
+    brief = window.brief
+    brief.set_style("polka-dots")
+    brief.width_spin.setValue(64)
+    brief.height_spin.setValue(64)
+    brief.count.setValue(2)
+    brief.request_generate()
+    qtbot.waitUntil(lambda: window.lib.count() == 2 and window.library.count() == 2, timeout=30_000)
+
+
+def test_curation_keys_set_status_and_rating(window, qtbot):
+    _generate_two(window, qtbot)
+    view = window.library.list
+    window.library.select_row(0)
+    view.setFocus()
+    pid = window.library.selected_entries()[0].pattern_id
+    qtbot.keyClick(view, Qt.Key_P)
+    qtbot.waitUntil(lambda: window.lib.get(pid)["status"] == "approved", timeout=30_000)
+    qtbot.keyClick(view, Qt.Key_4)
+    qtbot.waitUntil(lambda: window.lib.get(pid)["rating"] == 4, timeout=30_000)
+    qtbot.waitUntil(lambda: window.library.selected_entries()[0].rating == 4, timeout=30_000)
+    qtbot.keyClick(view, Qt.Key_X)
+    qtbot.waitUntil(lambda: window.lib.get(pid)["status"] == "rejected", timeout=30_000)
+    qtbot.keyClick(view, Qt.Key_U)
+    qtbot.waitUntil(lambda: window.lib.get(pid)["status"] == "draft", timeout=30_000)
+    history = [h["action"] for h in window.lib.get(pid)["history"]]
+    assert history.count("update") == 4
+
+
+def test_filters_search_and_more_like_this(window, qtbot):
+    _generate_two(window, qtbot)
+    first = window.library.model.entries[0].pattern_id
+    window.set_status([first], "approved")
+    qtbot.waitUntil(lambda: window.lib.get(first)["status"] == "approved", timeout=30_000)
+    window.library.status_filter.setCurrentText("approved")
+    qtbot.waitUntil(lambda: window.library.count() == 1, timeout=30_000)
+    assert window.library.model.entries[0].pattern_id == first
+    window.library.status_filter.setCurrentIndex(0)
+    qtbot.waitUntil(lambda: window.library.count() == 2, timeout=30_000)
+    window.more_like_this(window.library.model.entries[0])
+    qtbot.waitUntil(lambda: "result" in window.library.header.text(), timeout=30_000)
+    assert all(e.score is not None for e in window.library.model.entries)
+    window.library.search.setText("damask")
+    window.library.search.returnPressed.emit()
+    qtbot.waitUntil(lambda: "CLIP" in window.library.header.text(), timeout=30_000)
+
+
+def test_dropping_files_imports_them(window, qtbot, tmp_path, shared_textures):
+    import shutil
+
+    shutil.copy(shared_textures / "seamless" / "moss-plants.jpg", tmp_path / "moss.jpg")
+    (tmp_path / "junk.png").write_text("not an image")
+    from PySide6.QtCore import QMimeData, QPoint, QUrl
+    from PySide6.QtGui import QDropEvent
+
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(tmp_path))])
+    event = QDropEvent(QPoint(5, 5), Qt.CopyAction, mime, Qt.LeftButton, Qt.NoModifier)
+    window.library.dropEvent(event)
+    qtbot.waitUntil(lambda: window.lib.count() == 1 and window.library.count() == 1, timeout=30_000)
+    assert (window.lib.root / "quarantine" / "junk.png.reason.txt").exists()
+
+
+def test_space_toggles_a_large_view(window, qtbot):
+    _generate_two(window, qtbot)
+    window.library.select_row(0)
+    window.library.list.setFocus()
+    qtbot.keyClick(window.library.list, Qt.Key_Space)
+    assert window.preview.canvas.repeats == 1
+    qtbot.keyClick(window.library.list, Qt.Key_Space)
+    assert window.preview.canvas.repeats == 3

@@ -107,6 +107,7 @@ def reconcile(lib: Library) -> dict[str, list[int]]:
         with Session(lib.engine) as session, session.begin():
             session.add_all(EmbeddingOutbox(pattern_id=i) for i in missing)
     embed_pending(lib)
+    index(lib).ensure_ann()
     return {"removed_from_index": extra, "queued": missing}
 
 

@@ -126,8 +126,7 @@ class VectorIndex:
         query = table.search(np.asarray(vector, np.float32)).limit(limit)
         if where:
             query = query.where(" AND ".join(where), prefilter=True)
-        if table.count_rows() >= ANN_THRESHOLD:
-            query = query.nprobes(20).refine_factor(5)
+        query = query.nprobes(max(2, round(_partitions(table.count_rows()) / 25))).refine_factor(10)
         rows = query.to_list()
         # unit vectors: cosine similarity = 1 - squared L2 / 2
         return [{"id": r["id"], "similarity": 1.0 - float(r["_distance"]) / 2.0, "model": r["model"],
@@ -184,10 +183,25 @@ class VectorIndex:
         return out
 
     def ensure_ann(self) -> bool:
-        """Build the IVF-PQ index once the table is large enough that it pays (see BENCHMARKS.md)."""
+        """Build the IVF-PQ index once the table is large enough that it pays (see BENCHMARKS.md),
+        and rebuild it when the table has grown by a quarter since. True when it built one."""
+        import json
+
         rows = self.table.count_rows()
         if rows < ANN_THRESHOLD:
             return False
-        self.table.create_index(num_partitions=max(16, int(np.sqrt(rows))), num_sub_vectors=DIM // 8,
-                                replace=True)
+        marker = self.folder / "ann.json"
+        built_at = json.loads(marker.read_text())["rows"] if marker.is_file() else 0
+        if built_at and rows < built_at * 1.25:
+            return False
+        from lancedb.index import IvfPq
+
+        self.table.create_index("vector", config=IvfPq(distance_type="l2", num_partitions=_partitions(rows),
+                                                       num_sub_vectors=DIM // 8), replace=True)
+        marker.write_text(json.dumps({"rows": rows}))
         return True
+
+
+def _partitions(rows: int) -> int:
+    """IVF partitions: sqrt(rows)/4, probed at 1 in 25 (measured in benchmarks/search.py)."""
+    return max(16, int(np.sqrt(rows) / 4))

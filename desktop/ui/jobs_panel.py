@@ -10,6 +10,7 @@ from PySide6.QtWidgets import (
     QProgressBar,
     QPushButton,
     QScrollArea,
+    QSizePolicy,
     QToolButton,
     QVBoxLayout,
     QWidget,
@@ -34,6 +35,7 @@ class JobRow(QFrame):
         super().__init__(parent)
         self.job_id = snapshot.id
         self.setFrameShape(QFrame.StyledPanel)
+        self.setSizePolicy(QSizePolicy.Preferred, QSizePolicy.Fixed)  # rows keep their height; the list scrolls
         self.title = QLabel(snapshot.title)
         self.title.setStyleSheet("font-weight: 600;")
         self.bar = QProgressBar()

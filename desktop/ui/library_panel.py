@@ -1,7 +1,10 @@
-"""The Library dock: the library's patterns, newest first, as thumbnails.
+"""The Library dock: the library's patterns as a virtualised thumbnail grid, with filters, search,
+Lightroom-style keys and drag-and-drop import.
 
-The catalogue (SQLite + vector index) is the source; when it cannot be opened (another
-Tessera holds it, say) the dock falls back to the folder of PNGs that Tessera writes.
+Keys on the grid: P approve, X reject, U unflag (back to draft), 0-5 rating, arrows move,
+Space shows the selection large. Drop files or folders to import them. The catalogue (SQLite +
+vector index) is the source; when it cannot be opened (another Tessera holds it, say) the dock
+falls back to the folder of PNGs that Tessera writes.
 """
 
 from __future__ import annotations
@@ -11,13 +14,25 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtCore import QAbstractListModel, QModelIndex, QSize, Qt, Signal
 from PySide6.QtGui import QIcon
-from PySide6.QtWidgets import QLabel, QListView, QListWidget, QListWidgetItem, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QComboBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QListView,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
 
 from desktop.ui.images import thumbnail
 
 THUMB = 128
+STATUS_KEYS = {Qt.Key_P: "approved", Qt.Key_X: "rejected", Qt.Key_U: "draft"}
+RATING_KEYS = {getattr(Qt, f"Key_{n}"): n for n in range(6)}
 
 
 @dataclass
@@ -31,25 +46,8 @@ class TileEntry:
     pattern_id: int | None = None  # set when the tile is in the catalogue
     status: str = ""
     rating: int = 0
-
-
-def read_library(lib, limit: int = 5000, ctx=None) -> list[TileEntry]:
-    """The catalogue's newest patterns with cached thumbnails (runs on the I/O lane)."""
-    from PIL import Image
-
-    items = lib.browse(limit=limit)
-    entries = []
-    for i, item in enumerate(items):
-        try:
-            with Image.open(lib.thumbnail(item)) as img:
-                thumb = np.asarray(img.convert("RGB"))
-        except (OSError, ValueError):
-            continue
-        entries.append(TileEntry(item["file"], thumb, item["metadata"], pattern_id=item["id"],
-                                 status=item["status"], rating=item["rating"]))
-        if ctx is not None and i % 50 == 0:
-            ctx.progress(i + 1, len(items), "Reading the library")
-    return entries
+    tags: list[str] = field(default_factory=list)
+    score: float | None = None  # similarity, when the grid shows search results
 
 
 def scan_folder(folder: Path, limit: int = 500, ctx=None) -> list[TileEntry]:
@@ -75,65 +73,286 @@ def scan_folder(folder: Path, limit: int = 500, ctx=None) -> list[TileEntry]:
     return entries
 
 
+def entries_for_hits(lib, hits: list[dict[str, Any]]) -> list[TileEntry]:
+    """Search results as grid entries, best first, with their similarity."""
+    from PIL import Image
+
+    entries = []
+    for hit in hits:
+        item = lib.get(hit["id"])
+        with Image.open(lib.thumbnail(item, side=THUMB)) as img:
+            thumb = np.asarray(img.convert("RGB"))
+        meta = {"style": item["provenance"].get("style"), "repeat": item["repeat"]} if item["provenance"] else {}
+        entries.append(TileEntry(item["file"], thumb, {k: v for k, v in meta.items() if v}, pattern_id=item["id"],
+                                 status=item["status"], rating=item["rating"], tags=item["tags"],
+                                 score=hit["similarity"]))
+    return entries
+
+
+def read_library(lib, limit: int = 20_000, ctx=None, **filters) -> list[TileEntry]:
+    """The catalogue's newest patterns with cached thumbnails (runs on the I/O lane)."""
+    from PIL import Image
+
+    items = lib.browse(limit=limit, **filters)
+    entries = []
+    for i, item in enumerate(items):
+        try:
+            with Image.open(lib.thumbnail(item, side=THUMB)) as img:
+                thumb = np.asarray(img.convert("RGB"))
+        except (OSError, ValueError):
+            continue
+        entries.append(TileEntry(item["file"], thumb, item["metadata"], pattern_id=item["id"],
+                                 status=item["status"], rating=item["rating"], tags=item["tags"]))
+        if ctx is not None and i % 50 == 0:
+            ctx.progress(i + 1, len(items), "Reading the library")
+    return entries
+
+
+class LibraryModel(QAbstractListModel):
+    """Entries for a QListView; pixmaps are made only for rows the view asks for."""
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.entries: list[TileEntry] = []
+        self._icons: dict[int, QIcon] = {}
+
+    def rowCount(self, parent=QModelIndex()) -> int:  # noqa: B008 (Qt's signature)
+        return 0 if parent.isValid() else len(self.entries)
+
+    def data(self, index: QModelIndex, role: int = Qt.DisplayRole):
+        if not index.isValid():
+            return None
+        entry = self.entries[index.row()]
+        if role == Qt.DisplayRole:
+            return _caption(entry)
+        if role == Qt.DecorationRole:
+            key = id(entry)
+            if key not in self._icons:
+                if len(self._icons) > 2000:
+                    self._icons.clear()
+                self._icons[key] = QIcon(thumbnail(entry.thumb, THUMB))
+            return self._icons[key]
+        if role == Qt.ToolTipRole:
+            return entry.path or ""
+        if role == Qt.UserRole:
+            return entry
+        return None
+
+    def set_entries(self, entries: list[TileEntry]) -> None:
+        self.beginResetModel()
+        self.entries = list(entries)
+        self._icons.clear()
+        self.endResetModel()
+
+    def prepend(self, entries: list[TileEntry]) -> None:
+        known = {e.path for e in self.entries if e.path}
+        fresh = [e for e in entries if not e.path or e.path not in known]
+        if fresh:
+            self.beginInsertRows(QModelIndex(), 0, len(fresh) - 1)
+            self.entries[:0] = fresh
+            self.endInsertRows()
+
+    def refresh(self, pattern_id: int, **changes) -> None:
+        for row, entry in enumerate(self.entries):
+            if entry.pattern_id == pattern_id:
+                for name, value in changes.items():
+                    setattr(entry, name, value)
+                index = self.index(row)
+                self.dataChanged.emit(index, index, [Qt.DisplayRole])
+
+
+class LibraryView(QListView):
+    """The grid, with the curation keys; drops come up to the panel."""
+
+    statusKey = Signal(str)
+    ratingKey = Signal(int)
+    largeView = Signal()
+
+    def keyPressEvent(self, event) -> None:
+        key = event.key()
+        if key in STATUS_KEYS and not event.modifiers():
+            self.statusKey.emit(STATUS_KEYS[key])
+        elif key in RATING_KEYS and not event.modifiers():
+            self.ratingKey.emit(RATING_KEYS[key])
+        elif key == Qt.Key_Space:
+            self.largeView.emit()
+        else:
+            super().keyPressEvent(event)
+
+
 class LibraryPanel(QWidget):
     tileSelected = Signal(object)  # TileEntry
+    statusRequested = Signal(list, str)  # pattern ids, status
+    ratingRequested = Signal(list, int)  # pattern ids, rating
+    filtersChanged = Signal(dict)
+    textSearchRequested = Signal(str)
+    moreLikeThisRequested = Signal(object)  # TileEntry
+    importRequested = Signal(list)  # paths
+    imageSearchRequested = Signal(str)  # path of an image dropped on the search field
+    largeViewRequested = Signal()
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
+        self.setAcceptDrops(True)
         self.header = QLabel("")
         self.header.setStyleSheet("color: #9a9aa0; padding: 2px 4px;")
         self.header.setWordWrap(True)
-        self.list = QListWidget()
+        self.search = QLineEdit()
+        self.search.setPlaceholderText("Search by meaning (needs CLIP), or drop an image here…")
+        self.search.setClearButtonEnabled(True)
+        self.search.returnPressed.connect(lambda: self.textSearchRequested.emit(self.search.text().strip()))
+        self.search.installEventFilter(self)
+        self.more_like = QToolButton(text="More like this")
+        self.more_like.setToolTip("Patterns that look like the selected one")
+        self.more_like.clicked.connect(self._more_like_this)
+        self.status_filter = QComboBox()
+        self.status_filter.addItems(["All statuses", "draft", "approved", "rejected", "published"])
+        self.rating_filter = QComboBox()
+        self.rating_filter.addItems(["Any rating"] + [f"{'★' * n}+" for n in range(1, 6)])
+        self.tag_filter = QLineEdit()
+        self.tag_filter.setPlaceholderText("tag")
+        self.tag_filter.setMaximumWidth(110)
+        self.collection_filter = QComboBox()
+        self.collection_filter.addItem("All collections", None)
+        for widget in (self.status_filter, self.rating_filter, self.collection_filter):
+            widget.currentIndexChanged.connect(self._filters_changed)
+        self.tag_filter.editingFinished.connect(self._filters_changed)
+
+        self.model = LibraryModel(self)
+        self.list = LibraryView()
+        self.list.setModel(self.model)
         self.list.setViewMode(QListView.IconMode)
         self.list.setIconSize(QSize(THUMB, THUMB))
+        self.list.setGridSize(QSize(THUMB + 24, THUMB + 44))
         self.list.setResizeMode(QListView.Adjust)
         self.list.setMovement(QListView.Static)
         self.list.setUniformItemSizes(True)
-        self.list.setSpacing(6)
-        self.list.setSelectionMode(QListWidget.ExtendedSelection)
-        self.list.currentItemChanged.connect(self._current_changed)
+        self.list.setLayoutMode(QListView.Batched)
+        self.list.setBatchSize(200)
+        self.list.setSelectionMode(QAbstractItemView.ExtendedSelection)
+        self.list.selectionModel().currentChanged.connect(self._current_changed)
+        self.list.statusKey.connect(lambda status: self._for_selection(self.statusRequested, status))
+        self.list.ratingKey.connect(lambda rating: self._for_selection(self.ratingRequested, rating))
+        self.list.largeView.connect(self.largeViewRequested)
+
+        search_row = QHBoxLayout()
+        search_row.addWidget(self.search, 1)
+        search_row.addWidget(self.more_like)
+        filter_row = QHBoxLayout()
+        for widget in (self.status_filter, self.rating_filter, self.tag_filter, self.collection_filter):
+            filter_row.addWidget(widget)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
+        layout.addLayout(search_row)
+        layout.addLayout(filter_row)
         layout.addWidget(self.header)
         layout.addWidget(self.list, 1)
+        self.folder: Path | None = None
         self.set_folder(None)
 
+    # -- content -----------------------------------------------------------------------------
     def set_folder(self, folder: Path | None) -> None:
         self.folder = folder
         self._update_header()
 
-    def _update_header(self) -> None:
+    def set_collections(self, names: list[str]) -> None:
+        current = self.collection_filter.currentData()
+        self.collection_filter.blockSignals(True)
+        self.collection_filter.clear()
+        self.collection_filter.addItem("All collections", None)
+        for name in names:
+            self.collection_filter.addItem(name, name)
+        self.collection_filter.setCurrentIndex(max(0, self.collection_filter.findData(current)))
+        self.collection_filter.blockSignals(False)
+
+    def _update_header(self, note: str = "") -> None:
         where = f" in {self.folder}" if self.folder else ""
-        self.header.setText(f"{self.list.count()} tiles{where}")
+        self.header.setText(note or f"{self.model.rowCount()} patterns{where}")
+
+    def show_entries(self, entries: list[TileEntry], note: str = "") -> None:
+        self.model.set_entries(entries)
+        self._update_header(note)
 
     def add_entries(self, entries: list[TileEntry], at_top: bool = True) -> None:
-        known = {self.list.item(i).data(Qt.UserRole).path for i in range(self.list.count())}
-        for entry in (reversed(entries) if at_top else entries):
-            if entry.path and entry.path in known:
-                continue
-            item = QListWidgetItem(QIcon(thumbnail(entry.thumb, THUMB)), _caption(entry))
-            item.setData(Qt.UserRole, entry)
-            item.setToolTip(entry.path or "")
-            if at_top:
-                self.list.insertItem(0, item)
-            else:
-                self.list.addItem(item)
+        if at_top:
+            self.model.prepend(list(entries))
+        else:
+            self.model.set_entries(self.model.entries + list(entries))
         self._update_header()
 
-    def select_first(self) -> None:
-        if self.list.count():
-            self.list.setCurrentRow(0)
+    def count(self) -> int:
+        return self.model.rowCount()
 
-    def _current_changed(self, current: QListWidgetItem | None, previous) -> None:
-        if current is not None:
-            self.tileSelected.emit(current.data(Qt.UserRole))
+    def select_row(self, row: int) -> None:
+        if 0 <= row < self.model.rowCount():
+            self.list.setCurrentIndex(self.model.index(row))
+
+    def select_first(self) -> None:
+        self.select_row(0)
+
+    def selected_entries(self) -> list[TileEntry]:
+        rows = sorted(i.row() for i in self.list.selectionModel().selectedIndexes())
+        if not rows and self.list.currentIndex().isValid():
+            rows = [self.list.currentIndex().row()]
+        return [self.model.entries[r] for r in rows]
+
+    def filters(self) -> dict[str, Any]:
+        status = self.status_filter.currentText()
+        return {"status": None if status.startswith("All") else status,
+                "min_rating": self.rating_filter.currentIndex(),
+                "tag": self.tag_filter.text().strip().lower() or None,
+                "collection": self.collection_filter.currentData()}
+
+    # -- signals out ----------------------------------------------------------------------------
+    def _for_selection(self, signal, value) -> None:
+        ids = [e.pattern_id for e in self.selected_entries() if e.pattern_id is not None]
+        if ids:
+            signal.emit(ids, value)
+
+    def _filters_changed(self, *args) -> None:
+        self.filtersChanged.emit(self.filters())
+
+    def _more_like_this(self) -> None:
+        entries = self.selected_entries()
+        if entries:
+            self.moreLikeThisRequested.emit(entries[0])
+
+    def _current_changed(self, current: QModelIndex, previous) -> None:
+        if current.isValid():
+            self.tileSelected.emit(self.model.entries[current.row()])
+
+    # -- drag and drop ----------------------------------------------------------------------------
+    def eventFilter(self, obj, event) -> bool:
+        """An image dropped on the search field searches by that image instead of importing it."""
+        from PySide6.QtCore import QEvent
+
+        if obj is self.search and event.type() in (QEvent.DragEnter, QEvent.Drop) and event.mimeData().hasUrls():
+            event.acceptProposedAction()
+            if event.type() == QEvent.Drop:
+                path = event.mimeData().urls()[0].toLocalFile()
+                self.search.setText(f"like: {Path(path).name}")
+                self.imageSearchRequested.emit(path)
+            return True
+        return super().eventFilter(obj, event)
+
+    def dragEnterEvent(self, event) -> None:
+        if event.mimeData().hasUrls():
+            event.acceptProposedAction()
+
+    def dropEvent(self, event) -> None:
+        paths = [url.toLocalFile() for url in event.mimeData().urls() if url.isLocalFile()]
+        if paths:
+            event.acceptProposedAction()
+            self.importRequested.emit(paths)
 
 
 def _caption(entry: TileEntry) -> str:
     meta = entry.metadata
-    badge = f"{entry.status} {'★' * entry.rating}".strip() if entry.pattern_id else ""
     if meta.get("style"):
         first = f"{meta['style']} · {meta.get('repeat', '')}"
     else:
         first = Path(entry.path).stem[:18] if entry.path else "tile"
+    if entry.score is not None:
+        return f"{first}\n{entry.score:.3f} similar"
+    badge = f"{entry.status} {'★' * entry.rating}".strip() if entry.pattern_id else ""
     return f"{first}\n{badge or 'seed ' + str(meta.get('seed', '?'))}"

@@ -20,7 +20,7 @@ from desktop.ui.bridge import JobBridge
 from desktop.ui.brief_panel import BriefPanel
 from desktop.ui.inspector_panel import InspectorPanel
 from desktop.ui.jobs_panel import JobsPanel
-from desktop.ui.library_panel import LibraryPanel, TileEntry, read_library, scan_folder
+from desktop.ui.library_panel import LibraryPanel, TileEntry, entries_for_hits, read_library, scan_folder
 from desktop.ui.preview import PreviewPanel
 
 log = logging.getLogger("tessera.ui")
@@ -67,6 +67,14 @@ class MainWindow(QMainWindow):
         self.brief.generateRequested.connect(self.generate)
         self.brief.extractPaletteRequested.connect(self.extract_palette)
         self.library.tileSelected.connect(self.show_entry)
+        self.library.statusRequested.connect(self.set_status)
+        self.library.ratingRequested.connect(self.set_rating)
+        self.library.filtersChanged.connect(lambda filters: self.reload_library())
+        self.library.textSearchRequested.connect(self.search_text)
+        self.library.imageSearchRequested.connect(self.search_image)
+        self.library.moreLikeThisRequested.connect(self.more_like_this)
+        self.library.importRequested.connect(self.import_paths)
+        self.library.largeViewRequested.connect(self.toggle_large_view)
 
         self.status_gpu = QLabel("GPU: checking…")
         self.statusBar().addPermanentWidget(QLabel(f"Library: {self.library_dir}"))
@@ -192,8 +200,10 @@ class MainWindow(QMainWindow):
             return search.reconcile(lib)
 
         self.submit("reconcile", reconcile, lane=Lane.WRITER, title="Checking the search index")
-        self.submit("read-library", lambda ctx: read_library(lib, ctx=ctx), lane=Lane.IO,
-                    title="Reading the library", on_done=self._library_scanned)
+        from desktop.library import collections
+
+        self.library.set_collections([c["name"] for c in collections.all_collections(lib)])
+        self.reload_library(first=True)
 
     def shutdown(self) -> None:
         """Stop the jobs, then close the library (in that order: a writer may be mid-transaction)."""
@@ -210,9 +220,115 @@ class MainWindow(QMainWindow):
 
     def _library_scanned(self, snap: JobSnapshot) -> None:
         entries = snap.result or []
-        self.library.add_entries(entries, at_top=False)
+        self.library.show_entries(entries)
         if entries and not self.preview.canvas.has_tile():
             self.library.select_first()
+
+    # -- curation ------------------------------------------------------------------------------------
+    def reload_library(self, first: bool = False) -> None:
+        if self.lib is None:
+            return
+        lib, filters = self.lib, {k: v for k, v in self.library.filters().items() if v}
+        self.submit("read-library", lambda ctx: read_library(lib, ctx=ctx, **filters), lane=Lane.IO,
+                    title="Reading the library", on_done=self._library_scanned)
+
+    def _update_patterns(self, ids: list[int], label: str, **changes) -> None:
+        if self.lib is None:
+            return
+        lib = self.lib
+
+        def write(ctx):
+            from desktop.library import search
+
+            changed = []
+            for pid in ids:
+                changed += lib.update(pid, **changes).changed
+            search.refresh_fields(lib, changed)
+            return changed
+
+        def done(snap: JobSnapshot) -> None:
+            model_changes = {k: v for k, v in changes.items() if k in ("status", "rating")}
+            for pid in ids:
+                self.library.model.refresh(pid, **model_changes)
+            self.statusBar().showMessage(f"{label}: {len(ids)} pattern(s)", 3000)
+
+        self.submit("update", write, lane=Lane.WRITER, title=label, on_done=done)
+
+    def set_status(self, ids: list[int], status: str) -> None:
+        label = {"approved": "Approved", "rejected": "Rejected", "draft": "Unflagged",
+                 "published": "Published"}[status]
+        self._update_patterns(ids, label, status=status)
+
+    def set_rating(self, ids: list[int], rating: int) -> None:
+        self._update_patterns(ids, f"Rated {'★' * rating or '0'}", rating=rating)
+
+    def _show_hits(self, kind: str, fn) -> None:
+        if self.lib is None:
+            self.library.header.setText("Search needs the library.")
+            return
+        lib, filters = self.lib, {k: v for k, v in self.library.filters().items() if v}
+
+        def run(ctx):
+            return entries_for_hits(lib, fn(lib, filters))
+
+        def done(snap: JobSnapshot) -> None:
+            self.library.show_entries(snap.result, f"{len(snap.result)} result(s) {kind}")
+
+        job = self.submit("search", run, lane=Lane.IO, title=f"Searching {kind}", on_done=done)
+        self._search_job = job.id
+
+    def search_text(self, text: str) -> None:
+        if not text:
+            self.reload_library()
+            return
+        from desktop.library import search
+
+        self._show_hits(f"for '{text}' (CLIP)", lambda lib, f: search.search_text(lib, text, 60, **f))
+
+    def search_image(self, path: str) -> None:
+        from desktop.engine.images import load_rgb
+        from desktop.library import search
+
+        self._show_hits(f"like {Path(path).name} (built-in descriptor)",
+                        lambda lib, f: search.search_image(lib, load_rgb(path), 60, **f))
+
+    def more_like_this(self, entry: TileEntry) -> None:
+        if entry.pattern_id is None:
+            return
+        from desktop.library import search
+
+        self._show_hits(f"like #{entry.pattern_id} (built-in descriptor)",
+                        lambda lib, f: search.similar(lib, entry.pattern_id, 60, **f))
+
+    def import_paths(self, paths: list[str]) -> None:
+        if self.lib is None:
+            QMessageBox.information(self, "No library", "Importing needs the library, which is not open.")
+            return
+        lib = self.lib
+
+        def run(ctx):
+            from desktop.library import search
+
+            changes = lib.import_paths(paths, ctx)
+            search.embed_pending(lib)
+            return changes
+
+        def done(snap: JobSnapshot) -> None:
+            changes = snap.result
+            self.statusBar().showMessage(
+                f"Imported {len(changes.added)}, skipped {len(changes.skipped)} duplicate(s), "
+                f"quarantined {len(changes.quarantined)}", 10_000)
+            self.reload_library()
+
+        self.submit("import", run, paths, lane=Lane.WRITER, title=f"Importing {len(paths)} item(s)", on_done=done)
+
+    def toggle_large_view(self) -> None:
+        canvas = self.preview.canvas
+        large = canvas.repeats != 1
+        canvas.set_repeats(1 if large else 3)
+        self.preview.repeat_buttons.button(canvas.repeats).setChecked(True)
+        canvas.fit()
+        self.docks["Preview"].raise_()
 
     # -- jobs ---------------------------------------------------------------------------------------
     def submit(self, kind: str, fn, request=None, *, lane: Lane = Lane.COMPUTE, title: str = "",
@@ -236,6 +352,8 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage(f"Job failed: {event.message}", 10_000)
             if event.job_id == self._live_job:
                 self.brief.error.setText(event.message)
+            if event.job_id == getattr(self, "_search_job", None):
+                self.library.header.setText(event.message)
 
     def cancel_all(self) -> None:
         for snap in self.queue.jobs():
@@ -283,12 +401,13 @@ class MainWindow(QMainWindow):
             if pattern_id is not None:
                 item = self.lib.get(pattern_id)
                 tile.path = item["file"]
+                tile.metadata = dict(tile.metadata, library_id=pattern_id)
             small = tile.image[:: max(1, tile.image.shape[0] // THUMB), :: max(1, tile.image.shape[1] // THUMB)]
             entries.append(TileEntry(tile.path, np.ascontiguousarray(small), tile.metadata, tile.image,
                                      pattern_id=pattern_id, status="draft" if pattern_id else ""))
         self.library.add_entries(entries, at_top=True)
         if entries:
-            self.library.list.setCurrentRow(0)
+            self.library.select_first()
         where = "the library" if self.lib is not None else str(self.tiles_dir)
         self.statusBar().showMessage(f"Generated {len(entries)} tile(s) into {where}", 5000)
 
