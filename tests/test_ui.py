@@ -50,7 +50,8 @@ def test_a_running_job_shows_progress_and_can_be_cancelled(window, qtbot):
     job = window.queue.submit("test", slow, title="A slow job")
     qtbot.waitUntil(lambda: job.id in window.jobs.rows and window.jobs.rows[job.id].bar.value() > 0, timeout=20_000)
     row = window.jobs.rows[job.id]
-    assert row.cancel.isVisible() and "busy" in row.status.text()
+    qtbot.waitUntil(lambda: row.cancel.isVisible() and row.cancel.height() > 0, timeout=20_000)  # laid out
+    assert "busy" in row.status.text()
     qtbot.mouseClick(row.cancel, Qt.LeftButton)
     assert job.wait(5)
     assert job.state is JobState.CANCELLED
