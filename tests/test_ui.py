@@ -279,3 +279,25 @@ def test_space_toggles_a_large_view(window, qtbot):
     assert window.preview.canvas.repeats == 1
     qtbot.keyClick(window.library.list, Qt.Key_Space)
     assert window.preview.canvas.repeats == 3
+
+
+def test_tile_actions_make_child_patterns_with_provenance(window, qtbot):
+    _generate_two(window, qtbot)
+    window.library.select_row(0)
+    qtbot.waitUntil(lambda: window.current is not None and window.current.pattern_id is not None, timeout=30_000)
+    parent = window.current.pattern_id
+    window.tile_actions.repair_seam()
+    qtbot.waitUntil(lambda: window.lib.count() == 3, timeout=30_000)
+    child = max(p["id"] for p in window.lib.list())
+    assert window.lib.get(child)["provenance"]["parents"] == [parent]
+    qtbot.waitUntil(lambda: window.current is not None and window.current.pattern_id == child, timeout=30_000)
+    window.tile_actions.recolour()
+    qtbot.waitUntil(lambda: window.lib.count() == 4, timeout=30_000)
+    recoloured = max(p["id"] for p in window.lib.list())
+    from desktop.engine.images import load_rgb
+    from desktop.palettes import parse_palette
+
+    pixels = load_rgb(window.lib.get(recoloured)["file"])
+    assert {tuple(int(v) for v in c) for c in pixels.reshape(-1, 3)} <= set(
+        parse_palette(window.brief.palette_spec()).colors)
+    assert window.lib.get(recoloured)["provenance"]["parents"] == [child]

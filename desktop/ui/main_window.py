@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 from collections.abc import Callable
@@ -125,6 +126,9 @@ class MainWindow(QMainWindow):
             view.addAction(dock.toggleViewAction())
         view.addSeparator()
         self._action(view, "&Reset layout", self.reset_layout)
+        from desktop.ui.tile_actions import TileActions
+
+        self.tile_actions = TileActions(self)
         help_menu = bar.addMenu("&Help")
         self._action(help_menu, "&About Tessera", self.show_about)
         self._action(help_menu, "Open &log folder", lambda: QDesktopServices.openUrl(
@@ -421,7 +425,7 @@ class MainWindow(QMainWindow):
             except Exception as exc:
                 self.statusBar().showMessage(str(exc), 8000)
                 return
-        self.current = TileEntry(entry.path, entry.thumb, entry.metadata, image)
+        self.current = dataclasses.replace(entry, image=image)
         meta = entry.metadata
         caption = (f"{meta.get('style', '')} · {meta.get('repeat', 'basic')} · {image.shape[1]}×{image.shape[0]}"
                    f" · seed {meta.get('seed', '?')}") if meta else (entry.path or "")
