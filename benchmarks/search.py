@@ -64,17 +64,17 @@ def run(n: int, n_queries: int, rng) -> dict:
         partitions = max(16, int(np.sqrt(n) / 4))
         table.create_index("vector", config=IvfPq(distance_type="l2", num_partitions=partitions,
                                                   num_sub_vectors=DIM // 8))
-        nprobes = max(2, round(partitions / 25))  # the setting the app uses (desktop/library/vector_index.py)
+        nprobes = max(4, round(partitions / 16))  # the setting the app uses (desktop/library/vector_index.py)
         build_s = time.perf_counter() - start
         def search(q):
-            hits = table.search(q).nprobes(nprobes).refine_factor(10).limit(10).to_arrow()
+            hits = table.search(q).nprobes(nprobes).refine_factor(15).limit(10).to_arrow()
             return set(hits.column("id").to_pylist())
 
         ann_ms = p50_ms(search, queries)
         recall = np.mean([len(search(q) & truth) / 10 for q, truth in zip(queries, exact)])
     return {"n": n, "numpy_exact_p50_ms": round(numpy_ms, 2), "lance_exact_scan_p50_ms": round(scan_ms, 2),
             "lance_ann_p50_ms": round(ann_ms, 2), "ann_index_build_s": round(build_s, 1),
-            "partitions": partitions, "nprobes": nprobes, "refine_factor": 10,
+            "partitions": partitions, "nprobes": nprobes, "refine_factor": 15,
             "exact_scan_ratio": round(scan_ms / numpy_ms, 3), "ann_ratio": round(ann_ms / numpy_ms, 3),
             "ann_recall_at_10": round(float(recall), 3)}
 

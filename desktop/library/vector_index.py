@@ -126,7 +126,7 @@ class VectorIndex:
         query = table.search(np.asarray(vector, np.float32)).limit(limit)
         if where:
             query = query.where(" AND ".join(where), prefilter=True)
-        query = query.nprobes(max(2, round(_partitions(table.count_rows()) / 25))).refine_factor(10)
+        query = query.nprobes(max(4, round(_partitions(table.count_rows()) / 16))).refine_factor(15)
         rows = query.to_list()
         # unit vectors: cosine similarity = 1 - squared L2 / 2
         return [{"id": r["id"], "similarity": 1.0 - float(r["_distance"]) / 2.0, "model": r["model"],
@@ -203,5 +203,5 @@ class VectorIndex:
 
 
 def _partitions(rows: int) -> int:
-    """IVF partitions: sqrt(rows)/4, probed at 1 in 25 (measured in benchmarks/search.py)."""
+    """IVF partitions: sqrt(rows)/4, probed at 1 in 16 (measured in benchmarks/search.py)."""
     return max(16, int(np.sqrt(rows) / 4))
