@@ -25,6 +25,10 @@ test: lint
 bench: $(STAMP)
 	$(PY) benchmarks/startup.py
 	$(PY) benchmarks/procedural.py
+	$(PY) benchmarks/qa.py
+	$(PY) benchmarks/preview.py
+	$(PY) benchmarks/library.py
+	$(PY) benchmarks/search.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info
