@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QFrame,
@@ -107,8 +109,16 @@ class JobsPanel(QWidget):
         layout.addWidget(scroll, 1)
         layout.addWidget(clear, 0, Qt.AlignRight)
 
+    # quick background chores: listed only if they fail or take longer than a second
+    QUIET = frozenset({"load", "qa", "read-library", "update", "search", "reconcile", "probe-gpu",
+                       "open-library", "scan-folder"})
+
     def on_job_updated(self, snap: JobSnapshot) -> None:
         row = self.rows.get(snap.id)
+        if row is None and snap.kind in self.QUIET and snap.state is not JobState.FAILED:
+            running_for = (snap.finished or time.time()) - (snap.started or snap.created)
+            if snap.state.finished or running_for < 1.0:
+                return
         if row is None:
             row = JobRow(snap, self.queue)
             self.rows[snap.id] = row

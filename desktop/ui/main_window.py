@@ -416,16 +416,25 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(f"Generated {len(entries)} tile(s) into {where}", 5000)
 
     def show_entry(self, entry: TileEntry) -> None:
-        image = entry.image
-        if image is None and entry.path:
-            try:
-                from desktop.engine.images import load_rgb
+        """Show a tile; a file is decoded on the I/O lane so the window never waits for the disk."""
+        self._wanted = entry
+        if entry.image is None and entry.path:
+            from desktop.engine.images import load_rgb
 
-                image = load_rgb(entry.path)
-            except Exception as exc:
-                self.statusBar().showMessage(str(exc), 8000)
-                return
-        self.current = dataclasses.replace(entry, image=image)
+            path = entry.path
+
+            def loaded(snap: JobSnapshot) -> None:
+                if self._wanted is entry:  # the user has not moved on meanwhile
+                    self._show_loaded(dataclasses.replace(entry, image=snap.result))
+
+            self.submit("load", lambda ctx: load_rgb(path), lane=Lane.IO, title=f"Opening {Path(path).name}",
+                        on_done=loaded)
+            return
+        self._show_loaded(entry)
+
+    def _show_loaded(self, entry: TileEntry) -> None:
+        image = entry.image
+        self.current = entry
         meta = entry.metadata
         caption = (f"{meta.get('style', '')} · {meta.get('repeat', 'basic')} · {image.shape[1]}×{image.shape[0]}"
                    f" · seed {meta.get('seed', '?')}") if meta else (entry.path or "")

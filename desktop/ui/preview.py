@@ -38,6 +38,7 @@ class RepeatCanvas(QWidget):
         self.setMouseTracking(True)
         self._images: dict[tuple[bool, bool], QImage] = {}
         self._overlays: dict[tuple[bool, bool], QImage] = {}
+        self._scaled: dict[tuple, tuple[dict, QImage]] = {}  # pre-scaled copies for zoomed-out views
         self._size = (0, 0)
         self.repeat = Repeat.BASIC
         self.repeats = 3
@@ -51,6 +52,7 @@ class RepeatCanvas(QWidget):
     def set_tile(self, image: np.ndarray | None, repeat: str | Repeat = Repeat.BASIC) -> None:
         self._images.clear()
         self._overlays.clear()
+        self._scaled.clear()
         if image is None:
             self._size = (0, 0)
         else:
@@ -66,7 +68,7 @@ class RepeatCanvas(QWidget):
 
     def set_overlay(self, rgba: np.ndarray | None) -> None:
         """An HxWx4 overlay aligned to the tile, drawn over every copy (flipped with it)."""
-        self._overlays.clear()
+        self._overlays = {}  # a new dict: pre-scaled copies of the old overlay are recognised as stale
         if rgba is not None and self._images and rgba.shape[:2] == (self._size[1], self._size[0]):
             self._overlays[(False, False)] = qimage_from_array(rgba)
         self.update()
@@ -130,6 +132,10 @@ class RepeatCanvas(QWidget):
             painter.setPen(QColor(150, 150, 155))
             painter.drawText(self.rect(), Qt.AlignCenter, "No tile yet.\nWrite a brief and press Generate (Ctrl+Enter).")
             return
+        if self.scale() < 1.0:
+            self._paint_reduced(painter)
+            painter.end()
+            return
         w, h = self._size
         n = self.repeats
         t = self._transform()
@@ -151,6 +157,43 @@ class RepeatCanvas(QWidget):
             for spot in spots:
                 painter.drawRect(QRectF(spot.x, spot.y, w, h))
         painter.end()
+
+    def _reduced(self, cache: dict, flip_x: bool, flip_y: bool, sw: int, sh: int) -> QImage:
+        key = (cache is self._overlays, flip_x, flip_y, sw, sh)
+        if key not in self._scaled or self._scaled[key][0] is not cache:
+            base = cache[(False, False)].scaled(sw, sh, Qt.IgnoreAspectRatio, Qt.SmoothTransformation)
+            self._scaled[key] = (cache, base.mirrored(flip_x, flip_y))
+        return self._scaled[key][1]
+
+    def _paint_reduced(self, painter: QPainter) -> None:
+        """Zoomed out: draw copies of one pre-scaled image at whole-pixel positions.
+
+        The scaled tile is an even number of pixels on each side, so every copy (half-drop
+        and half-brick offsets included) lands on a whole pixel: no seams from rounding, and
+        the smooth scaling happens once per zoom level instead of once per copy per frame.
+        """
+        w, h = self._size
+        n, s = self.repeats, self.scale()
+        sw, sh = max(2, 2 * round(w * s / 2)), max(2, 2 * round(h * s / 2))
+        sx, sy = sw / w, sh / h
+        ox = round(self.width() / 2 + self._pan.x() - n * sw / 2)
+        oy = round(self.height() / 2 + self._pan.y() - n * sh / 2)
+        window = QRectF(ox, oy, n * sw, n * sh)
+        painter.setClipRect(window)
+        visible = window.intersected(QRectF(self.rect()))
+        spots = placements(self.repeat, w, h, (visible.left() - ox) / sx, (visible.top() - oy) / sy,
+                           (visible.right() - ox) / sx, (visible.bottom() - oy) / sy)
+        for spot in spots:
+            at = QPointF(ox + round(spot.x * sx), oy + round(spot.y * sy))
+            painter.drawImage(at, self._reduced(self._images, spot.flip_x, spot.flip_y, sw, sh))
+            if self._overlays:
+                painter.drawImage(at, self._reduced(self._overlays, spot.flip_x, spot.flip_y, sw, sh))
+        if self.show_bounds:
+            pen = QPen(QColor(255, 80, 160, 200))
+            pen.setStyle(Qt.DashLine)
+            painter.setPen(pen)
+            for spot in spots:
+                painter.drawRect(QRectF(ox + round(spot.x * sx), oy + round(spot.y * sy), sw, sh))
 
     # -- interaction ----------------------------------------------------------------------------
     def wheelEvent(self, event) -> None:

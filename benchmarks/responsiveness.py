@@ -1,0 +1,95 @@
+"""UI thread responsiveness: the longest gap between 5 ms timer ticks on the Qt main thread while
+the window generates 1024x1024 tiles (with QA) and imports a folder, against the same timer
+with the window idle (the baseline, same run). Offscreen Qt; prints JSON. Goal: no gap > 50 ms.
+
+    python benchmarks/responsiveness.py
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+os.environ.setdefault("TESSERA_GPU_PROBE", "off")
+
+from PySide6.QtCore import QElapsedTimer, QTimer
+from PySide6.QtWidgets import QApplication
+
+SHARED = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "textures" / "seamless"
+
+
+class Watchdog:
+    def __init__(self):
+        self.clock = QElapsedTimer()
+        self.gaps: list[float] = []
+        self.timer = QTimer()
+        self.timer.setInterval(5)
+        self.timer.timeout.connect(self._tick)
+
+    def start(self):
+        self.gaps.clear()
+        self.clock.start()
+        self.timer.start()
+
+    def _tick(self):
+        self.gaps.append(self.clock.restart())
+
+    def stop(self) -> dict:
+        self.timer.stop()
+        gaps = sorted(self.gaps) or [0]
+        return {"ticks": len(gaps), "max_gap_ms": gaps[-1], "p99_gap_ms": gaps[int(len(gaps) * 0.99) - 1]}
+
+
+def pump(app, seconds: float, until=None) -> None:
+    end = time.perf_counter() + seconds
+    while time.perf_counter() < end and not (until and until()):
+        app.processEvents()
+        time.sleep(0.001)
+
+
+def main() -> None:
+    home = tempfile.mkdtemp()
+    os.environ["TESSERA_HOME"] = home
+    from desktop.ui.app import create_window
+
+    app = QApplication.instance() or QApplication([])
+    window = create_window(app, show_crash_dialogs=False)
+    window.show()
+    pump(app, 30, until=lambda: window.lib is not None)
+    dog = Watchdog()
+    dog.start()
+    pump(app, 2.0)
+    idle = dog.stop()
+    window.brief.width_spin.setValue(1024)
+    window.brief.height_spin.setValue(1024)
+    window.brief.count.setValue(3)
+    window.brief.set_style("toss")
+    dog.start()
+    window.brief.request_generate()
+    pump(app, 120, until=lambda: window.lib.count() >= 3 and window.library.count() >= 3)
+    generating = dog.stop()
+    folder = Path(home) / "incoming"
+    folder.mkdir()
+    for path in sorted(SHARED.glob("*.jpg"))[:10]:
+        shutil.copy(path, folder / path.name)
+    before = window.lib.count()
+    dog.start()
+    window.import_paths([str(folder)])
+    pump(app, 120, until=lambda: window.lib.count() >= before + len(list(folder.iterdir())))
+    pump(app, 1.0)
+    importing = dog.stop()
+    window.shutdown()
+    print(json.dumps({"benchmark": "responsiveness", "goal_max_gap_ms": 50, "idle": idle,
+                      "generating_3_tiles_1024": generating, "importing_10_textures": importing,
+                      "machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
+                                  "platform": platform.platform()}}, indent=2))
+
+
+if __name__ == "__main__":
+    main()
