@@ -39,6 +39,7 @@ def make_files(folder: Path, n: int) -> list[Path]:
 
 
 def import_rate(paths: list[Path]) -> dict:
+    describe(np.zeros((8, 8, 3), np.uint8)), colour_tags(np.zeros((8, 8, 3), np.uint8))  # warm the imports
     data = [p.read_bytes() for p in paths]
     start = time.perf_counter()
     decoded = [np.asarray(Image.open(io.BytesIO(d)).convert("RGB")) for d in data]
@@ -48,10 +49,12 @@ def import_rate(paths: list[Path]) -> dict:
         describe(rgb), library_hashes(rgb), colour_tags(rgb)
     embed_rate = len(paths) / (time.perf_counter() - start)
     with tempfile.TemporaryDirectory() as root, Library(root) as lib:
-        start = time.perf_counter()
-        lib.import_paths(paths)
+        lib.import_paths(paths[:1])  # warm-up: the first file pays the one-time imports (lancedb, ...)
         finder.embed_pending(lib)
-        rate = len(paths) / (time.perf_counter() - start)
+        start = time.perf_counter()
+        lib.import_paths(paths[1:])
+        finder.embed_pending(lib)
+        rate = (len(paths) - 1) / (time.perf_counter() - start)
     baseline = min(decode_rate, embed_rate)
     return {"files": len(paths), "import_per_s": round(rate, 1), "png_decode_per_s": round(decode_rate, 1),
             "embed_per_s": round(embed_rate, 1), "ratio": round(rate / baseline, 3), "goal": 0.8}
