@@ -301,3 +301,18 @@ def test_tile_actions_make_child_patterns_with_provenance(window, qtbot):
     assert {tuple(int(v) for v in c) for c in pixels.reshape(-1, 3)} <= set(
         parse_palette(window.brief.palette_spec()).colors)
     assert window.lib.get(recoloured)["provenance"]["parents"] == [child]
+
+
+def test_inspector_shows_provenance_lookalikes_and_edits_tags(window, qtbot):
+    _generate_two(window, qtbot)
+    window.library.select_row(0)
+    qtbot.waitUntil(lambda: "Provenance" in window.inspector.view.toPlainText(), timeout=30_000)
+    text = window.inspector.view.toPlainText()
+    assert "polka-dots" in text and "Look-alikes" in text
+    pid = window.inspector.pattern_id
+    window.inspector.tags.setText("client-a, seasonal")
+    window.inspector.tags.returnPressed.emit()
+    qtbot.waitUntil(lambda: {"client-a", "seasonal"} <= set(window.lib.get(pid)["tags"]), timeout=30_000)
+    window.inspector.tags.setText("-seasonal")
+    window.inspector.tags.returnPressed.emit()
+    qtbot.waitUntil(lambda: "seasonal" not in window.lib.get(pid)["tags"], timeout=30_000)

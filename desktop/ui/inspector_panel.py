@@ -6,7 +6,8 @@ import html
 import json
 from typing import Any
 
-from PySide6.QtWidgets import QTextBrowser, QVBoxLayout, QWidget
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QLineEdit, QTextBrowser, QVBoxLayout, QWidget
 
 
 def _row(name: str, value: Any) -> str:
@@ -17,19 +18,72 @@ def _row(name: str, value: Any) -> str:
 
 
 class InspectorPanel(QWidget):
+    tagsEdited = Signal(int, list, list)  # pattern id, tags to add, tags to remove
+
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
         self.view = QTextBrowser()
         self.view.setOpenExternalLinks(False)
+        self.tags_label = QLabel("Tags")
+        self.tags = QLineEdit()
+        self.tags.setPlaceholderText("tags, comma-separated (a leading - removes one)")
+        self.tags.setToolTip("Type tags and press Enter: 'floral, navy' adds them, '-navy' removes one")
+        self.tags.returnPressed.connect(self._tags_entered)
+        self.tags.setEnabled(False)
+        row = QHBoxLayout()
+        row.addWidget(self.tags_label)
+        row.addWidget(self.tags, 1)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
+        layout.addLayout(row)
         layout.addWidget(self.view)
+        self.pattern_id: int | None = None
         self._tile_html = ""
+        self._library_html = ""
         self._qa_html = ""
         self.show_metadata(None, {})
 
     def _render(self) -> None:
-        self.view.setHtml(self._tile_html + self._qa_html)
+        self.view.setHtml(self._tile_html + self._qa_html + self._library_html)
+
+    def _tags_entered(self) -> None:
+        if self.pattern_id is None:
+            return
+        words = [w.strip() for w in self.tags.text().split(",") if w.strip()]
+        add = [w for w in words if not w.startswith("-")]
+        remove = [w[1:].strip() for w in words if w.startswith("-")]
+        self.tags.clear()
+        if add or remove:
+            self.tagsEdited.emit(self.pattern_id, add, remove)
+
+    def show_library_item(self, item: dict[str, Any] | None, similar: list[dict[str, Any]] | None = None) -> None:
+        """Status, tags, provenance, history and look-alikes of a catalogued pattern."""
+        self.pattern_id = item["id"] if item else None
+        self.tags.setEnabled(item is not None)
+        if not item:
+            self._library_html = ""
+            self._render()
+            return
+        auto_free = ", ".join(item["tags"]) or "none yet"
+        self.tags_label.setText(f"Tags ({len(item['tags'])})")
+        prov = item.get("provenance") or {}
+        prov_rows = "".join(_row(k, v) for k, v in prov.items()
+                            if v not in (None, "", [], {}) and k not in ("params", "palette", "attempts"))
+        if prov.get("attempts"):
+            prov_rows += _row("QA attempts", len(prov["attempts"]))
+        history = "".join(f"<tr><td style='color:#9a9aa0;padding-right:8px'>{html.escape(h['time'][:19])}</td>"
+                          f"<td>{html.escape(h['action'])} {html.escape(json.dumps(h['detail'], sort_keys=True))}"
+                          f"</td></tr>" for h in item.get("history", [])[-8:])
+        looks = "".join(f"<tr><td style='padding-right:8px'>#{s['id']}</td><td>{html.escape(s.get('title', ''))}</td>"
+                        f"<td style='padding-left:8px'>{s['similarity']:.3f}</td><td style='padding-left:8px'>"
+                        f"{s.get('hash_similarity', 0):.2f} pHash</td></tr>" for s in (similar or []))
+        self._library_html = (
+            f"<h3>In the library: #{item['id']}</h3><table>{_row('status', item['status'])}"
+            f"{_row('rating', '★' * item['rating'] or '0')}{_row('tags', auto_free)}</table>"
+            + (f"<h3>Provenance</h3><table>{prov_rows}</table>" if prov_rows else "")
+            + (f"<h3>Look-alikes (built-in descriptor)</h3><table>{looks}</table>" if looks else "")
+            + (f"<h3>History</h3><table>{history}</table>" if history else ""))
+        self._render()
 
     def show_report(self, report: dict[str, Any] | None, running: bool = False) -> None:
         """The QA report (QAReport.as_dict()): each check's verdict and explanation."""
@@ -52,6 +106,9 @@ class InspectorPanel(QWidget):
 
     def show_metadata(self, path: str | None, meta: dict[str, Any]) -> None:
         self._qa_html = ""
+        self._library_html = ""
+        self.pattern_id = None
+        self.tags.setEnabled(False)
         if not meta and not path:
             self._tile_html = "<p style='color:#8a8a90'>Select a tile to see how it was made.</p>"
             self._render()

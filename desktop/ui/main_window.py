@@ -76,6 +76,7 @@ class MainWindow(QMainWindow):
         self.library.moreLikeThisRequested.connect(self.more_like_this)
         self.library.importRequested.connect(self.import_paths)
         self.library.largeViewRequested.connect(self.toggle_large_view)
+        self.inspector.tagsEdited.connect(self.edit_tags)
 
         self.status_gpu = QLabel("GPU: checking…")
         self.statusBar().addPermanentWidget(QLabel(f"Library: {self.library_dir}"))
@@ -441,6 +442,47 @@ class MainWindow(QMainWindow):
         self.preview.show_tile(image, meta.get("repeat", "basic"), caption)
         self.inspector.show_metadata(entry.path, meta)
         self.run_qa(self.current)
+        self.load_library_facts(entry)
+
+    def load_library_facts(self, entry: TileEntry) -> None:
+        """The catalogue's view of this tile (provenance, history, look-alikes), off the UI thread."""
+        if self.lib is None or entry.pattern_id is None:
+            return
+        lib, pid = self.lib, entry.pattern_id
+
+        def run(ctx):
+            from desktop.library import search
+
+            item = lib.get(pid)
+            similar = search.similar(lib, pid, limit=5)
+            for hit in similar:
+                hit["title"] = lib.get(hit["id"])["title"]
+            return item, similar
+
+        def done(snap: JobSnapshot) -> None:
+            if self.current is not None and self.current.pattern_id == pid:
+                self.inspector.show_library_item(*snap.result)
+
+        self.submit("load", run, lane=Lane.IO, title=f"Library facts for #{pid}", on_done=done)
+
+    def edit_tags(self, pattern_id: int, add: list[str], remove: list[str]) -> None:
+        if self.lib is None:
+            return
+        lib = self.lib
+
+        def write(ctx):
+            from desktop.library import search
+
+            changes = lib.update(pattern_id, add_tags=add, remove_tags=remove)
+            search.refresh_fields(lib, changes.changed)
+            return lib.get(pattern_id)
+
+        def done(snap: JobSnapshot) -> None:
+            self.library.model.refresh(pattern_id, tags=snap.result["tags"])
+            if self.current is not None and self.current.pattern_id == pattern_id:
+                self.load_library_facts(self.current)
+
+        self.submit("update", write, lane=Lane.WRITER, title="Tagging", on_done=done)
 
     def run_qa(self, entry: TileEntry) -> None:
         """QA the shown tile in the background; overlays and verdicts arrive when it is done."""
