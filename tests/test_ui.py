@@ -316,3 +316,34 @@ def test_inspector_shows_provenance_lookalikes_and_edits_tags(window, qtbot):
     window.inspector.tags.setText("-seasonal")
     window.inspector.tags.returnPressed.emit()
     qtbot.waitUntil(lambda: "seasonal" not in window.lib.get(pid)["tags"], timeout=30_000)
+
+
+def test_first_run_offers_a_starter_pattern(window, qtbot):
+    assert window.preview.starter.isVisible()
+    qtbot.mouseClick(window.preview.starter, Qt.LeftButton)
+    qtbot.waitUntil(lambda: window.lib.count() == 1, timeout=60_000)
+    qtbot.waitUntil(lambda: window.preview.canvas.has_tile(), timeout=30_000)
+    assert not window.preview.starter.isVisible()
+    assert window.lib.browse()[0]["repeat"] == "half-drop"
+
+
+def test_settings_are_saved_and_briefs_become_collections(window, qtbot, isolated_home, monkeypatch):
+    import json
+
+    from desktop.ui.settings_dialog import SettingsDialog
+
+    dialog = SettingsDialog(window.paths, window.settings, None, window)
+    dialog.dpi.setValue(300)
+    dialog.profile.setCurrentText("print-strict")
+    dialog.accept()
+    saved = json.loads((isolated_home / "config" / "settings.json").read_text())
+    assert saved["default_dpi"] == 300 and saved["qa_profile"] == "print-strict"
+
+    from PySide6.QtWidgets import QInputDialog
+
+    monkeypatch.setattr(QInputDialog, "getText", lambda *a, **k: ("Spring 27", True))
+    window.save_brief_as_collection()
+    qtbot.waitUntil(lambda: window.library.collection_filter.findData("Spring 27") >= 0, timeout=30_000)
+    from desktop.library import collections
+
+    assert collections.all_collections(window.lib)[0]["name"] == "Spring 27"

@@ -65,6 +65,7 @@ class SwatchStrip(QWidget):
 class BriefPanel(QWidget):
     generateRequested = Signal(object)  # GenerateRequest
     extractPaletteRequested = Signal(str)  # image path
+    saveCollectionRequested = Signal()
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
@@ -168,6 +169,10 @@ class BriefPanel(QWidget):
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addWidget(scroll, 1)
         layout.addWidget(self.error)
+        save = QPushButton("Save brief as collection…")
+        save.setToolTip("Keep this brief (style, options, palette, repeat, QA) as a library collection")
+        save.clicked.connect(self.saveCollectionRequested)
+        layout.addWidget(save)
         layout.addWidget(self.generate_button)
 
         self._rebuild_options()

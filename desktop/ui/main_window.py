@@ -67,6 +67,8 @@ class MainWindow(QMainWindow):
         self.bridge.jobEvent.connect(self._job_event)
         self.brief.generateRequested.connect(self.generate)
         self.brief.extractPaletteRequested.connect(self.extract_palette)
+        self.brief.saveCollectionRequested.connect(self.save_brief_as_collection)
+        self.preview.starterRequested.connect(self.start_with_starter)
         self.library.tileSelected.connect(self.show_entry)
         self.library.statusRequested.connect(self.set_status)
         self.library.ratingRequested.connect(self.set_rating)
@@ -116,6 +118,7 @@ class MainWindow(QMainWindow):
         self.export_swatch_action = self._action(
             file_menu, "Export 3×3 &swatch…", self.export_swatch, "Ctrl+E", "Save a 3×3 repeat of the tile")
         file_menu.addSeparator()
+        self._action(file_menu, "&Settings…", self.show_settings, "Ctrl+,")
         self._action(file_menu, "&Quit", self.close, QKeySequence.Quit)
         gen = bar.addMenu("&Generate")
         self.generate_action = self._action(gen, "&Generate", self.brief.request_generate, "Ctrl+Return",
@@ -561,6 +564,50 @@ class MainWindow(QMainWindow):
         from desktop.repeat import repeat_view
 
         self._export("swatch", lambda image, repeat: repeat_view(image, repeat, 3, 3))
+
+    def show_settings(self) -> None:
+        from desktop.ui.settings_dialog import SettingsDialog
+
+        dialog = SettingsDialog(self.paths, self.settings, self.devices, self)
+        if dialog.exec():
+            self.settings = dialog.settings
+            self.brief.qa_profile.setCurrentText(self.settings.qa_profile)
+            self.statusBar().showMessage(f"Settings saved to {self.paths.settings_file}", 5000)
+
+    def start_with_starter(self) -> None:
+        """First run: a starter brief, generated in one click."""
+        brief = self.brief
+        brief.set_style("toss")
+        index = brief.palette_combo.findData("botanical")
+        if index >= 0:
+            brief.palette_combo.setCurrentIndex(index)
+        brief.repeat.setCurrentIndex(brief.repeat.findData("half-drop"))
+        brief.width_spin.setValue(1024)
+        brief.height_spin.setValue(1024)
+        brief.request_generate()
+
+    def save_brief_as_collection(self) -> None:
+        from PySide6.QtWidgets import QInputDialog
+
+        if self.lib is None:
+            QMessageBox.information(self, "No library", "Collections live in the library, which is not open.")
+            return
+        name, ok = QInputDialog.getText(self, "Save brief as collection", "Collection name:")
+        if not ok or not name.strip():
+            return
+        request, lib = self.brief.build_request(), self.lib
+        brief = {"style": request.style, "params": request.params, "repeat": request.repeat,
+                 "palette": [c for c in request.palette.split(",")] if "#" in request.palette else request.palette,
+                 "qa_profile": request.qa_profile, "size": [request.width, request.height]}
+
+        def write(ctx):
+            from desktop.library import collections
+
+            collections.create(lib, name.strip(), brief)
+            return [c["name"] for c in collections.all_collections(lib)]
+
+        self.submit("collection", write, lane=Lane.WRITER, title=f"Saving collection {name}",
+                    on_done=lambda snap: self.library.set_collections(snap.result))
 
     def show_about(self) -> None:
         AboutDialog(self.paths, str(self.library_dir), self.devices, self).exec()

@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (
     QComboBox,
     QHBoxLayout,
     QLabel,
+    QPushButton,
     QToolButton,
     QVBoxLayout,
     QWidget,
@@ -244,9 +245,15 @@ class RepeatCanvas(QWidget):
 class PreviewPanel(QWidget):
     """The canvas with its toolbar: repeat count, bounds, fit, 100 %."""
 
+    starterRequested = Signal()
+
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
         self.canvas = RepeatCanvas(self)
+        self.starter = QPushButton("Generate a starter pattern", self.canvas)
+        self.starter.setToolTip("A botanical toss in a half-drop repeat, made by the procedural engine")
+        self.starter.clicked.connect(self.starterRequested)
+        self.starter.resize(self.starter.sizeHint())
         bar = QHBoxLayout()
         bar.setContentsMargins(6, 4, 6, 0)
         self.repeat_buttons = QButtonGroup(self)
@@ -288,8 +295,18 @@ class PreviewPanel(QWidget):
         layout.addWidget(self.canvas, 1)
         layout.addWidget(self.caption)
 
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self._place_starter()
+
+    def _place_starter(self) -> None:
+        c = self.canvas
+        self.starter.move((c.width() - self.starter.width()) // 2, c.height() // 2 + 40)
+        self.starter.setVisible(not c.has_tile())
+
     def show_tile(self, image: np.ndarray | None, repeat: str, caption: str = "") -> None:
         self.canvas.set_tile(image, repeat)
+        self._place_starter()
         self.caption.setText(caption)
         self.set_overlays({})
 

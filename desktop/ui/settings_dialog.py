@@ -1,0 +1,82 @@
+"""Settings: library location, compute device, default QA profile and print DPI.
+
+Saved atomically to the settings file; the library location takes effect on the next start
+(the open library is locked by this window until then).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QSpinBox,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from desktop.config import Paths, Settings, save_settings
+
+
+class SettingsDialog(QDialog):
+    def __init__(self, paths: Paths, settings: Settings, devices: dict | None, parent: QWidget | None = None):
+        super().__init__(parent)
+        from desktop.engine.qa import profile_names
+
+        self.setWindowTitle("Settings")
+        self.paths = paths
+        self.settings = settings
+        self.library = QLineEdit(settings.library_dir or "")
+        self.library.setPlaceholderText(str(paths.library_dir))
+        browse = QToolButton(text="…")
+        browse.clicked.connect(self._browse)
+        row = QHBoxLayout()
+        row.addWidget(self.library, 1)
+        row.addWidget(browse)
+        self.device = QComboBox()
+        self.device.addItems(["auto", "cuda", "cpu"])
+        self.device.setCurrentText(settings.device)
+        gpu = "a CUDA GPU is available" if devices and devices.get("cuda") else "no CUDA GPU found"
+        self.device.setToolTip(f"Where diffusion runs ({gpu}); the procedural engine always uses the CPU")
+        self.profile = QComboBox()
+        self.profile.addItems(profile_names())
+        self.profile.setCurrentText(settings.qa_profile)
+        self.dpi = QSpinBox()
+        self.dpi.setRange(10, 2400)
+        self.dpi.setValue(int(settings.default_dpi))
+        self.dpi.setSuffix(" DPI")
+        form = QFormLayout()
+        form.addRow("Library folder", row)
+        form.addRow("", QLabel("A new library folder is used from the next start."))
+        form.addRow("Compute device", self.device)
+        form.addRow("QA profile", self.profile)
+        form.addRow("Print resolution", self.dpi)
+        buttons = QDialogButtonBox(QDialogButtonBox.Save | QDialogButtonBox.Cancel)
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        layout = QVBoxLayout(self)
+        layout.addLayout(form)
+        layout.addWidget(buttons)
+
+    def _browse(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Library folder", self.library.text() or "")
+        if folder:
+            self.library.setText(folder)
+
+    def result_settings(self) -> Settings:
+        return dataclasses.replace(self.settings, library_dir=self.library.text().strip() or None,
+                                   device=self.device.currentText(), qa_profile=self.profile.currentText(),
+                                   default_dpi=self.dpi.value())
+
+    def accept(self) -> None:
+        self.settings = self.result_settings()
+        save_settings(self.settings, self.paths.settings_file)
+        super().accept()
