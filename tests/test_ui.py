@@ -347,3 +347,33 @@ def test_settings_are_saved_and_briefs_become_collections(window, qtbot, isolate
     from desktop.library import collections
 
     assert collections.all_collections(window.lib)[0]["name"] == "Spring 27"
+
+
+@pytest.mark.parametrize("repeat", ["basic", "half-drop", "half-brick", "mirror"])
+def test_zoomed_out_preview_paints_the_repeat_geometry(qtbot, repeat):
+    """What the canvas paints at 3x3 equals repeat_view of the tile, scaled (no gaps, right offsets)."""
+    import cv2
+    import numpy as np
+
+    from desktop.repeat import repeat_view
+    from desktop.ui.preview import RepeatCanvas
+
+    rng = np.random.default_rng(3)
+    tile = np.kron(rng.integers(0, 255, (8, 8, 3)), np.ones((16, 16, 1))).astype(np.uint8)  # 128x128 blocks
+    canvas = RepeatCanvas()
+    qtbot.addWidget(canvas)
+    canvas.resize(300, 300)
+    canvas.set_tile(tile, repeat)
+    canvas.set_repeats(3)
+    canvas.fit()
+    assert canvas.scale() < 1
+    from PySide6.QtGui import QImage
+
+    shot = canvas.grab().toImage().convertToFormat(QImage.Format_RGB888)
+    w, h = shot.width(), shot.height()
+    painted = np.frombuffer(shot.constBits(), np.uint8).reshape(h, shot.bytesPerLine())[:, : w * 3].reshape(h, w, 3)
+    side = 2 * round(128 * canvas.scale() / 2)
+    expected = cv2.resize(repeat_view(tile, repeat, 3, 3), (3 * side, 3 * side), interpolation=cv2.INTER_AREA)
+    ox, oy = round(w / 2 - 3 * side / 2), round(h / 2 - 3 * side / 2)
+    region = painted[oy:oy + 3 * side, ox:ox + 3 * side].astype(int)
+    assert np.abs(region - expected.astype(int)).mean() < 12

@@ -27,6 +27,20 @@ from desktop.repeat import Repeat, parse_repeat, placements
 from desktop.ui.images import qimage_from_array
 
 
+def _flipped(image: QImage, flip_x: bool, flip_y: bool) -> QImage:
+    """A mirrored copy (QImage.flipped where this Qt has it; mirrored() is deprecated)."""
+    if not (flip_x or flip_y):
+        return image
+    if hasattr(image, "flipped"):
+        orientation = Qt.Orientation(0)
+        if flip_x:
+            orientation |= Qt.Horizontal
+        if flip_y:
+            orientation |= Qt.Vertical
+        return image.flipped(orientation)
+    return image.mirrored(flip_x, flip_y)
+
+
 class RepeatCanvas(QWidget):
     """Paints the plane window [0, n*W) x [0, n*H) of the current tile."""
 
@@ -81,7 +95,7 @@ class RepeatCanvas(QWidget):
     def _variant(cache: dict[tuple[bool, bool], QImage], flip_x: bool, flip_y: bool) -> QImage:
         key = (flip_x, flip_y)
         if key not in cache:
-            cache[key] = cache[(False, False)].mirrored(flip_x, flip_y)
+            cache[key] = _flipped(cache[(False, False)], flip_x, flip_y)
         return cache[key]
 
     def _image(self, flip_x: bool, flip_y: bool) -> QImage:
@@ -163,7 +177,7 @@ class RepeatCanvas(QWidget):
         key = (cache is self._overlays, flip_x, flip_y, sw, sh)
         if key not in self._scaled or self._scaled[key][0] is not cache:
             base = cache[(False, False)].scaled(sw, sh, Qt.IgnoreAspectRatio, Qt.SmoothTransformation)
-            self._scaled[key] = (cache, base.mirrored(flip_x, flip_y))
+            self._scaled[key] = (cache, _flipped(base, flip_x, flip_y))
         return self._scaled[key][1]
 
     def _paint_reduced(self, painter: QPainter) -> None:
