@@ -1,0 +1,93 @@
+"""Repeat padding makes a (tiny, random) Stable Diffusion UNet + VAE equivariant to the repeat.
+
+With repeat padding on every convolution and a deterministic scheduler (DDIM, eta 0), moving
+the initial latents along the plane by k latent pixels (k a multiple of the UNet's
+downsampling) moves the decoded image by k x the VAE's scale factor, to float tolerance, for
+each repeat's own lattice. Tiny models are built from configs, as diffusers' tests do.
+"""
+
+import pytest
+
+torch = pytest.importorskip("torch")
+diffusers = pytest.importorskip("diffusers")
+
+from desktop.engine.diffusion.padding import apply_repeat_padding, repeat_padding, restore_padding  # noqa: E402
+from desktop.repeat import window  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def tiny():
+    from diffusers import AutoencoderKL, DDIMScheduler, UNet2DConditionModel
+
+    torch.manual_seed(0)
+    unet = UNet2DConditionModel(
+        block_out_channels=(32, 64), layers_per_block=1, sample_size=16, in_channels=4, out_channels=4,
+        down_block_types=("DownBlock2D", "CrossAttnDownBlock2D"), up_block_types=("CrossAttnUpBlock2D", "UpBlock2D"),
+        cross_attention_dim=32,
+    ).eval()
+    torch.manual_seed(0)
+    vae = AutoencoderKL(
+        block_out_channels=[32, 64], in_channels=3, out_channels=3, latent_channels=4,
+        down_block_types=["DownEncoderBlock2D", "DownEncoderBlock2D"],
+        up_block_types=["UpDecoderBlock2D", "UpDecoderBlock2D"],
+    ).eval()
+    scheduler = DDIMScheduler(beta_start=0.00085, beta_end=0.012, beta_schedule="scaled_linear",
+                              clip_sample=False, set_alpha_to_one=False)
+    torch.manual_seed(1)
+    text = torch.randn(1, 7, 32)
+    latents = torch.randn(1, 4, 16, 16)
+    return unet, vae, scheduler, text, latents
+
+
+def sample(tiny, latents):
+    unet, vae, scheduler, text, _ = tiny
+    scheduler.set_timesteps(2)
+    x = latents.clone()
+    with torch.no_grad():
+        for t in scheduler.timesteps:
+            noise = unet(x, t, encoder_hidden_states=text).sample
+            x = scheduler.step(noise, t, x, eta=0.0).prev_sample
+        return vae.decode(x / vae.config.scaling_factor).sample
+
+
+@pytest.mark.parametrize("repeat,shift", [("basic", (4, 2)), ("basic", (6, 10)), ("half-drop", (4, 0)),
+                                          ("half-drop", (2, 6)), ("half-brick", (0, 4)), ("half-brick", (6, 2))])
+def test_moving_the_latents_moves_the_image(tiny, repeat, shift):
+    unet, vae, _, _, latents = tiny
+    dx, dy = shift
+    with repeat_padding([unet, vae], repeat, latent_size=(16, 16)):
+        image = sample(tiny, latents)
+        moved = sample(tiny, window(latents, repeat, dx, dy, 16, 16))
+    scale = image.shape[-1] // latents.shape[-1]  # the VAE's scale factor
+    expected = window(image, repeat, dx * scale, dy * scale, image.shape[-1], image.shape[-2])
+    assert scale == 2
+    assert torch.allclose(moved, expected, atol=1e-4), float((moved - expected).abs().max())
+
+
+def test_zero_padding_does_not_have_the_property(tiny):
+    """Control: without repeat padding, moving the latents does not simply move the image."""
+    _, _, _, _, latents = tiny
+    image = sample(tiny, latents)
+    moved = sample(tiny, window(latents, "basic", 4, 2, 16, 16))
+    expected = window(image, "basic", 8, 4, 32, 32)
+    assert (moved - expected).abs().max() > 1e-2
+
+
+def test_padding_is_restored_and_covers_every_padded_conv(tiny):
+    unet, _, _, _, latents = tiny
+    before = sample(tiny, latents)
+    convs = [m for m in unet.modules() if isinstance(m, torch.nn.Conv2d) and m.padding != (0, 0)]
+    assert apply_repeat_padding(unet, "half-drop") == len(convs)
+    assert all(m.padding == (0, 0) for m in convs)
+    assert restore_padding(unet) == len(convs)
+    assert all(m.padding != (0, 0) for m in convs)
+    assert torch.equal(sample(tiny, latents), before)
+
+
+def test_an_odd_latent_is_refused_for_half_drop(tiny):
+    unet = tiny[0]
+    from desktop.errors import UserError
+
+    with pytest.raises(UserError, match="even"), repeat_padding([unet], "half-drop", latent_size=(16, 15)):
+        pass
+    assert all(not hasattr(m, "_tessera_repeat") for m in unet.modules())
