@@ -1,0 +1,37 @@
+"""Live previews from latents, cheaply: a fixed linear map from the latent channels to RGB.
+
+SD 1.5 uses keturn's published least-squares fit; SDXL the fit ComfyUI ships (with a bias).
+
+The factors are the well-known least-squares fits for each model family's VAE latent space
+(SD 1.5/2.x: 4 channels; SDXL: 4 channels, a different space). It costs one 4x3 matrix
+product per pixel of the latent (1/64 of the image), far below a UNet step. The Preview
+tiles the result through the repeat geometry like any other tile.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+# rows: latent channels; columns: R, G, B (then a bias per colour)
+FACTORS = {
+    "sd15": (np.array([[0.298, 0.207, 0.208], [0.187, 0.286, 0.173],
+                       [-0.158, 0.189, 0.264], [-0.184, -0.271, -0.473]], np.float32),
+             np.array([0.0, 0.0, 0.0], np.float32)),
+    "sdxl": (np.array([[0.3651, 0.4232, 0.4341], [-0.2533, -0.0042, 0.1068],
+                       [0.1076, 0.1111, -0.0362], [-0.3165, -0.2492, -0.2188]], np.float32),
+             np.array([0.1084, -0.0175, -0.0011], np.float32)),
+}
+
+
+def latents_to_rgb(latents, family: str = "sd15") -> np.ndarray:
+    """(4, h, w) or (1, 4, h, w) latents (numpy or torch) to an (h, w, 3) uint8 preview."""
+    if type(latents).__module__.split(".")[0] == "torch":
+        latents = latents.detach().float().cpu().numpy()
+    arr = np.asarray(latents, np.float32)
+    if arr.ndim == 4:
+        arr = arr[0]
+    if arr.shape[0] != 4:
+        raise ValueError(f"expected 4 latent channels, got {arr.shape[0]}")
+    weights, bias = FACTORS[family]
+    rgb = np.tensordot(arr, weights, axes=([0], [0])) + bias  # (h, w, 3) in about -1..1
+    return ((np.clip(rgb, -1, 1) + 1) * 127.5 + 0.5).astype(np.uint8)
