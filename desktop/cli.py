@@ -266,6 +266,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     cli_qa.add_parsers(sub, common)
     cli_library.add_parsers(sub, common)
+    cli_library.add_model_parsers(sub, common)
     return parser
 
 
@@ -293,6 +294,10 @@ def main(argv: list[str] | None = None) -> int:
             from desktop.cli_library import cmd_library
 
             return cmd_library(args, emitter(args))
+        if args.command == "models":
+            from desktop.cli_library import cmd_models
+
+            return cmd_models(args, emitter(args))
         return {"info": cmd_info, "styles": cmd_styles, "palettes": cmd_palettes}[args.command](args)
     except (UserError, CheckFailed) as exc:
         if args.debug:

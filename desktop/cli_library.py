@@ -65,6 +65,39 @@ def add_parsers(sub, common: argparse.ArgumentParser) -> None:
     ck.add_argument("--restore", action="store_true", help="restore the latest backup over a damaged database")
 
 
+def add_model_parsers(sub, common: argparse.ArgumentParser) -> None:
+    models = sub.add_parser("models", parents=[common], help="diffusion models: add, list, remove")
+    cmds = models.add_subparsers(dest="models_command", metavar="ACTION", required=True)
+    add = cmds.add_parser("add", parents=[common], help="a diffusers folder, a .safetensors file, or owner/name")
+    add.add_argument("location")
+    add.add_argument("--name")
+    add.add_argument("--trust-pickle", action="store_true", help="allow a .ckpt/.pt/.bin you trust (tensors only)")
+    cmds.add_parser("list", parents=[common], help="registered models with their family and sha256")
+    rm = cmds.add_parser("remove", parents=[common], help="forget a model (its files stay)")
+    rm.add_argument("name")
+
+
+def cmd_models(args: argparse.Namespace, emit) -> int:
+    import dataclasses
+
+    from desktop.config import resolve_paths
+    from desktop.engine.diffusion.registry import ModelRegistry
+
+    registry = ModelRegistry(resolve_paths().config_dir / "models.json")
+    if args.models_command == "add":
+        entry = registry.add(args.location, args.name, args.trust_pickle)
+        emit(dataclasses.asdict(entry), f"added {entry.name} ({entry.family}, {entry.kind}, sha256 {entry.sha256[:12]})")
+    elif args.models_command == "remove":
+        registry.remove(args.name)
+        emit({"removed": args.name}, f"removed {args.name}")
+    else:
+        entries = registry.entries()
+        emit({"models": [dataclasses.asdict(e) for e in entries]},
+             "\n".join(f"{e.name:24s} {e.family:7s} {e.kind:16s} {e.sha256[:12]}  {e.location}" for e in entries)
+             or "no models yet: add one with 'tessera models add PATH'")
+    return 0
+
+
 def library_root(args: argparse.Namespace) -> Path:
     from desktop.config import library_dir, load_settings, resolve_paths
 
