@@ -1,0 +1,113 @@
+"""A tiny random Stable Diffusion pipeline, saved and loaded through the real loader, generating
+seamless tiles with previews, seeds, latents= and cancel. Nothing is downloaded."""
+
+import json
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+diffusers = pytest.importorskip("diffusers")
+transformers = pytest.importorskip("transformers")
+
+from desktop.engine.diffusion.pipeline import DiffusionRequest, generate, load_pipeline  # noqa: E402
+from desktop.errors import UserError  # noqa: E402
+from desktop.jobs import JobQueue, JobState  # noqa: E402
+
+
+def tiny_tokenizer(folder):
+    from transformers import CLIPTokenizer
+
+    letters = list("abcdefghijklmnopqrstuvwxyz")
+    vocab = {"<|startoftext|>": 0, "<|endoftext|>": 1, "!": 2}
+    for ch in letters:
+        vocab[ch] = len(vocab)
+        vocab[ch + "</w>"] = len(vocab)
+    (folder / "vocab.json").write_text(json.dumps(vocab))
+    (folder / "merges.txt").write_text("#version: 0.2\n")
+    return CLIPTokenizer(str(folder / "vocab.json"), str(folder / "merges.txt"), model_max_length=77)
+
+
+@pytest.fixture(scope="module")
+def model_folder(tmp_path_factory):
+    from diffusers import AutoencoderKL, DDIMScheduler, StableDiffusionPipeline, UNet2DConditionModel
+    from transformers import CLIPTextConfig, CLIPTextModel
+
+    folder = tmp_path_factory.mktemp("tiny-sd")
+    torch.manual_seed(0)
+    unet = UNet2DConditionModel(block_out_channels=(32, 64), layers_per_block=1, sample_size=16, in_channels=4,
+                                out_channels=4, down_block_types=("DownBlock2D", "CrossAttnDownBlock2D"),
+                                up_block_types=("CrossAttnUpBlock2D", "UpBlock2D"), cross_attention_dim=32)
+    torch.manual_seed(0)
+    vae = AutoencoderKL(block_out_channels=[32, 64], in_channels=3, out_channels=3, latent_channels=4,
+                        down_block_types=["DownEncoderBlock2D"] * 2, up_block_types=["UpDecoderBlock2D"] * 2)
+    torch.manual_seed(0)
+    text_encoder = CLIPTextModel(CLIPTextConfig(bos_token_id=0, eos_token_id=1, hidden_size=32,
+                                                intermediate_size=37, num_attention_heads=4, num_hidden_layers=5,
+                                                vocab_size=1000, max_position_embeddings=77))
+    tokenizer = tiny_tokenizer(folder)
+    scheduler = DDIMScheduler(beta_start=0.00085, beta_end=0.012, beta_schedule="scaled_linear", clip_sample=False,
+                              set_alpha_to_one=False)
+    pipe = StableDiffusionPipeline(unet=unet, vae=vae, text_encoder=text_encoder, tokenizer=tokenizer,
+                                   scheduler=scheduler, safety_checker=None, feature_extractor=None,
+                                   requires_safety_checker=False)
+    pipe.save_pretrained(folder / "model")
+    return folder / "model"
+
+
+def test_generation_through_the_real_loader(model_folder):
+    pipe = load_pipeline(model_folder)
+    request = DiffusionRequest("a tiny pattern", repeat="half-drop", width=32, height=32, steps=2, count=2,
+                               guidance_scale=3.0, seed=5)
+    results = generate(pipe, request)
+    assert [r["seed"] for r in results] == [5, 6]
+    assert results[0]["image"].shape == (32, 32, 3) and results[0]["image"].dtype == np.uint8
+    assert not np.array_equal(results[0]["image"], results[1]["image"])
+    again = generate(pipe, DiffusionRequest("a tiny pattern", repeat="half-drop", width=32, height=32, steps=2,
+                                            guidance_scale=3.0, seed=5))
+    assert np.array_equal(again[0]["image"], results[0]["image"])  # a seed is a seed
+    assert all(not hasattr(m, "_tessera_repeat") for m in pipe.unet.modules())  # padding restored
+
+
+def test_latents_are_accepted_and_moving_them_moves_the_tile(model_folder):
+    from desktop.repeat import window
+
+    pipe = load_pipeline(model_folder)
+    latents = torch.randn(1, 4, 16, 16, generator=torch.Generator().manual_seed(3))
+    request = DiffusionRequest("a tiny pattern", repeat="basic", width=32, height=32, steps=2, guidance_scale=1.0)
+    image = generate(pipe, request, latents=latents)[0]["image"].astype(int)
+    moved = generate(pipe, request, latents=window(latents, "basic", 4, 2, 16, 16))[0]["image"].astype(int)
+    expected = window(image, "basic", 8, 4, 32, 32)
+    assert np.abs(moved - expected).max() <= 1  # uint8 rounding
+
+
+def test_previews_progress_and_cancel_as_a_job(model_folder):
+    pipe = load_pipeline(model_folder)
+    queue = JobQueue()
+    seen = []
+    request = DiffusionRequest("a tiny pattern", width=32, height=32, steps=3, count=1)
+    job = queue.submit("diffuse", lambda ctx: generate(pipe, request, ctx), request)
+    assert job.wait(60) and job.state is JobState.DONE
+    snap = job.snapshot()
+    assert snap.preview.shape == (16, 16, 3) and snap.progress.step == 3
+
+    def cancel_early(ctx):
+        seen.append(1)
+        queue.cancel(job2)
+        return generate(pipe, DiffusionRequest("x", width=32, height=32, steps=5, count=3), ctx)
+
+    job2 = queue.submit("diffuse", cancel_early)
+    assert job2.wait(60) and job2.state is JobState.CANCELLED
+    queue.shutdown()
+
+
+def test_bad_requests_are_clear(model_folder, tmp_path):
+    pipe = load_pipeline(model_folder)
+    with pytest.raises(UserError, match="even"):
+        generate(pipe, DiffusionRequest("x", repeat="half-brick", width=31, height=32, steps=1))
+    with pytest.raises(UserError, match="multiples"):
+        generate(pipe, DiffusionRequest("x", width=36, height=32, steps=1))
+    with pytest.raises(UserError, match="unknown scheduler"):
+        generate(pipe, DiffusionRequest("x", width=32, height=32, steps=1, scheduler="warp"))
+    with pytest.raises(UserError, match="could not load"):
+        load_pipeline(tmp_path / "nothing-here")
