@@ -154,7 +154,8 @@ def cmd_generate(args: argparse.Namespace, extra: list[str]) -> int:
         style=style or "stripes", params=options, repeat=args.repeat, width=width, height=height,
         palette=args.palette or "indigo-dye", seed=args.seed, count=args.count, out_dir=args.out,
         engine=args.engine, dpi=args.dpi, qa_profile=args.qa_profile, auto_correct=args.auto_correct,
-        max_attempts=args.max_attempts,
+        max_attempts=args.max_attempts, prompt=args.prompt, negative_prompt=args.negative_prompt, steps=args.steps,
+        guidance=args.guidance, scheduler=args.scheduler,
     )
     request.validated()  # every problem is reported before anything is drawn
     library = None
@@ -242,7 +243,13 @@ def build_parser() -> argparse.ArgumentParser:
     gen = sub.add_parser("generate", parents=[common], help="generate seamless tiles",
                          description="Generate seamless tiles. Style options go as --NAME VALUE "
                          "(see 'tessera styles') or -p NAME=VALUE.")
-    gen.add_argument("--engine", default="procedural", help="procedural (default)")
+    gen.add_argument("--engine", default="procedural",
+                     help="procedural (default), or the name of a model added with 'tessera models add'")
+    gen.add_argument("--prompt", default="", help="diffusion: what to draw")
+    gen.add_argument("--negative-prompt", default="", help="diffusion: what to avoid")
+    gen.add_argument("--steps", type=int, default=30, help="diffusion: sampling steps (default 30)")
+    gen.add_argument("--guidance", type=float, default=7.0, help="diffusion: CFG scale (default 7)")
+    gen.add_argument("--scheduler", default="ddim", help="diffusion: ddim, euler, euler-a, dpm++, pndm")
     gen.add_argument("--style", help="style name (default stripes; see 'tessera styles')")
     gen.add_argument("--repeat", default="basic", help=f"one of {', '.join(REPEATS)}")
     gen.add_argument("--size", default="1024", help="N or WxH pixels (default 1024)")

@@ -111,3 +111,30 @@ def test_bad_requests_are_clear(model_folder, tmp_path):
         generate(pipe, DiffusionRequest("x", width=32, height=32, steps=1, scheduler="warp"))
     with pytest.raises(UserError, match="could not load"):
         load_pipeline(tmp_path / "nothing-here")
+
+
+def test_generate_command_with_a_registered_model(model_folder, tmp_path, capsys):
+    from desktop.cli import main
+    from desktop.library import Library
+
+    assert main(["models", "add", str(model_folder), "--name", "tiny"]) == 0
+    capsys.readouterr()
+    code = main(["generate", "--engine", "tiny", "--prompt", "gold damask", "--negative-prompt", "blur",
+                 "--repeat", "half-brick", "--size", "32", "--steps", "2", "--seed", "4", "--out", str(tmp_path / "o"),
+                 "--to-library", "--library", str(tmp_path / "lib"), "--json"])
+    out = capsys.readouterr()
+    assert code == 0, out.err
+    tile = json.loads(out.out)["tiles"][0]
+    assert tile["engine"] == "diffusion" and tile["model"] == "tiny" and tile["prompt"] == "gold damask"
+    from PIL import Image
+
+    with Image.open(tile["path"]) as img:
+        assert img.text["parameters"].startswith("gold damask\nNegative prompt: blur\nSteps: 2, Sampler: ddim")
+    with Library(tmp_path / "lib") as lib:
+        prov = lib.get(tile["library_id"])["provenance"]
+        assert prov["engine"] == "diffusion" and prov["seed"] == 4 and prov["prompt"] == "gold damask"
+        assert prov["model"] == "tiny" and len(prov["model_hash"]) == 64 and prov["steps"] == 2
+    assert main(["generate", "--engine", "tiny", "--size", "32", "--out", str(tmp_path / "p")]) == 2
+    assert "needs a prompt" in capsys.readouterr().err
+    assert main(["generate", "--engine", "nope", "--prompt", "x", "--out", str(tmp_path / "p")]) == 2
+    assert "no model called" in capsys.readouterr().err

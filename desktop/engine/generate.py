@@ -44,13 +44,32 @@ class GenerateRequest:
     qa_overrides: dict[str, Any] = field(default_factory=dict)  # a brief's own thresholds
     auto_correct: bool = False  # retry failed tiles: mend, recolour or reseed
     max_attempts: int = 4
+    # diffusion engines (engine = a registered model's name)
+    prompt: str = ""
+    negative_prompt: str = ""
+    steps: int = 30
+    guidance: float = 7.0
+    scheduler: str = "ddim"
 
     def validated(self) -> ValidRequest:
         """Check everything up front; raises UserError with one clear sentence."""
-        if self.engine != "procedural":
-            raise UserError(f"engine '{self.engine}' is not available here; use --engine procedural")
         repeat = parse_repeat(self.repeat)
         check_size(repeat, int(self.width), int(self.height))
+        model = None
+        if self.engine != "procedural":
+            from desktop.config import resolve_paths
+            from desktop.engine.diffusion.pipeline import SCHEDULERS
+            from desktop.engine.diffusion.registry import ModelRegistry
+
+            model = ModelRegistry(resolve_paths().config_dir / "models.json").get(self.engine)
+            if not self.prompt.strip():
+                raise UserError("a diffusion model needs a prompt")
+            if int(self.width) % 8 or int(self.height) % 8:
+                raise UserError("diffusion sizes must be multiples of 8")
+            if self.scheduler not in SCHEDULERS:
+                raise UserError(f"unknown scheduler '{self.scheduler}' (choose one of {', '.join(SCHEDULERS)})")
+            if not 1 <= int(self.steps) <= 200:
+                raise UserError(f"steps must be between 1 and 200, not {self.steps}")
         style = procedural.get_style(self.style)
         params = style.resolve(self.params)
         if params.get("motif_path"):
@@ -71,7 +90,7 @@ class GenerateRequest:
             out = Path(self.out_dir)
             if out.exists() and not out.is_dir():
                 raise UserError(f"{out} exists and is not a folder")
-        return ValidRequest(self, style, params, repeat.value, palette)
+        return ValidRequest(self, style, params, repeat.value, palette, model)
 
 
 @dataclass(frozen=True)
@@ -81,6 +100,7 @@ class ValidRequest:
     params: dict[str, Any]
     repeat: str
     palette: Palette
+    model: Any = None  # a registry ModelEntry for diffusion engines
 
 
 @dataclass
@@ -97,6 +117,16 @@ class Tile:
 
 def tile_metadata(valid: ValidRequest, seed: int, elapsed_s: float) -> dict[str, Any]:
     req = valid.request
+    if valid.model is not None:
+        model = valid.model
+        return {
+            "tessera": __version__, "engine": "diffusion", "model": model.name, "model_hash": model.sha256,
+            "model_family": model.family, "prompt": req.prompt, "negative_prompt": req.negative_prompt,
+            "steps": int(req.steps), "cfg": float(req.guidance), "scheduler": req.scheduler,
+            "repeat": valid.repeat, "size": [int(req.width), int(req.height)], "seed": int(seed),
+            "palette": valid.palette.as_dict(), "dpi": int(req.dpi), "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            "render_ms": round(elapsed_s * 1000, 1),
+        }
     return {
         "tessera": __version__,
         "engine": req.engine,
@@ -137,7 +167,8 @@ def run_generate(request: GenerateRequest, ctx=None) -> list[Tile]:
     tiles: list[Tile] = []
     for k in range(int(request.count)):
         seed = int(request.seed) + k
-        message = f"{valid.style.label} {k + 1} of {request.count}"
+        label = valid.model.name if valid.model is not None else valid.style.label
+        message = f"{label} {k + 1} of {request.count}"
 
         def progress(fraction: float, k=k, message=message) -> None:
             if ctx is not None:
@@ -152,9 +183,18 @@ def run_generate(request: GenerateRequest, ctx=None) -> list[Tile]:
             meta["requested_seed"] = seed
         tile = Tile(pixels, meta)
         if out is not None:
-            path = _free_name(out, f"{valid.style.name}-{valid.repeat}-{request.width}x{request.height}-s{seed}")
+            stem = valid.model.name if valid.model is not None else valid.style.name
+            path = _free_name(out, f"{stem}-{valid.repeat}-{request.width}x{request.height}-s{seed}")
+            text = {"Software": f"Tessera {__version__}"}
+            if valid.model is not None:
+                from desktop.engine.diffusion.metadata import a1111_parameters
+
+                text["parameters"] = a1111_parameters(
+                    request.prompt, request.negative_prompt, steps=request.steps, sampler=request.scheduler,
+                    cfg=request.guidance, seed=meta["seed"], width=request.width, height=request.height,
+                    model_hash=valid.model.sha256, model=valid.model.name, version=f"Tessera {__version__}")
             try:
-                save_png(path, pixels, meta, text={"Software": f"Tessera {__version__}"}, dpi=int(request.dpi))
+                save_png(path, pixels, meta, text=text, dpi=int(request.dpi))
             except OSError as exc:
                 raise UserError(f"could not write {path}: {exc.strerror or exc}") from None
             tile.path = os.fspath(path)
@@ -173,6 +213,8 @@ def _render_checked(valid: ValidRequest, seed: int, progress, ctx) -> tuple[np.n
     req = valid.request
 
     def generate(s: int, settings: dict) -> np.ndarray:
+        if valid.model is not None:
+            return _diffuse(valid, s, float(settings.get("guidance_scale", req.guidance)), ctx)
         image = procedural.render(valid.style, valid.params, valid.repeat, int(req.width), int(req.height),
                                   valid.palette, s, progress)
         return to_uint8(image)
@@ -180,7 +222,7 @@ def _render_checked(valid: ValidRequest, seed: int, progress, ctx) -> tuple[np.n
     from desktop.engine.qa.report import merge
 
     overrides = merge({}, req.qa_overrides)
-    if valid.style.family == "noise":
+    if valid.model is None and valid.style.family == "noise":
         overrides = merge(overrides, {"sharpness": {
             "skip_reason": f"Soft by design: {valid.style.label} is made of smooth gradients."}})
 
@@ -192,9 +234,31 @@ def _render_checked(valid: ValidRequest, seed: int, progress, ctx) -> tuple[np.n
         report = qa(pixels)
         return pixels, seed, {"qa": report.as_dict()}
     result = self_correct(generate, qa, seed, valid.repeat, valid.palette, int(req.max_attempts),
+                          can_guide=valid.model is not None,
                           check_cancelled=ctx.check_cancelled if ctx is not None else None)
     return result.image, result.seed, {"qa": result.report.as_dict(),
                                        "attempts": [a.as_dict() for a in result.attempts]}
+
+
+_PIPELINES: dict[str, Any] = {}  # loaded diffusion pipelines, by model location (loading is slow)
+
+
+def _diffuse(valid: ValidRequest, seed: int, guidance: float, ctx) -> np.ndarray:
+    from desktop.engine.diffusion.pipeline import DiffusionRequest, generate, load_pipeline
+
+    model, req = valid.model, valid.request
+    if model.kind == "single-file":
+        raise UserError(f"{model.name} is a single-file checkpoint; loading those offline needs the bundled "
+                        "model configs, which are not part of Tessera yet. Convert it to a diffusers folder.")
+    if model.location not in _PIPELINES:
+        import torch
+
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+        dtype = "float16" if device == "cuda" else "float32"
+        _PIPELINES[model.location] = load_pipeline(model.location, device=device, dtype=dtype)
+    request = DiffusionRequest(req.prompt, req.negative_prompt, valid.repeat, int(req.width), int(req.height),
+                               int(req.steps), guidance, seed, 1, req.scheduler, model.family)
+    return generate(_PIPELINES[model.location], request, ctx)[0]["image"]
 
 
 def request_from_dict(raw: dict[str, Any]) -> GenerateRequest:

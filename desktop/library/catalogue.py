@@ -468,12 +468,15 @@ def _walk(paths: Iterable[str | Path]):
 
 
 def _provenance(tessera: dict[str, Any], a1111: dict[str, Any], source: str) -> Provenance:
+    def fact(key: str, default: Any = ""):  # Tessera's own chunk first, then A1111's
+        return tessera.get(key) if tessera.get(key) not in (None, "") else a1111.get(key, default)
+
     return Provenance(
         engine=tessera.get("engine") or ("diffusion" if a1111 else ""),
-        model=a1111.get("model", ""), model_hash=a1111.get("model_hash", ""),
-        prompt=a1111.get("prompt", ""), negative_prompt=a1111.get("negative_prompt", ""),
-        seed=tessera.get("seed", a1111.get("seed")), steps=a1111.get("steps"), cfg=a1111.get("cfg"),
-        scheduler=a1111.get("scheduler", ""), style=tessera.get("style", ""), params=tessera.get("params", {}),
+        model=fact("model"), model_hash=fact("model_hash"), loras=tessera.get("loras", []),
+        prompt=fact("prompt"), negative_prompt=fact("negative_prompt"),
+        seed=fact("seed", None), steps=fact("steps", None), cfg=fact("cfg", None),
+        scheduler=fact("scheduler"), style=tessera.get("style", ""), params=tessera.get("params", {}),
         palette=tessera.get("palette", {}), parents=tessera.get("parents", []),
         attempts=tessera.get("attempts", []), source=source, raw={"tessera": tessera, "a1111": a1111},
     )
