@@ -138,3 +138,30 @@ def test_generate_command_with_a_registered_model(model_folder, tmp_path, capsys
     assert "needs a prompt" in capsys.readouterr().err
     assert main(["generate", "--engine", "nope", "--prompt", "x", "--out", str(tmp_path / "p")]) == 2
     assert "no model called" in capsys.readouterr().err
+
+
+def test_the_window_generates_with_a_registered_model(model_folder, qtbot, qapp):
+    pytest.importorskip("pytestqt")
+    from desktop.config import resolve_paths
+    from desktop.engine.diffusion.registry import ModelRegistry
+    from desktop.ui.app import create_window
+
+    ModelRegistry(resolve_paths().config_dir / "models.json").add(str(model_folder), name="tiny")
+    win = create_window(qapp, show_crash_dialogs=False)
+    qtbot.addWidget(win)
+    win.show()
+    qtbot.waitUntil(lambda: win.lib is not None, timeout=30_000)
+    brief = win.brief
+    brief.engine.setCurrentIndex(brief.engine.findData("tiny"))
+    assert brief.diffusion_box.isVisibleTo(win) and not brief.options_box.isVisibleTo(win)
+    brief.prompt.setText("gold damask")
+    brief.steps.setValue(2)
+    brief.width_spin.setValue(32)
+    brief.height_spin.setValue(32)
+    brief.repeat.setCurrentIndex(brief.repeat.findData("half-drop"))
+    brief.request_generate()
+    qtbot.waitUntil(lambda: win.lib.count() == 1 and win.library.count() == 1, timeout=60_000)
+    item = win.lib.get(win.lib.list()[0]["id"])
+    assert item["provenance"]["prompt"] == "gold damask" and item["repeat"] == "half-drop"
+    win.shutdown()
+    win.crash_reporter.uninstall()

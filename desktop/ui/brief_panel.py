@@ -73,7 +73,29 @@ class BriefPanel(QWidget):
 
         self.engine = QComboBox()
         self.engine.addItem("Procedural (no GPU needed)", "procedural")
-        self.engine.setToolTip("Diffusion models appear here once one is registered.")
+        self.engine.setToolTip("Diffusion models appear here once added ('tessera models add PATH').")
+        self.engine.currentIndexChanged.connect(self._engine_changed)
+        self.diffusion_box = QGroupBox("Diffusion")
+        diffusion_form = QFormLayout(self.diffusion_box)
+        self.prompt = QLineEdit()
+        self.prompt.setPlaceholderText("a damask wallpaper, gold on navy")
+        self.negative_prompt = QLineEdit()
+        self.negative_prompt.setPlaceholderText("blurry, text, watermark")
+        self.steps = QSpinBox()
+        self.steps.setRange(1, 200)
+        self.steps.setValue(30)
+        self.guidance = QDoubleSpinBox()
+        self.guidance.setRange(0.0, 30.0)
+        self.guidance.setSingleStep(0.5)
+        self.guidance.setValue(7.0)
+        self.scheduler = QComboBox()
+        from desktop.engine.diffusion.pipeline import SCHEDULERS
+
+        self.scheduler.addItems(list(SCHEDULERS))
+        for label, widget in (("Prompt", self.prompt), ("Negative", self.negative_prompt), ("Steps", self.steps),
+                              ("Guidance", self.guidance), ("Scheduler", self.scheduler)):
+            diffusion_form.addRow(label, widget)
+        self.diffusion_box.hide()
         self.style_combo = QComboBox()
         for style in STYLES.values():
             self.style_combo.addItem(style.label, style.name)
@@ -160,6 +182,7 @@ class BriefPanel(QWidget):
         inner = QWidget()
         inner_layout = QVBoxLayout(inner)
         inner_layout.addLayout(form)
+        inner_layout.addWidget(self.diffusion_box)
         inner_layout.addWidget(self.options_box)
         inner_layout.addStretch(1)
         scroll = QScrollArea()
@@ -316,7 +339,27 @@ class BriefPanel(QWidget):
             width=self.width_spin.value(), height=self.height_spin.value(), palette=self.palette_spec(),
             seed=self.seed.value(), count=self.count.value(), engine=self.engine.currentData(),
             qa_profile=self.qa_profile.currentText(), auto_correct=self.auto_correct.isChecked(),
+            prompt=self.prompt.text(), negative_prompt=self.negative_prompt.text(), steps=self.steps.value(),
+            guidance=self.guidance.value(), scheduler=self.scheduler.currentText(),
         )
+
+    def set_models(self, models: list[tuple[str, str]]) -> None:
+        """Registered diffusion models as (name, family), after the procedural engine."""
+        current = self.engine.currentData()
+        self.engine.blockSignals(True)
+        while self.engine.count() > 1:
+            self.engine.removeItem(1)
+        for name, family in models:
+            self.engine.addItem(f"{name} ({family.upper()})", name)
+        self.engine.setCurrentIndex(max(0, self.engine.findData(current)))
+        self.engine.blockSignals(False)
+        self._engine_changed()
+
+    def _engine_changed(self) -> None:
+        diffusion = self.engine.currentData() != "procedural"
+        self.diffusion_box.setVisible(diffusion)
+        self.options_box.setVisible(not diffusion)
+        self.style_combo.setEnabled(not diffusion)
 
     def request_generate(self) -> None:
         request = self.build_request()

@@ -80,6 +80,7 @@ class MainWindow(QMainWindow):
         self.library.largeViewRequested.connect(self.toggle_large_view)
         self.inspector.tagsEdited.connect(self.edit_tags)
 
+        self._load_models()
         self.status_gpu = QLabel("GPU: checking…")
         self.statusBar().addPermanentWidget(QLabel(f"Library: {self.library_dir}"))
         self.statusBar().addPermanentWidget(self.status_gpu)
@@ -215,6 +216,8 @@ class MainWindow(QMainWindow):
 
     def shutdown(self) -> None:
         """Stop the jobs, then close the library (in that order: a writer may be mid-transaction)."""
+        self.bridge.stop()  # no job callbacks after this point
+        self._on_done.clear()
         self.queue.shutdown(timeout=5.0)
         if self.lib is not None:
             self.lib.close()
@@ -374,7 +377,8 @@ class MainWindow(QMainWindow):
 
         # with the catalogue open, tiles go through its writer; without it, to the tiles folder
         request.out_dir = None if self.lib is not None else str(self.tiles_dir)
-        title = f"Generate {request.style} ({request.repeat}, {request.width}×{request.height})" + (
+        what = request.style if request.engine == "procedural" else f"with {request.engine}"
+        title = f"Generate {what} ({request.repeat}, {request.width}×{request.height})" + (
             f" ×{request.count}" if request.count > 1 else "")
         job = self.submit("generate", lambda ctx: run_generate(request, ctx), request, title=title,
                           on_done=self._generated)
@@ -406,7 +410,7 @@ class MainWindow(QMainWindow):
 
         entries = []
         for tile, pattern_id in zip(tiles, ids):
-            if pattern_id is not None:
+            if pattern_id is not None and self.lib is not None:
                 item = self.lib.get(pattern_id)
                 tile.path = item["file"]
                 tile.metadata = dict(tile.metadata, library_id=pattern_id)
@@ -564,6 +568,18 @@ class MainWindow(QMainWindow):
         from desktop.repeat import repeat_view
 
         self._export("swatch", lambda image, repeat: repeat_view(image, repeat, 3, 3))
+
+    def _load_models(self) -> None:
+        """Registered diffusion models into the Brief's engine list (a small JSON file; no torch)."""
+        from desktop.engine.diffusion.registry import ModelRegistry
+        from desktop.errors import UserError
+
+        try:
+            entries = ModelRegistry(self.paths.config_dir / "models.json").entries()
+        except UserError as exc:
+            self.statusBar().showMessage(str(exc), 10_000)
+            entries = []
+        self.brief.set_models([(e.name, e.family) for e in entries])
 
     def show_settings(self) -> None:
         from desktop.ui.settings_dialog import SettingsDialog
