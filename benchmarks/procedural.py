@@ -12,26 +12,15 @@ from __future__ import annotations
 import argparse
 import io
 import json
-import os
-import platform
 import statistics
-import time
 
 import numpy as np
 from PIL import Image
+from timing import machine, median_ms
 
 from desktop.engine import procedural
 from desktop.engine.images import png_bytes
 from desktop.palettes import parse_palette
-
-
-def median_ms(fn, runs: int) -> float:
-    times = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        fn()
-        times.append((time.perf_counter() - start) * 1000)
-    return statistics.median(times)
 
 
 def main() -> None:
@@ -59,7 +48,7 @@ def main() -> None:
         "styles": rows,
         "median_ratio": round(statistics.median(ratios), 2),
         "within_goal": sum(r <= 3.0 for r in ratios),
-        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()},
+        "machine": machine(),
     }, indent=2))
 
 

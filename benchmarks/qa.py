@@ -13,14 +13,12 @@ from __future__ import annotations
 import argparse
 import io
 import json
-import os
-import platform
 import statistics
-import time
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
+from timing import machine, median_ms
 
 from desktop.engine import procedural
 from desktop.engine.images import load_rgb, png_bytes
@@ -29,14 +27,6 @@ from desktop.palettes import parse_palette
 
 SHARED = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "textures" / "seamless"
 
-
-def median_ms(fn, runs: int) -> float:
-    times = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        fn()
-        times.append((time.perf_counter() - start) * 1000)
-    return statistics.median(times)
 
 
 def main() -> None:
@@ -63,7 +53,7 @@ def main() -> None:
     print(json.dumps({
         "benchmark": "qa", "runs": args.runs, "goal_ratio": 1.0, "images": rows,
         "median_ratio": round(statistics.median(r["ratio"] for r in rows), 2),
-        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()},
+        "machine": machine(),
     }, indent=2))
 
 
