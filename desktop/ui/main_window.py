@@ -204,6 +204,8 @@ class MainWindow(QMainWindow):
         self.library.set_folder(lib.root)
 
         def reconcile(ctx):
+            if lib.count() == 0 and not (lib.root / "index").exists():
+                return {}  # a new library: nothing to check, and no reason to load LanceDB yet
             from desktop.library import search
 
             return search.reconcile(lib)
