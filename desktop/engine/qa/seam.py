@@ -26,14 +26,17 @@ from desktop.repeat import Repeat, parse_repeat, window
 
 def _step_means(img: np.ndarray, axis: int) -> np.ndarray:
     """Mean absolute step between neighbouring columns (axis 1) or rows (axis 0), over channels."""
-    if axis == 0:
-        img = img.transpose(1, 0, 2)
     h, w, c = img.shape
-    if img.dtype == np.uint8:  # saturating uint8 absdiff and a float reduce: exact, and fast
+    if img.dtype != np.uint8:
+        return np.abs(np.diff(img, axis=axis)).mean(axis=(0, 2) if axis == 1 else (1, 2))
+    # saturating uint8 absdiff and a float reduce: exact, and fast (rows need no transpose)
+    if axis == 1:
         steps = cv2.absdiff(np.ascontiguousarray(img[:, 1:]), np.ascontiguousarray(img[:, :-1]))
         sums = cv2.reduce(steps.reshape(h, -1), 0, cv2.REDUCE_SUM, dtype=cv2.CV_32F)
         return sums.reshape(w - 1, c).sum(axis=1) / (h * c)
-    return np.abs(np.diff(img, axis=1)).mean(axis=(0, 2))
+    steps = cv2.absdiff(img[1:], img[:-1])  # row slices of a contiguous image are contiguous
+    sums = cv2.reduce(steps.reshape(h - 1, -1), 1, cv2.REDUCE_SUM, dtype=cv2.CV_32F)
+    return sums.ravel() / (w * c)
 
 
 def _edge_stats(img: np.ndarray, repeat: Repeat) -> dict[str, np.ndarray | float]:
