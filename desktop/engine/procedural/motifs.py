@@ -186,7 +186,9 @@ def toss_points(ctx: RenderContext, count: int, min_distance: float, tries: int 
 
 def _ground(ctx: RenderContext) -> np.ndarray:
     ground = ctx.colors[int(np.argmax(ctx.colors.sum(1)))]
-    return np.broadcast_to(ground, (ctx.height, ctx.width, 3)).astype(np.float32).copy()
+    canvas = np.empty((ctx.height, ctx.width, 3), np.float32)
+    canvas[:] = ground  # one fill, no temporary copies
+    return canvas
 
 
 def _jittered(ctx: RenderContext, n: int) -> list[np.ndarray]:

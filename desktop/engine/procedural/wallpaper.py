@@ -110,7 +110,8 @@ def render_wallpaper(ctx: RenderContext) -> np.ndarray:
     base_m = np.array([[np.cos(base), -np.sin(base)], [np.sin(base), np.cos(base)]])
     f0 = np.array([p["x"], p["y"]])
     ground = ctx.colors[int(np.argmax(ctx.colors.sum(1)))]
-    canvas = np.broadcast_to(ground, (ctx.height, ctx.width, 3)).astype(np.float32).copy()
+    canvas = np.empty((ctx.height, ctx.width, 3), np.float32)
+    canvas[:] = ground
     offsets = np.round(translates(Repeat.BASIC, ctx.width, ctx.height, reach=1)).astype(np.int64)
     for k, (r, t) in enumerate(ops):
         linear = basis @ r @ inverse @ base_m
