@@ -377,3 +377,17 @@ def test_zoomed_out_preview_paints_the_repeat_geometry(qtbot, repeat):
     ox, oy = round(w / 2 - 3 * side / 2), round(h / 2 - 3 * side / 2)
     region = painted[oy:oy + 3 * side, ox:ox + 3 * side].astype(int)
     assert np.abs(region - expected.astype(int)).mean() < 12
+
+
+def test_colour_filter_uses_colour_tags(window, qtbot):
+    _generate_two(window, qtbot)
+    qtbot.waitUntil(lambda: all(window.lib.get(p["id"])["tags"] for p in window.lib.list()), timeout=30_000)
+    colour = window.lib.list()[0]["tags"][0]
+    index = window.library.colour_filter.findData(colour)
+    assert index > 0
+    window.library.colour_filter.setCurrentIndex(index)
+    expected = {p["id"] for p in window.lib.list(tag=colour)}
+    qtbot.waitUntil(lambda: {e.pattern_id for e in window.library.model.entries} == expected, timeout=30_000)
+    window.library.colour_filter.setCurrentIndex(window.library.colour_filter.findData("lavender"))
+    expected = {p["id"] for p in window.lib.list(tag="lavender")}
+    qtbot.waitUntil(lambda: {e.pattern_id for e in window.library.model.entries} == expected, timeout=30_000)

@@ -351,7 +351,7 @@ class Library:
                     pattern.tags.append(Tag(name=name, source="auto", confidence=float(confidence)))
 
     # -- reading ----------------------------------------------------------------------------------
-    def list(self, status: str | None = None, tag: str | None = None, min_rating: int = 0,
+    def list(self, status: str | None = None, tag: str | list[str] | None = None, min_rating: int = 0,
              limit: int | None = None, collection: str | None = None) -> list[dict[str, Any]]:
         query = select(Pattern).options(selectinload(Pattern.tags)).order_by(Pattern.id.desc())
         if collection:
@@ -362,8 +362,8 @@ class Library:
             query = query.where(Pattern.status == status)
         if min_rating:
             query = query.where(Pattern.rating >= min_rating)
-        if tag:
-            query = query.where(Pattern.tags.any(Tag.name == tag.lower()))
+        for name in tag_list(tag):  # every tag asked for must be there
+            query = query.where(Pattern.tags.any(Tag.name == name))
         if limit:
             query = query.limit(limit)
         with Session(self.engine) as session:
@@ -448,6 +448,14 @@ class Library:
                 "stray_files": [str(p.relative_to(self.files)) for p in stray],
                 "partial_files": [] if repair else [p.name for p in partial], "repairs": actions,
                 "ok": quick == "ok" and not missing}
+
+
+def tag_list(tag: str | Iterable[str] | None) -> list[str]:
+    """One tag, several (all must match), or none, as lower-case names."""
+    if not tag:
+        return []
+    names = [tag] if isinstance(tag, str) else list(tag)
+    return [n.strip().lower() for n in names if n and n.strip()]
 
 
 def _configure_connection(dbapi_connection, record) -> None:

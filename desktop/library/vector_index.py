@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from desktop.library.catalogue import tag_list
 from desktop.library.descriptor import DIM, MODEL
 
 TABLE = "patterns"
@@ -119,8 +120,8 @@ class VectorIndex:
             where.append(f"status = {_quote(status)}")
         if min_rating:
             where.append(f"rating >= {int(min_rating)}")
-        if tag:
-            where.append(f"tags LIKE {_quote('%|' + tag.lower() + '|%')}")
+        for name in tag_list(tag):
+            where.append(f"tags LIKE {_quote('%|' + name + '|%')}")
         if exclude is not None:
             where.append(f"id != {int(exclude)}")
         query = table.search(np.asarray(vector, np.float32)).limit(limit)
@@ -158,8 +159,8 @@ class VectorIndex:
             keep &= cols["status"] == status
         if min_rating:
             keep &= cols["rating"] >= min_rating
-        if tag:
-            keep &= np.char.find(cols["tags"], f"|{tag.lower()}|") >= 0
+        for name in tag_list(tag):
+            keep &= np.char.find(cols["tags"], f"|{name}|") >= 0
         if exclude is not None:
             keep &= cols["id"] != exclude
         if ids is not None:

@@ -212,9 +212,17 @@ class LibraryPanel(QWidget):
         self.tag_filter = QLineEdit()
         self.tag_filter.setPlaceholderText("tag")
         self.tag_filter.setMaximumWidth(110)
+        self.colour_filter = QComboBox()
+        self.colour_filter.addItem("Any colour", None)
+        from desktop.library.tagging import colour_names
+
+        for name, hex_colour in colour_names().items():
+            self.colour_filter.addItem(name, name)
+            self.colour_filter.setItemData(self.colour_filter.count() - 1, _swatch_icon(hex_colour), Qt.DecorationRole)
+        self.colour_filter.setToolTip("Patterns in which this colour is a main colour (from their colour tags)")
         self.collection_filter = QComboBox()
         self.collection_filter.addItem("All collections", None)
-        for widget in (self.status_filter, self.rating_filter, self.collection_filter):
+        for widget in (self.status_filter, self.rating_filter, self.colour_filter, self.collection_filter):
             widget.currentIndexChanged.connect(self._filters_changed)
         self.tag_filter.editingFinished.connect(self._filters_changed)
 
@@ -239,7 +247,8 @@ class LibraryPanel(QWidget):
         search_row.addWidget(self.search, 1)
         search_row.addWidget(self.more_like)
         filter_row = QHBoxLayout()
-        for widget in (self.status_filter, self.rating_filter, self.tag_filter, self.collection_filter):
+        for widget in (self.status_filter, self.rating_filter, self.colour_filter, self.tag_filter,
+                       self.collection_filter):
             filter_row.addWidget(widget)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
@@ -300,7 +309,8 @@ class LibraryPanel(QWidget):
         status = self.status_filter.currentText()
         return {"status": None if status.startswith("All") else status,
                 "min_rating": self.rating_filter.currentIndex(),
-                "tag": self.tag_filter.text().strip().lower() or None,
+                "tag": [t for t in (self.tag_filter.text().strip().lower(), self.colour_filter.currentData()) if t]
+                or None,
                 "collection": self.collection_filter.currentData()}
 
     # -- signals out ----------------------------------------------------------------------------
@@ -344,6 +354,14 @@ class LibraryPanel(QWidget):
         if paths:
             event.acceptProposedAction()
             self.importRequested.emit(paths)
+
+
+def _swatch_icon(hex_colour: str) -> QIcon:
+    from PySide6.QtGui import QColor, QPixmap
+
+    pixmap = QPixmap(12, 12)
+    pixmap.fill(QColor(hex_colour))
+    return QIcon(pixmap)
 
 
 def _caption(entry: TileEntry) -> str:

@@ -232,6 +232,8 @@ class MainWindow(QMainWindow):
         self.status_gpu.setToolTip(gpu_text(self.devices))
 
     def _library_scanned(self, snap: JobSnapshot) -> None:
+        if snap.id != getattr(self, "_grid_job", snap.id):
+            return  # a newer filter or search has been asked for since: its answer wins
         entries = snap.result or []
         self.library.show_entries(entries)
         if entries and not self.preview.canvas.has_tile():
@@ -242,8 +244,9 @@ class MainWindow(QMainWindow):
         if self.lib is None:
             return
         lib, filters = self.lib, {k: v for k, v in self.library.filters().items() if v}
-        self.submit("read-library", lambda ctx: read_library(lib, ctx=ctx, **filters), lane=Lane.IO,
-                    title="Reading the library", on_done=self._library_scanned)
+        job = self.submit("read-library", lambda ctx: read_library(lib, ctx=ctx, **filters), lane=Lane.IO,
+                          title="Reading the library", on_done=self._library_scanned)
+        self._grid_job = job.id
 
     def _update_patterns(self, ids: list[int], label: str, **changes) -> None:
         if self.lib is None:
@@ -285,10 +288,11 @@ class MainWindow(QMainWindow):
             return entries_for_hits(lib, fn(lib, filters))
 
         def done(snap: JobSnapshot) -> None:
-            self.library.show_entries(snap.result, f"{len(snap.result)} result(s) {kind}")
+            if snap.id == self._grid_job:  # only the latest request fills the grid
+                self.library.show_entries(snap.result, f"{len(snap.result)} result(s) {kind}")
 
         job = self.submit("search", run, lane=Lane.IO, title=f"Searching {kind}", on_done=done)
-        self._search_job = job.id
+        self._search_job = self._grid_job = job.id
 
     def search_text(self, text: str) -> None:
         if not text:
