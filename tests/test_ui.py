@@ -391,3 +391,19 @@ def test_colour_filter_uses_colour_tags(window, qtbot):
     window.library.colour_filter.setCurrentIndex(window.library.colour_filter.findData("lavender"))
     expected = {p["id"] for p in window.lib.list(tag="lavender")}
     qtbot.waitUntil(lambda: {e.pattern_id for e in window.library.model.entries} == expected, timeout=30_000)
+
+
+def test_print_size_in_the_brief_is_checked_by_qa(window, qtbot):
+    brief = window.brief
+    brief.set_style("checks")
+    brief.width_spin.setValue(64)
+    brief.height_spin.setValue(64)
+    brief.print_size.setValue(24.0)
+    brief.dpi.setValue(150)
+    request = brief.build_request()
+    assert request.qa_overrides == {"print": {"dpi": 150, "print_size_in": [24.0, 24.0]}} and request.dpi == 150
+    brief.request_generate()
+    qtbot.waitUntil(lambda: window.lib.count() == 1, timeout=30_000)
+    qa = window.lib.browse()[0]["metadata"]["qa"]
+    printing = next(c for c in qa["checks"] if c["name"] == "print")
+    assert printing["status"] == "fail" and "24 × 24 in" in printing["explanation"]

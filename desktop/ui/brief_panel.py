@@ -136,6 +136,17 @@ class BriefPanel(QWidget):
         self.count.setValue(1)
         from desktop.engine.qa import profile_names
 
+        self.print_size = QDoubleSpinBox()
+        self.print_size.setRange(0.0, 200.0)
+        self.print_size.setDecimals(1)
+        self.print_size.setSuffix(" in")
+        self.print_size.setSpecialValueText("any")
+        self.print_size.setToolTip("How large one repeat prints; QA checks the pixels against it (0 = any)")
+        self.dpi = QSpinBox()
+        self.dpi.setRange(10, 2400)
+        self.dpi.setValue(150)
+        self.dpi.setSuffix(" DPI")
+
         self.qa_profile = QComboBox()
         self.qa_profile.addItems(profile_names())
         self.qa_profile.setCurrentText("default")
@@ -174,6 +185,10 @@ class BriefPanel(QWidget):
         seed_row.addWidget(self.seed_lock)
         form.addRow("Seed", seed_row)
         form.addRow("Count", self.count)
+        print_row = QHBoxLayout()
+        print_row.addWidget(self.print_size, 1)
+        print_row.addWidget(self.dpi)
+        form.addRow("Print", print_row)
         qa_row = QHBoxLayout()
         qa_row.addWidget(self.qa_profile, 1)
         qa_row.addWidget(self.auto_correct)
@@ -340,8 +355,18 @@ class BriefPanel(QWidget):
             seed=self.seed.value(), count=self.count.value(), engine=self.engine.currentData(),
             qa_profile=self.qa_profile.currentText(), auto_correct=self.auto_correct.isChecked(),
             prompt=self.prompt.text(), negative_prompt=self.negative_prompt.text(), steps=self.steps.value(),
-            guidance=self.guidance.value(), scheduler=self.scheduler.currentText(),
+            guidance=self.guidance.value(), scheduler=self.scheduler.currentText(), dpi=self.dpi.value(),
+            qa_overrides=self.print_overrides(),
         )
+
+    def print_overrides(self) -> dict:
+        """QA thresholds from the brief: the print size of one repeat at its DPI."""
+        out: dict = {"print": {"dpi": self.dpi.value()}}
+        if self.print_size.value() > 0:
+            side = self.print_size.value()
+            ratio = self.height_spin.value() / max(1, self.width_spin.value())
+            out["print"]["print_size_in"] = [side, round(side * ratio, 2)]
+        return out
 
     def set_models(self, models: list[tuple[str, str]]) -> None:
         """Registered diffusion models as (name, family), after the procedural engine."""
