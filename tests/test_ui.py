@@ -60,10 +60,7 @@ def test_a_running_job_shows_progress_and_can_be_cancelled(window, qtbot):
 
 
 def test_generate_shows_the_tile_in_preview_and_library(window, qtbot, isolated_home):
-    brief = window.brief
-    brief.set_style("hexagons")
-    brief.width_spin.setValue(128)
-    brief.height_spin.setValue(128)
+    brief = _small_brief(window, "hexagons", 128)
     brief.repeat.setCurrentIndex(brief.repeat.findData("half-drop"))
     qtbot.mouseClick(brief.generate_button, Qt.LeftButton)
     qtbot.waitUntil(lambda: window.library.count() >= 1, timeout=30_000)
@@ -151,10 +148,7 @@ def test_a_missing_display_is_explained_not_an_abort():
 
 
 def test_qa_runs_on_the_shown_tile_and_overlays_toggle(window, qtbot):
-    brief = window.brief
-    brief.set_style("fbm")
-    brief.width_spin.setValue(128)
-    brief.height_spin.setValue(128)
+    brief = _small_brief(window, "fbm", 128)
     brief.request_generate()
     qtbot.waitUntil(lambda: window.preview.overlay_combo.count() > 1, timeout=30_000)
     assert "Seam" in window.inspector.view.toPlainText()
@@ -170,10 +164,7 @@ def test_qa_runs_on_the_shown_tile_and_overlays_toggle(window, qtbot):
 
 
 def test_auto_correct_from_the_brief_records_attempts(window, qtbot):
-    brief = window.brief
-    brief.set_style("toss")
-    brief.width_spin.setValue(128)
-    brief.height_spin.setValue(128)
+    brief = _small_brief(window, "toss", 128)
     brief.auto_correct.setChecked(True)
     request = brief.build_request()
     assert request.auto_correct and request.qa_profile == "default"
@@ -208,11 +199,17 @@ def test_a_library_held_by_another_instance_is_explained(qtbot, qapp, isolated_h
         holder.close()
 
 
-def _generate_two(window, qtbot):
+def _small_brief(window, style: str, size: int = 64):
+    """Set the Brief to a small tile of `style` (what most window tests need)."""
     brief = window.brief
-    brief.set_style("polka-dots")
-    brief.width_spin.setValue(64)
-    brief.height_spin.setValue(64)
+    brief.set_style(style)
+    brief.width_spin.setValue(size)
+    brief.height_spin.setValue(size)
+    return brief
+
+
+def _generate_two(window, qtbot):
+    brief = _small_brief(window, "polka-dots")
     brief.count.setValue(2)
     brief.request_generate()
     qtbot.waitUntil(lambda: window.lib.count() == 2 and window.library.count() == 2, timeout=30_000)
@@ -394,10 +391,7 @@ def test_colour_filter_uses_colour_tags(window, qtbot):
 
 
 def test_print_size_in_the_brief_is_checked_by_qa(window, qtbot):
-    brief = window.brief
-    brief.set_style("checks")
-    brief.width_spin.setValue(64)
-    brief.height_spin.setValue(64)
+    brief = _small_brief(window, "checks", 64)
     brief.print_size.setValue(24.0)
     brief.dpi.setValue(150)
     request = brief.build_request()
