@@ -401,3 +401,20 @@ def test_print_size_in_the_brief_is_checked_by_qa(window, qtbot):
     qa = window.lib.browse()[0]["metadata"]["qa"]
     printing = next(c for c in qa["checks"] if c["name"] == "print")
     assert printing["status"] == "fail" and "24 × 24 in" in printing["explanation"]
+
+
+def test_about_names_versions_and_the_gpu_and_logs_go_to_a_file(window, isolated_home):
+    from desktop import __version__
+    from desktop.ui.about_dialog import AboutDialog
+
+    dialog = AboutDialog(window.paths, str(window.library_dir),
+                         {"cuda": False, "devices": [], "error": "no CUDA device"}, window)
+    text = dialog.text.toPlainText()
+    assert __version__ in text and "PySide6" in text and "numpy" in text
+    assert "GPU" in text and "no CUDA device" in text and str(window.paths.log_file) in text
+    log = isolated_home / "logs" / "tessera.log"
+    assert log.is_file() and "Tessera" in log.read_text()
+    import logging
+    from logging.handlers import RotatingFileHandler
+
+    assert any(isinstance(h, RotatingFileHandler) and h.baseFilename == str(log) for h in logging.getLogger().handlers)
