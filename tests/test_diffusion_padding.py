@@ -13,30 +13,16 @@ diffusers = pytest.importorskip("diffusers")
 
 from desktop.engine.diffusion.padding import apply_repeat_padding, repeat_padding, restore_padding  # noqa: E402
 from desktop.repeat import window  # noqa: E402
+from tiny_sd import ddim, tiny_unet, tiny_vae  # noqa: E402
 
 
 @pytest.fixture(scope="module")
 def tiny():
-    from diffusers import AutoencoderKL, DDIMScheduler, UNet2DConditionModel
-
-    torch.manual_seed(0)
-    unet = UNet2DConditionModel(
-        block_out_channels=(32, 64), layers_per_block=1, sample_size=16, in_channels=4, out_channels=4,
-        down_block_types=("DownBlock2D", "CrossAttnDownBlock2D"), up_block_types=("CrossAttnUpBlock2D", "UpBlock2D"),
-        cross_attention_dim=32,
-    ).eval()
-    torch.manual_seed(0)
-    vae = AutoencoderKL(
-        block_out_channels=[32, 64], in_channels=3, out_channels=3, latent_channels=4,
-        down_block_types=["DownEncoderBlock2D", "DownEncoderBlock2D"],
-        up_block_types=["UpDecoderBlock2D", "UpDecoderBlock2D"],
-    ).eval()
-    scheduler = DDIMScheduler(beta_start=0.00085, beta_end=0.012, beta_schedule="scaled_linear",
-                              clip_sample=False, set_alpha_to_one=False)
+    unet, vae = tiny_unet(), tiny_vae()
     torch.manual_seed(1)
     text = torch.randn(1, 7, 32)
     latents = torch.randn(1, 4, 16, 16)
-    return unet, vae, scheduler, text, latents
+    return unet, vae, ddim(), text, latents
 
 
 def sample(tiny, latents):
@@ -91,3 +77,27 @@ def test_an_odd_latent_is_refused_for_half_drop(tiny):
     with pytest.raises(UserError, match="even"), repeat_padding([unet], "half-drop", latent_size=(16, 15)):
         pass
     assert all(not hasattr(m, "_tessera_repeat") for m in unet.modules())
+
+
+@pytest.mark.parametrize("axes", ["x", "y"])
+def test_one_axis_tiling_wraps_that_axis_only(tiny, axes):
+    """A border that repeats along x: moving the latents along x moves the image; along y it does not."""
+    unet, vae, _, _, latents = tiny
+    along, across = ((4, 0), (0, 4)) if axes == "x" else ((0, 4), (4, 0))
+    with repeat_padding([unet, vae], "basic", latent_size=(16, 16), axes=axes):
+        image = sample(tiny, latents)
+        moved = sample(tiny, window(latents, "basic", *along, 16, 16))
+        crossed = sample(tiny, window(latents, "basic", *across, 16, 16))
+    expected = window(image, "basic", along[0] * 2, along[1] * 2, 32, 32)
+    assert torch.allclose(moved, expected, atol=1e-4)
+    not_expected = window(image, "basic", across[0] * 2, across[1] * 2, 32, 32)
+    assert (crossed - not_expected).abs().max() > 1e-2
+
+
+def test_one_axis_tiling_is_for_the_basic_repeat(tiny):
+    from desktop.errors import UserError
+
+    with pytest.raises(UserError, match="basic repeat"), repeat_padding([tiny[0]], "half-drop", axes="x"):
+        pass
+    with pytest.raises(UserError, match="axes"), repeat_padding([tiny[0]], "basic", axes="z"):
+        pass

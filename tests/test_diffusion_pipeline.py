@@ -13,45 +13,13 @@ transformers = pytest.importorskip("transformers")
 from desktop.engine.diffusion.pipeline import DiffusionRequest, generate, load_pipeline  # noqa: E402
 from desktop.errors import UserError  # noqa: E402
 from desktop.jobs import JobQueue, JobState  # noqa: E402
-
-
-def tiny_tokenizer(folder):
-    from transformers import CLIPTokenizer
-
-    letters = list("abcdefghijklmnopqrstuvwxyz")
-    vocab = {"<|startoftext|>": 0, "<|endoftext|>": 1, "!": 2}
-    for ch in letters:
-        vocab[ch] = len(vocab)
-        vocab[ch + "</w>"] = len(vocab)
-    (folder / "vocab.json").write_text(json.dumps(vocab))
-    (folder / "merges.txt").write_text("#version: 0.2\n")
-    return CLIPTokenizer(str(folder / "vocab.json"), str(folder / "merges.txt"), model_max_length=77)
+from tiny_sd import tiny_pipeline  # noqa: E402
 
 
 @pytest.fixture(scope="module")
 def model_folder(tmp_path_factory):
-    from diffusers import AutoencoderKL, DDIMScheduler, StableDiffusionPipeline, UNet2DConditionModel
-    from transformers import CLIPTextConfig, CLIPTextModel
-
     folder = tmp_path_factory.mktemp("tiny-sd")
-    torch.manual_seed(0)
-    unet = UNet2DConditionModel(block_out_channels=(32, 64), layers_per_block=1, sample_size=16, in_channels=4,
-                                out_channels=4, down_block_types=("DownBlock2D", "CrossAttnDownBlock2D"),
-                                up_block_types=("CrossAttnUpBlock2D", "UpBlock2D"), cross_attention_dim=32)
-    torch.manual_seed(0)
-    vae = AutoencoderKL(block_out_channels=[32, 64], in_channels=3, out_channels=3, latent_channels=4,
-                        down_block_types=["DownEncoderBlock2D"] * 2, up_block_types=["UpDecoderBlock2D"] * 2)
-    torch.manual_seed(0)
-    text_encoder = CLIPTextModel(CLIPTextConfig(bos_token_id=0, eos_token_id=1, hidden_size=32,
-                                                intermediate_size=37, num_attention_heads=4, num_hidden_layers=5,
-                                                vocab_size=1000, max_position_embeddings=77))
-    tokenizer = tiny_tokenizer(folder)
-    scheduler = DDIMScheduler(beta_start=0.00085, beta_end=0.012, beta_schedule="scaled_linear", clip_sample=False,
-                              set_alpha_to_one=False)
-    pipe = StableDiffusionPipeline(unet=unet, vae=vae, text_encoder=text_encoder, tokenizer=tokenizer,
-                                   scheduler=scheduler, safety_checker=None, feature_extractor=None,
-                                   requires_safety_checker=False)
-    pipe.save_pretrained(folder / "model")
+    tiny_pipeline(folder).save_pretrained(folder / "model")
     return folder / "model"
 
 

@@ -4,8 +4,10 @@ Seamless diffusion works by making every Conv2d see the plane instead of zeros: 
 convolution its input is padded through the repeat geometry (desktop.repeat.pad), and the
 convolution itself runs unpadded. Circular padding is the basic case; half-drop takes the
 wrapped columns from half a tile lower, half-brick the wrapped rows from half a tile along,
-mirror reflects. Because it patches modules in place, apply it after LoRAs attach (their
-convolutions get it too), and `restore` puts every convolution back as it was.
+mirror reflects. ``axes="x"`` or ``"y"`` wraps one axis only (a border or a ribbon that repeats
+along its length) and pads the other with zeros, as the convolution would have. Because it
+patches modules in place, apply it after LoRAs attach (their convolutions get it too), and
+`restore` puts every convolution back as it was.
 """
 
 from __future__ import annotations
@@ -13,26 +15,47 @@ from __future__ import annotations
 from contextlib import contextmanager
 from typing import Any
 
+from desktop.errors import UserError
 from desktop.repeat import Repeat, check_size, parse_repeat, window_index
 
 _MARK = "_tessera_repeat"
+_DOWNSAMPLE_MARK = -1  # a Downsample2D whose right/bottom pad Tessera does
 
 
-def _indices(repeat: Repeat, w: int, h: int, pads: tuple[int, int, int, int], device, cache: dict):
-    key = (repeat, w, h, pads, str(device))
+AXES = ("xy", "x", "y")
+
+
+def check_axes(repeat: Repeat | str, axes: str) -> None:
+    if axes not in AXES:
+        raise UserError(f"tiling axes must be one of {', '.join(AXES)}, not '{axes}'")
+    if axes != "xy" and parse_repeat(repeat) is not Repeat.BASIC:
+        raise UserError(f"wrapping only along {axes} works with the basic repeat, not {parse_repeat(repeat).value}")
+
+
+def _indices(repeat: Repeat, w: int, h: int, pads: tuple[int, int, int, int], axes: str, device, cache: dict):
+    key = (repeat, w, h, pads, axes, str(device))
     if key not in cache:
+        import numpy as np
         import torch
 
         left, right, top, bottom = pads
-        rows, cols = window_index(repeat, w, h, -left, -top, w + left + right, h + top + bottom)
-        cache[key] = (torch.from_numpy(rows.copy()).to(device), torch.from_numpy(cols.copy()).to(device))
+        if axes == "xy":
+            rows, cols = window_index(repeat, w, h, -left, -top, w + left + right, h + top + bottom)
+        elif axes == "x":  # basic along x only: the rows stay as they are
+            rows = np.arange(h)[:, None]
+            cols = (np.arange(-left, w + right) % w)[None, :]
+        else:
+            rows = (np.arange(-top, h + bottom) % h)[:, None]
+            cols = np.arange(w)[None, :]
+        cache[key] = (torch.from_numpy(np.ascontiguousarray(rows)).to(device),
+                      torch.from_numpy(np.ascontiguousarray(cols)).to(device))
     return cache[key]
 
 
-def _repeat_forward(conv, repeat: Repeat, cache: dict):
+def _repeat_forward(conv, repeat: Repeat, axes: str, cache: dict):
     import torch.nn.functional as F
 
-    ph, pw = conv._tessera_padding
+    left, right, top, bottom = conv._tessera_pads
 
     def forward(x):
         h, w = x.shape[-2:]
@@ -40,14 +63,18 @@ def _repeat_forward(conv, repeat: Repeat, cache: dict):
         # an offset repeat needs an even side at this resolution; below that, fall back to basic
         if (kind is Repeat.HALF_DROP and h % 2) or (kind is Repeat.HALF_BRICK and w % 2):
             kind = Repeat.BASIC
-        rows, cols = _indices(kind, w, h, (pw, pw, ph, ph), x.device, cache)
+        rows, cols = _indices(kind, w, h, (left, right, top, bottom), axes, x.device, cache)
         padded = x[..., rows, cols]
+        if axes == "x":
+            padded = F.pad(padded, (0, 0, top, bottom))
+        elif axes == "y":
+            padded = F.pad(padded, (left, right, 0, 0))
         return F.conv2d(padded, conv.weight, conv.bias, conv.stride, 0, conv.dilation, conv.groups)
 
     return forward
 
 
-def apply_repeat_padding(model: Any, repeat: Repeat | str) -> int:
+def apply_repeat_padding(model: Any, repeat: Repeat | str, axes: str = "xy") -> int:
     """Patch every padded Conv2d in `model` (a torch module) to pad through `repeat`.
 
     Returns how many convolutions were patched. Calling it again changes the repeat.
@@ -55,21 +82,34 @@ def apply_repeat_padding(model: Any, repeat: Repeat | str) -> int:
     import torch.nn as nn
 
     repeat = parse_repeat(repeat)
+    check_axes(repeat, axes)
     cache: dict = {}
     patched = 0
     for module in model.modules():
+        # diffusers' Downsample2D with padding=0 (the VAE encoder's) zero-pads right and bottom by
+        # one pixel itself, then runs an unpadded stride-2 convolution: that pad goes through the
+        # repeat too, or the encoder would leak a seam into image-to-image.
+        conv = getattr(module, "conv", None)
+        if (type(module).__name__ == "Downsample2D" and getattr(module, "use_conv", False)
+                and module.padding == 0 and isinstance(conv, nn.Conv2d) and getattr(conv, _MARK, None) is None):
+            module.padding = _DOWNSAMPLE_MARK  # not 0: its forward no longer pads
+            conv._tessera_padding = conv.padding
+            conv._tessera_pads = (0, 1, 0, 1)
+            conv._tessera_owner = module
+    for module in model.modules():
         if not isinstance(module, nn.Conv2d):
             continue
-        if getattr(module, _MARK, None) is None:
+        if getattr(module, _MARK, None) is None and not hasattr(module, "_tessera_pads"):
             if module.padding_mode != "zeros" or isinstance(module.padding, str):
                 continue
             ph, pw = module.padding
             if ph == 0 and pw == 0:
                 continue
             module._tessera_padding = (ph, pw)
+            module._tessera_pads = (pw, pw, ph, ph)
             module.padding = (0, 0)
         setattr(module, _MARK, repeat)
-        module.forward = _repeat_forward(module, repeat, cache)
+        module.forward = _repeat_forward(module, repeat, axes, cache)
         patched += 1
     return patched
 
@@ -82,19 +122,25 @@ def restore_padding(model: Any) -> int:
             module.padding = module._tessera_padding
             del module.forward  # back to the class's forward
             delattr(module, _MARK)
-            del module._tessera_padding
+            del module._tessera_padding, module._tessera_pads
+            owner = getattr(module, "_tessera_owner", None)
+            if owner is not None:
+                owner.padding = 0
+                del module._tessera_owner
             restored += 1
     return restored
 
 
 @contextmanager
-def repeat_padding(models: list[Any], repeat: Repeat | str, latent_size: tuple[int, int] | None = None):
+def repeat_padding(models: list[Any], repeat: Repeat | str, latent_size: tuple[int, int] | None = None,
+                   axes: str = "xy"):
     """Repeat padding on these models for the duration of a `with` block."""
     if latent_size is not None:
         check_size(repeat, *latent_size)
+    check_axes(repeat, axes)
     try:
         for model in models:
-            apply_repeat_padding(model, repeat)
+            apply_repeat_padding(model, repeat, axes)
         yield
     finally:
         for model in models:

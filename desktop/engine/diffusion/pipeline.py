@@ -35,6 +35,8 @@ class DiffusionRequest:
     count: int = 1
     scheduler: str = "ddim"
     family: str = "sd15"
+    axes: str = "xy"  # "x" or "y": wrap one axis only (basic repeat)
+    batch_size: int = 1  # images per UNet call; halved when the GPU runs out of memory
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -49,7 +51,7 @@ def load_pipeline(location: str | Path, device: str = "cpu", dtype: str = "float
 
     torch_dtype = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}[dtype]
     try:
-        pipe = DiffusionPipeline.from_pretrained(str(location), torch_dtype=torch_dtype,
+        pipe = DiffusionPipeline.from_pretrained(str(location), dtype=torch_dtype,
                                                  local_files_only=Path(str(location)).exists())
     except (OSError, ValueError) as exc:
         raise UserError(f"could not load the model at {location}: {str(exc).splitlines()[0]}") from None
@@ -65,44 +67,161 @@ def set_scheduler(pipe, name: str) -> None:
     pipe.scheduler = getattr(diffusers, SCHEDULERS[name]).from_config(pipe.scheduler.config)
 
 
-def generate(pipe, request: DiffusionRequest, ctx=None, latents=None) -> list[dict[str, Any]]:
-    """Render the request; returns one {image (HxWx3 uint8), seed, ms} per image."""
+def is_out_of_memory(exc: BaseException) -> bool:
     import torch
+
+    return isinstance(exc, torch.OutOfMemoryError) or "out of memory" in str(exc).lower()
+
+
+def free_memory(pipe) -> None:
+    import gc
+
+    import torch
+
+    gc.collect()
+    if torch.cuda.is_available():
+        torch.cuda.empty_cache()
+
+
+def enable_memory_savers(pipe) -> bool:
+    """Attention slicing and VAE slicing/tiling: slower, much smaller. False if already on."""
+    if getattr(pipe, "_tessera_savers", False):
+        return False
+    pipe.enable_attention_slicing()
+    vae = getattr(pipe, "vae", None)
+    if vae is not None and hasattr(vae, "enable_slicing"):
+        vae.enable_slicing()
+    pipe._tessera_savers = True
+    return True
+
+
+def warn(ctx, warnings: list[str], message: str, step: int = 0, total: int | None = None) -> None:
+    """A warning the user sees: logged, kept with the results, and shown as the job's progress message."""
+    import logging
+
+    logging.getLogger("tessera.diffusion").warning(message)
+    if message not in warnings:
+        warnings.append(message)
+    if ctx is not None:
+        ctx.progress(step, total, message)
+
+
+def check_request(pipe, request: DiffusionRequest) -> tuple[int, int]:
+    """Validate the request against the model; returns the latent size (w, h)."""
+    from desktop.engine.diffusion.padding import check_axes
 
     repeat = parse_repeat(request.repeat)
     check_size(repeat, request.width, request.height)
+    check_axes(repeat, request.axes)
     scale = getattr(pipe, "vae_scale_factor", 8)
     multiple = max(8, scale)  # diffusers itself asks for multiples of 8
     if request.width % multiple or request.height % multiple:
         raise UserError(f"width and height must be multiples of {multiple} for this model")
-    latent_size = (request.width // scale, request.height // scale)
+    if not 1 <= request.batch_size <= 64:
+        raise UserError(f"batch size must be between 1 and 64, not {request.batch_size}")
+    return request.width // scale, request.height // scale
+
+
+def img2img_pipeline(pipe):
+    """The image-to-image pipeline sharing this pipeline's modules (and so its LoRAs), made once."""
+    cached = getattr(pipe, "_tessera_img2img", None)
+    if cached is None:
+        from diffusers import AutoPipelineForImage2Image
+
+        cached = AutoPipelineForImage2Image.from_pipe(pipe)
+        cached.set_progress_bar_config(disable=True)
+        pipe._tessera_img2img = cached
+    return cached
+
+
+def generate(pipe, request: DiffusionRequest, ctx=None, latents=None, init_image: np.ndarray | None = None,
+             strength: float = 0.5) -> list[dict[str, Any]]:
+    """Render the request; returns one {image (HxWx3 uint8), seed, ms, device, warnings} per image.
+
+    Images are rendered `batch_size` at a time, each from its own seed (seed, seed+1, ...), so a
+    batch gives the same pictures as one image at a time. When the GPU runs out of memory the
+    batch is halved, then attention and VAE slicing are turned on, before giving up with a
+    message that says what to change. With `init_image` (HxWx3 uint8, the request's size) it
+    runs image-to-image at `strength`, with the same repeat padding: the VAE encoder sees the
+    tile's neighbours too.
+    """
+    import torch
+
+    latent_size = check_request(pipe, request)
     set_scheduler(pipe, request.scheduler)
     device = pipe.device
-    results = []
-    total = request.count * request.steps
+    results: list[dict[str, Any]] = []
+    warnings: list[str] = []
+    steps = request.steps
+    runner, inputs = pipe, {"width": request.width, "height": request.height}
+    if init_image is not None:
+        if latents is not None:
+            raise UserError("image-to-image starts from the image; it takes no latents")
+        if init_image.shape[:2] != (request.height, request.width):
+            raise UserError(f"the image is {init_image.shape[1]}x{init_image.shape[0]}, "
+                            f"the request {request.width}x{request.height}")
+        if not 0.0 < strength <= 1.0:
+            raise UserError(f"strength must be above 0 and at most 1, not {strength}")
+        from PIL import Image
 
-    for k in range(request.count):
-        seed = request.seed + k
-        done_before = k * request.steps
+        runner = img2img_pipeline(pipe)
+        set_scheduler(runner, request.scheduler)
+        inputs = {"image": Image.fromarray(np.ascontiguousarray(init_image[..., :3])), "strength": strength}
+        steps = max(1, int(request.steps * strength))  # img2img runs only the last part of the schedule
+    total = request.count * steps
+    if latents is not None and latents.shape[0] not in (1, request.count):
+        raise UserError(f"latents hold {latents.shape[0]} images; pass 1 or {request.count}")
+    batch = min(request.batch_size, request.count)
+    done = 0
+    while done < request.count:
+        seeds = [request.seed + k for k in range(done, min(request.count, done + batch))]
+        n = len(seeds)
+        chunk = None
+        if latents is not None:  # one set for every image, or one per image
+            chunk = latents[done:done + n] if latents.shape[0] > 1 else latents.expand(n, -1, -1, -1)
 
-        def on_step(pipeline, step, timestep, tensors, k=k, done_before=done_before):
+        def on_step(pipeline, step, timestep, tensors, first=done, n=n):
             if ctx is not None:
-                ctx.preview(latents_to_rgb(tensors["latents"], request.family))
-                ctx.progress(done_before + step + 1, total, f"Image {k + 1} of {request.count}, step {step + 1}")
+                ctx.preview(latents_to_rgb(tensors["latents"][:1], request.family))
+                label = f"Image {first + 1} of {request.count}" if n == 1 else \
+                    f"Images {first + 1}-{first + n} of {request.count}"
+                ctx.progress(min(total, first * steps + (step + 1) * n), total, f"{label}, step {step + 1}")
                 if ctx.cancelled:
                     pipeline._interrupt = True
             return tensors
 
-        generator = torch.Generator(device="cpu").manual_seed(seed)
         start = time.perf_counter()
-        with repeat_padding([pipe.unet, pipe.vae], repeat, latent_size=latent_size):
-            out = pipe(request.prompt, negative_prompt=request.negative_prompt or None, width=request.width,
-                       height=request.height, num_inference_steps=request.steps,
-                       guidance_scale=request.guidance_scale, generator=generator, latents=latents,
-                       output_type="np", callback_on_step_end=on_step,
-                       callback_on_step_end_tensor_inputs=["latents"])
+        try:
+            with repeat_padding([pipe.unet, pipe.vae], request.repeat, latent_size=latent_size, axes=request.axes):
+                if chunk is not None:
+                    inputs["latents"] = chunk
+                out = runner(request.prompt, negative_prompt=request.negative_prompt or None, **inputs,
+                             num_inference_steps=request.steps, guidance_scale=request.guidance_scale,
+                             num_images_per_prompt=n,
+                             generator=[torch.Generator(device="cpu").manual_seed(s) for s in seeds],
+                             output_type="np", callback_on_step_end=on_step,
+                             callback_on_step_end_tensor_inputs=["latents"])
+        except Exception as exc:
+            if not is_out_of_memory(exc):
+                raise
+            free_memory(pipe)
+            if batch > 1:
+                batch = max(1, batch // 2)
+                warn(ctx, warnings, f"The GPU ran out of memory; retrying {batch} image(s) at a time.",
+                     done * steps, total)
+                continue
+            if enable_memory_savers(pipe):
+                warn(ctx, warnings, "The GPU ran out of memory; retrying with attention and VAE slicing (slower).",
+                     done * steps, total)
+                continue
+            raise UserError(f"the GPU ran out of memory rendering one {request.width}x{request.height} image, even "
+                            "with slicing on: choose a smaller size and upscale, close other programs using the GPU, "
+                            "or use float16") from None
         if ctx is not None:
             ctx.check_cancelled()
-        image = (np.clip(out.images[0], 0, 1) * 255 + 0.5).astype(np.uint8)
-        results.append({"image": image, "seed": seed, "ms": (time.perf_counter() - start) * 1000, "device": str(device)})
+        ms = (time.perf_counter() - start) * 1000 / len(seeds)
+        for seed, image in zip(seeds, out.images):
+            pixels = (np.clip(image, 0, 1) * 255 + 0.5).astype(np.uint8)
+            results.append({"image": pixels, "seed": seed, "ms": ms, "device": str(device), "warnings": warnings})
+        done += len(seeds)
     return results

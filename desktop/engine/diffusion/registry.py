@@ -90,6 +90,33 @@ def family_of_folder(folder: Path) -> str:
         return "unknown"
 
 
+def describe_location(location: str, name: str | None = None, trust_pickle: bool = False) -> ModelEntry:
+    """What a model location holds (kind, family, sha256), refusing untrusted pickles."""
+    path = Path(location).expanduser()
+    if path.is_dir():
+        return ModelEntry(name or path.name, "diffusers-folder", str(path.resolve()), family_of_folder(path),
+                          _sha256_folder(path), str(path))
+    if path.is_file():
+        suffix = path.suffix.lower()
+        if suffix in PICKLE_SUFFIXES and not trust_pickle:
+            raise UserError(f"{path.name} is a pickle file, which can run code when it is loaded; "
+                            "add it with --trust-pickle only if you trust where it came from "
+                            "(it is then read with weights_only=True)")
+        if suffix == ".safetensors":
+            family = family_of_checkpoint(safetensors_keys(path))
+        elif suffix in PICKLE_SUFFIXES:
+            family = "unknown"
+        else:
+            raise UserError(f"{path.name}: models are diffusers folders, .safetensors files, or trusted "
+                            f"pickle checkpoints ({', '.join(sorted(PICKLE_SUFFIXES))})")
+        return ModelEntry(name or path.stem, "single-file", str(path.resolve()), family, _sha256_file(path),
+                          str(path), trusted_pickle=suffix in PICKLE_SUFFIXES)
+    if HF_ID.match(location):
+        return ModelEntry(name or location.split("/")[-1], "hf-id", location,
+                          "sdxl" if "xl" in location.lower() else "sd15", "", "huggingface")
+    raise UserError(f"{location}: no such file or folder, and not a Hugging Face id (owner/name)")
+
+
 class ModelRegistry:
     def __init__(self, path: Path):
         self.path = path
@@ -114,30 +141,7 @@ class ModelRegistry:
         raise UserError(f"no model called '{name}' (see 'tessera models list')")
 
     def add(self, location: str, name: str | None = None, trust_pickle: bool = False) -> ModelEntry:
-        path = Path(location).expanduser()
-        if path.is_dir():
-            entry = ModelEntry(name or path.name, "diffusers-folder", str(path.resolve()), family_of_folder(path),
-                               _sha256_folder(path), str(path))
-        elif path.is_file():
-            suffix = path.suffix.lower()
-            if suffix in PICKLE_SUFFIXES and not trust_pickle:
-                raise UserError(f"{path.name} is a pickle file, which can run code when it is loaded; "
-                                "add it with --trust-pickle only if you trust where it came from "
-                                "(it is then read with weights_only=True)")
-            if suffix == ".safetensors":
-                family = family_of_checkpoint(safetensors_keys(path))
-            elif suffix in PICKLE_SUFFIXES:
-                family = "unknown"
-            else:
-                raise UserError(f"{path.name}: models are diffusers folders, .safetensors files, or trusted "
-                                f"pickle checkpoints ({', '.join(sorted(PICKLE_SUFFIXES))})")
-            entry = ModelEntry(name or path.stem, "single-file", str(path.resolve()), family, _sha256_file(path),
-                               str(path), trusted_pickle=suffix in PICKLE_SUFFIXES)
-        elif HF_ID.match(location):
-            entry = ModelEntry(name or location.split("/")[-1], "hf-id", location,
-                               "sdxl" if "xl" in location.lower() else "sd15", "", "huggingface")
-        else:
-            raise UserError(f"{location}: no such file or folder, and not a Hugging Face id (owner/name)")
+        entry = describe_location(location, name, trust_pickle)
         entry.added = time.strftime("%Y-%m-%dT%H:%M:%S%z")
         entries = [e for e in self.entries() if e.name != entry.name]
         self._save([*entries, entry])

@@ -1,0 +1,186 @@
+"""The diffusion engine: one loaded model with its LoRAs, on its device. Also Tessera's Python API.
+
+    from desktop.engine.diffusion import DiffusionEngine, DiffusionRequest
+
+    engine = DiffusionEngine.load("~/models/my-sd15")           # a folder, a .safetensors, an HF id
+    engine.set_loras(["~/loras/deco.safetensors:0.8"])           # PATH[:WEIGHT], several at once
+    tiles = engine.generate(DiffusionRequest("gold damask on navy", repeat="half-drop",
+                                             width=768, height=768, seed=7, steps=30))
+    tiles[0]["image"]                                            # HxWx3 uint8, seamless
+    engine.vary(tiles[0]["image"], request, strength=0.5)        # variations, keeping the repeat
+    engine.upscale(tiles[0]["image"], request, factor=2)         # seamless upscale
+
+On CUDA the model runs in float16 (bfloat16 on request), with PyTorch's scaled-dot-product
+attention (diffusers' default processor), channels_last, and, when asked, torch.compile.
+Without CUDA it falls back to the CPU, in float32, with a warning. LoRAs attach before the
+repeat padding, so their convolutions pad through the repeat too. Heavy imports stay inside.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from desktop.engine.diffusion import loras as lora_files
+from desktop.engine.diffusion.pipeline import DiffusionRequest, generate, load_pipeline
+from desktop.errors import UserError
+
+log = logging.getLogger("tessera.diffusion")
+DTYPES = ("float16", "bfloat16", "float32")
+
+
+@dataclass
+class EngineOptions:
+    device: str | None = None  # "cuda", "cuda:1", "cpu"; None: CUDA when there is one
+    dtype: str | None = None  # float16 | bfloat16 | float32; None: float16 on CUDA, float32 on the CPU
+    channels_last: bool = True
+    compile: bool = False  # torch.compile the UNet (CUDA; the first image pays for the compile)
+    config: str | None = None  # single-file checkpoints: a diffusers config folder (default: the bundled one)
+
+
+def resolve_device(options: EngineOptions) -> tuple[str, str, list[str]]:
+    """(device, dtype, warnings) for these options on this machine."""
+    import torch
+
+    warnings: list[str] = []
+    device = options.device or ("cuda" if torch.cuda.is_available() else "cpu")
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        warnings.append("No CUDA GPU is available, so this renders on the CPU: expect minutes per image.")
+        device = "cpu"
+    elif device == "cpu" and options.device is None:
+        warnings.append("No CUDA GPU found: rendering on the CPU, which takes minutes per image.")
+    dtype = options.dtype or ("float16" if device.startswith("cuda") else "float32")
+    if dtype not in DTYPES:
+        raise UserError(f"unknown precision '{dtype}' (choose one of {', '.join(DTYPES)})")
+    if device == "cpu" and dtype == "float16":
+        warnings.append("float16 is for GPUs; the CPU renders in float32.")
+        dtype = "float32"
+    if device.startswith("cuda") and dtype == "bfloat16" and not torch.cuda.is_bf16_supported():
+        warnings.append("This GPU has no bfloat16; rendering in float16.")
+        dtype = "float16"
+    return device, dtype, warnings
+
+
+class DiffusionEngine:
+    """A loaded pipeline and what was done to it: device, precision, LoRAs."""
+
+    def __init__(self, pipe: Any, family: str = "sd15", name: str = "", model_hash: str = "",
+                 device_warnings: list[str] | None = None):
+        self.pipe = pipe
+        self.family = family
+        self.name = name
+        self.model_hash = model_hash
+        self.loras: list[lora_files.LoraSpec] = []
+        self.warnings = list(device_warnings or [])
+        self.compiled = False
+
+    # loading ---------------------------------------------------------------------------------
+    @classmethod
+    def load(cls, model: Any, options: EngineOptions | None = None) -> DiffusionEngine:
+        """Load a model: a registry entry or name, a diffusers folder, a single-file checkpoint, an HF id."""
+        from desktop.engine.diffusion.registry import ModelEntry, ModelRegistry, describe_location
+
+        options = options or EngineOptions()
+        if isinstance(model, ModelEntry):
+            entry = model
+        else:
+            text = str(model)
+            path = Path(text).expanduser()
+            if path.exists() or "/" in text or text.endswith((".safetensors", ".ckpt")):
+                entry = describe_location(text)
+            else:
+                from desktop.config import resolve_paths
+
+                entry = ModelRegistry(resolve_paths().config_dir / "models.json").get(text)
+        device, dtype, warnings = resolve_device(options)
+        for message in warnings:
+            log.warning(message)
+        if entry.kind == "single-file":
+            from desktop.engine.diffusion.single_file import load_single_file
+
+            pipe = load_single_file(entry, device=device, dtype=dtype, config=options.config)
+        else:
+            pipe = load_pipeline(entry.location, device=device, dtype=dtype)
+        engine = cls(pipe, entry.family, entry.name, entry.sha256, warnings)
+        engine._tune(device, options)
+        return engine
+
+    def _tune(self, device: str, options: EngineOptions) -> None:
+        import torch
+
+        if device.startswith("cuda") and options.channels_last:
+            self.pipe.unet.to(memory_format=torch.channels_last)
+        if options.compile:
+            self.pipe.unet = torch.compile(self.pipe.unet, fullgraph=False)
+            self.compiled = True
+
+    @property
+    def attention(self) -> str:
+        """Which attention the UNet runs: 'sdpa' for PyTorch's fused kernels."""
+        procs = {type(p).__name__ for p in self.pipe.unet.attn_processors.values()}
+        return "sdpa" if procs and all("2_0" in name for name in procs) else ", ".join(sorted(procs))
+
+    # LoRAs -----------------------------------------------------------------------------------
+    def set_loras(self, specs: list[lora_files.LoraSpec | str]) -> list[lora_files.LoraSpec]:
+        """Attach these LoRAs (replacing any attached before), each at its own weight."""
+        resolved = [s if isinstance(s, lora_files.LoraSpec) else lora_files.resolve(s) for s in specs]
+        if len(resolved) > lora_files.MAX_LORAS:
+            raise UserError(f"at most {lora_files.MAX_LORAS} LoRAs at once")
+        names = [f"lora{k}_{spec.sha256[:8]}" for k, spec in enumerate(resolved)]
+        if self.loras:
+            self.pipe.unload_lora_weights()
+            self.loras = []
+        for name, spec in zip(names, resolved):
+            # diffusers reads its own files (their metadata carries the LoRA's alpha)
+            state = str(spec.path) if spec.layout == "diffusers" else lora_files.read_state(spec)
+            try:
+                self.pipe.load_lora_weights(state, adapter_name=name)
+            except (ValueError, KeyError, RuntimeError) as exc:
+                self.pipe.unload_lora_weights()
+                raise UserError(f"{spec.path.name} does not fit this {self.family} model "
+                                f"({str(exc).splitlines()[0][:200]})") from None
+        if resolved:
+            self.pipe.set_adapters(names, adapter_weights=[spec.weight for spec in resolved])
+        self.loras = resolved
+        return resolved
+
+    def provenance(self) -> dict[str, Any]:
+        return {"model": self.name, "model_hash": self.model_hash, "model_family": self.family,
+                "loras": [spec.as_dict() for spec in self.loras]}
+
+    def _with_triggers(self, request: DiffusionRequest) -> DiffusionRequest:
+        from dataclasses import replace
+
+        prompt = lora_files.prompt_with_triggers(request.prompt, self.loras)
+        return replace(request, prompt=prompt, family=self.family)
+
+    def _finish(self, results: list[dict[str, Any]], request: DiffusionRequest) -> list[dict[str, Any]]:
+        for result in results:
+            result["prompt"] = request.prompt
+            result["warnings"] = [*self.warnings, *result.get("warnings", [])]
+        return results
+
+    # rendering -------------------------------------------------------------------------------
+    def generate(self, request: DiffusionRequest, ctx=None, latents=None) -> list[dict[str, Any]]:
+        request = self._with_triggers(request)
+        return self._finish(generate(self.pipe, request, ctx, latents=latents), request)
+
+    def vary(self, image: np.ndarray, request: DiffusionRequest, strength: float = 0.5,
+             ctx=None) -> list[dict[str, Any]]:
+        """Variations of a tile: img2img at `strength`, with the repeat padding on."""
+        from desktop.engine.diffusion.img2img import vary
+
+        request = self._with_triggers(request)
+        return self._finish(vary(self.pipe, image, request, strength, ctx), request)
+
+    def upscale(self, image: np.ndarray, request: DiffusionRequest, factor: float = 2.0, strength: float = 0.3,
+                ctx=None) -> list[dict[str, Any]]:
+        """A seamless upscale: a wrap-padded resize, then an img2img refine with the repeat padding."""
+        from desktop.engine.diffusion.img2img import upscale
+
+        request = self._with_triggers(request)
+        return self._finish(upscale(self.pipe, image, request, factor, strength, ctx), request)

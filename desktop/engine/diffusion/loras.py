@@ -1,0 +1,225 @@
+"""Style LoRAs: reading kohya/A1111, diffusers and peft files, their trigger words and hashes.
+
+A LoRA is named on the command line or in a brief as ``PATH[:WEIGHT]``. Three layouts are
+read, all as safetensors (a LoRA is never unpickled):
+
+- kohya / A1111 (``lora_unet_…`` / ``lora_te_…`` keys with ``lora_down``/``lora_up``/``alpha``),
+  which diffusers converts itself;
+- diffusers (``unet.…lora_A.weight``, as ``save_lora_weights`` writes);
+- peft (an ``adapter_model.safetensors`` beside ``adapter_config.json``, as ``save_pretrained``
+  writes for a UNet): its keys are renamed to kohya's and its scale (``lora_alpha``/``r``, rsLoRA,
+  per-module patterns) is carried as kohya ``alpha`` tensors, so the output is the same.
+
+Trigger words come from the file's metadata (``tessera.trigger_words``, ``modelspec.trigger_phrase``,
+``ss_trigger_words``, else the most frequent training tag in ``ss_tag_frequency``) or from a
+sidecar beside it (``NAME.txt``, or ``NAME.json`` / ``NAME.civitai.info`` with ``activation text``,
+``trigger_words`` or ``trainedWords``). Each LoRA's sha256 goes into provenance, and its A1111
+short hash (the sha256 of the tensor data after the header, as A1111 and Civitai compute it)
+into the ``parameters`` chunk. Nothing here imports torch until a LoRA's tensors are read.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import struct
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from desktop.errors import UserError
+
+MAX_LORAS = 8
+_WEIGHT = re.compile(r"^(?P<path>.+?):(?P<weight>[-+]?\d*\.?\d+)$")
+
+
+@dataclass
+class LoraSpec:
+    """One LoRA as the user named it, resolved to a file with its facts."""
+
+    path: Path
+    weight: float = 1.0
+    name: str = ""
+    sha256: str = ""
+    a1111_hash: str = ""
+    layout: str = ""  # kohya | diffusers | peft
+    trigger_words: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "path": str(self.path), "weight": self.weight, "sha256": self.sha256,
+                "a1111_hash": self.a1111_hash, "layout": self.layout, "trigger_words": self.trigger_words}
+
+
+def parse_lora_arg(text: str) -> tuple[str, float]:
+    """'style.safetensors:0.8' -> (path, 0.8); a bare path has weight 1.0."""
+    text = text.strip()
+    match = _WEIGHT.match(text)
+    if match and not Path(text).exists():
+        weight = float(match["weight"])
+        if not -4.0 <= weight <= 4.0:
+            raise UserError(f"a LoRA weight must be between -4 and 4, not {weight}")
+        return match["path"], weight
+    return text, 1.0
+
+
+def _header(path: Path) -> tuple[dict[str, Any], int]:
+    try:
+        with open(path, "rb") as fh:
+            (size,) = struct.unpack("<Q", fh.read(8))
+            if size > 100_000_000:
+                raise ValueError("header too large")
+            header = json.loads(fh.read(size))
+    except (OSError, ValueError, struct.error) as exc:
+        raise UserError(f"{path.name} is not a readable .safetensors LoRA ({exc})") from None
+    if not isinstance(header, dict):
+        raise UserError(f"{path.name} is not a readable .safetensors LoRA")
+    return header, 8 + size
+
+
+def _hashes(path: Path, data_offset: int) -> tuple[str, str]:
+    """(sha256 of the file, sha256 of the tensor data after the header, as A1111 'Lora hashes' use)."""
+    whole, data = hashlib.sha256(), hashlib.sha256()
+    seen = 0
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            whole.update(chunk)
+            start = max(0, data_offset - seen)
+            if start < len(chunk):
+                data.update(chunk[start:])
+            seen += len(chunk)
+    return whole.hexdigest(), data.hexdigest()
+
+
+def layout_of(keys: list[str]) -> str:
+    if any(k.startswith(("lora_unet_", "lora_te_", "lora_te1_", "lora_te2_")) for k in keys):
+        return "kohya"
+    if any(k.startswith("base_model.model.") for k in keys):
+        return "peft"
+    if any(k.startswith(("unet.", "text_encoder.", "text_encoder_2.")) and "lora" in k for k in keys):
+        return "diffusers"
+    return "unknown"
+
+
+def _from_metadata(meta: dict[str, str]) -> list[str]:
+    for key in ("tessera.trigger_words", "modelspec.trigger_phrase", "ss_trigger_words"):
+        value = meta.get(key)
+        if value:
+            return split_words(value)
+    raw = meta.get("ss_tag_frequency")
+    if raw:
+        try:
+            counts: dict[str, int] = {}
+            for tags in json.loads(raw).values():
+                for tag, n in tags.items():
+                    counts[tag.strip()] = counts.get(tag.strip(), 0) + int(n)
+            if counts:
+                return [max(counts, key=lambda t: (counts[t], t))]
+        except (ValueError, AttributeError, TypeError):
+            return []
+    return []
+
+
+def _from_sidecar(path: Path) -> list[str]:
+    stem = path.with_suffix("")
+    text = stem.with_suffix(".txt")
+    if text.is_file():
+        return split_words(text.read_text(encoding="utf-8", errors="replace"))
+    for candidate in (stem.with_suffix(".json"), Path(f"{stem}.civitai.info")):
+        if candidate.is_file():
+            try:
+                info = json.loads(candidate.read_text(encoding="utf-8"))
+            except ValueError:
+                continue
+            for key in ("activation text", "trigger_words", "trainedWords"):
+                value = info.get(key) if isinstance(info, dict) else None
+                if value:
+                    return split_words(value if isinstance(value, str) else ", ".join(map(str, value)))
+    return []
+
+
+def split_words(value: str | list[str]) -> list[str]:
+    if isinstance(value, list):
+        value = ", ".join(map(str, value))
+    return [w.strip() for w in str(value).replace("\n", ",").split(",") if w.strip()]
+
+
+def resolve(text_or_path: str | Path, weight: float | None = None) -> LoraSpec:
+    """Read a LoRA's header, hashes and trigger words; raises UserError for anything unusable."""
+    if weight is None and isinstance(text_or_path, str):
+        location, weight = parse_lora_arg(text_or_path)
+    else:
+        location, weight = str(text_or_path), 1.0 if weight is None else float(weight)
+    path = Path(location).expanduser()
+    if path.is_dir():  # a peft save_pretrained folder
+        path = path / "adapter_model.safetensors"
+    if not path.is_file():
+        raise UserError(f"no LoRA file at {location}")
+    if path.suffix.lower() != ".safetensors":
+        raise UserError(f"{path.name}: LoRAs are read from .safetensors files only (a pickle file can run code)")
+    header, offset = _header(path)
+    keys = [k for k in header if k != "__metadata__"]
+    layout = layout_of(keys)
+    if layout == "unknown":
+        raise UserError(f"{path.name} holds no LoRA weights Tessera recognises (kohya, diffusers or peft keys)")
+    meta = header.get("__metadata__") or {}
+    sha, short = _hashes(path, offset)
+    name = path.parent.name if path.name == "adapter_model.safetensors" else path.stem
+    words = _from_metadata(meta) or _from_sidecar(path)
+    return LoraSpec(path, float(weight), name, sha, short[:12], layout, words)
+
+
+def prompt_with_triggers(prompt: str, loras: list[LoraSpec]) -> str:
+    """The prompt with every LoRA's trigger words that it does not already contain, appended."""
+    lowered = prompt.lower()
+    extra = []
+    for lora in loras:
+        for word in lora.trigger_words:
+            if word.lower() not in lowered and word not in extra:
+                extra.append(word)
+    return ", ".join([prompt.strip(), *extra]) if extra else prompt
+
+
+def peft_to_kohya(state: dict[str, Any], folder: Path) -> dict[str, Any]:
+    """A peft UNet adapter's tensors as kohya keys, with peft's scale carried as kohya ``alpha``.
+
+    peft scales a LoRA by lora_alpha / r (lora_alpha / sqrt(r) with rsLoRA); kohya by alpha / rank,
+    so alpha = scale x rank keeps the output the same. diffusers then converts kohya keys itself.
+    """
+    import torch
+
+    try:
+        config = json.loads((folder / "adapter_config.json").read_text())
+    except (OSError, ValueError):
+        config = {}
+    out: dict[str, Any] = {}
+    for key, tensor in state.items():
+        name = key.removeprefix("base_model.model.")
+        for part in ("lora_A", "lora_B"):
+            name = name.replace(f".{part}.default.", f".{part}.")
+        if ".lora_A." not in name and ".lora_B." not in name:
+            raise UserError(f"unexpected tensor {key} in a peft adapter")
+        module, _, rest = name.partition(".lora_")
+        kohya = "lora_unet_" + module.replace(".", "_")
+        if rest.startswith("A"):
+            rank = int(config.get("rank_pattern", {}).get(module, config.get("r", tensor.shape[0])))
+            alpha = float(config.get("alpha_pattern", {}).get(module, config.get("lora_alpha", rank)))
+            scale = alpha / (rank ** 0.5) if config.get("use_rslora") else alpha / rank
+            out[f"{kohya}.lora_down.weight"] = tensor
+            out[f"{kohya}.alpha"] = torch.tensor(scale * tensor.shape[0])
+        else:
+            out[f"{kohya}.lora_up.weight"] = tensor
+    return out
+
+
+def read_state(spec: LoraSpec) -> dict[str, Any]:
+    """The LoRA's tensors in a layout diffusers' load_lora_weights accepts."""
+    from safetensors.torch import load_file
+
+    try:
+        state = load_file(str(spec.path))
+    except Exception as exc:  # safetensors raises its own error types for damaged files
+        raise UserError(f"{spec.path.name} could not be read ({str(exc).splitlines()[0]})") from None
+    if spec.layout == "peft":
+        state = peft_to_kohya(state, spec.path.parent)
+    return state

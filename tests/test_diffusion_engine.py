@@ -1,0 +1,279 @@
+"""The diffusion engine's Python API on a tiny random pipeline: LoRAs in three layouts with
+their weights, trigger words and hashes; batches with one seed per image and the
+out-of-memory retry; image-to-image variations and the seamless upscale, with the repeat
+padding on; one-axis tiling; device choice. Nothing is downloaded."""
+
+import json
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+diffusers = pytest.importorskip("diffusers")
+peft = pytest.importorskip("peft")
+
+from desktop.engine.diffusion import loras  # noqa: E402
+from desktop.engine.diffusion.engine import DiffusionEngine, EngineOptions, resolve_device  # noqa: E402
+from desktop.engine.diffusion.img2img import upscaled_size, wrap_resize  # noqa: E402
+from desktop.engine.diffusion.pipeline import DiffusionRequest  # noqa: E402
+from desktop.errors import UserError  # noqa: E402
+from desktop.repeat import pad, window  # noqa: E402
+from tiny_sd import tiny_pipeline, tiny_unet  # noqa: E402
+
+TARGETS = ["to_q", "to_k", "to_v", "to_out.0", "conv1", "conv2"]
+
+
+def small(**kw):
+    base = dict(prompt="a tiny pattern", width=32, height=32, steps=2, guidance_scale=1.0, seed=3)
+    return DiffusionRequest(**{**base, **kw})
+
+
+@pytest.fixture(scope="module")
+def folder(tmp_path_factory):
+    root = tmp_path_factory.mktemp("engine")
+    tiny_pipeline(root).save_pretrained(root / "model")
+    return root
+
+
+@pytest.fixture(scope="module")
+def engine(folder):
+    return DiffusionEngine.load(str(folder / "model"), EngineOptions(device="cpu"))
+
+
+@pytest.fixture(scope="module")
+def lora_files(folder):
+    """One random LoRA (init_lora_weights=False, scale 2) saved in kohya, diffusers and peft layouts,
+    and the image the in-memory LoRA draws."""
+    from diffusers import StableDiffusionPipeline
+    from peft import LoraConfig, get_peft_model
+    from peft.utils import get_peft_model_state_dict
+    from safetensors.torch import load_file, save_file
+
+    config = LoraConfig(r=4, lora_alpha=8, init_lora_weights=False, target_modules=TARGETS)
+    torch.manual_seed(7)
+    model = get_peft_model(tiny_unet(), config)
+    model.save_pretrained(str(folder / "peft-lora"))
+    state = {k.removeprefix("base_model.model."): v for k, v in get_peft_model_state_dict(model).items()}
+    StableDiffusionPipeline.save_lora_weights(folder / "diffusers-lora", unet_lora_layers=state,
+                                              unet_lora_adapter_metadata=config.to_dict())
+    kohya = {}
+    for key, tensor in load_file(folder / "diffusers-lora" / "pytorch_lora_weights.safetensors").items():
+        module, _, rest = key.removeprefix("unet.").partition(".lora_")
+        name = "lora_unet_" + module.replace(".", "_")
+        if rest.startswith("A"):
+            kohya[f"{name}.lora_down.weight"] = tensor
+            kohya[f"{name}.alpha"] = torch.tensor(8.0)
+        else:
+            kohya[f"{name}.lora_up.weight"] = tensor
+    freq = json.dumps({"5_deco": {"art deco fans": 12, "gold": 3}})
+    save_file(kohya, str(folder / "deco.safetensors"), metadata={"ss_tag_frequency": freq})
+
+    reference = DiffusionEngine(tiny_pipeline(folder / "ref"))
+    reference.pipe.unet = model
+    reference.pipe.set_progress_bar_config(disable=True)
+    image = reference.generate(small())[0]["image"]
+    return {"kohya": folder / "deco.safetensors", "peft": folder / "peft-lora",
+            "diffusers": folder / "diffusers-lora" / "pytorch_lora_weights.safetensors", "image": image}
+
+
+@pytest.mark.parametrize("layout", ["kohya", "diffusers", "peft"])
+def test_a_lora_changes_the_output_and_survives_save_and_reload(engine, lora_files, layout):
+    base = engine.generate(small())[0]["image"]
+    specs = engine.set_loras([str(lora_files[layout])])
+    try:
+        assert specs[0].layout == layout and len(specs[0].sha256) == 64 and len(specs[0].a1111_hash) == 12
+        out = engine.generate(small())[0]["image"]
+        assert np.abs(out.astype(int) - base).max() > 10  # the LoRA matters
+        assert np.abs(out.astype(int) - lora_files["image"]).max() <= 2  # and it is the same LoRA
+    finally:
+        engine.set_loras([])
+    assert np.array_equal(engine.generate(small())[0]["image"], base)  # unloading puts the model back
+
+
+def test_several_loras_with_weights_triggers_and_provenance(engine, lora_files, folder):
+    base = engine.generate(small())[0]["image"]
+    (folder / "peft-lora" / "adapter_model.txt").write_text("ikat weave, indigo\n")
+    try:
+        engine.set_loras([f"{lora_files['kohya']}:0", f"{lora_files['peft']}:0.0"])
+        assert np.abs(engine.generate(small())[0]["image"].astype(int) - base).max() <= 2  # weight 0: no change
+        engine.set_loras([f"{lora_files['kohya']}:0.5", str(lora_files["peft"])])
+        result = engine.generate(small(prompt="a tile, gold"))[0]
+        assert np.abs(result["image"].astype(int) - base).max() > 10
+        # trigger words: the training set's most frequent tag, and a sidecar's words, appended once
+        assert result["prompt"] == "a tile, gold, art deco fans, ikat weave, indigo"
+        prov = engine.provenance()
+        assert [(lo["name"], lo["weight"]) for lo in prov["loras"]] == [("deco", 0.5), ("peft-lora", 1.0)]
+        assert prov["loras"][0]["sha256"] == loras.resolve(str(lora_files["kohya"])).sha256
+        # the LoRA's own convolutions get the repeat padding too
+        from desktop.engine.diffusion.padding import apply_repeat_padding, restore_padding
+
+        lora_convs = [n for n, m in engine.pipe.unet.named_modules()
+                      if isinstance(m, torch.nn.Conv2d) and "lora_A" in n and m.padding != (0, 0)]
+        assert lora_convs
+        patched = apply_repeat_padding(engine.pipe.unet, "half-drop")
+        try:
+            assert all(getattr(m, "_tessera_repeat", None) for n, m in engine.pipe.unet.named_modules()
+                       if n in lora_convs)
+        finally:
+            assert restore_padding(engine.pipe.unet) == patched
+    finally:
+        engine.set_loras([])
+
+
+def test_bad_loras_are_refused_clearly(engine, folder, tmp_path):
+    from safetensors.torch import save_file
+
+    (tmp_path / "style.ckpt").write_bytes(b"not really")
+    with pytest.raises(UserError, match="safetensors files only"):
+        loras.resolve(str(tmp_path / "style.ckpt"))
+    with pytest.raises(UserError, match="no LoRA file"):
+        loras.resolve(str(tmp_path / "missing.safetensors"))
+    save_file({"weight": torch.zeros(2)}, str(tmp_path / "plain.safetensors"))
+    with pytest.raises(UserError, match="no LoRA weights"):
+        loras.resolve(str(tmp_path / "plain.safetensors"))
+    (tmp_path / "junk.safetensors").write_bytes(b"\xff" * 40)
+    with pytest.raises(UserError, match="not a readable"):
+        loras.resolve(str(tmp_path / "junk.safetensors"))
+    save_file({"lora_unet_down_blocks_9_nothing.lora_down.weight": torch.zeros(4, 8),
+               "lora_unet_down_blocks_9_nothing.lora_up.weight": torch.zeros(8, 4)}, str(tmp_path / "odd.safetensors"))
+    with pytest.raises(UserError, match="does not fit"):
+        engine.set_loras([str(tmp_path / "odd.safetensors")])
+    assert engine.loras == [] and np.array_equal(engine.generate(small())[0]["image"],
+                                                 engine.generate(small())[0]["image"])
+    with pytest.raises(UserError, match="weight"):
+        loras.parse_lora_arg("deco.safetensors:9")
+    assert loras.parse_lora_arg("deco.safetensors:0.75") == ("deco.safetensors", 0.75)
+
+
+def test_a_batch_gives_the_same_images_as_one_at_a_time(engine):
+    one = engine.generate(small(count=3))
+    batched = engine.generate(small(count=3, batch_size=3))
+    assert [r["seed"] for r in batched] == [3, 4, 5]
+    for a, b in zip(one, batched):
+        assert np.abs(a["image"].astype(int) - b["image"]).max() <= 1
+
+
+class OutOfMemoryOver:
+    """The tiny pipeline behind a proxy whose GPU 'runs out of memory' above a batch size."""
+
+    def __init__(self, pipe, limit):
+        self._pipe, self.limit, self.calls = pipe, limit, []
+
+    def __getattr__(self, name):
+        return getattr(self._pipe, name)
+
+    def __call__(self, *args, **kwargs):
+        n = kwargs["num_images_per_prompt"]
+        self.calls.append(n)
+        if n > self.limit:
+            raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
+        return self._pipe(*args, **kwargs)
+
+    def enable_attention_slicing(self):
+        self.limit = max(self.limit, 1) if self.limit >= 0 else -1
+
+
+def test_out_of_memory_retries_with_a_smaller_batch_then_says_what_to_do(engine):
+    from desktop.engine.diffusion.pipeline import generate
+
+    proxy = OutOfMemoryOver(engine.pipe, limit=1)
+    results = generate(proxy, small(count=4, batch_size=4))
+    assert proxy.calls[:3] == [4, 2, 1] and len(results) == 4 and [r["seed"] for r in results] == [3, 4, 5, 6]
+    assert "retrying 1 image(s) at a time" in results[0]["warnings"][-1]
+    hopeless = OutOfMemoryOver(engine.pipe, limit=-1)
+    with pytest.raises(UserError, match="ran out of memory rendering one 32x32 image"):
+        generate(hopeless, small())
+    assert hopeless.calls == [1, 1]  # once plain, once with slicing on
+
+
+def test_variations_keep_the_repeat(engine, monkeypatch):
+    """With the noise fixed, moving the source tile along its lattice moves the variation with it:
+    the VAE encoder, the UNet and the decoder all see the tile's neighbours through the repeat."""
+    import diffusers.models.autoencoders.vae as vae_module
+    import diffusers.pipelines.stable_diffusion.pipeline_stable_diffusion_img2img as img2img_module
+
+    rng = np.random.default_rng(0)
+    source = rng.integers(0, 256, (32, 32, 3), dtype=np.uint8)
+    noise = torch.randn(1, 4, 16, 16, generator=torch.Generator().manual_seed(1))
+    shift = {"x": 0, "y": 0}
+
+    def fixed_noise(shape, generator=None, device=None, dtype=None, layout=None):
+        moved = window(noise, "half-drop", shift["x"], shift["y"], 16, 16)
+        return moved.expand(*shape).to(dtype=dtype or torch.float32).clone()
+
+    monkeypatch.setattr(img2img_module, "randn_tensor", fixed_noise)
+    monkeypatch.setattr(vae_module, "randn_tensor", fixed_noise)
+    request = small(repeat="half-drop", steps=4)
+    first = engine.vary(source, request, strength=0.5)[0]["image"].astype(int)
+    assert first.shape == (32, 32, 3) and np.abs(first - source).mean() > 5
+    shift.update(x=4, y=2)
+    moved = engine.vary(window(source, "half-drop", 8, 4, 32, 32), request, strength=0.5)[0]["image"].astype(int)
+    error = np.abs(moved - window(first, "half-drop", 8, 4, 32, 32))
+    assert error.max() <= 1  # uint8 rounding only
+
+
+def test_wrap_resize_keeps_the_tile_seamless():
+    import cv2
+
+    rng = np.random.default_rng(1)
+    for repeat in ("basic", "half-drop", "mirror"):
+        tile = rng.integers(0, 256, (48, 64, 3), dtype=np.uint8)
+        big = wrap_resize(tile, repeat, 128, 96)
+        # the same as resizing the tile among its neighbours and cutting the middle out
+        plane = cv2.resize(pad(tile, (64, 64, 48, 48), repeat), (384, 288), interpolation=cv2.INTER_LANCZOS4)
+        assert big.shape == (96, 128, 3)
+        assert np.abs(big.astype(int) - plane[96:192, 128:256]).max() <= 1
+    assert upscaled_size(500, 300, 2.0) == (1000, 600)
+    with pytest.raises(UserError, match="between 1 and 8"):
+        upscaled_size(64, 64, 20)
+
+
+def test_upscale_refines_at_the_new_size(engine):
+    rng = np.random.default_rng(2)
+    tile = rng.integers(0, 256, (32, 32, 3), dtype=np.uint8)
+    out = engine.upscale(tile, small(repeat="half-brick"), factor=2, strength=0.5)
+    assert len(out) == 1 and out[0]["image"].shape == (64, 64, 3)
+    resized_only = engine.upscale(tile, small(repeat="half-brick"), factor=2, strength=0)[0]["image"]
+    assert np.array_equal(resized_only, wrap_resize(tile, "half-brick", 64, 64))
+
+
+def test_one_axis_tiling_and_cancel_within_a_step(engine):
+    assert engine.generate(small(axes="x"))[0]["image"].shape == (32, 32, 3)
+    with pytest.raises(UserError, match="basic repeat"):
+        engine.generate(small(axes="y", repeat="half-drop"))
+
+    class Ctx:
+        cancelled = False
+        steps = 0
+
+        def preview(self, image):
+            pass
+
+        def progress(self, step, total=None, message=None):
+            self.steps += 1
+            if self.steps == 2:
+                self.cancelled = True
+
+        def check_cancelled(self):
+            if self.cancelled:
+                raise RuntimeError("cancelled")
+
+    ctx = Ctx()
+    with pytest.raises(RuntimeError, match="cancelled"):
+        engine.generate(small(steps=6, count=2), ctx)
+    assert ctx.steps == 2  # it stopped at the step where the cancel came
+
+
+def test_device_choice_without_a_gpu():
+    if torch.cuda.is_available():
+        pytest.skip("this machine has a GPU")
+    device, dtype, warnings = resolve_device(EngineOptions())
+    assert (device, dtype) == ("cpu", "float32") and "CPU" in warnings[0]
+    device, dtype, warnings = resolve_device(EngineOptions(device="cuda", dtype="float16"))
+    assert (device, dtype) == ("cpu", "float32") and len(warnings) == 2
+    with pytest.raises(UserError, match="precision"):
+        resolve_device(EngineOptions(dtype="float8"))
+
+
+def test_the_engine_reports_sdpa_attention(engine):
+    assert engine.attention == "sdpa"
