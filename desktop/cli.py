@@ -150,12 +150,23 @@ def cmd_generate(args: argparse.Namespace, extra: list[str]) -> int:
     if args.layout:
         style = style or "motif"
         options["layout"] = args.layout
+    repeat = args.repeat
+    if repeat is None and args.source:
+        from desktop.engine.images import read_metadata
+
+        try:
+            repeat = read_metadata(args.source).get("repeat")
+        except (OSError, ValueError):
+            repeat = None  # the request reports a bad source clearly
+    strength = args.strength if args.strength is not None else (0.3 if args.upscale else 0.5)
     request = GenerateRequest(
-        style=style or "stripes", params=options, repeat=args.repeat, width=width, height=height,
+        style=style or "stripes", params=options, repeat=repeat or "basic", width=width, height=height,
         palette=args.palette or "indigo-dye", seed=args.seed, count=args.count, out_dir=args.out,
         engine=args.engine, dpi=args.dpi, qa_profile=args.qa_profile, auto_correct=args.auto_correct,
         max_attempts=args.max_attempts, prompt=args.prompt, negative_prompt=args.negative_prompt, steps=args.steps,
-        guidance=args.guidance, scheduler=args.scheduler,
+        guidance=args.guidance, scheduler=args.scheduler, model=args.model, loras=args.lora, tiling=args.tiling,
+        batch_size=args.batch_size, precision=args.precision, source=args.source, strength=strength,
+        upscale=args.upscale,
     )
     request.validated()  # every problem is reported before anything is drawn
     library = None
@@ -244,14 +255,30 @@ def build_parser() -> argparse.ArgumentParser:
                          description="Generate seamless tiles. Style options go as --NAME VALUE "
                          "(see 'tessera styles') or -p NAME=VALUE.")
     gen.add_argument("--engine", default="procedural",
-                     help="procedural (default), or the name of a model added with 'tessera models add'")
+                     help="procedural (default); diffusion (with --model); or a model's name from 'tessera models add'")
+    gen.add_argument("--model", default="", help="diffusion: a registered model's name, a model folder or "
+                     ".safetensors file, or a Hugging Face id")
     gen.add_argument("--prompt", default="", help="diffusion: what to draw")
-    gen.add_argument("--negative-prompt", default="", help="diffusion: what to avoid")
+    gen.add_argument("--negative-prompt", "--negative", default="", help="diffusion: what to avoid")
+    gen.add_argument("--lora", action="append", default=[], metavar="PATH[:WEIGHT]",
+                     help="diffusion: a style LoRA (.safetensors: kohya, diffusers or peft), repeatable")
     gen.add_argument("--steps", type=int, default=30, help="diffusion: sampling steps (default 30)")
-    gen.add_argument("--guidance", type=float, default=7.0, help="diffusion: CFG scale (default 7)")
+    gen.add_argument("--guidance", "--cfg", type=float, default=7.0, help="diffusion: CFG scale (default 7)")
     gen.add_argument("--scheduler", default="ddim", help="diffusion: ddim, euler, euler-a, dpm++, pndm")
+    gen.add_argument("--tiling", default="xy", choices=("xy", "x", "y"),
+                     help="diffusion: wrap both axes (default), or x / y only for borders (basic repeat)")
+    gen.add_argument("--batch-size", type=int, default=1, help="diffusion: images per GPU pass (default 1)")
+    gen.add_argument("--precision", default="", choices=("", "float16", "bfloat16", "float32"),
+                     help="diffusion: default float16 on CUDA, float32 on the CPU")
+    gen.add_argument("--from", dest="source", default="", metavar="IMAGE",
+                     help="start from this image: variations with a diffusion model, or --upscale")
+    gen.add_argument("--strength", type=float, default=None,
+                     help="with --from: how much to change (0-1; default 0.5, or 0.3 when upscaling)")
+    gen.add_argument("--upscale", type=float, default=0.0, metavar="FACTOR",
+                     help="with --from: upscale seamlessly by this factor (a model, if given, refines it)")
     gen.add_argument("--style", help="style name (default stripes; see 'tessera styles')")
-    gen.add_argument("--repeat", default="basic", help=f"one of {', '.join(REPEATS)}")
+    gen.add_argument("--repeat", default=None, help=f"one of {', '.join(REPEATS)} (default basic, or the "
+                     "--from image's own)")
     gen.add_argument("--size", default="1024", help="N or WxH pixels (default 1024)")
     gen.add_argument("--palette", help="palette name or \"#hex,#hex,...\" (default indigo-dye)")
     gen.add_argument("--seed", type=int, default=0)

@@ -277,3 +277,61 @@ def test_device_choice_without_a_gpu():
 
 def test_the_engine_reports_sdpa_attention(engine):
     assert engine.attention == "sdpa"
+
+
+def test_generate_command_with_model_path_loras_batches_and_a1111_metadata(folder, lora_files, tmp_path, capsys):
+    from PIL import Image
+
+    from desktop.cli import main
+    from desktop.library import Library
+    from desktop.library.metadata_chunks import parse_a1111
+
+    code = main(["generate", "--engine", "diffusion", "--model", str(folder / "model"), "--prompt", "gold damask",
+                 "--negative", "blur", "--lora", f"{lora_files['kohya']}:0.5", "--repeat", "half-drop", "--size", "32",
+                 "--steps", "2", "--cfg", "3", "--seed", "4", "--count", "2", "--batch-size", "2",
+                 "--out", str(tmp_path / "o"), "--to-library", "--library", str(tmp_path / "lib"), "--json"])
+    out = capsys.readouterr()
+    assert code == 0, out.err
+    tiles = json.loads(out.out)["tiles"]
+    assert [t["seed"] for t in tiles] == [4, 5] and tiles[0]["cfg"] == 3.0
+    assert tiles[0]["loras"][0]["weight"] == 0.5 and tiles[0]["prompt_used"] == "gold damask, art deco fans"
+    with Image.open(tiles[0]["path"]) as img:
+        parsed = parse_a1111(img.text["parameters"])
+    assert parsed["prompt"] == "gold damask, art deco fans" and parsed["negative_prompt"] == "blur"
+    spec = loras.resolve(str(lora_files["kohya"]))
+    assert parsed["settings"]["Lora hashes"] == f"deco: {spec.a1111_hash}" and parsed["cfg"] == 3.0
+    with Library(tmp_path / "lib") as lib:
+        prov = lib.get(tiles[0]["library_id"])["provenance"]
+        assert prov["loras"][0]["sha256"] == spec.sha256 and prov["prompt"] == "gold damask"
+
+    # a variation of the first tile, into the library with its parent
+    code = main(["generate", "--engine", "diffusion", "--model", str(folder / "model"), "--prompt", "gold damask",
+                 "--from", tiles[0]["path"], "--strength", "0.6", "--steps", "4", "--count", "2",
+                 "--out", str(tmp_path / "v"), "--json"])
+    out = capsys.readouterr()
+    assert code == 0, out.err
+    varied = json.loads(out.out)["tiles"]
+    assert len(varied) == 2 and varied[0]["mode"] == "variation" and varied[0]["repeat"] == "half-drop"
+    assert varied[0]["source_image"]["sha256"] and varied[0]["strength"] == 0.6 and varied[0]["size"] == [32, 32]
+
+
+def test_upscale_without_a_model_is_a_seamless_resize(tmp_path, capsys):
+    from desktop.cli import main
+    from desktop.engine.images import load_rgb
+
+    assert main(["generate", "--style", "hexagons", "--repeat", "half-brick", "--size", "64x48",
+                 "--out", str(tmp_path)]) == 0
+    capsys.readouterr()
+    source = next(tmp_path.glob("*.png"))
+    code = main(["generate", "--from", str(source), "--upscale", "2", "--out", str(tmp_path / "big"), "--json"])
+    out = capsys.readouterr()
+    assert code == 0, out.err
+    tile = json.loads(out.out)["tiles"][-1]
+    assert tile["size"] == [128, 96] and tile["repeat"] == "half-brick" and tile["engine"] == "resize"
+    assert "style" not in tile and tile["qa"]["checks"][0]["name"] == "seam"
+    assert np.array_equal(load_rgb(tile["path"]), wrap_resize(load_rgb(source), "half-brick", 128, 96))
+    seam = next(c for c in tile["qa"]["checks"] if c["name"] == "seam")
+    assert seam["status"] == "pass"
+    assert main(["generate", "--from", str(source), "--out", str(tmp_path / "x")]) == 2
+    assert "variations need a diffusion model" in capsys.readouterr().err
+    assert main(["generate", "--from", str(tmp_path / "none.png"), "--upscale", "2", "--out", str(tmp_path)]) == 2

@@ -50,18 +50,36 @@ class GenerateRequest:
     steps: int = 30
     guidance: float = 7.0
     scheduler: str = "ddim"
+    model: str = ""  # engine "diffusion": a registered model's name, a model path or a Hugging Face id
+    loras: list[str] = field(default_factory=list)  # "PATH[:WEIGHT]"
+    tiling: str = "xy"  # "x" or "y": wrap one axis only (basic repeat)
+    batch_size: int = 1
+    precision: str = ""  # float16 | bfloat16 | float32; "" = the device's default
+    # start from an image: variations (a diffusion model, at `strength`) or an upscale by `upscale` x
+    source: str = ""  # the image's path
+    parent_id: int | None = None  # its library id, when it came from the library
+    strength: float = 0.5
+    upscale: float = 0.0  # 0: off
 
     def validated(self) -> ValidRequest:
         """Check everything up front; raises UserError with one clear sentence."""
+        if self.source:
+            return _validated_from_source(self)
         repeat = parse_repeat(self.repeat)
         check_size(repeat, int(self.width), int(self.height))
-        model = None
+        model, loras = None, []
         if self.engine != "procedural":
-            from desktop.config import resolve_paths
+            from desktop.engine.diffusion import loras as lora_files
+            from desktop.engine.diffusion.padding import check_axes
             from desktop.engine.diffusion.pipeline import SCHEDULERS
-            from desktop.engine.diffusion.registry import ModelRegistry
 
-            model = ModelRegistry(resolve_paths().config_dir / "models.json").get(self.engine)
+            model = find_model(self.model if self.engine == "diffusion" else self.engine)
+            loras = [lora_files.resolve(text) for text in self.loras]
+            check_axes(repeat, self.tiling)
+            if not 1 <= int(self.batch_size) <= 64:
+                raise UserError(f"batch size must be between 1 and 64, not {self.batch_size}")
+            if self.precision and self.precision not in ("float16", "bfloat16", "float32"):
+                raise UserError(f"unknown precision '{self.precision}' (float16, bfloat16 or float32)")
             if not self.prompt.strip():
                 raise UserError("a diffusion model needs a prompt")
             if int(self.width) % 8 or int(self.height) % 8:
@@ -90,7 +108,45 @@ class GenerateRequest:
             out = Path(self.out_dir)
             if out.exists() and not out.is_dir():
                 raise UserError(f"{out} exists and is not a folder")
-        return ValidRequest(self, style, params, repeat.value, palette, model)
+        return ValidRequest(self, style, params, repeat.value, palette, model, tuple(loras))
+
+
+def _validated_from_source(req: GenerateRequest) -> ValidRequest:
+    """A variation or an upscale: the size comes from the source image (x the upscale factor)."""
+    from desktop.engine.images import load_rgb
+
+    source = load_rgb(req.source)  # a clear error for a missing, damaged or non-image file
+    h, w = source.shape[:2]
+    if req.upscale:
+        from desktop.engine.diffusion.img2img import upscaled_size
+
+        w, h = upscaled_size(w, h, float(req.upscale))
+    elif req.engine == "procedural":
+        raise UserError("variations need a diffusion model (--engine diffusion --model ...); "
+                        "without one, Tessera can upscale (--upscale 2)")
+    if not 0.0 <= float(req.strength) <= 1.0:
+        raise UserError(f"strength must be between 0 and 1, not {req.strength}")
+    if req.engine != "procedural" and (w % 8 or h % 8):
+        raise UserError(f"{Path(req.source).name} is {w}x{h}; diffusion needs sides that are multiples of 8")
+    count = 1 if req.upscale else req.count
+    inner = dataclasses.replace(req, source="", width=w, height=h, count=count)
+    valid = inner.validated()
+    return dataclasses.replace(valid, request=dataclasses.replace(inner, source=req.source), source_image=source)
+
+
+def find_model(name_or_location: str):
+    """A registered model by name, else a model folder, single file or Hugging Face id."""
+    from desktop.config import resolve_paths
+    from desktop.engine.diffusion.registry import ModelRegistry, describe_location
+
+    if not name_or_location.strip():
+        raise UserError("the diffusion engine needs a model: --model NAME|PATH|ID (see 'tessera models list')")
+    registry = ModelRegistry(resolve_paths().config_dir / "models.json")
+    if any(e.name == name_or_location for e in registry.entries()):
+        return registry.get(name_or_location)
+    if Path(name_or_location).expanduser().exists() or "/" in name_or_location:
+        return describe_location(name_or_location)
+    return registry.get(name_or_location)  # says "no model called ..."
 
 
 @dataclass(frozen=True)
@@ -101,6 +157,8 @@ class ValidRequest:
     repeat: str
     palette: Palette
     model: Any = None  # a registry ModelEntry for diffusion engines
+    loras: tuple = ()  # resolved LoraSpecs
+    source_image: np.ndarray | None = None  # variations and upscales start from it
 
 
 @dataclass
@@ -116,16 +174,46 @@ class Tile:
 
 
 def tile_metadata(valid: ValidRequest, seed: int, elapsed_s: float) -> dict[str, Any]:
+    meta = _base_metadata(valid, seed, elapsed_s)
+    req = valid.request
+    if valid.source_image is not None:
+        meta["mode"] = "upscale" if req.upscale else "variation"
+        meta["source_image"] = {"path": os.path.abspath(req.source), "sha256": _sha256(req.source)}
+        meta["parents"] = [req.parent_id] if req.parent_id is not None else []
+        if valid.model is not None:
+            meta["strength"] = float(req.strength)
+        else:  # a resize through the repeat: no style drew it
+            meta.pop("style", None), meta.pop("params", None)
+            meta["engine"] = "resize"
+        if req.upscale:
+            meta["upscale"] = float(req.upscale)
+    return meta
+
+
+def _sha256(path: str) -> str:
+    import hashlib
+
+    with open(path, "rb") as fh:
+        return hashlib.sha256(fh.read()).hexdigest()
+
+
+def _base_metadata(valid: ValidRequest, seed: int, elapsed_s: float) -> dict[str, Any]:
     req = valid.request
     if valid.model is not None:
+        from desktop.engine.diffusion.loras import prompt_with_triggers
+
         model = valid.model
+        used = prompt_with_triggers(req.prompt, list(valid.loras))
         return {
             "tessera": __version__, "engine": "diffusion", "model": model.name, "model_hash": model.sha256,
             "model_family": model.family, "prompt": req.prompt, "negative_prompt": req.negative_prompt,
+            **({"prompt_used": used} if used != req.prompt else {}),
             "steps": int(req.steps), "cfg": float(req.guidance), "scheduler": req.scheduler,
             "repeat": valid.repeat, "size": [int(req.width), int(req.height)], "seed": int(seed),
             "palette": valid.palette.as_dict(), "dpi": int(req.dpi), "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
             "render_ms": round(elapsed_s * 1000, 1),
+            "loras": [spec.as_dict() for spec in valid.loras],
+            **({"tiling": req.tiling} if req.tiling != "xy" else {}),
         }
     return {
         "tessera": __version__,
@@ -165,6 +253,10 @@ def run_generate(request: GenerateRequest, ctx=None) -> list[Tile]:
             raise UserError(f"cannot create the output folder {out}: {exc.strerror or exc}") from None
     total = int(request.count) * 100
     tiles: list[Tile] = []
+    batched: dict[int, np.ndarray] = {}
+    if (valid.model is not None and valid.source_image is None and int(request.batch_size) > 1
+            and not request.auto_correct):
+        batched = _diffuse_batch(valid, ctx)  # every image first, batch_size per UNet call; then QA each
     for k in range(int(request.count)):
         seed = int(request.seed) + k
         label = valid.model.name if valid.model is not None else valid.style.label
@@ -176,7 +268,7 @@ def run_generate(request: GenerateRequest, ctx=None) -> list[Tile]:
 
         progress(0.0)
         start = time.perf_counter()
-        pixels, final_seed, qa_meta = _render_checked(valid, seed, progress, ctx)
+        pixels, final_seed, qa_meta = _render_checked(valid, seed, progress, ctx, batched.get(seed))
         meta = tile_metadata(valid, final_seed, time.perf_counter() - start)
         meta.update(qa_meta)
         if final_seed != seed:
@@ -184,15 +276,19 @@ def run_generate(request: GenerateRequest, ctx=None) -> list[Tile]:
         tile = Tile(pixels, meta)
         if out is not None:
             stem = valid.model.name if valid.model is not None else valid.style.name
+            if valid.source_image is not None:
+                stem = f"{Path(request.source).stem}-{'x' + format(request.upscale, 'g') if request.upscale else 'var'}"
             path = _free_name(out, f"{stem}-{valid.repeat}-{request.width}x{request.height}-s{seed}")
             text = {"Software": f"Tessera {__version__}"}
             if valid.model is not None:
                 from desktop.engine.diffusion.metadata import a1111_parameters
 
                 text["parameters"] = a1111_parameters(
-                    request.prompt, request.negative_prompt, steps=request.steps, sampler=request.scheduler,
+                    meta.get("prompt_used", request.prompt), request.negative_prompt, steps=request.steps,
+                    sampler=request.scheduler,
                     cfg=request.guidance, seed=meta["seed"], width=request.width, height=request.height,
-                    model_hash=valid.model.sha256, model=valid.model.name, version=f"Tessera {__version__}")
+                    model_hash=valid.model.sha256, model=valid.model.name, version=f"Tessera {__version__}",
+                    loras=[{"name": s.name, "sha256": s.a1111_hash} for s in valid.loras])
             try:
                 save_png(path, pixels, meta, text=text, dpi=int(request.dpi))
             except OSError as exc:
@@ -205,14 +301,17 @@ def run_generate(request: GenerateRequest, ctx=None) -> list[Tile]:
     return tiles
 
 
-def _render_checked(valid: ValidRequest, seed: int, progress, ctx) -> tuple[np.ndarray, int, dict[str, Any]]:
-    """Render and QA one tile; with auto-correct, run the self-correcting loop on it."""
+def _render_checked(valid: ValidRequest, seed: int, progress, ctx,
+                    rendered: np.ndarray | None = None) -> tuple[np.ndarray, int, dict[str, Any]]:
+    """Render (unless already `rendered`) and QA one tile; with auto-correct, run the self-correcting loop."""
     from desktop.engine.qa import run_qa
     from desktop.engine.qa.loop import self_correct
 
     req = valid.request
 
     def generate(s: int, settings: dict) -> np.ndarray:
+        if valid.source_image is not None:
+            return _from_source(valid, s, float(settings.get("guidance_scale", req.guidance)), ctx)
         if valid.model is not None:
             return _diffuse(valid, s, float(settings.get("guidance_scale", req.guidance)), ctx)
         image = procedural.render(valid.style, valid.params, valid.repeat, int(req.width), int(req.height),
@@ -230,7 +329,7 @@ def _render_checked(valid: ValidRequest, seed: int, progress, ctx) -> tuple[np.n
         return run_qa(image, valid.repeat, valid.palette, req.qa_profile, overrides)
 
     if not req.auto_correct:
-        pixels = generate(seed, {})
+        pixels = rendered if rendered is not None else generate(seed, {})
         report = qa(pixels)
         return pixels, seed, {"qa": report.as_dict()}
     result = self_correct(generate, qa, seed, valid.repeat, valid.palette, int(req.max_attempts),
@@ -240,25 +339,61 @@ def _render_checked(valid: ValidRequest, seed: int, progress, ctx) -> tuple[np.n
                                        "attempts": [a.as_dict() for a in result.attempts]}
 
 
-_PIPELINES: dict[str, Any] = {}  # loaded diffusion pipelines, by model location (loading is slow)
+_ENGINES: dict[tuple[str, str], Any] = {}  # loaded diffusion engines, by model location and precision
+
+
+def diffusion_engine(valid: ValidRequest):
+    """The loaded engine for this request's model (loading is slow, so engines are kept), its LoRAs set."""
+    from desktop.engine.diffusion.engine import DiffusionEngine, EngineOptions
+
+    model, req = valid.model, valid.request
+    key = (model.location, req.precision)
+    if key not in _ENGINES:
+        _ENGINES.clear()  # one model in memory at a time
+        _ENGINES[key] = DiffusionEngine.load(model, EngineOptions(dtype=req.precision or None))
+    engine = _ENGINES[key]
+    if [(s.sha256, s.weight) for s in engine.loras] != [(s.sha256, s.weight) for s in valid.loras]:
+        engine.set_loras(list(valid.loras))
+    return engine
 
 
 def _diffuse(valid: ValidRequest, seed: int, guidance: float, ctx) -> np.ndarray:
-    from desktop.engine.diffusion.pipeline import DiffusionRequest, generate, load_pipeline
+    from desktop.engine.diffusion.pipeline import DiffusionRequest
 
-    model, req = valid.model, valid.request
-    if model.kind == "single-file":
-        raise UserError(f"{model.name} is a single-file checkpoint; loading those offline needs the bundled "
-                        "model configs, which are not part of Tessera yet. Convert it to a diffusers folder.")
-    if model.location not in _PIPELINES:
-        import torch
-
-        device = "cuda" if torch.cuda.is_available() else "cpu"
-        dtype = "float16" if device == "cuda" else "float32"
-        _PIPELINES[model.location] = load_pipeline(model.location, device=device, dtype=dtype)
+    req = valid.request
+    engine = diffusion_engine(valid)
     request = DiffusionRequest(req.prompt, req.negative_prompt, valid.repeat, int(req.width), int(req.height),
-                               int(req.steps), guidance, seed, 1, req.scheduler, model.family)
-    return generate(_PIPELINES[model.location], request, ctx)[0]["image"]
+                               int(req.steps), guidance, seed, 1, req.scheduler, engine.family, axes=req.tiling)
+    return engine.generate(request, ctx)[0]["image"]
+
+
+def _from_source(valid: ValidRequest, seed: int, guidance: float, ctx) -> np.ndarray:
+    """A variation of the source image, or its upscale (resize only without a model)."""
+    from desktop.engine.diffusion.img2img import wrap_resize
+
+    req = valid.request
+    if valid.model is None:
+        return wrap_resize(valid.source_image, valid.repeat, int(req.width), int(req.height))
+    from desktop.engine.diffusion.pipeline import DiffusionRequest
+
+    engine = diffusion_engine(valid)
+    request = DiffusionRequest(req.prompt, req.negative_prompt, valid.repeat, int(req.width), int(req.height),
+                               int(req.steps), guidance, seed, 1, req.scheduler, engine.family, axes=req.tiling)
+    if req.upscale:
+        return engine.upscale(valid.source_image, request, float(req.upscale), float(req.strength), ctx)[0]["image"]
+    return engine.vary(valid.source_image, request, float(req.strength), ctx)[0]["image"]
+
+
+def _diffuse_batch(valid: ValidRequest, ctx) -> dict[int, np.ndarray]:
+    """Every seed's image, rendered batch_size at a time (for requests without auto-correct)."""
+    from desktop.engine.diffusion.pipeline import DiffusionRequest
+
+    req = valid.request
+    engine = diffusion_engine(valid)
+    request = DiffusionRequest(req.prompt, req.negative_prompt, valid.repeat, int(req.width), int(req.height),
+                               int(req.steps), float(req.guidance), int(req.seed), int(req.count), req.scheduler,
+                               engine.family, axes=req.tiling, batch_size=int(req.batch_size))
+    return {r["seed"]: r["image"] for r in engine.generate(request, ctx)}
 
 
 def request_from_dict(raw: dict[str, Any]) -> GenerateRequest:
