@@ -55,14 +55,85 @@ def ddim():
                          set_alpha_to_one=False)
 
 
-def tiny_pipeline(folder: Path):
-    """A StableDiffusionPipeline of tiny random parts (its tokenizer files are written to `folder`)."""
+def tiny_pipeline(folder: Path, vocab_size: int = 1000):
+    """A StableDiffusionPipeline of tiny random parts (its tokenizer files are written to `folder`).
+
+    vocab_size=49408 fits CLIP's real tokenizer (as the bundled single-file configs write it)."""
     import torch
     from diffusers import StableDiffusionPipeline
     from transformers import CLIPTextConfig, CLIPTextModel
 
     torch.manual_seed(0)
-    text_encoder = CLIPTextModel(CLIPTextConfig(**TEXT))
+    text_encoder = CLIPTextModel(CLIPTextConfig(**{**TEXT, "vocab_size": vocab_size}))
     return StableDiffusionPipeline(unet=tiny_unet(), vae=tiny_vae(), text_encoder=text_encoder,
                                    tokenizer=tiny_tokenizer(folder / "tokenizer-src"), scheduler=ddim(),
                                    safety_checker=None, feature_extractor=None, requires_safety_checker=False)
+
+
+def _unet_to_ldm(state: dict, layers: int, n_blocks: int) -> dict:
+    """diffusers UNet keys -> the original (LDM) layout, for a UNet of n_blocks with `layers` per block."""
+    resnet = [("norm1", "in_layers.0"), ("conv1", "in_layers.2"), ("norm2", "out_layers.0"),
+              ("conv2", "out_layers.3"), ("time_emb_proj", "emb_layers.1"), ("conv_shortcut", "skip_connection")]
+    prefixes = [("time_embedding.linear_1.", "time_embed.0."), ("time_embedding.linear_2.", "time_embed.2."),
+                ("conv_in.", "input_blocks.0.0."), ("conv_norm_out.", "out.0."), ("conv_out.", "out.2.")]
+    for i in range(n_blocks):
+        for j in range(layers):
+            prefixes.append((f"down_blocks.{i}.resnets.{j}.", f"input_blocks.{(layers + 1) * i + j + 1}.0."))
+            prefixes.append((f"down_blocks.{i}.attentions.{j}.", f"input_blocks.{(layers + 1) * i + j + 1}.1."))
+        prefixes.append((f"down_blocks.{i}.downsamplers.0.conv.", f"input_blocks.{(layers + 1) * (i + 1)}.0.op."))
+        for j in range(layers + 1):
+            prefixes.append((f"up_blocks.{i}.resnets.{j}.", f"output_blocks.{(layers + 1) * i + j}.0."))
+            prefixes.append((f"up_blocks.{i}.attentions.{j}.", f"output_blocks.{(layers + 1) * i + j}.1."))
+    prefixes += [("mid_block.attentions.0.", "middle_block.1."), ("mid_block.resnets.0.", "middle_block.0."),
+                 ("mid_block.resnets.1.", "middle_block.2.")]
+    has_attention = {k.split(".")[1] for k in state if k.startswith("up_blocks.") and ".attentions." in k}
+    out = {}
+    for key, value in state.items():
+        new = key
+        if key.startswith("up_blocks.") and ".upsamplers.0." in key:
+            i = int(key.split(".")[1])
+            slot = 2 if str(i) in has_attention else 1
+            new = key.replace(f"up_blocks.{i}.upsamplers.0.", f"output_blocks.{(layers + 1) * i + layers}.{slot}.")
+        else:
+            for ours, theirs in prefixes:
+                if key.startswith(ours):
+                    new = theirs + key[len(ours):]
+                    if ".resnets." in ours or "mid_block.resnets" in ours:
+                        for a, b in resnet:
+                            new = new.replace(f".{a}.", f".{b}.")
+                    break
+        out["model.diffusion_model." + new] = value
+    return out
+
+
+def _vae_to_ldm(state: dict, n_blocks: int) -> dict:
+    out = {}
+    for key, value in state.items():
+        new = key.replace("conv_norm_out", "norm_out").replace("conv_shortcut", "nin_shortcut")
+        for i in range(n_blocks):
+            new = new.replace(f"encoder.down_blocks.{i}.resnets.", f"encoder.down.{i}.block.")
+            new = new.replace(f"encoder.down_blocks.{i}.downsamplers.0.", f"encoder.down.{i}.downsample.")
+            new = new.replace(f"decoder.up_blocks.{i}.resnets.", f"decoder.up.{n_blocks - 1 - i}.block.")
+            new = new.replace(f"decoder.up_blocks.{i}.upsamplers.0.", f"decoder.up.{n_blocks - 1 - i}.upsample.")
+        new = new.replace("mid_block.resnets.0.", "mid.block_1.").replace("mid_block.resnets.1.", "mid.block_2.")
+        if "mid_block.attentions.0." in new:
+            new = new.replace("mid_block.attentions.0.", "mid.attn_1.")
+            for a, b in (("group_norm.", "norm."), ("to_q.", "q."), ("to_k.", "k."), ("to_v.", "v."),
+                         ("to_out.0.", "proj_out.")):
+                new = new.replace(a, b)
+            if new.endswith(".weight") and value.ndim == 2:
+                value = value[:, :, None, None]  # the original attention uses 1x1 convolutions
+        out["first_stage_model." + new] = value
+    return out
+
+
+def to_single_file(pipe) -> dict:
+    """An SD 1.x pipeline's weights in the original single-file layout (as A1111 and Civitai share them)."""
+    unet = pipe.unet
+    state = _unet_to_ldm(unet.state_dict(), unet.config.layers_per_block, len(unet.config.block_out_channels))
+    state.update(_vae_to_ldm(pipe.vae.state_dict(), len(pipe.vae.config.block_out_channels)))
+    for key, value in pipe.text_encoder.state_dict().items():
+        # original checkpoints say text_model.…; transformers 5.6 flattened CLIPTextModel's own keys
+        key = key if key.startswith("text_model.") else "text_model." + key
+        state["cond_stage_model.transformer." + key] = value
+    return {k: v.contiguous() for k, v in state.items()}

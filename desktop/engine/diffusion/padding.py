@@ -47,8 +47,8 @@ def _indices(repeat: Repeat, w: int, h: int, pads: tuple[int, int, int, int], ax
         else:
             rows = (np.arange(-top, h + bottom) % h)[:, None]
             cols = np.arange(w)[None, :]
-        cache[key] = (torch.from_numpy(np.ascontiguousarray(rows)).to(device),
-                      torch.from_numpy(np.ascontiguousarray(cols)).to(device))
+        cache[key] = (torch.from_numpy(np.array(rows)).to(device),  # copies: the cached maps are read-only
+                      torch.from_numpy(np.array(cols)).to(device))
     return cache[key]
 
 

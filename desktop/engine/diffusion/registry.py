@@ -154,17 +154,26 @@ class ModelRegistry:
         self._save([e for e in entries if e.name != name])
 
 
+def verify_trusted_pickle(entry: ModelEntry) -> None:
+    """A pickle checkpoint is read only if the user trusted it and it has not changed since."""
+    path = Path(entry.location)
+    if not entry.trusted_pickle:
+        raise UserError(f"{path.name} is a pickle file that was never trusted")
+    if _sha256_file(path) != entry.sha256:
+        raise UserError(f"{path.name} changed since it was added (its sha256 differs); add it again to use it")
+
+
 def load_state_dict(entry: ModelEntry) -> dict[str, Any]:
     """A single-file checkpoint's tensors: safetensors directly, a trusted pickle with weights_only=True."""
     path = Path(entry.location)
-    if _sha256_file(path) != entry.sha256:
+    if path.suffix.lower() != ".safetensors":
+        verify_trusted_pickle(entry)
+    elif _sha256_file(path) != entry.sha256:
         raise UserError(f"{path.name} changed since it was added (its sha256 differs); add it again to use it")
     if path.suffix.lower() == ".safetensors":
         from safetensors.torch import load_file
 
         return load_file(str(path))
-    if not entry.trusted_pickle:
-        raise UserError(f"{path.name} is a pickle file that was never trusted")
     import pickle
 
     import torch
