@@ -335,3 +335,73 @@ def test_upscale_without_a_model_is_a_seamless_resize(tmp_path, capsys):
     assert main(["generate", "--from", str(source), "--out", str(tmp_path / "x")]) == 2
     assert "variations need a diffusion model" in capsys.readouterr().err
     assert main(["generate", "--from", str(tmp_path / "none.png"), "--upscale", "2", "--out", str(tmp_path)]) == 2
+
+
+def test_previews_fire_every_step_and_use_taesd_when_present(engine, tmp_path):
+    from diffusers import AutoencoderTiny
+
+    from desktop.engine.diffusion.previews import find_taesd
+
+    class Ctx:
+        cancelled = False
+
+        def __init__(self):
+            self.previews, self.steps = [], []
+
+        def preview(self, image):
+            self.previews.append(image)
+
+        def progress(self, step, total=None, message=None):
+            self.steps.append(step)
+
+        def check_cancelled(self):
+            pass
+
+    ctx = Ctx()
+    engine.generate(small(steps=3), ctx)
+    assert len(ctx.previews) == 3 and all(p.shape == (16, 16, 3) for p in ctx.previews)  # latent-sized
+    torch.manual_seed(0)
+    AutoencoderTiny(encoder_block_out_channels=(8, 8), decoder_block_out_channels=(8, 8), num_encoder_blocks=(1, 1),
+                    num_decoder_blocks=(1, 1), latent_channels=4).save_pretrained(tmp_path / "models" / "taesd")
+    assert find_taesd("sd15", tmp_path) == str(tmp_path / "models" / "taesd") and find_taesd("sdxl", tmp_path) is None
+    assert engine.use_taesd(find_taesd("sd15", tmp_path))
+    try:
+        ctx = Ctx()
+        engine.generate(small(steps=3), ctx)
+        assert len(ctx.previews) == 3 and all(p.shape == (32, 32, 3) and p.dtype == np.uint8 for p in ctx.previews)
+    finally:
+        del engine.pipe._tessera_previewer
+
+
+def test_the_diffusion_inpainter_mends_seams_and_keeps_the_rest(engine):
+    from desktop.engine.diffusion.engine import seam_ramp
+    from desktop.engine.qa.loop import self_correct
+
+    rng = np.random.default_rng(5)
+    tile = rng.integers(0, 256, (32, 32, 3), dtype=np.uint8)
+    ramp = seam_ramp(32, 32, 4)
+    assert ramp[0, 10] == 1 and ramp[31, 10] == 1 and ramp[16, 16] == 0 and np.array_equal(ramp, ramp[::-1, ::-1])
+    mended = engine.repair_seam(tile, small(repeat="half-drop", steps=4), band=4)
+    inside, outside = ramp > 0, ramp == 0
+    assert np.array_equal(mended[outside], tile[outside])  # untouched beyond the band
+    assert np.abs(mended[inside].astype(int) - tile[inside]).mean() > 5  # repainted along the seams
+    assert np.array_equal(engine.repair_seam(tile, small(repeat="mirror")), tile)
+
+    # the self-correcting loop uses it when one is given, and records so
+    class Report:
+        def __init__(self, passed):
+            self.passed, self.failed, self.checks = passed, [] if passed else ["seam"], []
+
+        def summary(self):
+            return "pass" if self.passed else "seam fails"
+
+    calls = []
+
+    def mend(image):
+        calls.append(image)
+        return engine.repair_seam(image, small(repeat="half-drop", steps=2), band=4)
+
+    result = self_correct(lambda seed, settings: tile, lambda image: Report(bool(calls)), 1, "half-drop",
+                          max_attempts=2, mend_seam=(mend, "mended the seam with the diffusion inpainter"))
+    assert len(calls) == 1 and result.passed
+    assert [a.note for a in result.attempts] == ["first try", "mended the seam with the diffusion inpainter"]

@@ -332,9 +332,18 @@ def _render_checked(valid: ValidRequest, seed: int, progress, ctx,
         pixels = rendered if rendered is not None else generate(seed, {})
         report = qa(pixels)
         return pixels, seed, {"qa": report.as_dict()}
+    mend = None
+    if valid.model is not None:
+        from desktop.engine.diffusion.pipeline import DiffusionRequest
+
+        engine = diffusion_engine(valid)
+        request = DiffusionRequest(req.prompt, req.negative_prompt, valid.repeat, int(req.width), int(req.height),
+                                   int(req.steps), float(req.guidance), seed, 1, req.scheduler, engine.family)
+        mend = (lambda image: engine.repair_seam(image, request, ctx=ctx),
+                "mended the seam with the diffusion inpainter")
     result = self_correct(generate, qa, seed, valid.repeat, valid.palette, int(req.max_attempts),
                           can_guide=valid.model is not None,
-                          check_cancelled=ctx.check_cancelled if ctx is not None else None)
+                          check_cancelled=ctx.check_cancelled if ctx is not None else None, mend_seam=mend)
     return result.image, result.seed, {"qa": result.report.as_dict(),
                                        "attempts": [a.as_dict() for a in result.attempts]}
 

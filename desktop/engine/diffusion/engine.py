@@ -107,7 +107,25 @@ class DiffusionEngine:
             pipe = load_pipeline(entry.location, device=device, dtype=dtype)
         engine = cls(pipe, entry.family, entry.name, entry.sha256, warnings)
         engine._tune(device, options)
+        engine.use_taesd()
         return engine
+
+    def use_taesd(self, location: str | None = None) -> bool:
+        """Preview through TAESD when its weights are found (else the linear latent factors)."""
+        from desktop.engine.diffusion.previews import TaesdPreview, find_taesd
+
+        if location is None:
+            from desktop.config import resolve_paths
+
+            location = find_taesd(self.family, resolve_paths().data_dir)
+        if location is None:
+            return False
+        try:
+            self.pipe._tessera_previewer = TaesdPreview(location, self.pipe.device, self.pipe.unet.dtype)
+        except (OSError, ValueError, RuntimeError) as exc:
+            log.warning("TAESD at %s could not be loaded (%s); previews use the latent factors", location, exc)
+            return False
+        return True
 
     def _tune(self, device: str, options: EngineOptions) -> None:
         import torch
@@ -184,3 +202,43 @@ class DiffusionEngine:
 
         request = self._with_triggers(request)
         return self._finish(upscale(self.pipe, image, request, factor, strength, ctx), request)
+
+    def inpaint(self, image: np.ndarray, mask: np.ndarray, request: DiffusionRequest, strength: float = 1.0,
+                ctx=None) -> list[dict[str, Any]]:
+        """Repaint where `mask` is set, with the repeat padding on (so a mask may cross the wrap)."""
+        from dataclasses import replace
+
+        from desktop.engine.diffusion.pipeline import generate as run
+
+        h, w = image.shape[:2]
+        request = self._with_triggers(replace(request, width=w, height=h))
+        return self._finish(run(self.pipe, request, ctx, init_image=image, strength=strength, mask=mask), request)
+
+    def repair_seam(self, image: np.ndarray, request: DiffusionRequest, band: int | None = None,
+                    strength: float = 0.8, ctx=None) -> np.ndarray:
+        """Mend the wrap seams with the diffusion inpainter: repaint a band along the tile's edges.
+
+        With the repeat padding on, the model sees across each seam, so it paints the band as
+        one piece with the tile's neighbours; the result is blended back with a ramp that is
+        symmetric about the seam, so what lies outside the band is kept exactly and the tile
+        still wraps.
+        """
+        from desktop.repeat import Repeat, parse_repeat
+
+        if parse_repeat(request.repeat) is Repeat.MIRROR:
+            return image.copy()  # a mirror repeat meets itself at every edge
+        h, w = image.shape[:2]
+        band = band or max(4, min(w, h) // 16)
+        ramp = seam_ramp(h, w, band)
+        painted = self.inpaint(image, ramp > 0, request, strength, ctx)[0]["image"].astype(np.float32)
+        out = image[..., :3].astype(np.float32) * (1 - ramp[..., None]) + painted * ramp[..., None]
+        return np.clip(out + 0.5, 0, 255).astype(np.uint8)
+
+
+def seam_ramp(h: int, w: int, band: int) -> np.ndarray:
+    """1 at the tile's edges (the seams), falling to 0 at `band` pixels in; symmetric about each seam."""
+    ys, xs = np.arange(h), np.arange(w)
+    dy = np.minimum(ys, h - 1 - ys)[:, None].astype(np.float32)
+    dx = np.minimum(xs, w - 1 - xs)[None, :].astype(np.float32)
+    d = np.minimum(dx, dy)
+    return np.clip((band - d) / max(1.0, band / 2), 0.0, 1.0)

@@ -134,8 +134,20 @@ def img2img_pipeline(pipe):
     return cached
 
 
+def inpaint_pipeline(pipe):
+    """The inpainting pipeline sharing this pipeline's modules, made once."""
+    cached = getattr(pipe, "_tessera_inpaint", None)
+    if cached is None:
+        from diffusers import AutoPipelineForInpainting
+
+        cached = AutoPipelineForInpainting.from_pipe(pipe)
+        cached.set_progress_bar_config(disable=True)
+        pipe._tessera_inpaint = cached
+    return cached
+
+
 def generate(pipe, request: DiffusionRequest, ctx=None, latents=None, init_image: np.ndarray | None = None,
-             strength: float = 0.5) -> list[dict[str, Any]]:
+             strength: float = 0.5, mask: np.ndarray | None = None) -> list[dict[str, Any]]:
     """Render the request; returns one {image (HxWx3 uint8), seed, ms, device, warnings} per image.
 
     Images are rendered `batch_size` at a time, each from its own seed (seed, seed+1, ...), so a
@@ -143,7 +155,7 @@ def generate(pipe, request: DiffusionRequest, ctx=None, latents=None, init_image
     batch is halved, then attention and VAE slicing are turned on, before giving up with a
     message that says what to change. With `init_image` (HxWx3 uint8, the request's size) it
     runs image-to-image at `strength`, with the same repeat padding: the VAE encoder sees the
-    tile's neighbours too.
+    tile's neighbours too. With a `mask` as well (HxW, nonzero = repaint) it inpaints.
     """
     import torch
 
@@ -164,9 +176,12 @@ def generate(pipe, request: DiffusionRequest, ctx=None, latents=None, init_image
             raise UserError(f"strength must be above 0 and at most 1, not {strength}")
         from PIL import Image
 
-        runner = img2img_pipeline(pipe)
+        runner = img2img_pipeline(pipe) if mask is None else inpaint_pipeline(pipe)
         set_scheduler(runner, request.scheduler)
         inputs = {"image": Image.fromarray(np.ascontiguousarray(init_image[..., :3])), "strength": strength}
+        if mask is not None:
+            inputs.update(mask_image=Image.fromarray(((np.asarray(mask) > 0) * 255).astype(np.uint8)),
+                          width=request.width, height=request.height)
         steps = max(1, int(request.steps * strength))  # img2img runs only the last part of the schedule
     total = request.count * steps
     if latents is not None and latents.shape[0] not in (1, request.count):
@@ -182,7 +197,9 @@ def generate(pipe, request: DiffusionRequest, ctx=None, latents=None, init_image
 
         def on_step(pipeline, step, timestep, tensors, first=done, n=n):
             if ctx is not None:
-                ctx.preview(latents_to_rgb(tensors["latents"][:1], request.family))
+                previewer = getattr(pipe, "_tessera_previewer", None)
+                latent = tensors["latents"][:1]
+                ctx.preview(previewer(latent) if previewer else latents_to_rgb(latent, request.family))
                 label = f"Image {first + 1} of {request.count}" if n == 1 else \
                     f"Images {first + 1}-{first + n} of {request.count}"
                 ctx.progress(min(total, first * steps + (step + 1) * n), total, f"{label}, step {step + 1}")

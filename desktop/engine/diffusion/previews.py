@@ -10,7 +10,12 @@ tiles the result through the repeat geometry like any other tile.
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import numpy as np
+
+TAESD = {"sd15": ("taesd", "madebyollin/taesd"), "sdxl": ("taesdxl", "madebyollin/taesdxl")}
 
 # rows: latent channels; columns: R, G, B (then a bias per colour)
 FACTORS = {
@@ -35,3 +40,38 @@ def latents_to_rgb(latents, family: str = "sd15") -> np.ndarray:
     weights, bias = FACTORS[family]
     rgb = np.tensordot(arr, weights, axes=([0], [0])) + bias  # (h, w, 3) in about -1..1
     return ((np.clip(rgb, -1, 1) + 1) * 127.5 + 0.5).astype(np.uint8)
+
+
+def find_taesd(family: str, data_dir: Path | None = None) -> str | None:
+    """A TAESD decoder for the family: TESSERA_TAESD, <data>/models/taesd[xl]/, or the Hugging Face cache."""
+    override = os.environ.get("TESSERA_TAESD")
+    if override:
+        return override if Path(override).is_dir() else None
+    folder, repo = TAESD.get(family, (None, None))
+    if folder is None:
+        return None
+    if data_dir is not None and (data_dir / "models" / folder / "config.json").is_file():
+        return str(data_dir / "models" / folder)
+    try:
+        from huggingface_hub import try_to_load_from_cache
+    except ImportError:
+        return None
+    found = try_to_load_from_cache(repo, "config.json")
+    return str(Path(found).parent) if isinstance(found, str) else None
+
+
+class TaesdPreview:
+    """Full-resolution previews from TAESD, a tiny distilled VAE decoder (when its weights are present)."""
+
+    def __init__(self, location: str, device, dtype):
+        from diffusers import AutoencoderTiny
+
+        self.decoder = AutoencoderTiny.from_pretrained(location, local_files_only=True).to(device, dtype).eval()
+
+    def __call__(self, latents) -> np.ndarray:
+        import torch
+
+        with torch.no_grad():
+            image = self.decoder.decode(latents[:1].to(self.decoder.dtype)).sample[0]  # about -1..1
+        rgb = ((image.float().clamp(-1, 1) + 1) * 127.5 + 0.5).to(torch.uint8)
+        return rgb.permute(1, 2, 0).cpu().numpy()

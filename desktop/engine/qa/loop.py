@@ -68,8 +68,13 @@ def choose_action(report: QAReport, tried: set[str], palette: Palette | None, ca
 def self_correct(generate: Callable[[int, dict[str, Any]], np.ndarray], qa: Callable[[np.ndarray], QAReport],
                  seed: int, repeat: str, palette: Palette | None = None, max_attempts: int = 4,
                  can_guide: bool = False, on_attempt: Callable[[Attempt], None] | None = None,
-                 check_cancelled: Callable[[], None] | None = None) -> Correction:
-    """Generate at `seed`, then correct until QA passes or the attempts run out."""
+                 check_cancelled: Callable[[], None] | None = None,
+                 mend_seam: tuple[Callable[[np.ndarray], np.ndarray], str] | None = None) -> Correction:
+    """Generate at `seed`, then correct until QA passes or the attempts run out.
+
+    `mend_seam` is (function, note) for a better seam mender than OpenCV's, such as the
+    diffusion inpainter with repeat padding.
+    """
     settings: dict[str, Any] = {}
     image = generate(seed, settings)
     report = qa(image)
@@ -83,7 +88,10 @@ def self_correct(generate: Callable[[int, dict[str, Any]], np.ndarray], qa: Call
             check_cancelled()
         action = choose_action(report, tried, palette, can_guide)
         if action == "repair-seam":
-            image, note = repair_seam(image, repeat), "mended the seam"
+            if mend_seam is not None:
+                image, note = mend_seam[0](image), mend_seam[1]
+            else:
+                image, note = repair_seam(image, repeat), "mended the seam"
         elif action == "recolour":
             image, note = recolour(image, palette).image, f"recoloured to {palette.name or 'the palette'}"
         elif action == "guidance":
