@@ -405,3 +405,11 @@ def test_the_diffusion_inpainter_mends_seams_and_keeps_the_rest(engine):
                           max_attempts=2, mend_seam=(mend, "mended the seam with the diffusion inpainter"))
     assert len(calls) == 1 and result.passed
     assert [a.note for a in result.attempts] == ["first try", "mended the seam with the diffusion inpainter"]
+
+
+def test_vae_tiling_through_the_engine(engine):
+    plain = engine.generate(small(repeat="half-drop"))[0]["image"]
+    tiled = engine.generate(small(repeat="half-drop", vae_tiling="on"))[0]["image"]
+    assert tiled.shape == plain.shape and np.abs(tiled.astype(int) - plain).max() <= 1  # one window: the same
+    with pytest.raises(UserError, match="VAE tiling"):
+        engine.generate(small(vae_tiling="sometimes"))

@@ -37,6 +37,7 @@ class DiffusionRequest:
     family: str = "sd15"
     axes: str = "xy"  # "x" or "y": wrap one axis only (basic repeat)
     batch_size: int = 1  # images per UNet call; halved when the GPU runs out of memory
+    vae_tiling: str = "auto"  # auto (large images, or after running out of memory) | on | off
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -91,8 +92,30 @@ def enable_memory_savers(pipe) -> bool:
     vae = getattr(pipe, "vae", None)
     if vae is not None and hasattr(vae, "enable_slicing"):
         vae.enable_slicing()
-    pipe._tessera_savers = True
+    pipe._tessera_savers = True  # and the VAE decodes in windows (see vae_tiling)
     return True
+
+
+def use_vae_tiling(pipe, request: DiffusionRequest) -> bool:
+    from desktop.engine.diffusion.vae_tiling import needs_tiling
+
+    if request.vae_tiling != "auto":
+        return request.vae_tiling == "on"
+    return getattr(pipe, "_tessera_savers", False) or needs_tiling(request.width, request.height)
+
+
+def decode_tiled(pipe, latents, request: DiffusionRequest) -> np.ndarray:
+    """The pipeline's last step done here: the latents decoded in windows laid on the repeat."""
+    import torch
+
+    from desktop.engine.diffusion.vae_tiling import tiled_decode
+
+    vae = pipe.vae
+    if vae.dtype == torch.float16 and getattr(vae.config, "force_upcast", False):
+        vae.to(torch.float32)  # SDXL's VAE overflows in float16
+    latents = latents.to(vae.dtype) / vae.config.scaling_factor
+    image = tiled_decode(vae, latents, request.repeat)
+    return (image / 2 + 0.5).clamp(0, 1).permute(0, 2, 3, 1).cpu().numpy()
 
 
 def warn(ctx, warnings: list[str], message: str, step: int = 0, total: int | None = None) -> None:
@@ -117,6 +140,8 @@ def check_request(pipe, request: DiffusionRequest) -> tuple[int, int]:
     multiple = max(8, scale)  # diffusers itself asks for multiples of 8
     if request.width % multiple or request.height % multiple:
         raise UserError(f"width and height must be multiples of {multiple} for this model")
+    if request.vae_tiling not in ("auto", "on", "off"):
+        raise UserError(f"VAE tiling is auto, on or off, not '{request.vae_tiling}'")
     if not 1 <= request.batch_size <= 64:
         raise UserError(f"batch size must be between 1 and 64, not {request.batch_size}")
     return request.width // scale, request.height // scale
@@ -208,6 +233,7 @@ def generate(pipe, request: DiffusionRequest, ctx=None, latents=None, init_image
             return tensors
 
         start = time.perf_counter()
+        tiled = use_vae_tiling(pipe, request) and request.axes == "xy"
         try:
             with repeat_padding([pipe.unet, pipe.vae], request.repeat, latent_size=latent_size, axes=request.axes):
                 if chunk is not None:
@@ -216,8 +242,9 @@ def generate(pipe, request: DiffusionRequest, ctx=None, latents=None, init_image
                              num_inference_steps=request.steps, guidance_scale=request.guidance_scale,
                              num_images_per_prompt=n,
                              generator=[torch.Generator(device="cpu").manual_seed(s) for s in seeds],
-                             output_type="np", callback_on_step_end=on_step,
+                             output_type="latent" if tiled else "np", callback_on_step_end=on_step,
                              callback_on_step_end_tensor_inputs=["latents"])
+            images = decode_tiled(pipe, out.images, request) if tiled else out.images
         except Exception as exc:
             if not is_out_of_memory(exc):
                 raise
@@ -237,7 +264,7 @@ def generate(pipe, request: DiffusionRequest, ctx=None, latents=None, init_image
         if ctx is not None:
             ctx.check_cancelled()
         ms = (time.perf_counter() - start) * 1000 / len(seeds)
-        for seed, image in zip(seeds, out.images):
+        for seed, image in zip(seeds, images):
             pixels = (np.clip(image, 0, 1) * 255 + 0.5).astype(np.uint8)
             results.append({"image": pixels, "seed": seed, "ms": ms, "device": str(device), "warnings": warnings})
         done += len(seeds)
