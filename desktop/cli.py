@@ -165,7 +165,8 @@ def cmd_generate(args: argparse.Namespace, extra: list[str]) -> int:
         engine=args.engine, dpi=args.dpi, qa_profile=args.qa_profile, auto_correct=args.auto_correct,
         max_attempts=args.max_attempts, prompt=args.prompt, negative_prompt=args.negative_prompt, steps=args.steps,
         guidance=args.guidance, scheduler=args.scheduler, model=args.model, loras=args.lora, tiling=args.tiling,
-        batch_size=args.batch_size, precision=args.precision, source=args.source, strength=strength,
+        batch_size=args.batch_size, precision=args.precision, compile=args.compile, source=args.source,
+        strength=strength,
         upscale=args.upscale,
     )
     request.validated()  # every problem is reported before anything is drawn
@@ -270,6 +271,8 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument("--batch-size", type=int, default=1, help="diffusion: images per GPU pass (default 1)")
     gen.add_argument("--precision", default="", choices=("", "float16", "bfloat16", "float32"),
                      help="diffusion: default float16 on CUDA, float32 on the CPU")
+    gen.add_argument("--compile", action="store_true",
+                     help="diffusion: torch.compile the UNet (the first image pays for it; best on a GPU)")
     gen.add_argument("--from", dest="source", default="", metavar="IMAGE",
                      help="start from this image: variations with a diffusion model, or --upscale")
     gen.add_argument("--strength", type=float, default=None,

@@ -413,3 +413,13 @@ def test_vae_tiling_through_the_engine(engine):
     assert tiled.shape == plain.shape and np.abs(tiled.astype(int) - plain).max() <= 1  # one window: the same
     with pytest.raises(UserError, match="VAE tiling"):
         engine.generate(small(vae_tiling="sometimes"))
+
+
+def test_a_compiled_unet_keeps_the_padding_and_the_picture(folder, engine):
+    """torch.compile traces the padded convolutions (the index maps are built outside the graph)."""
+    compiled = DiffusionEngine.load(str(folder / "model"), EngineOptions(device="cpu", compile="eager"))
+    assert compiled.compiled
+    request = small(repeat="half-drop")
+    expected = engine.generate(request)[0]["image"]
+    for _ in range(2):
+        assert np.array_equal(compiled.generate(request)[0]["image"], expected)

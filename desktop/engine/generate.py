@@ -55,6 +55,7 @@ class GenerateRequest:
     tiling: str = "xy"  # "x" or "y": wrap one axis only (basic repeat)
     batch_size: int = 1
     precision: str = ""  # float16 | bfloat16 | float32; "" = the device's default
+    compile: bool = False  # torch.compile the UNet (worth it for long batches on a GPU)
     # start from an image: variations (a diffusion model, at `strength`) or an upscale by `upscale` x
     source: str = ""  # the image's path
     parent_id: int | None = None  # its library id, when it came from the library
@@ -356,10 +357,11 @@ def diffusion_engine(valid: ValidRequest):
     from desktop.engine.diffusion.engine import DiffusionEngine, EngineOptions
 
     model, req = valid.model, valid.request
-    key = (model.location, req.precision)
+    key = (model.location, req.precision, bool(req.compile))
     if key not in _ENGINES:
         _ENGINES.clear()  # one model in memory at a time
-        _ENGINES[key] = DiffusionEngine.load(model, EngineOptions(dtype=req.precision or None))
+        _ENGINES[key] = DiffusionEngine.load(model, EngineOptions(dtype=req.precision or None,
+                                                                  compile=bool(req.compile)))
     engine = _ENGINES[key]
     if [(s.sha256, s.weight) for s in engine.loras] != [(s.sha256, s.weight) for s in valid.loras]:
         engine.set_loras(list(valid.loras))

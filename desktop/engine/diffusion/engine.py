@@ -38,7 +38,7 @@ class EngineOptions:
     device: str | None = None  # "cuda", "cuda:1", "cpu"; None: CUDA when there is one
     dtype: str | None = None  # float16 | bfloat16 | float32; None: float16 on CUDA, float32 on the CPU
     channels_last: bool = True
-    compile: bool = False  # torch.compile the UNet (CUDA; the first image pays for the compile)
+    compile: bool | str = False  # torch.compile the UNet (True, or a backend name); the first image pays
     config: str | None = None  # single-file checkpoints: a diffusers config folder (default: the bundled one)
 
 
@@ -133,7 +133,8 @@ class DiffusionEngine:
         if device.startswith("cuda") and options.channels_last:
             self.pipe.unet.to(memory_format=torch.channels_last)
         if options.compile:
-            self.pipe.unet = torch.compile(self.pipe.unet, fullgraph=False)
+            backend = options.compile if isinstance(options.compile, str) else "inductor"
+            self.pipe.unet = torch.compile(self.pipe.unet, backend=backend, fullgraph=False)
             self.compiled = True
 
     @property

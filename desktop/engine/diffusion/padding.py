@@ -34,6 +34,26 @@ def check_axes(repeat: Repeat | str, axes: str) -> None:
 
 def _indices(repeat: Repeat, w: int, h: int, pads: tuple[int, int, int, int], axes: str, device, cache: dict):
     key = (repeat, w, h, pads, axes, str(device))
+    found = cache.get(key)
+    if found is None:  # the numpy geometry runs outside torch.compile's graph, once per shape
+        found = _compute_indices()(repeat, w, h, pads, axes, device, cache, key)
+    return found
+
+
+def _compute_indices():
+    import torch
+
+    global _COMPUTE
+    if _COMPUTE is None:
+        _COMPUTE = torch.compiler.disable(_index_maps)
+    return _COMPUTE
+
+
+_COMPUTE = None
+
+
+def _index_maps(repeat: Repeat, w: int, h: int, pads: tuple[int, int, int, int], axes: str, device, cache: dict,
+                key: tuple):
     if key not in cache:
         import numpy as np
         import torch
