@@ -125,3 +125,23 @@ def test_tiled_vae_decoding_follows_the_repeat(tiny):
     with torch.no_grad():
         moved = tiled_decode(vae, window(latents, "half-drop", 24, 24, 48, 48), "half-drop", tile=32, overlap=8)
     assert torch.allclose(moved, window(tiled, "half-drop", 48, 48, 96, 96), atol=1e-4)
+
+
+@pytest.mark.parametrize("repeat", ["basic", "half-drop", "half-brick", "mirror"])
+def test_the_fast_border_equals_the_geometrys_index_maps(repeat):
+    """The convolutions pad with slices and rolls; they must give exactly what repeat.window_index says."""
+    import torch.nn.functional as F
+
+    from desktop.engine.diffusion.padding import _index_maps, pad_fast
+    from desktop.repeat import parse_repeat
+
+    x = torch.randn(2, 3, 6, 8)
+    for pads in [(1, 1, 1, 1), (0, 1, 0, 1), (2, 3, 1, 0), (8, 8, 6, 6)]:
+        for axes in (["xy", "x", "y"] if repeat == "basic" else ["xy"]):
+            rows, cols = _index_maps(parse_repeat(repeat), 8, 6, pads, axes, "cpu", {}, "key")
+            expected = x[..., rows, cols]
+            if axes == "x":
+                expected = F.pad(expected, (0, 0, pads[2], pads[3]))
+            elif axes == "y":
+                expected = F.pad(expected, (pads[0], pads[1], 0, 0))
+            assert torch.equal(pad_fast(x, parse_repeat(repeat), pads, axes), expected), (pads, axes)

@@ -131,5 +131,13 @@ def test_the_window_generates_with_a_registered_model(model_folder, qtbot, qapp)
     qtbot.waitUntil(lambda: win.lib.count() == 1 and win.library.count() == 1, timeout=60_000)
     item = win.lib.get(win.lib.list()[0]["id"])
     assert item["provenance"]["prompt"] == "gold damask" and item["repeat"] == "half-drop"
+    # variations of the selected tile (Tile > Variations), into the library with their parent
+    win.library.select_row(0)
+    qtbot.waitUntil(lambda: win.current is not None and win.current.pattern_id == item["id"], timeout=30_000)
+    assert brief.build_request().loras == []
+    win.tile_actions._from_current(strength=0.5, count=1)
+    qtbot.waitUntil(lambda: win.lib.count() == 2, timeout=60_000)
+    child = win.lib.get(max(p["id"] for p in win.lib.list()))
+    assert child["provenance"]["parents"] == [item["id"]] and child["repeat"] == "half-drop"
     win.shutdown()
     win.crash_reporter.uninstall()

@@ -161,6 +161,13 @@ def test_qa_runs_on_the_shown_tile_and_overlays_toggle(window, qtbot):
     assert not preview.canvas.has_overlay()
     preview.cycle_overlay()
     assert preview.canvas.has_overlay()
+    # the palette strip: the tile's main colours with their ΔE to the brief, as QA measured them
+    strip = preview.palette_strip
+    assert strip.isVisibleTo(window) and strip.badges()
+    for hex_colour, text, ok in strip.badges():
+        assert hex_colour.startswith("#") and text.startswith("ΔE ")
+        assert ok == (float(text.split()[1]) <= strip.threshold + 0.05)
+    strip.repaint()
 
 
 def test_auto_correct_from_the_brief_records_attempts(window, qtbot):
@@ -298,6 +305,12 @@ def test_tile_actions_make_child_patterns_with_provenance(window, qtbot):
     assert {tuple(int(v) for v in c) for c in pixels.reshape(-1, 3)} <= set(
         parse_palette(window.brief.palette_spec()).colors)
     assert window.lib.get(recoloured)["provenance"]["parents"] == [child]
+    # a seamless upscale of the recoloured tile (no diffusion model: a resize through the repeat)
+    qtbot.waitUntil(lambda: window.current is not None and window.current.pattern_id == recoloured, timeout=30_000)
+    window.tile_actions._from_current(upscale=2.0, strength=0.3, count=1)
+    qtbot.waitUntil(lambda: window.lib.count() == 5, timeout=30_000)
+    big = window.lib.get(max(p["id"] for p in window.lib.list()))
+    assert tuple(big["size"]) == (128, 128) and big["provenance"]["parents"] == [recoloured]
 
 
 def test_inspector_shows_provenance_lookalikes_and_edits_tags(window, qtbot):

@@ -92,8 +92,11 @@ class BriefPanel(QWidget):
         from desktop.engine.diffusion.pipeline import SCHEDULERS
 
         self.scheduler.addItems(list(SCHEDULERS))
+        from desktop.ui.lora_list import LoraList
+
+        self.loras = LoraList()
         for label, widget in (("Prompt", self.prompt), ("Negative", self.negative_prompt), ("Steps", self.steps),
-                              ("Guidance", self.guidance), ("Scheduler", self.scheduler)):
+                              ("Guidance", self.guidance), ("Scheduler", self.scheduler), ("LoRAs", self.loras)):
             diffusion_form.addRow(label, widget)
         self.diffusion_box.hide()
         self.style_combo = QComboBox()
@@ -356,7 +359,7 @@ class BriefPanel(QWidget):
             qa_profile=self.qa_profile.currentText(), auto_correct=self.auto_correct.isChecked(),
             prompt=self.prompt.text(), negative_prompt=self.negative_prompt.text(), steps=self.steps.value(),
             guidance=self.guidance.value(), scheduler=self.scheduler.currentText(), dpi=self.dpi.value(),
-            qa_overrides=self.print_overrides(),
+            qa_overrides=self.print_overrides(), loras=self.loras.specs() if self.engine.currentData() != "procedural" else [],
         )
 
     def print_overrides(self) -> dict:

@@ -386,6 +386,10 @@ class MainWindow(QMainWindow):
         what = request.style if request.engine == "procedural" else f"with {request.engine}"
         title = f"Generate {what} ({request.repeat}, {request.width}×{request.height})" + (
             f" ×{request.count}" if request.count > 1 else "")
+        if request.source:
+            name = Path(request.source).name
+            title = f"Upscale {name} ×{request.upscale:g}" if request.upscale else \
+                f"Variations of {name} ({request.engine})"
         job = self.submit("generate", lambda ctx: run_generate(request, ctx), request, title=title,
                           on_done=self._generated)
         self._live_job = job.id
@@ -513,8 +517,11 @@ class MainWindow(QMainWindow):
 
         def done(snap: JobSnapshot) -> None:
             if self.current is entry:
+                report = snap.result.as_dict()
                 self.preview.set_overlays(snap.result.overlays())
-                self.inspector.show_report(snap.result.as_dict())
+                self.preview.palette_strip.set_report(
+                    next((c for c in report["checks"] if c["name"] == "palette"), None))
+                self.inspector.show_report(report)
 
         provider = None
         if self.lib is not None:

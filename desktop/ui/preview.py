@@ -302,11 +302,15 @@ class PreviewPanel(QWidget):
             bar.addWidget(widget)
         self.caption = QLabel("")
         self.caption.setStyleSheet("color: #9a9aa0; padding: 2px 8px;")
+        from desktop.ui.palette_strip import PaletteStrip
+
+        self.palette_strip = PaletteStrip(self)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(2)
         layout.addLayout(bar)
         layout.addWidget(self.canvas, 1)
+        layout.addWidget(self.palette_strip)
         layout.addWidget(self.caption)
 
     def resizeEvent(self, event) -> None:
@@ -323,6 +327,7 @@ class PreviewPanel(QWidget):
         self._place_starter()
         self.caption.setText(caption)
         self.set_overlays({})
+        self.palette_strip.set_report(None)
 
     def set_overlays(self, heat: dict[str, np.ndarray]) -> None:
         """QA overlays (HxW heat in 0..1) by check name; the chosen one stays chosen when it exists."""

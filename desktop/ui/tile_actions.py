@@ -26,6 +26,10 @@ class TileActions:
                        "Map every pixel to the nearest palette colour (CIELAB)")
         window._action(menu, "Reduce to spot &colours…", self.reduce, "Ctrl+Shift+K",
                        "Reduce to N colours for screen printing, with one separation per ink")
+        window._action(menu, "&Variations…", self.variations, "Ctrl+Shift+V",
+                       "Re-render the selected tile with the Brief's diffusion model, keeping its repeat")
+        window._action(menu, "&Upscale…", self.upscale, "Ctrl+Shift+U",
+                       "Enlarge seamlessly through the repeat (refined by the Brief's diffusion model, if any)")
         menu.addSeparator()
         window._action(menu, "&Approve", lambda: self._status("approved"), QKeySequence("Ctrl+Shift+P"))
         window._action(menu, "Re&ject", lambda: self._status("rejected"), QKeySequence("Ctrl+Shift+X"))
@@ -101,6 +105,44 @@ class TileActions:
         if ok:
             self._derive(f"Reduce to {n} colours", lambda image, repeat: reduce_colours(image, n).image,
                          {"spot_colours": n})
+
+    def _from_current(self, **changes) -> None:
+        """Generate from the current tile's file with the Brief's engine and settings."""
+        import dataclasses
+
+        entry = self._current()
+        if entry is None:
+            return
+        if not entry.path or not Path(entry.path).is_file():
+            QMessageBox.information(self.window, "No file", "This tile has no file yet; store it in the library first.")
+            return
+        request = dataclasses.replace(self.window.brief.build_request(), source=str(entry.path),
+                                      parent_id=entry.pattern_id,
+                                      repeat=(entry.metadata or {}).get("repeat", "basic"), **changes)
+        from desktop.errors import UserError
+
+        try:
+            request.validated()
+        except UserError as exc:
+            QMessageBox.warning(self.window, "Cannot start", str(exc))
+            return
+        self.window.generate(request)
+
+    def variations(self) -> None:
+        if self.window.brief.engine.currentData() == "procedural":
+            QMessageBox.information(self.window, "Variations need a diffusion model",
+                                    "Choose a diffusion model as the Brief's engine (add one with "
+                                    "'tessera models add'), then ask again.")
+            return
+        strength, ok = QInputDialog.getDouble(self.window, "Variations", "How much to change (0–1)?", 0.5, 0.05,
+                                              1.0, 2)
+        if ok:
+            self._from_current(strength=strength)
+
+    def upscale(self) -> None:
+        factor, ok = QInputDialog.getDouble(self.window, "Upscale", "Factor:", 2.0, 1.0, 8.0, 2)
+        if ok:
+            self._from_current(upscale=factor, strength=0.3, count=1)
 
     def _status(self, status: str) -> None:
         ids = [e.pattern_id for e in self.window.library.selected_entries() if e.pattern_id is not None]

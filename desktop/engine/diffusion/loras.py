@@ -144,6 +144,18 @@ def split_words(value: str | list[str]) -> list[str]:
     return [w.strip() for w in str(value).replace("\n", ",").split(",") if w.strip()]
 
 
+def trigger_words(path: str | Path) -> list[str]:
+    """A LoRA's trigger words, read from its header or sidecar only (no hashing: cheap for the UI)."""
+    path = Path(path)
+    if path.is_dir():
+        path = path / "adapter_model.safetensors"
+    try:
+        header, _ = _header(path)
+    except UserError:
+        return []
+    return _from_metadata(header.get("__metadata__") or {}) or _from_sidecar(path)
+
+
 def resolve(text_or_path: str | Path, weight: float | None = None) -> LoraSpec:
     """Read a LoRA's header, hashes and trigger words; raises UserError for anything unusable."""
     if weight is None and isinstance(text_or_path, str):

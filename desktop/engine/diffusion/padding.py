@@ -72,6 +72,72 @@ def _index_maps(repeat: Repeat, w: int, h: int, pads: tuple[int, int, int, int],
     return cache[key]
 
 
+def pad_fast(x, repeat: Repeat, pads: tuple[int, int, int, int], axes: str = "xy"):
+    """The same border as indexing through repeat.window_index, built with one copy of the tile.
+
+    The tile is copied once into a larger tensor; the side columns come from the neighbours
+    across x (rolled by half a tile for half-drop, flipped for mirror), then the top and bottom
+    rows are copied from the widened tensor itself (rolled for half-brick), corners included.
+    Tests hold it equal to the geometry's own index maps for every repeat and border.
+    """
+    import torch
+
+    left, right, top, bottom = pads
+    h, w = x.shape[-2:]
+    out = x.new_empty((*x.shape[:-2], h + top + bottom, w + left + right))
+    out[..., top:top + h, left:left + w] = x
+    if repeat is Repeat.HALF_BRICK and axes == "xy":
+        # the row below sits half a tile to the right: rows first (rolled within the tile's
+        # width), then the side columns wrap plainly over the full height, corners included
+        cols = slice(left, left + w)
+        if top:
+            out[..., :top, cols] = torch.roll(x[..., h - top:, :], -(w // 2), -1)
+        if bottom:
+            out[..., top + h:, cols] = torch.roll(x[..., :bottom, :], w // 2, -1)
+        if left:
+            out[..., :, :left] = out[..., :, w:w + left]
+        if right:
+            out[..., :, left + w:] = out[..., :, left:left + right]
+        return out
+    rows = slice(top, top + h)
+    # the side columns (rolled within the tile's height for half-drop, flipped for mirror)
+    if axes == "y":
+        if left:
+            out[..., rows, :left].zero_()
+        if right:
+            out[..., rows, left + w:].zero_()
+    elif repeat is Repeat.MIRROR:
+        if left:
+            out[..., rows, :left] = x[..., :, :left].flip(-1)
+        if right:
+            out[..., rows, left + w:] = x[..., :, w - right:].flip(-1)
+    else:
+        shift = h // 2 if repeat is Repeat.HALF_DROP else 0  # the column to the right sits half a tile lower
+        if left:
+            side = x[..., :, w - left:]
+            out[..., rows, :left] = torch.roll(side, -shift, -2) if shift else side
+        if right:
+            side = x[..., :, :right]
+            out[..., rows, left + w:] = torch.roll(side, shift, -2) if shift else side
+    # then the top and bottom rows, from the widened rows themselves
+    if axes == "x":
+        if top:
+            out[..., :top, :].zero_()
+        if bottom:
+            out[..., top + h:, :].zero_()
+    elif repeat is Repeat.MIRROR:
+        if top:
+            out[..., :top, :] = out[..., top:2 * top, :].flip(-2)
+        if bottom:
+            out[..., top + h:, :] = out[..., top + h - bottom:top + h, :].flip(-2)
+    else:
+        if top:
+            out[..., :top, :] = out[..., h:h + top, :]
+        if bottom:
+            out[..., top + h:, :] = out[..., top:top + bottom, :]
+    return out
+
+
 def _repeat_forward(conv, repeat: Repeat, axes: str, cache: dict):
     import torch.nn.functional as F
 
@@ -83,12 +149,15 @@ def _repeat_forward(conv, repeat: Repeat, axes: str, cache: dict):
         # an offset repeat needs an even side at this resolution; below that, fall back to basic
         if (kind is Repeat.HALF_DROP and h % 2) or (kind is Repeat.HALF_BRICK and w % 2):
             kind = Repeat.BASIC
-        rows, cols = _indices(kind, w, h, (left, right, top, bottom), axes, x.device, cache)
-        padded = x[..., rows, cols]
-        if axes == "x":
-            padded = F.pad(padded, (0, 0, top, bottom))
-        elif axes == "y":
-            padded = F.pad(padded, (left, right, 0, 0))
+        if max(left, right) <= w and max(top, bottom) <= h:
+            padded = pad_fast(x, kind, (left, right, top, bottom), axes)
+        else:  # a border wider than the tile: the geometry's index maps
+            rows, cols = _indices(kind, w, h, (left, right, top, bottom), axes, x.device, cache)
+            padded = x[..., rows, cols]
+            if axes == "x":
+                padded = F.pad(padded, (0, 0, top, bottom))
+            elif axes == "y":
+                padded = F.pad(padded, (left, right, 0, 0))
         return F.conv2d(padded, conv.weight, conv.bias, conv.stride, 0, conv.dilation, conv.groups)
 
     return forward
