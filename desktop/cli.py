@@ -83,16 +83,35 @@ def cmd_styles(args: argparse.Namespace) -> int:
 
 
 def cmd_palettes(args: argparse.Namespace) -> int:
-    from desktop.palettes import load_named, palette_from_image_file, palette_names
+    from desktop.palettes import (
+        delete_palette,
+        is_saved,
+        load_named,
+        palette_from_image_file,
+        palette_names,
+        parse_palette,
+        save_palette,
+    )
 
-    if args.from_image:
-        palette = palette_from_image_file(args.from_image, k=args.k)
-        shares = ", ".join(f"{h} {w:.0%}" for h, w in zip(palette.hex, palette.weights))
-        _emit(args, palette.as_dict(), f"{','.join(palette.hex)}\n({shares})")
+    if args.delete:
+        delete_palette(args.delete)
+        _emit(args, {"deleted": args.delete}, f"deleted the saved palette {args.delete}")
         return 0
+    if args.from_image or args.colors:
+        palette = palette_from_image_file(args.from_image, k=args.k) if args.from_image else \
+            parse_palette(args.colors)
+        if args.save:
+            saved = save_palette(args.save, palette)
+            _emit(args, {"saved": saved, **palette.as_dict()}, f"saved {','.join(palette.hex)} as '{saved}'")
+            return 0
+        shares = ", ".join(f"{h} {w:.0%}" for h, w in zip(palette.hex, palette.weights))
+        _emit(args, palette.as_dict(), f"{','.join(palette.hex)}" + (f"\n({shares})" if shares else ""))
+        return 0
+    if args.save:
+        raise UserError("--save needs the colours: --colors \"#hex,#hex\" or --from-image PATH")
     palettes = [load_named(name) for name in palette_names()]
-    _emit(args, {"palettes": [p.as_dict() for p in palettes]},
-          "\n".join(f"{p.name:12s} {','.join(p.hex)}" for p in palettes))
+    _emit(args, {"palettes": [dict(p.as_dict(), saved=is_saved(p.name)) for p in palettes]},
+          "\n".join(f"{p.name:16s} {','.join(p.hex)}{'  (saved)' if is_saved(p.name) else ''}" for p in palettes))
     return 0
 
 
@@ -189,6 +208,8 @@ def cmd_generate(args: argparse.Namespace, extra: list[str]) -> int:
         if library is not None:
             library.close()
     summaries = [tile.summary() for tile in tiles]
+    for warning in dict.fromkeys(w for tile in tiles for w in tile.metadata.get("warnings", [])):
+        print(f"tessera: warning: {warning}", file=sys.stderr)
     def line(tile) -> str:
         qa = tile.metadata.get("qa", {})
         verdict = "QA pass" if qa.get("passed") else f"QA fail: {', '.join(qa.get('failed', []))}"
@@ -251,6 +272,9 @@ def build_parser() -> argparse.ArgumentParser:
     pal = sub.add_parser("palettes", parents=[common], help="list palettes, or extract one from an image")
     pal.add_argument("--from-image", metavar="PATH", help="extract the main colours of an image")
     pal.add_argument("-k", type=int, default=6, help="how many colours to extract (default 6)")
+    pal.add_argument("--colors", help="colours as \"#hex,#hex,...\" (with --save)")
+    pal.add_argument("--save", metavar="NAME", help="save the colours (--colors or --from-image) under this name")
+    pal.add_argument("--delete", metavar="NAME", help="delete a saved palette")
 
     gen = sub.add_parser("generate", parents=[common], help="generate seamless tiles",
                          description="Generate seamless tiles. Style options go as --NAME VALUE "

@@ -56,18 +56,62 @@ def parse_hex(text: str) -> tuple[int, int, int]:
     return int(digits[0:2], 16), int(digits[2:4], 16), int(digits[4:6], 16)
 
 
+def user_palette_dir() -> Path:
+    """Where the studio's own saved palettes live (beside the settings)."""
+    from desktop.config import resolve_paths
+
+    return resolve_paths().config_dir / "palettes"
+
+
+def _palette_folders() -> list[Path]:
+    return [user_palette_dir(), resources_dir() / "palettes"]  # a saved palette shadows a bundled one
+
+
 def palette_names() -> list[str]:
-    folder = resources_dir() / "palettes"
-    return sorted(p.stem for p in folder.glob("*.json"))
+    return sorted({p.stem for folder in _palette_folders() for p in folder.glob("*.json")})
+
+
+def is_saved(name: str) -> bool:
+    return (user_palette_dir() / f"{name}.json").is_file()
 
 
 def load_named(name: str) -> Palette:
-    path = resources_dir() / "palettes" / f"{name}.json"
-    if not path.is_file():
+    path = next((f / f"{name}.json" for f in _palette_folders() if (f / f"{name}.json").is_file()), None)
+    if path is None:
         known = ", ".join(palette_names()) or "none installed"
         raise UserError(f"unknown palette '{name}' (known: {known}; or give colours as \"#hex,#hex\")")
-    raw = json.loads(path.read_text(encoding="utf-8"))
-    return Palette(tuple(parse_hex(c) for c in raw["colors"]), name=name)
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+        return Palette(tuple(parse_hex(c) for c in raw["colors"]), name=name)
+    except (ValueError, KeyError, TypeError):
+        raise UserError(f"the palette file {path} is damaged; remove it or save the palette again") from None
+
+
+def slug(name: str) -> str:
+    text = re.sub(r"[^a-z0-9]+", "-", name.strip().lower()).strip("-")
+    if not text:
+        raise UserError("a palette needs a name with letters or digits")
+    return text[:60]
+
+
+def save_palette(name: str, palette: Palette) -> str:
+    """Save a palette under a name the Brief and the CLI then offer; returns the name it is saved as."""
+    from desktop.config import atomic_write_bytes
+
+    key = slug(name)
+    payload = {"name": name.strip(), "colors": palette.hex}
+    try:
+        atomic_write_bytes(user_palette_dir() / f"{key}.json", (json.dumps(payload, indent=2) + "\n").encode())
+    except OSError as exc:
+        raise UserError(f"could not save the palette: {exc.strerror or exc}") from None
+    return key
+
+
+def delete_palette(name: str) -> None:
+    path = user_palette_dir() / f"{name}.json"
+    if not path.is_file():
+        raise UserError(f"'{name}' is not a saved palette (bundled palettes cannot be deleted)")
+    path.unlink()
 
 
 def parse_palette(spec: str | Palette | None, default: str = "indigo-dye") -> Palette:

@@ -294,6 +294,8 @@ def test_generate_command_with_model_path_loras_batches_and_a1111_metadata(folde
     assert code == 0, out.err
     tiles = json.loads(out.out)["tiles"]
     assert [t["seed"] for t in tiles] == [4, 5] and tiles[0]["cfg"] == 3.0
+    if not torch.cuda.is_available():  # the CPU fallback is said, once, and kept with the tiles
+        assert out.err.count("warning: No CUDA GPU found") == 1 and "CPU" in tiles[0]["warnings"][0]
     assert tiles[0]["loras"][0]["weight"] == 0.5 and tiles[0]["prompt_used"] == "gold damask, art deco fans"
     with Image.open(tiles[0]["path"]) as img:
         parsed = parse_a1111(img.text["parameters"])

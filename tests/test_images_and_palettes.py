@@ -79,3 +79,26 @@ def test_png_metadata_round_trip(tmp_path):
     path = save_png(tmp_path / "t.png", np.zeros((4, 4, 3), np.float32), {"style": "plaid", "seed": 7})
     assert read_metadata(path) == {"style": "plaid", "seed": 7}
     assert list(tmp_path.iterdir()) == [path]
+
+
+def test_saved_palettes_are_listed_loaded_and_deleted(capsys):
+    import json
+
+    from desktop.cli import main
+    from desktop.palettes import load_named, palette_names, user_palette_dir
+
+    assert main(["palettes", "--colors", "#112233, #aabbcc, #ffeedd", "--save", "Client A / Spring"]) == 0
+    assert "client-a-spring" in palette_names()
+    assert load_named("client-a-spring").hex == ["#112233", "#aabbcc", "#ffeedd"]
+    capsys.readouterr()
+    assert main(["palettes", "--json"]) == 0
+    listed = {p["name"]: p for p in json.loads(capsys.readouterr().out)["palettes"]}
+    assert listed["client-a-spring"]["saved"] and not listed["art-deco"]["saved"]
+    assert main(["generate", "--palette", "client-a-spring", "--size", "32", "--out", str(user_palette_dir().parent / "t")]) == 0
+    (user_palette_dir() / "broken.json").write_text("{not json")
+    assert main(["generate", "--palette", "broken", "--size", "32", "--out", "x"]) == 2
+    assert "damaged" in capsys.readouterr().err
+    assert main(["palettes", "--delete", "client-a-spring"]) == 0
+    assert "client-a-spring" not in palette_names()
+    assert main(["palettes", "--delete", "art-deco"]) == 2
+    assert main(["palettes", "--save", "x"]) == 2

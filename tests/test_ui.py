@@ -431,3 +431,14 @@ def test_about_names_versions_and_the_gpu_and_logs_go_to_a_file(window, isolated
     from logging.handlers import RotatingFileHandler
 
     assert any(isinstance(h, RotatingFileHandler) and h.baseFilename == str(log) for h in logging.getLogger().handlers)
+
+
+def test_a_palette_is_saved_from_the_brief(window, qtbot):
+    from desktop.palettes import load_named
+
+    brief = window.brief
+    brief.palette_edit.setText("#102030, #d0c0b0")
+    brief._palette_typed("#102030, #d0c0b0")
+    key = brief.save_palette_as("House colours")
+    assert key == "house-colours" and brief.palette_combo.currentData() == key
+    assert load_named(key).hex == ["#102030", "#d0c0b0"] and brief.palette_spec() == key

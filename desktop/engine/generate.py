@@ -160,6 +160,7 @@ class ValidRequest:
     model: Any = None  # a registry ModelEntry for diffusion engines
     loras: tuple = ()  # resolved LoraSpecs
     source_image: np.ndarray | None = None  # variations and upscales start from it
+    warnings: list = field(default_factory=list)  # what the engine warned of (CPU fallback, memory)
 
 
 @dataclass
@@ -272,6 +273,8 @@ def run_generate(request: GenerateRequest, ctx=None) -> list[Tile]:
         pixels, final_seed, qa_meta = _render_checked(valid, seed, progress, ctx, batched.get(seed))
         meta = tile_metadata(valid, final_seed, time.perf_counter() - start)
         meta.update(qa_meta)
+        if valid.warnings:
+            meta["warnings"] = list(valid.warnings)
         if final_seed != seed:
             meta["requested_seed"] = seed
         tile = Tile(pixels, meta)
@@ -375,7 +378,13 @@ def _diffuse(valid: ValidRequest, seed: int, guidance: float, ctx) -> np.ndarray
     engine = diffusion_engine(valid)
     request = DiffusionRequest(req.prompt, req.negative_prompt, valid.repeat, int(req.width), int(req.height),
                                int(req.steps), guidance, seed, 1, req.scheduler, engine.family, axes=req.tiling)
-    return engine.generate(request, ctx)[0]["image"]
+    return _noted(valid, engine.generate(request, ctx))[0]["image"]
+
+
+def _noted(valid: ValidRequest, results: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    for result in results:
+        valid.warnings.extend(w for w in result.get("warnings", []) if w not in valid.warnings)
+    return results
 
 
 def _from_source(valid: ValidRequest, seed: int, guidance: float, ctx) -> np.ndarray:
@@ -391,8 +400,9 @@ def _from_source(valid: ValidRequest, seed: int, guidance: float, ctx) -> np.nda
     request = DiffusionRequest(req.prompt, req.negative_prompt, valid.repeat, int(req.width), int(req.height),
                                int(req.steps), guidance, seed, 1, req.scheduler, engine.family, axes=req.tiling)
     if req.upscale:
-        return engine.upscale(valid.source_image, request, float(req.upscale), float(req.strength), ctx)[0]["image"]
-    return engine.vary(valid.source_image, request, float(req.strength), ctx)[0]["image"]
+        return _noted(valid, engine.upscale(valid.source_image, request, float(req.upscale), float(req.strength),
+                                            ctx))[0]["image"]
+    return _noted(valid, engine.vary(valid.source_image, request, float(req.strength), ctx))[0]["image"]
 
 
 def _diffuse_batch(valid: ValidRequest, ctx) -> dict[int, np.ndarray]:
@@ -404,7 +414,7 @@ def _diffuse_batch(valid: ValidRequest, ctx) -> dict[int, np.ndarray]:
     request = DiffusionRequest(req.prompt, req.negative_prompt, valid.repeat, int(req.width), int(req.height),
                                int(req.steps), float(req.guidance), int(req.seed), int(req.count), req.scheduler,
                                engine.family, axes=req.tiling, batch_size=int(req.batch_size))
-    return {r["seed"]: r["image"] for r in engine.generate(request, ctx)}
+    return {r["seed"]: r["image"] for r in _noted(valid, engine.generate(request, ctx))}
 
 
 def request_from_dict(raw: dict[str, Any]) -> GenerateRequest:

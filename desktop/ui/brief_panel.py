@@ -109,7 +109,10 @@ class BriefPanel(QWidget):
 
         self.palette_combo = QComboBox()
         for name in palette_names():
-            self.palette_combo.addItem(load_named(name).name, name)
+            try:
+                self.palette_combo.addItem(load_named(name).name, name)
+            except UserError:
+                continue  # a damaged saved palette is skipped here; the CLI names it
         self.palette_combo.addItem(CUSTOM, CUSTOM)
         self.palette_edit = QLineEdit()
         self.palette_edit.setPlaceholderText("#1b2a49, #c9d6e3, …")
@@ -172,6 +175,10 @@ class BriefPanel(QWidget):
         palette_row = QHBoxLayout()
         palette_row.addWidget(self.palette_combo, 1)
         palette_row.addWidget(from_image)
+        save_palette = QToolButton(text="Save…")
+        save_palette.setToolTip("Save these colours as a named palette (it then appears in this list and the CLI)")
+        save_palette.clicked.connect(self._save_palette)
+        palette_row.addWidget(save_palette)
         form.addRow("Palette", palette_row)
         form.addRow("", self.palette_edit)
         form.addRow("", self.swatches)
@@ -334,6 +341,29 @@ class BriefPanel(QWidget):
             palette = None
             self.palette_error.setText(str(exc))
         self.swatches.set_palette(palette)
+
+    def _save_palette(self) -> None:
+        from PySide6.QtWidgets import QInputDialog
+
+        name, ok = QInputDialog.getText(self, "Save palette", "Name:")
+        if ok and name.strip():
+            self.save_palette_as(name)
+
+    def save_palette_as(self, name: str) -> str | None:
+        from desktop.palettes import save_palette
+
+        try:
+            key = save_palette(name, parse_palette(self.palette_spec()))
+        except UserError as exc:
+            self.palette_error.setText(str(exc))
+            return None
+        self.palette_combo.blockSignals(True)
+        if self.palette_combo.findData(key) < 0:
+            self.palette_combo.insertItem(self.palette_combo.count() - 1, name.strip(), key)
+        self.palette_combo.setCurrentIndex(self.palette_combo.findData(key))
+        self.palette_combo.blockSignals(False)
+        self._palette_chosen()
+        return key
 
     def set_custom_palette(self, palette: Palette) -> None:
         self.palette_combo.setCurrentIndex(self.palette_combo.findData(CUSTOM))
