@@ -163,3 +163,35 @@ def test_check_repairs_stray_and_half_written_files(lib):
     again = lib.check()
     assert again["stray_files"] == [] and again["partial_files"] == [] and again["patterns"] == 1
     assert lib.list()[0]["sha256"] == item["sha256"]
+
+
+def test_reads_never_wait_for_the_writer(lib):
+    """The window reads (counts, details) while the writer lane holds a write transaction: under WAL a
+    deferred read sees the last commit at once instead of queueing behind BEGIN IMMEDIATE."""
+    import threading
+    import time
+
+    from sqlalchemy import text
+    from sqlalchemy.orm import Session
+
+    lib.add_tile(np.zeros((16, 16, 3), np.uint8), {"repeat": "basic"})
+    holding, release = threading.Event(), threading.Event()
+
+    def writer():
+        with Session(lib.engine) as session, session.begin():
+            session.execute(text("UPDATE pattern SET rating = 3"))
+            holding.set()
+            release.wait(10)
+
+    thread = threading.Thread(target=writer)
+    thread.start()
+    assert holding.wait(10)
+    start = time.perf_counter()
+    try:
+        assert lib.count() == 1 and lib.get(lib.list()[0]["id"])["rating"] == 0  # the committed state
+        waited = time.perf_counter() - start
+    finally:
+        release.set()
+        thread.join()
+    assert waited < 2.0  # the busy timeout is 5 s: a read that queued would take it all
+    assert lib.get(lib.list()[0]["id"])["rating"] == 3

@@ -134,6 +134,12 @@ class Library:
             event.listen(self.engine, "connect", _configure_connection)
             event.listen(self.engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN IMMEDIATE"))
             self._migrate()
+            # reads get their own engine with deferred transactions: under WAL a reader sees a
+            # consistent snapshot and never waits for the writer (BEGIN IMMEDIATE would make the
+            # window's reads queue behind every commit)
+            self.reader = create_engine(f"sqlite:///{self.db_path}", future=True)
+            event.listen(self.reader, "connect", _configure_connection)
+            event.listen(self.reader, "begin", lambda conn: conn.exec_driver_sql("BEGIN"))
         except BaseException:
             self._lock.release()
             raise
@@ -142,6 +148,8 @@ class Library:
     def close(self) -> None:
         with contextlib.suppress(Exception):
             self.engine.dispose()
+        with contextlib.suppress(Exception):
+            self.reader.dispose()
         self._lock.release()
 
     def __enter__(self) -> Library:
@@ -232,7 +240,7 @@ class Library:
                   source: str = "", title: str = "") -> ChangeSet:
         """Store one image and its facts in one transaction. Exact duplicates are skipped."""
         digest = sha256_bytes(data)
-        with Session(self.engine) as session:
+        with Session(self.reader) as session:
             existing = session.scalar(select(Pattern.id).where(Pattern.sha256 == digest))
             if existing is not None:
                 return ChangeSet(skipped=[{"source": source, "duplicate_of": existing, "sha256": digest}])
@@ -366,11 +374,11 @@ class Library:
             query = query.where(Pattern.tags.any(Tag.name == name))
         if limit:
             query = query.limit(limit)
-        with Session(self.engine) as session:
+        with Session(self.reader) as session:
             return [_summary(p, self) for p in session.scalars(query)]
 
     def get(self, pattern_id: int) -> dict[str, Any]:
-        with Session(self.engine) as session:
+        with Session(self.reader) as session:
             pattern = session.get(Pattern, pattern_id, options=[selectinload(Pattern.tags),
                                                                  selectinload(Pattern.qa_reports),
                                                                  selectinload(Pattern.provenance)])
@@ -407,7 +415,7 @@ class Library:
     def browse(self, limit: int = 5000, **filters) -> list[dict[str, Any]]:
         """Patterns for a grid: the summary plus the Tessera metadata the Preview needs."""
         items = self.list(limit=limit, **filters)
-        with Session(self.engine) as session:
+        with Session(self.reader) as session:
             raws = dict(session.execute(select(Provenance.pattern_id, Provenance.raw).where(
                 Provenance.pattern_id.in_([i["id"] for i in items]))).all())
         for item in items:
@@ -417,7 +425,7 @@ class Library:
         return items
 
     def count(self) -> int:
-        with Session(self.engine) as session:
+        with Session(self.reader) as session:
             return session.scalar(text("SELECT count(*) FROM pattern"))
 
     def check(self, repair: bool = False) -> dict[str, Any]:

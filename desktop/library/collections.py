@@ -51,7 +51,7 @@ def add(lib: Library, name: str, pattern_ids: Iterable[int]) -> ChangeSet:
 
 
 def all_collections(lib: Library) -> list[dict[str, Any]]:
-    with Session(lib.engine) as session:
+    with Session(lib.reader) as session:
         counts = dict(session.execute(select(CollectionMember.collection_id, func.count())
                                       .group_by(CollectionMember.collection_id)).all())
         return [{"id": c.id, "name": c.name, "repeat": c.repeat, "qa_profile": c.qa_profile, "palette": c.palette,
@@ -60,6 +60,6 @@ def all_collections(lib: Library) -> list[dict[str, Any]]:
 
 
 def member_ids(lib: Library, name: str) -> list[int]:
-    with Session(lib.engine) as session:
+    with Session(lib.reader) as session:
         cid = _id(session, name)
         return list(session.scalars(select(CollectionMember.pattern_id).where(CollectionMember.collection_id == cid)))

@@ -29,6 +29,13 @@ def index(lib: Library):
     return lib._index
 
 
+def warm_up(lib: Library) -> None:
+    """Load what the first search or store needs (LanceDB and pyarrow build many Python objects as
+    they import, holding the interpreter lock for a few hundred ms): better while the library
+    opens than under the user's first generate."""
+    index(lib)
+
+
 def set_embedder(lib: Library, embedder) -> None:
     """Use CLIP (a desktop.library.clip.ClipEmbedder) for text search and auto-tags from now on."""
     lib._clip = embedder
@@ -60,7 +67,7 @@ def _embed_batch(lib: Library, patterns: list[Pattern]) -> None:
     for pattern_id, tags in auto.items():
         lib.set_auto_tags(pattern_id, tags)
     rows = []
-    with Session(lib.engine) as session:
+    with Session(lib.reader) as session:
         fresh = {p.id: p for p in session.scalars(select(Pattern).where(Pattern.id.in_(list(auto)))
                                                   .options(selectinload(Pattern.tags)))}
         for pattern, rgb in loaded:
@@ -77,10 +84,10 @@ def _embed_batch(lib: Library, patterns: list[Pattern]) -> None:
 def embed_pending(lib: Library, batch: int = 64, ctx=None) -> int:
     """Drain the embedding outbox in batches. Returns how many patterns were indexed."""
     done = 0
-    with Session(lib.engine) as session:
+    with Session(lib.reader) as session:
         total = session.query(EmbeddingOutbox).count()
     while True:
-        with Session(lib.engine) as session:
+        with Session(lib.reader) as session:
             ids = list(session.scalars(select(EmbeddingOutbox.pattern_id).limit(batch)))
             if not ids:
                 return done
@@ -96,7 +103,7 @@ def embed_pending(lib: Library, batch: int = 64, ctx=None) -> int:
 
 def reconcile(lib: Library) -> dict[str, list[int]]:
     """Make the index's ids equal SQLite's: drop extras, queue and embed the missing."""
-    with Session(lib.engine) as session:
+    with Session(lib.reader) as session:
         truth = set(session.scalars(select(Pattern.id)))
         queued = set(session.scalars(select(EmbeddingOutbox.pattern_id)))
     indexed = index(lib).ids()
@@ -115,7 +122,7 @@ def refresh_fields(lib: Library, ids: list[int]) -> None:
     """Push status, rating and tags of these patterns into the index (after an update)."""
     if not ids:
         return
-    with Session(lib.engine) as session:
+    with Session(lib.reader) as session:
         for pattern in session.scalars(select(Pattern).where(Pattern.id.in_(ids)).options(selectinload(Pattern.tags))):
             index(lib).update_fields(pattern.id, pattern.status, pattern.rating, sorted(t.name for t in pattern.tags))
 
@@ -144,7 +151,7 @@ def search_image(lib: Library, rgb: np.ndarray, limit: int = 10, **filters) -> l
 def similar(lib: Library, pattern_id: int, limit: int = 10, **filters) -> list[dict[str, Any]]:
     from desktop.engine.images import load_rgb
 
-    with Session(lib.engine) as session:
+    with Session(lib.reader) as session:
         pattern = session.get(Pattern, pattern_id)
         if pattern is None:
             raise LibraryError(f"no pattern {pattern_id} in this library")
@@ -214,7 +221,7 @@ class LibrarySimilarity:
 
         hits = search_image(self.lib, image, k)
         titles = {}
-        with Session(self.lib.engine) as session:
+        with Session(self.lib.reader) as session:
             for pid, title in session.execute(select(Pattern.id, Pattern.title).where(
                     Pattern.id.in_([h["id"] for h in hits]))):
                 titles[pid] = title

@@ -204,13 +204,15 @@ class MainWindow(QMainWindow):
         self.library.set_folder(lib.root)
 
         def reconcile(ctx):
-            if lib.count() == 0 and not (lib.root / "index").exists():
-                return {}  # a new library: nothing to check, and no reason to load LanceDB yet
             from desktop.library import search
 
+            search.warm_up(lib)
+            if lib.count() == 0:
+                return {}  # a new library: nothing to check
             return search.reconcile(lib)
 
-        self.submit("reconcile", reconcile, lane=Lane.WRITER, title="Checking the search index")
+        self.submit("reconcile", reconcile, lane=Lane.WRITER, title="Checking the search index",
+                    on_done=lambda snap: _settle_heap())
         from desktop.library import collections
 
         self.library.set_collections([c["name"] for c in collections.all_collections(lib)])
@@ -408,7 +410,11 @@ class MainWindow(QMainWindow):
             ids = []
             for tile in tiles:
                 changes = lib.add_tile(tile.image, tile.metadata)
-                ids.append((changes.added or [s["duplicate_of"] for s in changes.skipped] or [None])[0])
+                pattern_id = (changes.added or [s["duplicate_of"] for s in changes.skipped] or [None])[0]
+                ids.append(pattern_id)
+                if pattern_id is not None:  # read here, on the writer, not on the UI thread
+                    tile.path = lib.get(pattern_id)["file"]
+                    tile.metadata = dict(tile.metadata, library_id=pattern_id)
             search.embed_pending(lib)
             return ids
 
@@ -420,16 +426,12 @@ class MainWindow(QMainWindow):
 
         entries = []
         for tile, pattern_id in zip(tiles, ids):
-            if pattern_id is not None and self.lib is not None:
-                item = self.lib.get(pattern_id)
-                tile.path = item["file"]
-                tile.metadata = dict(tile.metadata, library_id=pattern_id)
             small = tile.image[:: max(1, tile.image.shape[0] // THUMB), :: max(1, tile.image.shape[1] // THUMB)]
             entries.append(TileEntry(tile.path, np.ascontiguousarray(small), tile.metadata, tile.image,
                                      pattern_id=pattern_id, status="draft" if pattern_id else ""))
         self.library.add_entries(entries, at_top=True)
-        if entries:
-            self.library.select_first()
+        if entries:  # in the next turn of the event loop: two short stretches instead of one long
+            QTimer.singleShot(0, self.library.select_first)
         where = "the library" if self.lib is not None else str(self.tiles_dir)
         self.statusBar().showMessage(f"Generated {len(entries)} tile(s) into {where}", 5000)
 
@@ -640,6 +642,15 @@ class MainWindow(QMainWindow):
 
     def show_about(self) -> None:
         AboutDialog(self.paths, str(self.library_dir), self.devices, self).exec()
+
+
+def _settle_heap() -> None:
+    """Move everything alive after start-up (modules, the library, LanceDB) out of the collector's
+    view: a full collection then walks only what was made since, so it no longer holds the
+    interpreter lock for 100-200 ms in a worker while the window waits."""
+    import gc
+
+    gc.freeze()  # no collect first: a full collection here would hold the UI thread itself
 
 
 def _open_library(root):
