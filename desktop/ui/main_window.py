@@ -39,6 +39,7 @@ class MainWindow(QMainWindow):
         self.devices: dict[str, Any] | None = None
         self.lib = None  # the catalogue, opened off the start-up path
         self._on_done: dict[int, Callable[[JobSnapshot], None]] = {}
+        self._closing = False
         self._live_job: int | None = None
         self.current: TileEntry | None = None
         self.setWindowTitle("Tessera")
@@ -141,8 +142,8 @@ class MainWindow(QMainWindow):
 
     def _default_sizes(self) -> None:
         self.resizeDocks([self.docks["Brief"], self.docks["Preview"], self.docks["Library"]],
-                         [340, 720, 380], Qt.Horizontal)
-        self.resizeDocks([self.docks["Jobs"]], [150], Qt.Vertical)
+                         [400, 700, 380], Qt.Horizontal)
+        self.resizeDocks([self.docks["Jobs"]], [120], Qt.Vertical)
         self.resizeDocks([self.docks["Library"], self.docks["Inspector"]], [420, 300], Qt.Vertical)
 
     def restore_state(self) -> None:
@@ -220,6 +221,7 @@ class MainWindow(QMainWindow):
 
     def shutdown(self) -> None:
         """Stop the jobs, then close the library (in that order: a writer may be mid-transaction)."""
+        self._closing = True
         self.bridge.stop()  # no job callbacks after this point
         self._on_done.clear()
         self.queue.shutdown(timeout=5.0)
@@ -248,7 +250,7 @@ class MainWindow(QMainWindow):
         lib, filters = self.lib, {k: v for k, v in self.library.filters().items() if v}
         job = self.submit("read-library", lambda ctx: read_library(lib, ctx=ctx, **filters), lane=Lane.IO,
                           title="Reading the library", on_done=self._library_scanned)
-        self._grid_job = job.id
+        self._grid_job = job.id if job is not None else None
 
     def _update_patterns(self, ids: list[int], label: str, **changes) -> None:
         if self.lib is None:
@@ -294,7 +296,7 @@ class MainWindow(QMainWindow):
                 self.library.show_entries(snap.result, f"{len(snap.result)} result(s) {kind}")
 
         job = self.submit("search", run, lane=Lane.IO, title=f"Searching {kind}", on_done=done)
-        self._search_job = self._grid_job = job.id
+        self._search_job = self._grid_job = job.id if job is not None else None
 
     def search_text(self, text: str) -> None:
         if not text:
@@ -352,6 +354,8 @@ class MainWindow(QMainWindow):
     # -- jobs ---------------------------------------------------------------------------------------
     def submit(self, kind: str, fn, request=None, *, lane: Lane = Lane.COMPUTE, title: str = "",
                on_done: Callable[[JobSnapshot], None] | None = None):
+        if self._closing:  # a deferred callback after shutdown (a timer, a late event): nothing to start
+            return None
         job = self.queue.submit(kind, fn, request, lane=lane, title=title)
         if on_done is not None:
             self._on_done[job.id] = on_done
@@ -394,7 +398,7 @@ class MainWindow(QMainWindow):
                 f"Variations of {name} ({request.engine})"
         job = self.submit("generate", lambda ctx: run_generate(request, ctx), request, title=title,
                           on_done=self._generated)
-        self._live_job = job.id
+        self._live_job = job.id if job is not None else None
         self.statusBar().showMessage("Generating…", 3000)
 
     def _generated(self, snap: JobSnapshot) -> None:

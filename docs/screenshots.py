@@ -1,0 +1,88 @@
+"""Take the README's window screenshots (window.png, diffusion-brief.png) from a fresh home folder.
+
+    xvfb-run -s "-screen 0 1600x1000x24" .venv/bin/python docs/screenshots.py
+
+(or with QT_QPA_PLATFORM=offscreen). A tiny random diffusion model and LoRA are made on the fly
+so the diffusion Brief can be shown without weights; nothing is downloaded.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HOME = Path(tempfile.mkdtemp(prefix="tessera-shots-"))
+os.environ["TESSERA_HOME"] = str(HOME)
+os.environ.setdefault("TESSERA_GPU_PROBE", "off")
+DOCS = Path(__file__).resolve().parent
+sys.path.insert(0, str(DOCS.parent / "tests"))
+
+from PySide6.QtWidgets import QApplication  # noqa: E402
+
+
+def pump(app, seconds: float, until=None) -> None:
+    end = time.perf_counter() + seconds
+    while time.perf_counter() < end:
+        app.processEvents()
+        if until is not None and until():
+            return
+        time.sleep(0.01)
+
+
+def tiny_model_and_lora() -> tuple[Path, Path]:
+    import torch
+    from peft import LoraConfig, get_peft_model
+
+    from tiny_sd import tiny_pipeline, tiny_unet
+
+    tiny_pipeline(HOME).save_pretrained(HOME / "models" / "tiny-sd15")
+    torch.manual_seed(3)
+    model = get_peft_model(tiny_unet(), LoraConfig(r=4, lora_alpha=4, init_lora_weights=False,
+                                                   target_modules=["to_q", "to_v"]))
+    model.save_pretrained(str(HOME / "loras" / "gilded-deco"))
+    (HOME / "loras" / "gilded-deco" / "adapter_model.txt").write_text("gilded deco fans")
+    return HOME / "models" / "tiny-sd15", HOME / "loras" / "gilded-deco"
+
+
+def main() -> None:
+    from desktop.config import resolve_paths
+    from desktop.engine.diffusion.registry import ModelRegistry
+    from desktop.ui.app import create_window
+
+    model, lora = tiny_model_and_lora()
+    ModelRegistry(resolve_paths().config_dir / "models.json").add(str(model), name="tiny-sd15")
+    app = QApplication.instance() or QApplication([])
+    window = create_window(app, show_crash_dialogs=False)
+    window.resize(1560, 960)
+    window.show()
+    pump(app, 60, until=lambda: window.lib is not None)
+
+    brief = window.brief
+    brief.set_style("toss")
+    brief.repeat.setCurrentIndex(brief.repeat.findData("half-drop"))
+    brief.width_spin.setValue(768)
+    brief.height_spin.setValue(768)
+    brief.palette_combo.setCurrentIndex(brief.palette_combo.findData("art-deco"))
+    brief.count.setValue(4)
+    brief.request_generate()
+    pump(app, 180, until=lambda: window.lib.count() >= 4 and window.library.count() >= 4)
+    window.library.select_row(0)
+    pump(app, 60, until=lambda: window.preview.palette_strip.isVisible())
+    pump(app, 1.0)
+    window.grab().save(str(DOCS / "window.png"))
+
+    brief.engine.setCurrentIndex(brief.engine.findData("tiny-sd15"))
+    brief.prompt.setText("art deco fans, gold leaf on deep navy, wallpaper")
+    brief.negative_prompt.setText("text, watermark, blurry")
+    brief.loras.add(str(lora), 0.8)
+    pump(app, 0.5)
+    window.grab().save(str(DOCS / "diffusion-brief.png"))
+    window.shutdown()
+    print(f"screenshots written to {DOCS}")
+
+
+if __name__ == "__main__":
+    main()
