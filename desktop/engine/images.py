@@ -110,7 +110,12 @@ def load_rgb_with_info(path: str | Path) -> tuple[np.ndarray, dict[str, Any]]:
 
 def load_rgb(path: str | Path) -> np.ndarray:
     """HxWx3 uint8, sRGB (16-bit scaled to 8, CMYK and palettes converted)."""
-    return np.asarray(_to_8bit(open_image(path)).convert("RGB"))
+    return rgb_of(open_image(path))
+
+
+def rgb_of(img: Image.Image) -> np.ndarray:
+    """An opened image (open_image) as load_rgb gives it: HxWx3 uint8 sRGB."""
+    return np.asarray(_to_8bit(img).convert("RGB"))
 
 
 def load_rgba(path: str | Path) -> np.ndarray:

@@ -128,6 +128,8 @@ class Library:
         self.backups = self.root / "backups"
         self.db_path = self.root / "library.db"
         self._lock = _Lock(self.root / "library.lock")
+        # pixels of patterns just added, handed to the embedder so it need not decode them again
+        self._fresh_pixels: dict[int, Any] = {}
         try:
             self._check_integrity()
             self.engine = create_engine(f"sqlite:///{self.db_path}", future=True)
@@ -236,14 +238,33 @@ class Library:
                 raise LibraryError(f"could not store the image: {exc.strerror or exc}") from None
         return relative
 
-    def add_bytes(self, data: bytes, suffix: str, *, width: int, height: int, metadata: dict[str, Any] | None = None,
-                  source: str = "", title: str = "") -> ChangeSet:
-        """Store one image and its facts in one transaction. Exact duplicates are skipped."""
-        digest = sha256_bytes(data)
+    FRESH_PIXELS_BUDGET = 256 * 1024 * 1024  # bytes of decoded pixels kept for the embedder at most
+
+    def _duplicate_of(self, digest: str, source: str) -> ChangeSet | None:
         with Session(self.reader) as session:
             existing = session.scalar(select(Pattern.id).where(Pattern.sha256 == digest))
-            if existing is not None:
-                return ChangeSet(skipped=[{"source": source, "duplicate_of": existing, "sha256": digest}])
+        if existing is None:
+            return None
+        return ChangeSet(skipped=[{"source": source, "duplicate_of": existing, "sha256": digest}])
+
+    def take_fresh_pixels(self, pattern_id: int):
+        """The decoded RGB of a pattern added by this process and not embedded yet, or None."""
+        return self._fresh_pixels.pop(pattern_id, None)
+
+    def _keep_pixels(self, pattern_id: int, pixels) -> None:
+        if pixels is None:
+            return
+        self._fresh_pixels[pattern_id] = pixels
+        while sum(p.nbytes for p in self._fresh_pixels.values()) > self.FRESH_PIXELS_BUDGET:
+            self._fresh_pixels.pop(next(iter(self._fresh_pixels)))
+
+    def add_bytes(self, data: bytes, suffix: str, *, width: int, height: int, metadata: dict[str, Any] | None = None,
+                  source: str = "", title: str = "", pixels=None) -> ChangeSet:
+        """Store one image and its facts in one transaction. Exact duplicates are skipped."""
+        digest = sha256_bytes(data)
+        duplicate = self._duplicate_of(digest, source)
+        if duplicate is not None:
+            return duplicate
         relative = self._store(data, digest, suffix)
         meta = metadata or {}
         tessera, a1111 = meta.get("tessera", {}), meta.get("a1111", {})
@@ -266,6 +287,7 @@ class Library:
             with contextlib.suppress(OSError):
                 (self.files / relative).unlink()  # no file without its row
             raise
+        self._keep_pixels(new_id, pixels)
         return ChangeSet(added=[new_id])
 
     def add_tile(self, pixels, metadata: dict[str, Any], source: str = "generate") -> ChangeSet:
@@ -275,7 +297,8 @@ class Library:
         data = png_bytes(pixels, metadata, dpi=int(metadata.get("dpi", 150)))
         return self.add_bytes(data, ".png", width=pixels.shape[1], height=pixels.shape[0],
                               metadata={"tessera": metadata}, source=source,
-                              title=f"{metadata.get('style', 'tile')} {metadata.get('seed', '')}".strip())
+                              title=f"{metadata.get('style', 'tile')} {metadata.get('seed', '')}".strip(),
+                              pixels=pixels if pixels.ndim == 3 and pixels.shape[2] == 3 else None)
 
     def import_paths(self, paths: Iterable[str | Path], ctx=None) -> ChangeSet:
         """Import files and folders (recursively). Bad files are quarantined with a reason."""
@@ -290,18 +313,22 @@ class Library:
         return changes
 
     def import_file(self, path: Path) -> ChangeSet:
-        from desktop.engine.images import ImageReadError, open_image
+        from desktop.engine.images import ImageReadError, open_image, rgb_of
         from desktop.library.metadata_chunks import read_chunks
 
         if path.suffix.lower() not in IMPORTABLE:
             return self._quarantine(path, f"{path.suffix or 'no extension'}: not an importable image type")
         try:
             data = path.read_bytes()
-            img = open_image(path)
+            duplicate = self._duplicate_of(sha256_bytes(data), str(path))
+            if duplicate is not None:
+                return duplicate  # an exact copy: skipped before any decoding
+            img = open_image(path)  # decoded once: it proves the file whole, and the embedder gets its pixels
+            pixels = rgb_of(img)
         except (ImageReadError, OSError) as exc:
             return self._quarantine(path, str(exc))
         return self.add_bytes(data, path.suffix.lower(), width=img.width, height=img.height,
-                              metadata=read_chunks(path), source=str(path))
+                              metadata=read_chunks(path, data), source=str(path), pixels=pixels)
 
     def _quarantine(self, path: Path, reason: str) -> ChangeSet:
         """Copy (never move: the user's file stays where it was) into quarantine/, with the reason."""
@@ -346,17 +373,23 @@ class Library:
 
     def set_auto_tags(self, pattern_id: int, tags: list[tuple[str, float]]) -> None:
         """Replace this pattern's automatic tags; tags a person set are never touched."""
+        self.set_auto_tags_many({pattern_id: tags})
+
+    def set_auto_tags_many(self, tags_by_id: dict[int, list[tuple[str, float]]]) -> None:
+        """set_auto_tags for many patterns in one transaction (one commit, one fsync)."""
+        if not tags_by_id:
+            return
         with Session(self.engine) as session, session.begin():
-            pattern = session.get(Pattern, pattern_id, options=[selectinload(Pattern.tags)])
-            if pattern is None:
-                return
-            manual = {t.name for t in pattern.tags if t.source == "manual"}
-            for tag in [t for t in pattern.tags if t.source == "auto"]:
-                pattern.tags.remove(tag)
-            session.flush()
-            for name, confidence in tags:
-                if name not in manual:
-                    pattern.tags.append(Tag(name=name, source="auto", confidence=float(confidence)))
+            patterns = session.scalars(select(Pattern).where(Pattern.id.in_(list(tags_by_id)))
+                                       .options(selectinload(Pattern.tags)))
+            for pattern in patterns:
+                manual = {t.name for t in pattern.tags if t.source == "manual"}
+                for tag in [t for t in pattern.tags if t.source == "auto"]:
+                    pattern.tags.remove(tag)
+                session.flush()
+                for name, confidence in tags_by_id[pattern.id]:
+                    if name not in manual:
+                        pattern.tags.append(Tag(name=name, source="auto", confidence=float(confidence)))
 
     # -- reading ----------------------------------------------------------------------------------
     def list(self, status: str | None = None, tag: str | list[str] | None = None, min_rating: int = 0,

@@ -39,16 +39,56 @@ def parse_a1111(text: str) -> dict[str, Any]:
     return out
 
 
-def read_chunks(path) -> dict[str, Any]:
-    """{'tessera': {...}, 'a1111': {...}} for whatever the file carries."""
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+def png_text(data: bytes) -> dict[str, str]:
+    """A PNG's tEXt, zTXt and iTXt chunks, wherever they sit, without decoding a pixel."""
+    import struct
+    import zlib
+
+    out: dict[str, str] = {}
+    pos = len(PNG_SIGNATURE)
+    while pos + 8 <= len(data):
+        length, kind = struct.unpack(">I4s", data[pos:pos + 8])
+        body = data[pos + 8:pos + 8 + length]
+        pos += 12 + length
+        if len(body) < length or kind == b"IEND":
+            break
+        try:
+            if kind == b"tEXt":
+                key, _, value = body.partition(b"\0")
+                out[key.decode("latin-1")] = value.decode("latin-1")
+            elif kind == b"zTXt":
+                key, _, rest = body.partition(b"\0")
+                out[key.decode("latin-1")] = zlib.decompress(rest[1:]).decode("latin-1")
+            elif kind == b"iTXt":
+                key, _, rest = body.partition(b"\0")
+                compressed, rest = rest[0], rest[2:]
+                _lang, _, rest = rest.partition(b"\0")
+                _translated, _, text = rest.partition(b"\0")
+                out[key.decode("latin-1")] = (zlib.decompress(text) if compressed else text).decode("utf-8")
+        except (zlib.error, UnicodeDecodeError, IndexError):
+            continue  # one damaged chunk does not hide the others
+    return out
+
+
+def read_chunks(path, data: bytes | None = None) -> dict[str, Any]:
+    """{'tessera': {...}, 'a1111': {...}} for whatever the file carries (`data`: its bytes, if read)."""
     from PIL import Image
 
     from desktop.engine.images import TESSERA_KEY
 
     out: dict[str, Any] = {}
     try:
-        with Image.open(path) as img:
-            text = dict(getattr(img, "text", {}) or {})
+        if data is None:
+            with open(path, "rb") as fh:
+                data = fh.read()
+        if data.startswith(PNG_SIGNATURE):
+            text = png_text(data)
+        else:
+            with Image.open(path) as img:
+                text = dict(getattr(img, "text", {}) or {})
     except OSError:
         return out
     if text.get(TESSERA_KEY):

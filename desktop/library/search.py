@@ -52,6 +52,10 @@ def _embed_batch(lib: Library, patterns: list[Pattern]) -> None:
 
     loaded = []
     for pattern in patterns:
+        fresh = lib.take_fresh_pixels(pattern.id)  # decoded when it was added, in this process
+        if fresh is not None:
+            loaded.append((pattern, fresh))
+            continue
         try:
             loaded.append((pattern, load_rgb(lib.file_path(pattern))))
         except Exception:  # a missing or unreadable file is reported by `check`, not fatal here
@@ -64,8 +68,7 @@ def _embed_batch(lib: Library, patterns: list[Pattern]) -> None:
         for (pattern, _), vector, tags in zip(loaded, vectors, clip_tags(clip, vectors)):
             auto[pattern.id] = auto[pattern.id] + tags
             clip_rows.append({"id": pattern.id, "vector": vector, "model": clip.model_id})
-    for pattern_id, tags in auto.items():
-        lib.set_auto_tags(pattern_id, tags)
+    lib.set_auto_tags_many(auto)
     rows = []
     with Session(lib.reader) as session:
         fresh = {p.id: p for p in session.scalars(select(Pattern).where(Pattern.id.in_(list(auto)))

@@ -40,7 +40,9 @@ def contrast_ratio(rgb_a, rgb_b) -> float:
 
 def nearest_delta_e(lab: np.ndarray, palette_lab: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """For each Lab colour (N, 3): ΔE2000 to the nearest palette colour, and that colour's index."""
-    de = np.stack([delta_e2000(lab, np.broadcast_to(p, lab.shape)) for p in palette_lab], axis=-1)
+    lab = np.asarray(lab).reshape(-1, 3)
+    pairs = np.broadcast_arrays(lab[:, None, :], np.asarray(palette_lab).reshape(1, -1, 3))
+    de = delta_e2000(*pairs)  # (N, K) in one call rather than one call per palette colour
     return de.min(axis=-1), de.argmin(axis=-1)
 
 
