@@ -21,6 +21,10 @@ from desktop.errors import UserError
 
 ALLOWED_FORMATS = {"PNG", "JPEG", "WEBP", "TIFF", "BMP"}
 MAX_PIXELS = 16384 * 16384
+# Set once, not per call: images are opened from several threads at a time. PIL refuses files over
+# twice the limit itself; open_image refuses those over the limit by their header, before decoding.
+Image.MAX_IMAGE_PIXELS = MAX_PIXELS
+warnings.filterwarnings("ignore", category=Image.DecompressionBombWarning)
 TESSERA_KEY = "tessera"
 
 
@@ -33,31 +37,27 @@ def open_image(path: str | Path) -> Image.Image:
     path = Path(path)
     if not path.is_file():
         raise ImageReadError(f"{path}: no such file")
-    previous = Image.MAX_IMAGE_PIXELS
     try:
-        Image.MAX_IMAGE_PIXELS = MAX_PIXELS
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(path) as img:
-                if img.format not in ALLOWED_FORMATS:
-                    raise ImageReadError(f"{path.name}: {img.format or 'unknown'} images are not supported "
-                                         f"(use {', '.join(sorted(ALLOWED_FORMATS))})")
-                img.load()
-                icc = img.info.get("icc_profile")
-                fmt = img.format
-                img = ImageOps.exif_transpose(img)
-                if icc:
-                    img = _to_srgb(img, icc)
-                img.format = fmt  # transposing and converting drop it; describe() wants it
-                return img
+        with Image.open(path) as img:
+            if img.width * img.height > MAX_PIXELS:
+                raise Image.DecompressionBombError("over the limit")
+            if img.format not in ALLOWED_FORMATS:
+                raise ImageReadError(f"{path.name}: {img.format or 'unknown'} images are not supported "
+                                     f"(use {', '.join(sorted(ALLOWED_FORMATS))})")
+            img.load()
+            icc = img.info.get("icc_profile")
+            fmt = img.format
+            img = ImageOps.exif_transpose(img)
+            if icc:
+                img = _to_srgb(img, icc)
+            img.format = fmt  # transposing and converting drop it; describe() wants it
+            return img
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         raise ImageReadError(f"{path.name}: too many pixels to open safely (limit {MAX_PIXELS:,})") from None
     except ImageReadError:
         raise
     except (OSError, ValueError, SyntaxError) as exc:
         raise ImageReadError(f"{path.name}: not a readable image ({exc})") from None
-    finally:
-        Image.MAX_IMAGE_PIXELS = previous
 
 
 def _to_srgb(img: Image.Image, icc: bytes) -> Image.Image:

@@ -300,35 +300,61 @@ class Library:
                               title=f"{metadata.get('style', 'tile')} {metadata.get('seed', '')}".strip(),
                               pixels=pixels if pixels.ndim == 3 and pixels.shape[2] == 3 else None)
 
-    def import_paths(self, paths: Iterable[str | Path], ctx=None) -> ChangeSet:
-        """Import files and folders (recursively). Bad files are quarantined with a reason."""
+    def import_paths(self, paths: Iterable[str | Path], ctx=None, after_batch=None, batch: int = 16) -> ChangeSet:
+        """Import files and folders (recursively). Bad files are quarantined with a reason.
+
+        Files are read and decoded ahead on two threads (decoders release the interpreter lock)
+        while this thread stores them, one transaction each; `after_batch()` runs every `batch`
+        files and at the end (the embedder, so indexing overlaps decoding instead of following it).
+        """
+        from collections import deque
+        from concurrent.futures import ThreadPoolExecutor
+
         files = list(_walk(paths))
         changes = ChangeSet()
-        for i, path in enumerate(files):
-            if ctx is not None:
-                ctx.progress(i, len(files), f"Importing {path.name}")
-            changes.merge(self.import_file(path))
+        queue: deque = deque()
+        upcoming = iter(files)
+        since = 0
+        with ThreadPoolExecutor(max_workers=2, thread_name_prefix="tessera-decode") as pool:
+            def top_up() -> None:
+                while len(queue) < 4:
+                    path = next(upcoming, None)
+                    if path is None:
+                        return
+                    queue.append((path, pool.submit(_read_and_decode, path)))
+
+            top_up()
+            done = 0
+            while queue:
+                path, future = queue.popleft()
+                top_up()
+                if ctx is not None:
+                    ctx.progress(done, len(files), f"Importing {path.name}")
+                changes.merge(self._import_read(path, future.result()))
+                done += 1
+                since += 1
+                if after_batch is not None and since >= batch:
+                    after_batch()
+                    since = 0
+        if after_batch is not None and since:
+            after_batch()
         if ctx is not None:
             ctx.progress(len(files), len(files), "Imported")
         return changes
 
     def import_file(self, path: Path) -> ChangeSet:
-        from desktop.engine.images import ImageReadError, open_image, rgb_of
+        return self._import_read(path, _read_and_decode(path))
+
+    def _import_read(self, path: Path, read: dict[str, Any]) -> ChangeSet:
         from desktop.library.metadata_chunks import read_chunks
 
-        if path.suffix.lower() not in IMPORTABLE:
-            return self._quarantine(path, f"{path.suffix or 'no extension'}: not an importable image type")
-        try:
-            data = path.read_bytes()
-            duplicate = self._duplicate_of(sha256_bytes(data), str(path))
-            if duplicate is not None:
-                return duplicate  # an exact copy: skipped before any decoding
-            img = open_image(path)  # decoded once: it proves the file whole, and the embedder gets its pixels
-            pixels = rgb_of(img)
-        except (ImageReadError, OSError) as exc:
-            return self._quarantine(path, str(exc))
-        return self.add_bytes(data, path.suffix.lower(), width=img.width, height=img.height,
-                              metadata=read_chunks(path, data), source=str(path), pixels=pixels)
+        if "error" in read:
+            return self._quarantine(path, read["error"])
+        duplicate = self._duplicate_of(read["digest"], str(path))
+        if duplicate is not None:
+            return duplicate
+        return self.add_bytes(read["data"], path.suffix.lower(), width=read["width"], height=read["height"],
+                              metadata=read_chunks(path, read["data"]), source=str(path), pixels=read["pixels"])
 
     def _quarantine(self, path: Path, reason: str) -> ChangeSet:
         """Copy (never move: the user's file stays where it was) into quarantine/, with the reason."""
@@ -505,6 +531,21 @@ def _configure_connection(dbapi_connection, record) -> None:
     for pragma in ("journal_mode=WAL", "synchronous=FULL", "foreign_keys=ON", "busy_timeout=5000"):
         cursor.execute(f"PRAGMA {pragma}")
     cursor.close()
+
+
+def _read_and_decode(path: Path) -> dict[str, Any]:
+    """A file's bytes, digest and decoded RGB (the decode proves it whole), or {'error': why}."""
+    from desktop.engine.images import ImageReadError, open_image, rgb_of
+
+    if path.suffix.lower() not in IMPORTABLE:
+        return {"error": f"{path.suffix or 'no extension'}: not an importable image type"}
+    try:
+        data = path.read_bytes()
+        img = open_image(path)
+        return {"data": data, "digest": sha256_bytes(data), "width": img.width, "height": img.height,
+                "pixels": rgb_of(img)}
+    except (ImageReadError, OSError) as exc:
+        return {"error": str(exc)}
 
 
 def _walk(paths: Iterable[str | Path]):

@@ -330,8 +330,7 @@ class MainWindow(QMainWindow):
         def run(ctx):
             from desktop.library import search
 
-            changes = lib.import_paths(paths, ctx)
-            search.embed_pending(lib)
+            changes = lib.import_paths(paths, ctx, after_batch=lambda: search.embed_pending(lib))
             return changes
 
         def done(snap: JobSnapshot) -> None:
