@@ -178,13 +178,22 @@ def cmd_generate(args: argparse.Namespace, extra: list[str]) -> int:
         except (OSError, ValueError):
             repeat = None  # the request reports a bad source clearly
     strength = args.strength if args.strength is not None else (0.3 if args.upscale else 0.5)
+    palette = args.palette or "indigo-dye"
+    if args.source and not args.palette:  # the source's own palette, else none: an image has no brief
+        from desktop.engine.images import read_metadata
+
+        try:
+            colours = (read_metadata(args.source).get("palette") or {}).get("colors") or []
+        except (OSError, ValueError):
+            colours = []
+        palette = ",".join(colours)
     request = GenerateRequest(
         style=style or "stripes", params=options, repeat=repeat or "basic", width=width, height=height,
-        palette=args.palette or "indigo-dye", seed=args.seed, count=args.count, out_dir=args.out,
+        palette=palette, seed=args.seed, count=args.count, out_dir=args.out,
         engine=args.engine, dpi=args.dpi, qa_profile=args.qa_profile, auto_correct=args.auto_correct,
         max_attempts=args.max_attempts, prompt=args.prompt, negative_prompt=args.negative_prompt, steps=args.steps,
         guidance=args.guidance, scheduler=args.scheduler, model=args.model, loras=args.lora, tiling=args.tiling,
-        batch_size=args.batch_size, precision=args.precision, compile=args.compile, source=args.source,
+        batch_size=args.batch_size, precision="" if args.precision == "auto" else args.precision, compile=args.compile, source=args.source,
         strength=strength,
         upscale=args.upscale,
     )
@@ -293,8 +302,8 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument("--tiling", default="xy", choices=("xy", "x", "y"),
                      help="diffusion: wrap both axes (default), or x / y only for borders (basic repeat)")
     gen.add_argument("--batch-size", type=int, default=1, help="diffusion: images per GPU pass (default 1)")
-    gen.add_argument("--precision", default="", choices=("", "float16", "bfloat16", "float32"),
-                     help="diffusion: default float16 on CUDA, float32 on the CPU")
+    gen.add_argument("--precision", default="auto", choices=("auto", "float16", "bfloat16", "float32"),
+                     help="diffusion: auto (float16 on CUDA, float32 on the CPU), or one of these")
     gen.add_argument("--compile", action="store_true",
                      help="diffusion: torch.compile the UNet (the first image pays for it; best on a GPU)")
     gen.add_argument("--from", dest="source", default="", metavar="IMAGE",

@@ -325,11 +325,24 @@ def test_upscale_without_a_model_is_a_seamless_resize(tmp_path, capsys):
                  "--out", str(tmp_path)]) == 0
     capsys.readouterr()
     source = next(tmp_path.glob("*.png"))
-    code = main(["generate", "--from", str(source), "--upscale", "2", "--out", str(tmp_path / "big"), "--json"])
+    code = main(["generate", "--from", str(source), "--upscale", "2", "--count", "3", "--out", str(tmp_path / "big"),
+                 "--json"])
     out = capsys.readouterr()
     assert code == 0, out.err
-    tile = json.loads(out.out)["tiles"][-1]
+    tiles = json.loads(out.out)["tiles"]
+    tile = tiles[-1]
+    assert len(tiles) == 1 and tile["path"].endswith("-half-brick-128x96-s0.png")  # one upscale, named by its size
     assert tile["size"] == [128, 96] and tile["repeat"] == "half-brick" and tile["engine"] == "resize"
+    from desktop.engine.images import read_metadata
+
+    assert tile["palette"]["colors"] == read_metadata(source)["palette"]["colors"]  # the source's own palette
+    from PIL import Image
+
+    Image.fromarray(load_rgb(source)).save(tmp_path / "plain.png")  # no metadata: no brief palette to check
+    assert main(["generate", "--from", str(tmp_path / "plain.png"), "--upscale", "2", "--out", str(tmp_path / "p"),
+                 "--json"]) == 0
+    plain = json.loads(capsys.readouterr().out)["tiles"][0]
+    assert plain["palette"] == {} and next(c for c in plain["qa"]["checks"] if c["name"] == "palette")["status"] == "skip"
     assert "style" not in tile and tile["qa"]["checks"][0]["name"] == "seam"
     assert np.array_equal(load_rgb(tile["path"]), wrap_resize(load_rgb(source), "half-brick", 128, 96))
     seam = next(c for c in tile["qa"]["checks"] if c["name"] == "seam")

@@ -34,7 +34,7 @@ class GenerateRequest:
     repeat: str = "basic"
     width: int = 1024
     height: int = 1024
-    palette: str = "indigo-dye"  # a palette name or "#hex,#hex,..."
+    palette: str = "indigo-dye"  # a palette name or "#hex,#hex,..."; "" with a source: none (no palette check)
     seed: int = 0
     count: int = 1
     out_dir: str | None = None  # None: keep the tiles in memory only
@@ -130,9 +130,10 @@ def _validated_from_source(req: GenerateRequest) -> ValidRequest:
     if req.engine != "procedural" and (w % 8 or h % 8):
         raise UserError(f"{Path(req.source).name} is {w}x{h}; diffusion needs sides that are multiples of 8")
     count = 1 if req.upscale else req.count
-    inner = dataclasses.replace(req, source="", width=w, height=h, count=count)
+    inner = dataclasses.replace(req, source="", width=w, height=h, count=count, palette=req.palette or "indigo-dye")
     valid = inner.validated()
-    return dataclasses.replace(valid, request=dataclasses.replace(inner, source=req.source), source_image=source)
+    return dataclasses.replace(valid, request=dataclasses.replace(inner, source=req.source, palette=req.palette),
+                               source_image=source, palette=valid.palette if req.palette else None)
 
 
 def find_model(name_or_location: str):
@@ -156,7 +157,7 @@ class ValidRequest:
     style: procedural.Style
     params: dict[str, Any]
     repeat: str
-    palette: Palette
+    palette: Palette | None
     model: Any = None  # a registry ModelEntry for diffusion engines
     loras: tuple = ()  # resolved LoraSpecs
     source_image: np.ndarray | None = None  # variations and upscales start from it
@@ -212,7 +213,7 @@ def _base_metadata(valid: ValidRequest, seed: int, elapsed_s: float) -> dict[str
             **({"prompt_used": used} if used != req.prompt else {}),
             "steps": int(req.steps), "cfg": float(req.guidance), "scheduler": req.scheduler,
             "repeat": valid.repeat, "size": [int(req.width), int(req.height)], "seed": int(seed),
-            "palette": valid.palette.as_dict(), "dpi": int(req.dpi), "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            "palette": valid.palette.as_dict() if valid.palette else {}, "dpi": int(req.dpi), "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
             "render_ms": round(elapsed_s * 1000, 1),
             "loras": [spec.as_dict() for spec in valid.loras],
             **({"tiling": req.tiling} if req.tiling != "xy" else {}),
@@ -225,7 +226,7 @@ def _base_metadata(valid: ValidRequest, seed: int, elapsed_s: float) -> dict[str
         "repeat": valid.repeat,
         "size": [int(req.width), int(req.height)],
         "seed": int(seed),
-        "palette": valid.palette.as_dict(),
+        "palette": valid.palette.as_dict() if valid.palette else {},
         "dpi": int(req.dpi),
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "render_ms": round(elapsed_s * 1000, 1),
@@ -247,6 +248,7 @@ def run_generate(request: GenerateRequest, ctx=None) -> list[Tile]:
     `ctx` is a jobs.JobContext (progress, preview, cancel) or None.
     """
     valid = request.validated()
+    request = valid.request  # with the size and count a source image implies
     out = Path(request.out_dir) if request.out_dir is not None else None
     if out is not None:
         try:
