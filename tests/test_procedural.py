@@ -121,3 +121,13 @@ def test_styles_describe_their_parameters():
     for d in described:
         for p in d["params"]:
             assert {"name", "type", "default", "help"} <= set(p)
+
+
+@pytest.mark.parametrize("name", [n for n, s in procedural.STYLES.items() if s.strips])
+@pytest.mark.parametrize("repeat", ["basic", "half-drop", "half-brick", "mirror"])
+def test_styles_drawn_in_strips_are_identical_to_one_pass(name, repeat):
+    """Strip rendering (on threads) is only allowed where it changes nothing, to the bit."""
+    palette = parse_palette("botanical")
+    whole = procedural.render(name, {}, repeat, 256, 192, palette, 5, strips=1)
+    for n in (2, 3):
+        assert np.array_equal(procedural.render(name, {}, repeat, 256, 192, palette, 5, strips=n), whole)

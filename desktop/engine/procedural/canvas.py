@@ -25,6 +25,7 @@ class RenderContext:
     seed: int
     params: dict[str, Any]
     progress: Callable[[float], None] = field(default=lambda fraction: None)
+    rows: tuple[int, int] | None = None  # draw only these rows of the area (a strip); None: all
 
     def __post_init__(self):
         self.rng = np.random.default_rng(self.seed)
@@ -40,7 +41,9 @@ class RenderContext:
         return (np.arange(self.width, dtype=np.float32) + 0.5)[None, :]
 
     def ys(self) -> np.ndarray:
-        return (np.arange(self.height, dtype=np.float32) + 0.5)[:, None]
+        """Pixel-centre y coordinates of the rows drawn (all, or the strip's), shape (rows, 1)."""
+        start, stop = self.rows or (0, self.height)
+        return (np.arange(start, stop, dtype=np.float32) + 0.5)[:, None]
 
     def color_sequence(self, n: int, start: int = 0) -> np.ndarray:
         """n colours that cycle through the palette without two equal neighbours (when it can)."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 
 from desktop.engine.procedural.canvas import RenderContext, band_profile, coverage, lookup
@@ -180,3 +182,7 @@ STYLES = [
         Param("outline", float, 0.3, "Rim strength.", 0.0, 1.0),
     )),
 ]
+
+# pixel-wise styles (every pixel from its own coordinates): drawn in row strips on two threads
+STYLES = [replace(s, strips=True) if s.name in {"chevron", "herringbone", "polka-dots", "hexagons"} else s
+          for s in STYLES]

@@ -8,6 +8,8 @@ half-brick alike, and half-drop noise really is offset by half a tile, not stack
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import cv2
 import numpy as np
 
@@ -196,3 +198,6 @@ STYLES = [
         Param("mode", str, "cells", "What to draw.", choices=("cells", "cracks", "bubbles")), _LEVELS,
     ), periodic="lattice", family="noise"),
 ]
+
+# pixel-wise styles (every pixel from its own coordinates): drawn in row strips on two threads
+STYLES = [replace(s, strips=True) if s.name in {"marble", "worley"} else s for s in STYLES]

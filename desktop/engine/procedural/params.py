@@ -81,6 +81,9 @@ class Style:
     periodic: str = "box"
     family: str = "geometric"
     check: Callable[[dict[str, Any]], None] | None = None  # extra validation across options
+    # every pixel depends only on its own coordinates (ctx.xs(), ctx.ys()) and on draws from
+    # ctx.rng made before any pixel work: the tile can be drawn as row strips on several threads
+    strips: bool = False
 
     def param(self, name: str) -> Param | None:
         return next((p for p in self.params if p.name == name), None)
