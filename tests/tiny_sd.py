@@ -137,3 +137,25 @@ def to_single_file(pipe) -> dict:
         key = key if key.startswith("text_model.") else "text_model." + key
         state["cond_stage_model.transformer." + key] = value
     return {k: v.contiguous() for k, v in state.items()}
+
+
+def tiny_sdxl_pipeline(folder: Path):
+    """A StableDiffusionXLPipeline of tiny random parts: two text encoders, time-and-size conditioning."""
+    import torch
+    from diffusers import EulerDiscreteScheduler, StableDiffusionXLPipeline, UNet2DConditionModel
+    from transformers import CLIPTextConfig, CLIPTextModel, CLIPTextModelWithProjection
+
+    torch.manual_seed(0)
+    unet = UNet2DConditionModel(
+        block_out_channels=(32, 64), layers_per_block=1, sample_size=16, in_channels=4, out_channels=4,
+        down_block_types=("DownBlock2D", "CrossAttnDownBlock2D"), up_block_types=("CrossAttnUpBlock2D", "UpBlock2D"),
+        attention_head_dim=(2, 4), use_linear_projection=True, addition_embed_type="text_time",
+        addition_time_embed_dim=8, transformer_layers_per_block=(1, 2), projection_class_embeddings_input_dim=80,
+        cross_attention_dim=64).eval()
+    text = dict(TEXT, num_hidden_layers=2, projection_dim=32)
+    torch.manual_seed(0)
+    first, second = CLIPTextModel(CLIPTextConfig(**text)), CLIPTextModelWithProjection(CLIPTextConfig(**text))
+    tokenizer = tiny_tokenizer(folder / "tokenizer-src")
+    return StableDiffusionXLPipeline(
+        vae=tiny_vae(), text_encoder=first, text_encoder_2=second, tokenizer=tokenizer, tokenizer_2=tokenizer,
+        unet=unet, scheduler=EulerDiscreteScheduler(beta_start=0.00085, beta_end=0.012, beta_schedule="scaled_linear"))
