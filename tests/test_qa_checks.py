@@ -234,3 +234,15 @@ def test_report_is_json_serialisable():
     assert {c["name"] for c in data["checks"]} == {"seam", "palette", "contrast", "sharpness", "print",
                                                    "visibility", "duplicates"}
     assert all({"score", "threshold", "status", "explanation"} <= set(c) for c in data["checks"])
+
+
+def test_the_contrast_overlay_is_relative_luminance():
+    """8-bit pixels are scaled to 0..1 before the WCAG curve (they once went in as 0..255)."""
+    from desktop.engine.qa import run_qa
+    from desktop.engine.qa.colour import relative_luminance
+
+    img = np.zeros((64, 64, 3), np.uint8)
+    img[:, 32:] = 200
+    heat = run_qa(img, "basic").overlays()["contrast"]
+    assert heat[:, :24].max() < 1e-6
+    assert abs(float(heat[:, 40:].mean()) - relative_luminance(np.array([200, 200, 200]) / 255)) < 1e-4

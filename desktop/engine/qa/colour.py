@@ -31,6 +31,16 @@ def relative_luminance(rgb: np.ndarray) -> np.ndarray:
     return linear @ np.array([0.2126, 0.7152, 0.0722])
 
 
+_LINEAR_LUT = np.where(np.arange(256) / 255 <= 0.04045, np.arange(256) / 255 / 12.92,
+                       ((np.arange(256) / 255 + 0.055) / 1.055) ** 2.4).astype(np.float32)
+
+
+def luminance_map(rgb8: np.ndarray) -> np.ndarray:
+    """relative_luminance of every pixel of an HxWx3 uint8 image, through a 256-entry table (float32)."""
+    lin = _LINEAR_LUT[rgb8[..., :3]]
+    return lin[..., 0] * np.float32(0.2126) + lin[..., 1] * np.float32(0.7152) + lin[..., 2] * np.float32(0.0722)
+
+
 def contrast_ratio(rgb_a, rgb_b) -> float:
     """WCAG 2 contrast ratio between two sRGB colours (0..1), 1 to 21."""
     la, lb = relative_luminance(np.asarray(rgb_a)), relative_luminance(np.asarray(rgb_b))
@@ -88,7 +98,8 @@ def check_contrast(small: np.ndarray, full_shape: tuple[int, int], cfg: dict, ma
     lo, hi = cfg.get("min_ratio"), cfg.get("max_ratio")
     too_low = lo is not None and ratio < lo
     too_high = hi is not None and ratio > hi
-    pixel_lum = relative_luminance(small.reshape(-1, 3)).reshape(small.shape[:2]).astype(np.float32)
+    pixel_lum = luminance_map(small) if small.dtype == np.uint8 else \
+        relative_luminance(small.reshape(-1, 3)).reshape(small.shape[:2]).astype(np.float32)
     overlay = cv2.resize(pixel_lum, (full_shape[1], full_shape[0]), interpolation=cv2.INTER_LINEAR)
     pair = f"{to_hex(np.round(light * 255))} against {to_hex(np.round(dark * 255))}"
     if too_low:
