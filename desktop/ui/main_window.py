@@ -433,8 +433,8 @@ class MainWindow(QMainWindow):
             entries.append(TileEntry(tile.path, np.ascontiguousarray(small), tile.metadata, tile.image,
                                      pattern_id=pattern_id, status="draft" if pattern_id else ""))
         self.library.add_entries(entries, at_top=True)
-        if entries:  # in the next turn of the event loop: two short stretches instead of one long
-            QTimer.singleShot(0, self.library.select_first)
+        if entries:
+            self.library.select_first()
         where = "the library" if self.lib is not None else str(self.tiles_dir)
         self.statusBar().showMessage(f"Generated {len(entries)} tile(s) into {where}", 5000)
 
