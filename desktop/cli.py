@@ -169,24 +169,18 @@ def cmd_generate(args: argparse.Namespace, extra: list[str]) -> int:
     if args.layout:
         style = style or "motif"
         options["layout"] = args.layout
-    repeat = args.repeat
-    if repeat is None and args.source:
+    repeat, palette = args.repeat, args.palette or "indigo-dye"
+    if args.source:  # the source's own repeat and palette, unless given (no palette: none to check)
         from desktop.engine.images import read_metadata
 
         try:
-            repeat = read_metadata(args.source).get("repeat")
+            source_meta = read_metadata(args.source)
         except (OSError, ValueError):
-            repeat = None  # the request reports a bad source clearly
+            source_meta = {}  # the request reports a bad source clearly
+        repeat = repeat or source_meta.get("repeat")
+        if not args.palette:
+            palette = ",".join((source_meta.get("palette") or {}).get("colors") or [])
     strength = args.strength if args.strength is not None else (0.3 if args.upscale else 0.5)
-    palette = args.palette or "indigo-dye"
-    if args.source and not args.palette:  # the source's own palette, else none: an image has no brief
-        from desktop.engine.images import read_metadata
-
-        try:
-            colours = (read_metadata(args.source).get("palette") or {}).get("colors") or []
-        except (OSError, ValueError):
-            colours = []
-        palette = ",".join(colours)
     request = GenerateRequest(
         style=style or "stripes", params=options, repeat=repeat or "basic", width=width, height=height,
         palette=palette, seed=args.seed, count=args.count, out_dir=args.out,

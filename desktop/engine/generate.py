@@ -340,11 +340,7 @@ def _render_checked(valid: ValidRequest, seed: int, progress, ctx,
         return pixels, seed, {"qa": report.as_dict()}
     mend = None
     if valid.model is not None:
-        from desktop.engine.diffusion.pipeline import DiffusionRequest
-
-        engine = diffusion_engine(valid)
-        request = DiffusionRequest(req.prompt, req.negative_prompt, valid.repeat, int(req.width), int(req.height),
-                                   int(req.steps), float(req.guidance), seed, 1, req.scheduler, engine.family)
+        engine, request = diffusion_engine(valid), diffusion_request(valid, seed)
         mend = (lambda image: engine.repair_seam(image, request, ctx=ctx),
                 "mended the seam with the diffusion inpainter")
     result = self_correct(generate, qa, seed, valid.repeat, valid.palette, int(req.max_attempts),
@@ -373,14 +369,20 @@ def diffusion_engine(valid: ValidRequest):
     return engine
 
 
-def _diffuse(valid: ValidRequest, seed: int, guidance: float, ctx) -> np.ndarray:
+def diffusion_request(valid: ValidRequest, seed: int, guidance: float | None = None, count: int = 1,
+                      batch_size: int = 1):
+    """The engine's request for this generate request, at one seed (and guidance, when the loop changed it)."""
     from desktop.engine.diffusion.pipeline import DiffusionRequest
 
     req = valid.request
+    return DiffusionRequest(req.prompt, req.negative_prompt, valid.repeat, int(req.width), int(req.height),
+                            int(req.steps), float(req.guidance if guidance is None else guidance), int(seed), count,
+                            req.scheduler, valid.model.family, axes=req.tiling, batch_size=batch_size)
+
+
+def _diffuse(valid: ValidRequest, seed: int, guidance: float, ctx) -> np.ndarray:
     engine = diffusion_engine(valid)
-    request = DiffusionRequest(req.prompt, req.negative_prompt, valid.repeat, int(req.width), int(req.height),
-                               int(req.steps), guidance, seed, 1, req.scheduler, engine.family, axes=req.tiling)
-    return _noted(valid, engine.generate(request, ctx))[0]["image"]
+    return _noted(valid, engine.generate(diffusion_request(valid, seed, guidance), ctx))[0]["image"]
 
 
 def _noted(valid: ValidRequest, results: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -396,11 +398,7 @@ def _from_source(valid: ValidRequest, seed: int, guidance: float, ctx) -> np.nda
     req = valid.request
     if valid.model is None:
         return wrap_resize(valid.source_image, valid.repeat, int(req.width), int(req.height))
-    from desktop.engine.diffusion.pipeline import DiffusionRequest
-
-    engine = diffusion_engine(valid)
-    request = DiffusionRequest(req.prompt, req.negative_prompt, valid.repeat, int(req.width), int(req.height),
-                               int(req.steps), guidance, seed, 1, req.scheduler, engine.family, axes=req.tiling)
+    engine, request = diffusion_engine(valid), diffusion_request(valid, seed, guidance)
     if req.upscale:
         return _noted(valid, engine.upscale(valid.source_image, request, float(req.upscale), float(req.strength),
                                             ctx))[0]["image"]
@@ -409,14 +407,9 @@ def _from_source(valid: ValidRequest, seed: int, guidance: float, ctx) -> np.nda
 
 def _diffuse_batch(valid: ValidRequest, ctx) -> dict[int, np.ndarray]:
     """Every seed's image, rendered batch_size at a time (for requests without auto-correct)."""
-    from desktop.engine.diffusion.pipeline import DiffusionRequest
-
     req = valid.request
-    engine = diffusion_engine(valid)
-    request = DiffusionRequest(req.prompt, req.negative_prompt, valid.repeat, int(req.width), int(req.height),
-                               int(req.steps), float(req.guidance), int(req.seed), int(req.count), req.scheduler,
-                               engine.family, axes=req.tiling, batch_size=int(req.batch_size))
-    return {r["seed"]: r["image"] for r in _noted(valid, engine.generate(request, ctx))}
+    request = diffusion_request(valid, int(req.seed), count=int(req.count), batch_size=int(req.batch_size))
+    return {r["seed"]: r["image"] for r in _noted(valid, diffusion_engine(valid).generate(request, ctx))}
 
 
 def request_from_dict(raw: dict[str, Any]) -> GenerateRequest:

@@ -23,11 +23,11 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-import struct
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from desktop.engine.diffusion.registry import safetensors_header
 from desktop.errors import UserError
 
 MAX_LORAS = 8
@@ -61,20 +61,6 @@ def parse_lora_arg(text: str) -> tuple[str, float]:
             raise UserError(f"a LoRA weight must be between -4 and 4, not {weight}")
         return match["path"], weight
     return text, 1.0
-
-
-def _header(path: Path) -> tuple[dict[str, Any], int]:
-    try:
-        with open(path, "rb") as fh:
-            (size,) = struct.unpack("<Q", fh.read(8))
-            if size > 100_000_000:
-                raise ValueError("header too large")
-            header = json.loads(fh.read(size))
-    except (OSError, ValueError, struct.error) as exc:
-        raise UserError(f"{path.name} is not a readable .safetensors LoRA ({exc})") from None
-    if not isinstance(header, dict):
-        raise UserError(f"{path.name} is not a readable .safetensors LoRA")
-    return header, 8 + size
 
 
 def _hashes(path: Path, data_offset: int) -> tuple[str, str]:
@@ -150,7 +136,7 @@ def trigger_words(path: str | Path) -> list[str]:
     if path.is_dir():
         path = path / "adapter_model.safetensors"
     try:
-        header, _ = _header(path)
+        header, _ = safetensors_header(path)
     except UserError:
         return []
     return _from_metadata(header.get("__metadata__") or {}) or _from_sidecar(path)
@@ -169,7 +155,7 @@ def resolve(text_or_path: str | Path, weight: float | None = None) -> LoraSpec:
         raise UserError(f"no LoRA file at {location}")
     if path.suffix.lower() != ".safetensors":
         raise UserError(f"{path.name}: LoRAs are read from .safetensors files only (a pickle file can run code)")
-    header, offset = _header(path)
+    header, offset = safetensors_header(path)
     keys = [k for k in header if k != "__metadata__"]
     layout = layout_of(keys)
     if layout == "unknown":

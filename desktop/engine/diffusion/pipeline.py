@@ -147,27 +147,17 @@ def check_request(pipe, request: DiffusionRequest) -> tuple[int, int]:
     return request.width // scale, request.height // scale
 
 
-def img2img_pipeline(pipe):
-    """The image-to-image pipeline sharing this pipeline's modules (and so its LoRAs), made once."""
-    cached = getattr(pipe, "_tessera_img2img", None)
+def _derived(pipe, kind: str):
+    """The image-to-image or inpainting pipeline sharing this pipeline's modules (and LoRAs), made once."""
+    attr = f"_tessera_{kind}"
+    cached = getattr(pipe, attr, None)
     if cached is None:
-        from diffusers import AutoPipelineForImage2Image
+        import diffusers
 
-        cached = AutoPipelineForImage2Image.from_pipe(pipe)
+        auto = {"img2img": "AutoPipelineForImage2Image", "inpaint": "AutoPipelineForInpainting"}[kind]
+        cached = getattr(diffusers, auto).from_pipe(pipe)
         cached.set_progress_bar_config(disable=True)
-        pipe._tessera_img2img = cached
-    return cached
-
-
-def inpaint_pipeline(pipe):
-    """The inpainting pipeline sharing this pipeline's modules, made once."""
-    cached = getattr(pipe, "_tessera_inpaint", None)
-    if cached is None:
-        from diffusers import AutoPipelineForInpainting
-
-        cached = AutoPipelineForInpainting.from_pipe(pipe)
-        cached.set_progress_bar_config(disable=True)
-        pipe._tessera_inpaint = cached
+        setattr(pipe, attr, cached)
     return cached
 
 
@@ -201,7 +191,7 @@ def generate(pipe, request: DiffusionRequest, ctx=None, latents=None, init_image
             raise UserError(f"strength must be above 0 and at most 1, not {strength}")
         from PIL import Image
 
-        runner = img2img_pipeline(pipe) if mask is None else inpaint_pipeline(pipe)
+        runner = _derived(pipe, "img2img" if mask is None else "inpaint")
         set_scheduler(runner, request.scheduler)
         inputs = {"image": Image.fromarray(np.ascontiguousarray(init_image[..., :3])), "strength": strength}
         if mask is not None:

@@ -55,17 +55,25 @@ def _sha256_folder(folder: Path) -> str:
     return digest.hexdigest()
 
 
-def safetensors_keys(path: Path) -> list[str]:
-    """The tensor names in a .safetensors header, read without loading a tensor (or importing torch)."""
+def safetensors_header(path: Path) -> tuple[dict[str, Any], int]:
+    """A .safetensors file's JSON header and where its tensor data starts, read without loading a
+    tensor (or importing torch)."""
     try:
         with open(path, "rb") as fh:
             (size,) = struct.unpack("<Q", fh.read(8))
             if size > 100_000_000:
                 raise ValueError("header too large")
             header = json.loads(fh.read(size))
+        if not isinstance(header, dict):
+            raise ValueError("the header is not a table")
     except (OSError, ValueError, struct.error) as exc:
         raise UserError(f"{path.name} is not a readable .safetensors file ({exc})") from None
-    return [k for k in header if k != "__metadata__"]
+    return header, 8 + size
+
+
+def safetensors_keys(path: Path) -> list[str]:
+    """The tensor names in a .safetensors header."""
+    return [k for k in safetensors_header(path)[0] if k != "__metadata__"]
 
 
 def family_of_checkpoint(keys: list[str]) -> str:

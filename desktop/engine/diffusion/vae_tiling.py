@@ -12,7 +12,6 @@ like any boundary between two windows inside the tile, and peak memory is one wi
 
 from __future__ import annotations
 
-from math import ceil
 from typing import Any
 
 from desktop.repeat import Repeat, parse_repeat, window, window_index
@@ -72,8 +71,3 @@ def tiled_decode(vae: Any, latents: Any, repeat: Repeat | str = "basic", tile: i
         out.view(b, decoded.shape[1], -1).index_add_(2, flat, contribution)
     return out / weight.clamp(min=1e-6)
 
-
-def windows_needed(width: int, height: int, tile: int = TILE, overlap: int = OVERLAP) -> int:
-    """How many windows a width x height latent is decoded in."""
-    stride = max(1, tile - overlap)
-    return ceil(height / stride) * ceil(width / stride)
