@@ -83,7 +83,7 @@ def lookup(lut: np.ndarray, s: np.ndarray) -> np.ndarray:
     """Colours of a cyclic look-up table at positions s (any real numbers, period 1)."""
     n = len(lut)
     idx = (np.floor(np.mod(s, 1.0) * n)).astype(np.int64) % n
-    return lut[idx]
+    return np.take(lut, idx, axis=0)
 
 
 RAMP_STEPS = 1024
@@ -96,7 +96,7 @@ def ramp(t: np.ndarray, colors: np.ndarray, levels: int = 0) -> np.ndarray:
     """
     lut = _ramp_exact(np.linspace(0.0, 1.0, RAMP_STEPS, dtype=np.float32), colors, levels)
     idx = np.clip(t * np.float32(RAMP_STEPS - 1) + np.float32(0.5), 0, RAMP_STEPS - 1).astype(np.int32)
-    return lut[idx]
+    return np.take(lut, idx, axis=0)
 
 
 def _ramp_exact(t: np.ndarray, colors: np.ndarray, levels: int) -> np.ndarray:
@@ -147,3 +147,19 @@ def wrap_offsets(ctx: RenderContext, patch_extent: float) -> np.ndarray:
     reach = 1 + int(np.ceil(patch_extent / max(1, min(ctx.tile_width, ctx.tile_height) // 2)))
     offsets = translates(ctx.content_repeat, ctx.tile_width, ctx.tile_height, reach=reach)
     return np.round(offsets).astype(np.int64)
+
+
+def cell_spans(count: int, cell: float, start: int = 0, stop: int | None = None) -> list[tuple[int, int, int]]:
+    """(cell, first, last + 1) pixel spans of `count` cells of `cell` pixels, clipped to [start, stop).
+
+    Pixel i belongs to the cell its centre (i + 0.5) falls in. Styles that draw cell by cell use
+    these spans, so each block's candidates are scalars rather than per-pixel gathers.
+    """
+    stop = round(count * cell) if stop is None else stop
+    edges = [int(np.ceil(k * cell - 0.5)) for k in range(count + 1)]
+    out = []
+    for k in range(count):
+        lo, hi = max(edges[k], start), min(edges[k + 1], stop)
+        if lo < hi:
+            out.append((k, lo, hi))
+    return out

@@ -8,14 +8,12 @@ half-brick alike, and half-drop noise really is offset by half a tile, not stack
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 import cv2
 import numpy as np
 
-from desktop.engine.procedural.canvas import RenderContext, ramp
+from desktop.engine.procedural.canvas import RenderContext, cell_spans, ramp
 from desktop.engine.procedural.params import Param, Style
-from desktop.repeat import Repeat, content_period, plane_to_tile, window, wrap_point
+from desktop.repeat import Repeat, content_period, plane_to_tile, window
 
 
 def _grid_shape(ctx: RenderContext, scale: int) -> tuple[int, int]:
@@ -43,18 +41,38 @@ class LatticeField:
 
     def sample_wrapped(self, wx: np.ndarray, wy: np.ndarray) -> np.ndarray:
         """The field at coordinates already moved into the tile (see `wrapped`)."""
-        u = wx * np.float32(self.gx / self.width) + np.float32(self.PAD)
-        v = wy * np.float32(self.gy / self.height) + np.float32(self.PAD)
+        # scale and offset in one pass each (OpenCV's addWeighted runs on its thread pool)
+        u = cv2.addWeighted(wx, self.gx / self.width, wx, 0.0, float(self.PAD))
+        v = cv2.addWeighted(wy, self.gy / self.height, wy, 0.0, float(self.PAD))
         return cv2.remap(self.table, u, v, interpolation=cv2.INTER_CUBIC, borderMode=cv2.BORDER_REPLICATE)
 
 
 def wrapped(repeat: Repeat, width: int, height: int, x, y) -> tuple[np.ndarray, np.ndarray]:
-    """Plane coordinates moved into the tile by a lattice vector, as full float32 arrays."""
+    """Plane coordinates moved into the tile by a lattice vector, as full float32 arrays.
+
+    The same translation as `repeat.wrap_point`, in float32 with floor and multiply (numpy's
+    float modulo is several times slower). Rounding can leave a point a hair outside
+    [0, W) x [0, H); it is still the same plane point moved by a whole lattice vector, and the
+    lattice tables are padded through the repeat, so it samples the same value.
+    """
     x, y = np.broadcast_arrays(np.asarray(x, np.float32), np.asarray(y, np.float32))
     if repeat is Repeat.BASIC and x.min() >= 0 and y.min() >= 0 and x.max() < width and y.max() < height:
         return np.ascontiguousarray(x), np.ascontiguousarray(y)  # already inside: nothing to move
-    wx, wy = wrap_point(repeat, width, height, x, y)
-    return wx.astype(np.float32), wy.astype(np.float32)
+    w, h = np.float32(width), np.float32(height)
+    if repeat is Repeat.HALF_DROP:
+        column = np.floor(x * np.float32(1 / width))
+        wx = x - column * w
+        wy = y - column * np.float32(height // 2)
+        wy -= np.floor(wy * np.float32(1 / height)) * h
+    elif repeat is Repeat.HALF_BRICK:
+        row = np.floor(y * np.float32(1 / height))
+        wy = y - row * h
+        wx = x - row * np.float32(width // 2)
+        wx -= np.floor(wx * np.float32(1 / width)) * w
+    else:
+        wx = x - np.floor(x * np.float32(1 / width)) * w
+        wy = y - np.floor(y * np.float32(1 / height)) * h
+    return wx, wy
 
 
 def _value_field(ctx: RenderContext, gx: int, gy: int) -> LatticeField:
@@ -91,27 +109,40 @@ def render_value_noise(ctx: RenderContext) -> np.ndarray:
 
 
 def render_gradient_noise(ctx: RenderContext) -> np.ndarray:
-    """Perlin-style gradient noise: random unit gradients at the grid points, quintic fade."""
+    """Perlin-style gradient noise: random unit gradients at the grid points, quintic fade.
+
+    Drawn cell by cell: inside one grid cell the four corner gradients are scalars, and each
+    corner's contribution is a row vector plus a column vector.
+    """
     gx, gy = _grid_shape(ctx, ctx.params["scale"])
     angles = ctx.rng.random((gy, gx)) * 2 * np.pi
     grads = np.stack([np.cos(angles), np.sin(angles)], axis=-1).astype(np.float32)
     table = window(grads, ctx.content_repeat, 0, 0, gx + 1, gy + 1)
-    u = (ctx.xs() * gx / ctx.width).astype(np.float32)
-    v = (ctx.ys() * gy / ctx.height).astype(np.float32)
-    i0, j0 = np.floor(u).astype(np.int64), np.floor(v).astype(np.int64)
-    fu, fv = u - i0, v - j0
-
-    def corner(di, dj):
-        g = table[j0 + dj, i0 + di]
-        return g[..., 0] * (fu - di) + g[..., 1] * (fv - dj)
+    u = (ctx.xs()[0] * gx / ctx.width).astype(np.float32)
+    v = (ctx.ys()[:, 0] * gy / ctx.height).astype(np.float32)
 
     def fade(t):
         return t * t * t * (t * (t * 6 - 15) + 10)
 
-    a, b = fade(fu), fade(fv)
-    top = corner(0, 0) * (1 - a) + corner(1, 0) * a
-    bottom = corner(0, 1) * (1 - a) + corner(1, 1) * a
-    return _colour(ctx, _normalise(top * (1 - b) + bottom * b))
+    field = np.empty((len(v), len(u)), np.float32)
+    for j, y0, y1 in cell_spans(gy, ctx.height / gy):
+        fv = (v[y0:y1] - j)[:, None]
+        b = fade(fv)
+        for i, x0, x1 in cell_spans(gx, ctx.width / gx):
+            fu = (u[x0:x1] - i)[None, :]
+            a = fade(fu)
+
+            def corner(di, dj, i=i, j=j, fu=fu, fv=fv):
+                g = table[j + dj, i + di]
+                return g[0] * (fu - di) + g[1] * (fv - dj)
+
+            top = corner(0, 0)
+            top += a * (corner(1, 0) - top)
+            bottom = corner(0, 1)
+            bottom += a * (corner(1, 1) - bottom)
+            top += b * (bottom - top)
+            field[y0:y1, x0:x1] = top
+    return _colour(ctx, _normalise(field))
 
 
 def render_fbm(ctx: RenderContext) -> np.ndarray:
@@ -135,43 +166,69 @@ def render_marble(ctx: RenderContext) -> np.ndarray:
     return _colour(ctx, t.astype(np.float32))
 
 
+_CODE_MASK = np.int32(~15)
+_NEIGHBOURS = tuple((di, dj) for dj in (-1, 0, 1) for di in (-1, 0, 1))
+
+
 def render_worley(ctx: RenderContext) -> np.ndarray:
-    """Cells around random feature points, one point per grid cell, distances in pixels."""
+    """Cells around random feature points, one point per grid cell, distances in pixels.
+
+    Drawn cell by cell: a pixel's two nearest feature points lie among the nine of its own
+    cell and its neighbours, so each block compares against nine scalar points (separable
+    squared distances), with no per-pixel gathers.
+    """
     p = ctx.params
     gx, gy = _grid_shape(ctx, p["scale"])
     jitter = ctx.rng.random((gy, gx, 2)).astype(np.float32) * 0.9 + 0.05
     palette_idx = ctx.rng.integers(0, len(ctx.colors), size=gy * gx)
     cell_w, cell_h = ctx.width / gx, ctx.height / gy
-    u = ctx.xs() / np.float32(cell_w)
-    v = ctx.ys() / np.float32(cell_h)
-    i0, j0 = np.floor(u).astype(np.int64), np.floor(v).astype(np.int64)
-    shape = np.broadcast_shapes(u.shape, v.shape)
-    f1 = np.full(shape, np.inf, np.float32)
-    f2 = np.full(shape, np.inf, np.float32)
-    ident = np.zeros(shape, np.int64)
-    for dj in (-1, 0, 1):
-        for di in (-1, 0, 1):
-            ci, cj = i0 + di, j0 + dj
-            tx, ty = plane_to_tile(ctx.content_repeat, gx, gy, ci, cj)
-            off = jitter[ty, tx]
-            dx = (ci + off[..., 0] - u) * np.float32(cell_w)
-            dy = (cj + off[..., 1] - v) * np.float32(cell_h)
-            d = (dx * dx + dy * dy).astype(np.float32)  # squared: the root is taken once, below
-            closer = d < f1
-            f2 = np.where(closer, f1, np.minimum(f2, d))
-            ident = np.where(closer, ty * gx + tx, ident)
-            f1 = np.minimum(f1, d)
-    f1, f2 = np.sqrt(f1), np.sqrt(f2)
+    start, stop = ctx.rows or (0, ctx.height)
+    xs, ys = ctx.xs()[0], ctx.ys()[:, 0]
     size = 0.5 * np.hypot(cell_w, cell_h)
     mode = p["mode"]
-    if mode == "cells":
-        fill = ctx.colors[palette_idx[ident]]
-        edge = np.clip((f2 - f1) / (0.08 * size), 0, 1)[..., None]
-        return (fill * (0.55 + 0.45 * edge)).astype(np.float32)
-    if mode == "cracks":
-        edge = np.clip((f2 - f1) / (0.12 * size), 0, 1)
-        return ramp(edge, ctx.colors[::-1] if len(ctx.colors) > 1 else ctx.colors)
-    return _colour(ctx, np.clip(f1 / size, 0, 1))
+    out = np.empty((stop - start, ctx.width, 3), np.float32)
+    for cj, y0, y1 in cell_spans(gy, cell_h, start, stop):
+        py = ys[y0 - start:y1 - start]
+        for ci, x0, x1 in cell_spans(gx, cell_w):
+            px = xs[x0:x1]
+            points = []
+            for di, dj in _NEIGHBOURS:
+                tx, ty = plane_to_tile(ctx.content_repeat, gx, gy, ci + di, cj + dj)
+                tx, ty = int(tx), int(ty)
+                fx = np.float32((ci + di + jitter[ty, tx, 0]) * np.float32(cell_w))
+                fy = np.float32((cj + dj + jitter[ty, tx, 1]) * np.float32(cell_h))
+                points.append((fx, fy, ty * gx + tx))
+            # squared distances as float32 bit patterns (which sort like the floats) whose low 4
+            # bits carry the point's number: the running minimum then says which point it was
+            f1 = np.full((y1 - y0, x1 - x0), np.inf, np.float32).view(np.int32)
+            f2 = f1.copy()
+            d = np.empty(f1.shape, np.float32)
+            code = d.view(np.int32)
+            far = np.empty_like(f1)
+            cells = []
+            for k, (fx, fy, cell) in enumerate(points):
+                cells.append(cell)
+                np.add(np.square(py - fy)[:, None], np.square(px - fx)[None, :], out=d)
+                np.bitwise_and(code, _CODE_MASK, out=code)
+                np.bitwise_or(code, k, out=code)
+                np.maximum(f1, code, out=far)  # the second nearest: min(f2, max(f1, d))
+                np.minimum(f2, far, out=f2)
+                np.minimum(f1, code, out=f1)
+            ident = (f1 & 15).astype(np.intp)
+            f1 = np.sqrt((f1 & _CODE_MASK).view(np.float32))
+            f2 = np.sqrt((f2 & _CODE_MASK).view(np.float32))
+            block = out[y0 - start:y1 - start, x0:x1]
+            if mode == "cells":
+                fills = ctx.colors[palette_idx[np.asarray(cells)]].astype(np.float32)
+                edge = np.clip((f2 - f1) * np.float32(0.45 / (0.08 * size)), 0, np.float32(0.45))
+                edge += np.float32(0.55)
+                np.multiply(np.take(fills, ident, axis=0), edge[..., None], out=block)
+            elif mode == "cracks":
+                edge = np.clip((f2 - f1) / np.float32(0.12 * size), 0, 1)
+                block[:] = ramp(edge, ctx.colors[::-1] if len(ctx.colors) > 1 else ctx.colors)
+            else:
+                block[:] = _colour(ctx, np.clip(f1 / np.float32(size), 0, 1))
+    return out
 
 
 _SCALE = Param("scale", int, 4, "Noise cells across the tile (bigger = finer).", 1, 256)
@@ -198,6 +255,3 @@ STYLES = [
         Param("mode", str, "cells", "What to draw.", choices=("cells", "cracks", "bubbles")), _LEVELS,
     ), periodic="lattice", family="noise"),
 ]
-
-# pixel-wise styles (every pixel from its own coordinates): drawn in row strips on two threads
-STYLES = [replace(s, strips=True) if s.name in {"marble", "worley"} else s for s in STYLES]
