@@ -4,10 +4,14 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+import cv2
 import numpy as np
 
-from desktop.engine.procedural.canvas import RenderContext, band_profile, coverage, lookup
+from desktop.engine.procedural.canvas import RenderContext, band_profile, cell_spans, coverage, lookup
 from desktop.engine.procedural.params import Param, Style
+
+
+_CODE_MASK = np.int32(~3)  # squared distances keep all but their two lowest bits
 
 
 def _even(n: int) -> int:
@@ -79,55 +83,86 @@ def render_polka_dots(ctx: RenderContext) -> np.ndarray:
     return (ground * (1 - alpha) + ink * alpha).astype(np.float32)
 
 
-def _hex_candidates(x, y, cw, rh, nx, ny):
-    """Centres of the four nearest hexagons (two per neighbouring row) for each pixel."""
-    row0 = np.floor(y / rh)
-    for dr in (0, 1):
-        row = row0 + dr
-        shift = (row % 2) * 0.5 * cw
-        base = np.floor((x - shift) / cw)
-        for dc in (0, 1):
-            col = base + dc
-            cx, cy = col * cw + shift, row * rh
-            yield cx, cy, (row.astype(np.int64) % ny), (col.astype(np.int64) % nx)
+def _row_shift(row: int, cw: float) -> np.float32:
+    """Offset rows (odd ones) are moved right by half a cell."""
+    return np.float32((row % 2) * 0.5 * cw)
 
 
 def render_hexagons(ctx: RenderContext) -> np.ndarray:
+    """A honeycomb: each pixel takes the nearest of the cell centres of the two rows around it.
+
+    Drawn one band of rows at a time: within a band the candidate centres depend on x only,
+    so they are row vectors, and each pixel's nearest and second-nearest centre come from four
+    separable squared distances (the candidate's number rides in the low bits, as in Worley).
+    """
     p = ctx.params
     w, h = ctx.width, ctx.height
     nx = p["cells"]
     cw = w / nx
     ny = _even(round(h / (cw * np.sqrt(3) / 2)))
     rh = h / ny
-    x, y = np.broadcast_arrays(ctx.xs(), ctx.ys())
-    best = np.full(x.shape, np.inf, np.float32)
-    second = np.full(x.shape, np.inf, np.float32)
-    best_c = [np.zeros(x.shape, np.float32) for _ in range(2)]
-    sec_c = [np.zeros(x.shape, np.float32) for _ in range(2)]
-    best_id = np.zeros(x.shape, np.int64)
-    for cx, cy, r, c in _hex_candidates(x, y, cw, rh, nx, ny):
-        d2 = ((x - cx) ** 2 + (y - cy) ** 2).astype(np.float32)
-        closer = d2 < best
-        mid = ~closer & (d2 < second)
-        second = np.where(closer, best, np.where(mid, d2, second))
-        for k, v in enumerate((cx, cy)):
-            sec_c[k] = np.where(closer, best_c[k], np.where(mid, v, sec_c[k]))
-            best_c[k] = np.where(closer, v, best_c[k])
-        best_id = np.where(closer, r * nx + c, best_id)
-        best = np.minimum(best, d2)
-    gap = np.hypot(sec_c[0] - best_c[0], sec_c[1] - best_c[1])
-    edge = (second - best) / (2 * np.maximum(gap, 1e-6))  # distance to the shared side
+    start, stop = ctx.rows or (0, h)
+    x, ys = ctx.xs()[0], ctx.ys()[:, 0]
     ground, inks = _ground_and_inks(ctx)
     fills = np.concatenate([inks, ground[None]], axis=0)
     table = ctx.rng.integers(0, len(fills), size=ny * nx)
-    fill = fills[table[best_id]]
-    line = coverage(edge - p["outline"] * cw / 2)[..., None]  # 1 on the outline
-    outline_colour = inks[0] if len(inks) else 1 - ground
-    return (fill * (1 - line) + outline_colour * line).astype(np.float32)
+    fills4 = np.zeros((len(fills), 4), np.float32)  # four floats a row gather faster than three
+    fills4[:, :3] = fills
+    outline_colour = np.zeros(4, np.float32)
+    outline_colour[:3] = inks[0] if len(inks) else 1 - ground
+    half_line = np.float32(p["outline"] * cw / 2)
+    out = np.empty((stop - start, w, 4), np.float32)
+    for row, y0, y1 in cell_spans(ny, rh, start, stop):
+        y = ys[y0 - start:y1 - start, None]
+        cands = []  # (centre x per column, centre y, cell id per column)
+        for r in (row, row + 1):
+            shift = _row_shift(r, cw)
+            base = np.floor((x - shift) / np.float32(cw))
+            for dc in (0, 1):
+                col = base + dc
+                ident = (r % ny) * nx + col.astype(np.int64) % nx
+                cands.append((col * np.float32(cw) + shift, np.float32(r * rh), ident))
+        f1 = np.full((y1 - y0, w), np.inf, np.float32).view(np.int32)
+        f2 = f1.copy()
+        d = np.empty(f1.shape, np.float32)
+        code = d.view(np.int32)
+        far = np.empty_like(f1)
+        for k, (cx, cy, _) in enumerate(cands):
+            np.add(np.square(y - cy), np.square(x - cx)[None, :], out=d)
+            np.bitwise_and(code, _CODE_MASK, out=code)
+            np.bitwise_or(code, k, out=code)
+            np.maximum(f1, code, out=far)
+            np.minimum(f2, far, out=f2)
+            np.minimum(f1, code, out=f1)
+        k1, k2 = f1 & 3, f2 & 3
+        best = (f1 & _CODE_MASK).view(np.float32)
+        second = (f2 & _CODE_MASK).view(np.float32)
+        # per column, each candidate's fill and the distance between each pair of candidates
+        ids = np.stack([c[2] for c in cands])  # (4, W)
+        cxs = np.stack([c[0] for c in cands])
+        cys = np.array([c[1] for c in cands], np.float32)[:, None]
+        gaps = np.hypot(cxs[:, None, :] - cxs[None, :, :], cys[:, None] - cys[None, :])  # (4, 4, W)
+        column = np.arange(w, dtype=np.int32)
+        pick = k1 * w + column  # the nearest candidate of each pixel, as a flat index into (4, W)
+        gap = np.take(gaps.reshape(-1), (k1 * 4 + k2) * w + column)
+        edge = (second - best) / (2 * np.maximum(gap, np.float32(1e-6)))  # distance to the shared side
+        fill = np.take(fills4, table[ids].reshape(-1)[pick], axis=0)  # (lines, W, 4)
+        line = coverage(edge - half_line)[..., None]  # 1 on the outline
+        block = out[y0 - start:y1 - start]
+        np.subtract(outline_colour, fill, out=block)
+        block *= line
+        block += fill
+    return cv2.cvtColor(out.reshape(-1, 1, 4), cv2.COLOR_RGBA2RGB).reshape(stop - start, w, 3)
 
 
 def render_scales(ctx: RenderContext) -> np.ndarray:
-    """Overlapping fish scales: each row overlaps the row above it."""
+    """Overlapping fish scales: each row overlaps the row above it.
+
+    Every scale is the same shape, so its colour is a table of the squared distance from its
+    centre (one per ink). Drawn one band of rows at a time, where each of the four rows of
+    scales that can reach a pixel has its column, centre and ink as row vectors; a row of
+    scales is only composited on the lines of the band it can reach.
+    """
     p = ctx.params
     w, h = ctx.width, ctx.height
     nx = p["cells"]
@@ -135,25 +170,36 @@ def render_scales(ctx: RenderContext) -> np.ndarray:
     ny = _even(round(h / (cw / 2)))
     rh = h / ny
     radius = 0.5 * cw * np.sqrt(2) * 0.78
-    x, y = ctx.xs(), ctx.ys()  # (1, W) and (H, 1): per-row values stay one column wide
+    start, stop = ctx.rows or (0, h)
+    x, ys = ctx.xs()[0], ctx.ys()[:, 0]
     ground, inks = _ground_and_inks(ctx)
     table = ctx.rng.integers(0, len(inks), size=(ny, nx))
-    out = np.broadcast_to(ground, (ctx.height, ctx.width, 3)).astype(np.float32)
-    row0 = np.floor(y / rh)
-    rim_width = np.float32(p["outline"] * cw / 10)
-    # paint the rows that can reach a pixel, top row first, so lower rows end up on top
-    for dr in (-1, 0, 1, 2):
-        row = row0 + dr
-        shift = (row % 2) * np.float32(0.5 * cw)
-        col = np.round((x - shift) / np.float32(cw))
-        d = np.hypot(x - (col * np.float32(cw) + shift), y - row * np.float32(rh))
-        inside = coverage(d - np.float32(radius))[..., None]
-        ink = inks[table[row.astype(np.int64) % ny, col.astype(np.int64) % nx]]
-        shade = (0.75 + 0.25 * np.minimum(d / np.float32(radius), 1.0))[..., None]  # lighter towards the rim
-        rim = coverage(np.abs(d - np.float32(radius) + 1.5 * rim_width) - rim_width)[..., None]
-        scale = ink * (shade * (1 - rim) + 0.3 * rim) + ground * (0.35 * rim)
-        out = out + (scale - out) * inside
-    return out.astype(np.float32)
+    paint, keep = _scale_tables(inks.astype(np.float64), ground.astype(np.float64), radius,
+                                p["outline"] * cw / 10)
+    n = len(paint) // len(inks)
+    out = np.zeros((stop - start, w, 4), np.float32)
+    out[..., :3] = ground
+    for row, y0, y1 in cell_spans(ny, rh, start, stop):
+        band = out[y0 - start:y1 - start]
+        y = ys[y0 - start:y1 - start]
+        # paint the rows that can reach a pixel, top row first, so lower rows end up on top
+        for r in (row - 1, row, row + 1, row + 2):
+            cy = np.float32(r * rh)
+            reach = np.flatnonzero(np.abs(y - cy) < radius + 1)
+            if len(reach) == 0:
+                continue
+            lo, hi = reach[0], reach[-1] + 1
+            shift = _row_shift(r, cw)
+            col = np.round((x - shift) / np.float32(cw))
+            dx = x - (col * np.float32(cw) + shift)
+            q = np.square(y[lo:hi] - cy)[:, None] + np.square(dx)[None, :]
+            np.minimum(q, np.float32(n - 1), out=q)
+            index = q.astype(np.int32)
+            index += (table[r % ny, col.astype(np.int64) % nx] * n).astype(np.int32)[None, :]
+            part = band[lo:hi]
+            part *= np.take(keep, index, axis=0)
+            part += np.take(paint, index, axis=0)
+    return cv2.cvtColor(out.reshape(-1, 1, 4), cv2.COLOR_RGBA2RGB).reshape(stop - start, w, 3)
 
 
 STYLES = [
