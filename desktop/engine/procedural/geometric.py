@@ -6,6 +6,7 @@ from dataclasses import replace
 
 import cv2
 import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
 
 from desktop.engine.procedural.canvas import RenderContext, band_profile, cell_spans, coverage, lookup
 from desktop.engine.procedural.params import Param, Style
@@ -41,21 +42,36 @@ def render_chevron(ctx: RenderContext) -> np.ndarray:
 
 
 def render_herringbone(ctx: RenderContext) -> np.ndarray:
-    """Herringbone twill: columns of diagonal twill lines that change direction, with a break."""
+    """Herringbone twill: columns of diagonal twill lines that change direction, with a break.
+
+    Along a 45° twill line the colour is constant, so inside one column each pixel row is the
+    row above moved by one pixel: each column is drawn as one colour profile along the
+    diagonal, laid out through a sliding window (a copy, no per-pixel arithmetic).
+    """
     p = ctx.params
     w, h = ctx.width, ctx.height
     bands = _even(p["bands"])
     lines = p["lines"]
     bw = w / bands
-    x = ctx.xs()
-    band = np.floor(x / bw)
-    direction = np.where(band % 2 == 0, 1.0, -1.0)
-    local = x - band * bw
-    s = lines * (ctx.ys() + direction * local) / h + 0.25 * (band % 2)  # the quarter step is the break
+    start, stop = ctx.rows or (0, h)
+    rows = stop - start
     ground, inks = _ground_and_inks(ctx)
     lut = band_profile(np.array([0.0, 0.5, 1.0]), np.stack([inks[0], ground]), 4096,
                        footprint=float(lines * np.sqrt(2.0) / h))
-    return lookup(lut, s)
+    out = np.empty((rows, w, 3), np.float32)
+    for band, x0, x1 in cell_spans(bands, bw):
+        n = x1 - x0
+        brk = 0.25 * (band % 2)  # the quarter step is the break
+        if band % 2 == 0:  # lines rise to the right: the colour depends on j + i
+            m = np.arange(start + x0, stop + x1 - 1, dtype=np.float64)
+            profile = lookup(lut, lines * (m + 1 - band * bw) / h + brk)
+            diagonal = sliding_window_view(profile, n, axis=0)[:rows]  # [j, c, t] = profile[j + t]
+        else:  # lines fall to the right: the colour depends on j - i
+            m = np.arange(start - x1 + 1, stop - x0, dtype=np.float64)
+            profile = lookup(lut, lines * (m + band * bw) / h + brk)
+            diagonal = sliding_window_view(profile, n, axis=0)[:rows, :, ::-1]
+        out[:, x0:x1] = diagonal.transpose(0, 2, 1)
+    return out
 
 
 def render_polka_dots(ctx: RenderContext) -> np.ndarray:
