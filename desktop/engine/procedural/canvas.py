@@ -6,6 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import cv2
 import numpy as np
 
 from desktop.palettes import Palette
@@ -130,16 +131,26 @@ def stamp(canvas: np.ndarray, patch: np.ndarray, left: int, top: int, offsets: n
     """
     ph, pw = patch.shape[:2]
     height, width = canvas.shape[:2]
+    colour = keep = None
     for dx, dy in offsets:
         x0, y0 = left + int(dx), top + int(dy)
         if x0 >= width or y0 >= height or x0 + pw <= 0 or y0 + ph <= 0:
             continue
+        if colour is None:  # contiguous three-channel planes: OpenCV blends them in place, fast
+            patch = np.ascontiguousarray(patch, dtype=np.float32)
+            colour = cv2.cvtColor(patch, cv2.COLOR_RGBA2RGB)
+            clear = np.float32(1.0) - patch[..., 3]
+            keep = cv2.merge([clear, clear, clear])
         cx0, cy0 = max(0, x0), max(0, y0)
         cx1, cy1 = min(width, x0 + pw), min(height, y0 + ph)
-        src = patch[cy0 - y0:cy1 - y0, cx0 - x0:cx1 - x0]
+        sy, sx = slice(cy0 - y0, cy1 - y0), slice(cx0 - x0, cx1 - x0)
         dst = canvas[cy0:cy1, cx0:cx1]
-        dst *= 1.0 - src[..., 3:4]
-        dst += src[..., :3]
+        if dst.flags.writeable and dst.strides[1:] == (12, 4) and canvas.dtype == np.float32:
+            cv2.multiply(dst, keep[sy, sx], dst=dst)  # writes through the view (a region of canvas)
+            cv2.add(dst, colour[sy, sx], dst=dst)
+        else:
+            dst *= keep[sy, sx]
+            dst += colour[sy, sx]
 
 
 def wrap_offsets(ctx: RenderContext, patch_extent: float) -> np.ndarray:
