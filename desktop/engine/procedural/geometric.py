@@ -8,9 +8,8 @@ import cv2
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from desktop.engine.procedural.canvas import RenderContext, band_profile, cell_spans, coverage, lookup
+from desktop.engine.procedural.canvas import RenderContext, band_profile, cell_spans, lookup
 from desktop.engine.procedural.params import Param, Style
-
 
 _CODE_MASK = np.int32(~3)  # squared distances keep all but their two lowest bits
 
@@ -74,7 +73,37 @@ def render_herringbone(ctx: RenderContext) -> np.ndarray:
     return out
 
 
+BLEND_STEPS = 256
+
+
+def _blend_rows(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """(K * 256, 4): row k * 256 + l is colour a[k] blended l/255 of the way to b[k].
+
+    Styles whose pixels are one of K pairs mixed by an anti-aliased coverage pick their colour
+    from this table: one gather of four-float rows (which gathers much faster than three).
+    """
+    a, b = np.broadcast_arrays(np.atleast_2d(a), np.atleast_2d(b))
+    t = np.linspace(0.0, 1.0, BLEND_STEPS)[None, :, None]
+    out = np.zeros((len(a), BLEND_STEPS, 4), np.float32)
+    out[..., :3] = a[:, None, :] * (1 - t) + b[:, None, :] * t
+    return out.reshape(-1, 4)
+
+
+def _blend_level(signed_distance: np.ndarray) -> np.ndarray:
+    """`coverage` of a signed distance (negative inside) as a row offset 0..255 in a blend table."""
+    level = np.float32(0.5 * (BLEND_STEPS - 1) + 0.5) - signed_distance * np.float32(BLEND_STEPS - 1)
+    np.clip(level, 0, BLEND_STEPS - 1, out=level)
+    return level.astype(np.int32)
+
+
+def _four_to_three(out: np.ndarray) -> np.ndarray:
+    h, w = out.shape[:2]
+    return cv2.cvtColor(out.reshape(-1, 1, 4), cv2.COLOR_RGBA2RGB).reshape(h, w, 3)
+
+
 def render_polka_dots(ctx: RenderContext) -> np.ndarray:
+    """Dots on a grid, drawn one band of rows at a time (the row's offset and its dots' centres
+    are then a row vector, the distance separable) and coloured from a blend table."""
     p = ctx.params
     w, h = ctx.width, ctx.height
     nx = p["cells"]
@@ -82,21 +111,23 @@ def render_polka_dots(ctx: RenderContext) -> np.ndarray:
     if p["offset"]:
         ny = _even(ny)
     cw, rh = w / nx, h / ny
-    radius = p["radius"] * min(cw, rh)
-    x, y = ctx.xs(), ctx.ys()
-    row = np.floor(y / rh)
-    shift = (row % 2) * 0.5 * cw if p["offset"] else np.zeros_like(row)
-    col = np.floor((x - shift) / cw)
-    dx = x - shift - (col + 0.5) * cw
-    dy = y - (row + 0.5) * rh
-    alpha = coverage(np.hypot(dx, dy) - radius)[..., None]
+    radius = np.float32(p["radius"] * min(cw, rh))
+    start, stop = ctx.rows or (0, h)
+    x, ys = ctx.xs()[0], ctx.ys()[:, 0]
     ground, inks = _ground_and_inks(ctx)
-    if p["multicolour"]:
-        table = ctx.rng.integers(0, len(inks), size=(ny, nx))
-        ink = inks[table[(row.astype(np.int64) % ny), (col.astype(np.int64) % nx)]]
-    else:
-        ink = inks[0]
-    return (ground * (1 - alpha) + ink * alpha).astype(np.float32)
+    table = ctx.rng.integers(0, len(inks), size=(ny, nx)) if p["multicolour"] else np.zeros((ny, nx), np.int64)
+    blend = _blend_rows(ground, inks)
+    out = np.empty((stop - start, w, 4), np.float32)
+    for row, y0, y1 in cell_spans(ny, rh, start, stop):
+        shift = _row_shift(row, cw) if p["offset"] else np.float32(0)
+        col = np.floor((x - shift) / np.float32(cw))
+        dx = x - shift - (col + np.float32(0.5)) * np.float32(cw)
+        dy = ys[y0 - start:y1 - start] - np.float32((row + 0.5) * rh)
+        d = np.sqrt(np.square(dy)[:, None] + np.square(dx)[None, :])
+        index = _blend_level(d - radius)
+        index += (table[row % ny, col.astype(np.int64) % nx] * BLEND_STEPS).astype(np.int32)[None, :]
+        np.take(blend, index, axis=0, out=out[y0 - start:y1 - start])
+    return _four_to_three(out)
 
 
 def _row_shift(row: int, cw: float) -> np.float32:
@@ -123,12 +154,8 @@ def render_hexagons(ctx: RenderContext) -> np.ndarray:
     fills = np.concatenate([inks, ground[None]], axis=0)
     table = ctx.rng.integers(0, len(fills), size=ny * nx)
     outline_colour = inks[0] if len(inks) else 1 - ground
-    # every fill blended with the outline colour in 256 steps; four floats a row gather faster than three
-    steps = np.linspace(0.0, 1.0, 256)[None, :, None]
-    blend = np.zeros((len(fills), 256, 4), np.float32)
-    blend[..., :3] = fills[:, None, :] * (1 - steps) + outline_colour[None, None, :] * steps
-    blend = blend.reshape(-1, 4)
-    cell_fill = (table * 256).astype(np.int32)  # each cell's first row in the blend table
+    blend = _blend_rows(fills, outline_colour)
+    cell_fill = (table * BLEND_STEPS).astype(np.int32)  # each cell's first row in the blend table
     half_line = np.float32(p["outline"] * cw / 2)
     out = np.empty((stop - start, w, 4), np.float32)
     for row, y0, y1 in cell_spans(ny, rh, start, stop):
@@ -167,23 +194,21 @@ def render_hexagons(ctx: RenderContext) -> np.ndarray:
                            (k1 * 4 + k2) * w + column)
         edge = (second - best) * half_gap  # the distance to the side the two nearest cells share
         # outline coverage in 256 steps, and the fill, pick one row of the blend table
-        level = np.clip((half_line + np.float32(0.5) - edge) * np.float32(255) + np.float32(0.5), 0, 255)
-        index = level.astype(np.int32)
+        index = _blend_level(edge - half_line)
         index += np.take(cell_fill[ids].reshape(-1), pick)
         np.take(blend, index, axis=0, out=out[y0 - start:y1 - start])
-    return cv2.cvtColor(out.reshape(-1, 1, 4), cv2.COLOR_RGBA2RGB).reshape(stop - start, w, 3)
+    return _four_to_three(out)
 
 
-def _scale_tables(inks: np.ndarray, ground: np.ndarray, radius: float,
-                  rim_width: float) -> tuple[np.ndarray, np.ndarray]:
+def _scale_tables(inks: np.ndarray, ground: np.ndarray, radius: float, rim_width: float,
+                  n: int) -> tuple[np.ndarray, np.ndarray]:
     """One scale as a function of its squared distance q from the centre (q = 0, 1, 2, ...), per ink.
 
-    Two (ink count * n, 4) tables: the premultiplied colour (and a zero), and 1 - coverage four
-    times, so compositing is two whole-pixel products of four-float rows (which gather and
+    Two tables: (ink count * n, 4) of the premultiplied colour (and a zero), and (n, 4) of
+    1 - coverage four times, so compositing is two whole-pixel products of four-float rows (which gather and
     multiply much faster than three). Whole steps of q are finer than 1/100 px at the rim,
     where the edge is; near the centre only the soft shading changes.
     """
-    n = int(np.ceil((radius + 1.5) ** 2)) + 1
     d = np.sqrt(np.arange(n, dtype=np.float64))
     inside = np.clip(0.5 - (d - radius), 0, 1)
     shade = 0.75 + 0.25 * np.minimum(d / radius, 1.0)  # lighter towards the rim
@@ -193,8 +218,8 @@ def _scale_tables(inks: np.ndarray, ground: np.ndarray, radius: float,
     k = len(inks)
     paint = np.zeros((k, n, 4))
     paint[..., :3] = colour * inside[None, :, None]
-    keep = np.broadcast_to((1 - inside)[None, :, None], (k, n, 4))
-    return paint.reshape(-1, 4).astype(np.float32), np.ascontiguousarray(keep.reshape(-1, 4), np.float32)
+    keep = np.repeat((1 - inside)[:, None], 4, axis=1)
+    return paint.reshape(-1, 4).astype(np.float32), keep.astype(np.float32)
 
 
 def render_scales(ctx: RenderContext) -> np.ndarray:
@@ -216,9 +241,9 @@ def render_scales(ctx: RenderContext) -> np.ndarray:
     x, ys = ctx.xs()[0], ctx.ys()[:, 0]
     ground, inks = _ground_and_inks(ctx)
     table = ctx.rng.integers(0, len(inks), size=(ny, nx))
+    n = int(np.ceil((radius + 1.5) ** 2)) + 1  # past this the scale covers nothing: indices clamp to it
     paint, keep = _scale_tables(inks.astype(np.float64), ground.astype(np.float64), radius,
-                                p["outline"] * cw / 10)
-    n = len(paint) // len(inks)
+                                p["outline"] * cw / 10, n)
     out = np.empty((stop - start, w, 4), np.float32)
     out[:] = (*ground, 0.0)  # whole four-float pixels: a strided three-channel fill is slower
     for row, y0, y1 in cell_spans(ny, rh, start, stop):
@@ -237,11 +262,11 @@ def render_scales(ctx: RenderContext) -> np.ndarray:
             q = np.square(y[lo:hi] - cy)[:, None] + np.square(dx)[None, :]
             np.minimum(q, np.float32(n - 1), out=q)
             index = q.astype(np.int32)
-            index += (table[r % ny, col.astype(np.int64) % nx] * n).astype(np.int32)[None, :]
             part = band[lo:hi]
-            part *= np.take(keep, index, axis=0)
+            part *= np.take(keep, index, axis=0)  # coverage is the same for every ink: a small table
+            index += (table[r % ny, col.astype(np.int64) % nx] * n).astype(np.int32)[None, :]
             part += np.take(paint, index, axis=0)
-    return cv2.cvtColor(out.reshape(-1, 1, 4), cv2.COLOR_RGBA2RGB).reshape(stop - start, w, 3)
+    return _four_to_three(out)
 
 
 STYLES = [

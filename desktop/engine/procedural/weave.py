@@ -7,6 +7,7 @@ Bands are box-filtered in 1-D (cheap, exact anti-aliasing for axis-aligned edges
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 import numpy as np
 
@@ -91,27 +92,41 @@ def _even(n: int) -> int:
     return n + (n % 2)
 
 
+def _rows_by_value(ay: np.ndarray, row: Callable[[float], np.ndarray]) -> np.ndarray:
+    """An image whose row j is row(ay[j]): each distinct value's row is drawn once, then copied.
+
+    Checks and gingham rows take only a handful of values (inside a band, or one of the few
+    anti-aliased steps at its edges), so this is a few rows of arithmetic and a block copy.
+    """
+    values, inverse = np.unique(ay, return_inverse=True)
+    rows = np.stack([row(float(v)) for v in values]).astype(np.float32)
+    return np.take(rows, inverse.ravel(), axis=0)
+
+
+def _two_tone(c0: np.ndarray, c1: np.ndarray, t: np.ndarray) -> np.ndarray:
+    """Per pixel of a row: c0 where t is 0, c1 where it is 1, mixed between."""
+    return c0[None, :] * (1 - t[:, None]) + c1[None, :] * t[:, None]
+
+
 def render_checks(ctx: RenderContext) -> np.ndarray:
     nx = _even(ctx.params["cells"])
     ny = _even(max(2, round(nx * ctx.height / ctx.width)))
-    ax = _parity_profile(nx, ctx.width)[None, :]
-    ay = _parity_profile(ny, ctx.height)[:, None]
-    parity = (ax + ay - 2 * ax * ay)[..., None]
+    ax = _parity_profile(nx, ctx.width)
+    ay = _parity_profile(ny, ctx.height)
     light = int(np.argmax(ctx.colors.sum(1)))
     dark = int(np.argmin(ctx.colors.sum(1)))
     c0, c1 = ctx.colors[light], ctx.colors[dark] if dark != light else 1 - ctx.colors[light]
-    return (c0 * (1 - parity) + c1 * parity).astype(np.float32)
+    return _rows_by_value(ay, lambda a: _two_tone(c0, c1, ax + a - 2 * ax * a))
 
 
 def render_gingham(ctx: RenderContext) -> np.ndarray:
     nx = _even(ctx.params["cells"])
     ny = _even(max(2, round(nx * ctx.height / ctx.width)))
-    ax = _parity_profile(nx, ctx.width)[None, :]
-    ay = _parity_profile(ny, ctx.height)[:, None]
-    tint = ((ax + ay) / 2.0)[..., None]
+    ax = _parity_profile(nx, ctx.width)
+    ay = _parity_profile(ny, ctx.height)
     ground = ctx.colors[int(np.argmax(ctx.colors.sum(1)))]  # the lightest colour is the ground
     ink = ctx.colors[int(ctx.params["colour"]) % len(ctx.colors)]
-    return (ground * (1 - tint) + ink * tint).astype(np.float32)
+    return _rows_by_value(ay, lambda a: _two_tone(ground, ink, (ax + a) / 2.0))
 
 
 def _weave(ctx: RenderContext, warp: np.ndarray, weft: np.ndarray, weave: str, shading: float) -> np.ndarray:
