@@ -133,6 +133,8 @@ def _weave(ctx: RenderContext, warp: np.ndarray, weft: np.ndarray, weave: str, s
     """Interlace warp (per column thread colours) and weft (per row) threads.
 
     `warp` is (Nx, 3), `weft` (Ny, 3): the thread colours of one box, threads spread evenly.
+    Each pixel shows either its column's warp thread or its row's weft thread, so the image
+    is one gather from the W + H thread colours (shaded across each thread's width first).
     """
     w, h = ctx.width, ctx.height
     nx, ny = len(warp), len(weft)
@@ -140,21 +142,22 @@ def _weave(ctx: RenderContext, warp: np.ndarray, weft: np.ndarray, weave: str, s
     ty = (ctx.ys()[:, 0] * ny / h)
     i = np.floor(tx).astype(np.int64) % nx
     j = np.floor(ty).astype(np.int64) % ny
-    col_warp = warp[i][None, :, :]
-    row_weft = weft[j][:, None, :]
+    col_warp = warp[i]
+    row_weft = weft[j]
     if weave == "flat":
-        out = 0.5 * (col_warp + row_weft)
-    else:
-        period = 4 if weave == "twill" else 2
-        over = ((i[None, :] + j[:, None]) % period) < period // 2  # warp on top
-        out = np.where(over[..., None], col_warp, row_weft)
-        if shading > 0:
-            # a thread is rounder in its middle: darken towards its edges, across its width
-            fx = (tx - np.floor(tx))[None, :]
-            fy = (ty - np.floor(ty))[:, None]
-            shade = np.where(over, 1 - shading * (2 * fx - 1) ** 2, 1 - shading * (2 * fy - 1) ** 2)
-            out = out * shade[..., None]
-    return out.astype(np.float32)
+        return (0.5 * (col_warp[None, :, :] + row_weft[:, None, :])).astype(np.float32)
+    if shading > 0:
+        # a thread is rounder in its middle: darken towards its edges, across its width
+        fx, fy = tx - np.floor(tx), ty - np.floor(ty)
+        col_warp = col_warp * (1 - shading * (2 * fx - 1) ** 2)[:, None]
+        row_weft = row_weft * (1 - shading * (2 * fy - 1) ** 2)[:, None]
+    period = 4 if weave == "twill" else 2
+    # warp on top where (i + j) % period < period / 2: one mask per row class j % period
+    over = ((np.arange(period)[:, None] + i[None, :]) % period) < period // 2
+    index = np.where(np.take(over, j % period, axis=0), np.arange(w, dtype=np.int32)[None, :],
+                     (w + np.arange(h, dtype=np.int32))[:, None])
+    colours = np.concatenate([col_warp, row_weft]).astype(np.float32)
+    return np.take(colours, index, axis=0)
 
 
 def _threads_multiple(threads: list, repeats: int, multiple: int) -> list:
