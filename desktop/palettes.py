@@ -140,17 +140,15 @@ def extract_palette(rgb: np.ndarray, k: int = 6, sample: int = 40_000, seed: int
     if arr.ndim != 3 or arr.shape[2] not in (3, 4):
         raise UserError("palette extraction needs an RGB image")
     pixels = arr.reshape(-1, arr.shape[2])
-    if arr.dtype == np.uint8:
-        pixels = pixels.astype(np.float32) / 255.0
-    else:
-        pixels = pixels.astype(np.float32)
+    scale = 255.0 if arr.dtype == np.uint8 else 1.0
     if pixels.shape[1] == 4:
-        pixels = pixels[pixels[:, 3] > 0.01, :3]
+        pixels = pixels[pixels[:, 3] > 0.01 * scale, :3]
     if len(pixels) == 0:
         raise UserError("the image has no opaque pixels to take colours from")
     rng = np.random.default_rng(seed)
-    if len(pixels) > sample:
-        pixels = pixels[rng.choice(len(pixels), sample, replace=False)]
+    if len(pixels) > sample:  # a random sample (with replacement: far cheaper, just as fair)
+        pixels = pixels[rng.integers(0, len(pixels), sample)]
+    pixels = pixels.astype(np.float32) / np.float32(scale)
     lab = cv2.cvtColor(pixels.reshape(-1, 1, 3), cv2.COLOR_RGB2LAB).reshape(-1, 3)
     distinct = len(np.unique(np.round(lab[:4096]).astype(np.int32) @ np.array([1, 1000, 1000000]), axis=0))
     k = max(1, min(k, distinct if len(lab) <= 4096 else k))

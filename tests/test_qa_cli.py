@@ -121,7 +121,7 @@ def test_recolor_command_with_separations(capsys, shared_textures, tmp_path):
                        "--out", str(tmp_path / "three.png"), "--json")
     result = json.loads(out)
     assert code == 0 and len(result["palette"]) == 3 and len(result["separations"]) == 3
-    assert abs(sum(result["coverage"]) - 1) < 1e-6
+    assert abs(sum(result["coverage"]) - 1) <= 2e-4  # each share is rounded to 4 decimals
     with Image.open(tmp_path / "three.png") as img:
         assert len(img.convert("RGB").getcolors(1000)) == 3
     code, _, err = run(capsys, "recolor", src, "--out", str(tmp_path / "x.png"))

@@ -533,8 +533,12 @@ class MainWindow(QMainWindow):
             from desktop.library.search import LibrarySimilarity
 
             provider = _ExcludingSelf(LibrarySimilarity(self.lib), entry.pattern_id)
-        self.submit("qa", lambda ctx: run_qa(image, repeat, palette, profile, provider=provider, source=entry.path),
-                    lane=Lane.IO, title=f"QA {name}", on_done=done)
+        def qa(ctx):
+            report = run_qa(image, repeat, palette, profile, provider=provider, source=entry.path)
+            report.overlays()  # made here, on the worker: the Preview only has to show them
+            return report
+
+        self.submit("qa", qa, lane=Lane.IO, title=f"QA {name}", on_done=done)
 
     def extract_palette(self, path: str) -> None:
         from desktop.palettes import palette_from_image_file

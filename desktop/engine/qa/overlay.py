@@ -6,6 +6,18 @@ import cv2
 import numpy as np
 
 
+def scaled(heat: np.ndarray, shape: tuple[int, int]):
+    """A function that gives `heat` (a small map) at the image's (h, w), for CheckResult.overlay_source."""
+    h, w = shape
+
+    def make() -> np.ndarray:
+        if heat.shape == (h, w):
+            return heat
+        return cv2.resize(heat.astype(np.float32), (w, h), interpolation=cv2.INTER_LINEAR)
+
+    return make
+
+
 def heat_rgba(heat: np.ndarray, strength: float = 0.85) -> np.ndarray:
     """HxW heat in 0..1 to HxWx4 uint8: inferno colours, transparent where there is no heat."""
     h = np.clip(np.nan_to_num(heat), 0, 1)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import copy
 import json
 from dataclasses import dataclass, field
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -30,7 +31,17 @@ class CheckResult:
     threshold: float | None
     explanation: str
     details: dict[str, Any] = field(default_factory=dict)
-    overlay: np.ndarray | None = None  # aligned to the image; never serialised
+    # the overlay, aligned to the image, or a function that makes it: most overlays are drawn
+    # from the check's small analysis copy and only scaled to the image when someone looks
+    overlay_source: np.ndarray | Callable[[], np.ndarray] | None = None  # never serialised
+
+    @property
+    def overlay(self) -> np.ndarray | None:
+        """The overlay (HxW, 0..1) aligned to the image, made on first use."""
+        source = self.overlay_source
+        if callable(source):
+            source = self.overlay_source = source()
+        return source
 
     @property
     def passed(self) -> bool:
@@ -40,7 +51,7 @@ class CheckResult:
         return {"name": self.name, "label": self.label, "status": self.status,
                 "score": _round(self.score), "threshold": _round(self.threshold),
                 "explanation": self.explanation, "details": _jsonable(self.details),
-                "has_overlay": self.overlay is not None}
+                "has_overlay": self.overlay_source is not None}
 
 
 @dataclass
@@ -65,7 +76,8 @@ class QAReport:
         return next(c for c in self.checks if c.name == name)
 
     def overlays(self) -> dict[str, np.ndarray]:
-        return {c.name: c.overlay for c in self.checks if c.overlay is not None}
+        """Every check's overlay at the image's size (made now, if they were not yet)."""
+        return {c.name: c.overlay for c in self.checks if c.overlay_source is not None}
 
     def as_dict(self) -> dict[str, Any]:
         return {"source": self.source, "size": [self.width, self.height], "repeat": self.repeat,

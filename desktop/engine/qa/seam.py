@@ -31,7 +31,7 @@ def _step_means(img: np.ndarray, axis: int) -> np.ndarray:
         return np.abs(np.diff(img, axis=axis)).mean(axis=(0, 2) if axis == 1 else (1, 2))
     # saturating uint8 absdiff and a float reduce: exact, and fast (rows need no transpose)
     if axis == 1:
-        steps = cv2.absdiff(np.ascontiguousarray(img[:, 1:]), np.ascontiguousarray(img[:, :-1]))
+        steps = cv2.absdiff(img[:, 1:], img[:, :-1])  # column slices are regions OpenCV reads as they are
         sums = cv2.reduce(steps.reshape(h, -1), 0, cv2.REDUCE_SUM, dtype=cv2.CV_32F)
         return sums.reshape(w - 1, c).sum(axis=1) / (h * c)
     steps = cv2.absdiff(img[1:], img[:-1])  # row slices of a contiguous image are contiguous
@@ -41,25 +41,29 @@ def _step_means(img: np.ndarray, axis: int) -> np.ndarray:
 
 def _edge_stats(img: np.ndarray, repeat: Repeat) -> dict[str, np.ndarray | float]:
     h, w = img.shape[:2]
-    wide = img.astype(np.float32)
     # the neighbours the repeat puts just right of the right edge and just below the bottom edge
     right = window(img, repeat, w, 0, 1, h)[:, 0].astype(np.float32)
     below = window(img, repeat, 0, h, w, 1)[0].astype(np.float32)
-    wrap_x = np.abs(right - wide[:, w - 1]).mean(axis=-1)
-    wrap_y = np.abs(below - wide[h - 1]).mean(axis=-1)
+    wrap_x = np.abs(right - img[:, w - 1].astype(np.float32)).mean(axis=-1)
+    wrap_y = np.abs(below - img[h - 1].astype(np.float32)).mean(axis=-1)
     return {"wrap_x": wrap_x, "wrap_y": wrap_y, "cols": _step_means(img, 1), "rows": _step_means(img, 0)}
 
 
-def band_energy_ratio(gray: np.ndarray, repeat: Repeat, band: int = 2) -> float:
-    """Second view: seams rolled into the centre; the centre band's gradient energy ÷ the median band's."""
-    h, w = gray.shape
+def band_energy_ratio(stats: dict, band: int = 2) -> float:
+    """Second view: the seam rolled into the centre; the centre band's step energy ÷ the median band's.
+
+    Rolling a tile by half through its repeat keeps every column (row) step of the tile, moved
+    round, and puts the wrap step in the middle (a half-drop's vertical shift does not change a
+    column's mean step), so the rolled profile is made from the seam statistics themselves.
+    """
     out = 0.0
-    for axis, (dx, dy) in ((1, (w // 2, 0)), (0, (0, h // 2))):
-        rolled = window(gray, repeat, dx, dy, w, h)
-        energy = np.abs(np.diff(rolled, axis=axis)).mean(axis=1 - axis)
+    for steps, wrap in ((stats["cols"], stats["wrap_x"]), (stats["rows"], stats["wrap_y"])):
+        shift = (len(steps) + 1) // 2
+        energy = np.roll(np.append(steps, wrap.mean()), shift)  # the wrap step was last: now mid-way
+        middle = (len(steps) + shift) % len(energy)
         n = len(energy) // (2 * band + 1)
         bands = energy[: n * (2 * band + 1)].reshape(n, -1).mean(axis=1)
-        centre = energy[(len(energy) + 1) // 2 - 1 - band:(len(energy) + 1) // 2 + band].mean()
+        centre = energy[max(0, middle - band):middle + band + 1].mean()
         out = max(out, float(centre / max(np.median(bands), 1e-6)))
     return out
 
@@ -70,11 +74,12 @@ def seam_heatmap(stats: dict, h: int, w: int, reference: float, width: int) -> n
     sx = np.clip(stats["wrap_x"] / (2.0 * reference) - 0.25, 0, 1).astype(np.float32)
     sy = np.clip(stats["wrap_y"] / (2.0 * reference) - 0.25, 0, 1).astype(np.float32)
     fade = np.linspace(1.0, 0.2, width, dtype=np.float32)
-    for k in range(width):
-        heat[:, k] = np.maximum(heat[:, k], sx * fade[k])
-        heat[:, w - 1 - k] = np.maximum(heat[:, w - 1 - k], sx * fade[k])
-        heat[k, :] = np.maximum(heat[k, :], sy * fade[k])
-        heat[h - 1 - k, :] = np.maximum(heat[h - 1 - k, :], sy * fade[k])
+    across = sx[:, None] * fade[None, :]  # (h, width): strongest at the edge
+    heat[:, :width] = across
+    heat[:, w - width:] = across[:, ::-1]
+    down = sy[None, :] * fade[:, None]  # (width, w)
+    heat[:width] = np.maximum(heat[:width], down)
+    heat[h - width:] = np.maximum(heat[h - width:], down[::-1])
     return heat
 
 
@@ -95,9 +100,13 @@ def check_seam(img: np.ndarray, repeat: Repeat | str, cfg: dict) -> CheckResult:
     strong_y = stats["wrap_y"].mean() / max(stats["rows"].max(), eps)
     ratio, strongest = max(ratio_x, ratio_y), max(strong_x, strong_y)
     failed = ratio > limit and strongest > limit_strong
-    band = band_energy_ratio(img[::2, ::2].mean(axis=-1, dtype=np.float32), repeat)
+    band = band_energy_ratio(stats)
     reference = max(float(np.percentile(np.concatenate([stats["cols"], stats["rows"]]), 99)), eps)
-    heat = seam_heatmap(stats, h, w, reference, width=max(3, min(h, w) // 32))
+    width = max(3, min(h, w) // 32)
+
+    def heat() -> np.ndarray:
+        return seam_heatmap(stats, h, w, reference, width)
+
     axis = "left/right" if ratio_x * (strong_x > limit_strong) >= ratio_y * (strong_y > limit_strong) else "top/bottom"
     if failed:
         text = (f"Visible seam at the {axis} edges: the step across the repeat is {ratio:.1f}× a normal step "

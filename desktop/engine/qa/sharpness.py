@@ -12,6 +12,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from desktop.engine.qa.overlay import scaled
 from desktop.engine.qa.report import FAIL, PASS, CheckResult
 
 
@@ -22,16 +23,27 @@ def detail_score(gray: np.ndarray) -> float:
         return 1.0
     half = cv2.pyrDown(gray)
     quarter = cv2.pyrDown(half)
-    fine = gray - cv2.pyrUp(half, dstsize=(w, h))
-    next_band = half - cv2.pyrUp(quarter, dstsize=(half.shape[1], half.shape[0]))
-    return float(np.sqrt((fine * fine).mean()) / (np.sqrt((next_band * next_band).mean()) + 1e-4))
+    # the RMS of a band is the L2 distance between two pyramid levels over the root of the pixel count
+    fine = cv2.norm(gray, cv2.pyrUp(half, dstsize=(w, h)), cv2.NORM_L2) / np.sqrt(gray.size)
+    next_band = cv2.norm(half, cv2.pyrUp(quarter, dstsize=(half.shape[1], half.shape[0])),
+                         cv2.NORM_L2) / np.sqrt(half.size)
+    return float(fine / (next_band + 1e-4))
+
+
+def _step_profile(gray: np.ndarray, axis: int) -> np.ndarray:
+    """Mean absolute step between neighbouring columns (axis 1) or rows (axis 0)."""
+    if axis == 1:
+        steps = cv2.absdiff(gray[:, 1:], gray[:, :-1])
+        return cv2.reduce(steps, 0, cv2.REDUCE_SUM, dtype=cv2.CV_32F).ravel() / gray.shape[0]
+    steps = cv2.absdiff(gray[1:], gray[:-1])
+    return cv2.reduce(steps, 1, cv2.REDUCE_SUM, dtype=cv2.CV_32F).ravel() / gray.shape[1]
 
 
 def blockiness(gray: np.ndarray, block: int = 8) -> float:
     """Median step on 8-px block boundaries ÷ median step elsewhere (1 = no JPEG blocking)."""
     out = 1.0
     for axis in (1, 0):
-        steps = np.abs(np.diff(gray, axis=axis)).mean(axis=1 - axis)
+        steps = _step_profile(gray, axis)
         if len(steps) < 4 * block:
             continue
         idx = np.arange(len(steps))
@@ -41,14 +53,28 @@ def blockiness(gray: np.ndarray, block: int = 8) -> float:
     return out
 
 
+def soft_areas(gray: np.ndarray) -> np.ndarray:
+    """Bright where the image is soft: local Laplacian energy against the tile's 99th percentile.
+
+    The map is smooth, so it is made at half size (and scaled to the image when shown).
+    """
+    half = cv2.pyrDown(gray)
+    local = cv2.GaussianBlur(np.abs(cv2.Laplacian(half, cv2.CV_32F)), (0, 0), 2)
+    top = float(np.percentile(local[::4, ::4], 99)) or 1.0
+    return np.clip(1.0 - local / top, 0, 1).astype(np.float32)
+
+
 def check_sharpness(gray: np.ndarray, cfg: dict, judge_blocks: bool = True) -> CheckResult:
-    """`gray` is HxW float32 in 0..1 at full resolution.
+    """`gray` is HxW at full resolution: uint8, or float32 in 0..1.
 
     Blocking is judged only for JPEG sources: drawn designs often put edges on an 8-px grid.
     """
+    gray = np.ascontiguousarray(gray)
+    scale = 255.0 if gray.dtype == np.uint8 else 1.0
+    spread = float(cv2.meanStdDev(gray)[1][0, 0]) / scale
+    blocks = blockiness(gray)  # a ratio of steps: the same in 8-bit units
+    gray = gray.astype(np.float32) * np.float32(1 / scale) if scale != 1.0 else gray.astype(np.float32)
     detail = detail_score(gray)
-    spread = float(gray.std())
-    blocks = blockiness(gray)
     problems = []
     if spread < cfg["min_std"]:
         problems.append(f"nearly flat (tone spread {spread:.3f})")
@@ -56,13 +82,12 @@ def check_sharpness(gray: np.ndarray, cfg: dict, judge_blocks: bool = True) -> C
         problems.append(f"soft or blurred (detail {detail:.2f}, want {cfg['min_detail']})")
     if judge_blocks and blocks > cfg["max_blockiness"]:
         problems.append(f"JPEG blocking ({blocks:.2f}× steps on the 8-px grid)")
-    half = cv2.pyrDown(gray)  # the soft-area map is smooth: compute it at half size
-    local = cv2.GaussianBlur(np.abs(cv2.Laplacian(half, cv2.CV_32F)), (0, 0), 2)
-    top = float(np.percentile(local[::4, ::4], 99)) or 1.0
-    overlay = np.clip(1.0 - local / top, 0, 1).astype(np.float32)  # bright where soft
-    overlay = cv2.resize(overlay, (gray.shape[1], gray.shape[0]), interpolation=cv2.INTER_LINEAR)
     text = "Crisp." if not problems else "Looks " + " and ".join(problems) + "."
     if not problems and detail < cfg["min_detail"] * 1.5:
         text = f"Acceptably sharp (detail {detail:.2f})."
+
+    def overlay() -> np.ndarray:
+        return scaled(soft_areas(gray), gray.shape)()
+
     return CheckResult("sharpness", "Sharpness", FAIL if problems else PASS, detail, cfg["min_detail"], text,
                        {"detail": detail, "tone_spread": spread, "blockiness": blocks}, overlay)
