@@ -246,3 +246,28 @@ def test_the_contrast_overlay_is_relative_luminance():
     heat = run_qa(img, "basic").overlays()["contrast"]
     assert heat[:, :24].max() < 1e-6
     assert abs(float(heat[:, 40:].mean()) - relative_luminance(np.array([200, 200, 200]) / 255)) < 1e-4
+
+
+def test_overlays_are_made_when_asked_and_match_the_image(shared_textures):
+    """Verdicts never wait for overlays; each overlay, once asked for, is the image's size."""
+    image = load_rgb(shared_textures / "seamless/moss-plants.jpg")[:384, :512]
+    report = run_qa(image, "basic", parse_palette("botanical"))
+    spatial = {"seam", "palette", "contrast", "sharpness", "visibility"}
+    assert {c.name for c in report.checks if c.overlay_source is not None} == spatial
+    assert all(callable(report.check(name).overlay_source) for name in spatial)
+    report.as_dict()  # serialising says whether there is an overlay without making it
+    assert all(callable(report.check(name).overlay_source) for name in spatial)
+    for name, heat in report.overlays().items():
+        assert heat.shape == image.shape[:2] and heat.dtype == np.float32, name
+        assert 0.0 <= float(heat.min()) and float(heat.max()) <= 1.0, name
+    assert report.check("seam").overlay is report.check("seam").overlay  # made once, then kept
+
+
+def test_the_second_seam_view_sees_the_seam_in_the_centre(shared_textures):
+    """Rolling the wrap into the middle: a cut crop's centre band outweighs its median band."""
+    for name in ("moss-plants.jpg", "ferns-ground-cover.jpg", "earth-cracked-dry.jpg", "grass-rocky-ground.jpg"):
+        tile = load_rgb(shared_textures / "seamless" / name)
+        clean = check_seam(tile, "basic", SEAM).details["centre_band_energy_ratio"]
+        crop = tile[: tile.shape[0] * 2 // 3, : tile.shape[1] * 2 // 3]
+        cut = check_seam(crop, "basic", SEAM).details["centre_band_energy_ratio"]
+        assert clean < 1.3 and cut > clean + 0.1, (name, clean, cut)

@@ -73,12 +73,16 @@ def check_palette(small: np.ndarray, full_shape: tuple[int, int], palette: Palet
     # the share of the tile whose main colour sits far from every brief colour
     far = float(weights[de > cfg["far_delta_e"]].sum())
 
-    def overlay() -> np.ndarray:  # per pixel, on a small copy: ΔE2000 to the nearest brief colour
-        tiny = cv2.resize(small, (max(1, small.shape[1] // 3), max(1, small.shape[0] // 3)),
+    def overlay() -> np.ndarray:  # per pixel of a 64-px copy: ΔE2000 to the nearest brief colour
+        tiny = cv2.resize(small, (max(1, small.shape[1] // 4), max(1, small.shape[0] // 4)),
                           interpolation=cv2.INTER_AREA)
-        pixel_de, _ = nearest_delta_e(srgb_to_lab(tiny).reshape(-1, 3), brief_lab)
-        heat = np.clip(pixel_de.reshape(tiny.shape[:2]) / cfg["far_delta_e"], 0, 1).astype(np.float32)
-        return scaled(heat, full_shape)()
+        # each distinct colour once (drawn designs have few; CIEDE2000 is costly per pair)
+        flat = tiny.reshape(-1, 3).astype(np.int32)
+        packed, where = np.unique((flat[:, 0] << 16) | (flat[:, 1] << 8) | flat[:, 2], return_inverse=True)
+        colours = np.stack([packed >> 16, (packed >> 8) & 255, packed & 255], axis=1).astype(np.uint8)
+        colour_de, _ = nearest_delta_e(srgb_to_lab(colours), brief_lab)
+        heat = np.clip(colour_de[where.ravel()].reshape(tiny.shape[:2]) / cfg["far_delta_e"], 0, 1)
+        return scaled(heat.astype(np.float32), full_shape)()
 
     passed = score <= cfg["max_delta_e"]
     worst = int(np.argmax(de * (weights > 0.03)))

@@ -56,11 +56,11 @@ def blockiness(gray: np.ndarray, block: int = 8) -> float:
 def soft_areas(gray: np.ndarray) -> np.ndarray:
     """Bright where the image is soft: local Laplacian energy against the tile's 99th percentile.
 
-    The map is smooth, so it is made at half size (and scaled to the image when shown).
+    The map is smooth, so it is made at quarter size (and scaled to the image when shown).
     """
-    half = cv2.pyrDown(gray)
-    local = cv2.GaussianBlur(np.abs(cv2.Laplacian(half, cv2.CV_32F)), (0, 0), 2)
-    top = float(np.percentile(local[::4, ::4], 99)) or 1.0
+    quarter = cv2.pyrDown(cv2.pyrDown(gray)) if min(gray.shape) >= 64 else gray
+    local = cv2.GaussianBlur(np.abs(cv2.Laplacian(quarter, cv2.CV_32F)), (0, 0), 1)
+    top = float(np.percentile(local[::2, ::2], 99)) or 1.0
     return np.clip(1.0 - local / top, 0, 1).astype(np.float32)
 
 
