@@ -83,7 +83,13 @@ def band_profile(boundaries: np.ndarray, colors: np.ndarray, samples: int, footp
 def lookup(lut: np.ndarray, s: np.ndarray) -> np.ndarray:
     """Colours of a cyclic look-up table at positions s (any real numbers, period 1)."""
     n = len(lut)
-    idx = (np.floor(np.mod(s, 1.0) * n)).astype(np.int64) % n
+    if n & (n - 1) == 0 and np.abs(s).max() * n < 2**30:  # a power of two: the low bits are the index
+        t = np.multiply(s, np.float32(n), dtype=np.float32)
+        np.floor(t, out=t)
+        idx = t.astype(np.int32)
+        idx &= n - 1  # two's complement: a true modulo for negative positions too
+    else:
+        idx = (np.floor(np.mod(s, 1.0) * n)).astype(np.int64) % n
     return np.take(lut, idx, axis=0)
 
 

@@ -55,8 +55,10 @@ def wrapped(repeat: Repeat, width: int, height: int, x, y) -> tuple[np.ndarray, 
     [0, W) x [0, H); it is still the same plane point moved by a whole lattice vector, and the
     lattice tables are padded through the repeat, so it samples the same value.
     """
-    x, y = np.broadcast_arrays(np.asarray(x, np.float32), np.asarray(y, np.float32))
-    if repeat is Repeat.BASIC and x.min() >= 0 and y.min() >= 0 and x.max() < width and y.max() < height:
+    x, y = np.asarray(x, np.float32), np.asarray(y, np.float32)
+    inside = x.min() >= 0 and y.min() >= 0 and x.max() < width and y.max() < height  # before broadcasting
+    x, y = np.broadcast_arrays(x, y)
+    if repeat is Repeat.BASIC and inside:
         return np.ascontiguousarray(x), np.ascontiguousarray(y)  # already inside: nothing to move
     w, h = np.float32(width), np.float32(height)
     if repeat is Repeat.HALF_DROP:
@@ -154,16 +156,22 @@ def render_fbm(ctx: RenderContext) -> np.ndarray:
 def render_marble(ctx: RenderContext) -> np.ndarray:
     """Veins bent by turbulence, the turbulence itself sampled through a warped domain."""
     p = ctx.params
-    x, y = np.broadcast_arrays(ctx.xs(), ctx.ys())
-    reach = 0.12 * min(ctx.width, ctx.height)
-    qx = fbm(ctx, x, y, p["scale"], 3, 0.5) - 0.5
-    qy = fbm(ctx, x + 0.37 * ctx.width, y + 0.21 * ctx.height, p["scale"], 3, 0.5) - 0.5
-    turbulence = fbm(ctx, x + reach * qx * 4, y + reach * qy * 4, p["scale"], p["octaves"], 0.55)
+    x, y = ctx.xs(), ctx.ys()  # a row and a column: fbm broadcasts them
+    reach = np.float32(4 * 0.12 * min(ctx.width, ctx.height))
+    qx = fbm(ctx, x, y, p["scale"], 3, 0.5) - np.float32(0.5)
+    qy = fbm(ctx, x + np.float32(0.37 * ctx.width), y + np.float32(0.21 * ctx.height), p["scale"], 3, 0.5)
+    qy -= np.float32(0.5)
+    turbulence = fbm(ctx, x + reach * qx, y + reach * qy, p["scale"], p["octaves"], 0.55)
     # the vein direction uses whole periods of the content rectangle, so it stays seamless
     _, period_y = content_period(ctx.repeat, ctx.width, ctx.height)
-    phase = 2 * np.pi * (p["veins"] * y / period_y + p["warp"] * turbulence)
-    t = (0.5 + 0.5 * np.sin(phase)) ** p["sharpness"]
-    return _colour(ctx, t.astype(np.float32))
+    phase = turbulence * np.float32(2 * np.pi * p["warp"])
+    phase += y * np.float32(2 * np.pi * p["veins"] / period_y)
+    t = np.sin(phase, out=phase)
+    t *= np.float32(0.5)
+    t += np.float32(0.5)
+    if p["sharpness"] != 1.0:
+        np.power(t, np.float32(p["sharpness"]), out=t)
+    return _colour(ctx, t)
 
 
 _CODE_MASK = np.int32(~15)
