@@ -259,7 +259,7 @@ def test_overlays_are_made_when_asked_and_match_the_image(shared_textures):
     assert all(callable(report.check(name).overlay_source) for name in spatial)
     for name, heat in report.overlays().items():
         assert heat.shape == image.shape[:2] and heat.dtype == np.float32, name
-        assert 0.0 <= float(heat.min()) and float(heat.max()) <= 1.0, name
+        assert float(heat.min()) >= 0.0 and float(heat.max()) <= 1.0, name
     assert report.check("seam").overlay is report.check("seam").overlay  # made once, then kept
 
 
