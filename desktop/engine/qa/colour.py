@@ -110,9 +110,12 @@ def check_contrast(small: np.ndarray, full_shape: tuple[int, int], cfg: dict, ma
     lo, hi = cfg.get("min_ratio"), cfg.get("max_ratio")
     too_low = lo is not None and ratio < lo
     too_high = hi is not None and ratio > hi
-    pixel_lum = luminance_map(small) if small.dtype == np.uint8 else \
-        relative_luminance(small.reshape(-1, 3)).reshape(small.shape[:2]).astype(np.float32)
-    overlay = scaled(pixel_lum, full_shape)
+
+    def overlay() -> np.ndarray:  # each pixel's relative luminance, from the analysis copy
+        pixel_lum = luminance_map(small) if small.dtype == np.uint8 else \
+            relative_luminance(small.reshape(-1, 3)).reshape(small.shape[:2]).astype(np.float32)
+        return scaled(pixel_lum, full_shape)()
+
     pair = f"{to_hex(np.round(light * 255))} against {to_hex(np.round(dark * 255))}"
     if too_low:
         text = f"Too flat: contrast {ratio:.2f}:1 ({pair}) is under the brief's minimum of {lo}:1."

@@ -111,14 +111,25 @@ def profile_names() -> list[str]:
     return sorted(p.stem for p in (resources_dir() / "qa_profiles").glob("*.json"))
 
 
+_profiles: dict[tuple[str, int, int], dict[str, Any]] = {}
+
+
 def _read_profile(name: str) -> dict[str, Any]:
+    """A profile file, parsed once for each version of the file (its mtime and size)."""
     path = resources_dir() / "qa_profiles" / f"{name}.json"
-    if not path.is_file():
-        raise UserError(f"unknown QA profile '{name}' (profiles: {', '.join(profile_names())})")
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except ValueError as exc:
-        raise UserError(f"QA profile {path} is not valid JSON: {exc}") from None
+        stat = path.stat()
+    except OSError:
+        stat = None
+    if stat is None or not path.is_file():
+        raise UserError(f"unknown QA profile '{name}' (profiles: {', '.join(profile_names())})")
+    key = (str(path), stat.st_mtime_ns, stat.st_size)
+    if key not in _profiles:
+        try:
+            _profiles[key] = json.loads(path.read_text(encoding="utf-8"))
+        except ValueError as exc:
+            raise UserError(f"QA profile {path} is not valid JSON: {exc}") from None
+    return copy.deepcopy(_profiles[key])
 
 
 def merge(base: dict[str, Any], override: dict[str, Any] | None) -> dict[str, Any]:
