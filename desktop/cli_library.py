@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +36,8 @@ def add_parsers(sub, common: argparse.ArgumentParser) -> None:
     se.add_argument("--tag")
     se.add_argument("--min-rating", type=int, default=0)
     se.add_argument("--collection")
+    se.add_argument("--no-download", action="store_true",
+                    help="never fetch the CLIP weights for text search (they download on first use when online)")
     co = cmds.add_parser("collection", parents=[common], help="collections: saved briefs and their patterns")
     co.add_argument("collection_action", choices=("list", "create", "add"))
     co.add_argument("name", nargs="?")
@@ -59,7 +62,7 @@ def add_parsers(sub, common: argparse.ArgumentParser) -> None:
     ex.add_argument("--as-basic", action="store_true", help="convert offset and mirror repeats to basic")
     ex.add_argument("--swatch", action="store_true", help="also write a 3x3 swatch preview")
     cl = cmds.add_parser("clip-download", parents=[common],
-                         help="download the CLIP weights (ViT-B-32, OpenAI) into the Hugging Face cache")
+                         help="download the CLIP weights (ViT-B-32, OpenAI) into the models folder now")
     cl.add_argument("--model", default="ViT-B-32")
     ck = cmds.add_parser("check", parents=[common], help="integrity check and index reconcile")
     ck.add_argument("--restore", action="store_true", help="restore the latest backup over a damaged database")
@@ -108,17 +111,18 @@ def library_root(args: argparse.Namespace) -> Path:
 
 
 def cmd_library(args: argparse.Namespace, emit) -> int:
+    from desktop.config import resolve_paths
     from desktop.library import Library, restore_latest_backup
     from desktop.library import search as finder
 
     root = library_root(args)
     action = args.library_command
     if action == "clip-download":
-        from desktop.library.clip import download
+        from desktop.library.clip import ClipDownloadError, download
 
         try:
-            path = download(args.model)
-        except Exception as exc:  # offline, or the hub refused: say so in one line
+            path = download(args.model, resolve_paths().data_dir, _download_progress(args))
+        except ClipDownloadError as exc:  # offline, refused, cut short or not saved: one line
             raise UserError(f"could not download CLIP {args.model}: {exc}") from None
         emit({"weights": str(path)}, f"CLIP weights ready: {path}")
         return 0
@@ -160,6 +164,9 @@ def cmd_library(args: argparse.Namespace, emit) -> int:
 
                 hits = finder.search_image(lib, load_rgb(args.image), args.limit, **filters)
             elif args.text:
+                if clip_note and not args.no_download:  # first use: fetch the weights, when online
+                    clip_note = finder.ensure_clip(lib, resolve_paths().data_dir, download=True,
+                                                   progress=_download_progress(args))
                 try:
                     hits = finder.search_text(lib, args.text, args.limit, **filters)
                 except UserError as exc:
@@ -218,6 +225,30 @@ def _collection(lib, args: argparse.Namespace, emit) -> int:
     changes = collections.add(lib, args.name, args.ids)
     emit({"added": changes.changed}, f"added {len(changes.changed)} pattern(s) to {args.name}")
     return 0
+
+
+def _download_progress(args: argparse.Namespace):
+    """A progress bar on stderr while the CLIP weights download (quiet under --json)."""
+    if getattr(args, "json", False):
+        return None
+    shown = {"at": -1}
+
+    def progress(done: int, total: int) -> None:
+        mb = done / 1e6
+        if total:
+            percent = int(100 * done / total)
+            if percent == shown["at"] and done < total:
+                return
+            shown["at"] = percent
+            bar = "#" * (percent // 4)
+            sys.stderr.write(f"\rDownloading CLIP weights [{bar:<25}] {percent:3d}% {mb:.0f}/{total / 1e6:.0f} MB")
+        else:
+            sys.stderr.write(f"\rDownloading CLIP weights {mb:.0f} MB")
+        if total and done >= total:
+            sys.stderr.write("\n")
+        sys.stderr.flush()
+
+    return progress
 
 
 def _attach_clip(lib) -> str:

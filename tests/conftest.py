@@ -17,6 +17,7 @@ def isolated_home(tmp_path, monkeypatch):
     monkeypatch.setenv("TESSERA_HOME", str(home))
     monkeypatch.delenv("TESSERA_LIBRARY", raising=False)
     monkeypatch.setenv("TESSERA_GPU_PROBE", "off")  # the probe itself is tested in test_hardware.py
+    monkeypatch.setenv("TESSERA_OFFLINE", "1")  # no test reaches the network (downloads test a loopback hub)
     return home
 
 

@@ -1,5 +1,6 @@
 """CLIP through open_clip, with a tiny random model built from a config (no download, no weights)."""
 
+import itertools
 import json
 import sys
 
@@ -9,29 +10,18 @@ import pytest
 open_clip = pytest.importorskip("open_clip")
 torch = pytest.importorskip("torch")
 
+from loopback_hub import LoopbackHub  # noqa: E402
+from tiny_clip import make_tiny_clip  # noqa: E402
+
 from desktop.library import Library  # noqa: E402
 from desktop.library import search as finder  # noqa: E402
 from desktop.library.clip import ClipEmbedder, find_weights, load_if_available  # noqa: E402
-
-TINY = {"embed_dim": 32,
-        "vision_cfg": {"image_size": 32, "layers": 1, "width": 32, "patch_size": 16, "head_width": 16},
-        "text_cfg": {"context_length": 77, "vocab_size": 49408, "width": 32, "heads": 2, "layers": 1}}
 
 
 @pytest.fixture(scope="module")
 def tiny_weights(tmp_path_factory):
     """A random-weight tiny CLIP saved as safetensors, loaded back through the real loader."""
-    from safetensors.torch import save_file
-
-    folder = tmp_path_factory.mktemp("clip")
-    config = folder / "tessera-tiny-clip.json"
-    config.write_text(json.dumps(TINY))
-    open_clip.add_model_config(str(config))
-    torch.manual_seed(0)
-    model = open_clip.create_model("tessera-tiny-clip", pretrained=None)
-    weights = folder / "tiny.safetensors"
-    save_file({k: v.contiguous() for k, v in model.state_dict().items()}, str(weights))
-    return config, weights
+    return make_tiny_clip(tmp_path_factory.mktemp("clip"))
 
 
 def tile(seed):
@@ -101,3 +91,81 @@ def test_the_cli_uses_clip_when_weights_are_configured(tmp_path, tiny_weights, c
     result = json.loads(capsys.readouterr().out)
     assert result["method"] == "clip" and result["results"][0]["id"] == 1
     assert "torch" in sys.modules
+
+
+# -- first use: the weights download from a hub (here a loopback one), with progress ------------
+@pytest.fixture
+def hub(tiny_weights, monkeypatch, tmp_path):
+    _, weights = tiny_weights
+    server = LoopbackHub(weights.read_bytes(), "/studio/tiny-clip/resolve/main/open_clip_model.safetensors")
+    monkeypatch.delenv("TESSERA_OFFLINE", raising=False)
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    monkeypatch.delenv("TESSERA_CLIP_WEIGHTS", raising=False)
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))  # an empty Hugging Face cache
+    monkeypatch.setenv("HF_ENDPOINT", server.endpoint)
+    monkeypatch.setenv("TESSERA_CLIP_REPO", "studio/tiny-clip")
+    monkeypatch.setenv("TESSERA_CLIP_MODEL", "tessera-tiny-clip")
+    yield server
+    server.close()
+
+
+def test_text_search_downloads_clip_on_first_use_with_progress(hub, tmp_path):
+    data = tmp_path / "data"
+    seen = []
+    with Library(tmp_path / "lib") as lib:
+        ids = [lib.add_tile(tile(i), {"style": "toss", "seed": i}).added[0] for i in range(3)]
+        assert finder.ensure_clip(lib, data, download=False) != ""  # not here, and not fetched unasked
+        assert hub.requests == 0
+        assert finder.ensure_clip(lib, data, download=True, progress=lambda d, t: seen.append((d, t))) == ""
+        hits = finder.search_text(lib, "a damask pattern", limit=3)
+        assert {h["id"] for h in hits} == set(ids) and {h["method"] for h in hits} == {"clip"}
+    stored = data / "models" / "clip" / "tessera-tiny-clip.safetensors"
+    assert stored.read_bytes() == hub.payload
+    assert seen and seen[-1] == (len(hub.payload), len(hub.payload))
+    assert all(a[0] <= b[0] for a, b in itertools.pairwise(seen))  # progress only goes forward
+    with Library(tmp_path / "lib") as lib:  # the next time it is simply there
+        assert finder.ensure_clip(lib, data, download=True) == ""
+    assert hub.requests == 1
+
+
+def test_a_busy_hub_is_retried(hub, tmp_path):
+    from desktop.library.clip import download
+
+    hub.mode = "busy-once"
+    path = download("tessera-tiny-clip", tmp_path / "data")
+    assert path.read_bytes() == hub.payload and hub.requests == 2
+
+
+@pytest.mark.parametrize("mode, words", [("missing", "answered 404"), ("cut", "")])
+def test_a_refused_or_cut_download_leaves_nothing_behind(hub, tmp_path, mode, words):
+    hub.mode = mode
+    data = tmp_path / "data"
+    with Library(tmp_path / "lib") as lib:
+        why = finder.ensure_clip(lib, data, download=True)
+        assert "were not found" in why and "downloading them failed" in why and words in why
+        assert finder.embedder(lib) is None
+    folder = data / "models" / "clip"
+    assert not folder.exists() or list(folder.iterdir()) == []
+
+
+def test_offline_machines_never_try(hub, tmp_path, monkeypatch):
+    monkeypatch.setenv("TESSERA_OFFLINE", "1")
+    with Library(tmp_path / "lib") as lib:
+        why = finder.ensure_clip(lib, tmp_path / "data", download=True)
+    assert "downloads are off" in why and hub.requests == 0
+
+
+def test_the_cli_downloads_on_first_text_search(hub, tmp_path, capsys):
+    from desktop.cli import main
+
+    lib = str(tmp_path / "lib")
+    source = tmp_path / "a.png"
+    from PIL import Image
+
+    Image.fromarray(tile(7)).save(source)
+    assert main(["library", "--library", lib, "import", str(source)]) == 0
+    capsys.readouterr()
+    assert main(["library", "--library", lib, "search", "a paisley pattern", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["results"] and out["results"][0]["method"] == "clip"
+    assert hub.requests == 1

@@ -255,8 +255,50 @@ def test_filters_search_and_more_like_this(window, qtbot):
     qtbot.waitUntil(lambda: "result" in window.library.header.text(), timeout=30_000)
     assert all(e.score is not None for e in window.library.model.entries)
     window.library.search.setText("damask")
-    window.library.search.returnPressed.emit()
-    qtbot.waitUntil(lambda: "CLIP" in window.library.header.text(), timeout=30_000)
+    window.library.search.returnPressed.emit()  # no CLIP weights, and this machine is offline: said plainly
+    qtbot.waitUntil(lambda: "Text search is off" in window.library.header.text(), timeout=30_000)
+    assert "CLIP" in window.library.header.text() and "downloads are off" in window.library.header.text()
+
+
+def test_first_text_search_offers_the_clip_download_and_shows_its_progress(qtbot, qapp, tmp_path, monkeypatch):
+    """Online, without weights: one question, a Jobs entry with byte progress, then CLIP results."""
+    pytest.importorskip("open_clip")
+    from loopback_hub import LoopbackHub
+    from PySide6.QtWidgets import QMessageBox
+    from tiny_clip import NAME, make_tiny_clip
+
+    _, weights = make_tiny_clip(tmp_path)
+    hub = LoopbackHub(weights.read_bytes(), "/studio/tiny-clip/resolve/main/open_clip_model.safetensors")
+    for name in ("TESSERA_OFFLINE", "HF_HUB_OFFLINE", "TESSERA_CLIP_WEIGHTS"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
+    monkeypatch.setenv("HF_ENDPOINT", hub.endpoint)
+    monkeypatch.setenv("TESSERA_CLIP_REPO", "studio/tiny-clip")
+    monkeypatch.setenv("TESSERA_CLIP_MODEL", NAME)
+    asked = []
+    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: asked.append(a) or QMessageBox.StandardButton.Yes)
+    from desktop.ui.app import create_window
+
+    win = create_window(qapp, show_crash_dialogs=False)
+    qtbot.addWidget(win)
+    win.show()
+    try:
+        qtbot.waitUntil(lambda: win.lib is not None, timeout=30_000)
+        _generate_two(win, qtbot)
+        win.library.search.setText("damask")
+        win.library.search.returnPressed.emit()
+        qtbot.waitUntil(lambda: "(CLIP)" in win.library.header.text() and "result" in win.library.header.text(),
+                        timeout=60_000)
+        assert len(asked) == 1 and hub.requests == 1
+        assert win.library.count() == 2  # both tiles, embedded by CLIP after the download
+        downloads = [j for j in win.queue.jobs() if j.kind == "clip-download"]
+        assert downloads and downloads[0].progress.total == len(hub.payload)
+        assert downloads[0].progress.step == len(hub.payload)
+    finally:
+        win.close()
+        win.shutdown()
+        win.crash_reporter.uninstall()
+        hub.close()
 
 
 def test_dropping_files_imports_them(window, qtbot, tmp_path, shared_textures):

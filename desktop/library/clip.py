@@ -1,7 +1,9 @@
 """CLIP embeddings through open_clip, for text search and auto-tags, when weights are present.
 
 Weights come from, in order: TESSERA_CLIP_WEIGHTS (a file), `<data>/models/clip/<model>.safetensors`,
-or the Hugging Face cache that open_clip itself fills when it downloads (`hf-hub` layout).
+or the Hugging Face cache that open_clip itself fills when it downloads (`hf-hub` layout). When
+none is there and the machine is online, `download` fetches the safetensors into the models
+folder on first use, with progress and cancel (HF_HUB_OFFLINE=1 or TESSERA_OFFLINE=1 forbid it).
 Safetensors load directly; a pickle checkpoint from the HF cache loads with
 `weights_only=True`. With none of them the library says so plainly and searches by image with
 the built-in descriptor instead. open_clip and torch are imported only here.
@@ -64,15 +66,101 @@ def find_weights(model: str = DEFAULT_MODEL, data_dir: Path | None = None) -> Pa
     return None
 
 
-def download(model: str = DEFAULT_MODEL, tag: str = "openai") -> Path:
-    """Fetch the weights once, when online (Hugging Face shows its own progress bars)."""
-    import open_clip
+class ClipDownloadError(Exception):
+    """The weights could not be fetched: offline, refused, cut short or not saved (one plain line)."""
 
-    open_clip.create_model_and_transforms(model, pretrained=tag)  # fills the Hugging Face cache
-    found = find_weights(model)
-    if found is None:
-        raise RuntimeError(f"open_clip downloaded {model}/{tag} but its file was not found in the cache")
-    return found
+
+def downloads_allowed() -> bool:
+    """False when the machine is told to stay offline (HF_HUB_OFFLINE=1 or TESSERA_OFFLINE=1)."""
+    return not any(os.environ.get(name, "").strip().lower() in ("1", "true", "yes", "on")
+                   for name in ("HF_HUB_OFFLINE", "TESSERA_OFFLINE"))
+
+
+def weights_url(model: str = DEFAULT_MODEL) -> str:
+    """Where the hub serves the model's safetensors (HF_ENDPOINT moves the hub, as huggingface_hub does)."""
+    repo = os.environ.get("TESSERA_CLIP_REPO") or HF_REPOS.get(model)  # a studio's own hub repo, say
+    if repo is None:
+        raise ClipDownloadError(f"no download is known for CLIP {model}: set TESSERA_CLIP_REPO or put its "
+                                f"weights in the models folder")
+    endpoint = os.environ.get("HF_ENDPOINT", "https://huggingface.co").rstrip("/")
+    return f"{endpoint}/{repo}/resolve/main/{HF_FILES[0]}"
+
+
+def download(model: str = DEFAULT_MODEL, data_dir: Path | None = None, progress=None, cancelled=None) -> Path:
+    """Fetch the weights once into `<data>/models/clip/<model>.safetensors`, with progress.
+
+    `progress(done_bytes, total_bytes)` is called as it goes (total 0 when the server does not
+    say); `cancelled()` returning True stops it. The file is written beside its final name,
+    checked (its size, and a safetensors header) and only then moved into place, so a cut or
+    refused download leaves nothing behind. Retries with backoff on connection errors and 5xx.
+    """
+    import urllib3
+    from urllib3.util import Retry, Timeout
+
+    if not downloads_allowed():
+        raise ClipDownloadError("downloads are off on this machine (HF_HUB_OFFLINE or TESSERA_OFFLINE is set)")
+    if data_dir is None:
+        from desktop.config import resolve_paths
+
+        data_dir = resolve_paths().data_dir
+    target = Path(data_dir) / "models" / "clip" / f"{model}.safetensors"
+    if target.is_file():
+        return target
+    url = weights_url(model)
+    part = target.with_name(target.name + ".part")
+    http = urllib3.PoolManager(retries=Retry(total=3, connect=3, read=2, backoff_factor=0.5,
+                                             status_forcelist=(429, 500, 502, 503, 504)),
+                               timeout=Timeout(connect=10, read=60))
+    try:
+        response = http.request("GET", url, preload_content=False, redirect=True)
+    except urllib3.exceptions.HTTPError as exc:
+        raise ClipDownloadError(f"could not reach {urllib3.util.parse_url(url).host} to download CLIP {model} "
+                                f"(offline? {type(exc).__name__})") from None
+    try:
+        if response.status != 200:
+            raise ClipDownloadError(f"the hub answered {response.status} for {url}")
+        total = int(response.headers.get("Content-Length") or 0)
+        done = 0
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with open(part, "wb") as fh:
+            for chunk in response.stream(1 << 20):
+                if cancelled is not None and cancelled():
+                    raise ClipDownloadError("the CLIP download was cancelled")
+                fh.write(chunk)
+                done += len(chunk)
+                if progress is not None:
+                    progress(done, total)
+            fh.flush()
+            os.fsync(fh.fileno())
+        if total and done != total:
+            raise ClipDownloadError(f"the CLIP download stopped at {done} of {total} bytes")
+        _check_safetensors(part)
+        os.replace(part, target)
+    except OSError as exc:
+        raise ClipDownloadError(f"could not save the CLIP weights to {target}: {exc.strerror or exc}") from None
+    except urllib3.exceptions.HTTPError as exc:
+        raise ClipDownloadError(f"the CLIP download broke off ({type(exc).__name__})") from None
+    finally:
+        response.release_conn()
+        if part.exists():
+            part.unlink()
+    return target
+
+
+def _check_safetensors(path: Path) -> None:
+    """A safetensors file starts with an 8-byte header length and that much JSON."""
+    import json
+    import struct
+
+    with open(path, "rb") as fh:
+        head = fh.read(8)
+        size = struct.unpack("<Q", head)[0] if len(head) == 8 else 0
+        if not 2 <= size <= 100_000_000:
+            raise ClipDownloadError(f"what the hub sent is not a safetensors file ({path.stat().st_size} bytes)")
+        try:
+            json.loads(fh.read(size))
+        except ValueError:
+            raise ClipDownloadError("what the hub sent is not a safetensors file (its header is not JSON)") from None
 
 
 def unavailable_reason(model: str = DEFAULT_MODEL, data_dir: Path | None = None) -> str:

@@ -45,6 +45,48 @@ def embedder(lib: Library):
     return getattr(lib, "_clip", None)
 
 
+def ensure_clip(lib: Library, data_dir=None, download: bool = False, progress=None, cancelled=None) -> str:
+    """Attach CLIP when its weights are here, or (`download`, online) after fetching them first.
+
+    Returns "" when CLIP is attached, else the plain reason it is not. `progress(done, total)`
+    and `cancelled()` follow the download (see desktop.library.clip.download).
+    """
+    if embedder(lib) is not None:
+        return ""
+    from desktop.library import clip
+
+    found, why = clip.load_if_available(data_dir)
+    if found is None and download and clip.find_weights(clip.configured_model(), data_dir) is None:
+        if not clip.downloads_allowed():
+            return f"{why}; downloads are off on this machine (HF_HUB_OFFLINE or TESSERA_OFFLINE)"
+        try:
+            clip.download(clip.configured_model(), data_dir, progress, cancelled)
+        except clip.ClipDownloadError as exc:
+            return f"{why}, and downloading them failed: {exc}"
+        found, why = clip.load_if_available(data_dir)
+    if found is None:
+        return why
+    set_embedder(lib, found)
+    queue_clip_backfill(lib)
+    return ""
+
+
+def queue_clip_backfill(lib: Library) -> int:
+    """Queue every pattern that has no vector from the attached CLIP model (imported before its
+    weights were here, or by another model) for the embedder; the next embed_pending makes them."""
+    clip = embedder(lib)
+    if clip is None:
+        return 0
+    with Session(lib.reader) as session:
+        truth = set(session.scalars(select(Pattern.id)))
+        queued = set(session.scalars(select(EmbeddingOutbox.pattern_id)))
+    missing = sorted(truth - queued - index(lib).clip_ids(clip.model_id))
+    if missing:
+        with Session(lib.engine) as session, session.begin():
+            session.add_all(EmbeddingOutbox(pattern_id=i) for i in missing)
+    return len(missing)
+
+
 def _embed_batch(lib: Library, patterns: list[Pattern]) -> None:
     """Descriptor, hashes, colour tags, and (with CLIP) CLIP vectors and vocabulary tags."""
     from desktop.engine.images import load_rgb
@@ -116,6 +158,7 @@ def reconcile(lib: Library) -> dict[str, list[int]]:
     if missing:
         with Session(lib.engine) as session, session.begin():
             session.add_all(EmbeddingOutbox(pattern_id=i) for i in missing)
+    queue_clip_backfill(lib)
     embed_pending(lib)
     index(lib).ensure_ann()
     return {"removed_from_index": extra, "queued": missing}

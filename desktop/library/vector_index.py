@@ -75,6 +75,14 @@ class VectorIndex:
             return []
         return self._search(self.clip, vector, limit, **filters)
 
+    def clip_ids(self, model: str | None = None) -> set[int]:
+        """Ids that have a CLIP vector (made by `model`, when given)."""
+        if self.clip is None:
+            return set()
+        data = self.clip.to_arrow().select(["id", "model"])
+        return {i for i, m in zip(data.column("id").to_pylist(), data.column("model").to_pylist())
+                if model is None or m == model}
+
     def ids(self) -> set[int]:
         return set(self.table.to_arrow().column("id").to_pylist())
 

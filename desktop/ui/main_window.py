@@ -15,6 +15,7 @@ from PySide6.QtGui import QAction, QDesktopServices, QKeySequence
 from PySide6.QtWidgets import QDockWidget, QFileDialog, QLabel, QMainWindow, QMessageBox, QWidget
 
 from desktop.config import Paths, Settings, library_dir
+from desktop.errors import UserError
 from desktop.jobs import JobEvent, JobQueue, JobSnapshot, JobState, Lane
 from desktop.ui.about_dialog import AboutDialog, gpu_text
 from desktop.ui.bridge import JobBridge
@@ -304,7 +305,53 @@ class MainWindow(QMainWindow):
             return
         from desktop.library import search
 
+        if self.lib is not None and search.embedder(self.lib) is None:
+            self._attach_clip_then_search(text)
+            return
         self._show_hits(f"for '{text}' (CLIP)", lambda lib, f: search.search_text(lib, text, 60, **f))
+
+    def _attach_clip_then_search(self, text: str) -> None:
+        """First text search: load CLIP (on a worker: it imports torch), or offer to download it."""
+        from desktop.library import search
+
+        lib, data_dir = self.lib, self.paths.data_dir
+        self.library.header.setText("Loading CLIP for text search…")
+
+        def loaded(snap: JobSnapshot) -> None:
+            if lib is not self.lib:
+                return
+            if not snap.result:
+                self.search_text(text)
+                return
+            from desktop.library.clip import downloads_allowed
+
+            if not downloads_allowed():
+                self.library.header.setText(f"Text search is off: {snap.result}, and downloads are off on this "
+                                            "machine (HF_HUB_OFFLINE or TESSERA_OFFLINE).")
+                return
+            answer = QMessageBox.question(
+                self, "Download CLIP?",
+                "Text search finds patterns by meaning with CLIP (open_clip ViT-B-32), and its weights are not "
+                "on this machine yet.\n\nDownload them now? About 600 MB, once; search by image works without them.")
+            if answer != QMessageBox.StandardButton.Yes:
+                self.library.header.setText("Text search needs the CLIP weights; search by image works without them.")
+                return
+
+            def fetch(ctx):
+                def progress(done: int, total: int) -> None:
+                    ctx.progress(done, total or None, f"Downloading CLIP weights: {done / 1e6:.0f} MB")
+
+                why = search.ensure_clip(lib, data_dir, download=True, progress=progress)
+                if why:
+                    raise UserError(why)
+                return ""
+
+            job = self.submit("clip-download", fetch, lane=Lane.IO, title="Downloading CLIP weights",
+                              on_done=loaded)
+            self._search_job = job.id if job is not None else None  # a failure shows in the grid's header
+
+        self.submit("clip", lambda ctx: search.ensure_clip(lib, data_dir, download=False), lane=Lane.IO,
+                    title="Loading CLIP", on_done=loaded)
 
     def search_image(self, path: str) -> None:
         from desktop.engine.images import load_rgb
