@@ -252,15 +252,12 @@ def _download_progress(args: argparse.Namespace):
 
 
 def _attach_clip(lib) -> str:
-    """Use CLIP when its weights are on this machine; otherwise return the plain reason."""
+    """Use CLIP when its weights are on this machine (queueing patterns it has not seen yet);
+    otherwise return the plain reason."""
     from desktop.config import resolve_paths
     from desktop.library import search as finder
-    from desktop.library.clip import load_if_available
 
-    embedder, why = load_if_available(resolve_paths().data_dir)
-    if embedder is not None:
-        finder.set_embedder(lib, embedder)
-    return why
+    return finder.ensure_clip(lib, resolve_paths().data_dir, download=False)
 
 
 def _line(p: dict[str, Any]) -> str:
