@@ -52,7 +52,7 @@ def import_rate(paths: list[Path]) -> dict:
         lib.import_paths(paths[:1])  # warm-up: the first file pays the one-time imports (lancedb, ...)
         finder.embed_pending(lib)
         start = time.perf_counter()
-        lib.import_paths(paths[1:], after_batch=lambda: finder.embed_pending(lib))
+        finder.import_into(lib, paths[1:])
         finder.embed_pending(lib)
         rate = (len(paths) - 1) / (time.perf_counter() - start)
     baseline = min(decode_rate, embed_rate)

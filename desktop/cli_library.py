@@ -137,7 +137,7 @@ def cmd_library(args: argparse.Namespace, emit) -> int:
             missing = [p for p in args.paths if not Path(p).exists()]
             if missing:
                 raise UserError(f"no such file or folder: {missing[0]}")
-            changes = lib.import_paths(args.paths, after_batch=lambda: finder.embed_pending(lib))
+            changes = finder.import_into(lib, args.paths)
             emit(changes.as_dict(), f"imported {len(changes.added)}, skipped {len(changes.skipped)} exact "
                  f"duplicate(s), quarantined {len(changes.quarantined)}"
                  + "".join(f"\n  quarantined {q['source']}: {q['reason']}" for q in changes.quarantined))

@@ -247,21 +247,25 @@ class Library:
             return None
         return ChangeSet(skipped=[{"source": source, "duplicate_of": existing, "sha256": digest}])
 
-    def take_fresh_pixels(self, pattern_id: int):
-        """The decoded RGB of a pattern added by this process and not embedded yet, or None."""
+    def take_fresh(self, pattern_id: int) -> tuple[Any, Any] | None:
+        """(decoded RGB, what `prepare` made of it) for a pattern added by this process and not
+        embedded yet, or None (then the embedder reads the stored file)."""
         return self._fresh_pixels.pop(pattern_id, None)
 
-    def _keep_pixels(self, pattern_id: int, pixels) -> None:
+    def _keep_pixels(self, pattern_id: int, pixels, prepared=None) -> None:
         if pixels is None:
             return
-        self._fresh_pixels[pattern_id] = pixels
-        while sum(p.nbytes for p in self._fresh_pixels.values()) > self.FRESH_PIXELS_BUDGET:
+        self._fresh_pixels[pattern_id] = (pixels, prepared)
+        while sum(p.nbytes for p, _ in self._fresh_pixels.values()) > self.FRESH_PIXELS_BUDGET:
             self._fresh_pixels.pop(next(iter(self._fresh_pixels)))
 
     def add_bytes(self, data: bytes, suffix: str, *, width: int, height: int, metadata: dict[str, Any] | None = None,
-                  source: str = "", title: str = "", pixels=None) -> ChangeSet:
-        """Store one image and its facts in one transaction. Exact duplicates are skipped."""
-        digest = sha256_bytes(data)
+                  source: str = "", title: str = "", pixels=None, prepared=None,
+                  digest: str | None = None) -> ChangeSet:
+        """Store one image and its facts in one transaction. Exact duplicates are skipped.
+
+        `digest` is the data's sha256 when the caller has it already."""
+        digest = digest or sha256_bytes(data)
         duplicate = self._duplicate_of(digest, source)
         if duplicate is not None:
             return duplicate
@@ -287,7 +291,7 @@ class Library:
             with contextlib.suppress(OSError):
                 (self.files / relative).unlink()  # no file without its row
             raise
-        self._keep_pixels(new_id, pixels)
+        self._keep_pixels(new_id, pixels, prepared)
         return ChangeSet(added=[new_id])
 
     def add_tile(self, pixels, metadata: dict[str, Any], source: str = "generate") -> ChangeSet:
@@ -300,12 +304,15 @@ class Library:
                               title=f"{metadata.get('style', 'tile')} {metadata.get('seed', '')}".strip(),
                               pixels=pixels if pixels.ndim == 3 and pixels.shape[2] == 3 else None)
 
-    def import_paths(self, paths: Iterable[str | Path], ctx=None, after_batch=None, batch: int = 16) -> ChangeSet:
+    def import_paths(self, paths: Iterable[str | Path], ctx=None, after_batch=None, batch: int = 16,
+                     prepare=None) -> ChangeSet:
         """Import files and folders (recursively). Bad files are quarantined with a reason.
 
         Files are read and decoded ahead on two threads (decoders release the interpreter lock)
-        while this thread stores them, one transaction each; `after_batch()` runs every `batch`
-        files and at the end (the embedder, so indexing overlaps decoding instead of following it).
+        while this thread stores them, one transaction each; `prepare(rgb)`, when given, also runs
+        on those threads (the embedder's per-image work) and its result waits with the pixels;
+        `after_batch()` runs every `batch` files and at the end (the embedder, so indexing
+        overlaps decoding instead of following it).
         """
         from collections import deque
         from concurrent.futures import ThreadPoolExecutor
@@ -321,7 +328,7 @@ class Library:
                     path = next(upcoming, None)
                     if path is None:
                         return
-                    queue.append((path, pool.submit(_read_and_decode, path)))
+                    queue.append((path, pool.submit(_read_and_decode, path, prepare)))
 
             top_up()
             done = 0
@@ -350,11 +357,9 @@ class Library:
 
         if "error" in read:
             return self._quarantine(path, read["error"])
-        duplicate = self._duplicate_of(read["digest"], str(path))
-        if duplicate is not None:
-            return duplicate
         return self.add_bytes(read["data"], path.suffix.lower(), width=read["width"], height=read["height"],
-                              metadata=read_chunks(path, read["data"]), source=str(path), pixels=read["pixels"])
+                              metadata=read_chunks(path, read["data"]), source=str(path), pixels=read["pixels"],
+                              prepared=read.get("prepared"), digest=read["digest"])
 
     def _quarantine(self, path: Path, reason: str) -> ChangeSet:
         """Copy (never move: the user's file stays where it was) into quarantine/, with the reason."""
@@ -533,8 +538,9 @@ def _configure_connection(dbapi_connection, record) -> None:
     cursor.close()
 
 
-def _read_and_decode(path: Path) -> dict[str, Any]:
-    """A file's bytes, digest and decoded RGB (the decode proves it whole), or {'error': why}."""
+def _read_and_decode(path: Path, prepare=None) -> dict[str, Any]:
+    """A file's bytes, digest and decoded RGB (the decode proves it whole), or {'error': why};
+    with `prepare`, also prepare(rgb)."""
     from desktop.engine.images import ImageReadError, open_image, rgb_of
 
     if path.suffix.lower() not in IMPORTABLE:
@@ -542,10 +548,11 @@ def _read_and_decode(path: Path) -> dict[str, Any]:
     try:
         data = path.read_bytes()
         img = open_image(path)
-        return {"data": data, "digest": sha256_bytes(data), "width": img.width, "height": img.height,
-                "pixels": rgb_of(img)}
+        pixels = rgb_of(img)
     except (ImageReadError, OSError) as exc:
         return {"error": str(exc)}
+    return {"data": data, "digest": sha256_bytes(data), "width": img.width, "height": img.height,
+            "pixels": pixels, "prepared": prepare(pixels) if prepare is not None else None}
 
 
 def _walk(paths: Iterable[str | Path]):

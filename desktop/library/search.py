@@ -87,22 +87,41 @@ def queue_clip_backfill(lib: Library) -> int:
     return len(missing)
 
 
+def look_of(rgb) -> dict[str, Any]:
+    """Everything the index keeps about how a tile looks that needs no model: the built-in
+    descriptor, the perceptual hashes and the colour-name tags. Thread-safe: the import runs it
+    on its decode threads."""
+    from desktop.library.tagging import colour_tags
+
+    return {"vector": describe(rgb), "hashes": library_hashes(rgb), "colour_tags": colour_tags(rgb)}
+
+
+def import_into(lib: Library, paths, ctx=None):
+    """Import files and folders, each file's look made beside its decode, and index as it goes."""
+    return lib.import_paths(paths, ctx, after_batch=lambda: embed_pending(lib), prepare=look_of)
+
+
 def _embed_batch(lib: Library, patterns: list[Pattern]) -> None:
     """Descriptor, hashes, colour tags, and (with CLIP) CLIP vectors and vocabulary tags."""
     from desktop.engine.images import load_rgb
-    from desktop.library.tagging import clip_tags, colour_tags
+    from desktop.library.tagging import clip_tags
 
-    loaded = []
+    loaded, looks = [], {}
     for pattern in patterns:
-        fresh = lib.take_fresh_pixels(pattern.id)  # decoded when it was added, in this process
+        fresh = lib.take_fresh(pattern.id)  # decoded when it was added, in this process
         if fresh is not None:
-            loaded.append((pattern, fresh))
+            loaded.append((pattern, fresh[0]))
+            if fresh[1] is not None:  # its look was made on the import's decode threads
+                looks[pattern.id] = fresh[1]
             continue
         try:
             loaded.append((pattern, load_rgb(lib.file_path(pattern))))
         except Exception:  # a missing or unreadable file is reported by `check`, not fatal here
             continue
-    auto = {p.id: colour_tags(rgb) for p, rgb in loaded}
+    for pattern, rgb in loaded:
+        if pattern.id not in looks:
+            looks[pattern.id] = look_of(rgb)
+    auto = {p.id: list(looks[p.id]["colour_tags"]) for p, _ in loaded}
     clip = embedder(lib)
     clip_rows = []
     if clip is not None and loaded:
@@ -115,10 +134,11 @@ def _embed_batch(lib: Library, patterns: list[Pattern]) -> None:
     with Session(lib.reader) as session:
         fresh = {p.id: p for p in session.scalars(select(Pattern).where(Pattern.id.in_(list(auto)))
                                                   .options(selectinload(Pattern.tags)))}
-        for pattern, rgb in loaded:
+        for pattern, _ in loaded:
             p = fresh[pattern.id]
             fields = {"status": p.status, "rating": p.rating, "tags": sorted(t.name for t in p.tags)}
-            rows.append({"id": p.id, "vector": describe(rgb), "model": MODEL, "hashes": library_hashes(rgb), **fields})
+            look = looks[p.id]
+            rows.append({"id": p.id, "vector": look["vector"], "model": MODEL, "hashes": look["hashes"], **fields})
             for row in clip_rows:
                 if row["id"] == p.id:
                     row.update(fields)

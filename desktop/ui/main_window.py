@@ -377,7 +377,7 @@ class MainWindow(QMainWindow):
         def run(ctx):
             from desktop.library import search
 
-            changes = lib.import_paths(paths, ctx, after_batch=lambda: search.embed_pending(lib))
+            changes = search.import_into(lib, paths, ctx)
             return changes
 
         def done(snap: JobSnapshot) -> None:
