@@ -1,4 +1,4 @@
-"""Vector search: LanceDB (exact scan, and IVF-PQ with refinement) against numpy exact search.
+"""Vector search: LanceDB (exact scan, and the app's IVF-HNSW-SQ index with refinement) against numpy.
 
 Synthetic unit vectors (512-d, clustered like real embeddings), N = 100k and 1M by default.
 For each N: p50 query latency of numpy's exact search (the baseline, same run), LanceDB's
@@ -58,23 +58,25 @@ def run(n: int, n_queries: int, rng) -> dict:
                                                "vector": pa.FixedSizeListArray.from_arrays(
                                                    pa.array(data.ravel()), DIM)}))
         scan_ms = p50_ms(lambda q: table.search(q).limit(10).to_list(), queries[:10])
-        start = time.perf_counter()
-        from lancedb.index import IvfPq
+        from lancedb.index import IvfHnswSq
 
-        partitions = max(16, int(np.sqrt(n) / 4))
-        table.create_index("vector", config=IvfPq(distance_type="l2", num_partitions=partitions,
-                                                  num_sub_vectors=DIM // 8))
-        nprobes = max(4, round(partitions / 16))  # the setting the app uses (desktop/library/vector_index.py)
+        from desktop.library.vector_index import EF, REFINE, _partitions  # the app's own settings
+
+        partitions = _partitions(n)
+        start = time.perf_counter()
+        table.create_index("vector", config=IvfHnswSq(distance_type="l2", num_partitions=partitions))
         build_s = time.perf_counter() - start
+
         def search(q):
-            hits = table.search(q).nprobes(nprobes).refine_factor(15).limit(10).to_arrow()
-            return set(hits.column("id").to_pylist())
+            hits = table.search(q).nprobes(partitions).refine_factor(REFINE).ef(max(EF, 10 * REFINE)).limit(10)
+            return set(hits.to_arrow().column("id").to_pylist())
 
         ann_ms = p50_ms(search, queries)
         recall = np.mean([len(search(q) & truth) / 10 for q, truth in zip(queries, exact)])
     return {"n": n, "numpy_exact_p50_ms": round(numpy_ms, 2), "lance_exact_scan_p50_ms": round(scan_ms, 2),
             "lance_ann_p50_ms": round(ann_ms, 2), "ann_index_build_s": round(build_s, 1),
-            "partitions": partitions, "nprobes": nprobes, "refine_factor": 15,
+            "index": "IVF_HNSW_SQ", "partitions": partitions, "nprobes": partitions, "refine_factor": REFINE,
+            "ef": max(EF, 10 * REFINE),
             "exact_scan_ratio": round(scan_ms / numpy_ms, 3), "ann_ratio": round(ann_ms / numpy_ms, 3),
             "ann_recall_at_10": round(float(recall), 3)}
 

@@ -186,3 +186,29 @@ def test_generate_to_library_stores_provenance_and_qa(capsys, tmp_path):
         item = lib.get(1)
         assert item["provenance"]["style"] == "chevron" and item["qa"]
         assert finder.index(lib).ids() == {1, 2}
+
+
+def test_the_ann_index_answers_like_the_exact_search(tmp_path, monkeypatch):
+    """Past the crossover the index is IVF-HNSW-SQ with a refine step: same answers, filters kept."""
+    from desktop.library import vector_index
+    from desktop.library.descriptor import DIM
+
+    monkeypatch.setattr(vector_index, "ANN_THRESHOLD", 1000)
+    rng = np.random.default_rng(0)
+    families = rng.standard_normal((40, DIM)).astype(np.float32)
+    vectors = families[rng.integers(0, 40, 3000)] + 0.4 * rng.standard_normal((3000, DIM)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    index = vector_index.VectorIndex(tmp_path / "index")
+    index.upsert([{"id": i, "vector": v, "model": "m", "hashes": [0], "status": "approved" if i % 3 == 0 else "draft",
+                   "rating": i % 6, "tags": []} for i, v in enumerate(vectors)])
+    assert index.ensure_ann() and not index.ensure_ann()  # built once; not again until the table grows
+    assert json.loads((tmp_path / "index" / "ann.json").read_text())["kind"] == vector_index.ANN_KIND
+    recall, filtered_ok = [], True
+    for q in vectors[rng.integers(0, 3000, 20)] + 0.1 * rng.standard_normal((20, DIM)).astype(np.float32):
+        q = q / np.linalg.norm(q)
+        exact = set(np.argsort(-(vectors @ q))[:10].tolist())
+        hits = index.search(q, limit=10)
+        recall.append(len({h["id"] for h in hits} & exact) / 10)
+        approved = index.search(q, limit=10, status="approved", min_rating=1)
+        filtered_ok &= all(h["id"] % 3 == 0 and h["id"] % 6 >= 1 for h in approved) and len(approved) == 10
+    assert np.mean(recall) >= 0.95 and filtered_ok

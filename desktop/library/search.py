@@ -166,8 +166,9 @@ def embed_pending(lib: Library, batch: int = 64, ctx=None) -> int:
             ctx.progress(done, total, "Indexing")
 
 
-def reconcile(lib: Library) -> dict[str, list[int]]:
-    """Make the index's ids equal SQLite's: drop extras, queue and embed the missing."""
+def reconcile(lib: Library, build_index: bool = True) -> dict[str, list[int]]:
+    """Make the index's ids equal SQLite's: drop extras, queue and embed the missing; then (unless
+    told not to: the window builds it as a job of its own) build the ANN index if it is due."""
     with Session(lib.reader) as session:
         truth = set(session.scalars(select(Pattern.id)))
         queued = set(session.scalars(select(EmbeddingOutbox.pattern_id)))
@@ -180,7 +181,8 @@ def reconcile(lib: Library) -> dict[str, list[int]]:
             session.add_all(EmbeddingOutbox(pattern_id=i) for i in missing)
     queue_clip_backfill(lib)
     embed_pending(lib)
-    index(lib).ensure_ann()
+    if build_index:
+        index(lib).ensure_ann()
     return {"removed_from_index": extra, "queued": missing}
 
 

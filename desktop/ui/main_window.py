@@ -211,10 +211,18 @@ class MainWindow(QMainWindow):
             search.warm_up(lib)
             if lib.count() == 0:
                 return {}  # a new library: nothing to check
-            return search.reconcile(lib)
+            return search.reconcile(lib, build_index=False)
+
+        def reconciled(snap: JobSnapshot) -> None:
+            _settle_heap()
+            if lib.count() >= search_index_threshold():
+                # a large library's ANN index takes minutes to build: off the writer lane, so curation
+                # goes on meanwhile (searches scan exactly until it is there)
+                self.submit("build-index", lambda ctx: _build_index(lib), lane=Lane.IO,
+                            title="Building the search index")
 
         self.submit("reconcile", reconcile, lane=Lane.WRITER, title="Checking the search index",
-                    on_done=lambda snap: _settle_heap())
+                    on_done=reconciled)
         from desktop.library import collections
 
         self.library.set_collections([c["name"] for c in collections.all_collections(lib)])
@@ -696,6 +704,22 @@ class MainWindow(QMainWindow):
 
     def show_about(self) -> None:
         AboutDialog(self.paths, str(self.library_dir), self.devices, self).exec()
+
+
+def search_index_threshold() -> int:
+    from desktop.library.vector_index import ANN_THRESHOLD
+
+    return ANN_THRESHOLD
+
+
+def _build_index(lib) -> bool:
+    from desktop.library import search
+
+    try:
+        return search.index(lib).ensure_ann()
+    except Exception as exc:  # a write that raced the build: the next start builds it again
+        logging.getLogger(__name__).warning("search index not built this time: %s", exc)
+        return False
 
 
 def _settle_heap() -> None:
