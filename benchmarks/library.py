@@ -29,10 +29,13 @@ from desktop.palettes import parse_palette
 
 
 def make_files(folder: Path, n: int) -> list[Path]:
+    """n different 512x512 tiles: every style in turn, each file with its own seed and palette (no
+    two files alike, so no import is skipped as a duplicate)."""
     styles = procedural.style_names()
-    palette = parse_palette("botanical")
     paths = []
     for i in range(n):
+        colours = np.random.default_rng(i).integers(0, 256, (4, 3))
+        palette = parse_palette(",".join("#%02x%02x%02x" % tuple(c) for c in colours))
         img = procedural.render(styles[i % len(styles)], {}, "basic", 512, 512, palette, i)
         paths.append(save_png(folder / f"{i:04d}.png", (img * 255).astype(np.uint8)))
     return paths

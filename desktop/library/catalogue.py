@@ -265,34 +265,82 @@ class Library:
         """Store one image and its facts in one transaction. Exact duplicates are skipped.
 
         `digest` is the data's sha256 when the caller has it already."""
-        digest = digest or sha256_bytes(data)
-        duplicate = self._duplicate_of(digest, source)
-        if duplicate is not None:
-            return duplicate
-        relative = self._store(data, digest, suffix)
-        meta = metadata or {}
-        tessera, a1111 = meta.get("tessera", {}), meta.get("a1111", {})
+        return self.add_many([{"data": data, "suffix": suffix, "width": width, "height": height,
+                               "metadata": metadata, "source": source, "title": title, "pixels": pixels,
+                               "prepared": prepared, "digest": digest}])
+
+    def add_many(self, items: list[dict[str, Any]]) -> ChangeSet:
+        """Store several images and their facts in one transaction: all of them, or none.
+
+        Each item has the keys of `add_bytes`. Files are written (atomically, fsynced) before the
+        rows that name them are committed, so a crash leaves no row without its file. Exact
+        duplicates, of the library or earlier in the batch, are skipped and reported.
+        """
+        changes = ChangeSet()
+        digests = [item.get("digest") or sha256_bytes(item["data"]) for item in items]
+        with Session(self.reader) as session:
+            known = dict(session.execute(select(Pattern.sha256, Pattern.id).where(Pattern.sha256.in_(digests))).all())
+        fresh, first = [], {}
+        for item, digest in zip(items, digests):
+            if digest in known or digest in first:
+                changes.skipped.append({"source": item.get("source", ""), "duplicate_of": known.get(digest),
+                                        "sha256": digest})
+                continue
+            first[digest] = len(fresh)
+            fresh.append((item, digest))
+        if not fresh:
+            return changes
+        stored = []
         try:
-            with Session(self.engine) as session, session.begin():
-                pattern = Pattern(sha256=digest, file=relative, width=width, height=height,
-                                  repeat=tessera.get("repeat") or a1111.get("repeat") or "basic",
-                                  title=title or Path(source).stem if source else title)
-                pattern.provenance = _provenance(tessera, a1111, source)
+            for item, digest in fresh:
+                stored.append(self._store(item["data"], digest, item["suffix"]))
+            new_ids = self._insert_rows(fresh, stored)
+        except Exception:
+            for relative in stored:
+                with contextlib.suppress(OSError):
+                    (self.files / relative).unlink()  # no file without its row
+            raise
+        for skipped in changes.skipped:  # a copy of one earlier in this batch names the one kept
+            if skipped["duplicate_of"] is None:
+                skipped["duplicate_of"] = new_ids[first[skipped["sha256"]]]
+        for (item, _), new_id in zip(fresh, new_ids):
+            self._keep_pixels(new_id, item.get("pixels"), item.get("prepared"))
+        changes.added.extend(new_ids)
+        return changes
+
+    def _insert_rows(self, fresh: list[tuple[dict[str, Any], str]], stored: list[str]) -> list[int]:
+        """The rows of a batch of new patterns, in one BEGIN IMMEDIATE transaction (Core inserts: the
+        ORM's per-object bookkeeping cost more than the commit)."""
+        from sqlalchemy import insert
+
+        from desktop.library.models import now
+
+        stamp = now()
+        ids, provenance, reports, outbox, audit = [], [], [], [], []
+        with self.engine.begin() as conn:
+            for (item, digest), relative in zip(fresh, stored):
+                meta = item.get("metadata") or {}
+                tessera, a1111 = meta.get("tessera", {}), meta.get("a1111", {})
+                source, title = item.get("source", ""), item.get("title", "")
+                pid = conn.execute(insert(Pattern.__table__).values(
+                    sha256=digest, file=relative, width=item["width"], height=item["height"],
+                    repeat=tessera.get("repeat") or a1111.get("repeat") or "basic", status="draft", rating=0,
+                    title=(title or Path(source).stem) if source else title, created=stamp, updated=stamp,
+                ).returning(Pattern.__table__.c.id)).scalar_one()
+                ids.append(pid)
+                provenance.append({"pattern_id": pid, **_provenance_values(tessera, a1111, source)})
                 if tessera.get("qa"):
                     qa = tessera["qa"]
-                    pattern.qa_reports.append(QAReportRow(passed=bool(qa.get("passed")),
-                                                          profile=str(qa.get("profile", "default")), report=qa))
-                session.add(pattern)
-                session.flush()
-                session.add(EmbeddingOutbox(pattern_id=pattern.id))
-                session.add(AuditLog(action="add", pattern_id=pattern.id, detail={"source": source, "sha256": digest}))
-                new_id = pattern.id
-        except Exception:
-            with contextlib.suppress(OSError):
-                (self.files / relative).unlink()  # no file without its row
-            raise
-        self._keep_pixels(new_id, pixels, prepared)
-        return ChangeSet(added=[new_id])
+                    reports.append({"pattern_id": pid, "passed": bool(qa.get("passed")),
+                                    "profile": str(qa.get("profile", "default")), "report": qa, "created": stamp})
+                outbox.append({"pattern_id": pid})
+                audit.append({"time": stamp, "action": "add", "pattern_id": pid,
+                              "detail": {"source": source, "sha256": digest}})
+            for model, rows in ((Provenance, provenance), (QAReportRow, reports), (EmbeddingOutbox, outbox),
+                                (AuditLog, audit)):
+                if rows:
+                    conn.execute(insert(model.__table__), rows)
+        return ids
 
     def add_tile(self, pixels, metadata: dict[str, Any], source: str = "generate") -> ChangeSet:
         """A generated tile (HxWx3 uint8) with its Tessera metadata, stored as PNG."""
@@ -309,10 +357,11 @@ class Library:
         """Import files and folders (recursively). Bad files are quarantined with a reason.
 
         Files are read and decoded ahead on two threads (decoders release the interpreter lock)
-        while this thread stores them, one transaction each; `prepare(rgb)`, when given, also runs
-        on those threads (the embedder's per-image work) and its result waits with the pixels;
-        `after_batch()` runs every `batch` files and at the end (the embedder, so indexing
-        overlaps decoding instead of following it).
+        while this thread stores them, `batch` files to a transaction (a crash loses at most the
+        batch being stored, whose files stay where they were); `prepare(rgb)`, when given, also
+        runs on those threads (the embedder's per-image work) and its result waits with the
+        pixels; `after_batch()` runs after every stored batch (the embedder, so indexing overlaps
+        decoding instead of following it).
         """
         from collections import deque
         from concurrent.futures import ThreadPoolExecutor
@@ -321,10 +370,18 @@ class Library:
         changes = ChangeSet()
         queue: deque = deque()
         upcoming = iter(files)
-        since = 0
+        pending: list[dict[str, Any]] = []
+
+        def store() -> None:
+            if pending:
+                changes.merge(self.add_many(pending))
+                pending.clear()
+                if after_batch is not None:
+                    after_batch()
+
         with ThreadPoolExecutor(max_workers=2, thread_name_prefix="tessera-decode") as pool:
             def top_up() -> None:
-                while len(queue) < 4:
+                while len(queue) < 2 + batch // 2:
                     path = next(upcoming, None)
                     if path is None:
                         return
@@ -337,14 +394,15 @@ class Library:
                 top_up()
                 if ctx is not None:
                     ctx.progress(done, len(files), f"Importing {path.name}")
-                changes.merge(self._import_read(path, future.result()))
+                read = future.result()
+                if "error" in read:
+                    changes.merge(self._quarantine(path, read["error"]))
+                else:
+                    pending.append(_item_of(path, read))
                 done += 1
-                since += 1
-                if after_batch is not None and since >= batch:
-                    after_batch()
-                    since = 0
-        if after_batch is not None and since:
-            after_batch()
+                if len(pending) >= batch:
+                    store()
+            store()
         if ctx is not None:
             ctx.progress(len(files), len(files), "Imported")
         return changes
@@ -353,13 +411,9 @@ class Library:
         return self._import_read(path, _read_and_decode(path))
 
     def _import_read(self, path: Path, read: dict[str, Any]) -> ChangeSet:
-        from desktop.library.metadata_chunks import read_chunks
-
         if "error" in read:
             return self._quarantine(path, read["error"])
-        return self.add_bytes(read["data"], path.suffix.lower(), width=read["width"], height=read["height"],
-                              metadata=read_chunks(path, read["data"]), source=str(path), pixels=read["pixels"],
-                              prepared=read.get("prepared"), digest=read["digest"])
+        return self.add_many([_item_of(path, read)])
 
     def _quarantine(self, path: Path, reason: str) -> ChangeSet:
         """Copy (never move: the user's file stays where it was) into quarantine/, with the reason."""
@@ -407,20 +461,23 @@ class Library:
         self.set_auto_tags_many({pattern_id: tags})
 
     def set_auto_tags_many(self, tags_by_id: dict[int, list[tuple[str, float]]]) -> None:
-        """set_auto_tags for many patterns in one transaction (one commit, one fsync)."""
+        """set_auto_tags for many patterns in one transaction (one commit, one fsync), as two set
+        statements: delete their automatic tags, insert the new ones a person has not set."""
         if not tags_by_id:
             return
-        with Session(self.engine) as session, session.begin():
-            patterns = session.scalars(select(Pattern).where(Pattern.id.in_(list(tags_by_id)))
-                                       .options(selectinload(Pattern.tags)))
-            for pattern in patterns:
-                manual = {t.name for t in pattern.tags if t.source == "manual"}
-                for tag in [t for t in pattern.tags if t.source == "auto"]:
-                    pattern.tags.remove(tag)
-                session.flush()
-                for name, confidence in tags_by_id[pattern.id]:
-                    if name not in manual:
-                        pattern.tags.append(Tag(name=name, source="auto", confidence=float(confidence)))
+        from sqlalchemy import delete, insert
+
+        ids = list(tags_by_id)
+        with self.engine.begin() as conn:
+            existing = set(conn.execute(select(Pattern.id).where(Pattern.id.in_(ids))).scalars())
+            manual = set(conn.execute(select(Tag.pattern_id, Tag.name)
+                                      .where(Tag.pattern_id.in_(ids), Tag.source == "manual")).all())
+            conn.execute(delete(Tag).where(Tag.pattern_id.in_(ids), Tag.source == "auto"))
+            rows = [{"pattern_id": pid, "name": name, "source": "auto", "confidence": float(confidence)}
+                    for pid, tags in tags_by_id.items() if pid in existing
+                    for name, confidence in dict(tags).items() if (pid, name) not in manual]
+            if rows:
+                conn.execute(insert(Tag.__table__), rows)
 
     # -- reading ----------------------------------------------------------------------------------
     def list(self, status: str | None = None, tag: str | list[str] | None = None, min_rating: int = 0,
@@ -555,6 +612,15 @@ def _read_and_decode(path: Path, prepare=None) -> dict[str, Any]:
             "pixels": pixels, "prepared": prepare(pixels) if prepare is not None else None}
 
 
+def _item_of(path: Path, read: dict[str, Any]) -> dict[str, Any]:
+    """What add_many stores for a file read by _read_and_decode."""
+    from desktop.library.metadata_chunks import read_chunks
+
+    return {"data": read["data"], "suffix": path.suffix.lower(), "width": read["width"], "height": read["height"],
+            "metadata": read_chunks(path, read["data"]), "source": str(path), "title": "",
+            "pixels": read["pixels"], "prepared": read.get("prepared"), "digest": read["digest"]}
+
+
 def _walk(paths: Iterable[str | Path]):
     for raw in paths:
         path = Path(raw).expanduser()
@@ -564,11 +630,11 @@ def _walk(paths: Iterable[str | Path]):
             yield path
 
 
-def _provenance(tessera: dict[str, Any], a1111: dict[str, Any], source: str) -> Provenance:
+def _provenance_values(tessera: dict[str, Any], a1111: dict[str, Any], source: str) -> dict[str, Any]:
     def fact(key: str, default: Any = ""):  # Tessera's own chunk first, then A1111's
         return tessera.get(key) if tessera.get(key) not in (None, "") else a1111.get(key, default)
 
-    return Provenance(
+    return dict(
         engine=tessera.get("engine") or ("diffusion" if a1111 else ""),
         model=fact("model"), model_hash=fact("model_hash"), loras=tessera.get("loras", []),
         prompt=fact("prompt"), negative_prompt=fact("negative_prompt"),
