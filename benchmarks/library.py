@@ -22,9 +22,6 @@ from desktop.engine import procedural
 from desktop.engine.images import save_png
 from desktop.library import Library
 from desktop.library import search as finder
-from desktop.library.descriptor import describe
-from desktop.library.hashes import library_hashes
-from desktop.library.tagging import colour_tags
 from desktop.palettes import parse_palette
 
 
@@ -42,14 +39,14 @@ def make_files(folder: Path, n: int) -> list[Path]:
 
 
 def import_rate(paths: list[Path]) -> dict:
-    describe(np.zeros((8, 8, 3), np.uint8)), colour_tags(np.zeros((8, 8, 3), np.uint8))  # warm the imports
+    finder.look_of(np.zeros((8, 8, 3), np.uint8))  # warm the imports
     data = [p.read_bytes() for p in paths]
     start = time.perf_counter()
     decoded = [np.asarray(Image.open(io.BytesIO(d)).convert("RGB")) for d in data]
     decode_rate = len(paths) / (time.perf_counter() - start)
     start = time.perf_counter()
-    for rgb in decoded:
-        describe(rgb), library_hashes(rgb), colour_tags(rgb)
+    for rgb in decoded:  # the embedding the import makes of each file: descriptor, hashes, colour names
+        finder.look_of(rgb)
     embed_rate = len(paths) / (time.perf_counter() - start)
     with tempfile.TemporaryDirectory() as root, Library(root) as lib:
         lib.import_paths(paths[:1])  # warm-up: the first file pays the one-time imports (lancedb, ...)

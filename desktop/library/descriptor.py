@@ -21,8 +21,20 @@ DIM = 112
 SIDE = 64
 
 
+PREVIEW = 128  # the shared small copy (see `small_copy`)
+
+
+def small_copy(rgb: np.ndarray) -> np.ndarray:
+    """The tile area-averaged to 128x128: the descriptor, the hashes and the colour names all start
+    from it, so the full image is read once however many of them are made."""
+    rgb = np.asarray(rgb)[..., :3]
+    if rgb.shape[:2] == (PREVIEW, PREVIEW):
+        return rgb
+    return cv2.resize(rgb, (PREVIEW, PREVIEW), interpolation=cv2.INTER_AREA)
+
+
 def _lab_small(rgb: np.ndarray) -> np.ndarray:
-    small = cv2.resize(rgb, (SIDE, SIDE), interpolation=cv2.INTER_AREA)
+    small = cv2.resize(small_copy(rgb), (SIDE, SIDE), interpolation=cv2.INTER_AREA)
     small = small.astype(np.float32) / 255.0 if small.dtype == np.uint8 else small.astype(np.float32)
     return cv2.cvtColor(small, cv2.COLOR_RGB2LAB)
 

@@ -28,8 +28,9 @@ def _phash(gray: np.ndarray) -> int:
 def _gray(rgb: np.ndarray) -> np.ndarray:
     import cv2
 
-    small = cv2.resize(np.asarray(rgb)[..., :3], (128, 128), interpolation=cv2.INTER_AREA)
-    return cv2.cvtColor(small, cv2.COLOR_RGB2GRAY)
+    from desktop.library.descriptor import small_copy
+
+    return cv2.cvtColor(np.ascontiguousarray(small_copy(rgb)), cv2.COLOR_RGB2GRAY)
 
 
 def canonical(gray: np.ndarray) -> np.ndarray:

@@ -91,9 +91,11 @@ def look_of(rgb) -> dict[str, Any]:
     """Everything the index keeps about how a tile looks that needs no model: the built-in
     descriptor, the perceptual hashes and the colour-name tags. Thread-safe: the import runs it
     on its decode threads."""
+    from desktop.library.descriptor import small_copy
     from desktop.library.tagging import colour_tags
 
-    return {"vector": describe(rgb), "hashes": library_hashes(rgb), "colour_tags": colour_tags(rgb)}
+    small = small_copy(rgb)  # the one pass over the full image
+    return {"vector": describe(small), "hashes": library_hashes(small), "colour_tags": colour_tags(small)}
 
 
 def import_into(lib: Library, paths, ctx=None):

@@ -21,17 +21,26 @@ def colour_names() -> dict[str, str]:
     return json.loads((resources_dir() / "tags" / "colours.json").read_text(encoding="utf-8"))["colours"]
 
 
+@lru_cache(maxsize=1)
+def _named_lab() -> tuple[list[str], np.ndarray]:
+    from desktop.engine.qa.colour import srgb_to_lab
+    from desktop.palettes import parse_hex
+
+    names = list(colour_names())
+    return names, srgb_to_lab(np.array([parse_hex(colour_names()[n]) for n in names], np.float32) / 255.0)
+
+
 def colour_tags(rgb: np.ndarray, k: int = 5, min_share: float = 0.12) -> list[tuple[str, float]]:
     """Names of the main colours (CIEDE2000 to a named-colour table), with their pixel shares."""
     import cv2
 
     from desktop.engine.qa.colour import nearest_delta_e, srgb_to_lab
-    from desktop.palettes import extract_palette, parse_hex
+    from desktop.library.descriptor import small_copy
+    from desktop.palettes import extract_palette
 
-    small = cv2.resize(np.asarray(rgb)[..., :3], (64, 64), interpolation=cv2.INTER_AREA)
+    small = cv2.resize(small_copy(rgb), (64, 64), interpolation=cv2.INTER_AREA)
     major = extract_palette(small, k=k, sample=4096, attempts=1)
-    names = list(colour_names())
-    table = srgb_to_lab(np.array([parse_hex(colour_names()[n]) for n in names], np.float32) / 255.0)
+    names, table = _named_lab()
     _, idx = nearest_delta_e(srgb_to_lab(major.array()), table)
     shares: dict[str, float] = {}
     for i, share in zip(idx, major.weights):
