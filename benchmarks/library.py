@@ -32,7 +32,7 @@ def make_files(folder: Path, n: int) -> list[Path]:
     paths = []
     for i in range(n):
         colours = np.random.default_rng(i).integers(0, 256, (4, 3))
-        palette = parse_palette(",".join("#%02x%02x%02x" % tuple(c) for c in colours))
+        palette = parse_palette(",".join("#" + "".join(f"{int(v):02x}" for v in c) for c in colours))
         img = procedural.render(styles[i % len(styles)], {}, "basic", 512, 512, palette, i)
         paths.append(save_png(folder / f"{i:04d}.png", (img * 255).astype(np.uint8)))
     return paths
