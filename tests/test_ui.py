@@ -256,8 +256,8 @@ def test_filters_search_and_more_like_this(window, qtbot):
     assert all(e.score is not None for e in window.library.model.entries)
     window.library.search.setText("damask")
     window.library.search.returnPressed.emit()  # no CLIP weights, and this machine is offline: said plainly
-    qtbot.waitUntil(lambda: "Text search is off" in window.library.header.text(), timeout=30_000)
-    assert "CLIP" in window.library.header.text() and "downloads are off" in window.library.header.text()
+    qtbot.waitUntil(lambda: "downloads are off" in window.library.header.text(), timeout=30_000)
+    assert "CLIP" in window.library.header.text() and "were not found" in window.library.header.toolTip()
 
 
 def test_first_text_search_offers_the_clip_download_and_shows_its_progress(qtbot, qapp, tmp_path, monkeypatch):

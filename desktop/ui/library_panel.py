@@ -130,7 +130,10 @@ class LibraryModel(QAbstractListModel):
             if key not in self._icons:
                 if len(self._icons) > 2000:
                     self._icons.clear()
-                self._icons[key] = QIcon(thumbnail(entry.thumb, THUMB))
+                pixmap = thumbnail(entry.thumb, THUMB)
+                icon = QIcon(pixmap)
+                icon.addPixmap(pixmap, QIcon.Mode.Selected)  # true colours when selected: no tint over the tile
+                self._icons[key] = icon
             return self._icons[key]
         if role == Qt.ToolTipRole:
             return entry.path or ""
@@ -277,6 +280,7 @@ class LibraryPanel(QWidget):
     def _update_header(self, note: str = "") -> None:
         where = f" in {self.folder}" if self.folder else ""
         self.header.setText(note or f"{self.model.rowCount()} patterns{where}")
+        self.header.setToolTip("")
 
     def show_entries(self, entries: list[TileEntry], note: str = "") -> None:
         self.model.set_entries(entries)

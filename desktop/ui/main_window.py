@@ -334,8 +334,10 @@ class MainWindow(QMainWindow):
             from desktop.library.clip import downloads_allowed
 
             if not downloads_allowed():
-                self.library.header.setText(f"Text search is off: {snap.result}, and downloads are off on this "
-                                            "machine (HF_HUB_OFFLINE or TESSERA_OFFLINE).")
+                self.library.header.setText("Text search needs the CLIP weights, and downloads are off here. "
+                                            "Search by image works without them.")
+                self.library.header.setToolTip(f"{snap.result}. Downloads are off on this machine "
+                                               "(HF_HUB_OFFLINE or TESSERA_OFFLINE).")
                 return
             answer = QMessageBox.question(
                 self, "Download CLIP?",
