@@ -25,8 +25,8 @@ TABLE = "patterns"
 CLIP_TABLE = "clip"
 ANN_THRESHOLD = 100_000
 ANN_KIND = "ivf_hnsw_sq"  # HNSW graphs over scalar-quantised vectors, inside IVF partitions
-REFINE = 5  # candidates re-ranked on full vectors, per result asked for
-EF = 100  # HNSW beam width (at least limit * REFINE)
+REFINE = 3  # candidates re-ranked on full vectors, per result asked for
+EF = 64  # HNSW beam width (at least limit * REFINE)
 
 
 def _quote(value: str) -> str:
@@ -220,6 +220,6 @@ class VectorIndex:
 
 def _partitions(rows: int) -> int:
     """IVF partitions over the HNSW graphs: one per million rows (measured in benchmarks/search.py:
-    one graph of 1M answers in 0.065x numpy's exact time at recall 1.0; more partitions would
+    one graph of 1M answers in a twentieth of numpy's exact time at recall 1.0; more partitions would
     build faster but each probe pays LanceDB's per-partition cost)."""
     return max(1, rows // 1_000_000)
