@@ -195,3 +195,53 @@ def test_reads_never_wait_for_the_writer(lib):
         thread.join()
     assert waited < 2.0  # the busy timeout is 5 s: a read that queued would take it all
     assert lib.get(lib.list()[0]["id"])["rating"] == 3
+
+
+def _png_bytes(seed):
+    import io
+
+    buf = io.BytesIO()
+    Image.fromarray(tile(seed)).save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def _item(seed, source=""):
+    return {"data": _png_bytes(seed), "suffix": ".png", "width": 64, "height": 64, "source": source}
+
+
+def test_a_batch_is_stored_in_one_transaction_and_reports_its_own_duplicates(lib):
+    first = lib.add_many([_item(1, "a.png")]).added[0]
+    changes = lib.add_many([_item(2, "b.png"), _item(1, "again.png"), _item(3, "c.png"), _item(2, "copy.png")])
+    assert len(changes.added) == 2
+    kept_b = changes.added[0]
+    assert sorted((s["source"], s["duplicate_of"]) for s in changes.skipped) == [("again.png", first),
+                                                                                ("copy.png", kept_b)]
+    assert lib.count() == 3 and {p["title"] for p in lib.list()} == {"a", "b", "c"}
+    with lib.engine.connect() as conn:  # every new pattern has its provenance, outbox row and audit line
+        for table in ("provenance", "embedding_outbox"):
+            assert conn.exec_driver_sql(f"SELECT count(*) FROM {table}").scalar() == 3
+        assert conn.exec_driver_sql("SELECT count(*) FROM audit_log WHERE action = 'add'").scalar() == 3
+
+
+def test_a_batch_that_fails_leaves_neither_rows_nor_files(lib, monkeypatch):
+    """A failure half-way through a batch (after its first row is written) rolls the whole batch
+    back and removes the files it stored: no row without its file, no file without its row."""
+    import desktop.library.catalogue as catalogue
+
+    lib.add_many([_item(1)])
+    before = sorted(p.name for p in lib.files.rglob("*") if p.is_file())
+    real = catalogue._provenance_values
+    calls = []
+
+    def second_fails(*args):
+        calls.append(args)
+        if len(calls) == 2:
+            raise sqlite3.OperationalError("disk I/O error")
+        return real(*args)
+
+    monkeypatch.setattr(catalogue, "_provenance_values", second_fails)
+    with pytest.raises(sqlite3.OperationalError):
+        lib.add_many([_item(2), _item(3), _item(4)])
+    assert len(calls) == 2 and lib.count() == 1
+    assert sorted(p.name for p in lib.files.rglob("*") if p.is_file()) == before
+    assert lib.check()["stray_files"] == []

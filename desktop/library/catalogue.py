@@ -240,13 +240,6 @@ class Library:
 
     FRESH_PIXELS_BUDGET = 256 * 1024 * 1024  # bytes of decoded pixels kept for the embedder at most
 
-    def _duplicate_of(self, digest: str, source: str) -> ChangeSet | None:
-        with Session(self.reader) as session:
-            existing = session.scalar(select(Pattern.id).where(Pattern.sha256 == digest))
-        if existing is None:
-            return None
-        return ChangeSet(skipped=[{"source": source, "duplicate_of": existing, "sha256": digest}])
-
     def take_fresh(self, pattern_id: int) -> tuple[Any, Any] | None:
         """(decoded RGB, what `prepare` made of it) for a pattern added by this process and not
         embedded yet, or None (then the embedder reads the stored file)."""
