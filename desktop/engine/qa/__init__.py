@@ -2,8 +2,10 @@
 
 `run_qa` runs every enabled check of a profile and returns a QAReport: per check a score,
 its threshold, pass or fail, one sentence, and an overlay aligned to the image (seam
-heatmap, off-palette map, luminance, soft areas, tile-scale tell). Print readiness and
-near-duplicates are not spatial and carry no overlay.
+heatmap, off-palette map, luminance, soft areas, tile-scale tell), made from the check's
+own small map when someone asks for it. Print readiness and near-duplicates are not spatial
+and carry no overlay. Every check reads the 8-bit image; a full report of a 1024² tile
+costs less than decoding its PNG (benchmarks/qa.py).
 """
 
 from __future__ import annotations
