@@ -287,6 +287,7 @@ def test_first_text_search_offers_the_clip_download_and_shows_its_progress(qtbot
         _generate_two(win, qtbot)
         win.library.search.setText("damask")
         win.library.search.returnPressed.emit()
+        win.library.search.returnPressed.emit()  # again, impatiently: one load, one question, one download
         qtbot.waitUntil(lambda: "(CLIP)" in win.library.header.text() and "result" in win.library.header.text(),
                         timeout=60_000)
         assert len(asked) == 1 and hub.requests == 1

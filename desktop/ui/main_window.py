@@ -318,11 +318,21 @@ class MainWindow(QMainWindow):
             return
         self._show_hits(f"for '{text}' (CLIP)", lambda lib, f: search.search_text(lib, text, 60, **f))
 
+    def _running(self, job_id: int | None) -> bool:
+        """Whether that job is queued or running (a cleared finished job is forgotten: not running)."""
+        try:
+            return job_id is not None and not self.queue.get(job_id).snapshot().state.finished
+        except KeyError:
+            return False
+
     def _attach_clip_then_search(self, text: str) -> None:
         """First text search: load CLIP (on a worker: it imports torch), or offer to download it."""
         from desktop.library import search
 
         lib, data_dir = self.lib, self.paths.data_dir
+        if self._running(getattr(self, "_clip_job", None)):
+            self.library.header.setText("CLIP is still on its way (see Jobs); search again when it is done.")
+            return
         self.library.header.setText("Loading CLIP for text search…")
 
         def loaded(snap: JobSnapshot) -> None:
@@ -359,9 +369,11 @@ class MainWindow(QMainWindow):
             job = self.submit("clip-download", fetch, lane=Lane.IO, title="Downloading CLIP weights",
                               on_done=loaded)
             self._search_job = job.id if job is not None else None  # a failure shows in the grid's header
+            self._clip_job = self._search_job
 
-        self.submit("clip", lambda ctx: search.ensure_clip(lib, data_dir, download=False), lane=Lane.IO,
-                    title="Loading CLIP", on_done=loaded)
+        job = self.submit("clip", lambda ctx: search.ensure_clip(lib, data_dir, download=False), lane=Lane.IO,
+                          title="Loading CLIP", on_done=loaded)
+        self._clip_job = job.id if job is not None else None
 
     def search_image(self, path: str) -> None:
         from desktop.engine.images import load_rgb
