@@ -8,10 +8,8 @@ import cv2
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from desktop.engine.procedural.canvas import RenderContext, band_profile, cell_spans, lookup
+from desktop.engine.procedural.canvas import RenderContext, band_profile, cell_spans, lookup, two_nearest
 from desktop.engine.procedural.params import Param, Style
-
-_CODE_MASK = np.int32(~3)  # squared distances keep all but their two lowest bits
 
 
 def _even(n: int) -> int:
@@ -168,21 +166,7 @@ def render_hexagons(ctx: RenderContext) -> np.ndarray:
                 col = base + dc
                 ident = (r % ny) * nx + col.astype(np.int64) % nx
                 cands.append((col * np.float32(cw) + shift, np.float32(r * rh), ident))
-        f1 = np.full((y1 - y0, w), np.inf, np.float32).view(np.int32)
-        f2 = f1.copy()
-        d = np.empty(f1.shape, np.float32)
-        code = d.view(np.int32)
-        far = np.empty_like(f1)
-        for k, (cx, cy, _) in enumerate(cands):
-            np.add(np.square(y - cy), np.square(x - cx)[None, :], out=d)
-            np.bitwise_and(code, _CODE_MASK, out=code)
-            np.bitwise_or(code, k, out=code)
-            np.maximum(f1, code, out=far)
-            np.minimum(f2, far, out=f2)
-            np.minimum(f1, code, out=f1)
-        k1, k2 = f1 & 3, f2 & 3
-        best = (f1 & _CODE_MASK).view(np.float32)
-        second = (f2 & _CODE_MASK).view(np.float32)
+        k1, best, k2, second = two_nearest([(np.square(y - cy), np.square(x - cx)[None, :]) for cx, cy, _ in cands])
         # per column, each candidate's fill and the distance between each pair of candidates
         ids = np.stack([c[2] for c in cands])  # (4, W)
         cxs = np.stack([c[0] for c in cands])

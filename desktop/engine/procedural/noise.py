@@ -11,7 +11,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from desktop.engine.procedural.canvas import RenderContext, cell_spans, ramp
+from desktop.engine.procedural.canvas import RenderContext, cell_spans, ramp, two_nearest
 from desktop.engine.procedural.params import Param, Style
 from desktop.repeat import Repeat, content_period, plane_to_tile, window
 
@@ -174,7 +174,6 @@ def render_marble(ctx: RenderContext) -> np.ndarray:
     return _colour(ctx, t)
 
 
-_CODE_MASK = np.int32(~15)
 _NEIGHBOURS = tuple((di, dj) for dj in (-1, 0, 1) for di in (-1, 0, 1))
 
 
@@ -206,25 +205,11 @@ def render_worley(ctx: RenderContext) -> np.ndarray:
                 fx = np.float32((ci + di + jitter[ty, tx, 0]) * np.float32(cell_w))
                 fy = np.float32((cj + dj + jitter[ty, tx, 1]) * np.float32(cell_h))
                 points.append((fx, fy, ty * gx + tx))
-            # squared distances as float32 bit patterns (which sort like the floats) whose low 4
-            # bits carry the point's number: the running minimum then says which point it was
-            f1 = np.full((y1 - y0, x1 - x0), np.inf, np.float32).view(np.int32)
-            f2 = f1.copy()
-            d = np.empty(f1.shape, np.float32)
-            code = d.view(np.int32)
-            far = np.empty_like(f1)
-            cells = []
-            for k, (fx, fy, cell) in enumerate(points):
-                cells.append(cell)
-                np.add(np.square(py - fy)[:, None], np.square(px - fx)[None, :], out=d)
-                np.bitwise_and(code, _CODE_MASK, out=code)
-                np.bitwise_or(code, k, out=code)
-                np.maximum(f1, code, out=far)  # the second nearest: min(f2, max(f1, d))
-                np.minimum(f2, far, out=f2)
-                np.minimum(f1, code, out=f1)
-            ident = (f1 & 15).astype(np.intp)
-            f1 = np.sqrt((f1 & _CODE_MASK).view(np.float32))
-            f2 = np.sqrt((f2 & _CODE_MASK).view(np.float32))
+            cells = [cell for _, _, cell in points]
+            ident, f1, _, f2 = two_nearest([(np.square(py - fy)[:, None], np.square(px - fx)[None, :])
+                                            for fx, fy, _ in points])
+            ident = ident.astype(np.intp)
+            f1, f2 = np.sqrt(f1), np.sqrt(f2)
             block = out[y0 - start:y1 - start, x0:x1]
             if mode == "cells":
                 fills = ctx.colors[palette_idx[np.asarray(cells)]].astype(np.float32)
