@@ -245,3 +245,20 @@ def test_a_batch_that_fails_leaves_neither_rows_nor_files(lib, monkeypatch):
     assert len(calls) == 2 and lib.count() == 1
     assert sorted(p.name for p in lib.files.rglob("*") if p.is_file()) == before
     assert lib.check()["stray_files"] == []
+
+
+def test_reimporting_a_folder_skips_known_files_before_decoding_them(lib, tmp_path, monkeypatch):
+    import desktop.engine.images as images
+    from desktop.library import search
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for i in range(5):
+        Image.fromarray(tile(i)).save(folder / f"{i}.png")
+    first = search.import_into(lib, [folder])
+    decoded = []
+    real_open = images.open_image
+    monkeypatch.setattr(images, "open_image", lambda path, *a, **k: decoded.append(path) or real_open(path, *a, **k))
+    again = search.import_into(lib, [folder])
+    assert len(first.added) == 5 and again.added == [] and decoded == []
+    assert sorted(s["duplicate_of"] for s in again.skipped) == sorted(first.added)

@@ -240,6 +240,11 @@ class Library:
 
     FRESH_PIXELS_BUDGET = 256 * 1024 * 1024  # bytes of decoded pixels kept for the embedder at most
 
+    def _pattern_with(self, digest: str) -> int | None:
+        """The id of the pattern whose file has this sha256, or None (a read: safe on any thread)."""
+        with Session(self.reader) as session:
+            return session.scalar(select(Pattern.id).where(Pattern.sha256 == digest))
+
     def take_fresh(self, pattern_id: int) -> tuple[Any, Any] | None:
         """(decoded RGB, what `prepare` made of it) for a pattern added by this process and not
         embedded yet, or None (then the embedder reads the stored file)."""
@@ -378,7 +383,7 @@ class Library:
                     path = next(upcoming, None)
                     if path is None:
                         return
-                    queue.append((path, pool.submit(_read_and_decode, path, prepare)))
+                    queue.append((path, pool.submit(_read_and_decode, path, prepare, self._pattern_with)))
 
             top_up()
             done = 0
@@ -390,6 +395,9 @@ class Library:
                 read = future.result()
                 if "error" in read:
                     changes.merge(self._quarantine(path, read["error"]))
+                elif "duplicate_of" in read:
+                    changes.skipped.append({"source": str(path), "duplicate_of": read["duplicate_of"],
+                                            "sha256": read["digest"]})
                 else:
                     pending.append(_item_of(path, read))
                 done += 1
@@ -588,21 +596,34 @@ def _configure_connection(dbapi_connection, record) -> None:
     cursor.close()
 
 
-def _read_and_decode(path: Path, prepare=None) -> dict[str, Any]:
+def _read_and_decode(path: Path, prepare=None, known=None) -> dict[str, Any]:
     """A file's bytes, digest and decoded RGB (the decode proves it whole), or {'error': why};
-    with `prepare`, also prepare(rgb)."""
+    with `prepare`, also prepare(rgb). With `known(digest)` (the id of a pattern already holding
+    these bytes, or None), an exact copy is reported as {'duplicate_of': id} without decoding."""
+    import logging
+
     from desktop.engine.images import ImageReadError, open_image, rgb_of
 
     if path.suffix.lower() not in IMPORTABLE:
         return {"error": f"{path.suffix or 'no extension'}: not an importable image type"}
     try:
         data = path.read_bytes()
+        digest = sha256_bytes(data)
+        existing = known(digest) if known is not None else None
+        if existing is not None:
+            return {"digest": digest, "duplicate_of": existing}
         img = open_image(path)
         pixels = rgb_of(img)
     except (ImageReadError, OSError) as exc:
         return {"error": str(exc)}
-    return {"data": data, "digest": sha256_bytes(data), "width": img.width, "height": img.height,
-            "pixels": pixels, "prepared": prepare(pixels) if prepare is not None else None}
+    prepared = None
+    if prepare is not None:
+        try:
+            prepared = prepare(pixels)
+        except Exception:  # the embedder makes it again from the stored file, and reports there
+            logging.getLogger(__name__).exception("preparing %s for the index", path)
+    return {"data": data, "digest": digest, "width": img.width, "height": img.height,
+            "pixels": pixels, "prepared": prepared}
 
 
 def _item_of(path: Path, read: dict[str, Any]) -> dict[str, Any]:

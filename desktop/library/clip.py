@@ -3,7 +3,7 @@
 Weights come from, in order: TESSERA_CLIP_WEIGHTS (a file), `<data>/models/clip/<model>.safetensors`,
 or the Hugging Face cache that open_clip itself fills when it downloads (`hf-hub` layout). When
 none is there and the machine is online, `download` fetches the safetensors into the models
-folder on first use, with progress and cancel (HF_HUB_OFFLINE=1 or TESSERA_OFFLINE=1 forbid it).
+folder on first use, with progress (HF_HUB_OFFLINE=1 or TESSERA_OFFLINE=1 forbid it).
 Safetensors load directly; a pickle checkpoint from the HF cache loads with
 `weights_only=True`. With none of them the library says so plainly and searches by image with
 the built-in descriptor instead. open_clip and torch are imported only here.
@@ -86,11 +86,11 @@ def weights_url(model: str = DEFAULT_MODEL) -> str:
     return f"{endpoint}/{repo}/resolve/main/{HF_FILES[0]}"
 
 
-def download(model: str = DEFAULT_MODEL, data_dir: Path | None = None, progress=None, cancelled=None) -> Path:
+def download(model: str = DEFAULT_MODEL, data_dir: Path | None = None, progress=None) -> Path:
     """Fetch the weights once into `<data>/models/clip/<model>.safetensors`, with progress.
 
     `progress(done_bytes, total_bytes)` is called as it goes (total 0 when the server does not
-    say); `cancelled()` returning True stops it. The file is written beside its final name,
+    say); an exception it raises (a job's cancel) stops the download. The file is written beside its final name,
     checked (its size, and a safetensors header) and only then moved into place, so a cut or
     refused download leaves nothing behind. Retries with backoff on connection errors and 5xx.
     """
@@ -124,8 +124,6 @@ def download(model: str = DEFAULT_MODEL, data_dir: Path | None = None, progress=
         target.parent.mkdir(parents=True, exist_ok=True)
         with open(part, "wb") as fh:
             for chunk in response.stream(1 << 20):
-                if cancelled is not None and cancelled():
-                    raise ClipDownloadError("the CLIP download was cancelled")
                 fh.write(chunk)
                 done += len(chunk)
                 if progress is not None:

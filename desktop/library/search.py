@@ -45,11 +45,11 @@ def embedder(lib: Library):
     return getattr(lib, "_clip", None)
 
 
-def ensure_clip(lib: Library, data_dir=None, download: bool = False, progress=None, cancelled=None) -> str:
+def ensure_clip(lib: Library, data_dir=None, download: bool = False, progress=None) -> str:
     """Attach CLIP when its weights are here, or (`download`, online) after fetching them first.
 
     Returns "" when CLIP is attached, else the plain reason it is not. `progress(done, total)`
-    and `cancelled()` follow the download (see desktop.library.clip.download).
+    follows the download (see desktop.library.clip.download).
     """
     if embedder(lib) is not None:
         return ""
@@ -57,10 +57,8 @@ def ensure_clip(lib: Library, data_dir=None, download: bool = False, progress=No
 
     found, why = clip.load_if_available(data_dir)
     if found is None and download and clip.find_weights(clip.configured_model(), data_dir) is None:
-        if not clip.downloads_allowed():
-            return f"{why}; downloads are off on this machine (HF_HUB_OFFLINE or TESSERA_OFFLINE)"
         try:
-            clip.download(clip.configured_model(), data_dir, progress, cancelled)
+            clip.download(clip.configured_model(), data_dir, progress)
         except clip.ClipDownloadError as exc:
             return f"{why}, and downloading them failed: {exc}"
         found, why = clip.load_if_available(data_dir)
