@@ -24,12 +24,15 @@ from desktop.engine.qa.report import FAIL, PASS, CheckResult
 from desktop.repeat import Repeat, parse_repeat, window
 
 
-def _step_means(img: np.ndarray, axis: int) -> np.ndarray:
-    """Mean absolute step between neighbouring columns (axis 1) or rows (axis 0), over channels."""
-    h, w, c = img.shape
-    if img.dtype != np.uint8:
-        return np.abs(np.diff(img, axis=axis)).mean(axis=(0, 2) if axis == 1 else (1, 2))
-    # saturating uint8 absdiff and a float reduce: exact, and fast (rows need no transpose)
+def step_means(img: np.ndarray, axis: int) -> np.ndarray:
+    """Mean absolute step between neighbouring columns (axis 1) or rows (axis 0), over channels.
+
+    `img` is HxW or HxWxC, uint8 or float32 (other types go through numpy)."""
+    h, w = img.shape[:2]
+    c = img.shape[2] if img.ndim == 3 else 1
+    if img.dtype not in (np.uint8, np.float32):
+        return np.abs(np.diff(img.reshape(h, w, c), axis=axis)).mean(axis=(0, 2) if axis == 1 else (1, 2))
+    # absdiff (saturating for uint8) and a float reduce: exact, and fast (rows need no transpose)
     if axis == 1:
         steps = cv2.absdiff(img[:, 1:], img[:, :-1])  # column slices are regions OpenCV reads as they are
         sums = cv2.reduce(steps.reshape(h, -1), 0, cv2.REDUCE_SUM, dtype=cv2.CV_32F)
@@ -46,7 +49,7 @@ def _edge_stats(img: np.ndarray, repeat: Repeat) -> dict[str, np.ndarray | float
     below = window(img, repeat, 0, h, w, 1)[0].astype(np.float32)
     wrap_x = np.abs(right - img[:, w - 1].astype(np.float32)).mean(axis=-1)
     wrap_y = np.abs(below - img[h - 1].astype(np.float32)).mean(axis=-1)
-    return {"wrap_x": wrap_x, "wrap_y": wrap_y, "cols": _step_means(img, 1), "rows": _step_means(img, 0)}
+    return {"wrap_x": wrap_x, "wrap_y": wrap_y, "cols": step_means(img, 1), "rows": step_means(img, 0)}
 
 
 def band_energy_ratio(stats: dict, band: int = 2) -> float:

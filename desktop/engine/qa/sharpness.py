@@ -14,6 +14,7 @@ import numpy as np
 
 from desktop.engine.qa.overlay import scaled
 from desktop.engine.qa.report import FAIL, PASS, CheckResult
+from desktop.engine.qa.seam import step_means
 
 
 def detail_score(gray: np.ndarray) -> float:
@@ -30,20 +31,11 @@ def detail_score(gray: np.ndarray) -> float:
     return float(fine / (next_band + 1e-4))
 
 
-def _step_profile(gray: np.ndarray, axis: int) -> np.ndarray:
-    """Mean absolute step between neighbouring columns (axis 1) or rows (axis 0)."""
-    if axis == 1:
-        steps = cv2.absdiff(gray[:, 1:], gray[:, :-1])
-        return cv2.reduce(steps, 0, cv2.REDUCE_SUM, dtype=cv2.CV_32F).ravel() / gray.shape[0]
-    steps = cv2.absdiff(gray[1:], gray[:-1])
-    return cv2.reduce(steps, 1, cv2.REDUCE_SUM, dtype=cv2.CV_32F).ravel() / gray.shape[1]
-
-
 def blockiness(gray: np.ndarray, block: int = 8) -> float:
     """Median step on 8-px block boundaries ÷ median step elsewhere (1 = no JPEG blocking)."""
     out = 1.0
     for axis in (1, 0):
-        steps = _step_profile(gray, axis)
+        steps = step_means(gray, axis)
         if len(steps) < 4 * block:
             continue
         idx = np.arange(len(steps))
