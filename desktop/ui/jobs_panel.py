@@ -110,7 +110,7 @@ class JobsPanel(QWidget):
         layout.addWidget(clear, 0, Qt.AlignRight)
 
     # quick background chores: listed only if they fail or take longer than a second
-    QUIET = frozenset({"load", "qa", "read-library", "update", "search", "reconcile", "probe-gpu", "clip",
+    QUIET = frozenset({"load", "qa", "read-library", "update", "search", "reconcile", "probe-gpu", "clip", "build-index",
                        "open-library", "scan-folder"})
 
     def on_job_updated(self, snap: JobSnapshot) -> None:

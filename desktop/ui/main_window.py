@@ -215,11 +215,9 @@ class MainWindow(QMainWindow):
 
         def reconciled(snap: JobSnapshot) -> None:
             _settle_heap()
-            if lib.count() >= search_index_threshold():
-                # a large library's ANN index takes minutes to build: off the writer lane, so curation
-                # goes on meanwhile (searches scan exactly until it is there)
-                self.submit("build-index", lambda ctx: _build_index(lib), lane=Lane.IO,
-                            title="Building the search index")
+            # a large library's ANN index takes minutes to build: off the writer lane, so curation goes
+            # on meanwhile (searches scan exactly until it is there); for a small one it returns at once
+            self.submit("build-index", lambda ctx: _build_index(lib), lane=Lane.IO, title="Building the search index")
 
         self.submit("reconcile", reconcile, lane=Lane.WRITER, title="Checking the search index",
                     on_done=reconciled)
@@ -718,12 +716,6 @@ class MainWindow(QMainWindow):
 
     def show_about(self) -> None:
         AboutDialog(self.paths, str(self.library_dir), self.devices, self).exec()
-
-
-def search_index_threshold() -> int:
-    from desktop.library.vector_index import ANN_THRESHOLD
-
-    return ANN_THRESHOLD
 
 
 def _build_index(lib) -> bool:
