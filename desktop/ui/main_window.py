@@ -329,7 +329,7 @@ class MainWindow(QMainWindow):
 
         lib, data_dir = self.lib, self.paths.data_dir
         if self._running(getattr(self, "_clip_job", None)):
-            self.library.header.setText("CLIP is still on its way (see Jobs); search again when it is done.")
+            self.library.header.setText("CLIP is still loading (see Jobs).")
             return
         self.library.header.setText("Loading CLIP for text search…")
 
@@ -342,17 +342,17 @@ class MainWindow(QMainWindow):
             from desktop.library.clip import downloads_allowed
 
             if not downloads_allowed():
-                self.library.header.setText("Text search needs the CLIP weights, and downloads are off here. "
-                                            "Search by image works without them.")
+                self.library.header.setText("Text search needs CLIP weights; downloads are off here.")
                 self.library.header.setToolTip(f"{snap.result}. Downloads are off on this machine "
-                                               "(HF_HUB_OFFLINE or TESSERA_OFFLINE).")
+                                               "(HF_HUB_OFFLINE or TESSERA_OFFLINE). Search by image works "
+                                               "without CLIP.")
                 return
             answer = QMessageBox.question(
                 self, "Download CLIP?",
                 "Text search finds patterns by meaning with CLIP (open_clip ViT-B-32), and its weights are not "
                 "on this machine yet.\n\nDownload them now? About 600 MB, once; search by image works without them.")
             if answer != QMessageBox.StandardButton.Yes:
-                self.library.header.setText("Text search needs the CLIP weights; search by image works without them.")
+                self.library.header.setText("Text search needs CLIP weights (not downloaded).")
                 return
 
             def fetch(ctx):
