@@ -102,3 +102,60 @@ def test_saved_palettes_are_listed_loaded_and_deleted(capsys):
     assert "client-a-spring" not in palette_names()
     assert main(["palettes", "--delete", "art-deco"]) == 2
     assert main(["palettes", "--save", "x"]) == 2
+
+
+def _png_kinds(tmp_path):
+    """PNGs of every kind an import meets: the plain ones OpenCV decodes, and those Pillow must."""
+    rng = np.random.default_rng(3)
+    rgb = rng.integers(0, 256, (37, 53, 3), np.uint8)
+    kinds = {
+        "rgb": Image.fromarray(rgb),
+        "rgba": Image.fromarray(np.dstack([rgb, rng.integers(0, 256, (37, 53), np.uint8)])),
+        "grey": Image.fromarray(rgb[..., 0]),
+        "palette": Image.fromarray(rgb).quantize(16),
+        "grey16": Image.fromarray(rgb[..., 0].astype(np.uint16) * 257),
+    }
+    paths = {}
+    for name, img in kinds.items():
+        paths[name] = tmp_path / f"{name}.png"
+        img.save(paths[name])
+    from PIL import ImageCms
+    paths["profiled"] = tmp_path / "profiled.png"
+    srgb = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    kinds["rgb"].save(paths["profiled"], icc_profile=srgb)
+    return paths
+
+
+def test_decode_from_bytes_matches_the_file_reader(tmp_path, shared_textures):
+    from desktop.engine.images import _plain_png, decode_rgb, load_rgb
+
+    paths = _png_kinds(tmp_path)
+    assert {n for n, p in paths.items() if _plain_png(p.read_bytes())} == {"rgb", "rgba", "grey"}
+    real = sorted((shared_textures / "seamless").glob("*"))[:6] + sorted((shared_textures / "photos").glob("*"))[:3]
+    for path in [*paths.values(), *real]:
+        pixels, width, height = decode_rgb(path.read_bytes(), path.name)
+        expected = load_rgb(path)
+        assert pixels.dtype == np.uint8 and pixels.shape == expected.shape == (height, width, 3), path.name
+        assert np.array_equal(pixels, expected), path.name
+
+
+def test_decode_from_bytes_refuses_bad_data_clearly(tmp_path, monkeypatch):
+    from desktop.engine.images import decode_rgb
+
+    def _write(path, data):
+        path.write_bytes(data)
+        return path
+
+    good = _png_kinds(tmp_path)["rgb"].read_bytes()
+    with pytest.raises(ImageReadError, match=r"cut\.png"):  # cut in the pixels
+        decode_rgb(good[:len(good) // 2], "cut.png")
+    for cut in (len(good) - 20, len(good) - 5):  # pixels whole, the end cut: Pillow's verdict, kept
+        expected = load_rgb(_write(tmp_path / "end.png", good[:cut]))
+        assert np.array_equal(decode_rgb(good[:cut], "end.png")[0], expected)
+    flipped = bytearray(good)
+    flipped[60] ^= 0xFF  # a damaged byte in the compressed pixels
+    with pytest.raises(ImageReadError, match=r"flipped\.png"):
+        decode_rgb(bytes(flipped), "flipped.png")
+    monkeypatch.setattr("desktop.engine.images.MAX_PIXELS", 100)
+    with pytest.raises(ImageReadError, match="too many pixels"):
+        decode_rgb(good, "big.png")

@@ -257,8 +257,64 @@ def test_reimporting_a_folder_skips_known_files_before_decoding_them(lib, tmp_pa
         Image.fromarray(tile(i)).save(folder / f"{i}.png")
     first = search.import_into(lib, [folder])
     decoded = []
-    real_open = images.open_image
-    monkeypatch.setattr(images, "open_image", lambda path, *a, **k: decoded.append(path) or real_open(path, *a, **k))
+    real_decode = images.decode_rgb
+    monkeypatch.setattr(images, "decode_rgb", lambda data, *a: decoded.append(a) or real_decode(data, *a))
     again = search.import_into(lib, [folder])
     assert len(first.added) == 5 and again.added == [] and decoded == []
     assert sorted(s["duplicate_of"] for s in again.skipped) == sorted(first.added)
+
+
+def _folder_of_tiles(tmp_path, n):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for i in range(n):
+        Image.fromarray(tile(i)).save(folder / f"{i:02d}.png")
+    return folder
+
+
+def _files_match_rows(lib):
+    stored = sorted(str(p) for p in lib.files.rglob("*") if p.is_file())
+    return stored == sorted(p["file"] for p in lib.list())
+
+
+def test_a_cancelled_import_keeps_whole_batches_and_removes_the_files_written_ahead(lib, tmp_path):
+    """Files are written to the store on the decode threads, ahead of their rows: a cancel keeps
+    the batches already committed and removes every file whose row never came."""
+    from desktop.jobs import JobCancelled as Cancelled
+    from desktop.library import search
+
+    folder = _folder_of_tiles(tmp_path, 40)
+
+    class CancelAt:
+        def progress(self, step, total=None, message=None):
+            if step == 20:
+                raise Cancelled()
+
+    with pytest.raises(Cancelled):
+        search.import_into(lib, [folder], CancelAt())
+    assert lib.count() == 16  # one batch of 16 committed; the next was being gathered
+    assert _files_match_rows(lib) and lib.check()["stray_files"] == []
+    again = search.import_into(lib, [folder])  # and the rest imports when asked again
+    assert len(again.added) == 24 and len(again.skipped) == 16 and _files_match_rows(lib)
+
+
+def test_a_disk_that_fills_during_an_import_loses_nothing_committed(lib, tmp_path, monkeypatch):
+    import errno
+    import os
+
+    import desktop.library.catalogue as catalogue
+    from desktop.library import search
+
+    folder = _folder_of_tiles(tmp_path, 40)
+    real, writes = catalogue.atomic_write_bytes, []
+
+    def fills_up(path, data):
+        writes.append(path)
+        if len(writes) > 25:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        real(path, data)
+
+    monkeypatch.setattr(catalogue, "atomic_write_bytes", fills_up)
+    with pytest.raises(LibraryError, match="No space left"):
+        search.import_into(lib, [folder])
+    assert lib.count() == 16 and _files_match_rows(lib) and lib.check()["ok"]

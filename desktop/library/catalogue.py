@@ -228,22 +228,35 @@ class Library:
     def file_path(self, pattern: Pattern) -> Path:
         return self.files / pattern.file
 
-    def _store(self, data: bytes, digest: str, suffix: str) -> str:
+    def _store(self, data: bytes, digest: str, suffix: str) -> tuple[str, bool]:
+        """Write the bytes at their content address (atomically, fsynced): (relative path, whether
+        this call wrote the file). Safe on any thread."""
         relative = f"{digest[:2]}/{digest}{suffix}"
         target = self.files / relative
-        if not target.exists():
-            try:
-                atomic_write_bytes(target, data)
-            except OSError as exc:
-                raise LibraryError(f"could not store the image: {exc.strerror or exc}") from None
-        return relative
+        if target.exists():
+            return relative, False
+        try:
+            atomic_write_bytes(target, data)
+        except OSError as exc:
+            raise LibraryError(f"could not store the image: {exc.strerror or exc}") from None
+        return relative, True
+
+    def _discard_uncommitted(self, items: Iterable[dict[str, Any]]) -> None:
+        """Remove files written ahead for items whose rows were never committed (an import that was
+        cancelled or failed), unless a committed pattern holds the same bytes."""
+        for item in items:
+            if item.get("created") and self._pattern_with(item["digest"]) is None:
+                with contextlib.suppress(OSError):
+                    (self.files / item["stored"]).unlink()
+
+    IMPORT_THREADS = 2  # decode, look and file-writing threads of an import
 
     FRESH_PIXELS_BUDGET = 256 * 1024 * 1024  # bytes of decoded pixels kept for the embedder at most
 
     def _pattern_with(self, digest: str) -> int | None:
         """The id of the pattern whose file has this sha256, or None (a read: safe on any thread)."""
-        with Session(self.reader) as session:
-            return session.scalar(select(Pattern.id).where(Pattern.sha256 == digest))
+        with self.reader.connect() as conn:
+            return conn.execute(select(Pattern.id).where(Pattern.sha256 == digest)).scalar()
 
     def take_fresh(self, pattern_id: int) -> tuple[Any, Any] | None:
         """(decoded RGB, what `prepare` made of it) for a pattern added by this process and not
@@ -288,13 +301,21 @@ class Library:
             fresh.append((item, digest))
         if not fresh:
             return changes
-        stored = []
+        stored, written = [], []
         try:
             for item, digest in fresh:
-                stored.append(self._store(item["data"], digest, item["suffix"]))
+                if item.get("stored"):  # written ahead, on an import's decode thread
+                    stored.append(item["stored"])
+                    if item.get("created"):
+                        written.append(item["stored"])
+                    continue
+                relative, created = self._store(item["data"], digest, item["suffix"])
+                stored.append(relative)
+                if created:
+                    written.append(relative)
             new_ids = self._insert_rows(fresh, stored)
         except Exception:
-            for relative in stored:
+            for relative in written:
                 with contextlib.suppress(OSError):
                     (self.files / relative).unlink()  # no file without its row
             raise
@@ -314,18 +335,25 @@ class Library:
         from desktop.library.models import now
 
         stamp = now()
-        ids, provenance, reports, outbox, audit = [], [], [], [], []
+        patterns = []
+        for (item, digest), relative in zip(fresh, stored):
+            meta = item.get("metadata") or {}
+            tessera, a1111 = meta.get("tessera", {}), meta.get("a1111", {})
+            source, title = item.get("source", ""), item.get("title", "")
+            patterns.append({"sha256": digest, "file": relative, "width": item["width"], "height": item["height"],
+                             "repeat": tessera.get("repeat") or a1111.get("repeat") or "basic", "status": "draft",
+                             "rating": 0, "title": (title or Path(source).stem) if source else title,
+                             "created": stamp, "updated": stamp})
+        table = Pattern.__table__
         with self.engine.begin() as conn:
-            for (item, digest), relative in zip(fresh, stored):
+            # one statement for the batch, its new ids in the order of the rows
+            ids = list(conn.execute(insert(table).returning(table.c.id, sort_by_parameter_order=True),
+                                    patterns).scalars())
+            provenance, reports, outbox, audit = [], [], [], []
+            for (item, digest), pid in zip(fresh, ids):
                 meta = item.get("metadata") or {}
                 tessera, a1111 = meta.get("tessera", {}), meta.get("a1111", {})
-                source, title = item.get("source", ""), item.get("title", "")
-                pid = conn.execute(insert(Pattern.__table__).values(
-                    sha256=digest, file=relative, width=item["width"], height=item["height"],
-                    repeat=tessera.get("repeat") or a1111.get("repeat") or "basic", status="draft", rating=0,
-                    title=(title or Path(source).stem) if source else title, created=stamp, updated=stamp,
-                ).returning(Pattern.__table__.c.id)).scalar_one()
-                ids.append(pid)
+                source = item.get("source", "")
                 provenance.append({"pattern_id": pid, **_provenance_values(tessera, a1111, source)})
                 if tessera.get("qa"):
                     qa = tessera["qa"]
@@ -354,12 +382,14 @@ class Library:
                      prepare=None) -> ChangeSet:
         """Import files and folders (recursively). Bad files are quarantined with a reason.
 
-        Files are read and decoded ahead on two threads (decoders release the interpreter lock)
-        while this thread stores them, `batch` files to a transaction (a crash loses at most the
-        batch being stored, whose files stay where they were); `prepare(rgb)`, when given, also
-        runs on those threads (the embedder's per-image work) and its result waits with the
-        pixels; `after_batch()` runs after every stored batch (the embedder, so indexing overlaps
-        decoding instead of following it).
+        Files are read, decoded and written to the content-addressed store ahead on worker
+        threads (decoders and fsync release the interpreter lock) while this thread commits their
+        rows, `batch` files to a transaction (a crash loses at most the batch being stored, whose
+        source files stay where they were; a cancel or an error removes the files written ahead
+        for rows never committed); `prepare(rgb)`, when given, also runs on those threads (the
+        embedder's per-image work) and its result waits with the pixels; `after_batch()` runs
+        after every stored batch (the embedder, so indexing overlaps decoding instead of
+        following it).
         """
         from collections import deque
         from concurrent.futures import ThreadPoolExecutor
@@ -377,33 +407,42 @@ class Library:
                 if after_batch is not None:
                     after_batch()
 
-        with ThreadPoolExecutor(max_workers=2, thread_name_prefix="tessera-decode") as pool:
+        with ThreadPoolExecutor(max_workers=self.IMPORT_THREADS, thread_name_prefix="tessera-decode") as pool:
             def top_up() -> None:
                 while len(queue) < 2 + batch // 2:
                     path = next(upcoming, None)
                     if path is None:
                         return
-                    queue.append((path, pool.submit(_read_and_decode, path, prepare, self._pattern_with)))
+                    queue.append((path, pool.submit(_read_and_decode, path, prepare, self._pattern_with,
+                                                    self._store)))
 
-            top_up()
-            done = 0
-            while queue:
-                path, future = queue.popleft()
+            try:
                 top_up()
-                if ctx is not None:
-                    ctx.progress(done, len(files), f"Importing {path.name}")
-                read = future.result()
-                if "error" in read:
-                    changes.merge(self._quarantine(path, read["error"]))
-                elif "duplicate_of" in read:
-                    changes.skipped.append({"source": str(path), "duplicate_of": read["duplicate_of"],
-                                            "sha256": read["digest"]})
-                else:
-                    pending.append(_item_of(path, read))
-                done += 1
-                if len(pending) >= batch:
-                    store()
-            store()
+                done = 0
+                while queue:
+                    path, future = queue[0]
+                    if ctx is not None:
+                        ctx.progress(done, len(files), f"Importing {path.name}")
+                    read = future.result()
+                    queue.popleft()
+                    top_up()
+                    if "error" in read:
+                        changes.merge(self._quarantine(path, read["error"]))
+                    elif "duplicate_of" in read:
+                        changes.skipped.append({"source": str(path), "duplicate_of": read["duplicate_of"],
+                                                "sha256": read["digest"]})
+                    else:
+                        pending.append(_item_of(path, read))
+                    done += 1
+                    if len(pending) >= batch:
+                        store()
+                store()
+            except BaseException:
+                for _, future in queue:
+                    future.cancel()
+                ahead = [f.result() for _, f in queue if not f.cancelled() and f.exception() is None]
+                self._discard_uncommitted([*pending, *(r for r in ahead if "stored" in r)])
+                raise
         if ctx is not None:
             ctx.progress(len(files), len(files), "Imported")
         return changes
@@ -461,15 +500,19 @@ class Library:
         """Replace this pattern's automatic tags; tags a person set are never touched."""
         self.set_auto_tags_many({pattern_id: tags})
 
-    def set_auto_tags_many(self, tags_by_id: dict[int, list[tuple[str, float]]]) -> None:
+    def set_auto_tags_many(self, tags_by_id: dict[int, list[tuple[str, float]]], done: Iterable[int] = ()) -> None:
         """set_auto_tags for many patterns in one transaction (one commit, one fsync), as two set
-        statements: delete their automatic tags, insert the new ones a person has not set."""
-        if not tags_by_id:
-            return
+        statements: delete their automatic tags, insert the new ones a person has not set. `done`:
+        patterns whose embedding outbox rows end in the same transaction (the embedder's)."""
         from sqlalchemy import delete, insert
 
+        done = list(done)
+        if not tags_by_id and not done:
+            return
         ids = list(tags_by_id)
         with self.engine.begin() as conn:
+            if done:
+                conn.execute(delete(EmbeddingOutbox).where(EmbeddingOutbox.pattern_id.in_(done)))
             existing = set(conn.execute(select(Pattern.id).where(Pattern.id.in_(ids))).scalars())
             manual = set(conn.execute(select(Tag.pattern_id, Tag.name)
                                       .where(Tag.pattern_id.in_(ids), Tag.source == "manual")).all())
@@ -596,13 +639,15 @@ def _configure_connection(dbapi_connection, record) -> None:
     cursor.close()
 
 
-def _read_and_decode(path: Path, prepare=None, known=None) -> dict[str, Any]:
+def _read_and_decode(path: Path, prepare=None, known=None, store=None) -> dict[str, Any]:
     """A file's bytes, digest and decoded RGB (the decode proves it whole), or {'error': why};
     with `prepare`, also prepare(rgb). With `known(digest)` (the id of a pattern already holding
-    these bytes, or None), an exact copy is reported as {'duplicate_of': id} without decoding."""
+    these bytes, or None), an exact copy is reported as {'duplicate_of': id} without decoding.
+    With `store` (Library._store), a whole file is also written to the content-addressed store
+    ('stored', and 'created' when this call wrote it); a failing store raises LibraryError."""
     import logging
 
-    from desktop.engine.images import ImageReadError, open_image, rgb_of
+    from desktop.engine.images import ImageReadError, decode_rgb
 
     if path.suffix.lower() not in IMPORTABLE:
         return {"error": f"{path.suffix or 'no extension'}: not an importable image type"}
@@ -612,8 +657,7 @@ def _read_and_decode(path: Path, prepare=None, known=None) -> dict[str, Any]:
         existing = known(digest) if known is not None else None
         if existing is not None:
             return {"digest": digest, "duplicate_of": existing}
-        img = open_image(path)
-        pixels = rgb_of(img)
+        pixels, width, height = decode_rgb(data, path.name)
     except (ImageReadError, OSError) as exc:
         return {"error": str(exc)}
     prepared = None
@@ -622,8 +666,11 @@ def _read_and_decode(path: Path, prepare=None, known=None) -> dict[str, Any]:
             prepared = prepare(pixels)
         except Exception:  # the embedder makes it again from the stored file, and reports there
             logging.getLogger(__name__).exception("preparing %s for the index", path)
-    return {"data": data, "digest": digest, "width": img.width, "height": img.height,
+    read = {"data": data, "digest": digest, "width": width, "height": height,
             "pixels": pixels, "prepared": prepared}
+    if store is not None:
+        read["stored"], read["created"] = store(data, digest, path.suffix.lower())
+    return read
 
 
 def _item_of(path: Path, read: dict[str, Any]) -> dict[str, Any]:
@@ -632,7 +679,8 @@ def _item_of(path: Path, read: dict[str, Any]) -> dict[str, Any]:
 
     return {"data": read["data"], "suffix": path.suffix.lower(), "width": read["width"], "height": read["height"],
             "metadata": read_chunks(path, read["data"]), "source": str(path), "title": "",
-            "pixels": read["pixels"], "prepared": read.get("prepared"), "digest": read["digest"]}
+            "pixels": read["pixels"], "prepared": read.get("prepared"), "digest": read["digest"],
+            "stored": read.get("stored"), "created": read.get("created", False)}
 
 
 def _walk(paths: Iterable[str | Path]):

@@ -13,6 +13,8 @@ The two parts are weighted, concatenated and L2-normalised: 112 float32 values.
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import cv2
 import numpy as np
 
@@ -51,8 +53,10 @@ def _colour_part(lab: np.ndarray) -> np.ndarray:
     return np.sqrt(np.concatenate(parts))  # Hellinger: square roots make L2 compare distributions
 
 
-def _texture_part(lightness: np.ndarray) -> np.ndarray:
-    spectrum = np.abs(np.fft.fft2(lightness - lightness.mean()))
+@lru_cache(maxsize=1)
+def _texture_bins() -> tuple[np.ndarray, np.ndarray]:
+    """Which of the 64 (radius band, angle band) cells each non-zero frequency of a SIDE x SIDE
+    spectrum falls in, and where those frequencies are: the same for every tile."""
     f = np.fft.fftfreq(SIDE)
     fx, fy = np.abs(f)[None, :], np.abs(f)[:, None]
     hi, lo = np.maximum(fx, fy), np.minimum(fx, fy)  # folded: flips and quarter turns look alike
@@ -62,7 +66,13 @@ def _texture_part(lightness: np.ndarray) -> np.ndarray:
     r_edges = np.geomspace(1.0 / SIDE, 0.71, 17)
     r_bin = np.clip(np.searchsorted(r_edges, radius) - 1, 0, 15)
     a_bin = np.clip((angle * 4).astype(int), 0, 3)
-    energy = np.bincount((r_bin * 4 + a_bin)[valid], weights=spectrum[valid], minlength=64)
+    return (r_bin * 4 + a_bin)[valid], valid
+
+
+def _texture_part(lightness: np.ndarray) -> np.ndarray:
+    spectrum = np.abs(np.fft.fft2(lightness - lightness.mean()))
+    cells, valid = _texture_bins()
+    energy = np.bincount(cells, weights=spectrum[valid], minlength=64)
     energy = np.log1p(energy / max(spectrum[valid].sum(), 1e-9) * 100)
     return energy / max(np.linalg.norm(energy), 1e-9)
 

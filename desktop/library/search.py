@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from sqlalchemy import delete, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
 from desktop.library.catalogue import Library, LibraryError
@@ -96,71 +96,84 @@ def look_of(rgb) -> dict[str, Any]:
     return {"vector": describe(small), "hashes": library_hashes(small), "colour_tags": colour_tags(small)}
 
 
-def import_into(lib: Library, paths, ctx=None):
-    """Import files and folders, each file's look made beside its decode, and index as it goes."""
-    return lib.import_paths(paths, ctx, after_batch=lambda: embed_pending(lib), prepare=look_of)
+def import_into(lib: Library, paths, ctx=None, index_every: int = 4):
+    """Import files and folders, each file's look made beside its decode, and index as it goes:
+    after every `index_every` stored batches (LanceDB pays per call, and a fragment per add), and
+    at the end. A cancelled import leaves what it stored queued in the outbox for the next
+    embedder run (the window's next library job, `library check`, or the next start)."""
+    stored = 0
+
+    def after_batch() -> None:
+        nonlocal stored
+        stored += 1
+        if stored % index_every == 0:
+            embed_pending(lib)
+
+    changes = lib.import_paths(paths, ctx, after_batch=after_batch, prepare=look_of)
+    embed_pending(lib)
+    return changes
 
 
-def _embed_batch(lib: Library, patterns: list[Pattern]) -> None:
-    """Descriptor, hashes, colour tags, and (with CLIP) CLIP vectors and vocabulary tags."""
+def _embed_batch(lib: Library, ids: list[int]) -> None:
+    """Descriptor, hashes, colour tags, and (with CLIP) CLIP vectors and vocabulary tags of these
+    patterns, into the index; then their automatic tags and the end of their outbox rows, in one
+    transaction (a crash before it only means doing them again)."""
     from desktop.engine.images import load_rgb
+    from desktop.library.models import Tag
     from desktop.library.tagging import clip_tags
 
+    with lib.reader.connect() as conn:
+        facts = {row.id: row for row in conn.execute(select(Pattern.id, Pattern.file, Pattern.status, Pattern.rating)
+                                                     .where(Pattern.id.in_(ids)))}
+        manual: dict[int, set[str]] = {}
+        for pid, name in conn.execute(select(Tag.pattern_id, Tag.name)
+                                      .where(Tag.pattern_id.in_(ids), Tag.source == "manual")):
+            manual.setdefault(pid, set()).add(name)
     loaded, looks = [], {}
-    for pattern in patterns:
-        fresh = lib.take_fresh(pattern.id)  # decoded when it was added, in this process
+    for pid in ids:
+        if pid not in facts:  # deleted since it was queued
+            lib.take_fresh(pid)
+            continue
+        fresh = lib.take_fresh(pid)  # decoded when it was added, in this process
         if fresh is not None:
-            loaded.append((pattern, fresh[0]))
+            loaded.append((pid, fresh[0]))
             if fresh[1] is not None:  # its look was made on the import's decode threads
-                looks[pattern.id] = fresh[1]
+                looks[pid] = fresh[1]
             continue
         try:
-            loaded.append((pattern, load_rgb(lib.file_path(pattern))))
+            loaded.append((pid, load_rgb(lib.files / facts[pid].file)))
         except Exception:  # a missing or unreadable file is reported by `check`, not fatal here
             continue
-    for pattern, rgb in loaded:
-        if pattern.id not in looks:
-            looks[pattern.id] = look_of(rgb)
-    auto = {p.id: list(looks[p.id]["colour_tags"]) for p, _ in loaded}
+    for pid, rgb in loaded:
+        if pid not in looks:
+            looks[pid] = look_of(rgb)
+    auto = {pid: list(looks[pid]["colour_tags"]) for pid, _ in loaded}
     clip = embedder(lib)
     clip_rows = []
     if clip is not None and loaded:
         vectors = clip.embed_images([rgb for _, rgb in loaded])
-        for (pattern, _), vector, tags in zip(loaded, vectors, clip_tags(clip, vectors)):
-            auto[pattern.id] = auto[pattern.id] + tags
-            clip_rows.append({"id": pattern.id, "vector": vector, "model": clip.model_id})
-    lib.set_auto_tags_many(auto)
-    rows = []
-    with Session(lib.reader) as session:
-        fresh = {p.id: p for p in session.scalars(select(Pattern).where(Pattern.id.in_(list(auto)))
-                                                  .options(selectinload(Pattern.tags)))}
-        for pattern, _ in loaded:
-            p = fresh[pattern.id]
-            fields = {"status": p.status, "rating": p.rating, "tags": sorted(t.name for t in p.tags)}
-            look = looks[p.id]
-            rows.append({"id": p.id, "vector": look["vector"], "model": MODEL, "hashes": look["hashes"], **fields})
-            for row in clip_rows:
-                if row["id"] == p.id:
-                    row.update(fields)
-    index(lib).upsert(rows)
-    index(lib).clip_upsert(clip_rows)
+        for (pid, _), vector, tags in zip(loaded, vectors, clip_tags(clip, vectors)):
+            auto[pid] = auto[pid] + tags
+            clip_rows.append({"id": pid, "vector": vector, "model": clip.model_id})
+    fields = {pid: {"status": facts[pid].status, "rating": facts[pid].rating,
+                    "tags": sorted(manual.get(pid, set()) | {name for name, _ in auto[pid]})} for pid in auto}
+    index(lib).upsert([{"id": pid, "vector": looks[pid]["vector"], "model": MODEL, "hashes": looks[pid]["hashes"],
+                        **fields[pid]} for pid, _ in loaded])
+    index(lib).clip_upsert([{**row, **fields[row["id"]]} for row in clip_rows])
+    lib.set_auto_tags_many(auto, done=ids)
 
 
 def embed_pending(lib: Library, batch: int = 64, ctx=None) -> int:
     """Drain the embedding outbox in batches. Returns how many patterns were indexed."""
     done = 0
-    with Session(lib.reader) as session:
-        total = session.query(EmbeddingOutbox).count()
+    with lib.reader.connect() as conn:
+        total = conn.execute(select(func.count()).select_from(EmbeddingOutbox)).scalar()
     while True:
-        with Session(lib.reader) as session:
-            ids = list(session.scalars(select(EmbeddingOutbox.pattern_id).limit(batch)))
-            if not ids:
-                return done
-            patterns = session.scalars(select(Pattern).where(Pattern.id.in_(ids))
-                                       .options(selectinload(Pattern.tags))).all()
-        _embed_batch(lib, list(patterns))
-        with Session(lib.engine) as session, session.begin():
-            session.execute(delete(EmbeddingOutbox).where(EmbeddingOutbox.pattern_id.in_(ids)))
+        with lib.reader.connect() as conn:
+            ids = list(conn.execute(select(EmbeddingOutbox.pattern_id).limit(batch)).scalars())
+        if not ids:
+            return done
+        _embed_batch(lib, ids)
         done += len(ids)
         if ctx is not None:
             ctx.progress(done, total, "Indexing")

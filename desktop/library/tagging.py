@@ -38,8 +38,8 @@ def colour_tags(rgb: np.ndarray, k: int = 5, min_share: float = 0.12) -> list[tu
     from desktop.library.descriptor import small_copy
     from desktop.palettes import extract_palette
 
-    small = cv2.resize(small_copy(rgb), (64, 64), interpolation=cv2.INTER_AREA)
-    major = extract_palette(small, k=k, sample=4096, attempts=1)
+    small = cv2.resize(small_copy(rgb), (32, 32), interpolation=cv2.INTER_AREA)  # 1,024 colours: shares to 0.1 %
+    major = extract_palette(small, k=k, sample=1024, attempts=1)
     names, table = _named_lab()
     _, idx = nearest_delta_e(srgb_to_lab(major.array()), table)
     shares: dict[str, float] = {}

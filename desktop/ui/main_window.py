@@ -317,9 +317,14 @@ class MainWindow(QMainWindow):
         self._show_hits(f"for '{text}' (CLIP)", lambda lib, f: search.search_text(lib, text, 60, **f))
 
     def _running(self, job_id: int | None) -> bool:
-        """Whether that job is queued or running (a cleared finished job is forgotten: not running)."""
+        """Whether that job is queued or running, or has finished without its on_done having run yet
+        (it is delivered through the event loop); a cleared finished job is forgotten: not running."""
+        if job_id is None:
+            return False
+        if job_id in self._on_done:
+            return True
         try:
-            return job_id is not None and not self.queue.get(job_id).snapshot().state.finished
+            return not self.queue.get(job_id).snapshot().state.finished
         except KeyError:
             return False
 
