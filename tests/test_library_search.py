@@ -212,3 +212,9 @@ def test_the_ann_index_answers_like_the_exact_search(tmp_path, monkeypatch):
         approved = index.search(q, limit=10, status="approved", min_rating=1)
         filtered_ok &= all(h["id"] % 3 == 0 and h["id"] % 6 >= 1 for h in approved) and len(approved) == 10
     assert np.mean(recall) >= 0.95 and filtered_ok
+    fresh = rng.standard_normal(DIM).astype(np.float32)  # added after the build: found too (scanned)
+    fresh /= np.linalg.norm(fresh)
+    index.upsert([{"id": 5000, "vector": fresh, "model": "m", "hashes": [7], "status": "draft", "rating": 0,
+                   "tags": ["ikat"]}])
+    hits = index.search(fresh, limit=3, tag="ikat")
+    assert [h["id"] for h in hits] == [5000] and hits[0]["similarity"] > 0.999 and hits[0]["hashes"] == [7]
