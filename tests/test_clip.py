@@ -74,6 +74,22 @@ def test_text_search_and_auto_tags_with_clip(tmp_path, tiny_weights):
         assert lib.get(ids[0])["tags"] == ["client-a"]  # a person's tags survive re-tagging
 
 
+def test_vocabulary_vectors_are_made_once_per_embedder(tiny_weights):
+    """Every embedding batch tags with the vocabulary: its text vectors are made once, and the tags
+    are the ones fresh vectors give."""
+    from desktop.library.tagging import clip_tags
+
+    _, weights = tiny_weights
+    embedder = ClipEmbedder("tessera-tiny-clip", weights)
+    vectors = embedder.embed_images([tile(1), tile(2)])
+    calls = []
+    real = embedder.embed_texts
+    embedder.embed_texts = lambda texts: calls.append(len(texts)) or real(texts)
+    first, second = clip_tags(embedder, vectors), clip_tags(embedder, vectors)
+    fresh = ClipEmbedder("tessera-tiny-clip", weights)
+    assert len(calls) == 1 and first == second == clip_tags(fresh, vectors)
+
+
 def test_the_cli_uses_clip_when_weights_are_configured(tmp_path, tiny_weights, capsys, monkeypatch):
     from desktop.cli import main
 

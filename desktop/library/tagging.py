@@ -53,11 +53,21 @@ def vocabulary_terms() -> list[str]:
     return [*v["styles"], *v["motifs"], *v["moods"]]
 
 
+def _vocabulary_vectors(embedder, prompts: tuple[str, ...]) -> np.ndarray:
+    """The vocabulary's text embeddings, made once per embedder (every batch of an import asks;
+    ViT-B-32 takes about half a second for them on a CPU)."""
+    cached = getattr(embedder, "_tessera_vocabulary", None)
+    if cached is None or cached[0] != prompts:
+        cached = (prompts, embedder.embed_texts(list(prompts)))
+        embedder._tessera_vocabulary = cached
+    return cached[1]
+
+
 def clip_tags(embedder, image_vectors: np.ndarray, top: int = 5, min_confidence: float = 0.05
               ) -> list[list[tuple[str, float]]]:
     """CLIP zero-shot: softmax over 'a seamless {term} pattern' for every vocabulary term."""
     terms = vocabulary_terms()
-    text = embedder.embed_texts([vocabulary()["prompt"].format(t) for t in terms])
+    text = _vocabulary_vectors(embedder, tuple(vocabulary()["prompt"].format(t) for t in terms))
     logits = 100.0 * image_vectors @ text.T
     logits -= logits.max(axis=1, keepdims=True)
     probs = np.exp(logits)
