@@ -128,7 +128,7 @@ def test_opening_the_window_imports_no_heavy_library(tmp_path):
         "w = create_window(app, show_crash_dialogs=False)\n"
         "w.show()\n"
         "for _ in range(20): app.processEvents()\n"
-        "heavy = ['torch', 'diffusers', 'peft', 'open_clip', 'lancedb', 'transformers']\n"
+        "heavy = ['torch', 'diffusers', 'peft', 'open_clip', 'lancedb', 'lance', 'transformers']\n"
         "print(json.dumps({'shown': w.isVisible(), 'loaded': [m for m in heavy if m in sys.modules]}))\n"
         "w.queue.shutdown(timeout=5)\n"
     )
