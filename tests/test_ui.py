@@ -316,6 +316,12 @@ def test_dropping_files_imports_them(window, qtbot, tmp_path, shared_textures):
     window.library.dropEvent(event)
     qtbot.waitUntil(lambda: window.lib.count() == 1 and window.library.count() == 1, timeout=30_000)
     assert (window.lib.root / "quarantine" / "junk.png.reason.txt").exists()
+    model = window.library.model  # captioned by its title, not by its content-addressed file name
+    assert model.data(model.index(0, 0), Qt.DisplayRole) == "moss\ndraft"
+    window.library.select_row(0)
+    qtbot.waitUntil(lambda: "moss · basic" in window.preview.caption.text(), timeout=10_000)
+    assert "seed" not in window.preview.caption.text()
+    assert [j.title for j in window.queue.jobs() if j.kind == "import"] == [f"Importing the folder {tmp_path.name}"]
 
 
 def test_space_toggles_a_large_view(window, qtbot):

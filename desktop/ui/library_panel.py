@@ -48,6 +48,7 @@ class TileEntry:
     rating: int = 0
     tags: list[str] = field(default_factory=list)
     score: float | None = None  # similarity, when the grid shows search results
+    title: str = ""  # the catalogue's title (an imported file's name), when it has one
 
 
 def scan_folder(folder: Path, limit: int = 500, ctx=None) -> list[TileEntry]:
@@ -85,7 +86,7 @@ def entries_for_hits(lib, hits: list[dict[str, Any]]) -> list[TileEntry]:
         meta = {"style": item["provenance"].get("style"), "repeat": item["repeat"]} if item["provenance"] else {}
         entries.append(TileEntry(item["file"], thumb, {k: v for k, v in meta.items() if v}, pattern_id=item["id"],
                                  status=item["status"], rating=item["rating"], tags=item["tags"],
-                                 score=hit["similarity"]))
+                                 score=hit["similarity"], title=item["title"]))
     return entries
 
 
@@ -102,7 +103,8 @@ def read_library(lib, limit: int = 20_000, ctx=None, **filters) -> list[TileEntr
         except (OSError, ValueError):
             continue
         entries.append(TileEntry(item["file"], thumb, item["metadata"], pattern_id=item["id"],
-                                 status=item["status"], rating=item["rating"], tags=item["tags"]))
+                                 status=item["status"], rating=item["rating"], tags=item["tags"],
+                                 title=item["title"]))
         if ctx is not None and i % 50 == 0:
             ctx.progress(i + 1, len(items), "Reading the library")
     return entries
@@ -372,9 +374,13 @@ def _caption(entry: TileEntry) -> str:
     meta = entry.metadata
     if meta.get("style"):
         first = f"{meta['style']} · {meta.get('repeat', '')}"
+    elif entry.title:  # a content-addressed file's name says nothing; its title does
+        first = entry.title[:22]
     else:
         first = Path(entry.path).stem[:18] if entry.path else "tile"
     if entry.score is not None:
         return f"{first}\n{entry.score:.3f} similar"
     badge = f"{entry.status} {'★' * entry.rating}".strip() if entry.pattern_id else ""
-    return f"{first}\n{badge or 'seed ' + str(meta.get('seed', '?'))}"
+    if badge:
+        return f"{first}\n{badge}"
+    return f"{first}\nseed {meta['seed']}" if meta.get("seed") is not None else first

@@ -412,7 +412,7 @@ class MainWindow(QMainWindow):
                 f"quarantined {len(changes.quarantined)}", 10_000)
             self.reload_library()
 
-        self.submit("import", run, paths, lane=Lane.WRITER, title=f"Importing {len(paths)} item(s)", on_done=done)
+        self.submit("import", run, paths, lane=Lane.WRITER, title=_import_title(paths), on_done=done)
 
     def toggle_large_view(self) -> None:
         canvas = self.preview.canvas
@@ -531,8 +531,11 @@ class MainWindow(QMainWindow):
         image = entry.image
         self.current = entry
         meta = entry.metadata
-        caption = (f"{meta.get('style', '')} · {meta.get('repeat', 'basic')} · {image.shape[1]}×{image.shape[0]}"
-                   f" · seed {meta.get('seed', '?')}") if meta else (entry.path or "")
+        parts = [meta.get("style") or entry.title or Path(entry.path or "tile").stem, meta.get("repeat", "basic"),
+                 f"{image.shape[1]}×{image.shape[0]}"]
+        if meta.get("seed") is not None:
+            parts.append(f"seed {meta['seed']}")
+        caption = " · ".join(parts)
         self.preview.show_tile(image, meta.get("repeat", "basic"), caption)
         self.inspector.show_metadata(entry.path, meta)
         self.run_qa(self.current)
@@ -761,3 +764,11 @@ class _ExcludingSelf:
 
     def nearest(self, image, k: int = 5):
         return [item for item in self.provider.nearest(image, k + 1) if item.id != str(self.pattern_id)][:k]
+
+
+def _import_title(paths: list[str]) -> str:
+    """'Importing moss.jpg', 'Importing the folder textures', or 'Importing 3 files and folders'."""
+    if len(paths) == 1:
+        path = Path(paths[0])
+        return f"Importing the folder {path.name}" if path.is_dir() else f"Importing {path.name}"
+    return f"Importing {len(paths)} files and folders"
