@@ -324,6 +324,36 @@ def test_dropping_files_imports_them(window, qtbot, tmp_path, shared_textures):
     assert [j.title for j in window.queue.jobs() if j.kind == "import"] == [f"Importing the folder {tmp_path.name}"]
 
 
+def test_a_cancelled_import_shows_and_indexes_what_it_committed(window, qtbot, tmp_path, monkeypatch):
+    """Cancel after the first batch: those 16 patterns appear in the grid and in the index."""
+    import numpy as np
+    from PIL import Image
+
+    from desktop.jobs import JobCancelled, JobState
+    from desktop.library import search
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for i in range(40):
+        Image.fromarray((np.random.default_rng(i).random((32, 32, 3)) * 255).astype(np.uint8)).save(folder / f"{i}.png")
+
+    class CancelsAtTwenty:  # the user presses Cancel while the second batch is gathered
+        def __init__(self, ctx):
+            self.ctx = ctx
+
+        def progress(self, step, total=None, message=None):
+            if step == 20:
+                raise JobCancelled()
+            self.ctx.progress(step, total, message)
+
+    real = search.import_into
+    monkeypatch.setattr(search, "import_into", lambda lib, paths, ctx=None: real(lib, paths, CancelsAtTwenty(ctx)))
+    window.import_paths([str(folder)])
+    qtbot.waitUntil(lambda: window.library.count() == 16, timeout=30_000)
+    assert [j.state for j in window.queue.jobs() if j.kind == "import"] == [JobState.CANCELLED]
+    qtbot.waitUntil(lambda: search.index(window.lib).ids() == {p["id"] for p in window.lib.list()}, timeout=30_000)
+
+
 def test_space_toggles_a_large_view(window, qtbot):
     _generate_two(window, qtbot)
     window.library.select_row(0)

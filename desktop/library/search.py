@@ -99,8 +99,8 @@ def look_of(rgb) -> dict[str, Any]:
 def import_into(lib: Library, paths, ctx=None, index_every: int = 4):
     """Import files and folders, each file's look made beside its decode, and index as it goes:
     after every `index_every` stored batches (LanceDB pays per call, and a fragment per add), and
-    at the end. A cancelled import leaves what it stored queued in the outbox for the next
-    embedder run (the window's next library job, `library check`, or the next start)."""
+    at the end. A cancelled import leaves what it committed queued in the outbox for the next
+    embedder run (the window queues one behind every import; `library check`; the next start)."""
     stored = 0
 
     def after_batch() -> None:

@@ -412,7 +412,24 @@ class MainWindow(QMainWindow):
                 f"quarantined {len(changes.quarantined)}", 10_000)
             self.reload_library()
 
-        self.submit("import", run, paths, lane=Lane.WRITER, title=_import_title(paths), on_done=done)
+        job = self.submit("import", run, paths, lane=Lane.WRITER, title=_import_title(paths), on_done=done)
+        if job is None:
+            return
+
+        def index(ctx):  # a cancelled or failed import keeps its committed batches: index and show them
+            from desktop.library import search
+
+            return search.embed_pending(lib, ctx=ctx)
+
+        def indexed(snap: JobSnapshot) -> None:
+            try:
+                ended = self.queue.get(job.id).snapshot().state
+            except KeyError:
+                ended = None
+            if ended is not JobState.DONE and lib is self.lib:
+                self.reload_library()
+
+        self.submit("index", index, lane=Lane.WRITER, title="Indexing imported patterns", on_done=indexed)
 
     def toggle_large_view(self) -> None:
         canvas = self.preview.canvas
