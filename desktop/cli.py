@@ -257,10 +257,15 @@ def _run_as_job(kind: str, request, args: argparse.Namespace):
 
 
 # -- the parser -------------------------------------------------------------------------------
+GLOBAL_DEFAULTS = {"json": False, "debug": False, "library": None}
+
+
 def build_parser() -> argparse.ArgumentParser:
     from desktop.repeat import REPEATS
 
-    common = argparse.ArgumentParser(add_help=False)
+    # Accepted before the command and after it. No defaults here: a subcommand's parser would write
+    # its default over a value given before the command name; main() fills in GLOBAL_DEFAULTS.
+    common = argparse.ArgumentParser(add_help=False, argument_default=argparse.SUPPRESS)
     common.add_argument("--json", action="store_true", help="machine-readable output")
     common.add_argument("--debug", action="store_true", help="show tracebacks")
     common.add_argument("--library", metavar="DIR", help="the library folder (default: TESSERA_LIBRARY or settings)")
@@ -338,6 +343,9 @@ def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
     args, extra = parser.parse_known_args(argv)
+    for name, default in GLOBAL_DEFAULTS.items():
+        if not hasattr(args, name):
+            setattr(args, name, default)
     from desktop.config import resolve_paths
     from desktop.logs import setup_logging
 

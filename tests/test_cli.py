@@ -141,3 +141,19 @@ def test_main_py_runs_the_cli(tmp_path):
     done = subprocess.run([sys.executable, "main.py", "styles", "--json"], capture_output=True, text=True,
                           cwd=ROOT, env=subprocess_env(TESSERA_HOME=str(tmp_path)))
     assert done.returncode == 0 and json.loads(done.stdout)["styles"]
+
+
+def test_global_options_work_before_and_after_the_command(capsys, tmp_path, monkeypatch):
+    """`tessera --library DIR --json library list` is the same as putting them after the command
+    (a subcommand's parser used to write its defaults over them: the default library was used)."""
+    from PIL import Image
+
+    monkeypatch.delenv("TESSERA_LIBRARY", raising=False)
+    Image.new("RGB", (16, 16), (200, 30, 40)).save(tmp_path / "red.png")
+    lib = tmp_path / "lib"
+    code, out, _ = run(capsys, "--library", str(lib), "--json", "library", "import", str(tmp_path / "red.png"))
+    assert code == 0 and json.loads(out)["added"] == [1] and (lib / "library.db").is_file()
+    for argv in (["--library", str(lib), "--json", "library", "list"], ["library", "list", "--library", str(lib), "--json"],
+                 ["--json", "library", "--library", str(lib), "list"]):
+        code, out, _ = run(capsys, *argv)
+        assert code == 0 and [p["title"] for p in json.loads(out)["patterns"]] == ["red"], argv
