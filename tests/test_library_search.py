@@ -218,3 +218,32 @@ def test_the_ann_index_answers_like_the_exact_search(tmp_path, monkeypatch):
                    "tags": ["ikat"]}])
     hits = index.search(fresh, limit=3, tag="ikat")
     assert [h["id"] for h in hits] == [5000] and hits[0]["similarity"] > 0.999 and hits[0]["hashes"] == [7]
+
+
+def test_a_copy_read_while_another_lane_writes_is_not_kept(tmp_path):
+    """Search (I/O lane) copies the table while an import (writer lane) adds to it: that copy may
+    miss the new row, so it must not be kept for the searches after the write."""
+    from desktop.library import vector_index
+    from desktop.library.descriptor import DIM
+
+    rng = np.random.default_rng(1)
+    vectors = rng.standard_normal((2, DIM)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+
+    def row(i):
+        return {"id": i, "vector": vectors[i - 1], "model": "m", "hashes": [0], "status": "draft", "rating": 0,
+                "tags": []}
+
+    index = vector_index.VectorIndex(tmp_path / "index")
+    index.upsert([row(1)])
+    real = index.table.to_arrow
+
+    def read_while_writing():
+        data = real()  # the copy is taken before the write lands
+        index.table.to_arrow = real
+        index.upsert([row(2)])
+        return data
+
+    index.table.to_arrow = read_while_writing
+    assert [h["id"] for h in index.search(vectors[1], limit=2)] == [1]  # the copy of that moment
+    assert [h["id"] for h in index.search(vectors[1], limit=2)] == [2, 1]  # the next search sees the write

@@ -13,6 +13,7 @@ lancedb is imported here only, and only when the library first needs the index.
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -47,7 +48,23 @@ class VectorIndex:
         ])
         self.table = self._open(TABLE, self.schema)
         self.clip = self._open(CLIP_TABLE, None)
-        self._cache: dict[str, Any] = {}  # in-memory copies for exact search, dropped on every write
+        # in-memory copies (exact search) and opened datasets (ANN), dropped after every write; a copy
+        # read while a write was under way is not kept (the write's generation moved on meanwhile)
+        self._cache: dict[str, Any] = {}
+        self._generation = 0
+
+    @contextmanager
+    def _writing(self):
+        try:
+            yield
+        finally:
+            self._generation += 1
+            self._cache.clear()
+
+    def _remember(self, key: str, value, generation: int):
+        if generation == self._generation:
+            self._cache[key] = value
+        return value
 
     def _open(self, name: str, schema):
         names = self.db.list_tables() if hasattr(self.db, "list_tables") else self.db.table_names()
@@ -63,15 +80,15 @@ class VectorIndex:
         import pyarrow as pa
 
         dim = len(rows[0]["vector"])
-        self._cache.clear()
-        if self.clip is None:
-            schema = pa.schema([pa.field("id", pa.int64()), pa.field("vector", pa.list_(pa.float32(), dim)),
-                                pa.field("model", pa.string()), pa.field("status", pa.string()),
-                                pa.field("rating", pa.int32()), pa.field("tags", pa.string())])
-            self.clip = self.db.create_table(CLIP_TABLE, schema=schema)
-        self.clip.delete(f"id IN ({', '.join(str(int(r['id'])) for r in rows)})")
-        self.clip.add([{**r, "vector": np.asarray(r["vector"], np.float32),
-                        "tags": "|" + "|".join(r.get("tags", [])) + "|"} for r in rows])
+        with self._writing():
+            if self.clip is None:
+                schema = pa.schema([pa.field("id", pa.int64()), pa.field("vector", pa.list_(pa.float32(), dim)),
+                                    pa.field("model", pa.string()), pa.field("status", pa.string()),
+                                    pa.field("rating", pa.int32()), pa.field("tags", pa.string())])
+                self.clip = self.db.create_table(CLIP_TABLE, schema=schema)
+            self.clip.delete(f"id IN ({', '.join(str(int(r['id'])) for r in rows)})")
+            self.clip.add([{**r, "vector": np.asarray(r["vector"], np.float32),
+                            "tags": "|" + "|".join(r.get("tags", [])) + "|"} for r in rows])
 
     def clip_search(self, vector: np.ndarray, limit: int = 10, **filters) -> list[dict[str, Any]]:
         if self.clip is None:
@@ -92,26 +109,26 @@ class VectorIndex:
     def upsert(self, rows: list[dict[str, Any]]) -> None:
         if not rows:
             return
-        self._cache.clear()
         ids = ", ".join(str(int(r["id"])) for r in rows)
-        self.table.delete(f"id IN ({ids})")
-        self.table.add([{**r, "vector": np.asarray(r["vector"], np.float32), "model": r.get("model", MODEL),
-                         "hashes": [int(np.int64(np.uint64(h))) for h in r["hashes"]],
-                         "tags": "|" + "|".join(r.get("tags", [])) + "|"} for r in rows])
+        with self._writing():
+            self.table.delete(f"id IN ({ids})")
+            self.table.add([{**r, "vector": np.asarray(r["vector"], np.float32), "model": r.get("model", MODEL),
+                             "hashes": [int(np.int64(np.uint64(h))) for h in r["hashes"]],
+                             "tags": "|" + "|".join(r.get("tags", [])) + "|"} for r in rows])
 
     def update_fields(self, pattern_id: int, status: str, rating: int, tags: list[str]) -> None:
-        self._cache.clear()
-        for table in (self.table, self.clip):
-            if table is not None:
-                table.update(where=f"id = {int(pattern_id)}",
-                             values={"status": status, "rating": int(rating), "tags": "|" + "|".join(tags) + "|"})
+        with self._writing():
+            for table in (self.table, self.clip):
+                if table is not None:
+                    table.update(where=f"id = {int(pattern_id)}",
+                                 values={"status": status, "rating": int(rating), "tags": "|" + "|".join(tags) + "|"})
 
     def delete(self, ids: list[int]) -> None:
         if ids:
-            self._cache.clear()
-            for table in (self.table, self.clip):
-                if table is not None:
-                    table.delete(f"id IN ({', '.join(str(int(i)) for i in ids)})")
+            with self._writing():
+                for table in (self.table, self.clip):
+                    if table is not None:
+                        table.delete(f"id IN ({', '.join(str(int(i)) for i in ids)})")
 
     def search(self, vector: np.ndarray, limit: int = 10, **filters) -> list[dict[str, Any]]:
         return self._search(self.table, vector, limit, **filters)
@@ -146,17 +163,21 @@ class VectorIndex:
         """The table's Lance dataset at its latest version (kept until the next write here: every
         write goes through this object, and drops it)."""
         key = f"{table.name}:dataset"
-        if key not in self._cache:
-            self._cache[key] = table.to_lance()
-        return self._cache[key]
+        dataset = self._cache.get(key)  # read once: a write on another lane may clear the cache meanwhile
+        if dataset is None:
+            generation = self._generation
+            dataset = self._remember(key, table.to_lance(), generation)
+        return dataset
 
     def _columns(self, table) -> dict[str, Any]:
         name = table.name
-        if name not in self._cache:
+        columns = self._cache.get(name)  # read once: a write on another lane may clear the cache meanwhile
+        if columns is None:
+            generation = self._generation
             data = table.to_arrow()
             vectors = data.column("vector").combine_chunks()
             dim = vectors.type.list_size
-            self._cache[name] = {
+            columns = {
                 "id": np.asarray(data.column("id").to_numpy(), np.int64),
                 "vector": np.asarray(vectors.values.to_numpy(zero_copy_only=False), np.float32).reshape(-1, dim),
                 "status": np.asarray(data.column("status").to_pylist(), dtype=object),
@@ -165,7 +186,8 @@ class VectorIndex:
                 "model": data.column("model").to_pylist(),
                 "hashes": data.column("hashes").to_pylist() if "hashes" in data.column_names else None,
             }
-        return self._cache[name]
+            self._remember(name, columns, generation)
+        return columns
 
     def _exact(self, table, vector, limit, status, min_rating, tag, exclude, ids=None) -> list[dict[str, Any]]:
         cols = self._columns(table)
@@ -215,9 +237,9 @@ class VectorIndex:
             return False
         from lancedb.index import IvfHnswSq
 
-        self.table.create_index("vector", config=IvfHnswSq(distance_type="l2", num_partitions=_partitions(rows)),
-                                replace=True)
-        self._cache.clear()  # the next search opens the version that has the index
+        with self._writing():  # the next search opens the version that has the index
+            self.table.create_index("vector", config=IvfHnswSq(distance_type="l2", num_partitions=_partitions(rows)),
+                                    replace=True)
         marker.write_text(json.dumps({"rows": rows, "kind": ANN_KIND}))
         return True
 
