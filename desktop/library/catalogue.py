@@ -241,13 +241,14 @@ class Library:
             raise LibraryError(f"could not store the image: {exc.strerror or exc}") from None
         return relative, True
 
-    def _discard_uncommitted(self, items: Iterable[dict[str, Any]]) -> None:
-        """Remove files written ahead for items whose rows were never committed (an import that was
-        cancelled or failed), unless a committed pattern holds the same bytes."""
-        for item in items:
-            if item.get("created") and self._pattern_with(item["digest"]) is None:
+    def _discard_uncommitted(self, written: Iterable[tuple[str, str]]) -> None:
+        """Remove files this process wrote, (relative path, sha256), whose rows were never committed
+        (a batch rolled back, an import cancelled), unless a committed pattern holds the same bytes:
+        no file without its row."""
+        for relative, digest in written:
+            if self._pattern_with(digest) is None:
                 with contextlib.suppress(OSError):
-                    (self.files / item["stored"]).unlink()
+                    (self.files / relative).unlink()
 
     IMPORT_THREADS = 2  # decode, look and file-writing threads of an import
 
@@ -305,19 +306,15 @@ class Library:
         try:
             for item, digest in fresh:
                 if item.get("stored"):  # written ahead, on an import's decode thread
-                    stored.append(item["stored"])
-                    if item.get("created"):
-                        written.append(item["stored"])
-                    continue
-                relative, created = self._store(item["data"], digest, item["suffix"])
+                    relative, created = item["stored"], item.get("created", False)
+                else:
+                    relative, created = self._store(item["data"], digest, item["suffix"])
                 stored.append(relative)
                 if created:
-                    written.append(relative)
+                    written.append((relative, digest))
             new_ids = self._insert_rows(fresh, stored)
         except Exception:
-            for relative in written:
-                with contextlib.suppress(OSError):
-                    (self.files / relative).unlink()  # no file without its row
+            self._discard_uncommitted(written)
             raise
         for skipped in changes.skipped:  # a copy of one earlier in this batch names the one kept
             if skipped["duplicate_of"] is None:
@@ -441,7 +438,7 @@ class Library:
                 for _, future in queue:
                     future.cancel()
                 ahead = [f.result() for _, f in queue if not f.cancelled() and f.exception() is None]
-                self._discard_uncommitted([*pending, *(r for r in ahead if "stored" in r)])
+                self._discard_uncommitted((r["stored"], r["digest"]) for r in [*pending, *ahead] if r.get("created"))
                 raise
         if ctx is not None:
             ctx.progress(len(files), len(files), "Imported")

@@ -131,10 +131,9 @@ def _embed_batch(lib: Library, ids: list[int]) -> None:
             manual.setdefault(pid, set()).add(name)
     loaded, looks = [], {}
     for pid in ids:
-        if pid not in facts:  # deleted since it was queued
-            lib.take_fresh(pid)
-            continue
         fresh = lib.take_fresh(pid)  # decoded when it was added, in this process
+        if pid not in facts:  # deleted since it was queued
+            continue
         if fresh is not None:
             loaded.append((pid, fresh[0]))
             if fresh[1] is not None:  # its look was made on the import's decode threads

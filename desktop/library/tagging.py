@@ -4,6 +4,7 @@ textile vocabulary in resources/tags/ (when CLIP weights are available)."""
 from __future__ import annotations
 
 import json
+import weakref
 from functools import lru_cache
 
 import numpy as np
@@ -53,13 +54,15 @@ def vocabulary_terms() -> list[str]:
     return [*v["styles"], *v["motifs"], *v["moods"]]
 
 
+_VOCABULARY_VECTORS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # embedder -> (prompts, vectors)
+
+
 def _vocabulary_vectors(embedder, prompts: tuple[str, ...]) -> np.ndarray:
     """The vocabulary's text embeddings, made once per embedder (every batch of an import asks;
     ViT-B-32 takes about half a second for them on a CPU)."""
-    cached = getattr(embedder, "_tessera_vocabulary", None)
+    cached = _VOCABULARY_VECTORS.get(embedder)
     if cached is None or cached[0] != prompts:
-        cached = (prompts, embedder.embed_texts(list(prompts)))
-        embedder._tessera_vocabulary = cached
+        cached = _VOCABULARY_VECTORS[embedder] = (prompts, embedder.embed_texts(list(prompts)))
     return cached[1]
 
 
