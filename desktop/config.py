@@ -140,26 +140,85 @@ def load_settings(path: Path) -> Settings:
         return Settings()
 
 
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write a file so that a crash leaves either the old file or the new one, never half."""
+def atomic_write_bytes(path: Path, data: bytes, durable: bool = True) -> None:
+    """Write a file so that a crash leaves either the old file or the new one, never half.
+
+    With durable=False the file is only written (temp file, replace) and not waited for on disk:
+    a crash of the process still leaves the old file or the new one, and `make_durable` later
+    makes many such files durable at once (the import writes 16 to a batch)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
+            if durable:
+                fh.flush()
+                os.fsync(fh.fileno())
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
-    with contextlib.suppress(OSError):  # make the rename itself durable
-        dir_fd = os.open(path.parent, os.O_RDONLY)
+    if durable:
+        with contextlib.suppress(OSError):  # make the rename itself durable
+            _fsync_path(path.parent)
+
+
+def _fsync_path(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _syncfs():
+    """Linux's syncfs(2) through the C library, or None elsewhere."""
+    import ctypes
+    import sys
+
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        return ctypes.CDLL(None, use_errno=True).syncfs
+    except (OSError, AttributeError):
+        return None
+
+
+def make_durable(paths: list[Path]) -> None:
+    """Wait until these files, written with atomic_write_bytes(durable=False), and their names in
+    their folders are on disk. On Linux one syncfs(2) of their filesystem does it (one journal
+    commit, where an fsync of every file and folder made two each); elsewhere each file and
+    folder is fsynced. Raises OSError when the disk refuses."""
+    if not paths:
+        return
+    syncfs = _syncfs()
+    if syncfs is not None:
+        import ctypes
+
+        done = set()
+        for path in paths:  # one call per filesystem (a library lives on one)
+            device = path.stat().st_dev
+            if device in done:
+                continue
+            fd = os.open(path.parent, os.O_RDONLY)
+            try:
+                if syncfs(fd) != 0:
+                    err = ctypes.get_errno()
+                    raise OSError(err, os.strerror(err), str(path.parent))
+            finally:
+                os.close(fd)
+            done.add(device)
+        return
+    for path in paths:
+        fd = os.open(path, os.O_RDWR if os.name == "nt" else os.O_RDONLY)  # Windows flushes only writable handles
         try:
-            os.fsync(dir_fd)
+            os.fsync(fd)
         finally:
-            os.close(dir_fd)
+            os.close(fd)
+    if os.name != "nt":  # Windows cannot open a folder to flush it; NTFS journals the rename
+        for folder in {p.parent for p in paths}:
+            _fsync_path(folder)
 
 
 def save_settings(settings: Settings, path: Path) -> None:

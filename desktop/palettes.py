@@ -145,12 +145,11 @@ def extract_palette(rgb: np.ndarray, k: int = 6, sample: int = 40_000, seed: int
         pixels = pixels[pixels[:, 3] > 0.01 * scale, :3]
     if len(pixels) == 0:
         raise UserError("the image has no opaque pixels to take colours from")
-    rng = np.random.default_rng(seed)
     if len(pixels) > sample:  # a random sample (with replacement: far cheaper, just as fair)
-        pixels = pixels[rng.integers(0, len(pixels), sample)]
+        pixels = pixels[np.random.default_rng(seed).integers(0, len(pixels), sample)]
     pixels = pixels.astype(np.float32) / np.float32(scale)
     lab = cv2.cvtColor(pixels.reshape(-1, 1, 3), cv2.COLOR_RGB2LAB).reshape(-1, 3)
-    distinct = len(np.unique(np.round(lab[:4096]).astype(np.int32) @ np.array([1, 1000, 1000000]), axis=0))
+    distinct = len(np.unique(np.round(lab[:4096]).astype(np.int32) @ np.array([1, 1000, 1000000])))
     k = max(1, min(k, distinct if len(lab) <= 4096 else k))
     cv2.setRNGSeed(seed)
     criteria = (cv2.TERM_CRITERIA_EPS + cv2.TERM_CRITERIA_MAX_ITER, 50, 0.05)

@@ -1,6 +1,8 @@
 """The library: schema and settings, import, provenance, updates, audit, locking, corruption."""
 
+import hashlib
 import sqlite3
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -308,13 +310,52 @@ def test_a_disk_that_fills_during_an_import_loses_nothing_committed(lib, tmp_pat
     folder = _folder_of_tiles(tmp_path, 40)
     real, writes = catalogue.atomic_write_bytes, []
 
-    def fills_up(path, data):
+    def fills_up(path, data, durable=True):
         writes.append(path)
         if len(writes) > 25:
             raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
-        real(path, data)
+        real(path, data, durable=durable)
 
     monkeypatch.setattr(catalogue, "atomic_write_bytes", fills_up)
     with pytest.raises(LibraryError, match="No space left"):
         search.import_into(lib, [folder])
     assert lib.count() == 16 and _files_match_rows(lib) and lib.check()["ok"]
+
+
+def test_a_batch_whose_files_cannot_be_synced_commits_no_rows(lib, tmp_path, monkeypatch):
+    """The import writes its files ahead without waiting for the disk and syncs each batch at once
+    before its commit; when that sync fails, the batch's rows never come and its files go."""
+    import errno
+    import os
+
+    import desktop.library.catalogue as catalogue
+    from desktop.library import search
+
+    folder = _folder_of_tiles(tmp_path, 40)
+    real, syncs = catalogue.make_durable, []
+
+    def fails_second(paths):
+        syncs.append(list(paths))
+        if len(syncs) == 2:
+            raise OSError(errno.EIO, os.strerror(errno.EIO))
+        real(paths)
+
+    monkeypatch.setattr(catalogue, "make_durable", fails_second)
+    with pytest.raises(LibraryError, match="could not store the images: Input/output error"):
+        search.import_into(lib, [folder])
+    assert len(syncs[0]) == 16 and all(p.is_file() for p in syncs[0])  # the batch's files, synced together
+    assert lib.count() == 16 and _files_match_rows(lib) and lib.check()["ok"]
+    monkeypatch.setattr(catalogue, "make_durable", real)
+    assert len(search.import_into(lib, [folder]).added) == 24  # the rest arrives on a second try
+
+
+def test_a_stored_file_cut_short_is_written_again(lib):
+    from desktop.engine.images import png_bytes
+
+    data = png_bytes(np.full((16, 16, 3), 90, np.uint8), {})
+    pid = lib.add_bytes(data, ".png", width=16, height=16).added[0]
+    path = Path(lib.get(pid)["file"])
+    path.write_bytes(data[:40])  # what a power cut can leave of a file not yet on disk
+    digest = hashlib.sha256(data).hexdigest()
+    assert lib._store(data, digest, ".png") == (str(path.relative_to(lib.files)), True)
+    assert path.read_bytes() == data

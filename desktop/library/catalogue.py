@@ -14,6 +14,7 @@ import hashlib
 import os
 import shutil
 import sqlite3
+import threading
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -23,7 +24,7 @@ from typing import Any
 from sqlalchemy import create_engine, event, select, text
 from sqlalchemy.orm import Session, selectinload
 
-from desktop.config import atomic_write_bytes
+from desktop.config import atomic_write_bytes, make_durable
 from desktop.errors import UserError
 from desktop.library.models import STATUSES, AuditLog, EmbeddingOutbox, Pattern, Provenance, QAReportRow, Tag
 
@@ -228,15 +229,17 @@ class Library:
     def file_path(self, pattern: Pattern) -> Path:
         return self.files / pattern.file
 
-    def _store(self, data: bytes, digest: str, suffix: str) -> tuple[str, bool]:
-        """Write the bytes at their content address (atomically, fsynced): (relative path, whether
+    def _store(self, data: bytes, digest: str, suffix: str, durable: bool = True) -> tuple[str, bool]:
+        """Write the bytes at their content address (atomically; fsynced unless durable=False, when
+        add_many makes the batch durable before committing its rows): (relative path, whether
         this call wrote the file). Safe on any thread."""
         relative = f"{digest[:2]}/{digest}{suffix}"
         target = self.files / relative
-        if target.exists():
-            return relative, False
+        with contextlib.suppress(OSError):
+            if target.stat().st_size == len(data):  # a file cut short (a power cut) is written again
+                return relative, False
         try:
-            atomic_write_bytes(target, data)
+            atomic_write_bytes(target, data, durable=durable)
         except OSError as exc:
             raise LibraryError(f"could not store the image: {exc.strerror or exc}") from None
         return relative, True
@@ -258,6 +261,25 @@ class Library:
         """The id of the pattern whose file has this sha256, or None (a read: safe on any thread)."""
         with self.reader.connect() as conn:
             return conn.execute(select(Pattern.id).where(Pattern.sha256 == digest)).scalar()
+
+    @contextlib.contextmanager
+    def _digest_lookup(self):
+        """`_pattern_with` for an import's decode threads, one query per file: a DBAPI connection of
+        the reader, shared behind a lock (SQLAlchemy's statement cache and pool checkout cost about
+        40 times the query itself, and hold the interpreter lock the decoders need)."""
+        raw = self.reader.raw_connection()
+        lock = threading.Lock()
+        query = f"SELECT id FROM {Pattern.__tablename__} WHERE sha256 = ?"
+
+        def lookup(digest: str) -> int | None:
+            with lock:
+                row = raw.driver_connection.execute(query, (digest,)).fetchone()
+            return None if row is None else row[0]
+
+        try:
+            yield lookup
+        finally:
+            raw.close()
 
     def take_fresh(self, pattern_id: int) -> tuple[Any, Any] | None:
         """(decoded RGB, what `prepare` made of it) for a pattern added by this process and not
@@ -304,14 +326,20 @@ class Library:
             return changes
         stored, written = [], []
         try:
+            ahead = []
             for item, digest in fresh:
-                if item.get("stored"):  # written ahead, on an import's decode thread
+                if item.get("stored"):  # written ahead, on an import's decode thread, not yet synced
                     relative, created = item["stored"], item.get("created", False)
+                    ahead.append(self.files / relative)
                 else:
                     relative, created = self._store(item["data"], digest, item["suffix"])
                 stored.append(relative)
                 if created:
                     written.append((relative, digest))
+            try:
+                make_durable(ahead)  # no row is committed before its file is on disk
+            except OSError as exc:
+                raise LibraryError(f"could not store the images: {exc.strerror or exc}") from None
             new_ids = self._insert_rows(fresh, stored)
         except Exception:
             self._discard_uncommitted(written)
@@ -380,8 +408,9 @@ class Library:
         """Import files and folders (recursively). Bad files are quarantined with a reason.
 
         Files are read, decoded and written to the content-addressed store ahead on worker
-        threads (decoders and fsync release the interpreter lock) while this thread commits their
-        rows, `batch` files to a transaction (a crash loses at most the batch being stored, whose
+        threads (the decoders release the interpreter lock; the files are not waited for on disk
+        one by one, add_many syncs each batch at once before its commit) while this thread
+        commits their rows, `batch` files to a transaction (a crash loses at most the batch being stored, whose
         source files stay where they were; a cancel or an error removes the files written ahead
         for rows never committed); `prepare(rgb)`, when given, also runs on those threads (the
         embedder's per-image work) and its result waits with the pixels; `after_batch()` runs
@@ -404,14 +433,18 @@ class Library:
                 if after_batch is not None:
                     after_batch()
 
-        with ThreadPoolExecutor(max_workers=self.IMPORT_THREADS, thread_name_prefix="tessera-decode") as pool:
+        def store_ahead(data: bytes, digest: str, suffix: str) -> tuple[str, bool]:
+            return self._store(data, digest, suffix, durable=False)  # add_many syncs each batch at once
+
+        with self._digest_lookup() as known, \
+                ThreadPoolExecutor(max_workers=self.IMPORT_THREADS, thread_name_prefix="tessera-decode") as pool:
             def top_up() -> None:
                 while len(queue) < 2 + batch // 2:
                     path = next(upcoming, None)
                     if path is None:
                         return
-                    queue.append((path, pool.submit(_read_and_decode, path, prepare, self._pattern_with,
-                                                    self._store)))
+                    queue.append((path, pool.submit(_read_and_decode, path, prepare, known,
+                                                    store_ahead)))
 
             try:
                 top_up()
