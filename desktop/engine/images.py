@@ -107,9 +107,10 @@ def decode_rgb(data: bytes, name: str = "image") -> tuple[np.ndarray, int, int]:
     if size is not None and size[0] * size[1] <= MAX_PIXELS:
         import cv2
 
-        bgr = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
-        if bgr is not None and bgr.shape[:2] == (size[1], size[0]):
-            return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB), size[0], size[1]
+        direct = getattr(cv2, "IMREAD_COLOR_RGB", None)  # OpenCV 4.10+: RGB without a second pass
+        pixels = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR if direct is None else direct)
+        if pixels is not None and pixels.shape[:2] == (size[1], size[0]):
+            return (cv2.cvtColor(pixels, cv2.COLOR_BGR2RGB) if direct is None else pixels), size[0], size[1]
         # unreadable to OpenCV: Pillow decides, and says why
     img = open_image(io.BytesIO(data), name)
     return rgb_of(img), img.width, img.height

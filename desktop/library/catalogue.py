@@ -436,7 +436,7 @@ class Library:
         def store_ahead(data: bytes, digest: str, suffix: str) -> tuple[str, bool]:
             return self._store(data, digest, suffix, durable=False)  # add_many syncs each batch at once
 
-        with self._digest_lookup() as known, \
+        with _opencv_on_one_thread(), self._digest_lookup() as known, \
                 ThreadPoolExecutor(max_workers=self.IMPORT_THREADS, thread_name_prefix="tessera-decode") as pool:
             def top_up() -> None:
                 while len(queue) < 2 + batch // 2:
@@ -667,6 +667,22 @@ def _configure_connection(dbapi_connection, record) -> None:
     for pragma in ("journal_mode=WAL", "synchronous=FULL", "foreign_keys=ON", "busy_timeout=5000"):
         cursor.execute(f"PRAGMA {pragma}")
     cursor.close()
+
+
+@contextlib.contextmanager
+def _opencv_on_one_thread():
+    """OpenCV's own worker threads off while an import runs a file per core: on small images its
+    threads spin more than they work (measured: the look cost 3.0 ms of CPU with two, 1.9 with
+    one, and the import 1 ms less CPU per file). The setting is process-wide; the old value is
+    put back afterwards."""
+    import cv2
+
+    before = cv2.getNumThreads()
+    cv2.setNumThreads(1)
+    try:
+        yield
+    finally:
+        cv2.setNumThreads(before)
 
 
 def _read_and_decode(path: Path, prepare=None, known=None, store=None) -> dict[str, Any]:
