@@ -306,8 +306,9 @@ class Library:
     def add_many(self, items: list[dict[str, Any]]) -> ChangeSet:
         """Store several images and their facts in one transaction: all of them, or none.
 
-        Each item has the keys of `add_bytes`. Files are written (atomically, fsynced) before the
-        rows that name them are committed, so a crash leaves no row without its file. Exact
+        Each item has the keys of `add_bytes`. Files are written atomically and are on disk before
+        the rows that name them are committed (each fsynced, or, for files an import wrote ahead
+        ('stored'), the batch synced at once), so a crash leaves no row without its file. Exact
         duplicates, of the library or earlier in the batch, are skipped and reported.
         """
         changes = ChangeSet()
