@@ -359,3 +359,29 @@ def test_a_stored_file_cut_short_is_written_again(lib):
     digest = hashlib.sha256(data).hexdigest()
     assert lib._store(data, digest, ".png") == (str(path.relative_to(lib.files)), True)
     assert path.read_bytes() == data
+
+
+def test_png_text_reads_every_text_chunk_and_steps_over_the_pixels(tmp_path):
+    import io
+    import struct
+    import zlib
+
+    from desktop.library.metadata_chunks import png_text
+
+    info = PngImagePlugin.PngInfo()
+    info.add_text("plain", "latin é")
+    info.add_text("packed", "x" * 500, zip=True)
+    info.add_itxt("intl", "ünïcode ✓", lang="en")
+    buf = io.BytesIO()
+    Image.fromarray(np.random.default_rng(0).integers(0, 256, (64, 64, 3), dtype=np.uint8)).save(buf, "PNG",
+                                                                                               pnginfo=info)
+    data = buf.getvalue()
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
+    iend = data.rindex(b"IEND") - 4
+    late = chunk(b"tEXt", b"after\0the pixels") + chunk(b"zTXt", b"broken\0\0not zlib")
+    data = data[:iend] + late + data[iend:]
+    assert png_text(data) == {"plain": "latin é", "packed": "x" * 500, "intl": "ünïcode ✓", "after": "the pixels"}
+    assert png_text(data[:iend + 20]) == {"plain": "latin é", "packed": "x" * 500, "intl": "ünïcode ✓"}  # cut short

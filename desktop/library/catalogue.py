@@ -313,8 +313,8 @@ class Library:
         """
         changes = ChangeSet()
         digests = [item.get("digest") or sha256_bytes(item["data"]) for item in items]
-        with Session(self.reader) as session:
-            known = dict(session.execute(select(Pattern.sha256, Pattern.id).where(Pattern.sha256.in_(digests))).all())
+        with self.reader.connect() as conn:
+            known = dict(conn.execute(select(Pattern.sha256, Pattern.id).where(Pattern.sha256.in_(digests))).all())
         fresh, first = [], {}
         for item, digest in zip(items, digests):
             if digest in known or digest in first:
@@ -687,7 +687,8 @@ def _opencv_on_one_thread():
 
 
 def _read_and_decode(path: Path, prepare=None, known=None, store=None) -> dict[str, Any]:
-    """A file's bytes, digest and decoded RGB (the decode proves it whole), or {'error': why};
+    """A file's bytes, digest, decoded RGB (the decode proves it whole) and generation metadata
+    (Tessera's and A1111's chunks), or {'error': why};
     with `prepare`, also prepare(rgb). With `known(digest)` (the id of a pattern already holding
     these bytes, or None), an exact copy is reported as {'duplicate_of': id} without decoding.
     With `store` (Library._store), a whole file is also written to the content-addressed store
@@ -713,8 +714,10 @@ def _read_and_decode(path: Path, prepare=None, known=None, store=None) -> dict[s
             prepared = prepare(pixels)
         except Exception:  # the embedder makes it again from the stored file, and reports there
             logging.getLogger(__name__).exception("preparing %s for the index", path)
+    from desktop.library.metadata_chunks import read_chunks
+
     read = {"data": data, "digest": digest, "width": width, "height": height,
-            "pixels": pixels, "prepared": prepared}
+            "pixels": pixels, "prepared": prepared, "metadata": read_chunks(path, data)}
     if store is not None:
         read["stored"], read["created"] = store(data, digest, path.suffix.lower())
     return read
@@ -722,10 +725,8 @@ def _read_and_decode(path: Path, prepare=None, known=None, store=None) -> dict[s
 
 def _item_of(path: Path, read: dict[str, Any]) -> dict[str, Any]:
     """What add_many stores for a file read by _read_and_decode."""
-    from desktop.library.metadata_chunks import read_chunks
-
     return {"data": read["data"], "suffix": path.suffix.lower(), "width": read["width"], "height": read["height"],
-            "metadata": read_chunks(path, read["data"]), "source": str(path), "title": "",
+            "metadata": read["metadata"], "source": str(path), "title": "",
             "pixels": read["pixels"], "prepared": read.get("prepared"), "digest": read["digest"],
             "stored": read.get("stored"), "created": read.get("created", False)}
 

@@ -40,6 +40,7 @@ def parse_a1111(text: str) -> dict[str, Any]:
 
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+_TEXT_CHUNKS = (b"tEXt", b"zTXt", b"iTXt")
 
 
 def png_text(data: bytes) -> dict[str, str]:
@@ -50,11 +51,13 @@ def png_text(data: bytes) -> dict[str, str]:
     out: dict[str, str] = {}
     pos = len(PNG_SIGNATURE)
     while pos + 8 <= len(data):
-        length, kind = struct.unpack(">I4s", data[pos:pos + 8])
-        body = data[pos + 8:pos + 8 + length]
-        pos += 12 + length
-        if len(body) < length or kind == b"IEND":
+        length, kind = struct.unpack_from(">I4s", data, pos)
+        start, pos = pos + 8, pos + 12 + length
+        if start + length > len(data) or kind == b"IEND":
             break
+        if kind not in _TEXT_CHUNKS:  # the pixels (IDAT) are stepped over, not copied
+            continue
+        body = data[start:start + length]
         try:
             if kind == b"tEXt":
                 key, _, value = body.partition(b"\0")
