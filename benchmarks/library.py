@@ -23,6 +23,7 @@ from desktop.engine import procedural
 from desktop.engine.images import save_png
 from desktop.library import Library
 from desktop.library import search as finder
+from desktop.library.descriptor import MODEL
 from desktop.palettes import parse_palette
 
 
@@ -106,7 +107,7 @@ def reconcile_time(n: int) -> dict:
                  "rating": 0, "tags": []} for i in range(1, n + 1)]
         index = finder.index(lib)
         for start in range(0, n, 20_000):
-            index.table.add([{**r, "model": "m", "tags": "||"} for r in rows[start:start + 20_000]])
+            index.table.add([{**r, "model": MODEL, "tags": "||"} for r in rows[start:start + 20_000]])
         start = time.perf_counter()
         in_sync = finder.reconcile(lib, build_index=False)  # the window builds the ANN index as its own job
         seconds = time.perf_counter() - start

@@ -43,6 +43,34 @@ def test_index_follows_sqlite_and_reconciles(lib):
     assert finder.index(lib).ids() == truth
 
 
+def test_rows_an_older_look_made_are_remade_by_reconcile(lib):
+    """Each row records the look version (descriptor and hashes) that made it; when the look
+    changes, the next reconcile remakes the older rows from the stored files."""
+    from desktop.library.descriptor import MODEL
+    from desktop.library.hashes import library_hashes
+
+    finder.embed_pending(lib)
+    pid = max(p["id"] for p in lib.list())
+    finder.index(lib).upsert([{"id": pid, "vector": np.ones(112, np.float32) / np.sqrt(112), "hashes": [0],
+                               "model": "tessera-descriptor-v1", "status": "draft", "rating": 0, "tags": []}])
+
+    class Progress:
+        def __init__(self):
+            self.steps = []
+
+        def progress(self, step, total=None, message=None):
+            self.steps.append((step, total, message))
+
+    ctx = Progress()
+    assert finder.reconcile(lib, ctx=ctx) == {"removed_from_index": [], "queued": [pid]}
+    assert ctx.steps == [(1, 1, "Indexing")]  # the window's reconcile job shows it
+    assert set(finder.index(lib).models().values()) == {MODEL}
+    row = next(r for r in finder.index(lib).table.to_arrow().to_pylist() if r["id"] == pid)
+    expected = [int(np.int64(np.uint64(h))) for h in library_hashes(load_rgb(lib.get(pid)["file"]))]
+    assert row["hashes"] == expected
+    assert finder.reconcile(lib) == {"removed_from_index": [], "queued": []}  # nothing left to remake
+
+
 def test_search_by_image_finds_copies_first_with_filters_pushed_down(lib, shared_textures):
     img = load_rgb(shared_textures / "seamless/moss-plants.jpg")
     moss = next(p["id"] for p in lib.list() if p["title"] == "moss-plants")

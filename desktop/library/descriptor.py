@@ -18,7 +18,10 @@ from functools import lru_cache
 import cv2
 import numpy as np
 
-MODEL = "tessera-descriptor-v1"
+# The version of the whole look an index row holds (descriptor and hashes): rows made by another
+# are remade by the next reconcile. v2: tiles whose content repeats within them are hashed at a
+# canonical shift (v1 left them where they were, so their shifted copies hashed apart).
+MODEL = "tessera-descriptor-v2"
 DIM = 112
 SIDE = 64
 

@@ -178,21 +178,24 @@ def embed_pending(lib: Library, batch: int = 64, ctx=None) -> int:
             ctx.progress(done, total, "Indexing")
 
 
-def reconcile(lib: Library, build_index: bool = True) -> dict[str, list[int]]:
-    """Make the index's ids equal SQLite's: drop extras, queue and embed the missing; then (unless
+def reconcile(lib: Library, build_index: bool = True, ctx=None) -> dict[str, list[int]]:
+    """Make the index's ids equal SQLite's: drop extras, queue and embed the missing and those whose
+    row an older version of the look made (the hashes or descriptor changed); then (unless
     told not to: the window builds it as a job of its own) build the ANN index if it is due."""
     with Session(lib.reader) as session:
         truth = set(session.scalars(select(Pattern.id)))
         queued = set(session.scalars(select(EmbeddingOutbox.pattern_id)))
-    indexed = index(lib).ids()
+    made_by = index(lib).models()
+    indexed = set(made_by)
+    current = {i for i, model in made_by.items() if model == MODEL}
     extra = sorted(indexed - truth)
-    missing = sorted(truth - indexed - queued)
+    missing = sorted(truth - current - queued)  # never indexed, or indexed by an older look (then remade)
     index(lib).delete(extra)
     if missing:
         with Session(lib.engine) as session, session.begin():
             session.add_all(EmbeddingOutbox(pattern_id=i) for i in missing)
     queue_clip_backfill(lib)
-    embed_pending(lib)
+    embed_pending(lib, ctx=ctx)  # progress and cancel (what is left stays queued) for a library being remade
     if build_index:
         index(lib).ensure_ann()
     return {"removed_from_index": extra, "queued": missing}

@@ -103,8 +103,14 @@ class VectorIndex:
         return {i for i, m in zip(data.column("id").to_pylist(), data.column("model").to_pylist())
                 if model is None or m == model}
 
+    def models(self) -> dict[int, str]:
+        """Each indexed id and the model (look version) that made its row, read from those two
+        columns only."""
+        data = self._dataset(self.table).to_table(columns=["id", "model"])
+        return dict(zip(data.column("id").to_pylist(), data.column("model").to_pylist()))
+
     def ids(self) -> set[int]:
-        return set(self.table.to_arrow().column("id").to_pylist())
+        return set(self.models())
 
     def upsert(self, rows: list[dict[str, Any]]) -> None:
         if not rows:

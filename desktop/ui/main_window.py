@@ -211,7 +211,7 @@ class MainWindow(QMainWindow):
             search.warm_up(lib)
             if lib.count() == 0:
                 return {}  # a new library: nothing to check
-            return search.reconcile(lib, build_index=False)
+            return search.reconcile(lib, build_index=False, ctx=ctx)
 
         def reconciled(snap: JobSnapshot) -> None:
             _settle_heap()
