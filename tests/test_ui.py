@@ -521,3 +521,41 @@ def test_a_palette_is_saved_from_the_brief(window, qtbot):
     key = brief.save_palette_as("House colours")
     assert key == "house-colours" and brief.palette_combo.currentData() == key
     assert load_named(key).hex == ["#102030", "#d0c0b0"] and brief.palette_spec() == key
+
+
+def test_an_index_an_older_look_made_is_remade_in_parts_at_start(qtbot, qapp, tmp_path, monkeypatch):
+    """Opening a library whose index rows an older look made remakes them in indexing jobs of a
+    few patterns each, so that other writes get their turn between them."""
+    import numpy as np
+    from PIL import Image
+
+    from desktop.library import Library, search
+    from desktop.library.descriptor import MODEL
+    from desktop.ui.app import create_window
+    from desktop.ui.main_window import MainWindow
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for i in range(7):
+        Image.fromarray((np.random.default_rng(i).random((32, 32, 3)) * 255).astype(np.uint8)).save(folder / f"{i}.png")
+    root = tmp_path / "library"
+    with Library(root) as lib:
+        search.import_into(lib, [folder])
+        old = [{**r, "model": "tessera-descriptor-v1"} for r in search.index(lib).table.to_arrow().to_pylist()]
+        search.index(lib).upsert([{**r, "hashes": [0], "tags": [t for t in r["tags"].split("|") if t]} for r in old])
+        assert set(search.index(lib).models().values()) == {"tessera-descriptor-v1"}
+    monkeypatch.setenv("TESSERA_LIBRARY", str(root))
+    monkeypatch.setattr(MainWindow, "INDEX_PART", 3)
+    win = create_window(qapp, show_crash_dialogs=False)
+    qtbot.addWidget(win)
+    try:
+        win.show()
+        qtbot.waitUntil(lambda: win.lib is not None, timeout=30_000)
+        qtbot.waitUntil(lambda: any(j.kind == "build-index" for j in win.queue.jobs()), timeout=30_000)
+        assert set(search.index(win.lib).models().values()) == {MODEL}
+        assert search.index(win.lib).ids() == {p["id"] for p in win.lib.list()}
+        assert len([j for j in win.queue.jobs() if j.kind == "index"]) == 3  # 3 + 3 + 1
+    finally:
+        win.close()
+        win.shutdown()
+        win.crash_reporter.uninstall()

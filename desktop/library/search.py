@@ -162,25 +162,30 @@ def _embed_batch(lib: Library, ids: list[int]) -> None:
     lib.set_auto_tags_many(auto, done=ids)
 
 
-def embed_pending(lib: Library, batch: int = 64, ctx=None) -> int:
-    """Drain the embedding outbox in batches. Returns how many patterns were indexed."""
+def embed_pending(lib: Library, batch: int = 64, ctx=None, limit: int | None = None) -> int:
+    """Drain the embedding outbox in batches (at most `limit` patterns, when given: the window
+    drains a long backlog in parts, so that other writes get their turn between them). Returns
+    how many patterns were indexed."""
     done = 0
     with lib.reader.connect() as conn:
         total = conn.execute(select(func.count()).select_from(EmbeddingOutbox)).scalar()
-    while True:
+    while limit is None or done < limit:
         with lib.reader.connect() as conn:
-            ids = list(conn.execute(select(EmbeddingOutbox.pattern_id).limit(batch)).scalars())
+            ids = list(conn.execute(select(EmbeddingOutbox.pattern_id)
+                                    .limit(batch if limit is None else min(batch, limit - done))).scalars())
         if not ids:
             return done
         _embed_batch(lib, ids)
         done += len(ids)
         if ctx is not None:
             ctx.progress(done, total, "Indexing")
+    return done
 
 
-def reconcile(lib: Library, build_index: bool = True, ctx=None) -> dict[str, list[int]]:
+def reconcile(lib: Library, build_index: bool = True, ctx=None, embed: bool = True) -> dict[str, list[int]]:
     """Make the index's ids equal SQLite's: drop extras, queue and embed the missing and those whose
-    row an older version of the look made (the hashes or descriptor changed); then (unless
+    row an older version of the look made (the hashes or descriptor changed: a whole library is
+    then remade, with `ctx`'s progress and cancel; what is left stays queued); then (unless
     told not to: the window builds it as a job of its own) build the ANN index if it is due."""
     with Session(lib.reader) as session:
         truth = set(session.scalars(select(Pattern.id)))
@@ -195,7 +200,8 @@ def reconcile(lib: Library, build_index: bool = True, ctx=None) -> dict[str, lis
         with Session(lib.engine) as session, session.begin():
             session.add_all(EmbeddingOutbox(pattern_id=i) for i in missing)
     queue_clip_backfill(lib)
-    embed_pending(lib, ctx=ctx)  # progress and cancel (what is left stays queued) for a library being remade
+    if embed:  # else the caller drains the outbox (the window: in parts, see embed_pending)
+        embed_pending(lib, ctx=ctx)
     if build_index:
         index(lib).ensure_ann()
     return {"removed_from_index": extra, "queued": missing}

@@ -211,13 +211,16 @@ class MainWindow(QMainWindow):
             search.warm_up(lib)
             if lib.count() == 0:
                 return {}  # a new library: nothing to check
-            return search.reconcile(lib, build_index=False, ctx=ctx)
+            return search.reconcile(lib, build_index=False, ctx=ctx, embed=False)  # queues; the drain indexes
 
-        def reconciled(snap: JobSnapshot) -> None:
-            _settle_heap()
+        def build_index() -> None:
             # a large library's ANN index takes minutes to build: off the writer lane, so curation goes
             # on meanwhile (searches scan exactly until it is there); for a small one it returns at once
             self.submit("build-index", lambda ctx: _build_index(lib), lane=Lane.IO, title="Building the search index")
+
+        def reconciled(snap: JobSnapshot) -> None:
+            _settle_heap()
+            self._drain_index(lib, then=build_index)
 
         self.submit("reconcile", reconcile, lane=Lane.WRITER, title="Checking the search index",
                     on_done=reconciled)
@@ -225,6 +228,27 @@ class MainWindow(QMainWindow):
 
         self.library.set_collections([c["name"] for c in collections.all_collections(lib)])
         self.reload_library(first=True)
+
+    INDEX_PART = 2048  # patterns one indexing job takes before the writer lane serves what waits
+
+    def _drain_index(self, lib, then=None) -> None:
+        """Index what the outbox holds (a library whose index an older look made: all of it) in
+        parts, each a job of its own on the writer lane, so ratings and imports are not held up
+        for the minutes a large library takes; `then` runs once it is empty (not after a cancel)."""
+        def drain(ctx):
+            from desktop.library import search
+
+            return search.embed_pending(lib, ctx=ctx, limit=self.INDEX_PART)
+
+        def drained(snap: JobSnapshot) -> None:
+            if lib is not self.lib or snap.state is not JobState.DONE:
+                return
+            if snap.result >= self.INDEX_PART:
+                self._drain_index(lib, then)
+            elif then is not None:
+                then()
+
+        self.submit("index", drain, lane=Lane.WRITER, title="Updating the search index", on_done=drained)
 
     def shutdown(self) -> None:
         """Stop the jobs, then close the library (in that order: a writer may be mid-transaction)."""
