@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 import json
 import logging
 import os
@@ -172,6 +173,7 @@ def _fsync_path(path: Path) -> None:
         os.close(fd)
 
 
+@functools.lru_cache(maxsize=1)
 def _syncfs():
     """Linux's syncfs(2) through the C library, or None elsewhere."""
     import ctypes
