@@ -696,6 +696,7 @@ def _read_and_decode(path: Path, prepare=None, known=None, store=None) -> dict[s
     import logging
 
     from desktop.engine.images import ImageReadError, decode_rgb
+    from desktop.library.metadata_chunks import read_chunks
 
     if path.suffix.lower() not in IMPORTABLE:
         return {"error": f"{path.suffix or 'no extension'}: not an importable image type"}
@@ -714,8 +715,6 @@ def _read_and_decode(path: Path, prepare=None, known=None, store=None) -> dict[s
             prepared = prepare(pixels)
         except Exception:  # the embedder makes it again from the stored file, and reports there
             logging.getLogger(__name__).exception("preparing %s for the index", path)
-    from desktop.library.metadata_chunks import read_chunks
-
     read = {"data": data, "digest": digest, "width": width, "height": height,
             "pixels": pixels, "prepared": prepared, "metadata": read_chunks(path, data)}
     if store is not None:

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import contextlib
+import io
 import re
 from typing import Any
+
+from desktop.engine.images import PNG_SIGNATURE
 
 _KV = re.compile(r"\s*([\w ]+):\s*(\"[^\"]*\"|[^,]+)(?:,|$)")
 
@@ -39,7 +42,6 @@ def parse_a1111(text: str) -> dict[str, Any]:
     return out
 
 
-PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 _TEXT_CHUNKS = (b"tEXt", b"zTXt", b"iTXt")
 
 
@@ -90,7 +92,7 @@ def read_chunks(path, data: bytes | None = None) -> dict[str, Any]:
         if data.startswith(PNG_SIGNATURE):
             text = png_text(data)
         else:
-            with Image.open(path) as img:
+            with Image.open(io.BytesIO(data)) as img:  # the bytes already read: no second read of the file
                 text = dict(getattr(img, "text", {}) or {})
     except OSError:
         return out

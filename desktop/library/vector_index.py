@@ -99,14 +99,14 @@ class VectorIndex:
         """Ids that have a CLIP vector (made by `model`, when given)."""
         if self.clip is None:
             return set()
-        data = self.clip.to_arrow().select(["id", "model"])
-        return {i for i, m in zip(data.column("id").to_pylist(), data.column("model").to_pylist())
-                if model is None or m == model}
+        return {i for i, m in self._models(self.clip).items() if model is None or m == model}
 
     def models(self) -> dict[int, str]:
-        """Each indexed id and the model (look version) that made its row, read from those two
-        columns only."""
-        data = self._dataset(self.table).to_table(columns=["id", "model"])
+        """Each indexed id and the model (look version) that made its row."""
+        return self._models(self.table)
+
+    def _models(self, table) -> dict[int, str]:
+        data = self._dataset(table).to_table(columns=["id", "model"])  # those two columns only
         return dict(zip(data.column("id").to_pylist(), data.column("model").to_pylist()))
 
     def ids(self) -> set[int]:

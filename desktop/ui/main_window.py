@@ -231,10 +231,11 @@ class MainWindow(QMainWindow):
 
     INDEX_PART = 2048  # patterns one indexing job takes before the writer lane serves what waits
 
-    def _drain_index(self, lib, then=None) -> None:
-        """Index what the outbox holds (a library whose index an older look made: all of it) in
-        parts, each a job of its own on the writer lane, so ratings and imports are not held up
-        for the minutes a large library takes; `then` runs once it is empty (not after a cancel)."""
+    def _drain_index(self, lib, then=None, title: str = "Updating the search index") -> None:
+        """Index what the outbox holds (after an import; a library whose index an older look made:
+        all of it) in parts, each a job of its own on the writer lane, so ratings and imports are
+        not held up for the minutes a large library takes; `then` runs once it is empty (not after
+        a cancel, nor once another library is open)."""
         def drain(ctx):
             from desktop.library import search
 
@@ -244,11 +245,11 @@ class MainWindow(QMainWindow):
             if lib is not self.lib or snap.state is not JobState.DONE:
                 return
             if snap.result >= self.INDEX_PART:
-                self._drain_index(lib, then)
+                self._drain_index(lib, then, title)
             elif then is not None:
                 then()
 
-        self.submit("index", drain, lane=Lane.WRITER, title="Updating the search index", on_done=drained)
+        self.submit("index", drain, lane=Lane.WRITER, title=title, on_done=drained)
 
     def shutdown(self) -> None:
         """Stop the jobs, then close the library (in that order: a writer may be mid-transaction)."""
@@ -440,20 +441,15 @@ class MainWindow(QMainWindow):
         if job is None:
             return
 
-        def index(ctx):  # a cancelled or failed import keeps its committed batches: index and show them
-            from desktop.library import search
-
-            return search.embed_pending(lib, ctx=ctx)
-
-        def indexed(snap: JobSnapshot) -> None:
+        def indexed() -> None:  # a cancelled or failed import keeps its committed batches: show them too
             try:
                 ended = self.queue.get(job.id).snapshot().state
             except KeyError:
                 ended = None
-            if ended is not JobState.DONE and lib is self.lib:
+            if ended is not JobState.DONE:
                 self.reload_library()
 
-        self.submit("index", index, lane=Lane.WRITER, title="Indexing imported patterns", on_done=indexed)
+        self._drain_index(lib, then=indexed, title="Indexing imported patterns")
 
     def toggle_large_view(self) -> None:
         canvas = self.preview.canvas
