@@ -47,7 +47,7 @@ def _shift_phases(g):
     out = []
     for profile in (g.sum(axis=1), g.sum(axis=0)):
         c = profile.astype(np.float64) @ hashes._harmonics(len(profile))
-        strong = np.flatnonzero(np.abs(c) > 1e-9 * profile.sum())
+        strong = np.flatnonzero(np.abs(c) > max(1e-9 * profile.sum(), hashes.WEAK * np.abs(c).max()))
         if not len(strong):
             return [0.5]  # nothing in the lowest components: no alignment to keep
         k = int(strong[0]) + 1
@@ -97,6 +97,31 @@ def test_hashes_catch_shifted_copies_of_real_tiles(shared_textures):
                          for _ in range(3)))
     # tiles whose content repeats within them used to land anywhere (16 of 38 under 0.9)
     assert sum(w < 0.9 for w in worst) <= 2, worst
+
+
+def test_hashes_catch_lossy_resaved_and_scaled_copies_of_real_tiles(shared_textures):
+    """A WebP re-save, a JPEG of a shifted copy and a 300-px copy of each real seamless tile,
+    against the tile's stored hashes. The alignment on noise-level components missed 19, 18 and
+    19 of 38 under 0.8 (the code before it: 21, 20 and 15); the reliable-component rule, 11, 11, 10."""
+    import io
+
+    def resaved(rgb, fmt, **options):
+        buf = io.BytesIO()
+        Image.fromarray(rgb).save(buf, fmt, **options)
+        return np.asarray(Image.open(io.BytesIO(buf.getvalue())).convert("RGB"))
+
+    missed = {"webp": 0, "jpeg+shift": 0, "scaled": 0}
+    tiles = sorted((shared_textures / "seamless").glob("*.png"))
+    for path in tiles:
+        rgb = load_rgb(path)
+        stored = hashes.library_hashes(small_copy(rgb))
+        h, w = rgb.shape[:2]
+        copies = {"webp": resaved(rgb, "WEBP"),
+                  "jpeg+shift": resaved(np.roll(rgb, (h // 3, w // 5), axis=(0, 1)), "JPEG", quality=80),
+                  "scaled": np.asarray(Image.fromarray(rgb).resize((300, 300), Image.Resampling.LANCZOS))}
+        for kind, copy in copies.items():
+            missed[kind] += hashes.hash_similarity(hashes.query_hashes(small_copy(copy)), stored) < 0.8
+    assert len(tiles) == 38 and all(n <= 13 for n in missed.values()), missed
 
 
 def test_make_durable_syncs_the_files_and_their_folders(tmp_path, monkeypatch):

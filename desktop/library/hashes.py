@@ -45,6 +45,7 @@ def _gray(rgb: np.ndarray) -> np.ndarray:
 
 
 HARMONICS = 8  # the lowest Fourier components of each axis looked at for the canonical shift
+WEAK = 0.05  # a component under this share of the strongest of them is not aligned on
 
 
 @lru_cache(maxsize=8)
@@ -55,17 +56,28 @@ def _harmonics(n: int) -> np.ndarray:
 
 def _canonical_shift(profile: np.ndarray) -> int:
     """The circular shift of a 1-D profile (a tile's row or column sums) after which its lowest
-    Fourier component with energy has zero phase. That is the first component for almost every
-    tile; a tile whose content repeats (twice across, three times...) has none there, and aligns on
-    the next one with energy, k, whose phase is the same after any shift by n/k: of those k shifts
-    the one whose higher components come out most in phase is taken, so every shifted copy
-    still lands on the same one."""
+    reliable Fourier component has zero phase. That is the first component for most tiles. A
+    tile whose content repeats (twice across, three times...) has none there, or next to none,
+    and aligns on the next one, k, whose phase is the same after any shift by n/k: of those k
+    shifts the one whose higher components come out most in phase is taken, so every shifted
+    copy still lands on the same one.
+
+    Reliable: not far weaker than the strongest of them, whose phase noise would decide (a lossy
+    re-save, a resize). Measured on the shared seamless tiles, 0.05 of the strongest halved the
+    copies missed under 0.8 (WebP 19 -> 11 of 38, JPEG + shift 18 -> 11, scaled 19 -> 10) with no
+    more false matches among different tiles (tests/test_library_hashes.py). Where no reliable higher component is left to
+    choose among the k shifts, the lowest component above rounding is taken instead."""
     n = len(profile)
     coefficients = profile @ _harmonics(n)
-    strong = np.flatnonzero(np.abs(coefficients) > 1e-9 * max(float(profile.sum()), 1.0))  # above rounding
-    if not len(strong):
+    magnitude = np.abs(coefficients)
+    rounding = 1e-9 * max(float(profile.sum()), 1.0)  # what a component that is zero comes out as
+    above_rounding = np.flatnonzero(magnitude > rounding)
+    if not len(above_rounding):
         return 0
-    k = int(strong[0]) + 1
+    reliable = np.flatnonzero(magnitude > max(rounding, WEAK * float(magnitude.max())))
+    k = int(reliable[0]) + 1
+    if k > 1 and len(reliable) == 1:  # nothing reliable to choose among its k shifts
+        k = int(above_rounding[0]) + 1
     base = np.angle(coefficients[k - 1]) / (2 * np.pi) * n / k
     candidates = [round(base + j * n / k) % n for j in range(k)]
     if k == 1:
