@@ -2,7 +2,6 @@
 
 import os
 
-import imagehash
 import numpy as np
 import pytest
 from PIL import Image
@@ -19,19 +18,27 @@ def _real_greys(root):
 
 
 def _reference_phash(gray) -> int:
-    bits = imagehash.phash(Image.fromarray(gray)).hash.ravel().astype(np.uint8)
-    return int(np.packbits(bits).view(">u8")[0])
+    """One image's pHash, written out the long way: a Gaussian pyramid down to 32x32, the 2-D
+    DCT-II, and the 8x8 lowest coefficients against their median."""
+    import cv2
+    import scipy.fft
+
+    g = gray.astype(np.float32)
+    while g.shape[0] >= 64:
+        g = cv2.pyrDown(g)
+    low = scipy.fft.dctn(g.astype(np.float64), type=2)[:8, :8].ravel()
+    return int(np.packbits(low > np.median(low)).view(">u8")[0])
 
 
-def test_phashes_are_imagehash_bit_for_bit(shared_textures):
+def test_the_stored_and_query_hashes_are_the_phashes_of_the_canonical_tile(shared_textures):
     rng = np.random.default_rng(3)
     greys = _real_greys(shared_textures)
     greys += [rng.integers(0, 256, (128, 128), dtype=np.uint8) for _ in range(8)]
     greys += [np.full((128, 128), v, np.uint8) for v in (0, 128, 255)]  # flat: every coefficient ties
     greys += [np.tile(np.arange(128, dtype=np.uint8), (128, 1))]
     assert len(greys) > 70
-    assert hashes._phashes(greys) == [_reference_phash(g) for g in greys]
-    # the library's three shifts and a query's eight flips and turns, made through the same calls
+    assert hashes._phashes(greys) == [_reference_phash(g) for g in greys]  # made together, as one at a time
+    # the library's three shifts and a query's eight flips and turns
     for g in greys[:10]:
         rgb = np.dstack([g] * 3)
         canon = hashes.canonical(g)
@@ -102,7 +109,8 @@ def test_hashes_catch_shifted_copies_of_real_tiles(shared_textures):
 def test_hashes_catch_lossy_resaved_and_scaled_copies_of_real_tiles(shared_textures):
     """A WebP re-save, a JPEG of a shifted copy and a 300-px copy of each real seamless tile,
     against the tile's stored hashes. The alignment on noise-level components missed 19, 18 and
-    19 of 38 under 0.8 (the code before it: 21, 20 and 15); the reliable-component rule, 11, 11, 10."""
+    19 of 38 under 0.8 (the code before it: 21, 20 and 15); the reliable-component rule, 11, 11, 10;
+    the Gaussian-pyramid thumbnail instead of Lanczos, 7, 6, 6."""
     import io
 
     def resaved(rgb, fmt, **options):
@@ -121,7 +129,20 @@ def test_hashes_catch_lossy_resaved_and_scaled_copies_of_real_tiles(shared_textu
                   "scaled": np.asarray(Image.fromarray(rgb).resize((300, 300), Image.Resampling.LANCZOS))}
         for kind, copy in copies.items():
             missed[kind] += hashes.hash_similarity(hashes.query_hashes(small_copy(copy)), stored) < 0.8
-    assert len(tiles) == 38 and all(n <= 13 for n in missed.values()), missed
+    assert len(tiles) == 38 and all(n <= 8 for n in missed.values()), missed
+
+
+def test_few_different_real_tiles_hash_alike(shared_textures):
+    """At the duplicates' default threshold, the 703 pairs of different shared seamless tiles: 7 pairs
+    reach it (measured; two of them are one design in two colourings or two near-identical papers)."""
+    from desktop.library.search import Thresholds
+
+    tiles = [small_copy(load_rgb(p)) for p in sorted((shared_textures / "seamless").glob("*.png"))]
+    stored = [hashes.library_hashes(t) for t in tiles]
+    queries = [hashes.query_hashes(t) for t in tiles]
+    alike = {tuple(sorted((i, j))) for i in range(len(tiles)) for j in range(len(tiles))
+             if i != j and hashes.hash_similarity(queries[i], stored[j]) >= Thresholds().hash}
+    assert len(tiles) == 38 and len(alike) <= 8, alike
 
 
 def test_make_durable_syncs_the_files_and_their_folders(tmp_path, monkeypatch):

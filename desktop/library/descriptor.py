@@ -20,8 +20,9 @@ import numpy as np
 
 # The version of the whole look an index row holds (descriptor and hashes): rows made by another
 # are remade by the next reconcile. v2: tiles whose content repeats within them are hashed at a
-# canonical shift (v1 left them where they were, so their shifted copies hashed apart).
-MODEL = "tessera-descriptor-v2"
+# canonical shift (v1 left them where they were, so their shifted copies hashed apart). v3: pHash
+# on a Gaussian-pyramid thumbnail instead of a Lanczos one, and colour names counted per pixel.
+MODEL = "tessera-descriptor-v3"
 DIM = 112
 SIDE = 64
 

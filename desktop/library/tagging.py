@@ -3,7 +3,9 @@ textile vocabulary in resources/tags/ (when CLIP weights are available)."""
 
 from __future__ import annotations
 
+import contextlib
 import json
+import threading
 import weakref
 from functools import lru_cache
 
@@ -31,22 +33,74 @@ def _named_lab() -> tuple[list[str], np.ndarray]:
     return names, srgb_to_lab(np.array([parse_hex(colour_names()[n]) for n in names], np.float32) / 255.0)
 
 
-def colour_tags(rgb: np.ndarray, k: int = 5, min_share: float = 0.12) -> list[tuple[str, float]]:
-    """Names of the main colours (CIEDE2000 to a named-colour table), with their pixel shares."""
+LEVELS = 32  # sRGB levels per channel of the colour-name table (cells of 8: at most 4 off per channel)
+_LUT_LOCK = threading.Lock()
+
+
+def _compute_name_lut() -> np.ndarray:
+    """(LEVELS, LEVELS, LEVELS) uint8: for each cell of quantised sRGB, the named colour nearest its
+    centre by CIEDE2000 (32,768 cells x the table: about 0.7 s on one core)."""
+    from desktop.engine.qa.colour import nearest_delta_e, srgb_to_lab
+
+    centres = (np.arange(LEVELS) + 0.5) / LEVELS
+    grid = np.stack(np.meshgrid(centres, centres, centres, indexing="ij"), -1).reshape(-1, 3).astype(np.float32)
+    lab = srgb_to_lab(grid)
+    _, table = _named_lab()
+    nearest = np.concatenate([nearest_delta_e(lab[i:i + 4096], table)[1] for i in range(0, len(lab), 4096)])
+    return nearest.astype(np.uint8).reshape(LEVELS, LEVELS, LEVELS)
+
+
+def _name_lut(cache_dir=None) -> np.ndarray:
+    """The colour-name table, made once per machine: kept in the cache folder under the digest of
+    the named colours (a changed colours.json makes a new one; an unreadable one is made again)."""
+    import hashlib
+    import io
+
+    from desktop.config import atomic_write_bytes, resolve_paths
+
+    with _LUT_LOCK:
+        if _LUT:
+            return _LUT[0]
+        source = (resources_dir() / "tags" / "colours.json").read_bytes()
+        digest = hashlib.sha256(source + f"levels={LEVELS};ciede2000".encode()).hexdigest()[:16]
+        path = (cache_dir or resolve_paths().cache_dir) / "colour-names" / f"{digest}.npy"
+        lut = None
+        try:
+            lut = np.load(path, allow_pickle=False)
+            if lut.shape != (LEVELS,) * 3 or lut.dtype != np.uint8 or int(lut.max()) >= len(colour_names()):
+                lut = None
+        except (OSError, ValueError):
+            pass
+        if lut is None:
+            lut = _compute_name_lut()
+            buffer = io.BytesIO()
+            np.save(buffer, lut, allow_pickle=False)
+            with contextlib.suppress(OSError):  # a cache: lost, it is made again
+                atomic_write_bytes(path, buffer.getvalue(), durable=False)
+        _LUT.append(lut)
+        return lut
+
+
+_LUT: list[np.ndarray] = []  # the table once loaded in this process
+
+
+def colour_tags(rgb: np.ndarray, min_share: float = 0.12) -> list[tuple[str, float]]:
+    """Names of the tile's main colours with the share of it each covers: every pixel of a 32x32
+    copy named (the named colour nearest it by CIEDE2000, through `_name_lut`), the shares
+    counted, those of at least `min_share` kept, largest first."""
     import cv2
 
-    from desktop.engine.qa.colour import nearest_delta_e, srgb_to_lab
     from desktop.library.descriptor import small_copy
-    from desktop.palettes import extract_palette
 
-    small = cv2.resize(small_copy(rgb), (32, 32), interpolation=cv2.INTER_AREA)  # 1,024 colours: shares to 0.1 %
-    major = extract_palette(small, k=k, sample=1024, attempts=1)
-    names, table = _named_lab()
-    _, idx = nearest_delta_e(srgb_to_lab(major.array()), table)
-    shares: dict[str, float] = {}
-    for i, share in zip(idx, major.weights):
-        shares[names[int(i)]] = shares.get(names[int(i)], 0.0) + float(share)
-    return sorted(((n, round(s, 3)) for n, s in shares.items() if s >= min_share), key=lambda t: -t[1])
+    small = cv2.resize(small_copy(rgb), (32, 32), interpolation=cv2.INTER_AREA)
+    if small.dtype != np.uint8:
+        small = (np.clip(small, 0, 1) * 255 + 0.5).astype(np.uint8)
+    cells = small.reshape(-1, 3) // (256 // LEVELS)
+    named = _name_lut()[cells[:, 0], cells[:, 1], cells[:, 2]]
+    names = list(colour_names())
+    shares = np.bincount(named, minlength=len(names)) / len(named)
+    kept = [int(i) for i in np.flatnonzero(shares >= min_share)]
+    return sorted(((names[i], round(float(shares[i]), 3)) for i in kept), key=lambda t: -t[1])
 
 
 def vocabulary_terms() -> list[str]:
