@@ -185,3 +185,33 @@ def test_the_cli_downloads_on_first_text_search(hub, tmp_path, capsys):
     out = json.loads(capsys.readouterr().out)
     assert out["results"] and out["results"][0]["method"] == "clip"
     assert hub.requests == 1
+
+
+def test_an_import_keeps_pixels_only_for_clip(tmp_path, tiny_weights, monkeypatch):
+    """Without CLIP the index needs only the look, made on the decode threads: the pixels are let go
+    and indexing reads no file. A CLIP attached after such an import reads the stored files."""
+    from PIL import Image
+
+    from desktop.engine import images
+
+    _, weights = tiny_weights
+    files = []
+    for i in range(4):
+        files.append(tmp_path / f"{i}.png")
+        Image.fromarray(tile(i)).save(files[-1])
+    real_load = images.load_rgb
+    loads = []
+    monkeypatch.setattr(images, "load_rgb", lambda path: loads.append(path) or real_load(path))
+    with Library(tmp_path / "plain") as lib:
+        ids = finder.import_into(lib, files[:2], index_every=100).added
+        assert finder.index(lib).ids() == set(ids) and not loads  # the looks made on import sufficed
+        lib.import_paths(files[2:], prepare=finder.look_of, keep_pixels=False)
+        assert [(p is None, look is not None) for p, look in lib._fresh_pixels.values()] == [(True, True)] * 2
+        finder.set_embedder(lib, ClipEmbedder("tessera-tiny-clip", weights))
+        assert finder.embed_pending(lib) == 2 and len(loads) == 2  # CLIP needs pixels: read back
+        assert finder.index(lib).clip_ids() == set(finder.index(lib).ids()) - set(ids)
+    with Library(tmp_path / "clip") as lib:
+        finder.set_embedder(lib, ClipEmbedder("tessera-tiny-clip", weights))
+        loads.clear()
+        ids = finder.import_into(lib, files).added
+        assert len(ids) == 4 and not loads and finder.index(lib).clip_ids() == set(ids)  # kept pixels used

@@ -131,6 +131,7 @@ class Library:
         self._lock = _Lock(self.root / "library.lock")
         # pixels of patterns just added, handed to the embedder so it need not decode them again
         self._fresh_pixels: dict[int, Any] = {}
+        self._fresh_bytes = 0  # of the pixels in _fresh_pixels
         try:
             self._check_integrity()
             self.engine = create_engine(f"sqlite:///{self.db_path}", future=True)
@@ -254,8 +255,10 @@ class Library:
                     (self.files / relative).unlink()
 
     IMPORT_THREADS = 2  # decode, look and file-writing threads of an import
+    IMPORT_AHEAD = 10  # files read ahead of the one being stored
 
     FRESH_PIXELS_BUDGET = 256 * 1024 * 1024  # bytes of decoded pixels kept for the embedder at most
+    FRESH_MAX = 16_384  # patterns whose pixels or look are kept for it at most
 
     def _pattern_with(self, digest: str) -> int | None:
         """The id of the pattern whose file has this sha256, or None (a read: safe on any thread)."""
@@ -282,16 +285,22 @@ class Library:
             raw.close()
 
     def take_fresh(self, pattern_id: int) -> tuple[Any, Any] | None:
-        """(decoded RGB, what `prepare` made of it) for a pattern added by this process and not
-        embedded yet, or None (then the embedder reads the stored file)."""
-        return self._fresh_pixels.pop(pattern_id, None)
+        """(decoded RGB or None, what `prepare` made of it or None) for a pattern added by this
+        process and not embedded yet, or None (then the embedder reads the stored file)."""
+        fresh = self._fresh_pixels.pop(pattern_id, None)
+        if fresh is not None and fresh[0] is not None:
+            self._fresh_bytes -= fresh[0].nbytes
+        return fresh
 
     def _keep_pixels(self, pattern_id: int, pixels, prepared=None) -> None:
-        if pixels is None:
+        if pixels is None and prepared is None:
             return
+        self.take_fresh(pattern_id)
         self._fresh_pixels[pattern_id] = (pixels, prepared)
-        while sum(p.nbytes for p, _ in self._fresh_pixels.values()) > self.FRESH_PIXELS_BUDGET:
-            self._fresh_pixels.pop(next(iter(self._fresh_pixels)))
+        self._fresh_bytes += 0 if pixels is None else pixels.nbytes
+        while self._fresh_pixels and (self._fresh_bytes > self.FRESH_PIXELS_BUDGET
+                                      or len(self._fresh_pixels) > self.FRESH_MAX):
+            self.take_fresh(next(iter(self._fresh_pixels)))
 
     def add_bytes(self, data: bytes, suffix: str, *, width: int, height: int, metadata: dict[str, Any] | None = None,
                   source: str = "", title: str = "", pixels=None, prepared=None,
@@ -405,7 +414,7 @@ class Library:
                               pixels=pixels if pixels.ndim == 3 and pixels.shape[2] == 3 else None)
 
     def import_paths(self, paths: Iterable[str | Path], ctx=None, after_batch=None, batch: int = 16,
-                     prepare=None) -> ChangeSet:
+                     prepare=None, keep_pixels: bool = True) -> ChangeSet:
         """Import files and folders (recursively). Bad files are quarantined with a reason.
 
         Files are read, decoded and written to the content-addressed store ahead on worker
@@ -414,7 +423,9 @@ class Library:
         commits their rows, `batch` files to a transaction (a crash loses at most the batch being stored, whose
         source files stay where they were; a cancel or an error removes the files written ahead
         for rows never committed); `prepare(rgb)`, when given, also runs on those threads (the
-        embedder's per-image work) and its result waits with the pixels; `after_batch()` runs
+        embedder's per-image work) and its result waits with the pixels (or alone, with
+        keep_pixels=False: what an embedder without CLIP needs, and far less memory to go
+        through); `after_batch()` runs
         after every stored batch (the embedder, so indexing overlaps decoding instead of
         following it).
         """
@@ -440,12 +451,12 @@ class Library:
         with _opencv_on_one_thread(), self._digest_lookup() as known, \
                 ThreadPoolExecutor(max_workers=self.IMPORT_THREADS, thread_name_prefix="tessera-decode") as pool:
             def top_up() -> None:
-                while len(queue) < 2 + batch // 2:
+                while len(queue) < self.IMPORT_AHEAD:
                     path = next(upcoming, None)
                     if path is None:
                         return
                     queue.append((path, pool.submit(_read_and_decode, path, prepare, known,
-                                                    store_ahead)))
+                                                    store_ahead, keep_pixels)))
 
             try:
                 top_up()
@@ -686,10 +697,11 @@ def _opencv_on_one_thread():
         cv2.setNumThreads(before)
 
 
-def _read_and_decode(path: Path, prepare=None, known=None, store=None) -> dict[str, Any]:
+def _read_and_decode(path: Path, prepare=None, known=None, store=None, keep_pixels: bool = True) -> dict[str, Any]:
     """A file's bytes, digest, decoded RGB (the decode proves it whole) and generation metadata
     (Tessera's and A1111's chunks), or {'error': why};
-    with `prepare`, also prepare(rgb). With `known(digest)` (the id of a pattern already holding
+    with `prepare`, also prepare(rgb) (and, with keep_pixels=False, the pixels dropped once it is
+    made: 'pixels' None). With `known(digest)` (the id of a pattern already holding
     these bytes, or None), an exact copy is reported as {'duplicate_of': id} without decoding.
     With `store` (Library._store), a whole file is also written to the content-addressed store
     ('stored', and 'created' when this call wrote it); a failing store raises LibraryError."""
@@ -713,6 +725,8 @@ def _read_and_decode(path: Path, prepare=None, known=None, store=None) -> dict[s
     if prepare is not None:
         try:
             prepared = prepare(pixels)
+            if not keep_pixels:
+                pixels = None
         except Exception:  # the embedder makes it again from the stored file, and reports there
             logging.getLogger(__name__).exception("preparing %s for the index", path)
     read = {"data": data, "digest": digest, "width": width, "height": height,

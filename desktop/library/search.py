@@ -109,7 +109,9 @@ def import_into(lib: Library, paths, ctx=None, index_every: int = 4):
         if stored % index_every == 0:
             embed_pending(lib)
 
-    changes = lib.import_paths(paths, ctx, after_batch=after_batch, prepare=look_of)
+    # without CLIP the index needs only the look: the pixels are let go as soon as it is made
+    changes = lib.import_paths(paths, ctx, after_batch=after_batch, prepare=look_of,
+                               keep_pixels=embedder(lib) is not None)
     embed_pending(lib)
     return changes
 
@@ -129,12 +131,13 @@ def _embed_batch(lib: Library, ids: list[int]) -> None:
         for pid, name in conn.execute(select(Tag.pattern_id, Tag.name)
                                       .where(Tag.pattern_id.in_(ids), Tag.source == "manual")):
             manual.setdefault(pid, set()).add(name)
+    clip = embedder(lib)
     loaded, looks = [], {}
     for pid in ids:
         fresh = lib.take_fresh(pid)  # decoded when it was added, in this process
         if pid not in facts:  # deleted since it was queued
             continue
-        if fresh is not None:
+        if fresh is not None and (fresh[0] is not None or (clip is None and fresh[1] is not None)):
             loaded.append((pid, fresh[0]))
             if fresh[1] is not None:  # its look was made on the import's decode threads
                 looks[pid] = fresh[1]
@@ -147,7 +150,6 @@ def _embed_batch(lib: Library, ids: list[int]) -> None:
         if pid not in looks:
             looks[pid] = look_of(rgb)
     auto = {pid: list(looks[pid]["colour_tags"]) for pid, _ in loaded}
-    clip = embedder(lib)
     clip_rows = []
     if clip is not None and loaded:
         vectors = clip.embed_images([rgb for _, rgb in loaded])
