@@ -45,12 +45,13 @@ def import_rate(paths: list[Path], clip=None, repeats: int = 3) -> dict:
     each `repeats` times in turn (the median is reported: this machine varies by 20 % run to run).
 
     The decode baseline is the faster of Pillow and OpenCV (the import decodes plain PNGs with
-    OpenCV). The embedding is what the embedder does per file: the look (descriptor, hashes,
-    colour names), plus, with `clip` attached, its image vector and vocabulary tags in batches
-    of 64, as the embedder runs them.
+    OpenCV). The embedding is what the embedder does per file: the small copy and the look
+    (descriptor, hashes, colour names), plus, with `clip` attached, its image vector and
+    vocabulary tags, in batches of 64 as the embedder makes them.
     """
     import cv2
 
+    from desktop.library.descriptor import small_copies
     from desktop.library.tagging import clip_tags
 
     finder.look_of(np.zeros((8, 8, 3), np.uint8))  # warm the imports
@@ -66,10 +67,9 @@ def import_rate(paths: list[Path], clip=None, repeats: int = 3) -> dict:
         runs[key].append(count / (time.perf_counter() - start))
 
     def embed() -> None:
-        for rgb in decoded:
-            finder.look_of(rgb)
-        if clip is not None:
-            for i in range(0, len(decoded), 64):
+        for i in range(0, len(decoded), 64):
+            finder.looks_of(small_copies(decoded[i:i + 64]))
+            if clip is not None:
                 clip_tags(clip, clip.embed_images(decoded[i:i + 64]))
 
     for _ in range(repeats):

@@ -188,11 +188,12 @@ def test_the_cli_downloads_on_first_text_search(hub, tmp_path, capsys):
 
 
 def test_an_import_keeps_pixels_only_for_clip(tmp_path, tiny_weights, monkeypatch):
-    """Without CLIP the index needs only the look, made on the decode threads: the pixels are let go
-    and indexing reads no file. A CLIP attached after such an import reads the stored files."""
+    """Without CLIP the index needs only the small copy made on the decode threads: the pixels are
+    let go and indexing reads no file. A CLIP attached after such an import reads the stored files."""
     from PIL import Image
 
     from desktop.engine import images
+    from desktop.library.descriptor import small_copy
 
     _, weights = tiny_weights
     files = []
@@ -204,9 +205,9 @@ def test_an_import_keeps_pixels_only_for_clip(tmp_path, tiny_weights, monkeypatc
     monkeypatch.setattr(images, "load_rgb", lambda path: loads.append(path) or real_load(path))
     with Library(tmp_path / "plain") as lib:
         ids = finder.import_into(lib, files[:2], index_every=100).added
-        assert finder.index(lib).ids() == set(ids) and not loads  # the looks made on import sufficed
-        lib.import_paths(files[2:], prepare=finder.look_of, keep_pixels=False)
-        assert [(p is None, look is not None) for p, look in lib._fresh_pixels.values()] == [(True, True)] * 2
+        assert finder.index(lib).ids() == set(ids) and not loads  # the small copies made on import sufficed
+        lib.import_paths(files[2:], prepare=small_copy, keep_pixels=False)
+        assert [(p is None, small.shape) for p, small in lib._fresh_pixels.values()] == [(True, (128, 128, 3))] * 2
         finder.set_embedder(lib, ClipEmbedder("tessera-tiny-clip", weights))
         assert finder.embed_pending(lib) == 2 and len(loads) == 2  # CLIP needs pixels: read back
         assert finder.index(lib).clip_ids() == set(finder.index(lib).ids()) - set(ids)

@@ -131,7 +131,7 @@ class Library:
         self._lock = _Lock(self.root / "library.lock")
         # pixels of patterns just added, handed to the embedder so it need not decode them again
         self._fresh_pixels: dict[int, Any] = {}
-        self._fresh_bytes = 0  # of the pixels in _fresh_pixels
+        self._fresh_bytes = 0  # of the arrays in _fresh_pixels
         try:
             self._check_integrity()
             self.engine = create_engine(f"sqlite:///{self.db_path}", future=True)
@@ -257,7 +257,7 @@ class Library:
     IMPORT_THREADS = 2  # decode, look and file-writing threads of an import
     IMPORT_AHEAD = 10  # files read ahead of the one being stored
 
-    FRESH_PIXELS_BUDGET = 256 * 1024 * 1024  # bytes of decoded pixels kept for the embedder at most
+    FRESH_PIXELS_BUDGET = 256 * 1024 * 1024  # bytes of decoded pixels (and small copies) kept for the embedder
     FRESH_MAX = 16_384  # patterns whose pixels or look are kept for it at most
 
     def _pattern_with(self, digest: str) -> int | None:
@@ -288,8 +288,8 @@ class Library:
         """(decoded RGB or None, what `prepare` made of it or None) for a pattern added by this
         process and not embedded yet, or None (then the embedder reads the stored file)."""
         fresh = self._fresh_pixels.pop(pattern_id, None)
-        if fresh is not None and fresh[0] is not None:
-            self._fresh_bytes -= fresh[0].nbytes
+        if fresh is not None:
+            self._fresh_bytes -= sum(getattr(part, "nbytes", 0) for part in fresh)
         return fresh
 
     def _keep_pixels(self, pattern_id: int, pixels, prepared=None) -> None:
@@ -297,7 +297,7 @@ class Library:
             return
         self.take_fresh(pattern_id)
         self._fresh_pixels[pattern_id] = (pixels, prepared)
-        self._fresh_bytes += 0 if pixels is None else pixels.nbytes
+        self._fresh_bytes += sum(getattr(part, "nbytes", 0) for part in (pixels, prepared))
         while self._fresh_pixels and (self._fresh_bytes > self.FRESH_PIXELS_BUDGET
                                       or len(self._fresh_pixels) > self.FRESH_MAX):
             self.take_fresh(next(iter(self._fresh_pixels)))

@@ -84,23 +84,25 @@ def _name_lut(cache_dir=None) -> np.ndarray:
 _LUT: list[np.ndarray] = []  # the table once loaded in this process
 
 
+def colour_tags_many(quarters: np.ndarray, min_share: float = 0.12) -> list[list[tuple[str, float]]]:
+    """`colour_tags` of each tile of a stack of 32x32 uint8 copies (descriptor.shrink), together."""
+    n = len(quarters)
+    cells = quarters.reshape(n, -1, 3) // (256 // LEVELS)
+    named = _name_lut()[cells[..., 0], cells[..., 1], cells[..., 2]].astype(np.intp)
+    names = list(colour_names())
+    counts = np.bincount((named + (np.arange(n) * len(names))[:, None]).ravel(), minlength=n * len(names))
+    shares = counts.reshape(n, len(names)) / named.shape[1]
+    return [sorted(((names[i], round(float(row[i]), 3)) for i in np.flatnonzero(row >= min_share)), key=lambda t: -t[1])
+            for row in shares]
+
+
 def colour_tags(rgb: np.ndarray, min_share: float = 0.12) -> list[tuple[str, float]]:
     """Names of the tile's main colours with the share of it each covers: every pixel of a 32x32
     copy named (the named colour nearest it by CIEDE2000, through `_name_lut`), the shares
     counted, those of at least `min_share` kept, largest first."""
-    import cv2
+    from desktop.library.descriptor import COLOUR_SIDE, shrink, small_copies
 
-    from desktop.library.descriptor import small_copy
-
-    small = cv2.resize(small_copy(rgb), (32, 32), interpolation=cv2.INTER_AREA)
-    if small.dtype != np.uint8:
-        small = (np.clip(small, 0, 1) * 255 + 0.5).astype(np.uint8)
-    cells = small.reshape(-1, 3) // (256 // LEVELS)
-    named = _name_lut()[cells[:, 0], cells[:, 1], cells[:, 2]]
-    names = list(colour_names())
-    shares = np.bincount(named, minlength=len(names)) / len(named)
-    kept = [int(i) for i in np.flatnonzero(shares >= min_share)]
-    return sorted(((names[i], round(float(shares[i]), 3)) for i in kept), key=lambda t: -t[1])
+    return colour_tags_many(shrink(small_copies([rgb]), COLOUR_SIDE), min_share)[0]
 
 
 def vocabulary_terms() -> list[str]:
