@@ -54,6 +54,8 @@ def add_parsers(sub, common: argparse.ArgumentParser) -> None:
     du.add_argument("--hash-threshold", type=float, default=0.9, help="pHash similarity (default 0.9)")
     du.add_argument("--texture-threshold", type=float, default=0.9995,
                     help="texture-only similarity, for recoloured copies (default 0.9995)")
+    du.add_argument("--colour-threshold", type=float, default=0.95,
+                    help="colour similarity under which a pair found is called recoloured (default 0.95)")
     ex = cmds.add_parser("export", parents=[common], help="print-ready files")
     ex.add_argument("ids", nargs="+", type=int)
     ex.add_argument("--out", required=True)
@@ -180,11 +182,12 @@ def cmd_library(args: argparse.Namespace, emit) -> int:
             return _emit_hits(lib, finder.similar(lib, args.id, args.limit), emit)
         if action == "dupes":
             thresholds = finder.Thresholds(hash=args.hash_threshold, descriptor=args.threshold,
-                                           texture=args.texture_threshold)
+                                           texture=args.texture_threshold, colour=args.colour_threshold)
             pairs = finder.duplicates(lib, thresholds)
             emit({"pairs": pairs, "thresholds": thresholds.__dict__},
                  "\n".join(f"{p['a']} ~ {p['b']}  {p['kind']:10s} descriptor {p['descriptor']:.3f}  "
-                           f"phash {p['hash']:.3f}  texture {p['texture']:.4f}" for p in pairs)
+                           f"phash {p['hash']:.3f}  texture {p['texture']:.4f}  colour {p['colour']:.3f}"
+                           for p in pairs)
                  or "no near-duplicates at these thresholds")
             return 0
         if action == "export":

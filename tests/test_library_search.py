@@ -275,3 +275,18 @@ def test_a_copy_read_while_another_lane_writes_is_not_kept(tmp_path):
     index.table.to_arrow = read_while_writing
     assert [h["id"] for h in index.search(vectors[1], limit=2)] == [1]  # the copy of that moment
     assert [h["id"] for h in index.search(vectors[1], limit=2)] == [2, 1]  # the next search sees the write
+
+
+def test_duplicates_compare_every_stored_hash_of_both_tiles(tmp_path, shared_textures):
+    """A shifted copy whose canonical hashes alone fall short (0.81 for pattern-temple) is caught
+    through the half-step neighbours stored beside them, the best of the 3 x 3 pairs."""
+    from desktop.library.search import Thresholds
+
+    rgb = load_rgb(shared_textures / "seamless/pattern-temple.png")
+    save_png(tmp_path / "temple.png", rgb)
+    save_png(tmp_path / "temple-shifted.png", np.roll(rgb, (258, 193), axis=(0, 1)))
+    with Library(tmp_path / "lib") as library:
+        ids = finder.import_into(library, [tmp_path / "temple.png", tmp_path / "temple-shifted.png"]).added
+        by_hash_only = Thresholds(descriptor=1.01, texture=1.01)  # neither of the other measures can decide
+        [pair] = finder.duplicates(library, by_hash_only)
+        assert {pair["a"], pair["b"]} == set(ids) and pair["hash"] >= 0.9 and pair["kind"] == "copy"

@@ -559,3 +559,51 @@ def test_an_index_an_older_look_made_is_remade_in_parts_at_start(qtbot, qapp, tm
         win.close()
         win.shutdown()
         win.crash_reporter.uninstall()
+
+
+def test_find_duplicates_lists_pairs_with_scores_and_opens_them(window, qtbot, tmp_path):
+    import numpy as np
+
+    from desktop.engine.images import save_png
+
+    rng = np.random.default_rng(4)
+    tile = np.kron(rng.integers(0, 256, (16, 16, 3)), np.ones((8, 8, 1))).astype(np.uint8)  # 128 px of blocks
+    save_png(tmp_path / "blocks.png", tile)
+    save_png(tmp_path / "blocks-shifted.png", np.roll(tile, (40, 24), axis=(0, 1)))
+    save_png(tmp_path / "other.png", rng.integers(0, 256, (128, 128, 3)).astype(np.uint8))
+    window.import_paths([str(tmp_path)])
+    qtbot.waitUntil(lambda: window.lib.count() == 3, timeout=30_000)
+    # the import's indexing and the grid's reload done (the reload shows a tile of its own)
+    qtbot.waitUntil(lambda: all(j.state.finished for j in window.queue.jobs()) and window.library.count() == 3,
+                    timeout=30_000)
+    window.show_duplicates()
+    dialog = window._duplicates
+    qtbot.waitExposed(dialog)
+    qtbot.mouseClick(dialog.find_button, Qt.LeftButton)
+    assert not dialog.find_button.isEnabled()  # busy while the job runs
+    qtbot.waitUntil(lambda: dialog.table.rowCount() == 1 and dialog.find_button.isEnabled(), timeout=30_000)
+    titles = {dialog.table.item(0, c).text().split(maxsplit=1)[1] for c in (0, 1)}
+    assert titles == {"blocks", "blocks-shifted"}
+    assert dialog.table.item(0, 2).text() == "copy" and float(dialog.table.item(0, 3).text()) > 0.985
+    assert "1 pair(s)" in dialog.summary.text()
+    wanted = int(dialog.table.item(0, 1).text().split()[0].lstrip("#"))
+    dialog._open(0, 1)
+    qtbot.waitUntil(lambda: window.current is not None and window.current.pattern_id == wanted, timeout=30_000)
+    for spin in dialog.spins.values():  # above 1: no measure can decide
+        spin.setValue(1.01)
+    dialog.request_find()
+    qtbot.waitUntil(lambda: dialog.find_button.isEnabled(), timeout=30_000)
+    assert dialog.table.rowCount() == 0 and "No near-duplicates" in dialog.summary.text()
+
+
+def test_find_duplicates_says_why_it_failed(window, qtbot, monkeypatch):
+    from desktop.library import LibraryError, search
+
+    def broken(lib, thresholds):
+        raise LibraryError("the search index could not be read")
+
+    monkeypatch.setattr(search, "duplicates", broken)
+    window.show_duplicates()
+    window._duplicates.request_find()
+    qtbot.waitUntil(lambda: window._duplicates.find_button.isEnabled(), timeout=30_000)
+    assert "could not be read" in window._duplicates.summary.text()

@@ -170,14 +170,8 @@ def query_hashes(rgb: np.ndarray) -> list[int]:
 
 
 def popcount(x: np.ndarray) -> np.ndarray:
-    x = x.astype(np.uint64)
-    count = np.zeros(x.shape, np.uint64)
-    for shift in range(0, 64, 8):
-        count += np.array(_BYTE_COUNTS)[((x >> np.uint64(shift)) & np.uint64(255)).astype(np.int64)].astype(np.uint64)
-    return count
-
-
-_BYTE_COUNTS = [bin(i).count("1") for i in range(256)]
+    """Set bits of each uint64 (numpy's own, one instruction a value where the CPU has it)."""
+    return np.bitwise_count(np.asarray(x, dtype=np.uint64))
 
 
 def hash_similarity(query: list[int], stored: list[int]) -> float:

@@ -40,6 +40,8 @@ class MainWindow(QMainWindow):
         self.devices: dict[str, Any] | None = None
         self.lib = None  # the catalogue, opened off the start-up path
         self._on_done: dict[int, Callable[[JobSnapshot], None]] = {}
+        self._on_failed: dict[int, Callable[[str], None]] = {}
+        self._duplicates = None  # the Find duplicates dialog, made on first use
         self._closing = False
         self._live_job: int | None = None
         self.current: TileEntry | None = None
@@ -128,6 +130,9 @@ class MainWindow(QMainWindow):
                                             "Generate tiles from the brief")
         self._action(gen, "New &seed", self.brief.new_seed, "Ctrl+R")
         self._action(gen, "&Cancel all jobs", self.cancel_all, "Ctrl+.")
+        library_menu = bar.addMenu("&Library")
+        self._action(library_menu, "Find &duplicates…", self.show_duplicates, "Ctrl+Shift+D",
+                     "Pairs of patterns that look like one design, with their scores")
         view = bar.addMenu("&View")
         for dock in self.docks.values():
             view.addAction(dock.toggleViewAction())
@@ -256,6 +261,7 @@ class MainWindow(QMainWindow):
         self._closing = True
         self.bridge.stop()  # no job callbacks after this point
         self._on_done.clear()
+        self._on_failed.clear()
         self.queue.shutdown(timeout=5.0)
         if self.lib is not None:
             self.lib.close()
@@ -461,12 +467,17 @@ class MainWindow(QMainWindow):
 
     # -- jobs ---------------------------------------------------------------------------------------
     def submit(self, kind: str, fn, request=None, *, lane: Lane = Lane.COMPUTE, title: str = "",
-               on_done: Callable[[JobSnapshot], None] | None = None):
+               on_done: Callable[[JobSnapshot], None] | None = None,
+               on_failed: Callable[[str], None] | None = None):
+        """Start a job; `on_done(snapshot)` when it succeeds, `on_failed(message)` when it fails or is
+        cancelled (for a view that waits on it)."""
         if self._closing:  # a deferred callback after shutdown (a timer, a late event): nothing to start
             return None
         job = self.queue.submit(kind, fn, request, lane=lane, title=title)
         if on_done is not None:
             self._on_done[job.id] = on_done
+        if on_failed is not None:
+            self._on_failed[job.id] = on_failed
         return job
 
     def _job_updated(self, snap: JobSnapshot) -> None:
@@ -477,8 +488,11 @@ class MainWindow(QMainWindow):
 
     def _job_event(self, event: JobEvent) -> None:
         handler = self._on_done.pop(event.job_id, None) if event.state.finished else None
+        failed = self._on_failed.pop(event.job_id, None) if event.state.finished else None
         if event.state is JobState.DONE and handler is not None:
             handler(self.queue.get(event.job_id).snapshot())
+        elif event.state is not JobState.DONE and failed is not None:
+            failed(event.message or ("Cancelled." if event.state is JobState.CANCELLED else "Failed."))
         elif event.state is JobState.FAILED:
             self.statusBar().showMessage(f"Job failed: {event.message}", 10_000)
             if event.job_id == self._live_job:
@@ -758,6 +772,57 @@ class MainWindow(QMainWindow):
 
         self.submit("collection", write, lane=Lane.WRITER, title=f"Saving collection {name}",
                     on_done=lambda snap: self.library.set_collections(snap.result))
+
+    def show_duplicates(self) -> None:
+        if self._duplicates is None:
+            from desktop.ui.duplicates_dialog import DuplicatesDialog
+
+            self._duplicates = DuplicatesDialog(self)
+            self._duplicates.find_requested.connect(self.find_duplicates)
+            self._duplicates.open_requested.connect(self.open_pattern)
+        self._duplicates.show()
+        self._duplicates.raise_()
+        self._duplicates.activateWindow()
+
+    def find_duplicates(self, thresholds) -> None:
+        dialog = self._duplicates
+        if self.lib is None:
+            dialog.show_failure("Finding duplicates needs the library, which is not open.")
+            return
+        lib = self.lib
+
+        def run(ctx):
+            from PIL import Image
+
+            from desktop.library import search
+            from desktop.ui.duplicates_dialog import ICON, SHOWN
+
+            ctx.progress(0, 0, "Comparing every pattern")
+            pairs = search.duplicates(lib, thresholds)  # indexes what is queued first: a writer's job
+            patterns = {}
+            for pid in {p[k] for p in pairs[:SHOWN] for k in ("a", "b")}:
+                item = lib.get(pid)
+                try:
+                    with Image.open(lib.thumbnail(item, side=ICON * 2)) as img:
+                        patterns[pid] = (item["title"], np.asarray(img.convert("RGB")))
+                except OSError:  # a missing file is `check`'s to report; the pair is still listed
+                    patterns[pid] = (item["title"], None)
+            return pairs, patterns
+
+        self.submit("duplicates", run, lane=Lane.WRITER, title="Finding duplicates",
+                    on_done=lambda snap: dialog.show_pairs(*snap.result), on_failed=dialog.show_failure)
+
+    def open_pattern(self, pattern_id: int) -> None:
+        """Show a catalogue pattern in the Preview and Inspector."""
+        if self.lib is None:
+            return
+        lib = self.lib
+
+        def run(ctx):
+            return entries_for_hits(lib, [{"id": pattern_id, "similarity": None}])[0]
+
+        self.submit("load", run, lane=Lane.IO, title=f"Opening #{pattern_id}",
+                    on_done=lambda snap: self.show_entry(snap.result))
 
     def show_about(self) -> None:
         AboutDialog(self.paths, str(self.library_dir), self.devices, self).exec()
