@@ -85,7 +85,8 @@ def test_search_by_image_finds_copies_first_with_filters_pushed_down(lib, shared
     assert moss not in [h["id"] for h in more] and len(more) == 3
 
 
-def test_near_duplicates_catch_shifted_flipped_turned_scaled_and_recoloured_copies(lib, shared_textures, tmp_path):
+def test_near_duplicates_catch_shifted_flipped_turned_scaled_and_recoloured_copies(lib, shared_textures, tmp_path,
+                                                                                    monkeypatch):
     src = load_rgb(shared_textures / "seamless/moss-plants.jpg")
     moss = next(p["id"] for p in lib.list() if p["title"] == "moss-plants")
     hsv = cv2.cvtColor(src, cv2.COLOR_RGB2HSV)
@@ -106,6 +107,8 @@ def test_near_duplicates_catch_shifted_flipped_turned_scaled_and_recoloured_copi
     assert kinds[ids["recoloured"]] == "recoloured" and kinds[ids["shifted"]] == "copy"
     strict = finder.duplicates(lib, finder.Thresholds(hash=1.01, descriptor=1.01, texture=1.01))
     assert strict == []  # thresholds are the user's to set
+    monkeypatch.setattr(finder, "BLOCK_SCORES", 3 * lib.count())  # three rows at a time: the same pairs
+    assert finder.duplicates(lib) == pairs
 
 
 def test_text_search_says_plainly_what_it_needs(lib):

@@ -292,6 +292,9 @@ class Thresholds:
     colour: float = 0.95
 
 
+BLOCK_SCORES = 20_000_000  # pair scores made at a time by `duplicates` (160 MB an array)
+
+
 def duplicates(lib: Library, thresholds: Thresholds = Thresholds()) -> list[dict[str, Any]]:
     """Pairs that are the same design: shifted, flipped, turned, scaled or recoloured copies."""
     embed_pending(lib)
@@ -310,13 +313,14 @@ def duplicates(lib: Library, thresholds: Thresholds = Thresholds()) -> list[dict
     from desktop.library.hashes import popcount
 
     pairs = []
-    for start in range(0, len(rows), 512):
-        block = vectors[start:start + 512] @ vectors.T
-        part = hashes[start:start + 512]
+    step = max(1, min(512, BLOCK_SCORES // len(rows)))  # rows compared at a time
+    for start in range(0, len(rows), step):
+        block = vectors[start:start + step] @ vectors.T
+        part = hashes[start:start + step]
         distance = np.min([popcount(part[:, i, None] ^ hashes[None, :, j]) for i in range(3) for j in range(3)], axis=0)
         h_sim = 1.0 - distance.astype(np.float64) / 64
-        t_sim = texture[start:start + 512] @ texture.T
-        c_sim = colour[start:start + 512] @ colour.T
+        t_sim = texture[start:start + step] @ texture.T
+        c_sim = colour[start:start + step] @ colour.T
         upper = np.triu(np.ones_like(block, bool), k=start + 1)  # each pair once, never an item with itself
         hit = (block >= thresholds.descriptor) | (h_sim >= thresholds.hash) | (t_sim >= thresholds.texture)
         for i, j in zip(*np.nonzero(upper & hit)):
