@@ -54,3 +54,13 @@ def test_an_unwritable_cache_still_names_colours(tmp_path, monkeypatch):
     monkeypatch.setattr(tagging, "_LUT", [])
     assert tagging._name_lut(blocked).shape == (tagging.LEVELS,) * 3
 
+
+
+def test_the_library_warm_up_makes_the_table(tmp_path, monkeypatch):
+    from desktop.config import resolve_paths
+    from desktop.library import Library, search
+
+    monkeypatch.setattr(tagging, "_LUT", [])
+    with Library(tmp_path / "lib") as lib:
+        search.warm_up(lib)
+    assert len(tagging._LUT) == 1 and len(list((resolve_paths().cache_dir / "colour-names").glob("*.npy"))) == 1
