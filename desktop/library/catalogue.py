@@ -258,7 +258,7 @@ class Library:
     IMPORT_AHEAD = 10  # files read ahead of the one being stored
 
     FRESH_PIXELS_BUDGET = 256 * 1024 * 1024  # bytes of decoded pixels (and small copies) kept for the embedder
-    FRESH_MAX = 16_384  # patterns whose pixels or look are kept for it at most
+    FRESH_MAX = 16_384  # patterns whose pixels or small copy are kept for it at most
 
     def _pattern_with(self, digest: str) -> int | None:
         """The id of the pattern whose file has this sha256, or None (a read: safe on any thread)."""

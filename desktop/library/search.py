@@ -93,8 +93,8 @@ def looks_of(smalls: np.ndarray) -> list[dict[str, Any]]:
     """Everything the index keeps about how each tile looks that needs no model: the built-in
     descriptor, the perceptual hashes and the colour-name tags, made for a whole stack of small
     copies (descriptor.small_copies) at once: one call per step for the stack, not one per
-    tile, so that their fixed costs are paid once a batch (measured: about a third of the cost
-    of making them one tile at a time)."""
+    tile, so that their fixed costs are paid once a batch (measured on 64 tiles: 0.4-0.5 ms a
+    tile against 1.0 one at a time)."""
     from desktop.library.descriptor import COLOUR_SIDE, describe_many, shrink
     from desktop.library.hashes import library_hashes_many
     from desktop.library.tagging import colour_tags_many

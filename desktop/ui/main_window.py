@@ -491,9 +491,9 @@ class MainWindow(QMainWindow):
         failed = self._on_failed.pop(event.job_id, None) if event.state.finished else None
         if event.state is JobState.DONE and handler is not None:
             handler(self.queue.get(event.job_id).snapshot())
-        elif event.state is not JobState.DONE and failed is not None:
+        if event.state is not JobState.DONE and failed is not None:
             failed(event.message or ("Cancelled." if event.state is JobState.CANCELLED else "Failed."))
-        elif event.state is JobState.FAILED:
+        if event.state is JobState.FAILED:
             self.statusBar().showMessage(f"Job failed: {event.message}", 10_000)
             if event.job_id == self._live_job:
                 self.brief.error.setText(event.message)
@@ -792,21 +792,18 @@ class MainWindow(QMainWindow):
         lib = self.lib
 
         def run(ctx):
-            from PIL import Image
-
             from desktop.library import search
-            from desktop.ui.duplicates_dialog import ICON, SHOWN
+            from desktop.ui.duplicates_dialog import SHOWN
 
             ctx.progress(0, 0, "Comparing every pattern")
             pairs = search.duplicates(lib, thresholds)  # indexes what is queued first: a writer's job
             patterns = {}
             for pid in {p[k] for p in pairs[:SHOWN] for k in ("a", "b")}:
-                item = lib.get(pid)
-                try:
-                    with Image.open(lib.thumbnail(item, side=ICON * 2)) as img:
-                        patterns[pid] = (item["title"], np.asarray(img.convert("RGB")))
+                try:  # the grid's own entries: their thumbnails come from the same cache
+                    entry = entries_for_hits(lib, [{"id": pid, "similarity": None}])[0]
+                    patterns[pid] = (entry.title, entry.thumb)
                 except OSError:  # a missing file is `check`'s to report; the pair is still listed
-                    patterns[pid] = (item["title"], None)
+                    patterns[pid] = (lib.get(pid)["title"], None)
             return pairs, patterns
 
         self.submit("duplicates", run, lane=Lane.WRITER, title="Finding duplicates",
