@@ -1,20 +1,26 @@
 """Seamless diffusion cost against stock diffusers, the cost of live previews, and the share of peak.
 
 Both sides run the same pipeline object (random weights: the compute is the same as a trained
-model's), the same size, steps and guidance, warm, timed as the median of --runs:
+model's), the same size, steps and guidance, warm, interleaved round by round, median of --runs:
 
-- baseline: the stock StableDiffusionPipeline call, no padding, no previews;
-- tessera: DiffusionEngine.generate with repeat padding (half-drop) on every UNet and VAE
-  convolution and a live preview at every step (as the window shows them);
-- tessera without previews, to isolate their cost;
-- with --compile, tessera with torch.compile (inductor) too.
+- stock: the StableDiffusionPipeline call as diffusers runs it by default (fp16 on CUDA, SDPA),
+  no padding, no previews; and stock with channels_last too, a stricter baseline;
+- tessera: DiffusionEngine.generate as the engine loads a model: repeat padding (half-drop) on
+  every UNet and VAE convolution, a live preview at every step, and on CUDA channels_last and
+  each UNet step replayed as a CUDA graph;
+- tessera without previews (their cost), and on CUDA tessera without CUDA graphs (what the
+  padding costs an eager step);
+- with --compile, tessera with torch.compile (inductor) instead of CUDA graphs.
 
-FLOPs of one generation are counted with torch.utils.flop_counter; the share of peak divides
-the achieved rate by a dense matmul's rate measured in the same run (fp16 on CUDA, fp32 on the
-CPU). Goals: tessera / stock <= 1.0 (<= 0.7 compiled); previews <= 1.03.
+Operations dispatched per UNet step are counted for stock and for tessera's eager step: on a
+GPU an eager step waits on the host launching them. FLOPs of one generation are counted with
+torch.utils.flop_counter; the share of peak divides the achieved rate by a dense matmul's rate
+measured in the same run (fp16 on CUDA, fp32 on the CPU). Goals: tessera / stock <= 1.0
+(<= 0.7 compiled); previews <= 1.03.
 
     python benchmarks/diffusion.py                 # CPU: a tiny UNet at 64 px
     python benchmarks/diffusion.py --arch full     # GPU: the full SD 1.5 architecture at 512 px
+    sh benchmarks/gpu.sh                           # everything above on a lent GPU, as one run
 """
 
 from __future__ import annotations
@@ -24,6 +30,7 @@ import json
 import statistics
 import time
 
+import numpy as np
 import torch
 from timing import machine
 
@@ -61,10 +68,7 @@ def build(arch: str, device: str, dtype):
                                    scheduler=DDIMScheduler.from_pretrained(folder / "scheduler"), safety_checker=None,
                                    feature_extractor=None, requires_safety_checker=False)
     pipe.set_progress_bar_config(disable=True)
-    pipe = pipe.to(device, dtype)
-    if device == "cuda":
-        pipe.unet.to(memory_format=torch.channels_last)
-    return pipe
+    return pipe.to(device, dtype)
 
 
 class PreviewSink:
@@ -103,18 +107,49 @@ def timed(fn, runs: int, device: str) -> float:
 
 
 def interleaved(fns: dict, runs: int, device: str) -> dict:
-    """Median seconds of each fn, run in turn round after round (so drift hits them all alike)."""
-    for fn in fns.values():
-        fn()  # warm
+    """Median seconds of each fn, run in turn round after round (so drift hits them all alike).
+
+    A value may be (setup, fn): setup runs untimed before each timed call (CUDA graphs on or off).
+    """
+    fns = {name: fn if isinstance(fn, tuple) else (lambda: None, fn) for name, fn in fns.items()}
+    for setup, fn in fns.values():
+        setup()
+        fn()  # warm (and, on CUDA, the first recording of each step)
     times: dict = {name: [] for name in fns}
     for _ in range(runs):
-        for name, fn in fns.items():
+        for name, (setup, fn) in fns.items():
+            setup()
             sync(device)
             start = time.perf_counter()
             fn()
             sync(device)
             times[name].append(time.perf_counter() - start)
     return {name: statistics.median(t) for name, t in times.items()}
+
+
+def ops_per_step(pipe, size: int, padded: bool) -> int:
+    """Operations one UNet step dispatches (a batch of two: guidance), eagerly."""
+    from torch.utils._python_dispatch import TorchDispatchMode
+
+    from desktop.engine.diffusion.padding import repeat_padding
+
+    class Count(TorchDispatchMode):
+        count = 0
+
+        def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+            Count.count += 1
+            return func(*args, **(kwargs or {}))
+
+    unet = pipe.unet
+    param = next(unet.parameters())
+    x = torch.randn(2, 4, size // 8, size // 8, device=param.device, dtype=param.dtype)
+    if any(p.is_contiguous(memory_format=torch.channels_last) and not p.is_contiguous() for p in unet.parameters()):
+        x = x.contiguous(memory_format=torch.channels_last)
+    text = torch.randn(2, 77, unet.config.cross_attention_dim, device=param.device, dtype=param.dtype)
+    t = torch.tensor(500, device=param.device)
+    with torch.no_grad(), repeat_padding([unet] if padded else [], "half-drop"), Count():
+        type(unet).forward(unet, x, t, encoder_hidden_states=text, return_dict=False)
+    return Count.count
 
 
 def matmul_rate(device: str, dtype) -> float:
@@ -133,24 +168,57 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=None)
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--compile", action="store_true")
+    parser.add_argument("--standin", action="store_true",
+                        help="on the CPU, take the CUDA path with graphs.ReplayCapture (a smoke test of this script)")
     args = parser.parse_args()
     device = "cuda" if torch.cuda.is_available() else "cpu"
     arch = args.arch or ("full" if device == "cuda" else "tiny")
     size = args.size or (512 if arch == "full" else 64)
     steps = args.steps or (20 if device == "cuda" else 4)
     dtype = torch.float16 if device == "cuda" else torch.float32
-    pipe = build(arch, device, dtype)
+    cuda = device == "cuda" or args.standin
+    pipe = build(arch, device, dtype)  # stock, as diffusers runs it
+    # Tessera's own copy of the same weights (a recorded step reads its weights where they lie,
+    # so the layouts are not switched back and forth on one pipeline)
+    mine = build(arch, device, dtype) if cuda else pipe
     request = DiffusionRequest("an art deco fan pattern, gold on navy", repeat="half-drop", width=size, height=size,
                                steps=steps, guidance_scale=7.0, seed=1)
 
-    def stock():
-        pipe("an art deco fan pattern, gold on navy", width=size, height=size, num_inference_steps=steps,
-             guidance_scale=7.0, generator=torch.Generator("cpu").manual_seed(1), output_type="np")
+    def stock(on=pipe):
+        on("an art deco fan pattern, gold on navy", width=size, height=size, num_inference_steps=steps,
+           guidance_scale=7.0, generator=torch.Generator("cpu").manual_seed(1), output_type="np")
 
-    engine = DiffusionEngine(pipe)
+    from desktop.engine.diffusion import graphs
+    from desktop.engine.diffusion.engine import EngineOptions
+
+    engine = DiffusionEngine(mine)
+    engine._tune(device, EngineOptions())  # what DiffusionEngine.load does here: channels_last, CUDA graphs
+    if args.standin and device == "cpu":
+        engine.use_graphs(graphs.ReplayCapture())
+    recorded = graphs.graphed(mine.unet)
+
+    def graphed(on: bool):
+        def setup():
+            graphs.detach(mine.unet)
+            if on and recorded is not None:
+                mine.unet.forward = recorded
+        return setup
+
     sink = PreviewSink()
-    results = interleaved({"stock_s": stock, "tessera_s": lambda: engine.generate(request, sink),
-                           "tessera_no_previews_s": lambda: engine.generate(request)}, args.runs, device)
+    variants = {"stock_s": stock,
+                "tessera_s": (graphed(True), lambda: engine.generate(request, sink)),
+                "tessera_no_previews_s": (graphed(True), lambda: engine.generate(request))}
+    if cuda:
+        variants["stock_channels_last_s"] = (graphed(False), lambda: stock(mine))
+        variants["tessera_no_graphs_s"] = (graphed(False), lambda: engine.generate(request, sink))
+    results = interleaved(variants, args.runs, device)
+    checks = {}
+    if recorded is not None:  # the recorded steps draw what the eager ones draw
+        graphed(True)()
+        replayed = engine.generate(request)[0]["image"]
+        graphed(False)()
+        eager = engine.generate(request)[0]["image"]
+        checks["graphs_vs_eager_max_diff"] = int(np.abs(replayed.astype(int) - eager).max())
     # previews alone, per step, against one step of the same run
     latents = torch.randn(1, 4, size // 8, size // 8, device=device, dtype=dtype)
     results["preview_ms"] = timed(lambda: latents_to_rgb(latents), 50, device) * 1000
@@ -158,21 +226,33 @@ def main() -> None:
 
     from torch.utils.flop_counter import FlopCounterMode
 
+    graphed(False)()  # counted eagerly: a replayed graph dispatches nothing a counter sees
+    from desktop.engine.diffusion import padding
+
+    ops = {"ops_per_step_stock": ops_per_step(pipe, size, padded=False)}
+    chosen = padding.use_gather
+    try:  # the two ways of making the border (CUDA gathers, the CPU slices)
+        for name, gather in (("gather", True), ("slices", False)):
+            padding.use_gather = lambda x, gather=gather: gather
+            ops[f"ops_per_step_padded_{name}"] = ops_per_step(mine, size, padded=True)
+    finally:
+        padding.use_gather = chosen
     counter = FlopCounterMode(display=False)
     with counter:
         engine.generate(request)
     flops = counter.get_total_flops()
     peak = matmul_rate(device, dtype)
     if args.compile:
-        pipe.unet = torch.compile(pipe.unet)
+        mine.unet = torch.compile(mine.unet)
         results["tessera_compiled_s"] = timed(lambda: engine.generate(request, sink), args.runs, device)
-        results["stock_again_s"] = timed(stock, args.runs, device)  # the compiled UNet serves both
 
     out = {
         "benchmark": "diffusion", "device": torch.cuda.get_device_name() if device == "cuda" else "cpu",
         "arch": arch, "size": size, "steps": steps, "dtype": str(dtype).removeprefix("torch."),
         "unet_params": sum(p.numel() for p in pipe.unet.parameters()), "attention": engine.attention,
-        "previews_seen": sink.count, **{k: round(v, 4) for k, v in results.items()},
+        "cuda_graphs": recorded is not None, "steps_replayed": recorded.replays if recorded else 0,
+        "graphs_failed": list(recorded.failed.values()) if recorded else [],
+        "previews_seen": sink.count, **{k: round(v, 4) for k, v in results.items()}, **ops, **checks,
         "ratio_tessera_vs_stock": round(results["tessera_s"] / results["stock_s"], 3),
         "ratio_previews": round(results["tessera_s"] / results["tessera_no_previews_s"], 3),
         "ratio_preview_vs_step": round(results["preview_ms"] / results["step_ms"], 4),
@@ -182,6 +262,9 @@ def main() -> None:
         "share_of_matmul_peak": round(flops / results["tessera_no_previews_s"] / peak, 3),
         "machine": machine(),
     }
+    if "stock_channels_last_s" in results:
+        out["ratio_tessera_vs_stock_channels_last"] = round(results["tessera_s"] / results["stock_channels_last_s"], 3)
+        out["ratio_no_graphs_vs_stock"] = round(results["tessera_no_graphs_s"] / results["stock_s"], 3)
     if "tessera_compiled_s" in results:
         out["ratio_compiled_vs_stock"] = round(results["tessera_compiled_s"] / results["stock_s"], 3)
     print(json.dumps(out, indent=2))

@@ -145,3 +145,42 @@ def test_the_fast_border_equals_the_geometrys_index_maps(repeat):
             elif axes == "y":
                 expected = F.pad(expected, (pads[0], pads[1], 0, 0))
             assert torch.equal(pad_fast(x, parse_repeat(repeat), pads, axes), expected), (pads, axes)
+            if axes == "xy":  # the one-kernel border (CUDA, channels-last) says the same
+                from desktop.engine.diffusion.padding import pad_gather
+
+                assert torch.equal(pad_gather(x, parse_repeat(repeat), pads), expected), pads
+
+
+@pytest.mark.parametrize("repeat", ["basic", "half-drop", "half-brick", "mirror"])
+def test_a_channels_last_tensor_stays_channels_last_through_the_border(repeat):
+    """A border in the other layout would make every convolution convert its input back (one more copy)."""
+    from desktop.engine.diffusion.padding import pad_fast, pad_gather
+    from desktop.repeat import parse_repeat
+
+    x = torch.randn(2, 5, 6, 8)
+    last = x.contiguous(memory_format=torch.channels_last)
+    for pad in (pad_fast, pad_gather):
+        for tensor in (x, last):
+            out = pad(tensor, parse_repeat(repeat), (1, 1, 1, 1))
+            assert torch.equal(out, pad_fast(x, parse_repeat(repeat), (1, 1, 1, 1)))
+            assert out.is_contiguous(memory_format=torch.channels_last) == (tensor is last), (pad, repeat)
+
+
+def test_a_channels_last_unet_pads_through_the_gather_and_keeps_its_picture(tiny, monkeypatch):
+    """The gather path (what CUDA runs) gives the slice path's result through a whole UNet."""
+    from desktop.engine.diffusion import padding
+
+    unet, _, _, text, latents = tiny
+    gathers = []
+    monkeypatch.setattr(padding, "pad_gather", lambda *a, real=padding.pad_gather: gathers.append(1) or real(*a))
+    with repeat_padding([unet], "half-drop", latent_size=(16, 16)), torch.no_grad():
+        expected = unet(latents, 500, encoder_hidden_states=text).sample
+        unet.to(memory_format=torch.channels_last)
+        try:
+            got = unet(latents.contiguous(memory_format=torch.channels_last), 500,
+                       encoder_hidden_states=text).sample
+        finally:
+            unet.to(memory_format=torch.contiguous_format)
+    assert torch.allclose(got, expected, atol=1e-5), float((got - expected).abs().max())
+    convs = [m for m in unet.modules() if isinstance(m, torch.nn.Conv2d) and m.padding != (0, 0)]
+    assert len(gathers) == len(convs)  # every padded convolution ran the gather

@@ -11,7 +11,8 @@
     engine.upscale(tiles[0]["image"], request, factor=2)         # seamless upscale
 
 On CUDA the model runs in float16 (bfloat16 on request), with PyTorch's scaled-dot-product
-attention (diffusers' default processor), channels_last, and, when asked, torch.compile.
+attention (diffusers' default processor), channels_last, each UNet step replayed as a CUDA
+graph (graphs.py), and, when asked, torch.compile instead.
 Without CUDA it falls back to the CPU, in float32, with a warning. LoRAs attach before the
 repeat padding, so their convolutions pad through the repeat too. Heavy imports stay inside.
 """
@@ -39,6 +40,7 @@ class EngineOptions:
     dtype: str | None = None  # float16 | bfloat16 | float32; None: float16 on CUDA, float32 on the CPU
     channels_last: bool = True
     compile: bool | str = False  # torch.compile the UNet (True, or a backend name); the first image pays
+    cuda_graphs: bool = True  # on CUDA, replay each UNet step as a CUDA graph (see graphs.py); not with compile
     config: str | None = None  # single-file checkpoints: a diffusers config folder (default: the bundled one)
 
 
@@ -136,6 +138,18 @@ class DiffusionEngine:
             backend = options.compile if isinstance(options.compile, str) else "inductor"
             self.pipe.unet = torch.compile(self.pipe.unet, backend=backend, fullgraph=False)
             self.compiled = True
+        elif device.startswith("cuda") and options.cuda_graphs:
+            self.use_graphs()
+
+    def use_graphs(self, capture=None):
+        """Replay the UNet's steps as graphs (CUDA's, unless `capture` stands in for them)."""
+        from desktop.engine.diffusion import graphs
+        from desktop.engine.diffusion.padding import padding_state
+
+        unet = self.pipe.unet
+        if getattr(unet, "_hf_hook", None) is not None:  # offloaded weights move between steps
+            return None
+        return graphs.attach(unet, capture, state=lambda: padding_state(unet))
 
     @property
     def attention(self) -> str:
@@ -150,6 +164,7 @@ class DiffusionEngine:
         if len(resolved) > lora_files.MAX_LORAS:
             raise UserError(f"at most {lora_files.MAX_LORAS} LoRAs at once")
         names = [f"lora{k}_{spec.sha256[:8]}" for k, spec in enumerate(resolved)]
+        self._weights_changed()  # before any change, so a failure halfway cannot leave a stale graph
         if self.loras:
             self.pipe.unload_lora_weights()
             self.loras = []
@@ -166,6 +181,14 @@ class DiffusionEngine:
             self.pipe.set_adapters(names, adapter_weights=[spec.weight for spec in resolved])
         self.loras = resolved
         return resolved
+
+    def _weights_changed(self) -> None:
+        """A recorded step holds the old LoRAs (their weights are numbers in it): record again."""
+        from desktop.engine.diffusion.graphs import graphed
+
+        recorded = graphed(self.pipe.unet)
+        if recorded is not None:
+            recorded.invalidate()
 
     def provenance(self) -> dict[str, Any]:
         return {"model": self.name, "model_hash": self.model_hash, "model_family": self.family,

@@ -79,6 +79,11 @@ def free_memory(pipe) -> None:
 
     import torch
 
+    from desktop.engine.diffusion.graphs import graphed
+
+    recorded = graphed(pipe.unet)
+    if recorded is not None:  # each recorded step holds its activations
+        recorded.invalidate()
     gc.collect()
     if torch.cuda.is_available():
         torch.cuda.empty_cache()

@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# The diffusion engine's GPU measures as one run on a lent GPU (the `device` tool), where
+# diffusers is not installed: its wheels travel in .whl/ (`make gpu-wheels` fetches them here).
+#   device run: bash benchmarks/gpu.sh          (carry: [".whl"], timeout_s: 600)
+# Results land in $OUT (or /tmp/tessera-gpu): diffusion.json, diffusion_compiled.json, logs.
+# Extra arguments go to both benchmark runs (a quick try here: bash benchmarks/gpu.sh --runs 1 --steps 1).
+set -uo pipefail
+PY=${PYTHON:-python3}
+OUT=${OUT:-/tmp/tessera-gpu}
+mkdir -p "$OUT"
+if ls .whl/*.whl >/dev/null 2>&1; then
+  "$PY" -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .whl/*.whl \
+    || { echo "could not install the wheels in .whl/"; exit 1; }
+  export PYTHONPATH=/tmp/site
+fi
+export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}" PYTHONUNBUFFERED=1
+(nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm --format=csv 2>&1 || true) | tee "$OUT/gpu.txt"
+"$PY" -c "import torch, diffusers; print('torch', torch.__version__, 'diffusers', diffusers.__version__, 'cuda', torch.cuda.is_available())" | tee -a "$OUT/gpu.txt"
+timeout 270 "$PY" benchmarks/diffusion.py --runs 5 "$@" >"$OUT/diffusion.json" 2>"$OUT/diffusion.log"
+echo "eager: exit $?"; cat "$OUT/diffusion.json"; tail -5 "$OUT/diffusion.log"
+timeout 270 "$PY" benchmarks/diffusion.py --runs 3 --compile "$@" >"$OUT/diffusion_compiled.json" 2>"$OUT/compiled.log"
+echo "compiled: exit $?"; cat "$OUT/diffusion_compiled.json"; tail -5 "$OUT/compiled.log"
