@@ -41,3 +41,51 @@ def test_a1111_parameters_round_trip():
     assert (parsed["prompt"], parsed["negative_prompt"]) == ("a damask wallpaper, gold on navy", "blurry, text")
     assert (parsed["steps"], parsed["seed"], parsed["cfg"], parsed["size"]) == (30, 1234, 7.5, [1024, 768])
     assert parsed["model_hash"] == "abcdef0123" and parsed["settings"]["Lora hashes"] == "deco: ffffffffffff"
+
+
+class SlowCopies:
+    """Stands in for CudaCopies: a copy arrives only after `lag` later pushes have looked at it."""
+
+    def __init__(self, lag):
+        self.lag, self.started, self.waited = lag, 0, 0
+
+    def start(self, tensor):
+        self.started += 1
+        return {"array": tensor.cpu().numpy(), "looks": 0}
+
+    def arrived(self, copy):
+        copy["looks"] += 1
+        return copy["looks"] > self.lag
+
+    def take(self, copy):
+        if copy["looks"] <= self.lag:
+            self.waited += 1  # CudaCopies would wait on its event here
+        return copy["array"]
+
+
+@pytest.mark.parametrize("lag", [0, 1, 5])
+def test_previews_arrive_in_order_each_once_and_at_most_depth_late(lag):
+    torch = pytest.importorskip("torch")
+    from desktop.engine.diffusion.previews import LatentFactors, PreviewStream
+
+    delivered, steps = [], [torch.full((1, 4, 4, 4), float(k) / 10) for k in range(7)]
+    copies = SlowCopies(lag)
+    stream = PreviewStream(delivered.append, LatentFactors(), depth=2, copies=copies)
+    for k, latents in enumerate(steps):
+        stream.push(latents)
+        assert len(delivered) >= k + 1 - 2  # never more than two behind
+    stream.flush()
+    expected = [latents_to_rgb(s.numpy()) for s in steps]
+    assert len(delivered) == 7 and all(np.array_equal(a, b) for a, b in zip(delivered, expected))
+    # copies that had arrived were taken without waiting; only a full ring or the flush waits
+    assert copies.started == 7 and (copies.waited == 0 if lag == 0 else copies.waited > 0)
+
+
+def test_previews_off_cuda_are_delivered_at_once():
+    torch = pytest.importorskip("torch")
+    from desktop.engine.diffusion.previews import LatentFactors, PreviewStream
+
+    delivered = []
+    stream = PreviewStream(delivered.append, LatentFactors("sdxl"))
+    stream.push(torch.zeros(2, 4, 3, 5, dtype=torch.bfloat16))  # bfloat16 too: the factors take float32
+    assert len(delivered) == 1 and delivered[0].shape == (3, 5, 3) and not stream.pending

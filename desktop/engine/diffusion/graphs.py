@@ -102,7 +102,9 @@ class CudaCapture(Capture):
             run()
         torch.cuda.current_stream().wait_stream(stream)
         graph = torch.cuda.CUDAGraph()
-        with torch.cuda.graph(graph):
+        # thread_local: another thread's CUDA work (the library's embedder, say) neither breaks
+        # the recording nor is recorded into it
+        with torch.cuda.graph(graph, capture_error_mode="thread_local"):
             outputs = run()
         return graph.replay, outputs
 

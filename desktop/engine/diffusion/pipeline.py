@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from desktop.engine.diffusion.padding import repeat_padding
-from desktop.engine.diffusion.previews import latents_to_rgb
+from desktop.engine.diffusion.previews import LatentFactors, PreviewStream
 from desktop.errors import UserError
 from desktop.repeat import check_size, parse_repeat
 
@@ -215,11 +215,12 @@ def generate(pipe, request: DiffusionRequest, ctx=None, latents=None, init_image
         if latents is not None:  # one set for every image, or one per image
             chunk = latents[done:done + n] if latents.shape[0] > 1 else latents.expand(n, -1, -1, -1)
 
-        def on_step(pipeline, step, timestep, tensors, first=done, n=n):
+        previews = None if ctx is None else PreviewStream(
+            ctx.preview, getattr(pipe, "_tessera_previewer", None) or LatentFactors(request.family))
+
+        def on_step(pipeline, step, timestep, tensors, first=done, n=n, previews=previews):
             if ctx is not None:
-                previewer = getattr(pipe, "_tessera_previewer", None)
-                latent = tensors["latents"][:1]
-                ctx.preview(previewer(latent) if previewer else latents_to_rgb(latent, request.family))
+                previews.push(tensors["latents"][:1])
                 label = f"Image {first + 1} of {request.count}" if n == 1 else \
                     f"Images {first + 1}-{first + n} of {request.count}"
                 ctx.progress(min(total, first * steps + (step + 1) * n), total, f"{label}, step {step + 1}")
@@ -239,6 +240,8 @@ def generate(pipe, request: DiffusionRequest, ctx=None, latents=None, init_image
                              generator=[torch.Generator(device="cpu").manual_seed(s) for s in seeds],
                              output_type="latent" if tiled else "np", callback_on_step_end=on_step,
                              callback_on_step_end_tensor_inputs=["latents"])
+            if previews is not None:
+                previews.flush()  # the last steps' previews
             images = decode_tiled(pipe, out.images, request) if tiled else out.images
         except Exception as exc:
             if not is_out_of_memory(exc):

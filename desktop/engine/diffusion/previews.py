@@ -68,10 +68,98 @@ class TaesdPreview:
 
         self.decoder = AutoencoderTiny.from_pretrained(location, local_files_only=True).to(device, dtype).eval()
 
-    def __call__(self, latents) -> np.ndarray:
+    def on_device(self, latents):
+        """The preview as an (H, W, 3) uint8 tensor, still on the GPU."""
         import torch
 
         with torch.no_grad():
             image = self.decoder.decode(latents[:1].to(self.decoder.dtype)).sample[0]  # about -1..1
         rgb = ((image.float().clamp(-1, 1) + 1) * 127.5 + 0.5).to(torch.uint8)
-        return rgb.permute(1, 2, 0).cpu().numpy()
+        return rgb.permute(1, 2, 0)
+
+    def on_host(self, array: np.ndarray) -> np.ndarray:
+        return array
+
+    def __call__(self, latents) -> np.ndarray:
+        return self.on_host(self.on_device(latents).cpu().numpy())
+
+
+class LatentFactors:
+    """The linear preview split as PreviewStream takes it: the latent travels, the host does the rest."""
+
+    def __init__(self, family: str = "sd15"):
+        self.family = family
+
+    def on_device(self, latents):
+        return latents[:1].detach().float()  # float32: numpy has no bfloat16
+
+    def on_host(self, array: np.ndarray) -> np.ndarray:
+        return latents_to_rgb(array, self.family)
+
+
+class PreviewStream:
+    """Previews handed over without stopping the GPU.
+
+    Reading a step's preview back at once (``.cpu()``) makes the host wait for the GPU to finish
+    that step, and then the GPU waits for the host to queue the next one: a pause at every
+    step. Here each step's preview is copied to the host behind the work already queued
+    (`CudaCopies`) and handed to `deliver` once it has arrived: when a later step finds it
+    there, when `depth` copies are in flight, or at `flush` (the end of the generation). Every
+    step's preview is delivered, in order, at most `depth` steps late. A tensor off CUDA is
+    delivered at once.
+    """
+
+    def __init__(self, deliver, previewer, depth: int = 2, copies=None):
+        self.deliver, self.previewer, self.depth = deliver, previewer, depth
+        self.copies = copies
+        self.pending: list = []  # copies in flight, oldest first
+
+    def push(self, latents) -> None:
+        tensor = self.previewer.on_device(latents)
+        if self.copies is None and not tensor.is_cuda:
+            self.deliver(self.previewer.on_host(tensor.cpu().numpy()))
+            return
+        if self.copies is None:
+            self.copies = CudaCopies()
+        if len(self.pending) >= self.depth:
+            self._hand_over()
+        self.pending.append(self.copies.start(tensor))
+        while self.pending and self.copies.arrived(self.pending[0]):  # those that came in meanwhile
+            self._hand_over()
+
+    def flush(self) -> None:
+        while self.pending:
+            self._hand_over()
+
+    def _hand_over(self) -> None:
+        self.deliver(self.previewer.on_host(self.copies.take(self.pending.pop(0))))
+
+
+class CudaCopies:
+    """Device-to-host copies into pinned buffers, each marked with an event; buffers are reused."""
+
+    def __init__(self):
+        self.free: list = []
+
+    def start(self, tensor):
+        import torch
+
+        buffer = next((b for b in self.free if b.shape == tensor.shape and b.dtype == tensor.dtype), None)
+        if buffer is None:
+            buffer = torch.empty(tensor.shape, dtype=tensor.dtype, pin_memory=True)
+        else:
+            self.free.remove(buffer)
+        buffer.copy_(tensor, non_blocking=True)
+        event = torch.cuda.Event()
+        event.record()
+        return buffer, event
+
+    def arrived(self, copy) -> bool:
+        return copy[1].query()
+
+    def take(self, copy) -> np.ndarray:
+        buffer, event = copy
+        event.synchronize()
+        array = buffer.numpy().copy()  # the buffer goes back to be reused
+        self.free.append(buffer)
+        return array
