@@ -242,9 +242,14 @@ def main() -> None:
         engine.generate(request)
     flops = counter.get_total_flops()
     peak = matmul_rate(device, dtype)
-    if args.compile:
+    if args.compile:  # compiled, and (on CUDA) the compiled kernels replayed as graphs, as the engine does
         mine.unet = torch.compile(mine.unet)
+        compiled = engine.use_graphs(graphs.ReplayCapture() if args.standin and device == "cpu" else None) \
+            if cuda else None
         results["tessera_compiled_s"] = timed(lambda: engine.generate(request, sink), args.runs, device)
+        if compiled is not None:
+            checks["compiled_steps_replayed"] = compiled.replays
+            checks["compiled_graphs_failed"] = list(compiled.failed.values())
 
     out = {
         "benchmark": "diffusion", "device": torch.cuda.get_device_name() if device == "cuda" else "cpu",

@@ -170,3 +170,21 @@ def test_the_cpu_engine_records_nothing_and_detach_puts_the_forward_back(tmp_pat
     assert graphs.graphed(engine.pipe.unet) is not None
     graphs.detach(engine.pipe.unet)
     assert graphs.graphed(engine.pipe.unet) is None and "forward" not in engine.pipe.unet.__dict__
+
+
+def test_a_compiled_unet_is_recorded_too_and_keeps_its_picture(tmp_path):
+    """torch.compile keeps its compiled forward on the module: the graphs replay that one."""
+    tiny_pipeline(tmp_path).save_pretrained(tmp_path / "model")
+    plain = DiffusionEngine.load(str(tmp_path / "model"), EngineOptions(device="cpu"))
+    expected = plain.generate(request())[0]["image"]
+    compiled = DiffusionEngine.load(str(tmp_path / "model"), EngineOptions(device="cpu", compile="eager"))
+    unet = compiled.pipe.unet
+    compiled_forward = unet.__dict__["forward"]
+    capture = graphs.ReplayCapture()
+    recorded = compiled.use_graphs(capture)
+    assert recorded.eager == compiled_forward
+    for _ in range(2):
+        assert np.array_equal(compiled.generate(request())[0]["image"], expected)
+    assert capture.recorded == 1 and recorded.replays == 5
+    graphs.detach(unet)
+    assert unet.__dict__["forward"] is compiled_forward  # the compiled forward is back

@@ -12,7 +12,7 @@
 
 On CUDA the model runs in float16 (bfloat16 on request), with PyTorch's scaled-dot-product
 attention (diffusers' default processor), channels_last, each UNet step replayed as a CUDA
-graph (graphs.py), and, when asked, torch.compile instead.
+graph (graphs.py), and, when asked, torch.compile (whose kernels the graphs then replay).
 Without CUDA it falls back to the CPU, in float32, with a warning. LoRAs attach before the
 repeat padding, so their convolutions pad through the repeat too. Heavy imports stay inside.
 """
@@ -40,7 +40,7 @@ class EngineOptions:
     dtype: str | None = None  # float16 | bfloat16 | float32; None: float16 on CUDA, float32 on the CPU
     channels_last: bool = True
     compile: bool | str = False  # torch.compile the UNet (True, or a backend name); the first image pays
-    cuda_graphs: bool = True  # on CUDA, replay each UNet step as a CUDA graph (see graphs.py); not with compile
+    cuda_graphs: bool = True  # on CUDA, replay each UNet step as a CUDA graph (see graphs.py), compiled or not
     config: str | None = None  # single-file checkpoints: a diffusers config folder (default: the bundled one)
 
 
@@ -138,7 +138,9 @@ class DiffusionEngine:
             backend = options.compile if isinstance(options.compile, str) else "inductor"
             self.pipe.unet = torch.compile(self.pipe.unet, backend=backend, fullgraph=False)
             self.compiled = True
-        elif device.startswith("cuda") and options.cuda_graphs:
+        if device.startswith("cuda") and options.cuda_graphs:
+            # compiled too: the compiled kernels are recorded once a shape has compiled (its first
+            # call) and warmed (the recording's own warm-up), as torch.compile's reduce-overhead does
             self.use_graphs()
 
     def use_graphs(self, capture=None):

@@ -139,7 +139,8 @@ class GraphedForward:
 
     def __init__(self, module: Any, capture: Capture, state: Callable[[], Any] = lambda: None):
         self.module = module
-        self.eager = type(module).forward.__get__(module)  # the class's own forward
+        self.replaced = module.__dict__.get("forward")  # torch.compile's module keeps its forward here
+        self.eager = module.forward  # what the module ran before: its own forward, or the compiled one
         self.capture = capture
         self.state = state  # what else a graph depends on (the engine passes the repeat padding in force)
         self.graphs: OrderedDict = OrderedDict()
@@ -239,15 +240,20 @@ def _recover_after_failed_capture() -> None:
 
 def attach(module: Any, capture: Capture | None = None, state: Callable[[], Any] = lambda: None) -> GraphedForward:
     """Replace `module.forward` with a GraphedForward (CUDA graphs unless `capture` says otherwise)."""
+    detach(module)
     graphed = GraphedForward(module, capture or CudaCapture(), state)
     module.forward = graphed
     return graphed
 
 
 def detach(module: Any) -> None:
-    """Back to the module's own forward."""
-    if isinstance(module.__dict__.get("forward"), GraphedForward):
-        del module.forward
+    """Back to the forward the module had before `attach`."""
+    found = module.__dict__.get("forward")
+    if isinstance(found, GraphedForward):
+        if found.replaced is None:
+            del module.forward
+        else:
+            module.forward = found.replaced
 
 
 def graphed(module: Any) -> GraphedForward | None:
