@@ -59,7 +59,15 @@ class Lane(StrEnum):
 
 
 class JobCancelled(Exception):
-    """Raised inside a job's function when it has been asked to stop."""
+    """Raised inside a job's function when it has been asked to stop.
+
+    A job that stops with some of its work done raises it with that work as `partial`: the job
+    ends cancelled, and `partial` becomes its result (the tiles made before the stop, say).
+    """
+
+    def __init__(self, partial: Any = None):
+        super().__init__()
+        self.partial = partial
 
 
 @dataclass(frozen=True)
@@ -286,8 +294,8 @@ class JobQueue:
                 del self._jobs[job_id]
             return gone
 
-    def shutdown(self, timeout: float = 5.0) -> None:
-        """Cancel what is queued, ask running jobs to stop, and wait for the workers."""
+    def shutdown(self, timeout: float = 5.0) -> bool:
+        """Cancel what is queued, ask running jobs to stop, and wait for the workers. True: all stopped."""
         with self._lock:
             self._stopping = True
             queued = [job for job in self._jobs.values() if job.state is JobState.QUEUED]
@@ -300,6 +308,15 @@ class JobQueue:
         deadline = time.monotonic() + timeout
         for thread in self._threads:
             thread.join(max(0.0, deadline - time.monotonic()))
+        return not self.busy_threads()
+
+    def busy_threads(self) -> list[str]:
+        """The workers still running (after shutdown: still inside a job)."""
+        return [thread.name for thread in self._threads if thread.is_alive()]
+
+    def writer_busy(self) -> bool:
+        """Whether the library's writer is still inside a job."""
+        return any(name.startswith(f"tessera-{Lane.WRITER.value}-") for name in self.busy_threads())
 
     # -- internals ----------------------------------------------------------------------
     def _bump(self, job: Job) -> None:
@@ -365,8 +382,9 @@ class JobQueue:
             ctx.check_cancelled()
             result = job.fn(ctx)
             state, kind = JobState.DONE, "done"
-        except JobCancelled:
+        except JobCancelled as stop:
             state, kind = JobState.CANCELLED, "cancelled"
+            result = stop.partial
         except Exception as exc:
             from desktop.errors import UserError
 

@@ -141,3 +141,29 @@ def test_the_window_generates_with_a_registered_model(model_folder, qtbot, qapp)
     assert child["provenance"]["parents"] == [item["id"]] and child["repeat"] == "half-drop"
     win.shutdown()
     win.crash_reporter.uninstall()
+
+
+def test_cancel_stops_inside_a_step_and_skips_the_decode(model_folder):
+    """A cancel asked during a UNet step stops at its next block; the VAE never decodes."""
+    pipe = load_pipeline(model_folder)
+    queue = JobQueue()
+    calls = {"down": 0, "up": 0, "decode": 0}
+
+    def down(module, args, output):
+        calls["down"] += 1
+        if calls["down"] == 2:  # halfway through the second step
+            queue.cancel(job)
+
+    hooks = [pipe.unet.down_blocks[0].register_forward_hook(down),
+             pipe.unet.up_blocks[-1].register_forward_hook(lambda m, a, o: calls.__setitem__("up", calls["up"] + 1)),
+             pipe.vae.decoder.register_forward_hook(lambda m, a, o: calls.__setitem__("decode", calls["decode"] + 1))]
+    try:
+        request = DiffusionRequest("x", width=32, height=32, steps=6, count=1)
+        job = queue.submit("diffuse", lambda ctx: generate(pipe, request, ctx))
+        assert job.wait(60) and job.state is JobState.CANCELLED
+    finally:
+        for hook in hooks:
+            hook.remove()
+        queue.shutdown()
+    assert calls == {"down": 2, "up": 1, "decode": 0}  # the second step never reached its last block
+    assert not any(module._forward_pre_hooks for module in pipe.unet.modules())  # the cancel points are gone

@@ -4,7 +4,7 @@ import time
 import pytest
 
 from desktop.errors import UserError
-from desktop.jobs import JobQueue, JobState, Lane
+from desktop.jobs import JobCancelled, JobQueue, JobState, Lane
 
 
 @pytest.fixture
@@ -219,8 +219,38 @@ def test_shutdown_cancels_queued_and_stops_running():
     running = q.submit("run", fn)
     assert started.wait(2)
     queued = q.submit("wait", lambda ctx: 1)
-    q.shutdown(timeout=5)
+    assert q.shutdown(timeout=5) and not q.busy_threads()
     assert queued.state is JobState.CANCELLED
     assert running.state is JobState.CANCELLED
     with pytest.raises(RuntimeError):
         q.submit("late", lambda ctx: 1)
+
+
+def test_shutdown_says_when_a_job_would_not_stop_in_time():
+    q = JobQueue()
+    release = threading.Event()
+    started = threading.Event()
+
+    def deaf(ctx):  # inside one long computation that cannot look at its cancel flag
+        started.set()
+        release.wait(10)
+
+    q.submit("deaf", deaf)
+    assert started.wait(2)
+    assert q.shutdown(timeout=0.2) is False
+    assert q.busy_threads() == ["tessera-compute-0"] and not q.writer_busy()
+    release.set()
+    time.sleep(0.3)
+    assert not q.busy_threads()
+
+
+def test_a_job_stopped_with_part_of_its_work_keeps_that_part():
+    q = JobQueue()
+
+    def partly(ctx):
+        raise JobCancelled(partial=["tile 1", "tile 2"])
+
+    job = q.submit("batch", partly)
+    assert job.wait(5) and job.state is JobState.CANCELLED
+    assert job.snapshot().result == ["tile 1", "tile 2"]
+    q.shutdown()

@@ -4,6 +4,7 @@ import json
 import subprocess
 import sys
 import threading
+import time
 
 import pytest
 
@@ -607,3 +608,53 @@ def test_find_duplicates_says_why_it_failed(window, qtbot, monkeypatch):
     window._duplicates.request_find()
     qtbot.waitUntil(lambda: window._duplicates.find_button.isEnabled(), timeout=30_000)
     assert "could not be read" in window._duplicates.summary.text()
+
+
+def test_quitting_over_running_work_asks_stops_it_and_waits(window, qtbot, monkeypatch):
+    from PySide6.QtWidgets import QMessageBox
+
+    from desktop.jobs import JobState
+
+    def long_work(ctx):
+        while True:
+            ctx.check_cancelled()
+            time.sleep(0.01)
+
+    job = window.submit("generate", long_work, title="Generate with my-sd15 (half-drop, 768×768) ×4")
+    qtbot.waitUntil(lambda: job.state is JobState.RUNNING, timeout=10_000)
+    asked = []
+
+    def answer(button):
+        def question(parent, title, text, *args):
+            asked.append(text)
+            return button
+        return question
+
+    monkeypatch.setattr(QMessageBox, "question", answer(QMessageBox.StandardButton.Cancel))
+    window.close()
+    assert window.isVisible() and job.state is JobState.RUNNING  # "Cancel": keep working
+    assert "Generate with my-sd15" in asked[0] and "Tiles already made are kept" in asked[0]
+    monkeypatch.setattr(QMessageBox, "question", answer(QMessageBox.StandardButton.Yes))
+    window.close()
+    assert not window.isVisible() and job.state is JobState.CANCELLED  # stopped, and waited for
+    assert len(asked) == 2
+
+
+def test_stopping_a_batch_keeps_the_tiles_already_made(window, qtbot, monkeypatch):
+    from desktop.engine import generate as gen
+
+    real, calls = gen._render_checked, []
+
+    def render(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 2:  # the second of five tiles: the art director presses Cancel
+            window.queue.cancel(window._live_job)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(gen, "_render_checked", render)
+    brief = _small_brief(window, "checks", 64)
+    brief.count.setValue(5)
+    brief.request_generate()
+    qtbot.waitUntil(lambda: window.lib.count() == 2, timeout=30_000)
+    assert window.queue.get(window._live_job).state is JobState.CANCELLED and len(calls) == 2
+    assert "the 2 finished tiles are kept" in window.statusBar().currentMessage()

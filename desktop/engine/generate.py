@@ -19,6 +19,7 @@ from desktop import __version__
 from desktop.engine import procedural
 from desktop.engine.images import save_png, to_uint8
 from desktop.errors import UserError
+from desktop.jobs import JobCancelled
 from desktop.palettes import Palette, parse_palette
 from desktop.repeat import check_size, parse_repeat
 
@@ -261,6 +262,17 @@ def run_generate(request: GenerateRequest, ctx=None) -> list[Tile]:
     if (valid.model is not None and valid.source_image is None and int(request.batch_size) > 1
             and not request.auto_correct):
         batched = _diffuse_batch(valid, ctx)  # every image first, batch_size per UNet call; then QA each
+    try:
+        _render_all(valid, request, out, total, batched, tiles, ctx)
+    except JobCancelled:
+        if tiles:  # a stop keeps the tiles already made (and written)
+            raise JobCancelled(partial=tiles) from None
+        raise
+    return tiles
+
+
+def _render_all(valid: ValidRequest, request: GenerateRequest, out: Path | None, total: int,
+                batched: dict[int, np.ndarray], tiles: list[Tile], ctx) -> None:
     for k in range(int(request.count)):
         seed = int(request.seed) + k
         label = valid.model.name if valid.model is not None else valid.style.label
@@ -304,7 +316,6 @@ def run_generate(request: GenerateRequest, ctx=None) -> list[Tile]:
         if ctx is not None:
             ctx.preview(pixels)
             ctx.progress((k + 1) * 100, total, message)
-    return tiles
 
 
 def _render_checked(valid: ValidRequest, seed: int, progress, ctx,

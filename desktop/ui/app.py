@@ -66,7 +66,14 @@ def main(argv: list[str] | None = None) -> int:
     app.setApplicationVersion(__version__)
     window = create_window(app)
     window.show()
-    return app.exec()
+    code = app.exec()
+    if window.stuck:
+        # a worker is still inside a computation (a long step in PyTorch, say): leaving through the
+        # interpreter's shutdown would tear that thread down mid-call and abort the process. The
+        # library is closed or its writer's transaction is atomic, the settings are saved.
+        logging.shutdown()
+        os._exit(code)
+    return code
 
 
 if __name__ == "__main__":

@@ -29,6 +29,14 @@ log = logging.getLogger("tessera.ui")
 STATE_VERSION = 1
 
 
+# jobs not worth asking about before quitting: the window's own quick reads and edits, and its
+# background upkeep of the index (which the next start takes up again from the outbox)
+QUIET_JOBS = frozenset({"load", "read-library", "search", "probe-gpu", "qa", "extract-palette", "open-library",
+                        "scan-folder", "update", "collection", "store", "reconcile", "index", "build-index", "clip"})
+# jobs let through to the end when quitting: a tile or an edit on its way into the library
+FINISH_JOBS = frozenset({"store", "update", "collection"})
+
+
 class MainWindow(QMainWindow):
     def __init__(self, queue: JobQueue, paths: Paths, settings: Settings, parent: QWidget | None = None):
         super().__init__(parent)
@@ -43,6 +51,7 @@ class MainWindow(QMainWindow):
         self._on_failed: dict[int, Callable[[str], None]] = {}
         self._duplicates = None  # the Find duplicates dialog, made on first use
         self._closing = False
+        self.stuck = False  # set at shutdown when a job could not be stopped in time
         self._live_job: int | None = None
         self.current: TileEntry | None = None
         self.setWindowTitle("Tessera")
@@ -177,9 +186,59 @@ class MainWindow(QMainWindow):
         self._default_sizes()
 
     def closeEvent(self, event) -> None:
+        if not self._stop_work_before_closing():
+            event.ignore()
+            return
         self.save_state()
         self.bridge.stop()
         super().closeEvent(event)
+
+    def work_in_progress(self) -> list[JobSnapshot]:
+        """Unfinished jobs worth asking about before quitting: the work someone asked for."""
+        return [snap for snap in self.queue.jobs() if not snap.state.finished and snap.kind not in QUIET_JOBS]
+
+    def _stop_work_before_closing(self) -> bool:
+        """Ask before quitting over running work; stop it and wait. False: keep working."""
+        busy = self.work_in_progress()
+        if not busy:
+            return True
+        titles = "\n".join(f"• {snap.title or snap.kind}" for snap in busy[:6])
+        more = f"\n… and {len(busy) - 6} more" if len(busy) > 6 else ""
+        answer = QMessageBox.question(
+            self, "Quit Tessera?",
+            f"{'This job is' if len(busy) == 1 else f'These {len(busy)} jobs are'} still running:\n{titles}{more}\n\n"
+            "Stop and quit? Tiles already made are kept.",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel, QMessageBox.StandardButton.Cancel)
+        if answer != QMessageBox.StandardButton.Yes:
+            return False
+        for snap in busy:
+            if snap.kind not in FINISH_JOBS:  # a tile on its way into the library is let through
+                self.queue.cancel(snap.id)
+        return self._wait_for_jobs()
+
+    def _unfinished_work(self) -> bool:
+        """Asked-for work still stopping, or what it left to put in the library."""
+        return bool(self.work_in_progress()) or any(
+            not snap.state.finished and snap.kind in FINISH_JOBS for snap in self.queue.jobs())
+
+    def _wait_for_jobs(self, seconds: float = 60.0) -> bool:
+        """Wait (with a progress dialog) for the stopped jobs to end; 'Quit now' stops waiting."""
+        import time
+
+        from PySide6.QtWidgets import QApplication, QProgressDialog
+
+        dialog = QProgressDialog("Stopping the running jobs…", "Quit now", 0, 0, self)
+        dialog.setWindowTitle("Tessera")
+        dialog.setWindowModality(Qt.WindowModality.WindowModal)
+        dialog.setMinimumDuration(300)
+        deadline = time.monotonic() + seconds
+        try:
+            while self._unfinished_work() and time.monotonic() < deadline and not dialog.wasCanceled():
+                QApplication.processEvents()
+                time.sleep(0.02)
+        finally:
+            dialog.close()
+        return True
 
     # -- start-up work, off the start-up path ---------------------------------------------------
     def _after_show(self) -> None:
@@ -262,9 +321,11 @@ class MainWindow(QMainWindow):
         self.bridge.stop()  # no job callbacks after this point
         self._on_done.clear()
         self._on_failed.clear()
-        self.queue.shutdown(timeout=5.0)
-        if self.lib is not None:
-            self.lib.close()
+        self.stuck = not self.queue.shutdown(timeout=5.0)
+        if self.stuck:  # a job still inside a long computation: the process leaves without it (see app.main)
+            log.warning("a job was still running at exit: %s", ", ".join(self.queue.busy_threads()))
+        if self.lib is not None and not self.queue.writer_busy():
+            self.lib.close()  # (a writer still running keeps its transaction: SQLite finishes or rolls it back)
             self.lib = None
 
     def _gpu_known(self, snap: JobSnapshot | None) -> None:
@@ -491,6 +552,12 @@ class MainWindow(QMainWindow):
         failed = self._on_failed.pop(event.job_id, None) if event.state.finished else None
         if event.state is JobState.DONE and handler is not None:
             handler(self.queue.get(event.job_id).snapshot())
+        if event.state is JobState.CANCELLED and handler is not None:
+            snap = self.queue.get(event.job_id).snapshot()
+            if snap.result:  # stopped with part of its work done (the tiles made so far): keep that part
+                handler(snap)
+                n = len(snap.result)
+                self.statusBar().showMessage(f"Stopped: the {n} finished {'tile is' if n == 1 else 'tiles are'} kept.", 8000)
         if event.state is not JobState.DONE and failed is not None:
             failed(event.message or ("Cancelled." if event.state is JobState.CANCELLED else "Failed."))
         if event.state is JobState.FAILED:

@@ -38,6 +38,8 @@ from collections.abc import Callable, Iterator
 from contextlib import suppress
 from typing import Any
 
+from desktop.jobs import JobCancelled
+
 log = logging.getLogger("tessera.diffusion")
 
 MAX_GRAPHS = 2
@@ -219,6 +221,10 @@ class GraphedForward:
         try:
             replay, outputs = self.capture.record(run)
             graph = _Graph(inputs, replay, outputs)  # raises Unsupported for an output it cannot copy
+        except JobCancelled:  # asked to stop while recording: not the graph's fault, try again next time
+            self.seen.discard(key)
+            _recover_after_failed_capture()
+            raise
         except Exception as exc:  # any failure to record means: run this key eagerly
             self.failed[key] = f"{type(exc).__name__}: {exc}"
             log.warning("The UNet step could not be recorded as a CUDA graph (%s); it runs eagerly.",

@@ -10,6 +10,7 @@ are imported here only.
 from __future__ import annotations
 
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -123,6 +124,35 @@ def decode_tiled(pipe, latents, request: DiffusionRequest) -> np.ndarray:
     return (image / 2 + 0.5).clamp(0, 1).permute(0, 2, 3, 1).cpu().numpy()
 
 
+@contextmanager
+def cancel_points(pipe, ctx):
+    """Cancel inside a step too: each UNet block and each VAE decoder block checks before it runs.
+
+    A step on the CPU, or the final decode, can take many seconds; diffusers itself stops only
+    between steps (and then still decodes). Not on a compiled UNet, whose compiled code would be
+    recompiled for every new hook; its steps are fast anyway.
+    """
+    if ctx is None:
+        yield
+        return
+
+    def check(module, args):
+        ctx.check_cancelled()
+
+    models = [pipe.vae.decoder] if getattr(pipe, "vae", None) is not None else []
+    if not hasattr(pipe.unet, "_orig_mod"):
+        models.append(pipe.unet)
+    handles = []
+    for model in models:
+        blocks = [*getattr(model, "down_blocks", []), getattr(model, "mid_block", None), *getattr(model, "up_blocks", [])]
+        handles += [block.register_forward_pre_hook(check) for block in blocks if block is not None]
+    try:
+        yield
+    finally:
+        for handle in handles:
+            handle.remove()
+
+
 def warn(ctx, warnings: list[str], message: str, step: int = 0, total: int | None = None) -> None:
     """A warning the user sees: logged, kept with the results, and shown as the job's progress message."""
     import logging
@@ -231,18 +261,19 @@ def generate(pipe, request: DiffusionRequest, ctx=None, latents=None, init_image
         start = time.perf_counter()
         tiled = use_vae_tiling(pipe, request) and request.axes == "xy"
         try:
-            with repeat_padding([pipe.unet, pipe.vae], request.repeat, latent_size=latent_size, axes=request.axes):
-                if chunk is not None:
-                    inputs["latents"] = chunk
-                out = runner(request.prompt, negative_prompt=request.negative_prompt or None, **inputs,
-                             num_inference_steps=request.steps, guidance_scale=request.guidance_scale,
-                             num_images_per_prompt=n,
-                             generator=[torch.Generator(device="cpu").manual_seed(s) for s in seeds],
-                             output_type="latent" if tiled else "np", callback_on_step_end=on_step,
-                             callback_on_step_end_tensor_inputs=["latents"])
-            if previews is not None:
-                previews.flush()  # the last steps' previews
-            images = decode_tiled(pipe, out.images, request) if tiled else out.images
+            with cancel_points(pipe, ctx):
+                with repeat_padding([pipe.unet, pipe.vae], request.repeat, latent_size=latent_size, axes=request.axes):
+                    if chunk is not None:
+                        inputs["latents"] = chunk
+                    out = runner(request.prompt, negative_prompt=request.negative_prompt or None, **inputs,
+                                 num_inference_steps=request.steps, guidance_scale=request.guidance_scale,
+                                 num_images_per_prompt=n,
+                                 generator=[torch.Generator(device="cpu").manual_seed(s) for s in seeds],
+                                 output_type="latent" if tiled else "np", callback_on_step_end=on_step,
+                                 callback_on_step_end_tensor_inputs=["latents"])
+                if previews is not None:
+                    previews.flush()  # the last steps' previews
+                images = decode_tiled(pipe, out.images, request) if tiled else out.images
         except Exception as exc:
             if not is_out_of_memory(exc):
                 raise
