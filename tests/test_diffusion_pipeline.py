@@ -167,3 +167,36 @@ def test_cancel_stops_inside_a_step_and_skips_the_decode(model_folder):
         queue.shutdown()
     assert calls == {"down": 2, "up": 1, "decode": 0}  # the second step never reached its last block
     assert not any(module._forward_pre_hooks for module in pipe.unet.modules())  # the cancel points are gone
+
+
+class Recording:
+    """A job context that keeps every progress report."""
+
+    cancelled = False
+
+    def __init__(self):
+        self.reports, self.previews = [], 0
+
+    def progress(self, step, total=None, message=None):
+        self.reports.append((step, total, message))
+
+    def preview(self, image):
+        self.previews += 1
+
+    def check_cancelled(self):
+        pass
+
+
+def test_a_batch_fills_one_bar_and_names_the_tile_and_the_step(model_folder):
+    """Two tiles of three steps: one bar from 0 to the end, each tile's steps inside its share."""
+    from desktop.engine.generate import GenerateRequest, run_generate
+
+    ctx = Recording()
+    tiles = run_generate(GenerateRequest(engine="diffusion", model=str(model_folder), prompt="x", width=32,
+                                         height=32, steps=3, count=2, seed=1), ctx)
+    assert len(tiles) == 2 and ctx.previews >= 6
+    steps = [step for step, _, _ in ctx.reports]
+    assert steps == sorted(steps) and steps[-1] == ctx.reports[-1][1] == 200  # never back to zero
+    messages = [m for _, _, m in ctx.reports]
+    assert "model 1 of 2 · loading the model" in messages or "model 1 of 2" in messages
+    assert "model 1 of 2 · step 3 of 3" in messages and "model 2 of 2 · step 1 of 3" in messages

@@ -261,7 +261,9 @@ def run_generate(request: GenerateRequest, ctx=None) -> list[Tile]:
     batched: dict[int, np.ndarray] = {}
     if (valid.model is not None and valid.source_image is None and int(request.batch_size) > 1
             and not request.auto_correct):
-        batched = _diffuse_batch(valid, ctx)  # every image first, batch_size per UNet call; then QA each
+        # every image first, batch_size per UNet call (most of the bar); then QA each
+        batched = _diffuse_batch(valid, None if ctx is None else _Within(
+            ctx, lambda fraction, detail: ctx.progress(int(fraction * total * 0.95), total, detail)))
     try:
         _render_all(valid, request, out, total, batched, tiles, ctx)
     except JobCancelled:
@@ -278,13 +280,14 @@ def _render_all(valid: ValidRequest, request: GenerateRequest, out: Path | None,
         label = valid.model.name if valid.model is not None else valid.style.label
         message = f"{label} {k + 1} of {request.count}"
 
-        def progress(fraction: float, k=k, message=message) -> None:
+        def progress(fraction: float, detail: str | None = None, k=k, message=message) -> None:
             if ctx is not None:
-                ctx.progress(k * 100 + int(fraction * 95), total, message)
+                ctx.progress(k * 100 + int(fraction * 95), total, f"{message} · {detail}" if detail else message)
 
-        progress(0.0)
+        progress(0.0, "loading the model" if valid.model is not None and not engine_loaded(valid) else None)
         start = time.perf_counter()
-        pixels, final_seed, qa_meta = _render_checked(valid, seed, progress, ctx, batched.get(seed))
+        pixels, final_seed, qa_meta = _render_checked(valid, seed, progress, None if ctx is None else
+                                                      _Within(ctx, progress), batched.get(seed))
         meta = tile_metadata(valid, final_seed, time.perf_counter() - start)
         meta.update(qa_meta)
         if valid.warnings:
@@ -361,7 +364,36 @@ def _render_checked(valid: ValidRequest, seed: int, progress, ctx,
                                        "attempts": [a.as_dict() for a in result.attempts]}
 
 
+class _Within:
+    """The job's context as one tile of a batch sees it: its progress fills that tile's share of
+    the bar (the engine's own step count becomes a fraction) and keeps the batch's label."""
+
+    def __init__(self, ctx, progress):
+        self._ctx, self._progress = ctx, progress
+
+    @property
+    def cancelled(self) -> bool:
+        return self._ctx.cancelled
+
+    def check_cancelled(self) -> None:
+        self._ctx.check_cancelled()
+
+    def preview(self, image) -> None:
+        self._ctx.preview(image)
+
+    def progress(self, step: int, total: int | None = None, message: str | None = None) -> None:
+        self._progress(min(1.0, step / total) if total else 0.0, message)
+
+
 _ENGINES: dict[tuple[str, str], Any] = {}  # loaded diffusion engines, by model location and precision
+
+
+def _engine_key(valid: ValidRequest) -> tuple:
+    return (valid.model.location, valid.request.precision, bool(valid.request.compile))
+
+
+def engine_loaded(valid: ValidRequest) -> bool:
+    return _engine_key(valid) in _ENGINES
 
 
 def diffusion_engine(valid: ValidRequest):
@@ -369,7 +401,7 @@ def diffusion_engine(valid: ValidRequest):
     from desktop.engine.diffusion.engine import DiffusionEngine, EngineOptions
 
     model, req = valid.model, valid.request
-    key = (model.location, req.precision, bool(req.compile))
+    key = _engine_key(valid)
     if key not in _ENGINES:
         _ENGINES.clear()  # one model in memory at a time
         _ENGINES[key] = DiffusionEngine.load(model, EngineOptions(dtype=req.precision or None,

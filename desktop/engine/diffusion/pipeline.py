@@ -251,9 +251,10 @@ def generate(pipe, request: DiffusionRequest, ctx=None, latents=None, init_image
         def on_step(pipeline, step, timestep, tensors, first=done, n=n, previews=previews):
             if ctx is not None:
                 previews.push(tensors["latents"][:1])
-                label = f"Image {first + 1} of {request.count}" if n == 1 else \
-                    f"Images {first + 1}-{first + n} of {request.count}"
-                ctx.progress(min(total, first * steps + (step + 1) * n), total, f"{label}, step {step + 1}")
+                label = "" if request.count == 1 else f"image {first + 1} of {request.count}, " if n == 1 else \
+                    f"images {first + 1}-{first + n} of {request.count}, "
+                ctx.progress(min(total, first * steps + (step + 1) * n), total,
+                             f"{label}step {step + 1} of {steps}")
                 if ctx.cancelled:
                     pipeline._interrupt = True
             return tensors
