@@ -56,3 +56,21 @@ def test_sdxl_batches_and_previews(engine):
     assert [r["seed"] for r in results] == [7, 8] and results[0]["image"].shape == (32, 32, 3)
     assert len(ctx.previews) == 2 and ctx.previews[0].shape == (16, 16, 3)
     assert engine.family == "sdxl"
+
+
+def test_sdxl_steps_are_recorded_with_their_size_conditioning(tmp_path):
+    """SDXL's UNet takes a dict of extra tensors (pooled text, size ids): they go into the recording too."""
+    from desktop.engine.diffusion import graphs
+    from tiny_sd import tiny_sdxl_pipeline
+
+    engine = DiffusionEngine(tiny_sdxl_pipeline(tmp_path), family="sdxl")
+    request = DiffusionRequest("a tiny pattern", negative_prompt="blur", repeat="half-drop", width=32, height=32,
+                               steps=3, guidance_scale=5.0, seed=4, family="sdxl")
+    expected = engine.generate(request)[0]["image"]
+    capture = graphs.ReplayCapture()
+    recorded = engine.use_graphs(capture)
+    for _ in range(2):
+        assert np.array_equal(engine.generate(request)[0]["image"], expected)
+    assert capture.recorded == 1 and recorded.replays == 5 and not recorded.failed
+    key = next(iter(recorded.graphs))
+    assert "added_cond_kwargs" in str(key) and "time_ids" in str(key)
