@@ -181,15 +181,15 @@ class GraphedForward:
         return (self.version, self.state(), str(self.module.dtype), spec), tensors
 
     def __call__(self, *args, **kwargs):
-        try:
-            key, tensors = self._key(args, kwargs)
-        except Unsupported:
-            return self.eager(*args, **kwargs)
         placed = self._placement()
         if placed != self.placed:  # the weights moved: what was recorded reads the old memory
             if self.placed is not None:
                 self.invalidate()
             self.placed = placed
+        try:
+            key, tensors = self._key(args, kwargs)
+        except Unsupported:
+            return self.eager(*args, **kwargs)
         graph = self.graphs.get(key)
         if graph is None:
             if key in self.failed:
