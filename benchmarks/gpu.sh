@@ -2,8 +2,9 @@
 # The diffusion engine's GPU measures as one run on a lent GPU (the `device` tool), where
 # diffusers is not installed: its wheels travel in .whl/ (`make gpu-wheels` fetches them here).
 #   device run: bash benchmarks/gpu.sh          (carry: [".whl"], timeout_s: 600)
-# Results land in $OUT (or /tmp/tessera-gpu): diffusion.json, diffusion_compiled.json, logs.
-# Extra arguments go to both benchmark runs (a quick try here: bash benchmarks/gpu.sh --runs 1 --steps 1).
+# Results land in $OUT (or /tmp/tessera-gpu): diffusion.json holds the eager figures, then the
+# compiled ones (printed as soon as each is known), diffusion.log the warnings.
+# Extra arguments go to the benchmark (a quick try here: bash benchmarks/gpu.sh --runs 1 --steps 1).
 set -uo pipefail
 PY=${PYTHON:-python3}
 OUT=${OUT:-/tmp/tessera-gpu}
@@ -16,7 +17,5 @@ fi
 export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}" PYTHONUNBUFFERED=1
 (nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm --format=csv 2>&1 || true) | tee "$OUT/gpu.txt"
 "$PY" -c "import torch, diffusers; print('torch', torch.__version__, 'diffusers', diffusers.__version__, 'cuda', torch.cuda.is_available())" | tee -a "$OUT/gpu.txt"
-timeout 270 "$PY" benchmarks/diffusion.py --runs 5 "$@" >"$OUT/diffusion.json" 2>"$OUT/diffusion.log"
-echo "eager: exit $?"; cat "$OUT/diffusion.json"; tail -5 "$OUT/diffusion.log"
-timeout 270 "$PY" benchmarks/diffusion.py --runs 3 --compile "$@" >"$OUT/diffusion_compiled.json" 2>"$OUT/compiled.log"
-echo "compiled: exit $?"; cat "$OUT/diffusion_compiled.json"; tail -5 "$OUT/compiled.log"
+timeout 540 "$PY" benchmarks/diffusion.py --runs 5 --compile "$@" >"$OUT/diffusion.json" 2>"$OUT/diffusion.log"
+echo "benchmark: exit $?"; cat "$OUT/diffusion.json"; tail -5 "$OUT/diffusion.log"
