@@ -6,6 +6,7 @@ import sys
 import threading
 import time
 
+import numpy as np
 import pytest
 
 pytest.importorskip("pytestqt")
@@ -658,3 +659,24 @@ def test_stopping_a_batch_keeps_the_tiles_already_made(window, qtbot, monkeypatc
     qtbot.waitUntil(lambda: window.lib.count() == 2, timeout=30_000)
     assert window.queue.get(window._live_job).state is JobState.CANCELLED and len(calls) == 2
     assert "the 2 finished tiles are kept" in window.statusBar().currentMessage()
+
+
+def test_a_diffusion_tile_is_named_by_its_prompt_and_a_long_caption_never_widens_the_preview(window, qtbot):
+    from desktop.engine.generate import Tile
+    from desktop.library.catalogue import tile_title
+    from desktop.ui.library_panel import _caption
+
+    prompt = "art deco fans, gold leaf on deep navy, with a fine engraved linework and a pearl ground"
+    meta = {"engine": "diffusion", "model": "deco-v2", "prompt": prompt, "repeat": "half-drop", "seed": 7}
+    assert tile_title(meta) == "art deco fans, gold leaf on deep navy,… · seed 7"
+    assert tile_title({"style": "plaid", "seed": 3}) == "plaid 3" and tile_title({}) == "tile"
+    before = window.preview.minimumSizeHint().width()
+    tile = Tile(np.full((64, 64, 3), 90, np.uint8), meta, path="/tmp/" + "0123456789abcdef" * 4 + ".png")
+    window._show_generated([tile], [None])
+    entry = window.library.model.entries[0]
+    qtbot.waitUntil(lambda: "art deco fans" in window.preview.caption.text(), timeout=10_000)
+    assert window.preview.caption.text().startswith("art deco fans, gold leaf") and "0123456789" not in \
+        window.preview.caption.text()
+    assert _caption(entry).startswith("art deco fans")
+    window.preview.show_tile(tile.image, "basic", "a caption far wider than any dock " * 12)
+    assert window.preview.minimumSizeHint().width() == before  # cut at the edge, not pushing the Brief aside

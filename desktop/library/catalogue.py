@@ -410,7 +410,7 @@ class Library:
         data = png_bytes(pixels, metadata, dpi=int(metadata.get("dpi", 150)))
         return self.add_bytes(data, ".png", width=pixels.shape[1], height=pixels.shape[0],
                               metadata={"tessera": metadata}, source=source,
-                              title=f"{metadata.get('style', 'tile')} {metadata.get('seed', '')}".strip(),
+                              title=tile_title(metadata),
                               pixels=pixels if pixels.ndim == 3 and pixels.shape[2] == 3 else None)
 
     def import_paths(self, paths: Iterable[str | Path], ctx=None, after_batch=None, batch: int = 16,
@@ -773,3 +773,15 @@ def _summary(pattern: Pattern, library: Library) -> dict[str, Any]:
             "size": [pattern.width, pattern.height], "repeat": pattern.repeat, "status": pattern.status,
             "rating": pattern.rating, "title": pattern.title, "tags": sorted(t.name for t in pattern.tags),
             "created": pattern.created.isoformat(), "updated": pattern.updated.isoformat()}
+
+
+def tile_title(metadata: dict[str, Any]) -> str:
+    """A generated tile's title: its style and seed, or the start of its prompt and its seed."""
+    seed = metadata.get("seed")
+    tail = "" if seed is None else f" {seed}"
+    if metadata.get("style"):
+        return f"{metadata['style']}{tail}"
+    prompt = " ".join(str(metadata.get("prompt") or "").split())
+    if prompt:
+        return (prompt if len(prompt) <= 40 else prompt[:39].rstrip() + "…") + (f" · seed{tail}" if tail else "")
+    return f"tile{tail}"

@@ -615,13 +615,15 @@ class MainWindow(QMainWindow):
                     on_done=lambda s: self._show_generated(tiles, s.result))
 
     def _show_generated(self, tiles, ids) -> None:
+        from desktop.library.catalogue import tile_title
         from desktop.ui.library_panel import THUMB
 
         entries = []
         for tile, pattern_id in zip(tiles, ids):
             small = tile.image[:: max(1, tile.image.shape[0] // THUMB), :: max(1, tile.image.shape[1] // THUMB)]
             entries.append(TileEntry(tile.path, np.ascontiguousarray(small), tile.metadata, tile.image,
-                                     pattern_id=pattern_id, status="draft" if pattern_id else ""))
+                                     pattern_id=pattern_id, status="draft" if pattern_id else "",
+                                     title=tile_title(tile.metadata)))  # the title the library gave it
         self.library.add_entries(entries, at_top=True)
         if entries:
             self.library.select_first()
@@ -649,9 +651,12 @@ class MainWindow(QMainWindow):
         image = entry.image
         self.current = entry
         meta = entry.metadata
-        parts = [meta.get("style") or entry.title or Path(entry.path or "tile").stem, meta.get("repeat", "basic"),
-                 f"{image.shape[1]}×{image.shape[0]}"]
-        if meta.get("seed") is not None:
+        from desktop.library.catalogue import tile_title
+
+        name = meta.get("style") or entry.title or (tile_title(meta) if meta.get("prompt") else "") \
+            or Path(entry.path or "tile").stem[:18]
+        parts = [name, meta.get("repeat", "basic"), f"{image.shape[1]}×{image.shape[0]}"]
+        if meta.get("seed") is not None and "seed" not in name:
             parts.append(f"seed {meta['seed']}")
         caption = " · ".join(parts)
         self.preview.show_tile(image, meta.get("repeat", "basic"), caption)

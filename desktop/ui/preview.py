@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QPushButton,
+    QSizePolicy,
     QToolButton,
     QVBoxLayout,
     QWidget,
@@ -302,6 +303,9 @@ class PreviewPanel(QWidget):
             bar.addWidget(widget)
         self.caption = QLabel("")
         self.caption.setStyleSheet("color: #9a9aa0; padding: 2px 8px;")
+        # a long caption is cut at the dock's edge, never widens the dock (and squeezes the Brief)
+        self.caption.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.caption.setMinimumWidth(0)
         from desktop.ui.palette_strip import PaletteStrip
 
         self.palette_strip = PaletteStrip(self)
@@ -326,6 +330,7 @@ class PreviewPanel(QWidget):
         self.canvas.set_tile(image, repeat)
         self._place_starter()
         self.caption.setText(caption)
+        self.caption.setToolTip(caption)
         self.set_overlays({})
         self.palette_strip.set_report(None)
 
