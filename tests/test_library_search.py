@@ -293,3 +293,30 @@ def test_duplicates_compare_every_stored_hash_of_both_tiles(tmp_path, shared_tex
         by_hash_only = Thresholds(descriptor=1.01, texture=1.01)  # neither of the other measures can decide
         [pair] = finder.duplicates(library, by_hash_only)
         assert {pair["a"], pair["b"]} == set(ids) and pair["hash"] >= 0.9 and pair["kind"] == "copy"
+
+
+def test_the_first_search_and_the_first_store_at_once_share_one_index(tmp_path):
+    """Two lanes asking for the index of a fresh library at the same moment: one index, no error."""
+    import threading
+
+    from desktop.library import Library, search
+
+    lib = Library(tmp_path / "lib")
+    try:
+        start, found, errors = threading.Barrier(4), [], []
+
+        def ask():
+            start.wait()
+            try:
+                found.append(search.index(lib))
+            except Exception as exc:  # what the QA lane hit: "Table 'patterns' already exists"
+                errors.append(exc)
+
+        threads = [threading.Thread(target=ask) for _ in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(30)
+        assert not errors and len(found) == 4 and all(f is found[0] for f in found)
+    finally:
+        lib.close()

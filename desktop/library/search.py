@@ -7,6 +7,7 @@ says which method found it: the built-in descriptor (always), or CLIP when its w
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,13 +21,21 @@ from desktop.library.descriptor import MODEL, describe
 from desktop.library.hashes import hash_similarity, query_hashes
 from desktop.library.models import EmbeddingOutbox, Pattern
 
+_INDEX_LOCK = threading.Lock()
+
 
 def index(lib: Library):
-    if getattr(lib, "_index", None) is None:
-        from desktop.library.vector_index import VectorIndex
+    """The library's vector index, opened once: the first search (on one lane) and the first store
+    (on another) may ask at the same moment, and must share one index and its caches."""
+    found = getattr(lib, "_index", None)
+    if found is None:
+        with _INDEX_LOCK:
+            found = getattr(lib, "_index", None)
+            if found is None:
+                from desktop.library.vector_index import VectorIndex
 
-        lib._index = VectorIndex(lib.root / "index")
-    return lib._index
+                found = lib._index = VectorIndex(lib.root / "index")
+    return found
 
 
 def warm_up(lib: Library) -> None:

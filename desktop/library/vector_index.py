@@ -71,7 +71,8 @@ class VectorIndex:
         names = list(getattr(names, "tables", names))
         if name in names:
             return self.db.open_table(name)
-        return self.db.create_table(name, schema=schema) if schema is not None else None
+        # exist_ok: another index object (another process, say) may have made it since the listing
+        return self.db.create_table(name, schema=schema, exist_ok=True) if schema is not None else None
 
     # -- CLIP vectors: a table of their own (the dimension depends on the model) ------------------
     def clip_upsert(self, rows: list[dict[str, Any]]) -> None:
@@ -85,7 +86,7 @@ class VectorIndex:
                 schema = pa.schema([pa.field("id", pa.int64()), pa.field("vector", pa.list_(pa.float32(), dim)),
                                     pa.field("model", pa.string()), pa.field("status", pa.string()),
                                     pa.field("rating", pa.int32()), pa.field("tags", pa.string())])
-                self.clip = self.db.create_table(CLIP_TABLE, schema=schema)
+                self.clip = self.db.create_table(CLIP_TABLE, schema=schema, exist_ok=True)
             self.clip.delete(f"id IN ({', '.join(str(int(r['id'])) for r in rows)})")
             self.clip.add([{**r, "vector": np.asarray(r["vector"], np.float32),
                             "tags": "|" + "|".join(r.get("tags", [])) + "|"} for r in rows])
