@@ -138,7 +138,7 @@ def test_the_fast_border_equals_the_geometrys_index_maps(repeat):
     x = torch.randn(2, 3, 6, 8)
     for pads in [(1, 1, 1, 1), (0, 1, 0, 1), (2, 3, 1, 0), (8, 8, 6, 6)]:
         for axes in (["xy", "x", "y"] if repeat == "basic" else ["xy"]):
-            rows, cols = _index_maps(parse_repeat(repeat), 8, 6, pads, axes, "cpu", {}, "key")
+            rows, cols = _index_maps(parse_repeat(repeat), 8, 6, pads, axes, "cpu")
             expected = x[..., rows, cols]
             if axes == "x":
                 expected = F.pad(expected, (0, 0, pads[2], pads[3]))

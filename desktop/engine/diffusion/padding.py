@@ -42,29 +42,30 @@ def check_axes(repeat: Repeat | str, axes: str) -> None:
         raise UserError(f"wrapping only along {axes} works with the basic repeat, not {parse_repeat(repeat).value}")
 
 
-def _indices(repeat: Repeat, w: int, h: int, pads: tuple[int, int, int, int], axes: str, device, cache: dict):
-    key = (repeat, w, h, pads, axes, str(device))
-    found = cache.get(key)
-    if found is None:  # the numpy geometry runs outside torch.compile's graph, once per shape
-        found = _compute_indices()(repeat, w, h, pads, axes, device, cache, key)
+# index tables by (repeat, w, h, pads[, axes], device), kept for good: a captured CUDA graph reads them
+_FLAT: dict = {}  # the flat gather index of a border on both axes
+_MAPS: dict = {}  # (rows, cols) maps, for borders wider than the tile and one-axis wrapping
+_UNCOMPILED: dict = {}
+
+
+def _uncompiled(fn):
+    """`fn` run outside torch.compile's graph: the numpy geometry, once per shape."""
+    found = _UNCOMPILED.get(fn)
+    if found is None:
+        import torch
+
+        found = _UNCOMPILED[fn] = torch.compiler.disable(fn)
     return found
 
 
-def _compute_indices():
-    import torch
-
-    global _COMPUTE
-    if _COMPUTE is None:
-        _COMPUTE = torch.compiler.disable(_index_maps)
-    return _COMPUTE
+def _indices(repeat: Repeat, w: int, h: int, pads: tuple[int, int, int, int], axes: str, device):
+    found = _MAPS.get((repeat, w, h, pads, axes, str(device)))
+    return found if found is not None else _uncompiled(_index_maps)(repeat, w, h, pads, axes, device)
 
 
-_COMPUTE = None
-
-
-def _index_maps(repeat: Repeat, w: int, h: int, pads: tuple[int, int, int, int], axes: str, device, cache: dict,
-                key: tuple):
-    if key not in cache:
+def _index_maps(repeat: Repeat, w: int, h: int, pads: tuple[int, int, int, int], axes: str, device):
+    key = (repeat, w, h, pads, axes, str(device))
+    if key not in _MAPS:
         import numpy as np
         import torch
 
@@ -77,45 +78,26 @@ def _index_maps(repeat: Repeat, w: int, h: int, pads: tuple[int, int, int, int],
         else:
             rows = (np.arange(-top, h + bottom) % h)[:, None]
             cols = np.arange(w)[None, :]
-        cache[key] = (torch.from_numpy(np.array(rows)).to(device),  # copies: the cached maps are read-only
+        _MAPS[key] = (torch.from_numpy(np.array(rows)).to(device),  # copies: the cached maps are read-only
                       torch.from_numpy(np.array(cols)).to(device))
-    return cache[key]
-
-
-_FLAT: dict = {}  # (repeat, w, h, pads, device) -> flat gather index; kept for good: CUDA graphs read them
-_MAPS: dict = {}  # (repeat, w, h, pads, axes, device) -> (rows, cols), for borders wider than the tile
+    return _MAPS[key]
 
 
 def flat_index(repeat: Repeat, w: int, h: int, pads: tuple[int, int, int, int], device):
     """The border as one flat index into an h x w tile: element j of the bordered tile is tile.flat[index[j]]."""
+    found = _FLAT.get((repeat, w, h, pads, str(device)))
+    return found if found is not None else _uncompiled(_flat_index)(repeat, w, h, pads, device)
+
+
+def _flat_index(repeat: Repeat, w: int, h: int, pads: tuple[int, int, int, int], device):
     key = (repeat, w, h, pads, str(device))
-    found = _FLAT.get(key)
-    if found is None:
-        found = _compute_flat()(key, device)
-    return found
-
-
-def _compute_flat():
-    import torch
-
-    global _COMPUTE_FLAT
-    if _COMPUTE_FLAT is None:
-        _COMPUTE_FLAT = torch.compiler.disable(_flat_index)
-    return _COMPUTE_FLAT
-
-
-_COMPUTE_FLAT = None
-
-
-def _flat_index(key: tuple, device):
     if key not in _FLAT:
         import numpy as np
         import torch
 
-        repeat, w, h, (left, right, top, bottom), _ = key
+        left, right, top, bottom = pads
         rows, cols = window_index(repeat, w, h, -left, -top, w + left + right, h + top + bottom)
-        flat = (np.asarray(rows, dtype=np.int64) * w + cols).ravel()
-        _FLAT[key] = torch.from_numpy(flat).to(device)
+        _FLAT[key] = torch.from_numpy((np.asarray(rows, dtype=np.int64) * w + cols).ravel()).to(device)
     return _FLAT[key]
 
 
@@ -210,7 +192,7 @@ def pad_fast(x, repeat: Repeat, pads: tuple[int, int, int, int], axes: str = "xy
     return out
 
 
-def _repeat_forward(conv, repeat: Repeat, axes: str, cache: dict):
+def _repeat_forward(conv, repeat: Repeat, axes: str):
     import torch
     import torch.nn.functional as F
 
@@ -230,7 +212,7 @@ def _repeat_forward(conv, repeat: Repeat, axes: str, cache: dict):
             else:
                 padded = pad_fast(x, kind, (left, right, top, bottom), axes)
         else:  # a border wider than the tile: the geometry's index maps
-            rows, cols = _indices(kind, w, h, (left, right, top, bottom), axes, x.device, cache)
+            rows, cols = _indices(kind, w, h, (left, right, top, bottom), axes, x.device)
             padded = x[..., rows, cols]
             if axes == "x":
                 padded = F.pad(padded, (0, 0, top, bottom))
@@ -250,7 +232,6 @@ def apply_repeat_padding(model: Any, repeat: Repeat | str, axes: str = "xy") -> 
 
     repeat = parse_repeat(repeat)
     check_axes(repeat, axes)
-    cache = _MAPS  # kept for good, as the flat indices are: a captured CUDA graph reads them
     patched = 0
     for module in model.modules():
         # diffusers' Downsample2D with padding=0 (the VAE encoder's) zero-pads right and bottom by
@@ -276,7 +257,7 @@ def apply_repeat_padding(model: Any, repeat: Repeat | str, axes: str = "xy") -> 
             module._tessera_pads = (pw, pw, ph, ph)
             module.padding = (0, 0)
         setattr(module, _MARK, repeat)
-        module.forward = _repeat_forward(module, repeat, axes, cache)
+        module.forward = _repeat_forward(module, repeat, axes)
         patched += 1
     model._tessera_padding_state = (repeat, axes)
     return patched
