@@ -101,6 +101,7 @@ class DiffusionEngine:
         device, dtype, warnings = resolve_device(options)
         for message in warnings:
             log.warning(message)
+        _quiet_loaders()
         if entry.kind == "single-file":
             from desktop.engine.diffusion.single_file import load_single_file
 
@@ -259,6 +260,16 @@ class DiffusionEngine:
         painted = self.inpaint(image, ramp > 0, request, strength, ctx)[0]["image"].astype(np.float32)
         out = image[..., :3].astype(np.float32) * (1 - ramp[..., None]) + painted * ramp[..., None]
         return np.clip(out + 0.5, 0, 255).astype(np.uint8)
+
+
+def _quiet_loaders() -> None:
+    """No progress bars of diffusers' and transformers' own on the terminal: the job's progress
+    (the window's bar, the command line's own) is the one that tells."""
+    from diffusers.utils import logging as diffusers_logging
+    from transformers.utils import logging as transformers_logging
+
+    diffusers_logging.disable_progress_bar()
+    transformers_logging.disable_progress_bar()
 
 
 def seam_ramp(h: int, w: int, band: int) -> np.ndarray:
