@@ -680,3 +680,17 @@ def test_a_diffusion_tile_is_named_by_its_prompt_and_a_long_caption_never_widens
     assert _caption(entry).startswith("art deco fans")
     window.preview.show_tile(tile.image, "basic", "a caption far wider than any dock " * 12)
     assert window.preview.minimumSizeHint().width() == before  # cut at the edge, not pushing the Brief aside
+
+
+def test_the_default_layout_shows_the_whole_brief_on_a_laptop_screen(window, qtbot):
+    """At 1380 px wide the Brief's form fits its dock (no sideways scrolling): the Library's filters
+    shrink rather than set a width that squeezes it."""
+    from PySide6.QtWidgets import QScrollArea
+
+    window.resize(1380, 880)
+    qtbot.wait(50)
+    window.reset_layout()
+    qtbot.wait(100)
+    area = window.brief.findChildren(QScrollArea)[0]
+    assert area.viewport().width() >= area.widget().sizeHint().width()
+    assert window.docks["Preview"].width() >= window.preview.minimumSizeHint().width()

@@ -229,6 +229,10 @@ class LibraryPanel(QWidget):
         self.collection_filter.addItem("All collections", None)
         for widget in (self.status_filter, self.rating_filter, self.colour_filter, self.collection_filter):
             widget.currentIndexChanged.connect(self._filters_changed)
+            # as narrow as the dock needs (the list still shows whole names): the filters' longest
+            # names would otherwise set the dock's least width and squeeze the Brief
+            widget.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+            widget.setMinimumContentsLength(6)
         self.tag_filter.editingFinished.connect(self._filters_changed)
 
         self.model = LibraryModel(self)

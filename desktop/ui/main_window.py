@@ -156,8 +156,13 @@ class MainWindow(QMainWindow):
             QUrl.fromLocalFile(str(self.paths.log_dir))))
 
     def _default_sizes(self) -> None:
+        # the Brief as wide as its form (no sideways scrolling), the Library a little narrower,
+        # the Preview the rest: Qt would otherwise share out too little room in proportion
+        brief = self.brief.sizeHint().width() + 28
+        library = max(340, self.library.minimumSizeHint().width() + 8)
+        preview = max(420, self.width() - brief - library - 24)
         self.resizeDocks([self.docks["Brief"], self.docks["Preview"], self.docks["Library"]],
-                         [400, 700, 380], Qt.Horizontal)
+                         [brief, preview, library], Qt.Horizontal)
         self.resizeDocks([self.docks["Jobs"]], [120], Qt.Vertical)
         self.resizeDocks([self.docks["Library"], self.docks["Inspector"]], [420, 300], Qt.Vertical)
 
