@@ -200,3 +200,15 @@ def test_a_batch_fills_one_bar_and_names_the_tile_and_the_step(model_folder):
     messages = [m for _, _, m in ctx.reports]
     assert "model 1 of 2 · loading the model" in messages or "model 1 of 2" in messages
     assert "model 1 of 2 · step 3 of 3" in messages and "model 2 of 2 · step 1 of 3" in messages
+
+
+def test_a_batched_render_fills_the_bar_once(model_folder):
+    """Rendered two at a time, then checked one by one: the bar still only moves forward."""
+    from desktop.engine.generate import GenerateRequest, run_generate
+
+    ctx = Recording()
+    run_generate(GenerateRequest(engine="diffusion", model=str(model_folder), prompt="x", width=32, height=32,
+                                 steps=2, count=2, batch_size=2, seed=1), ctx)
+    steps = [step for step, _, _ in ctx.reports]
+    assert steps == sorted(steps) and steps[-1] == 200 and max(steps[:-2]) <= 195
+    assert any("images 1-2 of 2, step 2 of 2" in (m or "") for _, _, m in ctx.reports)

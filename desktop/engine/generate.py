@@ -273,6 +273,15 @@ def run_generate(request: GenerateRequest, ctx=None) -> list[Tile]:
     return tiles
 
 
+def _share(k: int, fraction: float, total: int, batched: bool) -> int:
+    """Where tile k's progress puts the bar: its own 1/count share, or, after a batched render
+    (which filled the first 95 %), its share of the last 5 % (QA and writing)."""
+    count = total // 100
+    if batched:
+        return int(total * 0.95 + (k + fraction) * total * 0.05 / count)
+    return int((k + fraction) * 100)
+
+
 def _render_all(valid: ValidRequest, request: GenerateRequest, out: Path | None, total: int,
                 batched: dict[int, np.ndarray], tiles: list[Tile], ctx) -> None:
     for k in range(int(request.count)):
@@ -282,7 +291,8 @@ def _render_all(valid: ValidRequest, request: GenerateRequest, out: Path | None,
 
         def progress(fraction: float, detail: str | None = None, k=k, message=message) -> None:
             if ctx is not None:
-                ctx.progress(k * 100 + int(fraction * 95), total, f"{message} · {detail}" if detail else message)
+                ctx.progress(_share(k, fraction * 0.95, total, bool(batched)), total,
+                             f"{message} · {detail}" if detail else message)
 
         progress(0.0, "loading the model" if valid.model is not None and not engine_loaded(valid) else None)
         start = time.perf_counter()
@@ -318,7 +328,7 @@ def _render_all(valid: ValidRequest, request: GenerateRequest, out: Path | None,
         tiles.append(tile)
         if ctx is not None:
             ctx.preview(pixels)
-            ctx.progress((k + 1) * 100, total, message)
+            ctx.progress(_share(k, 1.0, total, bool(batched)), total, message)
 
 
 def _render_checked(valid: ValidRequest, seed: int, progress, ctx,
