@@ -677,7 +677,7 @@ def test_a_diffusion_tile_is_named_by_its_prompt_and_a_long_caption_never_widens
     qtbot.waitUntil(lambda: "art deco fans" in window.preview.caption.text(), timeout=10_000)
     assert window.preview.caption.text().startswith("art deco fans, gold leaf") and "0123456789" not in \
         window.preview.caption.text()
-    assert _caption(entry).startswith("art deco fans")
+    assert _caption(entry).startswith("art deco fans, gold l…")  # cut where the grid cell ends, and says so
     window.preview.show_tile(tile.image, "basic", "a caption far wider than any dock " * 12)
     assert window.preview.minimumSizeHint().width() == before  # cut at the edge, not pushing the Brief aside
 

@@ -379,7 +379,7 @@ def _caption(entry: TileEntry) -> str:
     if meta.get("style"):
         first = f"{meta['style']} · {meta.get('repeat', '')}"
     elif entry.title:  # a content-addressed file's name says nothing; its title does
-        first = entry.title[:22]
+        first = entry.title if len(entry.title) <= 22 else entry.title[:21].rstrip() + "…"
     else:
         first = Path(entry.path).stem[:18] if entry.path else "tile"
     if entry.score is not None:
