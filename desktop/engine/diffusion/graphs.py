@@ -2,8 +2,9 @@
 
 An eager Stable Diffusion step on a fast GPU is expected to wait on the host: the SD 1.5 UNet
 dispatches about 1,600 operations a step (benchmarks/diffusion.py counts them), each from
-Python, for 1.6 TFLOP of arithmetic at 512² that a Hopper GPU does in a few milliseconds. A CUDA graph records the launches of one step once and
-replays them with one call, so the step costs what the GPU needs. This is PyTorch's own
+Python, for 1.6 TFLOP of arithmetic at 512² that a Hopper GPU does in a few milliseconds. A
+CUDA graph records the launches of one step once and replays them with one call, so the step
+costs what the GPU needs. This is PyTorch's own
 mechanism (torch.cuda.CUDAGraph, as in its "whole-network capture" recipe), applied to the
 UNet's forward, eager or compiled.
 
@@ -22,7 +23,8 @@ How it stays correct:
   to the host, say). A failed key is not tried again, and the reason is logged once.
 - A graph also reads the weights where they lay when it was recorded. Moving them (`.to()` a
   device, a precision or a memory layout gives every weight new memory) drops every graph; the
-  first parameter and the first convolution's weight stand guard for that.
+  first parameter and the first convolution's weight (their memory, dtype and device) stand
+  guard for that.
 - At most `MAX_GRAPHS` graphs are kept (each holds the activations of one step); the least
   recently used goes first.
 
@@ -132,8 +134,9 @@ class ReplayCapture(Capture):
 
 class _Graph:
     def __init__(self, inputs: list, replay: Callable[[], None], outputs: Any):
-        self.inputs, self.replay, self.outputs = inputs, replay, outputs
-        self.output_spec = _flatten(outputs, [], "output")
+        self.inputs, self.replay = inputs, replay
+        self.outputs: list = []
+        self.output_spec = _flatten(outputs, self.outputs, "output")
 
 
 class GraphedForward:
@@ -167,7 +170,8 @@ class GraphedForward:
             self._guards = params[:1] + [p for p in params if p.dim() == 4][:1]
         return tuple((p.data_ptr(), p.dtype, p.device) for p in self._guards)
 
-    def _key(self, args: tuple, kwargs: dict) -> tuple[Any, list]:
+    def _key(self, args: tuple, kwargs: dict) -> tuple[Any, Any, list]:
+        """(key, the arguments' spec, their tensors); the weights' dtype is guarded by _placement."""
         import torch
 
         if kwargs.get("return_dict", True):
@@ -178,7 +182,7 @@ class GraphedForward:
             raise Unsupported("inputs on several devices")
         if torch.is_grad_enabled() or any(t.requires_grad for t in tensors):
             raise Unsupported("gradients are on")
-        return (self.version, self.state(), str(self.module.dtype), spec), tensors
+        return (self.version, self.state(), spec), spec, tensors
 
     def __call__(self, *args, **kwargs):
         placed = self._placement()
@@ -187,7 +191,7 @@ class GraphedForward:
                 self.invalidate()
             self.placed = placed
         try:
-            key, tensors = self._key(args, kwargs)
+            key, spec, tensors = self._key(args, kwargs)
         except Unsupported:
             return self.eager(*args, **kwargs)
         graph = self.graphs.get(key)
@@ -197,7 +201,7 @@ class GraphedForward:
             if key not in self.seen:  # a new key's first call runs eagerly (a warm-up too)
                 self.seen.add(key)
                 return self.eager(*args, **kwargs)
-            graph = self._record(key, tensors)
+            graph = self._record(key, spec, tensors)
             if graph is None:
                 return self.eager(*args, **kwargs)
         self.graphs.move_to_end(key)
@@ -205,10 +209,9 @@ class GraphedForward:
             mine.copy_(fresh)
         graph.replay()
         self.replays += 1
-        return _rebuild(graph.output_spec, iter([t.clone() for t in _tensors(graph.outputs)]))
+        return _rebuild(graph.output_spec, iter([t.clone() for t in graph.outputs]))
 
-    def _record(self, key: tuple, tensors: list) -> _Graph | None:
-        spec = key[3]
+    def _record(self, key: tuple, spec: tuple, tensors: list) -> _Graph | None:
         inputs = [t.clone() for t in tensors]
 
         def run():

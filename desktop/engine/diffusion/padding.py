@@ -4,20 +4,20 @@ Seamless diffusion works by making every Conv2d see the plane instead of zeros: 
 convolution its input is padded through the repeat geometry (desktop.repeat.pad), and the
 convolution itself runs unpadded. Circular padding is the basic case; half-drop takes the
 wrapped columns from half a tile lower, half-brick the wrapped rows from half a tile along,
-mirror reflects.
-
-The border is built in one of two ways, which tests hold equal to the geometry's index maps:
-
-- a **gather** through a flat index (one kernel), on CUDA and for channels-last tensors. A GPU
-  running Stable Diffusion eagerly waits on the host's kernel launches, not on arithmetic (the
-  SD 1.5 UNet is 2,379 operations a step), so a border made of six copies and two rolls per
-  convolution would add 44 % more launches; the gather adds one.
-- **slices** of one bordered copy, on the CPU (a strided gather is slower there) and inside
-  torch.compile (whose compiler fuses the slices into one kernel, where the index table would
-  break the graph). ``axes="x"`` or ``"y"`` wraps one axis only (a border or a ribbon that repeats
+mirror reflects. ``axes="x"`` or ``"y"`` wraps one axis only (a border or a ribbon that repeats
 along its length) and pads the other with zeros, as the convolution would have. Because it
 patches modules in place, apply it after LoRAs attach (their convolutions get it too), and
 `restore` puts every convolution back as it was.
+
+The border is built in one of two ways, which tests hold equal to the geometry's index maps:
+
+- a **gather** through a flat index (one kernel), on CUDA and for channels-last tensors. An
+  eager step on a fast GPU is expected to wait on the host launching its operations (about
+  1,600 for the SD 1.5 UNet, as benchmarks/diffusion.py counts them); bordered with slices
+  that step has 64 % more, with the gather 10 % more.
+- **slices** of one bordered copy, on the CPU (the gather measured 6× slower there on NCHW
+  tensors) and inside torch.compile (which fuses the slices into one kernel, where the index
+  table would break the graph).
 """
 
 from __future__ import annotations
@@ -196,8 +196,6 @@ def _repeat_forward(conv, repeat: Repeat, axes: str):
     import torch
     import torch.nn.functional as F
 
-    import desktop.engine.diffusion.padding as this  # looked up per call: a benchmark may count either path
-
     left, right, top, bottom = conv._tessera_pads
 
     def forward(x):
@@ -207,7 +205,7 @@ def _repeat_forward(conv, repeat: Repeat, axes: str):
         if (kind is Repeat.HALF_DROP and h % 2) or (kind is Repeat.HALF_BRICK and w % 2):
             kind = Repeat.BASIC
         if max(left, right) <= w and max(top, bottom) <= h:
-            if axes == "xy" and this.use_gather(x) and not torch.compiler.is_compiling():
+            if axes == "xy" and use_gather(x) and not torch.compiler.is_compiling():
                 padded = pad_gather(x, kind, (left, right, top, bottom))
             else:
                 padded = pad_fast(x, kind, (left, right, top, bottom), axes)
