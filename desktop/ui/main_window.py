@@ -219,14 +219,15 @@ class MainWindow(QMainWindow):
         for snap in busy:
             if snap.kind not in FINISH_JOBS:  # a tile on its way into the library is let through
                 self.queue.cancel(snap.id)
-        return self._wait_for_jobs()
+        self._wait_for_jobs()
+        return True
 
     def _unfinished_work(self) -> bool:
         """Asked-for work still stopping, or what it left to put in the library."""
         return bool(self.work_in_progress()) or any(
             not snap.state.finished and snap.kind in FINISH_JOBS for snap in self.queue.jobs())
 
-    def _wait_for_jobs(self, seconds: float = 60.0) -> bool:
+    def _wait_for_jobs(self, seconds: float = 60.0) -> None:
         """Wait (with a progress dialog) for the stopped jobs to end; 'Quit now' stops waiting."""
         import time
 
@@ -243,7 +244,6 @@ class MainWindow(QMainWindow):
                 time.sleep(0.02)
         finally:
             dialog.close()
-        return True
 
     # -- start-up work, off the start-up path ---------------------------------------------------
     def _after_show(self) -> None:
@@ -658,8 +658,8 @@ class MainWindow(QMainWindow):
         meta = entry.metadata
         from desktop.library.catalogue import tile_title
 
-        name = meta.get("style") or entry.title or (tile_title(meta) if meta.get("prompt") else "") \
-            or Path(entry.path or "tile").stem[:18]
+        name = meta.get("style") or entry.title or (
+            tile_title(meta) if meta.get("prompt") else Path(entry.path or "tile").stem[:18])
         parts = [name, meta.get("repeat", "basic"), f"{image.shape[1]}×{image.shape[0]}"]
         if meta.get("seed") is not None and "seed" not in name:
             parts.append(f"seed {meta['seed']}")
