@@ -71,15 +71,19 @@ def add_parsers(sub, common: argparse.ArgumentParser) -> None:
 
 
 def add_model_parsers(sub, common: argparse.ArgumentParser) -> None:
-    models = sub.add_parser("models", parents=[common], help="diffusion models: add, list, remove")
+    models = sub.add_parser("models", parents=[common], help="diffusion models: add, list, rename, remove")
     cmds = models.add_subparsers(dest="models_command", metavar="ACTION", required=True)
     add = cmds.add_parser("add", parents=[common], help="a diffusers folder, a .safetensors file, or owner/name")
     add.add_argument("location")
-    add.add_argument("--name")
+    add.add_argument("--name", help="what to call it (default: the file or folder name; adding a location "
+                     "again refreshes its entry)")
     add.add_argument("--trust-pickle", action="store_true", help="allow a .ckpt/.pt/.bin you trust (tensors only)")
     cmds.add_parser("list", parents=[common], help="registered models with their family and sha256")
     rm = cmds.add_parser("remove", parents=[common], help="forget a model (its files stay)")
     rm.add_argument("name")
+    rn = cmds.add_parser("rename", parents=[common], help="give a model another name")
+    rn.add_argument("name")
+    rn.add_argument("new_name")
 
 
 def cmd_models(args: argparse.Namespace, emit) -> int:
@@ -90,11 +94,15 @@ def cmd_models(args: argparse.Namespace, emit) -> int:
 
     registry = ModelRegistry(resolve_paths().config_dir / "models.json")
     if args.models_command == "add":
-        entry = registry.add(args.location, args.name, args.trust_pickle)
+        hashing = _download_progress(args, f"Hashing {Path(args.location).name}") if sys.stderr.isatty() else None
+        entry = registry.add(args.location, args.name, args.trust_pickle, progress=hashing)
         emit(dataclasses.asdict(entry), f"added {entry.name} ({entry.family}, {entry.kind}, sha256 {entry.sha256[:12]})")
     elif args.models_command == "remove":
         registry.remove(args.name)
-        emit({"removed": args.name}, f"removed {args.name}")
+        emit({"removed": args.name}, f"removed {args.name} (its files are left where they are)")
+    elif args.models_command == "rename":
+        entry = registry.rename(args.name, args.new_name)
+        emit(dataclasses.asdict(entry), f"renamed {args.name} to {entry.name}")
     else:
         entries = registry.entries()
         emit({"models": [dataclasses.asdict(e) for e in entries]},
@@ -230,8 +238,8 @@ def _collection(lib, args: argparse.Namespace, emit) -> int:
     return 0
 
 
-def _download_progress(args: argparse.Namespace):
-    """A progress bar on stderr while the CLIP weights download (quiet under --json)."""
+def _download_progress(args: argparse.Namespace, label: str = "Downloading CLIP weights"):
+    """A progress bar on stderr for a download or a long read (quiet under --json)."""
     if getattr(args, "json", False):
         return None
     shown = {"at": -1}
@@ -244,9 +252,9 @@ def _download_progress(args: argparse.Namespace):
                 return
             shown["at"] = percent
             bar = "#" * (percent // 4)
-            sys.stderr.write(f"\rDownloading CLIP weights [{bar:<25}] {percent:3d}% {mb:.0f}/{total / 1e6:.0f} MB")
+            sys.stderr.write(f"\r{label} [{bar:<25}] {percent:3d}% {mb:.0f}/{total / 1e6:.0f} MB")
         else:
-            sys.stderr.write(f"\rDownloading CLIP weights {mb:.0f} MB")
+            sys.stderr.write(f"\r{label} {mb:.0f} MB")
         if total and done >= total:
             sys.stderr.write("\n")
         sys.stderr.flush()

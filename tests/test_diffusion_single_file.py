@@ -90,6 +90,26 @@ def test_a_single_file_checkpoint_loads_offline_and_draws_like_the_original(tiny
     assert np.abs(engine.generate(request)[0]["image"].astype(int) - expected).max() <= 1
 
 
+def test_a_trusted_pickle_checkpoint_loads_like_the_safetensors_one(tiny_checkpoint, tmp_path):
+    """Older SD 1.5 checkpoints are .ckpt pickles: once trusted, the family comes from their weights
+    and they draw exactly as the same weights in a .safetensors file do."""
+    from safetensors.torch import load_file
+
+    from desktop.engine.diffusion.engine import DiffusionEngine, EngineOptions
+    from desktop.engine.diffusion.pipeline import DiffusionRequest
+    from desktop.engine.diffusion.registry import describe_location
+
+    path, _ = tiny_checkpoint
+    torch.save({"state_dict": load_file(str(path))}, tmp_path / "tiny-sd15.ckpt")
+    entry = describe_location(str(tmp_path / "tiny-sd15.ckpt"), trust_pickle=True)
+    assert (entry.kind, entry.family, entry.trusted_pickle) == ("single-file", "sd15", True)
+    request = DiffusionRequest("gold damask", repeat="half-brick", width=32, height=32, steps=2, guidance_scale=2.0)
+    options = EngineOptions(device="cpu")
+    from_pickle = DiffusionEngine.load(entry, options).generate(request)[0]["image"]
+    from_safetensors = DiffusionEngine.load(describe_location(str(path)), options).generate(request)[0]["image"]
+    assert np.array_equal(from_pickle, from_safetensors)
+
+
 def test_the_generate_command_takes_a_checkpoint_path(tiny_checkpoint, tmp_path, capsys):
     import json
 

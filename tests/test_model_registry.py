@@ -1,5 +1,7 @@
 """The model registry: folders, single files, hub ids; hashes recorded; pickles refused or defused."""
 
+import dataclasses
+import hashlib
 import json
 import os
 import pickle
@@ -60,17 +62,92 @@ def test_a_hostile_pickle_is_refused_and_never_runs(registry, tmp_path):
         pickle.dump({"state_dict": {"w": _Hostile()}}, fh)
     with pytest.raises(UserError, match="pickle file"):
         registry.add(str(path))
-    entry = registry.add(str(path), trust_pickle=True)  # trusted by the user, yet still only tensors load
+    with pytest.raises(UserError, match="more than tensors"):  # trusted by the user, yet only tensors load
+        registry.add(str(path), trust_pickle=True)
+    assert registry.entries() == []
+    # a file swapped for a hostile one after it was trusted: its hash no longer matches, and even a
+    # matching hash would only ever be unpickled as tensors
+    torch.save({"w": torch.ones(1)}, tmp_path / "plain.ckpt")
+    entry = registry.add(str(tmp_path / "plain.ckpt"), trust_pickle=True)
+    forged = dataclasses.replace(entry, location=str(path), sha256=hashlib.sha256(path.read_bytes()).hexdigest())
     with pytest.raises(UserError, match="more than tensors"):
-        load_state_dict(entry)
+        load_state_dict(forged)
     assert not os.path.exists(MARKER)
 
 
-def test_a_trusted_pickle_of_plain_tensors_loads(registry, tmp_path):
+@pytest.mark.parametrize("zipped", [True, False], ids=["zip", "legacy"])
+def test_a_trusted_pickle_of_plain_tensors_loads_and_knows_its_family(registry, tmp_path, zipped):
     path = tmp_path / "plain.ckpt"
-    torch.save({"state_dict": {"w": torch.ones(3)}}, path)
+    weights = {"model.diffusion_model.out.0.weight": torch.ones(3), "cond_stage_model.x": torch.zeros(1)}
+    torch.save({"state_dict": weights}, path, _use_new_zipfile_serialization=zipped)
     entry = registry.add(str(path), trust_pickle=True)
-    assert torch.equal(load_state_dict(entry)["w"], torch.ones(3))
+    assert (entry.family, entry.trusted_pickle) == ("sd15", True)  # read from its weights' names
+    assert torch.equal(load_state_dict(entry)["model.diffusion_model.out.0.weight"], torch.ones(3))
+    path.write_bytes(b"not a checkpoint")
+    with pytest.raises(UserError, match="damaged"):
+        registry.add(str(path), trust_pickle=True)
+
+
+def test_names_are_kept_unique_and_adding_again_refreshes(registry, tmp_path):
+    from safetensors.torch import save_file
+
+    for folder in ("a", "b"):
+        (tmp_path / folder).mkdir()
+        save_file({"model.diffusion_model.x": torch.zeros(1)}, str(tmp_path / folder / "style.safetensors"))
+    first = registry.add(str(tmp_path / "a" / "style.safetensors"))
+    second = registry.add(str(tmp_path / "b" / "style.safetensors"))
+    assert (first.name, second.name) == ("style", "style-2")  # a default name never replaces another model
+    save_file({"model.diffusion_model.x": torch.ones(1)}, str(tmp_path / "a" / "style.safetensors"))
+    again = registry.add(str(tmp_path / "a" / "style.safetensors"))  # the same file, changed: refreshed
+    assert again.name == "style" and again.sha256 != first.sha256
+    assert [(e.name, e.sha256) for e in registry.entries()] == [("style", again.sha256), ("style-2", second.sha256)]
+    with pytest.raises(UserError, match="already registered"):  # a name asked for is never taken over
+        registry.add(str(tmp_path / "b" / "style.safetensors"), name="style")
+    with pytest.raises(UserError, match="slash"):
+        registry.add(str(tmp_path / "b" / "style.safetensors"), name="my/style")
+
+
+def test_remove_undo_and_rename(registry, tmp_path):
+    for name in ("one", "two", "three"):
+        registry.add(f"studio/{name}")
+    index, removed = registry.remove("two")
+    assert index == 1 and [e.name for e in registry.entries()] == ["one", "three"]
+    assert registry.restore(index, removed) == removed  # undo puts it back where it stood
+    assert [e.name for e in registry.entries()] == ["one", "two", "three"]
+    registry.rename("two", " deux ")
+    assert [e.name for e in registry.entries()] == ["one", "deux", "three"]
+    assert registry.get("deux").location == "studio/two"
+    with pytest.raises(UserError, match="already registered"):
+        registry.rename("deux", "one")
+    with pytest.raises(UserError, match="needs a name"):
+        registry.rename("deux", "  ")
+    with pytest.raises(UserError, match="no model"):
+        registry.rename("two", "zwei")
+
+
+def test_hashing_reports_progress_and_can_be_stopped(registry, tmp_path):
+    from desktop.engine.diffusion import registry as module
+
+    folder = tmp_path / "model"
+    (folder / "unet").mkdir(parents=True)
+    (folder / "model_index.json").write_text(json.dumps({"_class_name": "StableDiffusionPipeline"}))
+    (folder / "unet" / "weights.bin").write_bytes(os.urandom(3 * module.BLOCK + 5))
+    seen = []
+    entry = registry.add(str(folder), progress=lambda done, total: seen.append((done, total)))
+    total = sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
+    assert seen[-1] == (total, total) and len(seen) >= 4
+    assert [d for d, _ in seen] == sorted(d for d, _ in seen)
+
+    class Stop(Exception):
+        pass
+
+    def stop(done, total):
+        raise Stop
+
+    registry.remove(entry.name)
+    with pytest.raises(Stop):
+        registry.add(str(folder), progress=stop)
+    assert registry.entries() == []  # nothing half-registered
 
 
 def test_hub_ids_and_bad_locations(registry):
@@ -96,3 +173,11 @@ def test_models_commands(capsys, tmp_path):
     assert main(["models", "list", "--json"]) == 0
     assert [m["name"] for m in json.loads(capsys.readouterr().out)["models"]] == ["mine"]
     assert main(["models", "remove", "mine"]) == 0
+    assert main(["models", "add", "studio/damask", "--json"]) == 0
+    capsys.readouterr()
+    assert main(["models", "rename", "damask", "house-damask"]) == 0
+    assert "renamed damask to house-damask" in capsys.readouterr().out
+    assert main(["models", "rename", "house-damask", "a/b"]) == 2
+    assert "slash" in capsys.readouterr().err
+    assert main(["models", "list", "--json"]) == 0
+    assert [m["name"] for m in json.loads(capsys.readouterr().out)["models"]] == ["house-damask"]

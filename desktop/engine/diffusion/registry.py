@@ -15,6 +15,7 @@ import json
 import re
 import struct
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,8 @@ from desktop.errors import UserError
 
 PICKLE_SUFFIXES = {".ckpt", ".pt", ".pth", ".bin"}
 HF_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
+BLOCK = 4 << 20
+Progress = Callable[[int, int], None]  # (bytes hashed, bytes in all); it may raise to stop the hashing
 
 
 @dataclass
@@ -38,20 +41,33 @@ class ModelEntry:
     added: str = ""
 
 
-def _sha256_file(path: Path, block: int = 1 << 20) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(block), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
+def _hash_files(paths: list[Path], progress: Progress | None = None) -> list[str]:
+    """Each file's sha256, reporting the bytes read across all of them."""
+    total = sum(p.stat().st_size for p in paths)
+    done, hashes = 0, []
+    for path in paths:
+        digest = hashlib.sha256()
+        with open(path, "rb") as fh:
+            for chunk in iter(lambda: fh.read(BLOCK), b""):
+                digest.update(chunk)
+                done += len(chunk)
+                if progress is not None:
+                    progress(done, total)
+        hashes.append(digest.hexdigest())
+    return hashes
 
 
-def _sha256_folder(folder: Path) -> str:
+def _sha256_file(path: Path, progress: Progress | None = None) -> str:
+    return _hash_files([path], progress)[0]
+
+
+def _sha256_folder(folder: Path, progress: Progress | None = None) -> str:
     """One hash for a diffusers folder: every file's relative path and content hash, in order."""
+    files = sorted(p for p in folder.rglob("*") if p.is_file())
     digest = hashlib.sha256()
-    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+    for path, sha in zip(files, _hash_files(files, progress)):
         digest.update(str(path.relative_to(folder)).encode())
-        digest.update(_sha256_file(path).encode())
+        digest.update(sha.encode())
     return digest.hexdigest()
 
 
@@ -98,12 +114,48 @@ def family_of_folder(folder: Path) -> str:
         return "unknown"
 
 
-def describe_location(location: str, name: str | None = None, trust_pickle: bool = False) -> ModelEntry:
-    """What a model location holds (kind, family, sha256), refusing untrusted pickles."""
+def read_pickle_tensors(path: Path) -> dict[str, Any]:
+    """A pickle checkpoint's tensors through `torch.load(weights_only=True)`, which refuses any other
+    object; memory-mapped where the file's format allows, so reading its names costs little."""
+    import pickle
+
+    import torch
+
+    try:
+        try:
+            state = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
+        except RuntimeError as exc:  # the legacy (pre-zip) format cannot be mapped: read it whole
+            if "mmap" not in str(exc):
+                raise
+            state = torch.load(path, map_location="cpu", weights_only=True)
+    except (pickle.UnpicklingError, RuntimeError, ValueError, EOFError) as exc:
+        reason = (str(exc).splitlines() or [type(exc).__name__])[0][:200]
+        raise UserError(f"{path.name} holds more than tensors, or is damaged, and was not loaded ({reason})") from None
+    except OSError as exc:
+        raise UserError(f"{path.name} could not be read ({exc.strerror or exc})") from None
+    if isinstance(state, dict) and isinstance(state.get("state_dict"), dict):
+        state = state["state_dict"]
+    if not isinstance(state, dict):
+        raise UserError(f"{path.name} does not hold a table of weights")
+    return state
+
+
+def resolved_location(location: str) -> str:
+    """Where a model location points, as the registry records it."""
+    path = Path(location).expanduser()
+    return str(path.resolve()) if path.exists() else location
+
+
+def describe_location(location: str, name: str | None = None, trust_pickle: bool = False,
+                      progress: Progress | None = None) -> ModelEntry:
+    """What a model location holds (kind, family, sha256), refusing untrusted pickles. A trusted
+    pickle's weights are read once (tensors only) for its family, so a file that holds anything
+    else is refused here rather than when it is first used."""
     path = Path(location).expanduser()
     if path.is_dir():
-        return ModelEntry(name or path.name, "diffusers-folder", str(path.resolve()), family_of_folder(path),
-                          _sha256_folder(path), str(path))
+        family = family_of_folder(path)
+        return ModelEntry(name or path.name, "diffusers-folder", str(path.resolve()), family,
+                          _sha256_folder(path, progress), str(path))
     if path.is_file():
         suffix = path.suffix.lower()
         if suffix in PICKLE_SUFFIXES and not trust_pickle:
@@ -113,16 +165,40 @@ def describe_location(location: str, name: str | None = None, trust_pickle: bool
         if suffix == ".safetensors":
             family = family_of_checkpoint(safetensors_keys(path))
         elif suffix in PICKLE_SUFFIXES:
-            family = "unknown"
+            family = family_of_checkpoint(list(read_pickle_tensors(path)))
         else:
             raise UserError(f"{path.name}: models are diffusers folders, .safetensors files, or trusted "
                             f"pickle checkpoints ({', '.join(sorted(PICKLE_SUFFIXES))})")
-        return ModelEntry(name or path.stem, "single-file", str(path.resolve()), family, _sha256_file(path),
-                          str(path), trusted_pickle=suffix in PICKLE_SUFFIXES)
+        return ModelEntry(name or path.stem, "single-file", str(path.resolve()), family,
+                          _sha256_file(path, progress), str(path), trusted_pickle=suffix in PICKLE_SUFFIXES)
     if HF_ID.match(location):
         return ModelEntry(name or location.split("/")[-1], "hf-id", location,
                           "sdxl" if "xl" in location.lower() else "sd15", "", "huggingface")
     raise UserError(f"{location}: no such file or folder, and not a Hugging Face id (owner/name)")
+
+
+def check_name(name: str) -> str:
+    """A model's name as the registry keeps it: trimmed, not empty, and not read as a path or an id."""
+    name = name.strip()
+    if not name:
+        raise UserError("a model needs a name")
+    if "/" in name or "\\" in name:
+        raise UserError(f"'{name}': a model's name cannot hold a slash (it would be read as a path or a hub id)")
+    return name
+
+
+def _free_name(name: str, taken: set[str]) -> str:
+    if name not in taken:
+        return name
+    n = 2
+    while f"{name}-{n}" in taken:
+        n += 1
+    return f"{name}-{n}"
+
+
+def available(entry: ModelEntry) -> bool:
+    """Whether the model's files are still where they were added (a hub id always is)."""
+    return entry.kind == "hf-id" or Path(entry.location).exists()
 
 
 class ModelRegistry:
@@ -148,18 +224,65 @@ class ModelRegistry:
                 return entry
         raise UserError(f"no model called '{name}' (see 'tessera models list')")
 
-    def add(self, location: str, name: str | None = None, trust_pickle: bool = False) -> ModelEntry:
-        entry = describe_location(location, name, trust_pickle)
+    def add(self, location: str, name: str | None = None, trust_pickle: bool = False,
+            progress: Progress | None = None) -> ModelEntry:
+        """Register a model. Adding a location again refreshes its entry (and keeps its name); a
+        default name already taken gets a number; a name asked for that is taken is refused."""
+        where = resolved_location(location)
+        if name is not None:
+            name = check_name(name)
+            self._check_free(name, where)  # before hashing gigabytes
+        entry = describe_location(location, name, trust_pickle, progress)
         entry.added = time.strftime("%Y-%m-%dT%H:%M:%S%z")
-        entries = [e for e in self.entries() if e.name != entry.name]
-        self._save([*entries, entry])
+        entries = self.entries()  # read again: another window or command may have changed the list
+        same = next((i for i, e in enumerate(entries) if e.location == entry.location), None)
+        if same is not None and name is None:
+            entry.name = entries[same].name
+        if name is not None:
+            self._check_free(name, entry.location, entries)
+        entry.name = _free_name(check_name(entry.name),
+                                {e.name for i, e in enumerate(entries) if i != same})
+        if same is None:
+            entries.append(entry)
+        else:
+            entries[same] = entry
+        self._save(entries)
         return entry
 
-    def remove(self, name: str) -> None:
+    def _check_free(self, name: str, location: str, entries: list[ModelEntry] | None = None) -> None:
+        for e in self.entries() if entries is None else entries:
+            if e.name == name and e.location != location:
+                raise UserError(f"a model called '{name}' is already registered ({e.location}); "
+                                "choose another name or remove that one first")
+
+    def remove(self, name: str) -> tuple[int, ModelEntry]:
+        """Unregister a model (its files are left alone); returns where it stood and what it was."""
         entries = self.entries()
-        if not any(e.name == name for e in entries):
+        for index, entry in enumerate(entries):
+            if entry.name == name:
+                self._save(entries[:index] + entries[index + 1:])
+                return index, entry
+        raise UserError(f"no model called '{name}'")
+
+    def restore(self, index: int, entry: ModelEntry) -> ModelEntry:
+        """Put a removed entry back where it stood (undo), under a free name."""
+        entries = self.entries()
+        entry = dataclasses.replace(entry, name=_free_name(entry.name, {e.name for e in entries}))
+        entries.insert(min(index, len(entries)), entry)
+        self._save(entries)
+        return entry
+
+    def rename(self, name: str, new_name: str) -> ModelEntry:
+        new_name = check_name(new_name)
+        entries = self.entries()
+        found = next((e for e in entries if e.name == name), None)
+        if found is None:
             raise UserError(f"no model called '{name}'")
-        self._save([e for e in entries if e.name != name])
+        if new_name != name and any(e.name == new_name for e in entries):
+            raise UserError(f"a model called '{new_name}' is already registered")
+        found.name = new_name
+        self._save(entries)
+        return found
 
 
 def verify_trusted_pickle(entry: ModelEntry) -> None:
@@ -182,12 +305,4 @@ def load_state_dict(entry: ModelEntry) -> dict[str, Any]:
         from safetensors.torch import load_file
 
         return load_file(str(path))
-    import pickle
-
-    import torch
-
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except (pickle.UnpicklingError, RuntimeError, ValueError) as exc:
-        raise UserError(f"{path.name} holds more than tensors and was not loaded ({str(exc).splitlines()[0]})") from None
-    return state.get("state_dict", state) if isinstance(state, dict) else state
+    return read_pickle_tensors(path)
