@@ -28,6 +28,22 @@ def shared_textures() -> Path:
     return SHARED_DATA
 
 
+@pytest.fixture
+def window(qtbot, qapp):
+    """The main window, shown offscreen, with its library open."""
+    from desktop.ui.app import create_window
+
+    win = create_window(qapp, show_crash_dialogs=False)
+    qtbot.addWidget(win)
+    win.show()
+    qtbot.waitExposed(win)
+    qtbot.waitUntil(lambda: win.lib is not None, timeout=30_000)  # the catalogue opens off the start-up path
+    yield win
+    win.close()
+    win.shutdown()
+    win.crash_reporter.uninstall()
+
+
 def subprocess_env(**extra: str) -> dict[str, str]:
     env = dict(os.environ)
     env.update(extra)

@@ -181,3 +181,28 @@ def test_models_commands(capsys, tmp_path):
     assert "slash" in capsys.readouterr().err
     assert main(["models", "list", "--json"]) == 0
     assert [m["name"] for m in json.loads(capsys.readouterr().out)["models"]] == ["house-damask"]
+
+
+def test_models_added_at_once_from_several_threads_are_all_kept(registry):
+    from concurrent.futures import ThreadPoolExecutor
+
+    names = [f"studio/model-{i}" for i in range(12)]
+    with ThreadPoolExecutor(4) as pool:
+        list(pool.map(registry.add, names))
+    assert sorted(e.location for e in registry.entries()) == sorted(names)
+
+
+def test_a_model_whose_files_moved_says_so_before_loading_anything(registry, tmp_path):
+    from safetensors.torch import save_file
+
+    from desktop.engine.diffusion.engine import DiffusionEngine
+    from desktop.engine.diffusion.registry import available, label
+
+    path = tmp_path / "house.safetensors"
+    save_file({"model.diffusion_model.x": torch.zeros(1)}, str(path))
+    entry = registry.add(str(path))
+    assert available(entry) and label(entry) == "SD 1.5"
+    path.rename(tmp_path / "elsewhere.safetensors")
+    assert not available(entry) and label(entry) == "SD 1.5, missing"
+    with pytest.raises(UserError, match=r"gone from .*add it again"):
+        DiffusionEngine.load(entry)

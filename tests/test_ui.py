@@ -17,21 +17,6 @@ from conftest import ROOT, subprocess_env
 from desktop.jobs import JobState
 
 
-@pytest.fixture
-def window(qtbot, qapp):
-    from desktop.ui.app import create_window
-
-    win = create_window(qapp, show_crash_dialogs=False)
-    qtbot.addWidget(win)
-    win.show()
-    qtbot.waitExposed(win)
-    qtbot.waitUntil(lambda: win.lib is not None, timeout=30_000)  # the catalogue opens off the start-up path
-    yield win
-    win.close()
-    win.shutdown()
-    win.crash_reporter.uninstall()
-
-
 def test_window_opens_with_its_docks(window):
     assert set(window.docks) == {"Brief", "Preview", "Library", "Inspector", "Jobs"}
     for dock in window.docks.values():

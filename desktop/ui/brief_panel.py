@@ -66,6 +66,7 @@ class BriefPanel(QWidget):
     generateRequested = Signal(object)  # GenerateRequest
     extractPaletteRequested = Signal(str)  # image path
     saveCollectionRequested = Signal()
+    manageModelsRequested = Signal()
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
@@ -73,7 +74,8 @@ class BriefPanel(QWidget):
 
         self.engine = QComboBox()
         self.engine.addItem("Procedural (no GPU needed)", "procedural")
-        self.engine.setToolTip("Diffusion models appear here once added ('tessera models add PATH').")
+        self.engine.setToolTip("Diffusion models appear here once added with Models… (Ctrl+Shift+M) "
+                               "or 'tessera models add PATH'.")
         self.engine.currentIndexChanged.connect(self._engine_changed)
         self.diffusion_box = QGroupBox("Diffusion")
         diffusion_form = QFormLayout(self.diffusion_box)
@@ -170,7 +172,13 @@ class BriefPanel(QWidget):
         self.error.setStyleSheet("color: #ff8a80;")
 
         form = QFormLayout()
-        form.addRow("Engine", self.engine)
+        engine_row = QHBoxLayout()
+        engine_row.addWidget(self.engine, 1)
+        self.models_button = QToolButton(text="Models…")
+        self.models_button.setToolTip("Add, rename and remove diffusion models (Ctrl+Shift+M)")
+        self.models_button.clicked.connect(self.manageModelsRequested)
+        engine_row.addWidget(self.models_button)
+        form.addRow("Engine", engine_row)
         form.addRow("Style", self.style_combo)
         palette_row = QHBoxLayout()
         palette_row.addWidget(self.palette_combo, 1)
@@ -402,13 +410,14 @@ class BriefPanel(QWidget):
         return out
 
     def set_models(self, models: list[tuple[str, str]]) -> None:
-        """Registered diffusion models as (name, family), after the procedural engine."""
+        """Registered diffusion models as (name, label: its family, and whether it is missing), after
+        the procedural engine."""
         current = self.engine.currentData()
         self.engine.blockSignals(True)
         while self.engine.count() > 1:
             self.engine.removeItem(1)
-        for name, family in models:
-            self.engine.addItem(f"{name} ({family.upper()})", name)
+        for name, text in models:
+            self.engine.addItem(f"{name} ({text})", name)
         self.engine.setCurrentIndex(max(0, self.engine.findData(current)))
         self.engine.blockSignals(False)
         self._engine_changed()

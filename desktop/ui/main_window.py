@@ -50,6 +50,7 @@ class MainWindow(QMainWindow):
         self._on_done: dict[int, Callable[[JobSnapshot], None]] = {}
         self._on_failed: dict[int, Callable[[str], None]] = {}
         self._duplicates = None  # the Find duplicates dialog, made on first use
+        self._models = None  # the Models dialog, likewise
         self._closing = False
         self.stuck = False  # set at shutdown when a job could not be stopped in time
         self._live_job: int | None = None
@@ -81,6 +82,7 @@ class MainWindow(QMainWindow):
         self.brief.generateRequested.connect(self.generate)
         self.brief.extractPaletteRequested.connect(self.extract_palette)
         self.brief.saveCollectionRequested.connect(self.save_brief_as_collection)
+        self.brief.manageModelsRequested.connect(self.show_models)
         self.preview.starterRequested.connect(self.start_with_starter)
         self.library.tileSelected.connect(self.show_entry)
         self.library.statusRequested.connect(self.set_status)
@@ -139,6 +141,9 @@ class MainWindow(QMainWindow):
                                             "Generate tiles from the brief")
         self._action(gen, "New &seed", self.brief.new_seed, "Ctrl+R")
         self._action(gen, "&Cancel all jobs", self.cancel_all, "Ctrl+.")
+        gen.addSeparator()
+        self._action(gen, "&Models…", self.show_models, "Ctrl+Shift+M",
+                     "Add, rename and remove the diffusion models the Brief can use")
         library_menu = bar.addMenu("&Library")
         self._action(library_menu, "Find &duplicates…", self.show_duplicates, "Ctrl+Shift+D",
                      "Pairs of patterns that look like one design, with their scores")
@@ -796,7 +801,7 @@ class MainWindow(QMainWindow):
 
     def _load_models(self) -> None:
         """Registered diffusion models into the Brief's engine list (a small JSON file; no torch)."""
-        from desktop.engine.diffusion.registry import ModelRegistry
+        from desktop.engine.diffusion.registry import ModelRegistry, label
         from desktop.errors import UserError
 
         try:
@@ -804,7 +809,18 @@ class MainWindow(QMainWindow):
         except UserError as exc:
             self.statusBar().showMessage(str(exc), 10_000)
             entries = []
-        self.brief.set_models([(e.name, e.family) for e in entries])
+        self.brief.set_models([(e.name, label(e)) for e in entries])
+
+    def show_models(self) -> None:
+        if self._models is None:
+            from desktop.ui.models_dialog import ModelsDialog
+
+            self._models = ModelsDialog(self)
+            self._models.changed.connect(self._load_models)
+        self._models.reload()
+        self._models.show()
+        self._models.raise_()
+        self._models.activateWindow()
 
     def show_settings(self) -> None:
         from desktop.ui.settings_dialog import SettingsDialog

@@ -84,7 +84,7 @@ class DiffusionEngine:
     @classmethod
     def load(cls, model: Any, options: EngineOptions | None = None) -> DiffusionEngine:
         """Load a model: a registry entry or name, a diffusers folder, a single-file checkpoint, an HF id."""
-        from desktop.engine.diffusion.registry import ModelEntry, ModelRegistry, describe_location
+        from desktop.engine.diffusion.registry import ModelEntry, ModelRegistry, available, describe_location
 
         options = options or EngineOptions()
         if isinstance(model, ModelEntry):
@@ -98,6 +98,9 @@ class DiffusionEngine:
                 from desktop.config import resolve_paths
 
                 entry = ModelRegistry(resolve_paths().config_dir / "models.json").get(text)
+        if not available(entry):
+            raise UserError(f"the files of the model {entry.name} are gone from {entry.location}; add it again "
+                            "from where it now is (Generate ▸ Models…, or 'tessera models add')")
         device, dtype, warnings = resolve_device(options)
         for message in warnings:
             log.warning(message)

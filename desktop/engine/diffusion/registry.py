@@ -15,7 +15,8 @@ import json
 import re
 import struct
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -26,6 +27,7 @@ from desktop.errors import UserError
 PICKLE_SUFFIXES = {".ckpt", ".pt", ".pth", ".bin"}
 HF_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
 BLOCK = 4 << 20
+FAMILY_NAMES = {"sd15": "SD 1.5", "sdxl": "SDXL", "unknown": "unknown family"}
 Progress = Callable[[int, int], None]  # (bytes hashed, bytes in all); it may raise to stop the hashing
 
 
@@ -201,6 +203,11 @@ def available(entry: ModelEntry) -> bool:
     return entry.kind == "hf-id" or Path(entry.location).exists()
 
 
+def label(entry: ModelEntry) -> str:
+    """Its family, and whether its files are gone, as a list of models shows it."""
+    return FAMILY_NAMES.get(entry.family, entry.family) + ("" if available(entry) else ", missing")
+
+
 class ModelRegistry:
     def __init__(self, path: Path):
         self.path = path
@@ -213,6 +220,25 @@ class ModelRegistry:
         except ValueError:
             raise UserError(f"the model list {self.path} is damaged; move it aside to start a new one") from None
         return [ModelEntry(**item) for item in raw.get("models", [])]
+
+    @contextmanager
+    def _changing(self) -> Iterator[list[ModelEntry]]:
+        """The entries, to change in place and save, with the list locked against other writers
+        (the window adds models on two threads; a command may run beside it)."""
+        from filelock import FileLock, Timeout
+
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        lock = FileLock(str(self.path) + ".lock", timeout=30)
+        try:
+            lock.acquire()
+        except Timeout:
+            raise UserError(f"the model list {self.path} stayed locked by another writer; try again") from None
+        try:
+            entries = self.entries()
+            yield entries
+            self._save(entries)
+        finally:
+            lock.release()
 
     def _save(self, entries: list[ModelEntry]) -> None:
         payload = {"schema_version": 1, "models": [dataclasses.asdict(e) for e in entries]}
@@ -234,19 +260,18 @@ class ModelRegistry:
             self._check_free(name, where)  # before hashing gigabytes
         entry = describe_location(location, name, trust_pickle, progress)
         entry.added = time.strftime("%Y-%m-%dT%H:%M:%S%z")
-        entries = self.entries()  # read again: another window or command may have changed the list
-        same = next((i for i, e in enumerate(entries) if e.location == entry.location), None)
-        if same is not None and name is None:
-            entry.name = entries[same].name
-        if name is not None:
-            self._check_free(name, entry.location, entries)
-        entry.name = _free_name(check_name(entry.name),
-                                {e.name for i, e in enumerate(entries) if i != same})
-        if same is None:
-            entries.append(entry)
-        else:
-            entries[same] = entry
-        self._save(entries)
+        with self._changing() as entries:  # read again: the list may have changed while hashing
+            same = next((i for i, e in enumerate(entries) if e.location == entry.location), None)
+            if same is not None and name is None:
+                entry.name = entries[same].name
+            if name is not None:
+                self._check_free(name, entry.location, entries)
+            entry.name = _free_name(check_name(entry.name),
+                                    {e.name for i, e in enumerate(entries) if i != same})
+            if same is None:
+                entries.append(entry)
+            else:
+                entries[same] = entry
         return entry
 
     def _check_free(self, name: str, location: str, entries: list[ModelEntry] | None = None) -> None:
@@ -257,31 +282,28 @@ class ModelRegistry:
 
     def remove(self, name: str) -> tuple[int, ModelEntry]:
         """Unregister a model (its files are left alone); returns where it stood and what it was."""
-        entries = self.entries()
-        for index, entry in enumerate(entries):
-            if entry.name == name:
-                self._save(entries[:index] + entries[index + 1:])
-                return index, entry
-        raise UserError(f"no model called '{name}'")
+        with self._changing() as entries:
+            index = next((i for i, e in enumerate(entries) if e.name == name), None)
+            if index is None:
+                raise UserError(f"no model called '{name}'")
+            return index, entries.pop(index)
 
     def restore(self, index: int, entry: ModelEntry) -> ModelEntry:
         """Put a removed entry back where it stood (undo), under a free name."""
-        entries = self.entries()
-        entry = dataclasses.replace(entry, name=_free_name(entry.name, {e.name for e in entries}))
-        entries.insert(min(index, len(entries)), entry)
-        self._save(entries)
+        with self._changing() as entries:
+            entry = dataclasses.replace(entry, name=_free_name(entry.name, {e.name for e in entries}))
+            entries.insert(min(index, len(entries)), entry)
         return entry
 
     def rename(self, name: str, new_name: str) -> ModelEntry:
         new_name = check_name(new_name)
-        entries = self.entries()
-        found = next((e for e in entries if e.name == name), None)
-        if found is None:
-            raise UserError(f"no model called '{name}'")
-        if new_name != name and any(e.name == new_name for e in entries):
-            raise UserError(f"a model called '{new_name}' is already registered")
-        found.name = new_name
-        self._save(entries)
+        with self._changing() as entries:
+            found = next((e for e in entries if e.name == name), None)
+            if found is None:
+                raise UserError(f"no model called '{name}'")
+            if new_name != name and any(e.name == new_name for e in entries):
+                raise UserError(f"a model called '{new_name}' is already registered")
+            found.name = new_name
         return found
 
 

@@ -1,0 +1,190 @@
+"""Generate ▸ Models: adding (hashed as a job, with Stop), trusting a pickle, renaming, removing
+with undo, dropping files, and the Brief's engine list following along."""
+
+import json
+import time
+
+import pytest
+
+pytest.importorskip("pytestqt")
+
+from PySide6.QtCore import QMimeData, QPointF, Qt, QTimer, QUrl
+from PySide6.QtGui import QDropEvent
+from PySide6.QtWidgets import QApplication, QMessageBox
+
+from desktop.jobs import JobState
+
+torch = pytest.importorskip("torch")
+
+
+def _checkpoint(path, xl=False):
+    from safetensors.torch import save_file
+
+    key = "conditioner.embedders.1.model.w" if xl else "model.diffusion_model.out.0.weight"
+    save_file({key: torch.zeros(4)}, str(path))
+    return path
+
+
+def _engines(window):
+    combo = window.brief.engine
+    return [combo.itemData(i) for i in range(combo.count())]
+
+
+@pytest.fixture
+def dialog(window, qtbot):
+    window.brief.models_button.click()
+    found = window._models
+    qtbot.waitUntil(found.isVisible)
+    yield found
+    found.close()
+
+
+def _wait_added(qtbot, dialog):
+    qtbot.waitUntil(lambda: not dialog.pending, timeout=20_000)
+
+
+def test_the_menu_and_the_brief_open_the_dialog(window, dialog):
+    action = next(a for a in window.findChildren(type(window.generate_action)) if a.text() == "&Models…")
+    assert action.shortcut().toString() == "Ctrl+Shift+M"
+    assert dialog.table.rowCount() == 0
+    assert "No models yet" in dialog.status.text()
+    assert not dialog.remove_button.isEnabled() and not dialog.undo_button.isEnabled()
+
+
+def test_adding_a_checkpoint_hashes_it_as_a_job_and_the_brief_can_use_it(window, dialog, qtbot, tmp_path):
+    dialog.add(str(_checkpoint(tmp_path / "house-style.safetensors", xl=True)))
+    assert dialog.pending and dialog.progress.isVisible()
+    _wait_added(qtbot, dialog)
+    assert dialog.table.rowCount() == 1
+    row = [dialog.table.item(0, c).text() for c in range(dialog.table.columnCount())]
+    assert row[:3] == ["house-style", "SDXL", "checkpoint"] and len(row[3]) == 12
+    assert "Added house-style" in dialog.status.text()
+    assert not dialog.progress.isVisible()
+    assert "house-style" in _engines(window)  # the Brief's engine list follows at once
+    assert window.brief.engine.itemText(1) == "house-style (SDXL)"
+    job = [j for j in window.queue.jobs() if j.kind == "add-model"][-1]
+    assert job.state is JobState.DONE and job.title == "Adding model house-style.safetensors"
+    stored = json.loads((window.paths.config_dir / "models.json").read_text())["models"]
+    assert [m["name"] for m in stored] == ["house-style"]
+
+
+def test_a_bad_file_is_explained_and_nothing_is_added(window, dialog, qtbot, tmp_path):
+    (tmp_path / "broken.safetensors").write_bytes(b"\x05")
+    dialog.add(str(tmp_path / "broken.safetensors"))
+    _wait_added(qtbot, dialog)
+    assert "broken.safetensors was not added" in dialog.status.text()
+    assert "not a readable .safetensors file" in dialog.status.text()
+    assert dialog.table.rowCount() == 0 and not dialog.progress.isVisible()
+
+
+def _answer_pickle_box(button_text):
+    def answer():
+        box = QApplication.activeModalWidget()
+        if not isinstance(box, QMessageBox):
+            QTimer.singleShot(20, answer)
+            return
+        assert "pickle file" in box.text()
+        next(b for b in box.buttons() if b.text() == button_text).click()
+
+    QTimer.singleShot(20, answer)
+
+
+def test_a_pickle_is_added_only_once_the_user_trusts_it(window, dialog, qtbot, tmp_path):
+    path = tmp_path / "old-model.ckpt"
+    torch.save({"state_dict": {"model.diffusion_model.out.0.weight": torch.ones(2)}}, path)
+    _answer_pickle_box("Cancel")
+    dialog.add(str(path))
+    assert not dialog.pending and dialog.table.rowCount() == 0
+    assert "was not added" in dialog.status.text()
+    _answer_pickle_box("Trust and add")
+    dialog.add(str(path))
+    _wait_added(qtbot, dialog)
+    (entry,) = dialog.registry.entries()
+    assert (entry.name, entry.family, entry.trusted_pickle) == ("old-model", "sd15", True)
+
+
+def test_rename_in_place_refuses_a_taken_name(window, dialog, qtbot, tmp_path):
+    for name in ("a", "b"):
+        dialog.add(str(_checkpoint(tmp_path / f"{name}.safetensors")))
+        _wait_added(qtbot, dialog)
+    dialog.table.item(0, 0).setText("damask house")
+    assert [e.name for e in dialog.registry.entries()] == ["damask house", "b"]
+    assert "damask house" in _engines(window) and "a" not in _engines(window)
+    dialog.table.item(1, 0).setText("damask house")
+    assert "Not renamed" in dialog.status.text() and "already registered" in dialog.status.text()
+    assert dialog.table.item(1, 0).text() == "b"  # the cell shows what the registry holds
+
+
+def test_remove_forgets_the_model_not_its_file_and_undo_puts_it_back(window, dialog, qtbot, tmp_path):
+    files = [_checkpoint(tmp_path / f"{name}.safetensors") for name in ("first", "second", "third")]
+    for path in files:
+        dialog.add(str(path))
+    _wait_added(qtbot, dialog)
+    before = [e.name for e in dialog.registry.entries()]  # in the order the hashing finished
+    assert sorted(before) == ["first", "second", "third"]
+    dialog.table.selectRow(before.index("second"))
+    assert dialog.remove_button.isEnabled()
+    dialog.remove_button.click()
+    assert [e.name for e in dialog.registry.entries()] == [n for n in before if n != "second"]
+    assert files[1].exists() and "second" not in _engines(window)
+    assert "untouched" in dialog.status.text() and dialog.undo_button.isEnabled()
+    qtbot.keyClick(dialog, Qt.Key_Z, Qt.ControlModifier)
+    assert [e.name for e in dialog.registry.entries()] == before  # back where it stood
+    assert "second" in _engines(window) and not dialog.undo_button.isEnabled()
+
+
+def test_a_model_whose_files_are_gone_is_marked(window, dialog, qtbot, tmp_path):
+    path = _checkpoint(tmp_path / "moved.safetensors")
+    dialog.add(str(path))
+    _wait_added(qtbot, dialog)
+    twin = tmp_path / "copy.safetensors"
+    twin.write_bytes(path.read_bytes())
+    dialog.add(str(twin))
+    _wait_added(qtbot, dialog)
+    assert "the same weights as moved" in dialog.status.text()
+    path.unlink()
+    window.show_models()  # opening it again looks again
+    assert dialog.table.item(0, 4).text().endswith("(missing)")
+    assert "gone" in dialog.table.item(0, 4).toolTip()
+    window._load_models()
+    assert window.brief.engine.itemText(1) == "moved (SD 1.5, missing)"
+
+
+def test_stop_cancels_the_hashing_and_registers_nothing(window, dialog, qtbot, tmp_path, monkeypatch):
+    from desktop.engine.diffusion import registry as module
+
+    real = module._hash_files
+
+    def slow(paths, progress=None):  # the real hashing, a block at a time, slowly
+        def slowed(done, total):
+            time.sleep(0.05)
+            progress(done, total)
+        return real(paths, slowed)
+
+    monkeypatch.setattr(module, "BLOCK", 1024)
+    monkeypatch.setattr(module, "_hash_files", slow)
+    path = tmp_path / "big.safetensors"
+    _checkpoint(path)
+    with open(path, "ab") as fh:
+        fh.write(bytes(400 * 1024))
+    dialog.add(str(path))
+    qtbot.waitUntil(lambda: dialog.progress.maximum() == 1000 and "Hashing big" in dialog.progress.format(),
+                    timeout=20_000)
+    dialog.stop_button.click()
+    _wait_added(qtbot, dialog)
+    assert "big.safetensors was not added: Cancelled" in dialog.status.text()
+    assert dialog.registry.entries() == [] and dialog.table.rowCount() == 0
+
+
+def test_dropping_files_and_folders_adds_them(window, dialog, qtbot, tmp_path):
+    folder = tmp_path / "my-sd15"
+    (folder / "unet").mkdir(parents=True)
+    (folder / "model_index.json").write_text(json.dumps({"_class_name": "StableDiffusionPipeline"}))
+    (folder / "unet" / "config.json").write_text(json.dumps({"cross_attention_dim": 768}))
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(folder)), QUrl.fromLocalFile(str(_checkpoint(tmp_path / "x.safetensors")))])
+    event = QDropEvent(QPointF(10, 10), Qt.CopyAction, mime, Qt.LeftButton, Qt.NoModifier)
+    dialog.dropEvent(event)
+    _wait_added(qtbot, dialog)
+    assert sorted((e.name, e.kind) for e in dialog.registry.entries()) == [
+        ("my-sd15", "diffusers-folder"), ("x", "single-file")]
