@@ -212,3 +212,34 @@ def test_a_batched_render_fills_the_bar_once(model_folder):
     steps = [step for step, _, _ in ctx.reports]
     assert steps == sorted(steps) and steps[-1] == 200 and max(steps[:-2]) <= 195
     assert any("images 1-2 of 2, step 2 of 2" in (m or "") for _, _, m in ctx.reports)
+
+
+def test_switching_models_frees_the_first_before_the_second_loads(model_folder, tmp_path, monkeypatch):
+    """One model in memory at a time: the old engine (its recorded steps refer back to its UNet, a
+    cycle) is collected before the next model is read, so two never share the GPU's memory."""
+    import dataclasses
+    import shutil
+    import weakref
+
+    from desktop.engine import generate
+    from desktop.engine.diffusion import graphs
+    from desktop.engine.diffusion.engine import DiffusionEngine
+
+    generate.release_engines()
+    shutil.copytree(model_folder, tmp_path / "other")
+    request = generate.GenerateRequest(engine="diffusion", model=str(model_folder), prompt="x", width=32,
+                                       height=32, steps=1)
+    first = generate.diffusion_engine(request.validated())
+    graphs.attach(first.pipe.unet, graphs.ReplayCapture())  # the cycle a recorded step makes
+    gone = weakref.ref(first.pipe.unet)  # what holds the memory
+    del first
+    real, alive_at_load = DiffusionEngine.load, []
+
+    def load(model, options=None):
+        alive_at_load.append(gone() is not None)
+        return real(model, options)
+
+    monkeypatch.setattr(DiffusionEngine, "load", load)
+    second = generate.diffusion_engine(dataclasses.replace(request, model=str(tmp_path / "other")).validated())
+    assert alive_at_load == [False] and second.pipe is not None
+    generate.release_engines()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -402,6 +403,20 @@ def _engine_key(valid: ValidRequest) -> tuple:
     return (valid.model.location, valid.request.precision, bool(valid.request.compile))
 
 
+def release_engines() -> None:
+    """Forget the loaded engines and hand their memory back, before another model loads beside them
+    (a recorded UNet step refers back to its UNet, so only the cycle collector frees it)."""
+    if not _ENGINES:
+        return
+    _ENGINES.clear()
+    import gc
+
+    gc.collect()
+    torch = sys.modules.get("torch")
+    if torch is not None and torch.cuda.is_available():
+        torch.cuda.empty_cache()
+
+
 def engine_loaded(valid: ValidRequest) -> bool:
     return _engine_key(valid) in _ENGINES
 
@@ -413,7 +428,7 @@ def diffusion_engine(valid: ValidRequest):
     model, req = valid.model, valid.request
     key = _engine_key(valid)
     if key not in _ENGINES:
-        _ENGINES.clear()  # one model in memory at a time
+        release_engines()  # one model in memory at a time
         _ENGINES[key] = DiffusionEngine.load(model, EngineOptions(dtype=req.precision or None,
                                                                   compile=bool(req.compile)))
     engine = _ENGINES[key]
