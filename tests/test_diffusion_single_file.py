@@ -110,6 +110,25 @@ def test_a_trusted_pickle_checkpoint_loads_like_the_safetensors_one(tiny_checkpo
     assert np.array_equal(from_pickle, from_safetensors)
 
 
+def test_a_checkpoint_replaced_in_place_is_recorded_with_its_new_hash(tiny_checkpoint):
+    import hashlib
+
+    from safetensors.torch import load_file, save_file
+
+    from desktop.config import resolve_paths
+    from desktop.engine.diffusion.engine import DiffusionEngine, EngineOptions
+    from desktop.engine.diffusion.registry import ModelRegistry
+
+    path, _ = tiny_checkpoint
+    registry = ModelRegistry(resolve_paths().config_dir / "models.json")
+    entry = registry.add(str(path))
+    save_file(load_file(str(path)), str(path), metadata={"version": "2"})  # new bytes, same weights
+    engine = DiffusionEngine.load(registry.get(entry.name), EngineOptions(device="cpu"))
+    now = hashlib.sha256(path.read_bytes()).hexdigest()
+    assert engine.model_hash == now != entry.sha256
+    assert registry.get(entry.name).sha256 == now
+
+
 def test_the_generate_command_takes_a_checkpoint_path(tiny_checkpoint, tmp_path, capsys):
     import json
 

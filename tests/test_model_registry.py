@@ -206,3 +206,37 @@ def test_a_model_whose_files_moved_says_so_before_loading_anything(registry, tmp
     assert not available(entry) and label(entry) == "SD 1.5, missing"
     with pytest.raises(UserError, match=r"gone from .*add it again"):
         DiffusionEngine.load(entry)
+
+
+def test_a_changed_file_is_hashed_again_before_its_hash_is_recorded(registry, tmp_path, monkeypatch):
+    """Provenance names the weights that drew: a model file replaced in place gets its new sha256
+    (written back to the list); an unchanged one is not read again."""
+    from safetensors.torch import save_file
+
+    from desktop.engine.diffusion import registry as module
+
+    path = tmp_path / "house.safetensors"
+    save_file({"model.diffusion_model.x": torch.zeros(1)}, str(path))
+    entry = registry.add(str(path))
+    hashed = []
+    real = module._hash_files
+    monkeypatch.setattr(module, "_hash_files", lambda paths, progress=None: hashed.append(paths) or real(paths))
+    assert registry.refresh(entry) is entry and hashed == []  # unchanged: no gigabytes read
+    save_file({"model.diffusion_model.x": torch.ones(1)}, str(path))
+    os.utime(path, ns=(1, 1))  # even with an old time, the stamp differs
+    fresh = registry.refresh(entry)
+    assert fresh.sha256 == hashlib.sha256(path.read_bytes()).hexdigest() != entry.sha256
+    assert registry.get("house").sha256 == fresh.sha256 and len(hashed) == 1
+    assert registry.refresh(registry.get("house")) == registry.get("house") and len(hashed) == 1
+    old = dataclasses.replace(fresh, stamp=[])  # an entry from before stamps were kept: hashed once
+    assert registry.refresh(old).stamp == fresh.stamp
+
+
+def test_a_changed_trusted_pickle_is_never_trusted_anew(registry, tmp_path):
+    path = tmp_path / "old.ckpt"
+    torch.save({"w": torch.ones(1)}, path)
+    entry = registry.add(str(path), trust_pickle=True)
+    torch.save({"w": torch.zeros(1)}, path)
+    assert registry.refresh(entry) is entry  # not re-hashed: the changed file must be refused instead
+    with pytest.raises(UserError, match="changed since"):
+        load_state_dict(entry)

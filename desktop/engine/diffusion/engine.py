@@ -67,6 +67,21 @@ def resolve_device(options: EngineOptions) -> tuple[str, str, list[str]]:
     return device, dtype, warnings
 
 
+def _current_hash(entry: Any) -> Any:
+    """The entry with its files' sha256 as they are now, so provenance names the weights that drew."""
+    from desktop.config import resolve_paths
+    from desktop.engine.diffusion.registry import ModelRegistry, up_to_date
+
+    try:
+        fresh = ModelRegistry(resolve_paths().config_dir / "models.json").refresh(entry)
+    except UserError as exc:  # a damaged or locked list: the hash is still right, just not written back
+        log.warning("%s", exc)
+        fresh = up_to_date(entry)
+    if fresh.sha256 != entry.sha256 and entry.sha256:
+        log.warning("%s changed since it was added; its sha256 is now %s", entry.name, fresh.sha256[:12])
+    return fresh
+
+
 class DiffusionEngine:
     """A loaded pipeline and what was done to it: device, precision, LoRAs."""
 
@@ -101,6 +116,7 @@ class DiffusionEngine:
         if not available(entry):
             raise UserError(f"the files of the model {entry.name} are gone from {entry.location}; add it again "
                             "from where it now is (Generate ▸ Models…, or 'tessera models add')")
+        entry = _current_hash(entry)
         device, dtype, warnings = resolve_device(options)
         for message in warnings:
             log.warning(message)

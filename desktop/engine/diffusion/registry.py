@@ -17,7 +17,7 @@ import struct
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +41,16 @@ class ModelEntry:
     source: str
     trusted_pickle: bool = False
     added: str = ""
+    stamp: list[int] = field(default_factory=list)  # its files' count, size and latest mtime when hashed
+
+
+def fingerprint(location: str) -> list[int]:
+    """How many files a model has, their size and their latest modification time: while these
+    stay the same, its sha256 is taken to stay the same."""
+    path = Path(location)
+    files = [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file())
+    stats = [p.stat() for p in files]
+    return [len(files), sum(s.st_size for s in stats), max((s.st_mtime_ns for s in stats), default=0)]
 
 
 def _hash_files(paths: list[Path], progress: Progress | None = None) -> list[str]:
@@ -155,9 +165,9 @@ def describe_location(location: str, name: str | None = None, trust_pickle: bool
     else is refused here rather than when it is first used."""
     path = Path(location).expanduser()
     if path.is_dir():
-        family = family_of_folder(path)
+        family, stamp = family_of_folder(path), fingerprint(str(path))  # the stamp before the hash
         return ModelEntry(name or path.name, "diffusers-folder", str(path.resolve()), family,
-                          _sha256_folder(path, progress), str(path))
+                          _sha256_folder(path, progress), str(path), stamp=stamp)
     if path.is_file():
         suffix = path.suffix.lower()
         if suffix in PICKLE_SUFFIXES and not trust_pickle:
@@ -171,8 +181,10 @@ def describe_location(location: str, name: str | None = None, trust_pickle: bool
         else:
             raise UserError(f"{path.name}: models are diffusers folders, .safetensors files, or trusted "
                             f"pickle checkpoints ({', '.join(sorted(PICKLE_SUFFIXES))})")
+        stamp = fingerprint(str(path))
         return ModelEntry(name or path.stem, "single-file", str(path.resolve()), family,
-                          _sha256_file(path, progress), str(path), trusted_pickle=suffix in PICKLE_SUFFIXES)
+                          _sha256_file(path, progress), str(path), trusted_pickle=suffix in PICKLE_SUFFIXES,
+                          stamp=stamp)
     if HF_ID.match(location):
         return ModelEntry(name or location.split("/")[-1], "hf-id", location,
                           "sdxl" if "xl" in location.lower() else "sd15", "", "huggingface")
@@ -201,6 +213,20 @@ def _free_name(name: str, taken: set[str]) -> str:
 def available(entry: ModelEntry) -> bool:
     """Whether the model's files are still where they were added (a hub id always is)."""
     return entry.kind == "hf-id" or Path(entry.location).exists()
+
+
+def up_to_date(entry: ModelEntry, progress: Progress | None = None) -> ModelEntry:
+    """The entry with the sha256 its files have now (provenance records it): hashed again only when
+    their count, size or time changed. A trusted pickle is never re-hashed here: a changed one
+    must be refused (verify_trusted_pickle), not trusted anew."""
+    if entry.kind == "hf-id" or entry.trusted_pickle or not available(entry):
+        return entry
+    stamp = fingerprint(entry.location)
+    if stamp == entry.stamp:
+        return entry
+    path = Path(entry.location)
+    sha = _sha256_folder(path, progress) if path.is_dir() else _sha256_file(path, progress)
+    return dataclasses.replace(entry, sha256=sha, stamp=stamp)
 
 
 def label(entry: ModelEntry) -> str:
@@ -279,6 +305,16 @@ class ModelRegistry:
             if e.name == name and e.location != location:
                 raise UserError(f"a model called '{name}' is already registered ({e.location}); "
                                 "choose another name or remove that one first")
+
+    def refresh(self, entry: ModelEntry, progress: Progress | None = None) -> ModelEntry:
+        """`up_to_date(entry)`, recorded in the list when the entry is one of its own."""
+        fresh = up_to_date(entry, progress)
+        if fresh is not entry and any((e.name, e.location) == (entry.name, entry.location) for e in self.entries()):
+            with self._changing() as entries:
+                for i, e in enumerate(entries):
+                    if (e.name, e.location) == (entry.name, entry.location):
+                        entries[i] = dataclasses.replace(e, sha256=fresh.sha256, stamp=fresh.stamp)
+        return fresh
 
     def remove(self, name: str) -> tuple[int, ModelEntry]:
         """Unregister a model (its files are left alone); returns where it stood and what it was."""
