@@ -187,9 +187,9 @@ def cmd_generate(args: argparse.Namespace, extra: list[str]) -> int:
         engine=args.engine, dpi=args.dpi, qa_profile=args.qa_profile, auto_correct=args.auto_correct,
         max_attempts=args.max_attempts, prompt=args.prompt, negative_prompt=args.negative_prompt, steps=args.steps,
         guidance=args.guidance, scheduler=args.scheduler, model=args.model, loras=args.lora, tiling=args.tiling,
-        batch_size=args.batch_size, precision="" if args.precision == "auto" else args.precision, compile=args.compile, source=args.source,
-        strength=strength,
-        upscale=args.upscale,
+        batch_size=args.batch_size, precision="" if args.precision == "auto" else args.precision,
+        compile=args.compile, device="" if args.device == "auto" else args.device, source=args.source,
+        strength=strength, upscale=args.upscale,
     )
     request.validated()  # every problem is reported before anything is drawn
     library = None
@@ -303,6 +303,8 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument("--batch-size", type=int, default=1, help="diffusion: images per GPU pass (default 1)")
     gen.add_argument("--precision", default="auto", choices=("auto", "float16", "bfloat16", "float32"),
                      help="diffusion: auto (float16 on CUDA, float32 on the CPU), or one of these")
+    gen.add_argument("--device", default="auto", metavar="auto|cpu|cuda|cuda:N",
+                     help="diffusion: where to render (default auto: CUDA when there is one)")
     gen.add_argument("--compile", action="store_true",
                      help="diffusion: torch.compile the UNet (the first image pays for it; best on a GPU)")
     gen.add_argument("--from", dest="source", default="", metavar="IMAGE",

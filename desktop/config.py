@@ -94,7 +94,10 @@ class Settings:
 
     schema_version: int = SCHEMA_VERSION
     library_dir: str | None = None  # None: the default under the data folder
-    device: str = "auto"  # auto | cuda | cpu
+    device: str = "auto"  # auto | cuda | cpu: where diffusion renders
+    precision: str = "auto"  # auto | float16 | bfloat16 | float32
+    batch_size: int = 1  # diffusion images rendered in one pass
+    compile_unet: bool = False  # torch.compile the UNet (the first image of a shape pays for it)
     default_engine: str = "procedural"
     default_dpi: int = 150
     qa_profile: str = "default"

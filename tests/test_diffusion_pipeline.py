@@ -243,3 +243,32 @@ def test_switching_models_frees_the_first_before_the_second_loads(model_folder, 
     second = generate.diffusion_engine(dataclasses.replace(request, model=str(tmp_path / "other")).validated())
     assert alive_at_load == [False] and second.pipe is not None
     generate.release_engines()
+
+
+def test_the_requested_device_reaches_the_engine(model_folder, monkeypatch, tmp_path, capsys):
+    import dataclasses
+
+    from desktop.cli import main
+    from desktop.engine import generate
+    from desktop.engine.diffusion.engine import DiffusionEngine
+
+    generate.release_engines()
+    seen = []
+    real = DiffusionEngine.load
+    monkeypatch.setattr(DiffusionEngine, "load", lambda model, options=None: seen.append(options) or real(model, options))
+    request = generate.GenerateRequest(engine="diffusion", model=str(model_folder), prompt="x", width=32,
+                                       height=32, steps=1, device="cpu", precision="float32")
+    engine = generate.diffusion_engine(request.validated())
+    assert (seen[-1].device, seen[-1].dtype) == ("cpu", "float32")
+    assert not any("No CUDA GPU found" in w for w in engine.warnings)  # asked for: no warning
+    auto = generate.diffusion_engine(dataclasses.replace(request, device="").validated())  # another engine
+    assert seen[-1].device is None and auto is not engine
+    with pytest.raises(UserError, match="unknown device"):
+        dataclasses.replace(request, device="tpu").validated()
+    assert main(["generate", "--engine", "diffusion", "--model", str(model_folder), "--prompt", "x",
+                 "--size", "32", "--steps", "1", "--device", "cpu", "--out", str(tmp_path / "o")]) == 0
+    assert seen[-1].device == "cpu"
+    assert main(["generate", "--engine", "diffusion", "--model", str(model_folder), "--prompt", "x",
+                 "--size", "32", "--device", "gpu", "--out", str(tmp_path / "o")]) == 2
+    assert "unknown device 'gpu'" in capsys.readouterr().err
+    generate.release_engines()

@@ -403,6 +403,31 @@ def test_first_run_offers_a_starter_pattern(window, qtbot):
     assert window.lib.browse()[0]["repeat"] == "half-drop"
 
 
+def test_how_diffusion_runs_is_the_machines_setting(window, qtbot, isolated_home, monkeypatch):
+    """Settings ▸ device, precision, images per pass and compile reach every generate request."""
+    import json
+
+    from desktop.engine import generate
+    from desktop.ui.settings_dialog import SettingsDialog
+
+    dialog = SettingsDialog(window.paths, window.settings, None, window)
+    dialog.device.setCurrentText("cpu")
+    dialog.precision.setCurrentText("bfloat16")
+    dialog.batch.setValue(4)
+    dialog.compile_unet.setChecked(True)
+    dialog.accept()
+    window.settings = dialog.settings
+    saved = json.loads((isolated_home / "config" / "settings.json").read_text())
+    assert (saved["device"], saved["precision"], saved["batch_size"], saved["compile_unet"]) == ("cpu", "bfloat16", 4, True)
+    seen = []
+    monkeypatch.setattr(generate, "run_generate", lambda request, ctx: seen.append(request) or [])
+    window.generate(window.brief.build_request())
+    qtbot.waitUntil(lambda: bool(seen), timeout=10_000)
+    assert (seen[0].device, seen[0].precision, seen[0].batch_size, seen[0].compile) == ("cpu", "bfloat16", 4, True)
+    reopened = SettingsDialog(window.paths, window.settings, None, window)  # shows what was saved
+    assert (reopened.device.currentText(), reopened.batch.value(), reopened.compile_unet.isChecked()) == ("cpu", 4, True)
+
+
 def test_settings_are_saved_and_briefs_become_collections(window, qtbot, isolated_home, monkeypatch):
     import json
 
@@ -414,6 +439,7 @@ def test_settings_are_saved_and_briefs_become_collections(window, qtbot, isolate
     dialog.accept()
     saved = json.loads((isolated_home / "config" / "settings.json").read_text())
     assert saved["default_dpi"] == 300 and saved["qa_profile"] == "print-strict"
+    assert (saved["device"], saved["precision"], saved["batch_size"], saved["compile_unet"]) == ("auto", "auto", 1, False)
 
     from PySide6.QtWidgets import QInputDialog
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 import sys
 import time
 from dataclasses import dataclass, field
@@ -25,6 +26,9 @@ from desktop.palettes import Palette, parse_palette
 from desktop.repeat import check_size, parse_repeat
 
 MAX_COUNT = 1000
+
+
+DEVICE = re.compile(r"|cpu|cuda(:\d+)?")
 
 
 @dataclass
@@ -58,6 +62,7 @@ class GenerateRequest:
     batch_size: int = 1
     precision: str = ""  # float16 | bfloat16 | float32; "" = the device's default
     compile: bool = False  # torch.compile the UNet (worth it for long batches on a GPU)
+    device: str = ""  # cpu | cuda | cuda:N; "" = CUDA when there is one
     # start from an image: variations (a diffusion model, at `strength`) or an upscale by `upscale` x
     source: str = ""  # the image's path
     parent_id: int | None = None  # its library id, when it came from the library
@@ -76,6 +81,8 @@ class GenerateRequest:
             from desktop.engine.diffusion.padding import check_axes
             from desktop.engine.diffusion.pipeline import SCHEDULERS
 
+            if not DEVICE.fullmatch(self.device):
+                raise UserError(f"unknown device '{self.device}' (choose auto, cpu, cuda or cuda:N)")
             model = find_model(self.model if self.engine == "diffusion" else self.engine)
             loras = [lora_files.resolve(text) for text in self.loras]
             check_axes(repeat, self.tiling)
@@ -400,7 +407,8 @@ _ENGINES: dict[tuple[str, str], Any] = {}  # loaded diffusion engines, by model 
 
 
 def _engine_key(valid: ValidRequest) -> tuple:
-    return (valid.model.location, valid.request.precision, bool(valid.request.compile))
+    req = valid.request
+    return (valid.model.location, req.device, req.precision, bool(req.compile))
 
 
 def release_engines() -> None:
@@ -429,8 +437,8 @@ def diffusion_engine(valid: ValidRequest):
     key = _engine_key(valid)
     if key not in _ENGINES:
         release_engines()  # one model in memory at a time
-        _ENGINES[key] = DiffusionEngine.load(model, EngineOptions(dtype=req.precision or None,
-                                                                  compile=bool(req.compile)))
+        options = EngineOptions(device=req.device or None, dtype=req.precision or None, compile=bool(req.compile))
+        _ENGINES[key] = DiffusionEngine.load(model, options)
     engine = _ENGINES[key]
     if [(s.sha256, s.weight) for s in engine.loras] != [(s.sha256, s.weight) for s in valid.loras]:
         engine.set_loras(list(valid.loras))

@@ -588,6 +588,12 @@ class MainWindow(QMainWindow):
 
         # with the catalogue open, tiles go through its writer; without it, to the tiles folder
         request.out_dir = None if self.lib is not None else str(self.tiles_dir)
+        # how diffusion runs is this machine's setting, not the brief's
+        settings = self.settings
+        request.device = "" if settings.device == "auto" else settings.device
+        request.precision = "" if settings.precision == "auto" else settings.precision
+        request.batch_size = max(1, int(settings.batch_size))
+        request.compile = bool(settings.compile_unet)
         what = request.style if request.engine == "procedural" else f"with {request.engine}"
         title = f"Generate {what} ({request.repeat}, {request.width}×{request.height})" + (
             f" ×{request.count}" if request.count > 1 else "")

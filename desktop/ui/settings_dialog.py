@@ -1,4 +1,5 @@
-"""Settings: library location, compute device, default QA profile and print DPI.
+"""Settings: library location, how diffusion runs on this machine (device, precision, images per
+pass, torch.compile), default QA profile and print DPI.
 
 Saved atomically to the settings file; the library location takes effect on the next start
 (the open library is locked by this window until then).
@@ -9,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 
 from PySide6.QtWidgets import (
+    QCheckBox,
     QComboBox,
     QDialog,
     QDialogButtonBox,
@@ -46,6 +48,19 @@ class SettingsDialog(QDialog):
         self.device.setCurrentText(settings.device)
         gpu = "a CUDA GPU is available" if devices and devices.get("cuda") else "no CUDA GPU found"
         self.device.setToolTip(f"Where diffusion runs ({gpu}); the procedural engine always uses the CPU")
+        self.precision = QComboBox()
+        self.precision.addItems(["auto", "float16", "bfloat16", "float32"])
+        self.precision.setCurrentText(settings.precision)
+        self.precision.setToolTip("auto: float16 on a GPU, float32 on the CPU. bfloat16 needs a recent GPU")
+        self.batch = QSpinBox()
+        self.batch.setRange(1, 16)
+        self.batch.setValue(max(1, int(settings.batch_size)))
+        self.batch.setToolTip("Diffusion images rendered together: faster on a large GPU, more memory. "
+                              "If memory runs out, Tessera halves it and retries")
+        self.compile_unet = QCheckBox("Compile the UNet (torch.compile)")
+        self.compile_unet.setChecked(bool(settings.compile_unet))
+        self.compile_unet.setToolTip("Faster steps on a GPU once compiled; the first image of each size "
+                                     "waits for the compiler (a minute or more)")
         self.profile = QComboBox()
         self.profile.addItems(profile_names())
         self.profile.setCurrentText(settings.qa_profile)
@@ -57,6 +72,9 @@ class SettingsDialog(QDialog):
         form.addRow("Library folder", row)
         form.addRow("", QLabel("A new library folder is used from the next start."))
         form.addRow("Compute device", self.device)
+        form.addRow("Precision", self.precision)
+        form.addRow("Images per pass", self.batch)
+        form.addRow("", self.compile_unet)
         form.addRow("QA profile", self.profile)
         form.addRow("Print resolution", self.dpi)
         buttons = QDialogButtonBox(QDialogButtonBox.Save | QDialogButtonBox.Cancel)
@@ -73,7 +91,9 @@ class SettingsDialog(QDialog):
 
     def result_settings(self) -> Settings:
         return dataclasses.replace(self.settings, library_dir=self.library.text().strip() or None,
-                                   device=self.device.currentText(), qa_profile=self.profile.currentText(),
+                                   device=self.device.currentText(), precision=self.precision.currentText(),
+                                   batch_size=self.batch.value(), compile_unet=self.compile_unet.isChecked(),
+                                   qa_profile=self.profile.currentText(),
                                    default_dpi=self.dpi.value())
 
     def accept(self) -> None:
