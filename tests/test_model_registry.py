@@ -240,3 +240,13 @@ def test_a_changed_trusted_pickle_is_never_trusted_anew(registry, tmp_path):
     assert registry.refresh(entry) is entry  # not re-hashed: the changed file must be refused instead
     with pytest.raises(UserError, match="changed since"):
         load_state_dict(entry)
+
+
+def test_size_advice_follows_each_familys_training_size():
+    from desktop.engine.diffusion.registry import size_advice
+
+    assert size_advice("sd15", 512, 768) == "" and size_advice("sdxl", 1024, 1024) == ""
+    assert "several times" in size_advice("sd15", 1024, 512)
+    assert "loses detail" in size_advice("sdxl", 512, 512)
+    assert "several times" in size_advice("sdxl", 2048, 2048)
+    assert size_advice("unknown", 64, 64) == ""

@@ -188,3 +188,23 @@ def test_dropping_files_and_folders_adds_them(window, dialog, qtbot, tmp_path):
     _wait_added(qtbot, dialog)
     assert sorted((e.name, e.kind) for e in dialog.registry.entries()) == [
         ("my-sd15", "diffusers-folder"), ("x", "single-file")]
+
+
+def test_the_brief_advises_on_sizes_far_from_the_models_own(window, dialog, qtbot, tmp_path):
+    dialog.add(str(_checkpoint(tmp_path / "classic.safetensors")))
+    dialog.add(str(_checkpoint(tmp_path / "big.safetensors", xl=True)))
+    _wait_added(qtbot, dialog)
+    brief = window.brief
+    brief.width_spin.setValue(1024)
+    brief.height_spin.setValue(1024)
+    assert brief.size_advice.isHidden()  # the procedural engine draws any size
+    brief.engine.setCurrentIndex(brief.engine.findData("classic"))
+    assert not brief.size_advice.isHidden()
+    assert "SD 1.5 was trained at 512 px" in brief.size_advice.text() and "Upscale" in brief.size_advice.text()
+    brief.width_spin.setValue(640)
+    brief.height_spin.setValue(640)
+    assert brief.size_advice.isHidden()
+    brief.engine.setCurrentIndex(brief.engine.findData("big"))
+    assert "SDXL was trained at 1024 px" in brief.size_advice.text() and "loses detail" in brief.size_advice.text()
+    brief.engine.setCurrentIndex(0)
+    assert brief.size_advice.isHidden()

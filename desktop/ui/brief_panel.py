@@ -71,6 +71,7 @@ class BriefPanel(QWidget):
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
         self._option_widgets: dict[str, QWidget] = {}
+        self._families: dict[str, str] = {}  # diffusion model name -> family
 
         self.engine = QComboBox()
         self.engine.addItem("Procedural (no GPU needed)", "procedural")
@@ -197,6 +198,13 @@ class BriefPanel(QWidget):
         size_row.addWidget(QLabel("×"))
         size_row.addWidget(self.height_spin)
         form.addRow("Size (px)", size_row)
+        self.size_advice = QLabel()
+        self.size_advice.setWordWrap(True)
+        self.size_advice.setStyleSheet("color: #ffcc80;")
+        self.size_advice.hide()
+        form.addRow("", self.size_advice)
+        self.width_spin.valueChanged.connect(self._advise_size)
+        self.height_spin.valueChanged.connect(self._advise_size)
         seed_row = QHBoxLayout()
         seed_row.addWidget(self.seed, 1)
         seed_row.addWidget(dice)
@@ -409,14 +417,15 @@ class BriefPanel(QWidget):
             out["print"]["print_size_in"] = [side, round(side * ratio, 2)]
         return out
 
-    def set_models(self, models: list[tuple[str, str]]) -> None:
-        """Registered diffusion models as (name, label: its family, and whether it is missing), after
-        the procedural engine."""
+    def set_models(self, models: list[tuple[str, str, str]]) -> None:
+        """Registered diffusion models as (name, label: its family and whether it is missing, family),
+        after the procedural engine."""
         current = self.engine.currentData()
         self.engine.blockSignals(True)
         while self.engine.count() > 1:
             self.engine.removeItem(1)
-        for name, text in models:
+        self._families = {name: family for name, _, family in models}
+        for name, text, _ in models:
             self.engine.addItem(f"{name} ({text})", name)
         self.engine.setCurrentIndex(max(0, self.engine.findData(current)))
         self.engine.blockSignals(False)
@@ -427,6 +436,16 @@ class BriefPanel(QWidget):
         self.diffusion_box.setVisible(diffusion)
         self.options_box.setVisible(not diffusion)
         self.style_combo.setEnabled(not diffusion)
+        self._advise_size()
+
+    def _advise_size(self) -> None:
+        """Under the size: how far it is from what the chosen diffusion model draws well at."""
+        from desktop.engine.diffusion.registry import size_advice
+
+        family = self._families.get(self.engine.currentData(), "")
+        advice = size_advice(family, self.width_spin.value(), self.height_spin.value())
+        self.size_advice.setText(advice)
+        self.size_advice.setVisible(bool(advice))
 
     def request_generate(self) -> None:
         request = self.build_request()

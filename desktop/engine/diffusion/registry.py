@@ -28,6 +28,7 @@ PICKLE_SUFFIXES = {".ckpt", ".pt", ".pth", ".bin"}
 HF_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
 BLOCK = 4 << 20
 FAMILY_NAMES = {"sd15": "SD 1.5", "sdxl": "SDXL", "unknown": "unknown family"}
+TRAINED_SIDE = {"sd15": 512, "sdxl": 1024}  # the image side each family was trained at
 Progress = Callable[[int, int], None]  # (bytes hashed, bytes in all); it may raise to stop the hashing
 
 
@@ -227,6 +228,20 @@ def up_to_date(entry: ModelEntry, progress: Progress | None = None) -> ModelEntr
     path = Path(entry.location)
     sha = _sha256_folder(path, progress) if path.is_dir() else _sha256_file(path, progress)
     return dataclasses.replace(entry, sha256=sha, stamp=stamp)
+
+
+def size_advice(family: str, width: int, height: int) -> str:
+    """A sentence when a tile's size is far from what the family draws well at; "" when it is fine."""
+    side = TRAINED_SIDE.get(family)
+    if side is None:
+        return ""
+    name = FAMILY_NAMES[family]
+    if max(width, height) > 1.5 * side:
+        return (f"{name} was trained at {side} px: much larger, it tends to draw the motif several times in "
+                f"one tile. Draw at {side}–{int(1.5 * side)} px and use Tile ▸ Upscale for print size.")
+    if max(width, height) < 0.75 * side:
+        return f"{name} was trained at {side} px: much smaller, it loses detail."
+    return ""
 
 
 def label(entry: ModelEntry) -> str:
