@@ -25,6 +25,14 @@ def _checkpoint(path, xl=False):
     return path
 
 
+def _select(dialog, row):
+    """Select one row whatever modifier state earlier synthetic key events left behind."""
+    from PySide6.QtCore import QItemSelectionModel
+
+    index = dialog.table.model().index(row, 0)
+    dialog.table.selectionModel().select(index, QItemSelectionModel.ClearAndSelect | QItemSelectionModel.Rows)
+
+
 def _engines(window):
     combo = window.brief.engine
     return [combo.itemData(i) for i in range(combo.count())]
@@ -122,7 +130,7 @@ def test_remove_forgets_the_model_not_its_file_and_undo_puts_it_back(window, dia
     _wait_added(qtbot, dialog)
     before = [e.name for e in dialog.registry.entries()]  # in the order the hashing finished
     assert sorted(before) == ["first", "second", "third"]
-    dialog.table.selectRow(before.index("second"))
+    _select(dialog, before.index("second"))
     assert dialog.remove_button.isEnabled()
     dialog.remove_button.click()
     assert [e.name for e in dialog.registry.entries()] == [n for n in before if n != "second"]
@@ -208,3 +216,37 @@ def test_the_brief_advises_on_sizes_far_from_the_models_own(window, dialog, qtbo
     assert "SDXL was trained at 1024 px" in brief.size_advice.text() and "loses detail" in brief.size_advice.text()
     brief.engine.setCurrentIndex(0)
     assert brief.size_advice.isHidden()
+
+
+def test_a_full_disk_loses_nothing_and_says_so(window, dialog, qtbot, tmp_path, monkeypatch):
+    from desktop.engine.diffusion import registry as module
+
+    dialog.add(str(_checkpoint(tmp_path / "kept.safetensors")))
+    _wait_added(qtbot, dialog)
+    before = (window.paths.config_dir / "models.json").read_bytes()
+
+    def full(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    real = module.atomic_write_bytes
+    monkeypatch.setattr(module, "atomic_write_bytes", full)
+    dialog.table.item(0, 0).setText("renamed")
+    assert "No space left on device" in dialog.status.text() and "nothing was changed" in dialog.status.text()
+    assert dialog.table.item(0, 0).text() == "kept"
+    _select(dialog, 0)
+    dialog.remove_button.click()
+    assert "No space left" in dialog.status.text() and dialog.table.rowCount() == 1
+    assert not dialog.undo_button.isEnabled()  # nothing was removed, so nothing to undo
+    dialog.add(str(_checkpoint(tmp_path / "new.safetensors")))
+    _wait_added(qtbot, dialog)
+    assert "new.safetensors was not added" in dialog.status.text() and "No space left" in dialog.status.text()
+    assert (window.paths.config_dir / "models.json").read_bytes() == before
+    monkeypatch.setattr(module, "atomic_write_bytes", real)  # room again: remove, then undo (failing first)
+    _select(dialog, 0)
+    dialog.remove_button.click()
+    monkeypatch.setattr(module, "atomic_write_bytes", full)
+    dialog.undo_remove()
+    assert "kept is not back yet" in dialog.status.text() and dialog.undo_button.isEnabled()
+    monkeypatch.setattr(module, "atomic_write_bytes", real)
+    dialog.undo_remove()
+    assert [e.name for e in dialog.registry.entries()] == ["kept"]

@@ -178,26 +178,29 @@ class ModelsDialog(QDialog):
         self.reload()
 
     def remove_selected(self) -> None:
-        names = self._selected_names()
-        for name in names:
+        removed, problems = [], []
+        for name in self._selected_names():
             try:
                 self._removed.append(self.registry.remove(name))
-            except UserError as exc:  # removed meanwhile (by the command line, say)
-                self.status.setText(str(exc))
-        if names:
-            self.status.setText(f"Removed {', '.join(names)}; the files are untouched. Undo with Ctrl+Z.")
+                removed.append(name)
+            except UserError as exc:  # removed meanwhile (by the command line, say), or a full disk
+                problems.append(f"{name} was not removed: {exc}.")
+        text = f"Removed {', '.join(removed)}; the files are untouched. Undo with Ctrl+Z. " if removed else ""
+        self.status.setText(text + " ".join(problems))
+        if removed:
             self.changed.emit()
         self.reload()
 
     def undo_remove(self) -> None:
         if not self._removed:
             return
-        index, entry = self._removed.pop()
+        index, entry = self._removed[-1]
         try:
             restored = self.registry.restore(index, entry)
-        except UserError as exc:
-            self.status.setText(str(exc))
+        except UserError as exc:  # kept for another try
+            self.status.setText(f"{entry.name} is not back yet: {exc}.")
             return
+        self._removed.pop()
         self.status.setText(f"{restored.name} is back.")
         self.changed.emit()
         self.reload()

@@ -258,6 +258,8 @@ class ModelRegistry:
             raw = json.loads(self.path.read_text(encoding="utf-8"))
         except FileNotFoundError:
             return []
+        except OSError as exc:
+            raise UserError(f"the model list {self.path} could not be read ({exc.strerror or exc})") from None
         except ValueError:
             raise UserError(f"the model list {self.path} is damaged; move it aside to start a new one") from None
         return [ModelEntry(**item) for item in raw.get("models", [])]
@@ -268,12 +270,14 @@ class ModelRegistry:
         (the window adds models on two threads; a command may run beside it)."""
         from filelock import FileLock, Timeout
 
-        self.path.parent.mkdir(parents=True, exist_ok=True)
         lock = FileLock(str(self.path) + ".lock", timeout=30)
         try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
             lock.acquire()
         except Timeout:
             raise UserError(f"the model list {self.path} stayed locked by another writer; try again") from None
+        except OSError as exc:
+            raise UserError(f"the model list {self.path} could not be locked ({exc.strerror or exc})") from None
         try:
             entries = self.entries()
             yield entries
@@ -283,7 +287,11 @@ class ModelRegistry:
 
     def _save(self, entries: list[ModelEntry]) -> None:
         payload = {"schema_version": 1, "models": [dataclasses.asdict(e) for e in entries]}
-        atomic_write_bytes(self.path, (json.dumps(payload, indent=2) + "\n").encode())
+        try:  # the old list stays whole if this fails (a full disk, a read-only folder)
+            atomic_write_bytes(self.path, (json.dumps(payload, indent=2) + "\n").encode())
+        except OSError as exc:
+            raise UserError(f"the model list {self.path} could not be saved ({exc.strerror or exc}); "
+                            "nothing was changed") from None
 
     def get(self, name: str) -> ModelEntry:
         for entry in self.entries():
