@@ -67,7 +67,7 @@ def test_a_hostile_pickle_is_refused_and_never_runs(registry, tmp_path):
     assert registry.entries() == []
     # a file swapped for a hostile one after it was trusted: its hash no longer matches, and even a
     # matching hash would only ever be unpickled as tensors
-    torch.save({"w": torch.ones(1)}, tmp_path / "plain.ckpt")
+    torch.save({"model.diffusion_model.w": torch.ones(1)}, tmp_path / "plain.ckpt")
     entry = registry.add(str(tmp_path / "plain.ckpt"), trust_pickle=True)
     forged = dataclasses.replace(entry, location=str(path), sha256=hashlib.sha256(path.read_bytes()).hexdigest())
     with pytest.raises(UserError, match="more than tensors"):
@@ -165,7 +165,7 @@ def test_models_commands(capsys, tmp_path):
     from desktop.cli import main
 
     path = tmp_path / "evil.ckpt"
-    torch.save({"w": torch.ones(1)}, path)
+    torch.save({"model.diffusion_model.w": torch.ones(1)}, path)
     assert main(["models", "add", str(path)]) == 2
     assert "pickle" in capsys.readouterr().err
     assert main(["models", "add", str(path), "--trust-pickle", "--name", "mine", "--json"]) == 0
@@ -234,16 +234,16 @@ def test_a_changed_file_is_hashed_again_before_its_hash_is_recorded(registry, tm
 
 def test_a_changed_trusted_pickle_is_never_trusted_anew(registry, tmp_path):
     path = tmp_path / "old.ckpt"
-    torch.save({"w": torch.ones(1)}, path)
+    torch.save({"model.diffusion_model.w": torch.ones(1)}, path)
     entry = registry.add(str(path), trust_pickle=True)
-    torch.save({"w": torch.zeros(1)}, path)
+    torch.save({"model.diffusion_model.w": torch.zeros(1)}, path)
     assert registry.refresh(entry) is entry  # not re-hashed: the changed file must be refused instead
     with pytest.raises(UserError, match="changed since"):
         load_state_dict(entry)
 
 
 def test_size_advice_follows_each_familys_training_size():
-    from desktop.engine.diffusion.registry import size_advice
+    from desktop.engine.diffusion.families import size_advice
 
     assert size_advice("sd15", 512, 768) == "" and size_advice("sdxl", 1024, 1024) == ""
     assert "several times" in size_advice("sd15", 1024, 512)

@@ -440,7 +440,7 @@ class BriefPanel(QWidget):
 
     def _advise_size(self) -> None:
         """Under the size: how far it is from what the chosen diffusion model draws well at."""
-        from desktop.engine.diffusion.registry import size_advice
+        from desktop.engine.diffusion.families import size_advice
 
         family = self._families.get(self.engine.currentData(), "")
         advice = size_advice(family, self.width_spin.value(), self.height_spin.value())

@@ -123,7 +123,8 @@ class ModelsDialog(QDialog):
             return []
 
     def reload(self) -> None:
-        from desktop.engine.diffusion.registry import FAMILY_NAMES, available
+        from desktop.engine.diffusion.families import FAMILY_NAMES
+        from desktop.engine.diffusion.registry import available
 
         entries = self.entries()
         self._filling = True

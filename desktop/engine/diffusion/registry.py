@@ -22,13 +22,12 @@ from pathlib import Path
 from typing import Any
 
 from desktop.config import atomic_write_bytes
+from desktop.engine.diffusion.families import FAMILY_NAMES, family_of_folder, family_of_weights
 from desktop.errors import UserError
 
 PICKLE_SUFFIXES = {".ckpt", ".pt", ".pth", ".bin"}
 HF_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
 BLOCK = 4 << 20
-FAMILY_NAMES = {"sd15": "SD 1.5", "sdxl": "SDXL", "unknown": "unknown family"}
-TRAINED_SIDE = {"sd15": 512, "sdxl": 1024}  # the image side each family was trained at
 Progress = Callable[[int, int], None]  # (bytes hashed, bytes in all); it may raise to stop the hashing
 
 
@@ -100,33 +99,6 @@ def safetensors_header(path: Path) -> tuple[dict[str, Any], int]:
     return header, 8 + size
 
 
-def safetensors_keys(path: Path) -> list[str]:
-    """The tensor names in a .safetensors header."""
-    return [k for k in safetensors_header(path)[0] if k != "__metadata__"]
-
-
-def family_of_checkpoint(keys: list[str]) -> str:
-    if any(k.startswith("conditioner.embedders.1.") for k in keys):
-        return "sdxl"
-    if any(k.startswith(("model.diffusion_model.", "cond_stage_model.")) for k in keys):
-        return "sd15"
-    return "unknown"
-
-
-def family_of_folder(folder: Path) -> str:
-    try:
-        index = json.loads((folder / "model_index.json").read_text())
-    except (OSError, ValueError):
-        raise UserError(f"{folder} is not a diffusers model folder (no readable model_index.json)") from None
-    if "XL" in str(index.get("_class_name", "")) or "text_encoder_2" in index:
-        return "sdxl"
-    try:
-        unet = json.loads((folder / "unet" / "config.json").read_text())
-        return "sdxl" if unet.get("cross_attention_dim") == 2048 else "sd15"
-    except (OSError, ValueError):
-        return "unknown"
-
-
 def read_pickle_tensors(path: Path) -> dict[str, Any]:
     """A pickle checkpoint's tensors through `torch.load(weights_only=True)`, which refuses any other
     object; memory-mapped where the file's format allows, so reading its names costs little."""
@@ -176,9 +148,12 @@ def describe_location(location: str, name: str | None = None, trust_pickle: bool
                             "add it with --trust-pickle only if you trust where it came from "
                             "(it is then read with weights_only=True)")
         if suffix == ".safetensors":
-            family = family_of_checkpoint(safetensors_keys(path))
+            header = safetensors_header(path)[0]
+            family = family_of_weights(path.name, {k: list(v.get("shape", [])) for k, v in header.items()
+                                                   if k != "__metadata__" and isinstance(v, dict)})
         elif suffix in PICKLE_SUFFIXES:
-            family = family_of_checkpoint(list(read_pickle_tensors(path)))
+            tensors = read_pickle_tensors(path)
+            family = family_of_weights(path.name, {k: list(getattr(v, "shape", [])) for k, v in tensors.items()})
         else:
             raise UserError(f"{path.name}: models are diffusers folders, .safetensors files, or trusted "
                             f"pickle checkpoints ({', '.join(sorted(PICKLE_SUFFIXES))})")
@@ -228,20 +203,6 @@ def up_to_date(entry: ModelEntry, progress: Progress | None = None) -> ModelEntr
     path = Path(entry.location)
     sha = _sha256_folder(path, progress) if path.is_dir() else _sha256_file(path, progress)
     return dataclasses.replace(entry, sha256=sha, stamp=stamp)
-
-
-def size_advice(family: str, width: int, height: int) -> str:
-    """A sentence when a tile's size is far from what the family draws well at; "" when it is fine."""
-    side = TRAINED_SIDE.get(family)
-    if side is None:
-        return ""
-    name = FAMILY_NAMES[family]
-    if max(width, height) > 1.5 * side:
-        return (f"{name} was trained at {side} px: much larger, it tends to draw the motif several times in "
-                f"one tile. Draw at {side}–{int(1.5 * side)} px and use Tile ▸ Upscale for print size.")
-    if max(width, height) < 0.75 * side:
-        return f"{name} was trained at {side} px: much smaller, it loses detail."
-    return ""
 
 
 def label(entry: ModelEntry) -> str:
