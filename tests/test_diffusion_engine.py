@@ -140,9 +140,41 @@ def test_bad_loras_are_refused_clearly(engine, folder, tmp_path):
         engine.set_loras([str(tmp_path / "odd.safetensors")])
     assert engine.loras == [] and np.array_equal(engine.generate(small())[0]["image"],
                                                  engine.generate(small())[0]["image"])
+    save_file({"model.diffusion_model.input_blocks.0.0.weight": torch.zeros(8, 4, 3, 3)}, str(tmp_path / "ckpt.safetensors"))
+    with pytest.raises(UserError, match=r"whole SD 1\.5 model, not a LoRA: add it in Generate ▸ Models"):
+        loras.resolve(str(tmp_path / "ckpt.safetensors"))
     with pytest.raises(UserError, match="weight"):
         loras.parse_lora_arg("deco.safetensors:9")
     assert loras.parse_lora_arg("deco.safetensors:0.75") == ("deco.safetensors", 0.75)
+
+
+@pytest.mark.parametrize("meta, shapes, family", [
+    ({"ss_base_model_version": "sdxl_base_v1-0"}, {}, "sdxl"),
+    ({"modelspec.architecture": "stable-diffusion-v1/lora"}, {}, "sd15"),
+    ({"ss_base_model_version": "sd_v2"}, {}, "sd2"),
+    ({}, {"lora_te2_text_model_encoder_layers_0_mlp_fc1.lora_down.weight": [4, 1280]}, "sdxl"),
+    ({}, {"lora_unet_down_blocks_1_attentions_0_transformer_blocks_0_attn2_to_k.lora_down.weight": [4, 768]}, "sd15"),
+    ({}, {"unet.down_blocks.1.attentions.0.transformer_blocks.0.attn2.to_v.lora_A.weight": [4, 2048]}, "sdxl"),
+    ({}, {"lora_unet_down_blocks_1_attentions_0_proj_in.lora_down.weight": [4, 640]}, ""),
+])
+def test_a_loras_family_is_read_from_its_metadata_or_its_shapes(meta, shapes, family):
+    header = {"__metadata__": meta, **{k: {"dtype": "F16", "shape": v, "data_offsets": [0, 0]} for k, v in shapes.items()}}
+    assert loras.family_of_lora(header) == family
+
+
+def test_a_lora_for_another_family_is_refused_before_anything_loads(folder, lora_files, tmp_path, monkeypatch):
+    from safetensors.torch import load_file, save_file
+
+    from desktop.engine.generate import GenerateRequest
+
+    xl = tmp_path / "xl-style.safetensors"
+    save_file(load_file(str(lora_files["kohya"])), str(xl), metadata={"ss_base_model_version": "sdxl_base_v1-0"})
+    monkeypatch.setattr(DiffusionEngine, "load", lambda *a, **k: pytest.fail("the model was loaded"))
+    request = GenerateRequest(engine="diffusion", model=str(folder / "model"), prompt="x", width=32, height=32,
+                              loras=[f"{xl}:0.8"])
+    with pytest.raises(UserError, match=r"xl-style is a LoRA for SDXL, and the model is SD 1\.5: choose a LoRA"):
+        request.validated()
+    assert loras.resolve(str(lora_files["kohya"])).family == ""  # a tiny LoRA: its widths name no family
 
 
 def test_a_batch_gives_the_same_images_as_one_at_a_time(engine):

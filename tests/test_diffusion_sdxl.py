@@ -11,6 +11,7 @@ diffusers = pytest.importorskip("diffusers")
 from desktop.engine.diffusion.engine import DiffusionEngine, EngineOptions  # noqa: E402
 from desktop.engine.diffusion.pipeline import DiffusionRequest  # noqa: E402
 from desktop.engine.diffusion.registry import describe_location  # noqa: E402
+from desktop.errors import UserError  # noqa: E402
 from desktop.repeat import window  # noqa: E402
 from tiny_sd import tiny_sdxl_pipeline  # noqa: E402
 
@@ -74,3 +75,28 @@ def test_sdxl_steps_are_recorded_with_their_size_conditioning(tmp_path):
     assert capture.recorded == 1 and recorded.replays == 5 and not recorded.failed
     key = next(iter(recorded.graphs))
     assert "added_cond_kwargs" in str(key) and "time_ids" in str(key)
+
+
+def test_a_lora_of_other_sizes_is_one_plain_sentence(engine, tmp_path):
+    """An SD 1.5 LoRA on an SDXL model: no page of mismatched layers from diffusers, one sentence."""
+    import logging
+
+    from peft import LoraConfig, get_peft_model
+
+    from tiny_sd import tiny_unet
+
+    torch.manual_seed(3)
+    model = get_peft_model(tiny_unet(), LoraConfig(r=4, lora_alpha=4, init_lora_weights=False,
+                                                   target_modules=["to_k", "to_v"]))
+    model.save_pretrained(str(tmp_path / "sd15-style"))
+    records = []
+    handler = logging.Handler()
+    handler.emit = records.append
+    logging.getLogger("diffusers").addHandler(handler)  # where diffusers reports each mismatched layer
+    try:
+        with pytest.raises(UserError, match="sd15-style does not fit this SDXL model: its layers have other sizes"):
+            engine.set_loras([str(tmp_path / "sd15-style")])
+    finally:
+        logging.getLogger("diffusers").removeHandler(handler)
+    assert not [r for r in records if "size mismatch" in r.getMessage()]
+    assert engine.loras == []

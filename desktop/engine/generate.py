@@ -85,6 +85,7 @@ class GenerateRequest:
                 raise UserError(f"unknown device '{self.device}' (choose auto, cpu, cuda or cuda:N)")
             model = find_model(self.model if self.engine == "diffusion" else self.engine)
             loras = [lora_files.resolve(text) for text in self.loras]
+            lora_files.check_families(model.family, loras)
             check_axes(repeat, self.tiling)
             if not 1 <= int(self.batch_size) <= 64:
                 raise UserError(f"batch size must be between 1 and 64, not {self.batch_size}")

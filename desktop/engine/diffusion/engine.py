@@ -20,6 +20,8 @@ repeat padding, so their convolutions pad through the repeat too. Heavy imports 
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,6 +29,7 @@ from typing import Any
 import numpy as np
 
 from desktop.engine.diffusion import loras as lora_files
+from desktop.engine.diffusion.families import FAMILY_NAMES
 from desktop.engine.diffusion.pipeline import DiffusionRequest, generate, load_pipeline
 from desktop.errors import UserError
 
@@ -183,6 +186,7 @@ class DiffusionEngine:
     def set_loras(self, specs: list[lora_files.LoraSpec | str]) -> list[lora_files.LoraSpec]:
         """Attach these LoRAs (replacing any attached before), each at its own weight."""
         resolved = [s if isinstance(s, lora_files.LoraSpec) else lora_files.resolve(s) for s in specs]
+        lora_files.check_families(self.family, resolved)
         if len(resolved) > lora_files.MAX_LORAS:
             raise UserError(f"at most {lora_files.MAX_LORAS} LoRAs at once")
         names = [f"lora{k}_{spec.sha256[:8]}" for k, spec in enumerate(resolved)]
@@ -194,11 +198,15 @@ class DiffusionEngine:
             # diffusers reads its own files (their metadata carries the LoRA's alpha)
             state = str(spec.path) if spec.layout == "diffusers" else lora_files.read_state(spec)
             try:
-                self.pipe.load_lora_weights(state, adapter_name=name)
+                with _loader_errors_kept_quiet():  # diffusers logs every mismatched layer; one sentence says it
+                    self.pipe.load_lora_weights(state, adapter_name=name)
             except (ValueError, KeyError, RuntimeError) as exc:
                 self.pipe.unload_lora_weights()
-                raise UserError(f"{spec.path.name} does not fit this {self.family} model "
-                                f"({str(exc).splitlines()[0][:200]})") from None
+                log.debug("LoRA %s did not load: %s", spec.path, exc)
+                sizes = "size mismatch" in str(exc)
+                raise UserError(f"{spec.name} does not fit this {FAMILY_NAMES.get(self.family, self.family)} model"
+                                + (": its layers have other sizes, so it was made for another kind of model"
+                                   if sizes else f" ({str(exc).splitlines()[0][:200]})")) from None
         if resolved:
             self.pipe.set_adapters(names, adapter_weights=[spec.weight for spec in resolved])
         self.loras = resolved
@@ -279,6 +287,18 @@ class DiffusionEngine:
         painted = self.inpaint(image, ramp > 0, request, strength, ctx)[0]["image"].astype(np.float32)
         out = image[..., :3].astype(np.float32) * (1 - ramp[..., None]) + painted * ramp[..., None]
         return np.clip(out + 0.5, 0, 255).astype(np.uint8)
+
+
+@contextmanager
+def _loader_errors_kept_quiet() -> Iterator[None]:
+    from diffusers.utils import logging as diffusers_logging
+
+    before = diffusers_logging.get_verbosity()
+    diffusers_logging.set_verbosity(diffusers_logging.CRITICAL)
+    try:
+        yield
+    finally:
+        diffusers_logging.set_verbosity(before)
 
 
 def _quiet_loaders() -> None:

@@ -11,7 +11,8 @@ from pathlib import Path
 
 from desktop.errors import UserError
 
-FAMILY_NAMES = {"sd15": "SD 1.5", "sdxl": "SDXL", "unknown": "unknown family"}
+FAMILY_NAMES = {"sd15": "SD 1.5", "sdxl": "SDXL", "unknown": "unknown family", "sd2": "SD 2", "sd3": "SD 3",
+                "flux": "FLUX"}
 TRAINED_SIDE = {"sd15": 512, "sdxl": 1024}  # the image side each family was trained at
 SUPPORTED = "Tessera draws with SD 1.5 and SDXL checkpoints"
 FIRST_CONV = "model.diffusion_model.input_blocks.0.0.weight"  # its input channels: 4 for text-to-image

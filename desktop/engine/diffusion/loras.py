@@ -45,10 +45,12 @@ class LoraSpec:
     a1111_hash: str = ""
     layout: str = ""  # kohya | diffusers | peft
     trigger_words: list[str] = field(default_factory=list)
+    family: str = ""  # the model family it was made for (sd15, sdxl, sd2, ...), "" when it does not say
 
     def as_dict(self) -> dict[str, Any]:
         return {"name": self.name, "path": str(self.path), "weight": self.weight, "sha256": self.sha256,
-                "a1111_hash": self.a1111_hash, "layout": self.layout, "trigger_words": self.trigger_words}
+                "a1111_hash": self.a1111_hash, "layout": self.layout, "trigger_words": self.trigger_words,
+                "family": self.family}
 
 
 def parse_lora_arg(text: str) -> tuple[str, float]:
@@ -106,6 +108,57 @@ def _from_metadata(meta: dict[str, str]) -> list[str]:
     return []
 
 
+# what trainers write of the base model (kohya's ss_base_model_version, the modelspec's architecture)
+_BASES = (("flux", "flux"), ("sd3", "sd3"), ("stable-diffusion-3", "sd3"), ("xl", "sdxl"), ("v2", "sd2"),
+          ("v1", "sd15"))
+# the width of the text features a LoRA's cross-attention keys and values read: the family's text encoder
+_CONTEXT = {768: "sd15", 1024: "sd2", 2048: "sdxl"}
+
+
+def family_of_lora(header: dict[str, Any]) -> str:
+    """The family a LoRA was made for: from its metadata, else from its tensors' names and shapes
+    (a second text encoder's weights, or the width of its cross-attention inputs); "" if neither says."""
+    meta = header.get("__metadata__") or {}
+    declared = " ".join(str(meta.get(k, "")) for k in ("modelspec.architecture", "ss_base_model_version")).lower()
+    for marker, family in _BASES:
+        if marker in declared:
+            return family
+    keys = [k for k in header if k != "__metadata__"]
+    if any(k.startswith(("lora_te2_", "text_encoder_2.")) for k in keys):
+        return "sdxl"
+    for key in keys:
+        down = any(m in key for m in ("lora_down", "lora_A", "lora.down"))
+        if down and "attn2" in key and ("to_k" in key or "to_v" in key):
+            shape = (header[key] or {}).get("shape") or []
+            if len(shape) == 2:
+                return _CONTEXT.get(int(shape[1]), "")
+    return ""
+
+
+def _refuse_a_model(path: Path, header: dict[str, Any]) -> None:
+    """A whole checkpoint given as a LoRA: say where it belongs."""
+    from desktop.engine.diffusion.families import FAMILY_NAMES, family_of_weights
+
+    shapes = {k: list(v.get("shape", [])) for k, v in header.items() if k != "__metadata__" and isinstance(v, dict)}
+    try:
+        family = family_of_weights(path.name, shapes)
+    except UserError:
+        return
+    raise UserError(f"{path.name} is a whole {FAMILY_NAMES[family]} model, not a LoRA: add it in Generate ▸ "
+                    "Models… (or 'tessera models add') and choose it as the engine")
+
+
+def check_families(model_family: str, loras: list[LoraSpec]) -> None:
+    """Refuse a LoRA made for another family than the model's, before anything loads."""
+    from desktop.engine.diffusion.families import FAMILY_NAMES
+
+    for lora in loras:
+        if lora.family and model_family in ("sd15", "sdxl") and lora.family != model_family:
+            made, model = (FAMILY_NAMES.get(f, f.upper()) for f in (lora.family, model_family))
+            raise UserError(f"{lora.name} is a LoRA for {made}, and the model is {model}: choose a LoRA made "
+                            f"for {model}, or an {made} model")
+
+
 def _from_sidecar(path: Path) -> list[str]:
     stem = path.with_suffix("")
     text = stem.with_suffix(".txt")
@@ -159,12 +212,13 @@ def resolve(text_or_path: str | Path, weight: float | None = None) -> LoraSpec:
     keys = [k for k in header if k != "__metadata__"]
     layout = layout_of(keys)
     if layout == "unknown":
+        _refuse_a_model(path, header)
         raise UserError(f"{path.name} holds no LoRA weights Tessera recognises (kohya, diffusers or peft keys)")
     meta = header.get("__metadata__") or {}
     sha, short = _hashes(path, offset)
     name = path.parent.name if path.name == "adapter_model.safetensors" else path.stem
     words = _from_metadata(meta) or _from_sidecar(path)
-    return LoraSpec(path, float(weight), name, sha, short[:12], layout, words)
+    return LoraSpec(path, float(weight), name, sha, short[:12], layout, words, family_of_lora(header))
 
 
 def prompt_with_triggers(prompt: str, loras: list[LoraSpec]) -> str:
