@@ -250,3 +250,27 @@ def test_a_full_disk_loses_nothing_and_says_so(window, dialog, qtbot, tmp_path, 
     monkeypatch.setattr(module, "atomic_write_bytes", real)
     dialog.undo_remove()
     assert [e.name for e in dialog.registry.entries()] == ["kept"]
+
+
+def test_loras_made_for_another_family_are_marked_and_refused(window, dialog, qtbot, tmp_path):
+    from safetensors.torch import save_file
+
+    dialog.add(str(_checkpoint(tmp_path / "classic.safetensors")))
+    _wait_added(qtbot, dialog)
+    for name, base in (("xl-deco", "sdxl_base_v1-0"), ("v1-linen", "sd_v1")):
+        save_file({"lora_unet_mid_block_attentions_0_proj_in.lora_down.weight": torch.zeros(4, 8)},
+                  str(tmp_path / f"{name}.safetensors"), metadata={"ss_base_model_version": base})
+    brief = window.brief
+    brief.loras.add(str(tmp_path / "xl-deco.safetensors"), 0.8)
+    brief.loras.add(str(tmp_path / "v1-linen.safetensors"), 0.5)
+    table = brief.loras.table
+    assert [table.item(r, 0).text() for r in range(2)] == ["xl-deco (SDXL)", "v1-linen (SD 1.5)"]
+    brief.engine.setCurrentIndex(brief.engine.findData("classic"))
+    red = [table.item(r, 0).foreground().color().name() == "#e57373" for r in range(2)]
+    assert red == [True, False]
+    assert "Made for SDXL; the model is SD 1.5, so Generate refuses it" in table.item(0, 0).toolTip()
+    brief.prompt.setText("linen")
+    brief.request_generate()
+    assert "xl-deco is a LoRA for SDXL, and the model is SD 1.5" in brief.error.text()
+    brief.engine.setCurrentIndex(0)  # the procedural engine takes no LoRAs: nothing to mark
+    assert all(table.item(r, 0).foreground().color().name() != "#e57373" for r in range(2))

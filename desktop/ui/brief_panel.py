@@ -436,6 +436,7 @@ class BriefPanel(QWidget):
         self.diffusion_box.setVisible(diffusion)
         self.options_box.setVisible(not diffusion)
         self.style_combo.setEnabled(not diffusion)
+        self.loras.set_model_family(self._families.get(self.engine.currentData(), ""))
         self._advise_size()
 
     def _advise_size(self) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import (
     QDoubleSpinBox,
     QFileDialog,
@@ -17,12 +18,15 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+FAMILY = Qt.UserRole + 1  # the family a row's LoRA was made for ("" when it does not say)
+
 
 class LoraList(QWidget):
     changed = Signal()
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
+        self.model_family = ""  # the family of the model the Brief draws with
         self.table = QTableWidget(0, 2)
         self.table.setHorizontalHeaderLabels(["LoRA", "Weight"])
         self.table.horizontalHeader().setSectionResizeMode(0, QHeaderView.Stretch)
@@ -49,16 +53,20 @@ class LoraList(QWidget):
             self.add(path)
 
     def add(self, path: str, weight: float = 1.0) -> None:
-        from desktop.engine.diffusion.loras import trigger_words
+        from desktop.engine.diffusion.families import FAMILY_NAMES
+        from desktop.engine.diffusion.loras import glance
 
         row = self.table.rowCount()
         self.table.insertRow(row)
-        name = QTableWidgetItem(Path(path).stem if Path(path).is_file() else Path(path).name)
+        words, family = glance(path)
+        stem = Path(path).stem if Path(path).is_file() else Path(path).name
+        name = QTableWidgetItem(f"{stem} ({FAMILY_NAMES.get(family, family)})" if family else stem)
         name.setData(Qt.UserRole, str(path))
-        words = trigger_words(path)
-        name.setToolTip(f"{path}\nTrigger words: {', '.join(words) if words else 'none'}")
+        name.setData(FAMILY, family)
+        name.setData(Qt.UserRole + 2, f"{path}\nTrigger words: {', '.join(words) if words else 'none'}")
         name.setFlags(name.flags() & ~Qt.ItemIsEditable)
         self.table.setItem(row, 0, name)
+        self._mark(row)
         spin = QDoubleSpinBox()
         spin.setRange(-4.0, 4.0)
         spin.setSingleStep(0.05)
@@ -66,6 +74,29 @@ class LoraList(QWidget):
         spin.valueChanged.connect(self.changed)
         self.table.setCellWidget(row, 1, spin)
         self.changed.emit()
+
+    def set_model_family(self, family: str) -> None:
+        """Mark the LoRAs made for another family than the chosen model's (Generate refuses them)."""
+        self.model_family = family
+        for row in range(self.table.rowCount()):
+            self._mark(row)
+
+    def _wrong(self, row: int) -> bool:
+        family = self.table.item(row, 0).data(FAMILY)
+        return bool(family and self.model_family in ("sd15", "sdxl") and family != self.model_family)
+
+    def _mark(self, row: int) -> None:
+        from desktop.engine.diffusion.families import FAMILY_NAMES
+
+        item = self.table.item(row, 0)
+        tip = item.data(Qt.UserRole + 2)
+        if self._wrong(row):
+            item.setForeground(QColor("#e57373"))
+            tip += (f"\nMade for {FAMILY_NAMES.get(item.data(FAMILY), item.data(FAMILY))}; the model is "
+                    f"{FAMILY_NAMES[self.model_family]}, so Generate refuses it")
+        else:
+            item.setForeground(self.palette().color(QPalette.Text))
+        item.setToolTip(tip)
 
     def remove_selected(self) -> None:
         for row in sorted({i.row() for i in self.table.selectedIndexes()}, reverse=True):

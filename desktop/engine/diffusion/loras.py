@@ -185,14 +185,20 @@ def split_words(value: str | list[str]) -> list[str]:
 
 def trigger_words(path: str | Path) -> list[str]:
     """A LoRA's trigger words, read from its header or sidecar only (no hashing: cheap for the UI)."""
+    return glance(path)[0]
+
+
+def glance(path: str | Path) -> tuple[list[str], str]:
+    """A LoRA's trigger words and the family it was made for, from its header and sidecar only
+    (no hashing: cheap enough for the UI); nothing for an unreadable file (resolve says why)."""
     path = Path(path)
     if path.is_dir():
         path = path / "adapter_model.safetensors"
     try:
         header, _ = safetensors_header(path)
     except UserError:
-        return []
-    return _from_metadata(header.get("__metadata__") or {}) or _from_sidecar(path)
+        return [], ""
+    return _from_metadata(header.get("__metadata__") or {}) or _from_sidecar(path), family_of_lora(header)
 
 
 def resolve(text_or_path: str | Path, weight: float | None = None) -> LoraSpec:
