@@ -157,6 +157,51 @@ def test_qa_runs_on_the_shown_tile_and_overlays_toggle(window, qtbot):
     strip.repaint()
 
 
+def test_the_preview_keys_do_what_the_shortcuts_list_says(window, qtbot):
+    from desktop.ui.preview import CANVAS_KEYS
+
+    brief = _small_brief(window, "fbm", 128)
+    brief.request_generate()
+    qtbot.waitUntil(lambda: window.preview.overlay_combo.count() > 1, timeout=30_000)
+    canvas = window.preview.canvas
+    assert set(CANVAS_KEYS) == {Qt.Key_F, Qt.Key_1, Qt.Key_B, Qt.Key_O}
+    qtbot.keyClick(canvas, Qt.Key_1)
+    assert canvas._zoom == 1.0
+    qtbot.keyClick(canvas, Qt.Key_F)
+    assert canvas._zoom is None  # fitted: the scale follows the view
+    shown = canvas.show_bounds
+    qtbot.keyClick(canvas, Qt.Key_B)
+    assert canvas.show_bounds is not shown
+    qtbot.keyClick(canvas, Qt.Key_O)
+    assert canvas.has_overlay()
+    qtbot.keyClick(canvas, Qt.Key_1, Qt.ControlModifier)  # a modified key is not the canvas's
+    assert canvas._zoom is None
+
+
+def test_help_lists_every_shortcut_where_it_is_defined(window, qtbot):
+    from PySide6.QtGui import QKeySequence
+
+    from desktop.ui.shortcuts_dialog import ShortcutsDialog
+
+    action = next(a for a in window.findChildren(type(window.generate_action)) if a.text() == "&Keyboard shortcuts")
+    assert action.shortcut() == QKeySequence(QKeySequence.HelpContents)
+    dialog = ShortcutsDialog(window)
+    qtbot.addWidget(dialog)
+    rows = dialog.visible_rows()
+    assert ("Generate", "Ctrl+Return", "Generate tiles from the brief") in rows
+    assert any(r[:2] == ("Generate", "Ctrl+Shift+M") for r in rows)
+    assert any(r[:2] == ("Tile", "Ctrl+Shift+R") for r in rows)
+    assert ("Preview", "F", "Fit the repeat in the Preview") in rows
+    assert any(r[:2] == ("Library grid", "P") for r in rows)
+    menu_keys = {a.shortcut().toString() for a in window.findChildren(type(window.generate_action))
+                 if not a.shortcut().isEmpty() and a.parent() is window}
+    assert menu_keys <= {keys for _, keys, _ in rows}  # every menu shortcut is listed
+    dialog.filter.setText("seed")
+    assert [r[2] for r in dialog.visible_rows()] == ["New seed"]
+    dialog.filter.setText("")
+    assert len(dialog.visible_rows()) == len(rows)
+
+
 def test_auto_correct_from_the_brief_records_attempts(window, qtbot):
     brief = _small_brief(window, "toss", 128)
     brief.auto_correct.setChecked(True)

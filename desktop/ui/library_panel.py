@@ -33,6 +33,9 @@ from desktop.ui.images import thumbnail
 THUMB = 128
 STATUS_KEYS = {Qt.Key_P: "approved", Qt.Key_X: "rejected", Qt.Key_U: "draft"}
 RATING_KEYS = {getattr(Qt, f"Key_{n}"): n for n in range(6)}
+# the grid's keys as Help ▸ Keyboard shortcuts lists them (Lightroom's)
+GRID_KEYS = (("P", "Approve the selected patterns"), ("X", "Reject them"), ("U", "Back to draft"),
+             ("0 … 5", "Rate them (0 clears)"), ("Space", "Large view of the selected pattern, and back"))
 
 
 @dataclass

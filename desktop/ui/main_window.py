@@ -156,6 +156,8 @@ class MainWindow(QMainWindow):
 
         self.tile_actions = TileActions(self)
         help_menu = bar.addMenu("&Help")
+        self._action(help_menu, "&Keyboard shortcuts", self.show_shortcuts, QKeySequence.HelpContents,
+                     "Every key the window answers to")
         self._action(help_menu, "&About Tessera", self.show_about)
         self._action(help_menu, "Open &log folder", lambda: QDesktopServices.openUrl(
             QUrl.fromLocalFile(str(self.paths.log_dir))))
@@ -919,6 +921,11 @@ class MainWindow(QMainWindow):
 
         self.submit("load", run, lane=Lane.IO, title=f"Opening #{pattern_id}",
                     on_done=lambda snap: self.show_entry(snap.result))
+
+    def show_shortcuts(self) -> None:
+        from desktop.ui.shortcuts_dialog import ShortcutsDialog
+
+        ShortcutsDialog(self).exec()
 
     def show_about(self) -> None:
         AboutDialog(self.paths, str(self.library_dir), self.devices, self).exec()

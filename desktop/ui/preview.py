@@ -244,17 +244,26 @@ class RepeatCanvas(QWidget):
         self.fit()
 
     def keyPressEvent(self, event) -> None:
-        key = event.key()
-        if key == Qt.Key_F:
-            self.fit()
-        elif key == Qt.Key_1:
-            self.actual_size()
-        elif key == Qt.Key_B:
-            self.set_show_bounds(not self.show_bounds)
-        elif key == Qt.Key_O and isinstance(self.parent(), PreviewPanel):
-            self.parent().cycle_overlay()
+        found = CANVAS_KEYS.get(event.key())
+        if found is not None and not event.modifiers() & ~Qt.KeypadModifier:
+            getattr(self, found[2])()
         else:
             super().keyPressEvent(event)
+
+    def toggle_bounds(self) -> None:
+        self.set_show_bounds(not self.show_bounds)
+
+    def cycle_overlay(self) -> None:
+        if isinstance(self.parent(), PreviewPanel):
+            self.parent().cycle_overlay()
+
+
+# the canvas's keys, which Help ▸ Keyboard shortcuts lists: key -> (shown as, what it does, method)
+CANVAS_KEYS = {Qt.Key_F: ("F", "Fit the repeat in the Preview", "fit"),
+               Qt.Key_1: ("1", "Show the tile at 100 %", "actual_size"),
+               Qt.Key_B: ("B", "Show or hide the tile's bounds", "toggle_bounds"),
+               Qt.Key_O: ("O", "Next QA overlay (seam heatmap, palette, …)", "cycle_overlay")}
+CANVAS_MOUSE = (("Wheel", "Zoom about the pointer"), ("Drag", "Pan"), ("Double-click", "Fit"))
 
 
 class PreviewPanel(QWidget):
