@@ -104,9 +104,12 @@ def cmd_models(args: argparse.Namespace, emit) -> int:
         entry = registry.rename(args.name, args.new_name)
         emit(dataclasses.asdict(entry), f"renamed {args.name} to {entry.name}")
     else:
+        from desktop.engine.diffusion.registry import available
+
         entries = registry.entries()
-        emit({"models": [dataclasses.asdict(e) for e in entries]},
-             "\n".join(f"{e.name:24s} {e.family:7s} {e.kind:16s} {e.sha256[:12]}  {e.location}" for e in entries)
+        emit({"models": [{**dataclasses.asdict(e), "available": available(e)} for e in entries]},
+             "\n".join(f"{e.name:24s} {e.family:7s} {e.kind:16s} {e.sha256[:12]}  {e.location}"
+                       + ("" if available(e) else "  (missing: add it again from where it now is)") for e in entries)
              or "no models yet: add one with 'tessera models add PATH'")
     return 0
 

@@ -180,7 +180,13 @@ def test_models_commands(capsys, tmp_path):
     assert main(["models", "rename", "house-damask", "a/b"]) == 2
     assert "slash" in capsys.readouterr().err
     assert main(["models", "list", "--json"]) == 0
-    assert [m["name"] for m in json.loads(capsys.readouterr().out)["models"]] == ["house-damask"]
+    listed = json.loads(capsys.readouterr().out)["models"]
+    assert [(m["name"], m["available"]) for m in listed] == [("house-damask", True)]
+    assert main(["models", "add", str(path), "--trust-pickle", "--name", "moved"]) == 0
+    path.unlink()
+    capsys.readouterr()
+    assert main(["models", "list"]) == 0
+    assert "(missing: add it again from where it now is)" in capsys.readouterr().out
 
 
 def test_models_added_at_once_from_several_threads_are_all_kept(registry):

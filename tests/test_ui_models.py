@@ -274,3 +274,14 @@ def test_loras_made_for_another_family_are_marked_and_refused(window, dialog, qt
     assert "xl-deco is a LoRA for SDXL, and the model is SD 1.5" in brief.error.text()
     brief.engine.setCurrentIndex(0)  # the procedural engine takes no LoRAs: nothing to mark
     assert all(table.item(r, 0).foreground().color().name() != "#e57373" for r in range(2))
+
+
+def test_the_dialog_says_which_previews_each_family_gets(window, dialog):
+    text = dialog.previews.text()
+    assert "SD 1.5 previews: the latent colours" in text and "madebyollin/taesd's files in" in text
+    folder = window.paths.data_dir / "models" / "taesd"
+    folder.mkdir(parents=True)
+    (folder / "config.json").write_text("{}")
+    window.show_models()
+    assert f"SD 1.5 previews: TAESD from {folder}." in dialog.previews.text()
+    assert "SDXL previews: the latent colours" in dialog.previews.text()

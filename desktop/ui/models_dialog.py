@@ -104,11 +104,16 @@ class ModelsDialog(QDialog):
         self.status = QLabel()
         self.status.setWordWrap(True)
         self.status.setTextInteractionFlags(Qt.TextSelectableByMouse)
+        self.previews = QLabel()  # which live previews each family gets
+        self.previews.setWordWrap(True)
+        self.previews.setTextInteractionFlags(Qt.TextSelectableByMouse)
+        self.previews.setStyleSheet("color: palette(mid);")
 
         layout = QVBoxLayout(self)
         layout.addWidget(self.table, 1)
         layout.addLayout(busy)
         layout.addWidget(self.status)
+        layout.addWidget(self.previews)
         layout.addLayout(buttons)
         window.bridge.jobUpdated.connect(self._job_updated)
         self.reload()
@@ -150,10 +155,25 @@ class ModelsDialog(QDialog):
                     item.setForeground(QColor("#e57373"))
                 self.table.setItem(row, column, item)
         self._filling = False
+        self._show_previews()
         if not entries and not self.pending:
             self.status.setText("No models yet. Add a checkpoint, a diffusers folder or a hub id, "
                                 "or drop a file or folder here.")
         self._selection_changed()
+
+    def _show_previews(self) -> None:
+        """Live previews come from TAESD where its weights are found, else from the latent factors."""
+        from desktop.engine.diffusion.families import FAMILY_NAMES
+        from desktop.engine.diffusion.previews import TAESD, find_taesd
+
+        data = self.window.paths.data_dir
+        lines = []
+        for family, (folder, repo) in TAESD.items():
+            found = find_taesd(family, data)
+            lines.append(f"{FAMILY_NAMES[family]} previews: TAESD from {found}." if found else
+                         f"{FAMILY_NAMES[family]} previews: the latent colours (sharper ones with TAESD: put "
+                         f"{repo}'s files in {data / 'models' / folder}).")
+        self.previews.setText("\n".join(lines))
 
     def _selection_changed(self) -> None:
         self.remove_button.setEnabled(bool(self._selected_names()))
