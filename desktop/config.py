@@ -239,3 +239,9 @@ def library_dir(paths: Paths, settings: Settings, env: dict[str, str] | None = N
     if settings.library_dir:
         return Path(settings.library_dir).expanduser()
     return paths.library_dir
+
+
+def downloads_allowed() -> bool:
+    """False when the machine is told to stay offline (HF_HUB_OFFLINE=1 or TESSERA_OFFLINE=1)."""
+    return not any(os.environ.get(name, "").strip().lower() in ("1", "true", "yes", "on")
+                   for name in ("HF_HUB_OFFLINE", "TESSERA_OFFLINE"))

@@ -2,6 +2,7 @@
 seamless tiles with previews, seeds, latents= and cancel. Nothing is downloaded."""
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -272,3 +273,16 @@ def test_the_requested_device_reaches_the_engine(model_folder, monkeypatch, tmp_
                  "--size", "32", "--device", "gpu", "--out", str(tmp_path / "o")]) == 2
     assert "unknown device 'gpu'" in capsys.readouterr().err
     generate.release_engines()
+
+
+def test_a_hub_id_that_is_not_downloaded_says_so_offline(monkeypatch):
+    """The tests run with TESSERA_OFFLINE=1: a hub id is looked for in the cache only, and its absence
+    is one sentence saying what to do (no network is tried)."""
+    from desktop.engine.diffusion.engine import DiffusionEngine
+
+    monkeypatch.setenv("HF_HOME", "/nonexistent-hf-home")
+    with pytest.raises(UserError, match=r"studio/house-sd15 is not downloaded yet and downloads are off .*"
+                                        r"add a local copy"):
+        DiffusionEngine.load("studio/house-sd15")
+    with pytest.raises(UserError, match="could not load the model at"):  # a folder that is not a model
+        load_pipeline(Path(__file__).parent)

@@ -17,6 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
+from desktop.config import downloads_allowed
+
 DEFAULT_MODEL = "ViT-B-32"
 HF_REPOS = {"ViT-B-32": "timm/vit_base_patch32_clip_224.openai"}
 HF_FILES = ("open_clip_model.safetensors", "open_clip_pytorch_model.bin")
@@ -68,12 +70,6 @@ def find_weights(model: str = DEFAULT_MODEL, data_dir: Path | None = None) -> Pa
 
 class ClipDownloadError(Exception):
     """The weights could not be fetched: offline, refused, cut short or not saved (one plain line)."""
-
-
-def downloads_allowed() -> bool:
-    """False when the machine is told to stay offline (HF_HUB_OFFLINE=1 or TESSERA_OFFLINE=1)."""
-    return not any(os.environ.get(name, "").strip().lower() in ("1", "true", "yes", "on")
-                   for name in ("HF_HUB_OFFLINE", "TESSERA_OFFLINE"))
 
 
 def weights_url(model: str = DEFAULT_MODEL) -> str:

@@ -20,8 +20,6 @@ repeat padding, so their convolutions pad through the repeat too. Heavy imports 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -30,7 +28,7 @@ import numpy as np
 
 from desktop.engine.diffusion import loras as lora_files
 from desktop.engine.diffusion.families import FAMILY_NAMES
-from desktop.engine.diffusion.pipeline import DiffusionRequest, generate, load_pipeline
+from desktop.engine.diffusion.pipeline import DiffusionRequest, diffusers_quiet, generate, load_pipeline
 from desktop.errors import UserError
 
 log = logging.getLogger("tessera.diffusion")
@@ -198,7 +196,7 @@ class DiffusionEngine:
             # diffusers reads its own files (their metadata carries the LoRA's alpha)
             state = str(spec.path) if spec.layout == "diffusers" else lora_files.read_state(spec)
             try:
-                with _loader_errors_kept_quiet():  # diffusers logs every mismatched layer; one sentence says it
+                with diffusers_quiet(logging.CRITICAL):  # it logs every mismatched layer; one sentence says it
                     self.pipe.load_lora_weights(state, adapter_name=name)
             except (ValueError, KeyError, RuntimeError) as exc:
                 self.pipe.unload_lora_weights()
@@ -287,18 +285,6 @@ class DiffusionEngine:
         painted = self.inpaint(image, ramp > 0, request, strength, ctx)[0]["image"].astype(np.float32)
         out = image[..., :3].astype(np.float32) * (1 - ramp[..., None]) + painted * ramp[..., None]
         return np.clip(out + 0.5, 0, 255).astype(np.uint8)
-
-
-@contextmanager
-def _loader_errors_kept_quiet() -> Iterator[None]:
-    from diffusers.utils import logging as diffusers_logging
-
-    before = diffusers_logging.get_verbosity()
-    diffusers_logging.set_verbosity(diffusers_logging.CRITICAL)
-    try:
-        yield
-    finally:
-        diffusers_logging.set_verbosity(before)
 
 
 def _quiet_loaders() -> None:

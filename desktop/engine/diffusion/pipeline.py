@@ -9,7 +9,9 @@ are imported here only.
 
 from __future__ import annotations
 
+import logging
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -46,17 +48,40 @@ SCHEDULERS = {"ddim": "DDIMScheduler", "euler": "EulerDiscreteScheduler", "euler
               "dpm++": "DPMSolverMultistepScheduler", "pndm": "PNDMScheduler"}
 
 
+@contextmanager
+def diffusers_quiet(level: int) -> Iterator[None]:
+    """diffusers' own log at `level` and above only, while Tessera says what happened in one sentence."""
+    from diffusers.utils import logging as diffusers_logging
+
+    before = diffusers_logging.get_verbosity()
+    diffusers_logging.set_verbosity(max(before, level))
+    try:
+        yield
+    finally:
+        diffusers_logging.set_verbosity(before)
+
+
 def load_pipeline(location: str | Path, device: str = "cpu", dtype: str = "float32"):
     """A diffusers folder (or, when online, a hub id) as a StableDiffusionPipeline, offline first."""
     import torch
     from diffusers import DiffusionPipeline
 
+    from desktop.config import downloads_allowed
+
     torch_dtype = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}[dtype]
+    local = Path(str(location)).exists()
     try:
-        pipe = DiffusionPipeline.from_pretrained(str(location), dtype=torch_dtype,
-                                                 local_files_only=Path(str(location)).exists())
+        with diffusers_quiet(logging.ERROR):  # not "couldn't connect to the Hub" before the message below
+            pipe = DiffusionPipeline.from_pretrained(str(location), dtype=torch_dtype,
+                                                     local_files_only=local or not downloads_allowed())
     except (OSError, ValueError) as exc:
-        raise UserError(f"could not load the model at {location}: {str(exc).splitlines()[0]}") from None
+        text = str(exc)
+        if not local and ("cached" in text or "connect" in text.lower() or "offline" in text.lower()):
+            why = ("downloads are off on this machine (HF_HUB_OFFLINE or TESSERA_OFFLINE)" if not downloads_allowed()
+                   else "the Hugging Face Hub cannot be reached")
+            raise UserError(f"{location} is not downloaded yet and {why}: connect once to fetch it, or add a "
+                            "local copy (a diffusers folder or a .safetensors checkpoint)") from None
+        raise UserError(f"could not load the model at {location}: {text.splitlines()[0]}") from None
     pipe.set_progress_bar_config(disable=True)
     return pipe.to(device)
 
