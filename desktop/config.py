@@ -17,10 +17,12 @@ import functools
 import json
 import logging
 import os
+import re
 import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import platformdirs
 
@@ -110,7 +112,36 @@ class Settings:
         unknown = sorted(set(raw) - known)
         if unknown:
             log.warning("ignoring unknown settings: %s", ", ".join(unknown))
-        return cls(**{k: v for k, v in raw.items() if k in known})
+        defaults = cls()
+        kept = {}
+        for key, value in raw.items():
+            if key not in known:
+                continue
+            if _acceptable(key, value, getattr(defaults, key)):
+                kept[key] = value
+            else:  # one bad value (a hand edit, say) costs that value, not the whole file
+                log.warning("setting %s=%r is not usable; using %r", key, value, getattr(defaults, key))
+        return cls(**kept)
+
+
+_CHOICES = {"device": re.compile(r"auto|cpu|cuda(:\d+)?"), "precision": re.compile(r"auto|float16|bfloat16|float32")}
+_RANGES = {"default_dpi": (10, 2400), "batch_size": (1, 64), "schema_version": (0, 10**6)}
+
+
+def _acceptable(key: str, value: Any, default: Any) -> bool:
+    """Whether a stored setting has its field's type (and, where there is one, its range or choices)."""
+    if key == "library_dir":
+        return value is None or isinstance(value, str)
+    if type(value) is not type(default):  # bool is not taken for an int, nor an int for a bool
+        return False
+    if key in _CHOICES:
+        return bool(_CHOICES[key].fullmatch(value))
+    if key in _RANGES:
+        low, high = _RANGES[key]
+        return low <= value <= high
+    if isinstance(value, list):
+        return all(isinstance(item, str) for item in value)
+    return True
 
 
 def _migrate(raw: dict) -> dict:

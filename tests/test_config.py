@@ -74,3 +74,18 @@ def test_atomic_write_leaves_the_old_file_when_writing_fails(tmp_path, monkeypat
         atomic_write_bytes(path, b"new")
     assert path.read_bytes() == b"old"
     assert [p.name for p in tmp_path.iterdir()] == ["f.txt"]  # no temp file left behind
+
+
+def test_a_bad_value_costs_that_value_only(tmp_path, caplog):
+    path = tmp_path / "settings.json"
+    path.write_text(json.dumps({"default_dpi": "300", "batch_size": 0, "precision": "float8", "device": "cuda:1",
+                                "compile_unet": 1, "qa_profile": "print-strict", "recent_palettes": ["a", 2],
+                                "library_dir": "/studio/library"}))
+    settings = load_settings(path)
+    defaults = Settings()
+    assert (settings.default_dpi, settings.batch_size, settings.precision) == (
+        defaults.default_dpi, defaults.batch_size, defaults.precision)
+    assert settings.compile_unet is False and settings.recent_palettes == []  # 1 is not a bool; 2 not a name
+    assert (settings.device, settings.qa_profile, settings.library_dir) == ("cuda:1", "print-strict", "/studio/library")
+    assert "default_dpi='300' is not usable" in caplog.text
+    assert not list(tmp_path.glob("settings.json.broken-*"))  # the file itself was fine

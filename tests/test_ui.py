@@ -471,6 +471,10 @@ def test_how_diffusion_runs_is_the_machines_setting(window, qtbot, isolated_home
     assert (seen[0].device, seen[0].precision, seen[0].batch_size, seen[0].compile) == ("cpu", "bfloat16", 4, True)
     reopened = SettingsDialog(window.paths, window.settings, None, window)  # shows what was saved
     assert (reopened.device.currentText(), reopened.batch.value(), reopened.compile_unet.isChecked()) == ("cpu", 4, True)
+    import dataclasses
+
+    second_gpu = SettingsDialog(window.paths, dataclasses.replace(window.settings, device="cuda:1"), None, window)
+    assert second_gpu.device.currentText() == "cuda:1"  # a device set by hand is shown and kept
 
 
 def test_settings_are_saved_and_briefs_become_collections(window, qtbot, isolated_home, monkeypatch):

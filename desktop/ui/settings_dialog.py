@@ -45,6 +45,8 @@ class SettingsDialog(QDialog):
         row.addWidget(browse)
         self.device = QComboBox()
         self.device.addItems(["auto", "cuda", "cpu"])
+        if self.device.findText(settings.device) < 0:  # a GPU of its own, "cuda:1", kept as it was set
+            self.device.addItem(settings.device)
         self.device.setCurrentText(settings.device)
         gpu = "a CUDA GPU is available" if devices and devices.get("cuda") else "no CUDA GPU found"
         self.device.setToolTip(f"Where diffusion runs ({gpu}); the procedural engine always uses the CPU")
