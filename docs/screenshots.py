@@ -1,4 +1,5 @@
-"""Take the README's window screenshots (window.png, diffusion-brief.png) from a fresh home folder.
+"""Take the README's window screenshots (window.png, diffusion-brief.png, models.png) from a fresh
+home folder.
 
     xvfb-run -s "-screen 0 1600x1000x24" .venv/bin/python docs/screenshots.py
 
@@ -80,6 +81,17 @@ def main() -> None:
     brief.loras.add(str(lora), 0.8)
     pump(app, 0.5)
     window.grab().save(str(DOCS / "diffusion-brief.png"))
+
+    from tiny_sd import tiny_sdxl_pipeline
+
+    tiny_sdxl_pipeline(HOME).save_pretrained(HOME / "models" / "tiny-sdxl")
+    window.show_models()
+    dialog = window._models
+    dialog.add(str(HOME / "models" / "tiny-sdxl"))
+    pump(app, 60, until=lambda: not dialog.pending)
+    dialog.resize(900, 360)
+    pump(app, 0.5)
+    dialog.grab().save(str(DOCS / "models.png"))
     window.shutdown()
     print(f"screenshots written to {DOCS}")
 
