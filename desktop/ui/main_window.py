@@ -448,7 +448,7 @@ class MainWindow(QMainWindow):
             if not snap.result:
                 self.search_text(text)
                 return
-            from desktop.library.clip import downloads_allowed
+            from desktop.config import downloads_allowed
 
             if not downloads_allowed():
                 self.library.header.setText("Text search needs CLIP weights; downloads are off here.")
