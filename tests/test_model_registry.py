@@ -256,3 +256,14 @@ def test_size_advice_follows_each_familys_training_size():
     assert "loses detail" in size_advice("sdxl", 512, 512)
     assert "several times" in size_advice("sdxl", 2048, 2048)
     assert size_advice("unknown", 64, 64) == ""
+
+
+def test_a_list_from_a_later_version_is_read_and_a_damaged_one_is_refused(registry):
+    registry.path.write_text(json.dumps({"schema_version": 2, "models": [
+        {"name": "deco", "kind": "hf-id", "location": "studio/deco", "family": "sd15", "sha256": "",
+         "source": "huggingface", "licence": "CreativeML"}]}))
+    assert [(e.name, e.location) for e in registry.entries()] == [("deco", "studio/deco")]
+    for damaged in ({"models": [["deco"]]}, {"models": [{"name": "deco"}]}, ["not", "a", "table"]):
+        registry.path.write_text(json.dumps(damaged))
+        with pytest.raises(UserError, match="damaged"):
+            registry.entries()

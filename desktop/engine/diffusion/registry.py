@@ -2,9 +2,11 @@
 
 Every model is recorded with its family (SD 1.5 or SDXL), its sha256 and where it came from.
 Pickle-based files (.ckpt, .pt, .bin) can run code when they are unpickled, so they are
-refused unless the user explicitly trusts that one file; even then the loader reads them
-with `torch.load(weights_only=True)`, which refuses anything but tensors. Nothing here
-imports torch or diffusers: a file's family is read from its safetensors header or config.
+refused unless the user explicitly trusts that one file; even then they are read with
+`torch.load(weights_only=True)`, which refuses anything but tensors (the only torch import
+here). A file's family is read from its safetensors header, its tensors or its folder's
+config (families.py). The list itself is a small JSON file, written atomically under a lock;
+names are unique; a model's files are re-hashed only when their size or time changed.
 """
 
 from __future__ import annotations
@@ -223,7 +225,12 @@ class ModelRegistry:
             raise UserError(f"the model list {self.path} could not be read ({exc.strerror or exc})") from None
         except ValueError:
             raise UserError(f"the model list {self.path} is damaged; move it aside to start a new one") from None
-        return [ModelEntry(**item) for item in raw.get("models", [])]
+        known = {f.name for f in dataclasses.fields(ModelEntry)}
+        items = raw.get("models", []) if isinstance(raw, dict) else None
+        try:  # fields a later Tessera adds are left out; a damaged entry is not guessed at
+            return [ModelEntry(**{k: v for k, v in item.items() if k in known}) for item in items]
+        except (AttributeError, TypeError):
+            raise UserError(f"the model list {self.path} is damaged; move it aside to start a new one") from None
 
     @contextmanager
     def _changing(self) -> Iterator[list[ModelEntry]]:
