@@ -286,3 +286,23 @@ def test_a_hub_id_that_is_not_downloaded_says_so_offline(monkeypatch):
         DiffusionEngine.load("studio/house-sd15")
     with pytest.raises(UserError, match="could not load the model at"):  # a folder that is not a model
         load_pipeline(Path(__file__).parent)
+
+
+def test_a_model_replaced_in_place_is_loaded_again(model_folder, tmp_path):
+    import os
+    import shutil
+
+    from desktop.engine import generate
+
+    generate.release_engines()
+    folder = tmp_path / "house"
+    shutil.copytree(model_folder, folder)
+    valid = generate.GenerateRequest(engine="diffusion", model=str(folder), prompt="x", width=32, height=32,
+                                     steps=1).validated()
+    first = generate.diffusion_engine(valid)
+    assert generate.diffusion_engine(valid) is first  # unchanged: kept
+    config = folder / "unet" / "config.json"
+    os.utime(config, ns=(config.stat().st_atime_ns, config.stat().st_mtime_ns + 10**9))  # a new version
+    second = generate.diffusion_engine(valid)
+    assert second is not first
+    generate.release_engines()

@@ -404,12 +404,17 @@ class _Within:
         self._progress(min(1.0, step / total) if total else 0.0, message)
 
 
-_ENGINES: dict[tuple[str, str], Any] = {}  # loaded diffusion engines, by model location and precision
+_ENGINES: dict[tuple, Any] = {}  # loaded diffusion engines, by model, device, precision and compile
 
 
 def _engine_key(valid: ValidRequest) -> tuple:
-    req = valid.request
-    return (valid.model.location, req.device, req.precision, bool(req.compile))
+    """Which loaded engine serves this request: a model's files replaced in place (another stamp)
+    load again, so the tiles and their provenance come from the weights now on disk."""
+    from desktop.engine.diffusion.registry import available, fingerprint
+
+    model, req = valid.model, valid.request
+    stamp = tuple(fingerprint(model.location)) if model.kind != "hf-id" and available(model) else ()
+    return (model.location, stamp, req.device, req.precision, bool(req.compile))
 
 
 def release_engines() -> None:
