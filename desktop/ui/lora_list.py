@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
 )
 
 FAMILY = Qt.UserRole + 1  # the family a row's LoRA was made for ("" when it does not say)
+TIP = Qt.UserRole + 2  # its path and trigger words (the tooltip, before any warning)
 
 
 class LoraList(QWidget):
@@ -63,7 +64,7 @@ class LoraList(QWidget):
         name = QTableWidgetItem(f"{stem} ({FAMILY_NAMES.get(family, family)})" if family else stem)
         name.setData(Qt.UserRole, str(path))
         name.setData(FAMILY, family)
-        name.setData(Qt.UserRole + 2, f"{path}\nTrigger words: {', '.join(words) if words else 'none'}")
+        name.setData(TIP, f"{path}\nTrigger words: {', '.join(words) if words else 'none'}")
         name.setFlags(name.flags() & ~Qt.ItemIsEditable)
         self.table.setItem(row, 0, name)
         self._mark(row)
@@ -89,7 +90,7 @@ class LoraList(QWidget):
         from desktop.engine.diffusion.families import FAMILY_NAMES
 
         item = self.table.item(row, 0)
-        tip = item.data(Qt.UserRole + 2)
+        tip = item.data(TIP)
         if self._wrong(row):
             item.setForeground(QColor("#e57373"))
             tip += (f"\nMade for {FAMILY_NAMES.get(item.data(FAMILY), item.data(FAMILY))}; the model is "

@@ -183,11 +183,6 @@ def split_words(value: str | list[str]) -> list[str]:
     return [w.strip() for w in str(value).replace("\n", ",").split(",") if w.strip()]
 
 
-def trigger_words(path: str | Path) -> list[str]:
-    """A LoRA's trigger words, read from its header or sidecar only (no hashing: cheap for the UI)."""
-    return glance(path)[0]
-
-
 def glance(path: str | Path) -> tuple[list[str], str]:
     """A LoRA's trigger words and the family it was made for, from its header and sidecar only
     (no hashing: cheap enough for the UI); nothing for an unreadable file (resolve says why)."""
