@@ -115,8 +115,10 @@ def test_rename_in_place_refuses_a_taken_name(window, dialog, qtbot, tmp_path):
     for name in ("a", "b"):
         dialog.add(str(_checkpoint(tmp_path / f"{name}.safetensors")))
         _wait_added(qtbot, dialog)
+    window.brief.engine.setCurrentIndex(window.brief.engine.findData("a"))
     dialog.table.item(0, 0).setText("damask house")
     assert [e.name for e in dialog.registry.entries()] == ["damask house", "b"]
+    assert window.brief.engine.currentData() == "damask house"  # the Brief keeps its choice
     assert "damask house" in _engines(window) and "a" not in _engines(window)
     dialog.table.item(1, 0).setText("damask house")
     assert "Not renamed" in dialog.status.text() and "already registered" in dialog.status.text()

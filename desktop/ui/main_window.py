@@ -824,11 +824,20 @@ class MainWindow(QMainWindow):
             from desktop.ui.models_dialog import ModelsDialog
 
             self._models = ModelsDialog(self)
+            self._models.renamed.connect(self._model_renamed)
             self._models.changed.connect(self._load_models)
         self._models.reload()
         self._models.show()
         self._models.raise_()
         self._models.activateWindow()
+
+    def _model_renamed(self, old: str, new: str) -> None:
+        """The Brief keeps drawing with a model it had chosen, under its new name."""
+        engine = self.brief.engine
+        chosen = engine.currentData() == old
+        self._load_models()
+        if chosen:
+            engine.setCurrentIndex(max(0, engine.findData(new)))
 
     def show_settings(self) -> None:
         from desktop.ui.settings_dialog import SettingsDialog

@@ -42,6 +42,7 @@ CHECKPOINTS = "Checkpoints (*.safetensors *.ckpt *.pt *.pth *.bin);;All files (*
 
 class ModelsDialog(QDialog):
     changed = Signal()  # the list of models changed (the Brief reloads its engines)
+    renamed = Signal(str, str)  # old name, new name (sent before `changed`: the Brief keeps its choice)
 
     def __init__(self, window: MainWindow):
         super().__init__(window)
@@ -195,6 +196,7 @@ class ModelsDialog(QDialog):
             self.status.setText(f"Not renamed: {exc}.")
         else:
             self.status.setText(f"Renamed {old} to {entry.name}.")
+            self.renamed.emit(old, entry.name)
             self.changed.emit()
         self.reload()
 
