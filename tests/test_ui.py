@@ -126,6 +126,24 @@ def test_opening_the_window_imports_no_heavy_library(tmp_path):
     assert result == {"shown": True, "loaded": []}
 
 
+def test_building_the_window_leaves_the_database_stack_to_the_library_job(tmp_path):
+    """The Library dock's colour list comes from a light module of desktop.library: building the
+    window imports no SQLAlchemy (the library opens on its writer thread, after the first paint)."""
+    code = (
+        "import sys\n"
+        "from PySide6.QtWidgets import QApplication\n"
+        "from desktop.ui.app import create_window\n"
+        "app = QApplication([])\n"
+        "w = create_window(app, show_crash_dialogs=False)\n"
+        "print(sorted(m for m in ('sqlalchemy', 'alembic') if m in sys.modules))\n"
+        "w.queue.shutdown(timeout=5)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=120,
+                          env=subprocess_env(TESSERA_HOME=str(tmp_path)))
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().splitlines()[-1] == "[]"
+
+
 def test_a_missing_display_is_explained_not_an_abort():
     from desktop.ui.app import display_problem
 
@@ -176,6 +194,34 @@ def test_the_preview_keys_do_what_the_shortcuts_list_says(window, qtbot):
     assert canvas.has_overlay()
     qtbot.keyClick(canvas, Qt.Key_1, Qt.ControlModifier)  # a modified key is not the canvas's
     assert canvas._zoom is None
+
+
+def test_background_start_waits_for_the_first_paint(qtbot, qapp):
+    """The library's opening and the GPU check do not compete with the first paint; a window that
+    is never painted still opens its library."""
+    from desktop.ui import main_window
+    from desktop.ui.app import create_window
+
+    shown = create_window(qapp, show_crash_dialogs=False)
+    qtbot.addWidget(shown)
+    qapp.processEvents()
+    assert not [j for j in shown.queue.jobs() if j.kind == "open-library"]  # not painted yet: nothing started
+    painted = []
+    shown.preview.canvas.paintEvent = lambda event, real=shown.preview.canvas.paintEvent: (
+        painted.append(not [j for j in shown.queue.jobs() if j.kind == "open-library"]), real(event))
+    shown.show()
+    qtbot.waitUntil(lambda: shown.lib is not None, timeout=30_000)
+    assert painted and painted[0]  # the first paint came before the library job
+    shown.close()
+    shown.shutdown()
+    shown.crash_reporter.uninstall()
+
+    hidden = create_window(qapp, show_crash_dialogs=False)
+    qtbot.addWidget(hidden)
+    qtbot.waitUntil(lambda: hidden.lib is not None, timeout=main_window.FIRST_PAINT_WAIT_MS + 30_000)
+    assert not hidden.isVisible()
+    hidden.shutdown()
+    hidden.crash_reporter.uninstall()
 
 
 def test_help_lists_every_shortcut_where_it_is_defined(window, qtbot):

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer, QUrl
+from PySide6.QtCore import QByteArray, QEvent, QSettings, Qt, QTimer, QUrl
 from PySide6.QtGui import QAction, QDesktopServices, QKeySequence
 from PySide6.QtWidgets import QDockWidget, QFileDialog, QLabel, QMainWindow, QMessageBox, QWidget
 
@@ -28,6 +28,8 @@ from desktop.ui.preview import PreviewPanel
 log = logging.getLogger("tessera.ui")
 STATE_VERSION = 1
 
+
+FIRST_PAINT_WAIT_MS = 1500  # the longest the background start waits for the first paint
 
 # jobs not worth asking about before quitting: the window's own quick reads and edits, and its
 # background upkeep of the index (which the next start takes up again from the outbox)
@@ -103,6 +105,12 @@ class MainWindow(QMainWindow):
         self._ui_state = QSettings(str(paths.ui_state_file), QSettings.IniFormat)
         self.restore_state()
         QTimer.singleShot(0, self._after_show)
+        # the background start (the GPU check's subprocess, the library's SQLAlchemy on the writer
+        # thread) waits for the first paint, so it does not compete with it for the CPU and the GIL;
+        # a window never painted (minimised, say) starts it anyway
+        self._background_started = False
+        self.preview.canvas.installEventFilter(self)
+        QTimer.singleShot(FIRST_PAINT_WAIT_MS, self._start_background)
 
     # -- layout -----------------------------------------------------------------------------
     def _add_dock(self, title: str, widget: QWidget, area: Qt.DockWidgetArea) -> QDockWidget:
@@ -254,10 +262,21 @@ class MainWindow(QMainWindow):
 
     # -- start-up work, off the start-up path ---------------------------------------------------
     def _after_show(self) -> None:
-        from desktop.hardware import probe_devices_subprocess
-
         if not self._restored:
             self._default_sizes()
+
+    def eventFilter(self, watched, event) -> bool:
+        if watched is self.preview.canvas and event.type() == QEvent.Paint and not self._background_started:
+            QTimer.singleShot(0, self._start_background)  # once this paint is done
+        return super().eventFilter(watched, event)
+
+    def _start_background(self) -> None:
+        from desktop.hardware import probe_devices_subprocess
+
+        if self._background_started or self._closing:
+            return
+        self._background_started = True
+        self.preview.canvas.removeEventFilter(self)
         if os.environ.get("TESSERA_GPU_PROBE", "on").lower() in ("off", "0", "no"):
             self._gpu_known(None)
         else:
