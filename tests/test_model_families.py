@@ -72,3 +72,22 @@ def test_adding_a_lora_as_a_model_says_where_it_belongs(tmp_path):
     torch.save({"state_dict": {"double_blocks.0.x": torch.zeros(1)}}, tmp_path / "flux.ckpt")  # pickles too
     with pytest.raises(UserError, match="FLUX"):
         registry.add(str(tmp_path / "flux.ckpt"), trust_pickle=True)
+
+
+def test_a_folder_that_ships_code_is_refused_and_the_code_never_runs(tmp_path):
+    """A model_index.json can name a component whose class lives in a .py file beside its weights;
+    diffusers would import it. Such a folder is refused when added and when loaded."""
+    pytest.importorskip("diffusers")
+    from desktop.engine.diffusion.pipeline import load_pipeline
+
+    canary = tmp_path / "canary"
+    folder = _folder(tmp_path, "StableDiffusionPipeline", cross_attention_dim=768)
+    index = json.loads((folder / "model_index.json").read_text())
+    (folder / "model_index.json").write_text(json.dumps({**index, "unet": ["evil", "Evil"]}))
+    (folder / "unet" / "evil.py").write_text(f"open({str(canary)!r}, 'w').write('ran')\nclass Evil: pass\n")
+    registry = ModelRegistry(tmp_path / "models.json")
+    with pytest.raises(UserError, match=r"holds Python code \(unet/evil\.py\).*never runs code"):
+        registry.add(str(folder))
+    with pytest.raises(UserError, match="never runs code"):
+        load_pipeline(folder)
+    assert not canary.exists() and registry.entries() == []

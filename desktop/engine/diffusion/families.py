@@ -58,8 +58,18 @@ def family_of_weights(name: str, shapes: dict[str, list[int]]) -> str:
                     "match neither); convert it to a diffusers folder and add that")
 
 
+def refuse_code(folder: Path) -> None:
+    """A model folder that ships Python (a custom pipeline or component) is refused: loading it
+    would mean running that code, and Tessera runs no code that comes with a model."""
+    found = next(iter(sorted(folder.rglob("*.py"))), None)
+    if found is not None:
+        raise UserError(f"{folder.name} holds Python code ({found.relative_to(folder)}) that loading it would run; "
+                        "Tessera never runs code that comes with a model")
+
+
 def family_of_folder(folder: Path) -> str:
     """'sd15' or 'sdxl' for a diffusers folder, from its model_index.json and UNet config."""
+    refuse_code(folder)
     try:
         index = json.loads((folder / "model_index.json").read_text())
     except (OSError, ValueError):

@@ -70,6 +70,10 @@ def load_pipeline(location: str | Path, device: str = "cpu", dtype: str = "float
 
     torch_dtype = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}[dtype]
     local = Path(str(location)).exists()
+    if local:
+        from desktop.engine.diffusion.families import refuse_code
+
+        refuse_code(Path(str(location)))  # checked when added too; files may have come since
     try:
         with diffusers_quiet(logging.ERROR):  # not "couldn't connect to the Hub" before the message below
             pipe = DiffusionPipeline.from_pretrained(str(location), dtype=torch_dtype,
