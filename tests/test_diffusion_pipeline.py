@@ -2,7 +2,6 @@
 seamless tiles with previews, seeds, latents= and cancel. Nothing is downloaded."""
 
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -98,11 +97,24 @@ def test_generate_command_with_a_registered_model(model_folder, tmp_path, capsys
     from PIL import Image
 
     with Image.open(tile["path"]) as img:
-        assert img.text["parameters"].startswith("gold damask\nNegative prompt: blur\nSteps: 2, Sampler: ddim")
+        assert img.text["parameters"].startswith("gold damask\nNegative prompt: blur\nSteps: 2, Sampler: DDIM")
     with Library(tmp_path / "lib") as lib:
         prov = lib.get(tile["library_id"])["provenance"]
         assert prov["engine"] == "diffusion" and prov["seed"] == 4 and prov["prompt"] == "gold damask"
         assert prov["model"] == "tiny" and len(prov["model_hash"]) == 64 and prov["steps"] == 2
+    # A1111's own sampler names, written, read back to Tessera's keys, and taken on the command line
+    from desktop.library.metadata_chunks import parse_a1111
+
+    assert main(["generate", "--engine", "tiny", "--prompt", "gold damask", "--scheduler", "Euler a", "--size", "32",
+                 "--steps", "2", "--out", str(tmp_path / "a"), "--json"]) == 0
+    tile = json.loads(capsys.readouterr().out)["tiles"][0]
+    assert tile["scheduler"] == "euler-a"
+    with Image.open(tile["path"]) as img:
+        assert ", Sampler: Euler a, " in img.text["parameters"]
+        assert parse_a1111(img.text["parameters"])["scheduler"] == "euler-a"
+    assert main(["generate", "--engine", "tiny", "--prompt", "x", "--scheduler", "LMS Karras", "--size", "32",
+                 "--out", str(tmp_path / "p")]) == 2
+    assert "unknown scheduler 'LMS Karras'" in capsys.readouterr().err
     assert main(["generate", "--engine", "tiny", "--size", "32", "--out", str(tmp_path / "p")]) == 2
     assert "needs a prompt" in capsys.readouterr().err
     assert main(["generate", "--engine", "nope", "--prompt", "x", "--out", str(tmp_path / "p")]) == 2
@@ -275,7 +287,7 @@ def test_the_requested_device_reaches_the_engine(model_folder, monkeypatch, tmp_
     generate.release_engines()
 
 
-def test_a_hub_id_that_is_not_downloaded_says_so_offline(monkeypatch):
+def test_a_hub_id_that_is_not_downloaded_says_so_offline(monkeypatch, tmp_path):
     """The tests run with TESSERA_OFFLINE=1: a hub id is looked for in the cache only, and its absence
     is one sentence saying what to do (no network is tried)."""
     from desktop.engine.diffusion.engine import DiffusionEngine
@@ -285,7 +297,7 @@ def test_a_hub_id_that_is_not_downloaded_says_so_offline(monkeypatch):
                                         r"add a local copy"):
         DiffusionEngine.load("studio/house-sd15")
     with pytest.raises(UserError, match="could not load the model at"):  # a folder that is not a model
-        load_pipeline(Path(__file__).parent)
+        load_pipeline(tmp_path)
 
 
 def test_a_model_replaced_in_place_is_loaded_again(model_folder, tmp_path):

@@ -287,3 +287,10 @@ def test_the_dialog_says_which_previews_each_family_gets(window, dialog):
     window.show_models()
     assert f"SD 1.5 previews: TAESD from {folder}." in dialog.previews.text()
     assert "SDXL previews: the latent colours" in dialog.previews.text()
+
+
+def test_the_brief_names_samplers_as_a1111_does(window):
+    combo = window.brief.scheduler
+    assert [combo.itemText(i) for i in range(combo.count())] == ["DDIM", "Euler", "Euler a", "DPM++ 2M", "PLMS"]
+    combo.setCurrentIndex(combo.findText("Euler a"))
+    assert window.brief.build_request().scheduler == "euler-a"

@@ -78,6 +78,7 @@ class GenerateRequest:
         model, loras = None, []
         if self.engine != "procedural":
             from desktop.engine.diffusion import loras as lora_files
+            from desktop.engine.diffusion.metadata import scheduler_key
             from desktop.engine.diffusion.padding import check_axes
             from desktop.engine.diffusion.pipeline import SCHEDULERS
 
@@ -95,8 +96,9 @@ class GenerateRequest:
                 raise UserError("a diffusion model needs a prompt")
             if int(self.width) % 8 or int(self.height) % 8:
                 raise UserError("diffusion sizes must be multiples of 8")
-            if self.scheduler not in SCHEDULERS:
-                raise UserError(f"unknown scheduler '{self.scheduler}' (choose one of {', '.join(SCHEDULERS)})")
+            if scheduler_key(self.scheduler) not in SCHEDULERS:  # a key, or A1111's name ("Euler a")
+                raise UserError(f"unknown scheduler '{self.scheduler}' (choose one of {', '.join(SCHEDULERS)}, "
+                                "or A1111's name for one)")
             if not 1 <= int(self.steps) <= 200:
                 raise UserError(f"steps must be between 1 and 200, not {self.steps}")
         style = procedural.get_style(self.style)
@@ -214,6 +216,7 @@ def _base_metadata(valid: ValidRequest, seed: int, elapsed_s: float) -> dict[str
     req = valid.request
     if valid.model is not None:
         from desktop.engine.diffusion.loras import prompt_with_triggers
+        from desktop.engine.diffusion.metadata import scheduler_key
 
         model = valid.model
         used = prompt_with_triggers(req.prompt, list(valid.loras))
@@ -221,7 +224,7 @@ def _base_metadata(valid: ValidRequest, seed: int, elapsed_s: float) -> dict[str
             "tessera": __version__, "engine": "diffusion", "model": model.name, "model_hash": model.sha256,
             "model_family": model.family, "prompt": req.prompt, "negative_prompt": req.negative_prompt,
             **({"prompt_used": used} if used != req.prompt else {}),
-            "steps": int(req.steps), "cfg": float(req.guidance), "scheduler": req.scheduler,
+            "steps": int(req.steps), "cfg": float(req.guidance), "scheduler": scheduler_key(req.scheduler),
             "repeat": valid.repeat, "size": [int(req.width), int(req.height)], "seed": int(seed),
             "palette": valid.palette.as_dict() if valid.palette else {}, "dpi": int(req.dpi), "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
             "render_ms": round(elapsed_s * 1000, 1),
@@ -321,11 +324,11 @@ def _render_all(valid: ValidRequest, request: GenerateRequest, out: Path | None,
             path = _free_name(out, f"{stem}-{valid.repeat}-{request.width}x{request.height}-s{seed}")
             text = {"Software": f"Tessera {__version__}"}
             if valid.model is not None:
-                from desktop.engine.diffusion.metadata import a1111_parameters
+                from desktop.engine.diffusion.metadata import a1111_parameters, sampler_name
 
                 text["parameters"] = a1111_parameters(
                     meta.get("prompt_used", request.prompt), request.negative_prompt, steps=request.steps,
-                    sampler=request.scheduler,
+                    sampler=sampler_name(request.scheduler),
                     cfg=request.guidance, seed=meta["seed"], width=request.width, height=request.height,
                     model_hash=valid.model.sha256, model=valid.model.name, version=f"Tessera {__version__}",
                     loras=[{"name": s.name, "sha256": s.a1111_hash} for s in valid.loras])
@@ -454,12 +457,13 @@ def diffusion_engine(valid: ValidRequest):
 def diffusion_request(valid: ValidRequest, seed: int, guidance: float | None = None, count: int = 1,
                       batch_size: int = 1):
     """The engine's request for this generate request, at one seed (and guidance, when the loop changed it)."""
+    from desktop.engine.diffusion.metadata import scheduler_key
     from desktop.engine.diffusion.pipeline import DiffusionRequest
 
     req = valid.request
     return DiffusionRequest(req.prompt, req.negative_prompt, valid.repeat, int(req.width), int(req.height),
                             int(req.steps), float(req.guidance if guidance is None else guidance), int(seed), count,
-                            req.scheduler, valid.model.family, axes=req.tiling, batch_size=batch_size)
+                            scheduler_key(req.scheduler), valid.model.family, axes=req.tiling, batch_size=batch_size)
 
 
 def _diffuse(valid: ValidRequest, seed: int, guidance: float, ctx) -> np.ndarray:

@@ -7,6 +7,7 @@ import io
 import re
 from typing import Any
 
+from desktop.engine.diffusion.metadata import scheduler_key
 from desktop.engine.images import PNG_SIGNATURE
 
 _KV = re.compile(r"\s*([\w ]+):\s*(\"[^\"]*\"|[^,]+)(?:,|$)")
@@ -31,7 +32,7 @@ def parse_a1111(text: str) -> dict[str, Any]:
     for key, name, kind in (("Steps", "steps", int), ("Seed", "seed", int), ("CFG scale", "cfg", float)):
         with contextlib.suppress(KeyError, ValueError):
             out[name] = kind(settings[key])
-    out["scheduler"] = settings.get("Sampler", "")
+    out["scheduler"] = scheduler_key(settings.get("Sampler", ""))  # euler-a for "Euler a"
     out["model"] = settings.get("Model", "")
     out["model_hash"] = settings.get("Model hash", "")
     if settings.get("Size") and "x" in settings["Size"]:

@@ -92,9 +92,13 @@ class BriefPanel(QWidget):
         self.guidance.setSingleStep(0.5)
         self.guidance.setValue(7.0)
         self.scheduler = QComboBox()
+        from desktop.engine.diffusion.metadata import SAMPLER_NAMES
         from desktop.engine.diffusion.pipeline import SCHEDULERS
 
-        self.scheduler.addItems(list(SCHEDULERS))
+        for key in SCHEDULERS:  # under A1111's names, as the PNG's parameters chunk records them
+            self.scheduler.addItem(SAMPLER_NAMES.get(key, key), key)
+        self.scheduler.setToolTip("The sampler: DDIM and DPM++ 2M converge in few steps; Euler a keeps "
+                                  "changing the picture as the steps grow")
         from desktop.ui.lora_list import LoraList
 
         self.loras = LoraList()
@@ -404,7 +408,7 @@ class BriefPanel(QWidget):
             seed=self.seed.value(), count=self.count.value(), engine=self.engine.currentData(),
             qa_profile=self.qa_profile.currentText(), auto_correct=self.auto_correct.isChecked(),
             prompt=self.prompt.text(), negative_prompt=self.negative_prompt.text(), steps=self.steps.value(),
-            guidance=self.guidance.value(), scheduler=self.scheduler.currentText(), dpi=self.dpi.value(),
+            guidance=self.guidance.value(), scheduler=self.scheduler.currentData(), dpi=self.dpi.value(),
             qa_overrides=self.print_overrides(), loras=self.loras.specs() if self.engine.currentData() != "procedural" else [],
         )
 

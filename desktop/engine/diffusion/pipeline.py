@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from desktop.engine.diffusion.metadata import scheduler_key
 from desktop.engine.diffusion.padding import repeat_padding
 from desktop.engine.diffusion.previews import LatentFactors, PreviewStream
 from desktop.errors import UserError
@@ -46,8 +47,6 @@ class DiffusionRequest:
 
 SCHEDULERS = {"ddim": "DDIMScheduler", "euler": "EulerDiscreteScheduler", "euler-a": "EulerAncestralDiscreteScheduler",
               "dpm++": "DPMSolverMultistepScheduler", "pndm": "PNDMScheduler"}
-
-
 @contextmanager
 def diffusers_quiet(level: int) -> Iterator[None]:
     """diffusers' own log at `level` and above only, while Tessera says what happened in one sentence."""
@@ -93,8 +92,9 @@ def load_pipeline(location: str | Path, device: str = "cpu", dtype: str = "float
 def set_scheduler(pipe, name: str) -> None:
     import diffusers
 
+    name = scheduler_key(name)
     if name not in SCHEDULERS:
-        raise UserError(f"unknown scheduler '{name}' (choose one of {', '.join(SCHEDULERS)})")
+        raise UserError(f"unknown scheduler '{name}' (choose one of {', '.join(SCHEDULERS)}, or A1111's name for one)")
     pipe.scheduler = getattr(diffusers, SCHEDULERS[name]).from_config(pipe.scheduler.config)
 
 
