@@ -89,3 +89,18 @@ def test_previews_off_cuda_are_delivered_at_once():
     stream = PreviewStream(delivered.append, LatentFactors("sdxl"))
     stream.push(torch.zeros(2, 4, 3, 5, dtype=torch.bfloat16))  # bfloat16 too: the factors take float32
     assert len(delivered) == 1 and delivered[0].shape == (3, 5, 3) and not stream.pending
+
+
+def test_each_scheduler_is_what_its_a1111_name_says(tmp_path):
+    pytest.importorskip("diffusers")
+    from desktop.engine.diffusion.pipeline import set_scheduler
+    from tiny_sd import tiny_pipeline
+
+    pipe = tiny_pipeline(tmp_path)
+    set_scheduler(pipe, "PLMS")  # PNDM without its Runge-Kutta warm-up, whatever the model's own config
+    assert type(pipe.scheduler).__name__ == "PNDMScheduler" and pipe.scheduler.config.skip_prk_steps
+    set_scheduler(pipe, "DPM++ 2M")
+    config = pipe.scheduler.config
+    assert (config.algorithm_type, config.solver_order, config.use_karras_sigmas) == ("dpmsolver++", 2, False)
+    set_scheduler(pipe, "euler-a")
+    assert type(pipe.scheduler).__name__ == "EulerAncestralDiscreteScheduler"

@@ -95,7 +95,9 @@ def set_scheduler(pipe, name: str) -> None:
     name = scheduler_key(name)
     if name not in SCHEDULERS:
         raise UserError(f"unknown scheduler '{name}' (choose one of {', '.join(SCHEDULERS)}, or A1111's name for one)")
-    pipe.scheduler = getattr(diffusers, SCHEDULERS[name]).from_config(pipe.scheduler.config)
+    # PLMS, as A1111 names it, is PNDM without its Runge-Kutta warm-up (as SD 1.5's own config has it)
+    extra = {"skip_prk_steps": True} if name == "pndm" else {}
+    pipe.scheduler = getattr(diffusers, SCHEDULERS[name]).from_config(pipe.scheduler.config, **extra)
 
 
 def is_out_of_memory(exc: BaseException) -> bool:
