@@ -297,7 +297,8 @@ def build_parser() -> argparse.ArgumentParser:
                      help="diffusion: a style LoRA (.safetensors: kohya, diffusers or peft), repeatable")
     gen.add_argument("--steps", type=int, default=30, help="diffusion: sampling steps (default 30)")
     gen.add_argument("--guidance", "--cfg", type=float, default=7.0, help="diffusion: CFG scale (default 7)")
-    gen.add_argument("--scheduler", default="ddim", help="diffusion: ddim, euler, euler-a, dpm++, pndm")
+    gen.add_argument("--scheduler", default="ddim", help="diffusion: ddim, euler, euler-a, dpm++, pndm, or A1111's names for them "
+                     "(DDIM, Euler, 'Euler a', 'DPM++ 2M', PLMS)")
     gen.add_argument("--tiling", default="xy", choices=("xy", "x", "y"),
                      help="diffusion: wrap both axes (default), or x / y only for borders (basic repeat)")
     gen.add_argument("--batch-size", type=int, default=1, help="diffusion: images per GPU pass (default 1)")
