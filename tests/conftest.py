@@ -39,7 +39,15 @@ def window(qtbot, qapp):
     qtbot.waitExposed(win)
     qtbot.waitUntil(lambda: win.lib is not None, timeout=30_000)  # the catalogue opens off the start-up path
     yield win
-    win.close()
+    from shiboken6 import isValid
+
+    if isValid(win):  # a test may have closed it, and Qt deleted it
+        # nothing left running: closing over running work asks first, and no one would answer here
+        # (the workers are waited for without running the event loop, which could delete the window)
+        win.cancel_all()
+        for snap in win.queue.jobs():
+            win.queue.get(snap.id).wait(60)
+        win.close()
     win.shutdown()
     win.crash_reporter.uninstall()
 

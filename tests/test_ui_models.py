@@ -294,3 +294,30 @@ def test_the_brief_names_samplers_as_a1111_does(window):
     assert [combo.itemText(i) for i in range(combo.count())] == ["DDIM", "Euler", "Euler a", "DPM++ 2M", "PLMS"]
     combo.setCurrentIndex(combo.findText("Euler a"))
     assert window.brief.build_request().scheduler == "euler-a"
+
+
+def test_dropped_files_go_where_they_belong(window, qtbot, tmp_path, shared_textures):
+    """On the window: a LoRA joins the Brief's list, a checkpoint goes to the Models dialog, an
+    image into the library."""
+    import shutil
+
+    from safetensors.torch import save_file
+
+    lora = tmp_path / "gilded.safetensors"
+    save_file({"lora_unet_mid_block_attentions_0_proj_in.lora_down.weight": torch.zeros(4, 8)}, str(lora))
+    model = _checkpoint(tmp_path / "house.safetensors")
+    image = tmp_path / "swatch.png"
+    shutil.copy(next(iter(sorted((shared_textures / "seamless").glob("*.png")))), image)
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(p)) for p in (lora, model, image)])
+    window.dropEvent(QDropEvent(QPointF(5, 5), Qt.CopyAction, mime, Qt.LeftButton, Qt.NoModifier))
+    table = window.brief.loras.table
+    assert [table.item(r, 0).text() for r in range(table.rowCount())] == ["gilded"]
+    dialog = window._models
+    assert dialog is not None and dialog.isVisible()
+    qtbot.waitUntil(lambda: not dialog.pending, timeout=20_000)
+    assert [e.name for e in dialog.registry.entries()] == ["house"]
+    qtbot.waitUntil(lambda: window.lib.count() == 1, timeout=30_000)
+    assert "house" in _engines(window)
+    qtbot.waitUntil(lambda: all(j.state.finished for j in window.queue.jobs()), timeout=30_000)  # the import's index
+    dialog.close()

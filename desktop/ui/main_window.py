@@ -34,7 +34,8 @@ FIRST_PAINT_WAIT_MS = 1500  # the longest the background start waits for the fir
 # jobs not worth asking about before quitting: the window's own quick reads and edits, and its
 # background upkeep of the index (which the next start takes up again from the outbox)
 QUIET_JOBS = frozenset({"load", "read-library", "search", "probe-gpu", "qa", "extract-palette", "open-library",
-                        "scan-folder", "update", "collection", "store", "reconcile", "index", "build-index", "clip"})
+                        "scan-folder", "update", "collection", "store", "reconcile", "index", "build-index", "clip",
+                        "add-model"})  # a model half-hashed is not registered: stopping it loses nothing
 # jobs let through to the end when quitting: a tile or an edit on its way into the library
 FINISH_JOBS = frozenset({"store", "update", "collection"})
 
@@ -98,6 +99,7 @@ class MainWindow(QMainWindow):
         self.inspector.tagsEdited.connect(self.edit_tags)
 
         self._load_models()
+        self.setAcceptDrops(True)  # what the docks do not take themselves: models, LoRAs, images
         self.status_gpu = QLabel("GPU: checking…")
         self.statusBar().addPermanentWidget(QLabel(f"Library: {self.library_dir}"))
         self.statusBar().addPermanentWidget(self.status_gpu)
@@ -517,6 +519,26 @@ class MainWindow(QMainWindow):
                         lambda lib, f: search.similar(lib, entry.pattern_id, 60, **f))
 
     def import_paths(self, paths: list[str]) -> None:
+        """Dropped or chosen files: models go to the Models dialog, LoRAs to the Brief's list, the
+        rest (images, folders of them) into the library."""
+        from desktop.engine.diffusion.families import dropped_kind
+
+        kinds = {path: dropped_kind(Path(path)) for path in paths}
+        loras = [p for p in paths if kinds[p] == "lora"]
+        models = [p for p in paths if kinds[p] == "model"]
+        paths = [p for p in paths if kinds[p] == "other"]
+        for path in loras:
+            self.brief.loras.add(path)
+        if loras:
+            names = ", ".join(Path(p).stem for p in loras)
+            self.statusBar().showMessage(f"Added {names} to the Brief's LoRAs", 8000)
+            self.docks["Brief"].raise_()
+        if models:
+            self.show_models()
+            for path in models:
+                self._models.add(path)
+        if not paths:
+            return
         if self.lib is None:
             QMessageBox.information(self, "No library", "Importing needs the library, which is not open.")
             return
@@ -548,6 +570,16 @@ class MainWindow(QMainWindow):
                 self.reload_library()
 
         self._drain_index(lib, then=indexed, title="Indexing imported patterns")
+
+    def dragEnterEvent(self, event) -> None:
+        if any(url.isLocalFile() for url in event.mimeData().urls()):
+            event.acceptProposedAction()
+
+    def dropEvent(self, event) -> None:
+        paths = [url.toLocalFile() for url in event.mimeData().urls() if url.isLocalFile()]
+        if paths:
+            event.acceptProposedAction()
+            self.import_paths(paths)
 
     def toggle_large_view(self) -> None:
         canvas = self.preview.canvas

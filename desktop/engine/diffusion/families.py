@@ -58,6 +58,27 @@ def family_of_weights(name: str, shapes: dict[str, list[int]]) -> str:
                     "match neither); convert it to a diffusers folder and add that")
 
 
+def dropped_kind(path: Path) -> str:
+    """What a file or folder dropped on the window is for: 'model' (a diffusers folder, a
+    checkpoint), 'lora', or 'other' (an image, say): read from its name and safetensors header."""
+    from desktop.engine.diffusion.loras import layout_of
+    from desktop.engine.diffusion.registry import PICKLE_SUFFIXES, safetensors_header
+
+    if path.is_dir():
+        return "model" if (path / "model_index.json").is_file() else "other"
+    suffix = path.suffix.lower()
+    if suffix in PICKLE_SUFFIXES:
+        return "model"
+    if suffix != ".safetensors":
+        return "other"
+    try:
+        keys = [k for k in safetensors_header(path)[0] if k != "__metadata__"]
+    except UserError:
+        return "model"  # adding it says what is wrong with it
+    lora = layout_of(keys) != "unknown" or any(m in k for k in keys for m in (".lora_down.", ".lora_A."))
+    return "lora" if lora else "model"
+
+
 def refuse_code(folder: Path) -> None:
     """A model folder that ships Python (a custom pipeline or component) is refused: loading it
     would mean running that code, and Tessera runs no code that comes with a model."""
