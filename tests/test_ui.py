@@ -106,42 +106,38 @@ def test_window_state_is_saved(window, isolated_home):
     assert "geometry" in text and "state" in text and "repeats=5" in text
 
 
-def test_opening_the_window_imports_no_heavy_library(tmp_path):
+def _in_a_fresh_process(tmp_path, then: str) -> str:
+    """Build the window in a new interpreter, run `then` (Python lines, the window as `w`) and
+    return the last line it printed."""
     code = (
         "import sys, json\n"
         "from PySide6.QtWidgets import QApplication\n"
         "from desktop.ui.app import create_window\n"
         "app = QApplication([])\n"
         "w = create_window(app, show_crash_dialogs=False)\n"
-        "w.show()\n"
-        "for _ in range(20): app.processEvents()\n"
-        "heavy = ['torch', 'diffusers', 'peft', 'open_clip', 'lancedb', 'lance', 'transformers']\n"
-        "print(json.dumps({'shown': w.isVisible(), 'loaded': [m for m in heavy if m in sys.modules]}))\n"
+        f"{then}"
         "w.queue.shutdown(timeout=5)\n"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=120,
                           env=subprocess_env(TESSERA_HOME=str(tmp_path)))
     assert done.returncode == 0, done.stderr
-    result = json.loads(done.stdout.strip().splitlines()[-1])
-    assert result == {"shown": True, "loaded": []}
+    return done.stdout.strip().splitlines()[-1]
+
+
+def test_opening_the_window_imports_no_heavy_library(tmp_path):
+    last = _in_a_fresh_process(tmp_path, (
+        "w.show()\n"
+        "for _ in range(20): app.processEvents()\n"
+        "heavy = ['torch', 'diffusers', 'peft', 'open_clip', 'lancedb', 'lance', 'transformers']\n"
+        "print(json.dumps({'shown': w.isVisible(), 'loaded': [m for m in heavy if m in sys.modules]}))\n"))
+    assert json.loads(last) == {"shown": True, "loaded": []}
 
 
 def test_building_the_window_leaves_the_database_stack_to_the_library_job(tmp_path):
     """The Library dock's colour list comes from a light module of desktop.library: building the
     window imports no SQLAlchemy (the library opens on its writer thread, after the first paint)."""
-    code = (
-        "import sys\n"
-        "from PySide6.QtWidgets import QApplication\n"
-        "from desktop.ui.app import create_window\n"
-        "app = QApplication([])\n"
-        "w = create_window(app, show_crash_dialogs=False)\n"
-        "print(sorted(m for m in ('sqlalchemy', 'alembic') if m in sys.modules))\n"
-        "w.queue.shutdown(timeout=5)\n"
-    )
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=120,
-                          env=subprocess_env(TESSERA_HOME=str(tmp_path)))
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.strip().splitlines()[-1] == "[]"
+    last = _in_a_fresh_process(tmp_path, "print(sorted(m for m in ('sqlalchemy', 'alembic') if m in sys.modules))\n")
+    assert last == "[]"
 
 
 def test_a_missing_display_is_explained_not_an_abort():

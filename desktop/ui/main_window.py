@@ -878,9 +878,7 @@ class MainWindow(QMainWindow):
             self._models.renamed.connect(self._model_renamed)
             self._models.changed.connect(self._load_models)
         self._models.reload()
-        self._models.show()
-        self._models.raise_()
-        self._models.activateWindow()
+        _bring_up(self._models)
 
     def _model_renamed(self, old: str, new: str) -> None:
         """The Brief keeps drawing with a model it had chosen, under its new name."""
@@ -941,9 +939,7 @@ class MainWindow(QMainWindow):
             self._duplicates = DuplicatesDialog(self)
             self._duplicates.find_requested.connect(self.find_duplicates)
             self._duplicates.open_requested.connect(self.open_pattern)
-        self._duplicates.show()
-        self._duplicates.raise_()
-        self._duplicates.activateWindow()
+        _bring_up(self._duplicates)
 
     def find_duplicates(self, thresholds) -> None:
         dialog = self._duplicates
@@ -989,6 +985,13 @@ class MainWindow(QMainWindow):
 
     def show_about(self) -> None:
         AboutDialog(self.paths, str(self.library_dir), self.devices, self).exec()
+
+
+def _bring_up(dialog) -> None:
+    """Show a modeless dialog, in front and with the focus."""
+    dialog.show()
+    dialog.raise_()
+    dialog.activateWindow()
 
 
 def _build_index(lib) -> bool:
