@@ -40,6 +40,13 @@ KIND_TEXT = {"diffusers-folder": "diffusers folder", "single-file": "checkpoint"
 CHECKPOINTS = "Checkpoints (*.safetensors *.ckpt *.pt *.pth *.bin);;All files (*)"
 
 
+def _button(text: str, tip: str, slot) -> QPushButton:
+    button = QPushButton(text)
+    button.setToolTip(tip)
+    button.clicked.connect(slot)
+    return button
+
+
 class ModelsDialog(QDialog):
     changed = Signal()  # the list of models changed (the Brief reloads its engines)
     renamed = Signal(str, str)  # old name, new name (sent before `changed`: the Brief keeps its choice)
@@ -69,21 +76,15 @@ class ModelsDialog(QDialog):
         self.table.itemChanged.connect(self._renamed)
         self.table.itemSelectionChanged.connect(self._selection_changed)
 
-        self.add_file = QPushButton("Add &file…")
-        self.add_file.setToolTip("A single-file checkpoint: .safetensors, or a .ckpt you trust")
-        self.add_file.clicked.connect(self.choose_file)
-        self.add_folder = QPushButton("Add f&older…")
-        self.add_folder.setToolTip("A diffusers model folder (with model_index.json)")
-        self.add_folder.clicked.connect(self.choose_folder)
-        self.add_hub = QPushButton("Add &hub id…")
-        self.add_hub.setToolTip("A Hugging Face id (owner/name), downloaded on first use when online")
-        self.add_hub.clicked.connect(self.choose_hub_id)
-        self.remove_button = QPushButton("&Remove")
-        self.remove_button.setToolTip("Forget the selected models (their files stay where they are) · Del")
-        self.remove_button.clicked.connect(self.remove_selected)
-        self.undo_button = QPushButton("&Undo remove")
-        self.undo_button.setToolTip("Put the last removed model back · Ctrl+Z")
-        self.undo_button.clicked.connect(self.undo_remove)
+        self.add_file = _button("Add &file…", "A single-file checkpoint: .safetensors, or a .ckpt you trust",
+                                self.choose_file)
+        self.add_folder = _button("Add f&older…", "A diffusers model folder (with model_index.json)",
+                                  self.choose_folder)
+        self.add_hub = _button("Add &hub id…", "A Hugging Face id (owner/name), downloaded on first use when online",
+                               self.choose_hub_id)
+        self.remove_button = _button("&Remove", "Forget the selected models (their files stay where they are) · Del",
+                                     self.remove_selected)
+        self.undo_button = _button("&Undo remove", "Put the last removed model back · Ctrl+Z", self.undo_remove)
         close = QPushButton("Close")
         close.clicked.connect(self.close)
         buttons = QHBoxLayout()
@@ -96,9 +97,7 @@ class ModelsDialog(QDialog):
 
         self.progress = QProgressBar()
         self.progress.setTextVisible(True)
-        self.stop_button = QPushButton("&Stop")
-        self.stop_button.setToolTip("Stop adding (nothing is registered)")
-        self.stop_button.clicked.connect(self.stop_adding)
+        self.stop_button = _button("&Stop", "Stop adding (nothing is registered)", self.stop_adding)
         busy = QHBoxLayout()
         busy.addWidget(self.progress, 1)
         busy.addWidget(self.stop_button)
