@@ -22,13 +22,18 @@ def _refuse(name: str, what: str, advice: str = SUPPORTED) -> UserError:
     return UserError(f"{name} looks like {what}, not a model Tessera can draw with; {advice}")
 
 
+def is_lora(keys: list[str]) -> bool:
+    """Whether these tensor names are a LoRA's: a layout Tessera reads, or LoRA down/up weights."""
+    from desktop.engine.diffusion.loras import layout_of
+
+    return layout_of(keys) != "unknown" or any(m in k for k in keys for m in (".lora_down.", ".lora_A.", "lora_up."))
+
+
 def family_of_weights(name: str, shapes: dict[str, list[int]]) -> str:
     """'sd15' or 'sdxl' for a single-file checkpoint's tensors (name -> shape); otherwise a
     UserError saying what the file seems to be."""
-    from desktop.engine.diffusion.loras import layout_of
-
     keys = list(shapes)
-    if layout_of(keys) != "unknown" or any(m in k for k in keys for m in (".lora_down.", ".lora_A.", "lora_up.")):
+    if is_lora(keys):
         raise _refuse(name, "a LoRA", "add it in the Brief's LoRA list (or with --lora) instead")
     if {"emb_params", "string_to_param"} & set(keys) or (keys and set(keys) <= {"clip_l", "clip_g"}):
         raise _refuse(name, "an embedding (textual inversion)")
@@ -38,8 +43,7 @@ def family_of_weights(name: str, shapes: dict[str, list[int]]) -> str:
         raise _refuse(name, "a Stable Diffusion 3 checkpoint")
     channels = (shapes.get(FIRST_CONV) or [0, 4])[1:2]
     if channels and channels[0] != 4:
-        raise _refuse(name, f"an inpainting or instruct checkpoint (its UNet takes {channels[0]} channels, "
-                                    "not 4)")
+        raise _refuse(name, f"an inpainting or instruct checkpoint (its UNet takes {channels[0]} channels, not 4)")
     if any(k.startswith("conditioner.embedders.1.") for k in keys):
         return "sdxl"
     if any(k.startswith("conditioner.embedders.0.model.") for k in keys):
@@ -53,7 +57,7 @@ def family_of_weights(name: str, shapes: dict[str, list[int]]) -> str:
         raise _refuse(name, "a VAE on its own")
     if any(k.startswith(("down_blocks.", "conv_in.", "text_model.")) for k in keys):
         raise _refuse(name, "one part of a diffusers model (a UNet, VAE or text encoder)",
-                              "add the whole model folder, the one with model_index.json")
+                      "add the whole model folder, the one with model_index.json")
     raise UserError(f"Tessera cannot tell whether {name} is an SD 1.5 or SDXL checkpoint (its tensor names "
                     "match neither); convert it to a diffusers folder and add that")
 
@@ -61,7 +65,6 @@ def family_of_weights(name: str, shapes: dict[str, list[int]]) -> str:
 def dropped_kind(path: Path) -> str:
     """What a file or folder dropped on the window is for: 'model' (a diffusers folder, a
     checkpoint), 'lora', or 'other' (an image, say): read from its name and safetensors header."""
-    from desktop.engine.diffusion.loras import layout_of
     from desktop.engine.diffusion.registry import PICKLE_SUFFIXES, safetensors_header
 
     if path.is_dir():
@@ -75,8 +78,7 @@ def dropped_kind(path: Path) -> str:
         keys = [k for k in safetensors_header(path)[0] if k != "__metadata__"]
     except UserError:
         return "model"  # adding it says what is wrong with it
-    lora = layout_of(keys) != "unknown" or any(m in k for k in keys for m in (".lora_down.", ".lora_A."))
-    return "lora" if lora else "model"
+    return "lora" if is_lora(keys) else "model"
 
 
 def refuse_code(folder: Path) -> None:
