@@ -9,7 +9,6 @@ from __future__ import annotations
 import dataclasses
 import os
 import re
-import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -425,13 +424,10 @@ def release_engines() -> None:
     (a recorded UNet step refers back to its UNet, so only the cycle collector frees it)."""
     if not _ENGINES:
         return
-    _ENGINES.clear()
-    import gc
+    from desktop.engine.diffusion.pipeline import collect_memory
 
-    gc.collect()
-    torch = sys.modules.get("torch")
-    if torch is not None and torch.cuda.is_available():
-        torch.cuda.empty_cache()
+    _ENGINES.clear()
+    collect_memory()
 
 
 def engine_loaded(valid: ValidRequest) -> bool:

@@ -47,6 +47,8 @@ class DiffusionRequest:
 
 SCHEDULERS = {"ddim": "DDIMScheduler", "euler": "EulerDiscreteScheduler", "euler-a": "EulerAncestralDiscreteScheduler",
               "dpm++": "DPMSolverMultistepScheduler", "pndm": "PNDMScheduler"}
+
+
 @contextmanager
 def diffusers_quiet(level: int) -> Iterator[None]:
     """diffusers' own log at `level` and above only, while Tessera says what happened in one sentence."""
@@ -107,15 +109,21 @@ def is_out_of_memory(exc: BaseException) -> bool:
 
 
 def free_memory(pipe) -> None:
-    import gc
-
-    import torch
-
+    """Drop what a pipeline holds beyond its weights (recorded steps) and hand the memory back."""
     from desktop.engine.diffusion.graphs import graphed
 
     recorded = graphed(pipe.unet)
     if recorded is not None:  # each recorded step holds its activations
         recorded.invalidate()
+    collect_memory()
+
+
+def collect_memory() -> None:
+    """Collect cycles (a recorded step refers back to its UNet) and return CUDA's cached blocks."""
+    import gc
+
+    import torch
+
     gc.collect()
     if torch.cuda.is_available():
         torch.cuda.empty_cache()
@@ -186,8 +194,6 @@ def cancel_points(pipe, ctx):
 
 def warn(ctx, warnings: list[str], message: str, step: int = 0, total: int | None = None) -> None:
     """A warning the user sees: logged, kept with the results, and shown as the job's progress message."""
-    import logging
-
     logging.getLogger("tessera.diffusion").warning(message)
     if message not in warnings:
         warnings.append(message)

@@ -80,9 +80,6 @@ class TaesdPreview:
     def on_host(self, array: np.ndarray) -> np.ndarray:
         return array
 
-    def __call__(self, latents) -> np.ndarray:
-        return self.on_host(self.on_device(latents).cpu().numpy())
-
 
 class LatentFactors:
     """The linear preview split as PreviewStream takes it: the latent travels, the host does the rest."""
