@@ -796,3 +796,38 @@ def test_the_default_layout_shows_the_whole_brief_on_a_laptop_screen(window, qtb
     area = window.brief.findChildren(QScrollArea)[0]
     assert area.viewport().width() >= area.widget().sizeHint().width()
     assert window.docks["Preview"].width() >= window.preview.minimumSizeHint().width()
+
+
+def test_the_window_renders_diffusion_in_its_worker_process_without_importing_torch(tmp_path):
+    """A diffusion job runs in the render process: the tile lands in the library with its
+    provenance, the process stays for the next job, and this process never imports torch (whose
+    import would freeze the window for about 0.4 s, BENCHMARKS.md)."""
+    pytest.importorskip("diffusers")
+    from desktop.engine.diffusion.registry import ModelRegistry
+    from tiny_sd import tiny_pipeline
+
+    tiny_pipeline(tmp_path / "src").save_pretrained(tmp_path / "tiny-sd")
+    ModelRegistry(tmp_path / "config" / "models.json").add(str(tmp_path / "tiny-sd"), name="tiny")
+    last = _in_a_fresh_process(tmp_path, (
+        "import time\n"
+        "def wait(until, seconds=90):\n"
+        "    end = time.monotonic() + seconds\n"
+        "    while not until() and time.monotonic() < end:\n"
+        "        app.processEvents(); time.sleep(0.01)\n"
+        "    return until()\n"
+        "w.show(); assert wait(lambda: w.lib is not None)\n"
+        "w.brief.engine.setCurrentIndex(w.brief.engine.findData('tiny')); w.brief.prompt.setText('linen')\n"
+        "seen = []\n"
+        "for k in (1, 2):\n"
+        "    r = w.brief.build_request(); r.width = r.height = 64; r.steps = 2; r.seed = k; r.repeat = 'half-drop'\n"
+        "    w.generate(r); job = w._live_job\n"
+        "    assert wait(lambda: w.lib.count() == k), w.brief.error.text()\n"
+        "    seen.append(w.queue.get(job).snapshot().progress.message)\n"
+        "row = w.lib.browse()[0]\n"
+        "print(json.dumps({'torch': 'torch' in sys.modules, 'starts': w.renderer.starts, 'seen': seen,\n"
+        "                  'engine': row['metadata']['engine'], 'model': row['metadata']['model'], 'repeat': row['repeat']}))\n"
+        "w.shutdown()\n"))
+    found = json.loads(last)
+    assert found["torch"] is False and found["starts"] == 1
+    assert found["seen"] == ["tiny 1 of 1", "tiny 1 of 1"] and found["repeat"] == "half-drop"
+    assert (found["engine"], found["model"]) == ("diffusion", "tiny")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import os
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,7 @@ from desktop.ui.inspector_panel import InspectorPanel
 from desktop.ui.jobs_panel import JobsPanel
 from desktop.ui.library_panel import LibraryPanel, TileEntry, entries_for_hits, read_library, scan_folder
 from desktop.ui.preview import PreviewPanel
+from desktop.worker_process import WorkerProcess
 
 log = logging.getLogger("tessera.ui")
 STATE_VERSION = 1
@@ -38,6 +40,8 @@ QUIET_JOBS = frozenset({"load", "read-library", "search", "probe-gpu", "qa", "ex
                         "add-model"})  # a model half-hashed is not registered: stopping it loses nothing
 # jobs let through to the end when quitting: a tile or an edit on its way into the library
 FINISH_JOBS = frozenset({"store", "update", "collection"})
+# what the render process imports when it is warmed: what a first diffusion job would wait for
+RENDER_IMPORTS = ("torch", "diffusers", "desktop.engine.generate", "desktop.engine.diffusion.engine")
 
 
 class MainWindow(QMainWindow):
@@ -58,6 +62,9 @@ class MainWindow(QMainWindow):
         self.stuck = False  # set at shutdown when a job could not be stopped in time
         self._live_job: int | None = None
         self.current: TileEntry | None = None
+        # diffusion renders in a worker process (started on first use): torch's import and a CUDA
+        # crash stay out of this one, and a model stays loaded there between jobs
+        self.renderer = WorkerProcess()
         self.setWindowTitle("Tessera")
         self.resize(1440, 900)
         self.setDockNestingEnabled(True)
@@ -86,6 +93,7 @@ class MainWindow(QMainWindow):
         self.brief.extractPaletteRequested.connect(self.extract_palette)
         self.brief.saveCollectionRequested.connect(self.save_brief_as_collection)
         self.brief.manageModelsRequested.connect(self.show_models)
+        self.brief.engine.currentIndexChanged.connect(lambda index: self._warm_renderer())
         self.preview.starterRequested.connect(self.start_with_starter)
         self.library.tileSelected.connect(self.show_entry)
         self.library.statusRequested.connect(self.set_status)
@@ -154,6 +162,8 @@ class MainWindow(QMainWindow):
         gen.addSeparator()
         self._action(gen, "&Models…", self.show_models, "Ctrl+Shift+M",
                      "Add, rename and remove the diffusion models the Brief can use")
+        self._action(gen, "&Unload the model", self.unload_model, None,
+                     "Give back the memory (the GPU's too) of the loaded diffusion model; the next job loads it again")
         library_menu = bar.addMenu("&Library")
         self._action(library_menu, "Find &duplicates…", self.show_duplicates, "Ctrl+Shift+D",
                      "Pairs of patterns that look like one design, with their scores")
@@ -287,6 +297,23 @@ class MainWindow(QMainWindow):
         root = self.library_dir
         self.submit("open-library", lambda ctx: _open_library(root), lane=Lane.WRITER,
                     title="Opening the library", on_done=self._library_opened)
+        self._warm_renderer()
+
+    def _warm_renderer(self) -> None:
+        """With a diffusion model in the Brief, start the render process and its imports now (after
+        the first paint), so the first Generate does not wait for them."""
+        if self._background_started and not self._closing and self.brief.engine.currentData() != "procedural":
+            # (off the UI thread: starting a process takes some milliseconds)
+            threading.Thread(target=self.renderer.warm, args=(RENDER_IMPORTS,), name="warm-renderer",
+                             daemon=True).start()
+
+    def unload_model(self) -> None:
+        if not self.renderer.alive:
+            self.statusBar().showMessage("No diffusion model is loaded.", 4000)
+        elif self.renderer.unload():
+            self.statusBar().showMessage("The diffusion model is unloaded; its memory is given back.", 5000)
+        else:
+            self.statusBar().showMessage("A render is running: stop it first (Ctrl+.), then unload.", 6000)
 
     def _library_opened(self, snap: JobSnapshot) -> None:
         lib, problem = snap.result
@@ -354,6 +381,7 @@ class MainWindow(QMainWindow):
         self.bridge.stop()  # no job callbacks after this point
         self._on_done.clear()
         self._on_failed.clear()
+        self.renderer.close()  # a render stops at its next step, or its process is ended
         self.stuck = not self.queue.shutdown(timeout=5.0)
         if self.stuck:  # a job still inside a long computation: the process leaves without it (see app.main)
             log.warning("a job was still running at exit: %s", ", ".join(self.queue.busy_threads()))
@@ -654,8 +682,13 @@ class MainWindow(QMainWindow):
             name = Path(request.source).name
             title = f"Upscale {name} ×{request.upscale:g}" if request.upscale else \
                 f"Variations of {name} ({request.engine})"
-        job = self.submit("generate", lambda ctx: run_generate(request, ctx), request, title=title,
-                          on_done=self._generated)
+        if request.engine == "procedural":
+            def run(ctx):
+                return run_generate(request, ctx)
+        else:
+            def run(ctx):
+                return self.renderer.call(ctx, "desktop.engine.generate:run_generate", request)
+        job = self.submit("generate", run, request, title=title, on_done=self._generated)
         self._live_job = job.id if job is not None else None
         self.statusBar().showMessage("Generating…", 3000)
 

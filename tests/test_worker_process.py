@@ -1,0 +1,126 @@
+"""Jobs run in a worker process: relayed progress and previews, errors, stops, crashes, kills."""
+
+import logging
+import os
+import threading
+import time
+
+import numpy as np
+import pytest
+
+from desktop.errors import UserError
+from desktop.jobs import JobCancelled, JobQueue, JobState
+from desktop.worker_process import WorkerProcess
+
+
+@pytest.fixture
+def worker():
+    w = WorkerProcess(name="test-worker", cancel_grace_s=2.0)
+    yield w
+    w.close()
+
+
+@pytest.fixture
+def queue():
+    q = JobQueue()
+    yield q
+    q.shutdown()
+
+
+def test_progress_previews_and_the_result_come_back_from_another_process(worker, queue):
+    job = queue.submit("render", lambda ctx: worker.call(ctx, "worker_jobs:steps", {"steps": 5}))
+    assert job.wait(60)
+    snap = job.snapshot()
+    assert snap.state is JobState.DONE, snap.error
+    assert snap.result["pid"] != os.getpid()
+    assert snap.result["image"].tolist() == np.arange(12).reshape(2, 2, 3).tolist()
+    assert (snap.progress.step, snap.progress.total, snap.progress.message) == (5, 5, "step 5")
+    assert snap.preview.shape == (4, 4, 3) and int(snap.preview[0, 0, 0]) == 4  # the last step's
+
+
+def test_the_worker_stays_between_calls_so_a_loaded_model_stays_loaded(worker):
+    assert [worker.call(None, "worker_jobs:count") for _ in range(3)] == [1, 2, 3]
+    assert worker.starts == 1
+
+
+def test_a_user_error_keeps_its_sentence_and_a_bug_is_named_and_logged(worker, caplog):
+    with pytest.raises(UserError, match="asks for a model that is not there"):
+        worker.call(None, "worker_jobs:refuse")
+    with caplog.at_level(logging.ERROR, logger="tessera.worker"), pytest.raises(RuntimeError, match="KeyError: 'missing'"):
+        worker.call(None, "worker_jobs:bug")
+    assert "Traceback" in caplog.text and "worker_jobs.py" in caplog.text
+    with pytest.raises(RuntimeError, match="could not be sent back"):
+        worker.call(None, "worker_jobs:unpicklable")
+    assert worker.call(None, "worker_jobs:count") == 1 and worker.starts == 1  # the same worker, still well
+
+
+def test_the_workers_log_records_reach_this_process(worker, caplog):
+    with caplog.at_level(logging.INFO):
+        assert worker.call(None, "worker_jobs:warn")
+    record = next(r for r in caplog.records if r.name == "tessera.diffusion")
+    assert record.levelno == logging.WARNING and record.getMessage() == "No CUDA GPU found: rendering on the CPU"
+
+
+def test_a_stop_reaches_the_worker_and_keeps_the_part_made(worker, queue):
+    job = queue.submit("render", lambda ctx: worker.call(ctx, "worker_jobs:stops_with_part"))
+    time.sleep(1.0)
+    queue.cancel(job)
+    assert job.wait(10)
+    snap = job.snapshot()
+    assert snap.state is JobState.CANCELLED and snap.result and snap.result == list(range(len(snap.result)))
+    assert worker.call(None, "worker_jobs:count") == 1 and worker.starts == 1  # a polite stop keeps the worker
+
+
+def test_a_job_that_cannot_stop_is_ended_with_its_process(worker, queue):
+    job = queue.submit("render", lambda ctx: worker.call(ctx, "worker_jobs:never_stops"))
+    while not worker.alive or not worker.busy:
+        time.sleep(0.05)
+    time.sleep(0.5)
+    started = time.monotonic()
+    queue.cancel(job)
+    assert job.wait(20)
+    assert job.snapshot().state is JobState.CANCELLED
+    assert time.monotonic() - started < 2.0 + 5.0  # the grace, then the end
+    assert not worker.alive
+    assert worker.call(None, "worker_jobs:count") == 1 and worker.starts == 2  # a fresh one
+
+
+def test_a_crash_is_one_sentence_and_the_next_call_starts_afresh(worker):
+    with pytest.raises(UserError, match=r"stopped unexpectedly \(exit code 3\)"):
+        worker.call(None, "worker_jobs:crash")
+    assert worker.call(None, "worker_jobs:count") == 1 and worker.starts == 2
+
+
+def test_a_killed_worker_is_explained(worker):
+    import signal
+
+    worker.call(None, "worker_jobs:count")
+    pid = worker._process.pid
+    threading.Timer(0.5, os.kill, (pid, signal.SIGKILL)).start()
+    with pytest.raises(UserError, match=r"SIGKILL.*run out of memory"):
+        worker.call(None, "worker_jobs:never_stops")
+
+
+def test_unload_ends_an_idle_worker_and_close_stops_a_busy_one(worker):
+    worker.warm(["json"])
+    assert worker.call(None, "worker_jobs:count") == 1
+    assert worker.unload() and not worker.alive
+    result = {}
+    thread = threading.Thread(target=lambda: result.setdefault("out", _catch(worker, "worker_jobs:never_stops")))
+    thread.start()
+    while not worker.busy:
+        time.sleep(0.05)
+    assert not worker.unload()  # busy: not ended under a job
+    time.sleep(0.5)
+    worker.close(timeout=1.0)
+    thread.join(10)
+    assert isinstance(result["out"], JobCancelled) and not worker.alive
+    with pytest.raises(JobCancelled):  # closed for good
+        worker.call(None, "worker_jobs:count")
+
+
+def _catch(worker, target):
+    try:
+        return worker.call(None, target)
+    except BaseException as exc:
+        return exc
