@@ -14,4 +14,7 @@ def main() -> int:
 
 
 if __name__ == "__main__":
+    import multiprocessing
+
+    multiprocessing.freeze_support()  # a frozen build's render process (desktop/worker_process.py) starts here
     raise SystemExit(main())

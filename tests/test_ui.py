@@ -824,10 +824,14 @@ def test_the_window_renders_diffusion_in_its_worker_process_without_importing_to
         "    assert wait(lambda: w.lib.count() == k), w.brief.error.text()\n"
         "    seen.append(w.queue.get(job).snapshot().progress.message)\n"
         "row = w.lib.browse()[0]\n"
+        "alive = w.renderer.alive; w.unload_model()\n"
+        "unloaded = (alive, w.renderer.alive, w.statusBar().currentMessage())\n"
         "print(json.dumps({'torch': 'torch' in sys.modules, 'starts': w.renderer.starts, 'seen': seen,\n"
+        "                  'unloaded': unloaded,\n"
         "                  'engine': row['metadata']['engine'], 'model': row['metadata']['model'], 'repeat': row['repeat']}))\n"
         "w.shutdown()\n"))
     found = json.loads(last)
     assert found["torch"] is False and found["starts"] == 1
     assert found["seen"] == ["tiny 1 of 1", "tiny 1 of 1"] and found["repeat"] == "half-drop"
     assert (found["engine"], found["model"]) == ("diffusion", "tiny")
+    assert found["unloaded"] == [True, False, "The diffusion model is unloaded; its memory is given back."]
