@@ -223,6 +223,7 @@ class MainWindow(QMainWindow):
             return
         self.save_state()
         self.bridge.stop()
+        self.renderer.close()  # its work was stopped above; the process and its memory go now
         super().closeEvent(event)
 
     def work_in_progress(self) -> list[JobSnapshot]:
