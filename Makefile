@@ -29,6 +29,7 @@ bench: $(STAMP)
 	$(PY) benchmarks/preview.py
 	$(PY) benchmarks/library.py
 	$(PY) benchmarks/search.py
+	$(PY) benchmarks/render_process.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info
