@@ -47,8 +47,10 @@ NICENESS = 10  # the worker's scheduling priority below the window's (Unix)
 class WorkerProcess:
     """One persistent worker process, started on first use. Calls run one at a time."""
 
-    def __init__(self, name: str = "tessera-render", cancel_grace_s: float = CANCEL_GRACE_S):
+    def __init__(self, name: str = "tessera-render", cancel_grace_s: float = CANCEL_GRACE_S,
+                 label: str = "the render process"):
         self.name = name
+        self.label = label  # what a person reads: "starting the render process…"
         self.cancel_grace_s = cancel_grace_s
         self._mp = multiprocessing.get_context("spawn")
         self._lock = threading.Lock()  # the process, its pipe's sending end
@@ -58,6 +60,7 @@ class WorkerProcess:
         self._cancel = None
         self._closing = False
         self.starts = 0  # how many processes were started (a crash or a kill makes the next call start one)
+        self._served = 0  # calls the current process has taken
 
     # -- the process ------------------------------------------------------------------------
     @property
@@ -79,10 +82,16 @@ class WorkerProcess:
                 self._cancel = self._mp.Event()
                 self._process = self._mp.Process(target=_worker_main, args=(child, self._cancel, os.getpid()),
                                                  name=self.name, daemon=True)
-                self._process.start()
-                child.close()
                 self._conn = parent
+                try:
+                    self._process.start()
+                except OSError as exc:  # no memory or no process slots left
+                    self._discard()
+                    raise UserError(f"could not start {self.label}: {exc.strerror or exc}") from None
+                finally:
+                    child.close()
                 self.starts += 1
+                self._served = 0
             return self._process, self._conn
 
     def _send(self, message: tuple) -> None:
@@ -94,7 +103,7 @@ class WorkerProcess:
         try:
             self._started()
             self._send(("warm", list(modules)))
-        except (JobCancelled, OSError) as exc:
+        except (JobCancelled, UserError, OSError) as exc:
             log.debug("the worker could not be warmed: %s", exc)
 
     def _discard(self) -> None:
@@ -145,6 +154,9 @@ class WorkerProcess:
         """Run `target` ("module:function") as `fn(request, ctx)` in the worker, relaying to `ctx`."""
         with self._calling:
             process, conn = self._started()
+            self._served += 1
+            if self._served == 1 and ctx is not None:  # its imports (perhaps begun by warm()) come first
+                _quietly(ctx.progress, 0, None, f"starting {self.label}")
             cancel = self._cancel
             cancel.clear()
             try:
@@ -205,7 +217,7 @@ class WorkerProcess:
                 how = f"signal {-code}"
         hint = " The system may have run out of memory." if code == -signal.SIGKILL else ""
         log.error("the %s process ended during a job (%s)", self.name, how)
-        return UserError(f"The render process stopped unexpectedly ({how}).{hint} Nothing in the library was "
+        return UserError(f"{self.label.capitalize()} stopped unexpectedly ({how}).{hint} Nothing in the library was "
                          "touched; the next job starts a fresh process and loads the model again.")
 
 

@@ -124,3 +124,39 @@ def _catch(worker, target):
         return worker.call(None, target)
     except BaseException as exc:
         return exc
+
+
+class _Recorder:
+    cancelled = False
+
+    def __init__(self):
+        self.messages = []
+
+    def progress(self, step, total=None, message=None):
+        self.messages.append(message)
+
+    def preview(self, image):
+        pass
+
+
+def test_a_fresh_worker_says_it_is_starting_once(worker):
+    worker.warm(["json"])  # started ahead of the first call: the first call still says so
+    first, second = _Recorder(), _Recorder()
+    worker.call(first, "worker_jobs:steps", {"steps": 2})
+    worker.call(second, "worker_jobs:steps", {"steps": 2})
+    assert first.messages == ["starting the render process", "step 1", "step 2"]
+    assert second.messages == ["step 1", "step 2"]
+
+
+def test_a_worker_that_cannot_start_is_one_sentence(worker, monkeypatch):
+    import errno
+    import multiprocessing.process
+
+    def no_room(self):
+        raise OSError(errno.EAGAIN, "Resource temporarily unavailable")
+
+    monkeypatch.setattr(multiprocessing.process.BaseProcess, "start", no_room)
+    with pytest.raises(UserError, match="could not start the render process: Resource temporarily unavailable"):
+        worker.call(None, "worker_jobs:count")
+    monkeypatch.undo()
+    assert worker.call(None, "worker_jobs:count") == 1
