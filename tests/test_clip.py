@@ -216,3 +216,44 @@ def test_an_import_keeps_pixels_only_for_clip(tmp_path, tiny_weights, monkeypatc
         loads.clear()
         ids = finder.import_into(lib, files).added
         assert len(ids) == 4 and not loads and finder.index(lib).clip_ids() == set(ids)  # kept pixels used
+
+
+def test_clip_in_a_worker_process_gives_the_same_vectors_and_says_what_is_wrong(tiny_weights, tmp_path, monkeypatch):
+    """The window's CLIP runs in a worker process: the same model id, the same image and text
+    vectors (in chunks down the pipe), and a damaged file is a reason, not a failed job."""
+    from desktop.library.clip import ClipInWorker
+    from desktop.worker_process import WorkerProcess
+
+    config, weights = tiny_weights
+    monkeypatch.setenv("TESSERA_CLIP_CONFIG", str(config))
+    monkeypatch.setenv("TESSERA_CLIP_MODEL", "tessera-tiny-clip")
+    monkeypatch.setenv("TESSERA_CLIP_WEIGHTS", str(weights))
+    local = ClipEmbedder("tessera-tiny-clip", weights)
+    worker = WorkerProcess(name="test-clip")
+    try:
+        remote, why = load_if_available(tmp_path, worker)
+        assert why == "" and isinstance(remote, ClipInWorker) and remote.model_id == local.model_id
+        remote.CHUNK = 2  # three images: two trips
+        images = [tile(1), tile(2), tile(3)]
+        assert np.allclose(remote.embed_images(images), local.embed_images(images), atol=1e-6)
+        assert np.allclose(remote.embed_texts(["damask", "stripes"]), local.embed_texts(["damask", "stripes"]),
+                           atol=1e-6)
+        (tmp_path / "broken.safetensors").write_bytes(b"not a safetensors file")
+        monkeypatch.setenv("TESSERA_CLIP_WEIGHTS", str(tmp_path / "broken.safetensors"))
+        broken, why = load_if_available(tmp_path, worker)
+        assert broken is None and why.startswith(f"CLIP weights at {tmp_path / 'broken.safetensors'} could not be loaded (")
+        assert worker.starts == 1  # the same process served all of it
+    finally:
+        worker.close()
+
+
+def test_large_images_are_made_small_the_same_way_for_both_embedders(tiny_weights):
+    from desktop.library.clip import CLIP_SHORT_SIDE, fit_for_clip
+
+    big = (np.random.default_rng(4).random((1200, 900, 4)) * 255).astype(np.uint8)
+    small = fit_for_clip(big)
+    assert small.shape == (round(1200 * CLIP_SHORT_SIDE / 900), CLIP_SHORT_SIDE, 3)
+    assert np.array_equal(fit_for_clip(small), small)  # once is enough
+    _, weights = tiny_weights
+    local = ClipEmbedder("tessera-tiny-clip", weights)
+    assert np.allclose(local.embed_images([big]), local.embed_images([small]), atol=1e-6)

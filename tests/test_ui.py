@@ -341,7 +341,7 @@ def test_first_text_search_offers_the_clip_download_and_shows_its_progress(qtbot
     from PySide6.QtWidgets import QMessageBox
     from tiny_clip import NAME, make_tiny_clip
 
-    _, weights = make_tiny_clip(tmp_path)
+    config, weights = make_tiny_clip(tmp_path)
     hub = LoopbackHub(weights.read_bytes(), "/studio/tiny-clip/resolve/main/open_clip_model.safetensors")
     for name in ("TESSERA_OFFLINE", "HF_HUB_OFFLINE", "TESSERA_CLIP_WEIGHTS"):
         monkeypatch.delenv(name, raising=False)
@@ -349,6 +349,7 @@ def test_first_text_search_offers_the_clip_download_and_shows_its_progress(qtbot
     monkeypatch.setenv("HF_ENDPOINT", hub.endpoint)
     monkeypatch.setenv("TESSERA_CLIP_REPO", "studio/tiny-clip")
     monkeypatch.setenv("TESSERA_CLIP_MODEL", NAME)
+    monkeypatch.setenv("TESSERA_CLIP_CONFIG", str(config))  # (registered in the CLIP process too)
     asked = []
     monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: asked.append(a) or QMessageBox.StandardButton.Yes)
     from desktop.ui.app import create_window
@@ -369,6 +370,12 @@ def test_first_text_search_offers_the_clip_download_and_shows_its_progress(qtbot
         downloads = [j for j in win.queue.jobs() if j.kind == "clip-download"]
         assert downloads and downloads[0].progress.total == len(hub.payload)
         assert downloads[0].progress.step == len(hub.payload)
+        from desktop.library import search
+        from desktop.library.clip import ClipInWorker
+
+        # CLIP ran in its own process, one for the whole session: the window's never imports torch
+        assert isinstance(search.embedder(win.lib), ClipInWorker) and win.clip_worker.starts == 1
+        assert search.embedder(win.lib).model_id.startswith(f"open_clip:{NAME}:")
     finally:
         win.close()
         win.shutdown()

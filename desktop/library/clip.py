@@ -35,13 +35,17 @@ def configured_model() -> str:
     return os.environ.get("TESSERA_CLIP_MODEL", DEFAULT_MODEL)
 
 
-def load_if_available(data_dir: Path | None = None) -> tuple[ClipEmbedder | None, str]:
-    """(embedder, "") when weights are found, else (None, why not). Imports torch only if they are."""
+def load_if_available(data_dir: Path | None = None, worker=None) -> tuple[ClipEmbedder | ClipInWorker | None, str]:
+    """(embedder, "") when weights are found, else (None, why not). Imports torch only if they are,
+    and then in `worker` (a desktop.worker_process.WorkerProcess) when one is given: the window's
+    process never imports torch, whose import alone would freeze it for 0.4 s."""
     model = os.environ.get("TESSERA_CLIP_MODEL", DEFAULT_MODEL)
     weights = find_weights(model, data_dir)
     if weights is None:
         return None, unavailable_reason(model, data_dir)
     try:
+        if worker is not None:
+            return ClipInWorker(worker, model, weights), ""
         return ClipEmbedder(configured_model(), weights), ""
     except Exception as exc:  # a wrong or damaged weights file: say which, and carry on without CLIP
         return None, f"CLIP weights at {weights} could not be loaded ({exc})"
@@ -196,7 +200,7 @@ class ClipEmbedder:
         import torch
         from PIL import Image
 
-        batch = torch.stack([self.preprocess(Image.fromarray(np.asarray(im)[..., :3])) for im in images]).to(self.device)
+        batch = torch.stack([self.preprocess(Image.fromarray(fit_for_clip(im))) for im in images]).to(self.device)
         with torch.no_grad():
             vectors = self.model.encode_image(batch).float()
         return _normalise(vectors.cpu().numpy())
@@ -207,6 +211,69 @@ class ClipEmbedder:
         with torch.no_grad():
             vectors = self.model.encode_text(self.tokenizer(texts).to(self.device)).float()
         return _normalise(vectors.cpu().numpy())
+
+
+CLIP_SHORT_SIDE = 512  # at least twice the 224 px (or 336) CLIP's own preprocessing resizes to
+
+
+def fit_for_clip(image: np.ndarray) -> np.ndarray:
+    """The RGB image, shrunk (area-averaged) so its short side is at most CLIP_SHORT_SIDE. Both
+    embedders start with it, so the window's vectors and the command line's are the same."""
+    rgb = np.ascontiguousarray(np.asarray(image)[..., :3])
+    h, w = rgb.shape[:2]
+    if min(h, w) <= CLIP_SHORT_SIDE:
+        return rgb
+    import cv2
+
+    scale = CLIP_SHORT_SIDE / min(h, w)
+    return cv2.resize(rgb, (max(1, round(w * scale)), max(1, round(h * scale))), interpolation=cv2.INTER_AREA)
+
+
+class ClipInWorker:
+    """A ClipEmbedder that lives in a worker process: the same calls, the same vectors."""
+
+    CHUNK = 16  # images per trip down the pipe (at most 12 MB of them)
+
+    def __init__(self, worker, model: str, weights: str | Path):
+        self.worker, self.name, self.weights = worker, model, str(weights)
+        self.model_id = self._ask("load", [])
+
+    def _ask(self, op: str, items: list):
+        return self.worker.call(None, "desktop.library.clip:serve",
+                                {"op": op, "model": self.name, "weights": self.weights, "items": items})
+
+    def embed_images(self, images: list[np.ndarray]) -> np.ndarray:
+        # made small here (OpenCV lets go of the interpreter lock), so little crosses the pipe:
+        # pickling sixteen 1024² tiles held the window's lock for tens of milliseconds
+        parts = [self._ask("images", [fit_for_clip(im) for im in images[k:k + self.CHUNK]])
+                 for k in range(0, len(images), self.CHUNK)]
+        return np.concatenate(parts) if parts else np.zeros((0, 0), np.float32)
+
+    def embed_texts(self, texts: list[str]) -> np.ndarray:
+        return self._ask("texts", list(texts))
+
+
+_SERVED: dict[tuple[str, str], ClipEmbedder] = {}  # in the worker: the loaded model
+
+
+def serve(request: dict, ctx=None):
+    """In the worker process: load the model once, then embed (see ClipInWorker)."""
+    key = (request["model"], request["weights"])
+    if key not in _SERVED:
+        _SERVED.clear()
+        configured_model()  # registers a configured architecture in this process too
+        try:
+            _SERVED[key] = ClipEmbedder(request["model"], request["weights"])
+        except Exception as exc:  # a wrong or damaged file is the user's to hear about, not a bug
+            from desktop.errors import UserError
+
+            raise UserError(str(exc).splitlines()[0][:300] if str(exc) else type(exc).__name__) from None
+    embedder = _SERVED[key]
+    if request["op"] == "images":
+        return embedder.embed_images(request["items"])
+    if request["op"] == "texts":
+        return embedder.embed_texts(request["items"])
+    return embedder.model_id
 
 
 def _normalise(v: np.ndarray) -> np.ndarray:

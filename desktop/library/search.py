@@ -58,23 +58,24 @@ def embedder(lib: Library):
     return getattr(lib, "_clip", None)
 
 
-def ensure_clip(lib: Library, data_dir=None, download: bool = False, progress=None) -> str:
+def ensure_clip(lib: Library, data_dir=None, download: bool = False, progress=None, worker=None) -> str:
     """Attach CLIP when its weights are here, or (`download`, online) after fetching them first.
 
     Returns "" when CLIP is attached, else the plain reason it is not. `progress(done, total)`
-    follows the download (see desktop.library.clip.download).
+    follows the download (see desktop.library.clip.download). With `worker` (a WorkerProcess),
+    CLIP runs in it, not in this process.
     """
     if embedder(lib) is not None:
         return ""
     from desktop.library import clip
 
-    found, why = clip.load_if_available(data_dir)
+    found, why = clip.load_if_available(data_dir, worker)
     if found is None and download and clip.find_weights(clip.configured_model(), data_dir) is None:
         try:
             clip.download(clip.configured_model(), data_dir, progress)
         except clip.ClipDownloadError as exc:
             return f"{why}, and downloading them failed: {exc}"
-        found, why = clip.load_if_available(data_dir)
+        found, why = clip.load_if_available(data_dir, worker)
     if found is None:
         return why
     set_embedder(lib, found)

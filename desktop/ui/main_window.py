@@ -65,6 +65,7 @@ class MainWindow(QMainWindow):
         # diffusion renders in a worker process (started on first use): torch's import and a CUDA
         # crash stay out of this one, and a model stays loaded there between jobs
         self.renderer = WorkerProcess()
+        self.clip_worker = WorkerProcess(name="tessera-clip", label="the CLIP process")  # text search's model
         self.setWindowTitle("Tessera")
         self.resize(1440, 900)
         self.setDockNestingEnabled(True)
@@ -223,7 +224,8 @@ class MainWindow(QMainWindow):
             return
         self.save_state()
         self.bridge.stop()
-        self.renderer.close()  # its work was stopped above; the process and its memory go now
+        self.renderer.close()  # its work was stopped above; the processes and their memory go now
+        self.clip_worker.close()
         super().closeEvent(event)
 
     def work_in_progress(self) -> list[JobSnapshot]:
@@ -384,6 +386,7 @@ class MainWindow(QMainWindow):
         self._on_failed.clear()
         self.renderer.close()  # a render stops at its next step, or its process is ended
         self.stuck = not self.queue.shutdown(timeout=5.0)
+        self.clip_worker.close()  # (after the writer: a tile's store may still be embedding through it)
         if self.stuck:  # a job still inside a long computation: the process leaves without it (see app.main)
             log.warning("a job was still running at exit: %s", ", ".join(self.queue.busy_threads()))
         if self.lib is not None and not self.queue.writer_busy():
@@ -518,7 +521,7 @@ class MainWindow(QMainWindow):
                 def progress(done: int, total: int) -> None:
                     ctx.progress(done, total or None, f"Downloading CLIP weights: {done / 1e6:.0f} MB")
 
-                why = search.ensure_clip(lib, data_dir, download=True, progress=progress)
+                why = search.ensure_clip(lib, data_dir, download=True, progress=progress, worker=self.clip_worker)
                 if why:
                     raise UserError(why)
                 return ""
@@ -528,8 +531,8 @@ class MainWindow(QMainWindow):
             self._search_job = job.id if job is not None else None  # a failure shows in the grid's header
             self._clip_job = self._search_job
 
-        job = self.submit("clip", lambda ctx: search.ensure_clip(lib, data_dir, download=False), lane=Lane.IO,
-                          title="Loading CLIP", on_done=loaded)
+        job = self.submit("clip", lambda ctx: search.ensure_clip(lib, data_dir, download=False, worker=self.clip_worker),
+                          lane=Lane.IO, title="Loading CLIP", on_done=loaded)
         self._clip_job = job.id if job is not None else None
 
     def search_image(self, path: str) -> None:
