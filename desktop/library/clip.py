@@ -24,22 +24,27 @@ HF_REPOS = {"ViT-B-32": "timm/vit_base_patch32_clip_224.openai"}
 HF_FILES = ("open_clip_model.safetensors", "open_clip_pytorch_model.bin")
 
 
+def model_name() -> str:
+    """The CLIP model name: TESSERA_CLIP_MODEL (default ViT-B-32). Imports nothing."""
+    return os.environ.get("TESSERA_CLIP_MODEL", DEFAULT_MODEL)
+
+
 def configured_model() -> str:
-    """The CLIP model name: TESSERA_CLIP_MODEL (default ViT-B-32). TESSERA_CLIP_CONFIG may name an
-    open_clip model config JSON to register first (a custom or smaller architecture)."""
+    """The model name, with its architecture registered where it is about to be built:
+    TESSERA_CLIP_CONFIG may name an open_clip model config JSON (a custom or smaller one)."""
     config = os.environ.get("TESSERA_CLIP_CONFIG")
     if config:
         import open_clip
 
         open_clip.add_model_config(config)
-    return os.environ.get("TESSERA_CLIP_MODEL", DEFAULT_MODEL)
+    return model_name()
 
 
 def load_if_available(data_dir: Path | None = None, worker=None) -> tuple[ClipEmbedder | ClipInWorker | None, str]:
     """(embedder, "") when weights are found, else (None, why not). Imports torch only if they are,
     and then in `worker` (a desktop.worker_process.WorkerProcess) when one is given: the window's
     process never imports torch, whose import alone would freeze it for 0.4 s."""
-    model = os.environ.get("TESSERA_CLIP_MODEL", DEFAULT_MODEL)
+    model = model_name()
     weights = find_weights(model, data_dir)
     if weights is None:
         return None, unavailable_reason(model, data_dir)

@@ -70,9 +70,9 @@ def ensure_clip(lib: Library, data_dir=None, download: bool = False, progress=No
     from desktop.library import clip
 
     found, why = clip.load_if_available(data_dir, worker)
-    if found is None and download and clip.find_weights(clip.configured_model(), data_dir) is None:
+    if found is None and download and clip.find_weights(clip.model_name(), data_dir) is None:
         try:
-            clip.download(clip.configured_model(), data_dir, progress)
+            clip.download(clip.model_name(), data_dir, progress)
         except clip.ClipDownloadError as exc:
             return f"{why}, and downloading them failed: {exc}"
         found, why = clip.load_if_available(data_dir, worker)
