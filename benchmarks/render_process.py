@@ -17,17 +17,11 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-from timing import machine
-
-HERE = Path(__file__).resolve().parent
-SAVE_SMALL_MODEL = ("import sys, torch, diffusion; "
-                    "diffusion.build('small', 'cpu', torch.float32).save_pretrained(sys.argv[1])")
+from timing import machine, save_small_model
 
 
 def main() -> None:
@@ -43,8 +37,7 @@ def main() -> None:
     from desktop.jobs import JobQueue
     from desktop.worker_process import WorkerProcess
 
-    folder = Path(tempfile.mkdtemp()) / "small-sd"
-    subprocess.run([sys.executable, "-c", SAVE_SMALL_MODEL, str(folder)], cwd=HERE, check=True, capture_output=True)
+    folder = save_small_model(Path(tempfile.mkdtemp()) / "small-sd")
     request = GenerateRequest(engine="diffusion", model=str(folder), prompt="a damask wallpaper", repeat="half-drop",
                               width=args.size, height=args.size, steps=args.steps, count=1)
     queue, worker = JobQueue(), WorkerProcess()

@@ -1,7 +1,7 @@
 """UI thread responsiveness: the longest gap between 5 ms timer ticks on the Qt main thread while
 the window generates 1024x1024 tiles (with QA), imports a folder, and renders two diffusion tiles
-on the CPU (a small random UNet: the first job loads the model, importing torch and diffusers on
-its worker; the second only samples), against the same timer with the window idle (the
+on the CPU (a small random UNet: the first job loads the model, importing torch and diffusers in
+the render process; the second only samples), against the same timer with the window idle (the
 baseline, same run). Offscreen Qt; prints JSON. Goal: no gap > 50 ms.
 
     python benchmarks/responsiveness.py
@@ -17,7 +17,6 @@ import json
 import os
 import platform
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -28,13 +27,10 @@ os.environ.setdefault("TESSERA_GPU_PROBE", "off")
 
 from PySide6.QtCore import QElapsedTimer, QTimer
 from PySide6.QtWidgets import QApplication
+from timing import save_small_model, save_tiny_clip
 
 HERE = Path(__file__).resolve().parent
 SHARED = HERE.parent.parent / "shared" / "data" / "textures" / "seamless"
-# the small UNet of benchmarks/diffusion.py, saved by another process: torch stays out of this one
-# until the window's own first diffusion job imports it
-SAVE_SMALL_MODEL = ("import sys, torch, diffusion; "
-                    "diffusion.build('small', 'cpu', torch.float32).save_pretrained(sys.argv[1])")
 
 
 class Watchdog:
@@ -78,8 +74,7 @@ def diffuse(app, window, dog: Watchdog, folder: Path) -> dict:
     from desktop.config import resolve_paths
     from desktop.engine.diffusion.registry import ModelRegistry
 
-    subprocess.run([sys.executable, "-c", SAVE_SMALL_MODEL, str(folder)], cwd=HERE, check=True,
-                   capture_output=True)
+    save_small_model(folder)  # by another process: torch stays out of this one
     ModelRegistry(resolve_paths().config_dir / "models.json").add(str(folder), name="small")
     window._load_models()
     brief = window.brief
@@ -99,26 +94,11 @@ def diffuse(app, window, dog: Watchdog, folder: Path) -> dict:
     return out
 
 
-# a tiny random CLIP, saved by another process (torch stays out of this one): what the first text
-# search loads costs the same torch and open_clip imports as ViT-B-32 does, and a tiny model
-SAVE_TINY_CLIP = ("import json, sys, torch, open_clip; from safetensors.torch import save_file; "
-                  "open_clip.add_model_config(sys.argv[1]); torch.manual_seed(0); "
-                  "m = open_clip.create_model('bench-tiny-clip', pretrained=None); "
-                  "save_file({k: v.contiguous() for k, v in m.state_dict().items()}, sys.argv[2])")
-TINY_CLIP = {"embed_dim": 32,
-             "vision_cfg": {"image_size": 32, "layers": 1, "width": 32, "patch_size": 16, "head_width": 16},
-             "text_cfg": {"context_length": 77, "vocab_size": 49408, "width": 32, "heads": 2, "layers": 1}}
-
-
 def search_text(app, window, dog: Watchdog, folder: Path, in_this_process: bool) -> dict:
     """The first text search: it loads CLIP (in its worker process, or with --clip-here, on an IO
     thread of this one, as the window did before) and embeds the library for it."""
-    folder.mkdir()
-    config, weights = folder / "bench-tiny-clip.json", folder / "tiny.safetensors"
-    config.write_text(json.dumps(TINY_CLIP))
-    subprocess.run([sys.executable, "-c", SAVE_TINY_CLIP, str(config), str(weights)], check=True, capture_output=True)
-    os.environ.update(TESSERA_CLIP_CONFIG=str(config), TESSERA_CLIP_MODEL="bench-tiny-clip",
-                      TESSERA_CLIP_WEIGHTS=str(weights))
+    config, weights, name = save_tiny_clip(folder)  # (the same imports as ViT-B-32, a tiny model)
+    os.environ.update(TESSERA_CLIP_CONFIG=str(config), TESSERA_CLIP_MODEL=name, TESSERA_CLIP_WEIGHTS=str(weights))
     if in_this_process:
         from desktop.library import search
 

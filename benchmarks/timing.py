@@ -1,11 +1,33 @@
-"""Shared by the benchmark scripts: median timing and a description of the machine."""
+"""Shared by the benchmark scripts: median timing, a description of the machine, and the random
+models the window benchmarks render with (saved by another process, so torch stays out of theirs)."""
 
 from __future__ import annotations
 
 import os
 import platform
 import statistics
+import subprocess
+import sys
 import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+
+
+def save_small_model(folder: Path) -> Path:
+    """The small random UNet of benchmarks/diffusion.py, saved as a diffusers folder."""
+    code = "import sys, torch, diffusion; diffusion.build('small', 'cpu', torch.float32).save_pretrained(sys.argv[1])"
+    subprocess.run([sys.executable, "-c", code, str(folder)], cwd=HERE, check=True, capture_output=True)
+    return folder
+
+
+def save_tiny_clip(folder: Path) -> tuple[Path, Path, str]:
+    """The tests' tiny random CLIP (tests/tiny_clip.py): (its config, its weights, its name)."""
+    code = "import sys; from pathlib import Path; from tiny_clip import make_tiny_clip; make_tiny_clip(Path(sys.argv[1]))"
+    folder.mkdir(parents=True, exist_ok=True)
+    subprocess.run([sys.executable, "-c", code, str(folder)], cwd=HERE.parent / "tests", check=True, capture_output=True)
+    name = "tessera-tiny-clip"
+    return folder / f"{name}.json", folder / "tiny.safetensors", name
 
 
 def median_ms(fn, runs: int) -> float:
