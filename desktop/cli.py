@@ -157,7 +157,10 @@ def style_options(extra: list[str], given: list[str]) -> dict[str, str]:
 def cmd_generate(args: argparse.Namespace, extra: list[str]) -> int:
     from desktop.engine.generate import GenerateRequest
 
-    width, height = parse_size(args.size)
+    if args.source and args.size is not None:  # it would be ignored: say so rather than surprise
+        raise UserError("--size does not go with --from: a variation keeps the image's size, and "
+                        "--upscale FACTOR sets an upscale's")
+    width, height = parse_size(args.size or "1024")
     options = style_options(extra, args.param or [])
     style = args.style
     if args.group:
@@ -317,7 +320,7 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument("--style", help="style name (default stripes; see 'tessera styles')")
     gen.add_argument("--repeat", default=None, help=f"one of {', '.join(REPEATS)} (default basic, or the "
                      "--from image's own)")
-    gen.add_argument("--size", default="1024", help="N or WxH pixels (default 1024)")
+    gen.add_argument("--size", default=None, help="N or WxH pixels (default 1024; with --from, the image's)")
     gen.add_argument("--palette", help="palette name or \"#hex,#hex,...\" (default indigo-dye)")
     gen.add_argument("--seed", type=int, default=0)
     gen.add_argument("--count", type=int, default=1)

@@ -381,6 +381,8 @@ def test_upscale_without_a_model_is_a_seamless_resize(tmp_path, capsys):
     assert seam["status"] == "pass"
     assert main(["generate", "--from", str(source), "--out", str(tmp_path / "x")]) == 2
     assert "variations need a diffusion model" in capsys.readouterr().err
+    assert main(["generate", "--from", str(source), "--upscale", "2", "--size", "64", "--out", str(tmp_path / "x")]) == 2
+    assert "--size does not go with --from: a variation keeps the image's size" in capsys.readouterr().err
     assert main(["generate", "--from", str(tmp_path / "none.png"), "--upscale", "2", "--out", str(tmp_path)]) == 2
 
 
