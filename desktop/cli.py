@@ -226,13 +226,16 @@ def cmd_generate(args: argparse.Namespace, extra: list[str]) -> int:
     return 0
 
 
-def _run_as_job(kind: str, request, args: argparse.Namespace):
-    """Run through the JobQueue, as the window does; Ctrl-C cancels cleanly."""
-    from desktop.engine.generate import run_generate
+def _run_as_job(kind: str, request, args: argparse.Namespace, fn=None,
+                cancelled: str = "cancelled; files already finished were kept"):
+    """Run `fn(request, ctx)` (default: generate) through the JobQueue, as the window does, with
+    its progress on stderr; Ctrl-C cancels cleanly and says `cancelled`."""
     from desktop.jobs import JobQueue, JobState
 
+    if fn is None:
+        from desktop.engine.generate import run_generate as fn
     queue = JobQueue(io_workers=1)
-    job = queue.submit(kind, lambda ctx: run_generate(request, ctx), request, title=kind)
+    job = queue.submit(kind, lambda ctx: fn(request, ctx), request, title=kind)
     show = sys.stderr.isatty() and not args.json
     previous = signal.getsignal(signal.SIGINT)
 
@@ -253,7 +256,7 @@ def _run_as_job(kind: str, request, args: argparse.Namespace):
         signal.signal(signal.SIGINT, previous)
         queue.shutdown(timeout=1.0)
     if job.state is JobState.CANCELLED:
-        raise UserError("cancelled; files already finished were kept")
+        raise UserError(cancelled)
     if job.state is JobState.FAILED:
         raise job.exception or RuntimeError(job.error or "failed")
     return job.result
@@ -337,11 +340,12 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument("--to-library", action="store_true",
                      help="also store the tiles, with provenance and QA, in the library (see --library)")
 
-    from desktop import cli_library, cli_qa
+    from desktop import cli_library, cli_lora, cli_qa
 
     cli_qa.add_parsers(sub, common)
     cli_library.add_parsers(sub, common)
     cli_library.add_model_parsers(sub, common)
+    cli_lora.add_parsers(sub, common)
     return parser
 
 
@@ -376,6 +380,10 @@ def main(argv: list[str] | None = None) -> int:
             from desktop.cli_library import cmd_models
 
             return cmd_models(args, emitter(args))
+        if args.command == "lora":
+            from desktop.cli_lora import cmd_lora
+
+            return cmd_lora(args, emitter(args))
         return {"info": cmd_info, "styles": cmd_styles, "palettes": cmd_palettes}[args.command](args)
     except (UserError, CheckFailed) as exc:
         if args.debug:

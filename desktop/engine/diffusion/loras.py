@@ -234,17 +234,23 @@ def prompt_with_triggers(prompt: str, loras: list[LoraSpec]) -> str:
 
 
 def peft_to_kohya(state: dict[str, Any], folder: Path) -> dict[str, Any]:
-    """A peft UNet adapter's tensors as kohya keys, with peft's scale carried as kohya ``alpha``.
-
-    peft scales a LoRA by lora_alpha / r (lora_alpha / sqrt(r) with rsLoRA); kohya by alpha / rank,
-    so alpha = scale x rank keeps the output the same. diffusers then converts kohya keys itself.
-    """
-    import torch
-
+    """A peft UNet adapter saved with save_pretrained (its config beside it) as kohya tensors."""
     try:
         config = json.loads((folder / "adapter_config.json").read_text())
     except (OSError, ValueError):
         config = {}
+    return peft_state_to_kohya(state, config)
+
+
+def peft_state_to_kohya(state: dict[str, Any], config: dict[str, Any]) -> dict[str, Any]:
+    """A peft UNet adapter's tensors as kohya keys, with peft's scale carried as kohya ``alpha``.
+
+    peft scales a LoRA by lora_alpha / r (lora_alpha / sqrt(r) with rsLoRA); kohya by alpha / rank,
+    so alpha = scale x rank keeps the output the same. diffusers then converts kohya keys itself.
+    `config` is the adapter's LoraConfig as a dict (r, lora_alpha, use_rslora, rank/alpha patterns).
+    """
+    import torch
+
     out: dict[str, Any] = {}
     for key, tensor in state.items():
         name = key.removeprefix("base_model.model.")
@@ -255,8 +261,8 @@ def peft_to_kohya(state: dict[str, Any], folder: Path) -> dict[str, Any]:
         module, _, rest = name.partition(".lora_")
         kohya = "lora_unet_" + module.replace(".", "_")
         if rest.startswith("A"):
-            rank = int(config.get("rank_pattern", {}).get(module, config.get("r", tensor.shape[0])))
-            alpha = float(config.get("alpha_pattern", {}).get(module, config.get("lora_alpha", rank)))
+            rank = int((config.get("rank_pattern") or {}).get(module, config.get("r", tensor.shape[0])))
+            alpha = float((config.get("alpha_pattern") or {}).get(module, config.get("lora_alpha", rank)))
             scale = alpha / (rank ** 0.5) if config.get("use_rslora") else alpha / rank
             out[f"{kohya}.lora_down.weight"] = tensor
             out[f"{kohya}.alpha"] = torch.tensor(scale * tensor.shape[0])

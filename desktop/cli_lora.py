@@ -1,0 +1,121 @@
+"""`tessera lora train|list`: style LoRAs trained from the library's tiles, and the ones on disk."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from desktop.errors import UserError
+
+
+def add_parsers(sub, common: argparse.ArgumentParser) -> None:
+    lora = sub.add_parser("lora", parents=[common], help="style LoRAs: train one from the library, list them")
+    cmds = lora.add_subparsers(dest="lora_command", metavar="ACTION", required=True)
+    tr = cmds.add_parser("train", parents=[common], help="train a style LoRA from library tiles (approved by default)",
+                         description="Train a style LoRA (peft, kohya .safetensors) from library tiles, through "
+                         "their repeats. The set is the approved tiles unless --status, --tag, --collection or "
+                         "--ids say otherwise. Ctrl-C stops at the next step and writes nothing.")
+    tr.add_argument("--model", required=True, help="the base model: a registered name, a folder, a .safetensors")
+    tr.add_argument("--name", required=True, help="the LoRA's name (its file is NAME.safetensors)")
+    tr.add_argument("--trigger", default="", help="a trigger word put before every caption (and in the file)")
+    tr.add_argument("--status", default="approved", help="tiles of this status (default approved; 'any' for all)")
+    tr.add_argument("--tag", action="append", help="only tiles with this tag (repeatable: every one)")
+    tr.add_argument("--collection", help="only tiles in this collection")
+    tr.add_argument("--ids", help="exactly these pattern ids, comma-separated (whatever their status)")
+    tr.add_argument("--min-rating", type=int, default=0, help="only tiles rated at least this")
+    tr.add_argument("--steps", type=int, default=500, help="training steps (default 500)")
+    tr.add_argument("--rank", type=int, default=16, help="LoRA rank (default 16)")
+    tr.add_argument("--alpha", type=float, default=0.0, help="LoRA alpha (default: the rank)")
+    tr.add_argument("--lr", type=float, default=1e-4, help="learning rate (default 1e-4)")
+    tr.add_argument("--batch-size", type=int, default=1, help="tiles per step (default 1)")
+    tr.add_argument("--resolution", type=int, default=0, help="training size (default: 512 SD 1.5, 1024 SDXL)")
+    tr.add_argument("--seed", type=int, default=0)
+    tr.add_argument("--no-shift", action="store_true", help="always see a tile from its own origin")
+    tr.add_argument("--flip", action="store_true", help="also mirror tiles left-right at random")
+    tr.add_argument("--out", help="the file to write (default: Tessera's loras folder)")
+    tr.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
+    tr.add_argument("--precision", default="auto", choices=("auto", "float16", "bfloat16", "float32"))
+    cmds.add_parser("list", parents=[common], help="the LoRAs in Tessera's loras folder, with what trained them")
+
+
+def cmd_lora(args: argparse.Namespace, emit) -> int:
+    if args.lora_command == "list":
+        return _list(emit)
+    return _train(args, emit)
+
+
+def _ids(text: str | None) -> list[int] | None:
+    if not text:
+        return None
+    try:
+        return [int(part) for part in text.replace(" ", "").split(",") if part]
+    except ValueError:
+        raise UserError(f"--ids takes pattern ids separated by commas, not '{text}'") from None
+
+
+def _train(args: argparse.Namespace, emit) -> int:
+    from desktop.cli import _run_as_job
+    from desktop.cli_library import library_root
+    from desktop.engine.diffusion.training import TrainingRequest, train_lora
+    from desktop.library import Library
+    from desktop.library.training_set import describe_set, training_items
+
+    status = None if args.status == "any" else args.status
+    ids = _ids(args.ids)
+    with Library(library_root(args)) as lib:
+        items = training_items(lib, status=status, tag=args.tag, collection=args.collection, ids=ids,
+                               min_rating=args.min_rating)
+    if not items:
+        raise UserError(f"there are no tiles to train on: {describe_set(status, args.tag, args.collection, ids)} "
+                        "are none (approve some: 'tessera library set ID --status approved')")
+    request = TrainingRequest(
+        model=args.model, name=args.name, items=items, trigger=args.trigger, rank=args.rank, alpha=args.alpha,
+        steps=args.steps, learning_rate=args.lr, batch_size=args.batch_size, resolution=args.resolution,
+        seed=args.seed, shift=not args.no_shift, flip=args.flip, out=args.out or "",
+        device="" if args.device == "auto" else args.device,
+        precision="" if args.precision == "auto" else args.precision)
+    request.check()  # before the model loads
+    result = _run_as_job("train-lora", request, args, fn=train_lora, cancelled="cancelled; no LoRA was written")
+    for skipped in result["skipped"]:
+        print(f"tessera: warning: skipped {skipped['file']}: {skipped['reason']}", file=sys.stderr)
+    for warning in result["warnings"]:
+        print(f"tessera: warning: {warning}", file=sys.stderr)
+    trigger = f", trigger '{result['trigger_words'][0]}'" if result["trigger_words"] else ""
+    emit(result, f"wrote {result['path']} ({result['tiles']} tiles, {result['steps']} steps, final loss "
+         f"{result['loss']:.4f}{trigger}, {result['seconds']:.0f} s on {result['device']})")
+    return 0
+
+
+def describe_lora(path: Path) -> dict[str, Any]:
+    """A LoRA file's facts from its header: family, trigger words, and what trained it (if Tessera did)."""
+    from desktop.engine.diffusion.loras import glance
+    from desktop.engine.diffusion.registry import safetensors_header
+
+    words, family = glance(path)
+    try:
+        header, _ = safetensors_header(path)
+        raw = (header.get("__metadata__") or {}).get("tessera.training")
+        training = json.loads(raw) if raw else None
+    except (UserError, ValueError):
+        training = None
+    return {"name": path.stem, "path": str(path), "family": family, "trigger_words": words,
+            "bytes": path.stat().st_size, "training": training}
+
+
+def _list(emit) -> int:
+    from desktop.engine.diffusion.training import lora_folder
+
+    folder = lora_folder()
+    found = [describe_lora(p) for p in sorted(folder.glob("*.safetensors"))] if folder.is_dir() else []
+    lines = []
+    for lora in found:
+        made = lora["training"]
+        origin = (f"trained on {len(made['tiles'])} tiles of {made['base_model'].get('name', '?')}, "
+                  f"{made['steps']} steps" if made else "not trained by Tessera")
+        words = ", ".join(lora["trigger_words"]) or "none"
+        lines.append(f"{lora['name']:24s} {lora['family'] or '?':5s} trigger: {words}; {origin}")
+    emit({"folder": str(folder), "loras": found}, "\n".join(lines) or f"no LoRAs in {folder}")
+    return 0

@@ -1,0 +1,507 @@
+"""Training a style LoRA from seamless tiles (peft), on the GPU, with the repeat kept.
+
+    from desktop.engine.diffusion.training import TrainingRequest, train_lora
+
+    result = train_lora(TrainingRequest(model="my-sd15", name="deco", trigger="tsr deco",
+                                        items=[{"file": "a.png", "caption": "gold fans", "repeat": "half-drop"}]))
+    result["path"]                      # a kohya .safetensors, read back by Generate like any LoRA
+
+What makes it a pattern trainer rather than a generic one:
+
+- every tile is seen **through its repeat**: the VAE encodes it with repeat padding (so the
+  latents wrap), and the UNet trains with the same padding it renders with;
+- each step sees the tile from a **random origin on its plane** (a translation along the repeat,
+  which a seamless tile allows and a photo does not), so the LoRA learns the motif, not where
+  the tile happened to be cut. For half-drop and half-brick the window follows the lattice; a
+  mirror repeat is not translated (its half-tiles would not mirror);
+- sizes keep each tile's aspect at about the training resolution's area, resized through the
+  repeat so they stay seamless.
+
+The text encoders and the VAE are frozen, so each caption is encoded once and each tile's latent
+distribution once: a step is the UNet alone. LoRA layers go on the UNet's attention, projection
+and feed-forward layers; the loss is min-SNR weighted. On CUDA the frozen weights are in half
+precision (bfloat16 where the GPU has it, float16 with a gradient scaler where it has not) and
+the LoRA in float32; on the CPU, float32. The result is written once, atomically, as kohya
+tensors in float16 with metadata: trigger words, the base model and its sha256, and the tiles'
+sha256, so what a LoRA was trained on is never lost. A cancel stops at the next step and
+writes nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import re
+import shutil
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from desktop import __version__
+from desktop.errors import UserError
+from desktop.repeat import Repeat, check_size, parse_repeat
+
+log = logging.getLogger("tessera.training")
+
+# the UNet's layers a style LoRA trains: attention, the transformer blocks' projections, feed-forward
+TARGETS = ("to_q", "to_k", "to_v", "to_out.0", "proj_in", "proj_out", "ff.net.0.proj", "ff.net.2")
+ADAPTER = "tessera_training"
+RESOLUTION = {"sd15": 512, "sdxl": 1024}
+BASE_VERSION = {"sd15": ("sd_v1", "stable-diffusion-v1/lora"), "sdxl": ("sdxl_base_v1-0", "stable-diffusion-xl-v1-base/lora")}
+_NAME = re.compile(r"[\w][\w .-]{0,79}")
+
+
+@dataclass
+class TrainingRequest:
+    """What to train. Plain data: it serialises to JSON and back (the window sends it to its worker)."""
+
+    model: str  # a registered model's name, a model folder or checkpoint, or a Hugging Face id
+    name: str  # the LoRA's name: its file is NAME.safetensors
+    items: list[dict[str, Any]] = field(default_factory=list)  # {file, caption, repeat[, sha256, id]}
+    trigger: str = ""  # put before every caption, and into the file as its trigger words
+    rank: int = 16
+    alpha: float = 0.0  # 0: the rank (a scale of 1)
+    steps: int = 500
+    learning_rate: float = 1e-4
+    batch_size: int = 1
+    resolution: int = 0  # 0: the family's (512 for SD 1.5, 1024 for SDXL)
+    seed: int = 0
+    shift: bool = True  # a random origin on the tile's plane at every step
+    flip: bool = False  # mirror left-right at random too (for motifs without a handedness)
+    snr_gamma: float = 5.0  # min-SNR loss weighting; 0: plain MSE
+    out: str = ""  # the file to write; "": the loras folder in Tessera's data folder
+    device: str = ""  # "", "cpu", "cuda", "cuda:1"
+    precision: str = ""  # "", float16, bfloat16, float32
+
+    def check(self) -> None:
+        """Everything that can be said before a model loads."""
+        if not _NAME.fullmatch(self.name or ""):
+            raise UserError(f"a LoRA name is 1-80 letters, digits, spaces, dots, dashes or underscores, not "
+                            f"'{self.name}'")
+        if not self.items:
+            raise UserError("there are no tiles to train on: approve some in the library (or choose a set "
+                            "that has some)")
+        limits = (("rank", self.rank, 1, 256), ("steps", self.steps, 1, 200_000),
+                  ("batch size", self.batch_size, 1, 64))
+        for label, value, low, high in limits:
+            if not low <= int(value) <= high:
+                raise UserError(f"the {label} must be between {low} and {high}, not {value}")
+        if not 0 < self.learning_rate < 1:
+            raise UserError(f"the learning rate must be above 0 and below 1, not {self.learning_rate}")
+        if self.resolution and not 32 <= self.resolution <= 2048:
+            raise UserError(f"the training resolution must be between 32 and 2048, not {self.resolution}")
+        if self.alpha < 0 or self.snr_gamma < 0:
+            raise UserError("alpha and the SNR gamma cannot be negative")
+        for item in self.items:
+            parse_repeat(item.get("repeat") or "basic")
+
+
+def lora_folder() -> Path:
+    from desktop.config import resolve_paths
+
+    return resolve_paths().data_dir / "loras"
+
+
+def output_path(request: TrainingRequest) -> Path:
+    """Where the LoRA goes; refused before training when it cannot be written there."""
+    path = Path(request.out).expanduser() if request.out else lora_folder() / f"{request.name}.safetensors"
+    if path.suffix.lower() != ".safetensors":
+        raise UserError(f"a LoRA is written as .safetensors, not {path.name}")
+    if path.exists():
+        raise UserError(f"there is already a LoRA at {path}: choose another name")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        probe = path.with_name(f".{path.name}.probe")
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as exc:
+        raise UserError(f"cannot write the LoRA to {path.parent}: {exc.strerror or exc}") from None
+    return path
+
+
+def training_size(width: int, height: int, resolution: int, multiple: int) -> tuple[int, int]:
+    """The tile's aspect at about resolution² pixels, each side a multiple of `multiple`."""
+    scale = resolution / math.sqrt(width * height)
+    return (max(multiple, round(width * scale / multiple) * multiple),
+            max(multiple, round(height * scale / multiple) * multiple))
+
+
+def shifted(latents, repeat: Repeat, dx: int, dy: int):
+    """The latent tile seen from (dx, dy) on its plane: the same repeat, another origin."""
+    from desktop.repeat import window
+
+    h, w = latents.shape[-2:]
+    return window(latents, repeat, dx, dy, w, h)
+
+
+@dataclass
+class _Tile:
+    mean: Any  # the VAE's latent distribution, already scaled (1x4xhxw, float32)
+    std: Any
+    caption: int  # index into the encoded captions
+    repeat: Repeat
+    size: tuple[int, int]  # pixel width, height
+    file: str
+    sha256: str
+
+
+class LoraTrainer:
+    """A LoRA on a loaded pipeline's UNet, and the tiles it learns from, prepared once."""
+
+    def __init__(self, pipe, family: str, request: TrainingRequest, device: str, dtype: str):
+        import torch
+
+        self.pipe, self.family, self.request = pipe, family, request
+        self.device = torch.device(device)
+        self.half = dtype in ("float16", "bfloat16") and self.device.type == "cuda"
+        self.autocast_dtype = getattr(torch, dtype) if self.half else None
+        self.scaler = torch.amp.GradScaler("cuda") if self.half and dtype == "float16" else None
+        self.tiles: list[_Tile] = []
+        self.captions: list[dict[str, Any]] = []
+        self.skipped: list[dict[str, str]] = []
+        self.generator = torch.Generator("cpu").manual_seed(int(request.seed))
+        self.rng = np.random.default_rng(int(request.seed))
+        from diffusers import DDPMScheduler
+
+        self.noise = DDPMScheduler.from_config(pipe.scheduler.config)
+        self.losses: list[float] = []
+        self.optimizer = None
+
+    # preparing -------------------------------------------------------------------------------
+    @property
+    def multiple(self) -> int:
+        """Sides in pixels must be multiples of this: the VAE's scale times the UNet's downsamplings."""
+        blocks = len(self.pipe.unet.config.block_out_channels)
+        return int(getattr(self.pipe, "vae_scale_factor", 8)) * 2 ** (blocks - 1)
+
+    def prepare(self, ctx=None) -> None:
+        """Encode every caption and tile once (frozen encoders), then attach the LoRA."""
+        import torch
+
+        from desktop.engine.diffusion.img2img import wrap_resize
+        from desktop.engine.diffusion.padding import repeat_padding
+        from desktop.engine.images import load_rgb
+
+        request, pipe = self.request, self.pipe
+        for part in ("unet", "vae", "text_encoder", "text_encoder_2"):
+            module = getattr(pipe, part, None)
+            if module is not None:
+                module.requires_grad_(False)
+        resolution = request.resolution or RESOLUTION.get(self.family, 512)
+        texts: dict[str, int] = {}
+        vae = pipe.vae
+        upcast = vae.dtype == torch.float16 and getattr(vae.config, "force_upcast", False)
+        if upcast:
+            vae.to(torch.float32)  # SDXL's VAE overflows in float16
+        for k, item in enumerate(request.items):
+            if ctx is not None:
+                ctx.check_cancelled()
+                ctx.progress(k, len(request.items), f"preparing tile {k + 1} of {len(request.items)}")
+            name = Path(str(item.get("file", ""))).name or "?"
+            repeat = parse_repeat(item.get("repeat") or "basic")
+            try:
+                image = load_rgb(item["file"])
+                w, h = training_size(image.shape[1], image.shape[0], resolution, self.multiple)
+                check_size(repeat, image.shape[1], image.shape[0])
+                image = wrap_resize(image, repeat.value, w, h)
+            except (OSError, ValueError, UserError, KeyError) as exc:
+                reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+                self.skipped.append({"file": str(item.get("file", "")), "reason": reason})
+                log.warning("training: skipped %s (%s)", name, reason)
+                continue
+            pixels = torch.from_numpy(np.ascontiguousarray(image)).permute(2, 0, 1)[None].float() / 127.5 - 1
+            pixels = pixels.to(self.device, vae.dtype)
+            with torch.no_grad(), repeat_padding([vae], repeat):
+                dist = vae.encode(pixels).latent_dist
+            scale = vae.config.scaling_factor
+            shift = getattr(vae.config, "shift_factor", None) or 0.0
+            caption = ", ".join(p for p in (request.trigger.strip(), str(item.get("caption") or "").strip()) if p)
+            if caption not in texts:
+                texts[caption] = len(texts)
+                self.captions.append(self._encode(caption))
+            self.tiles.append(_Tile(((dist.mean - shift) * scale).float(), (dist.std * scale).float(),
+                                    texts[caption], repeat, (w, h), str(item["file"]), str(item.get("sha256", ""))))
+        if upcast:
+            vae.to(torch.float16)
+        if not self.tiles:
+            first = self.skipped[0] if self.skipped else {"file": "", "reason": "no tiles"}
+            raise UserError(f"none of the {len(request.items)} tile(s) could be read to train on "
+                            f"({Path(first['file']).name}: {first['reason']})")
+        self._attach()
+
+    def _encode(self, caption: str) -> dict[str, Any]:
+        import torch
+
+        with torch.no_grad():
+            if self.family == "sdxl":
+                embeds, _, pooled, _ = self.pipe.encode_prompt(caption, device=self.device, num_images_per_prompt=1,
+                                                               do_classifier_free_guidance=False)
+                return {"embeds": embeds, "pooled": pooled}
+            embeds, _ = self.pipe.encode_prompt(caption, self.device, 1, False)
+            return {"embeds": embeds}
+
+    def _attach(self) -> None:
+        import torch
+        from diffusers.training_utils import cast_training_params
+        from peft import LoraConfig
+
+        request, unet = self.request, self.pipe.unet
+        present = {name.rsplit(".", 1)[-1] for name, _ in unet.named_modules()}
+        targets = [t for t in TARGETS if t.rsplit(".", 1)[-1] in present]
+        config = LoraConfig(r=int(request.rank), lora_alpha=float(request.alpha or request.rank),
+                            init_lora_weights="gaussian", target_modules=targets)
+        unet.add_adapter(config, adapter_name=ADAPTER)
+        self.config = config
+        if self.half:
+            cast_training_params(unet, dtype=torch.float32)
+        unet.train()
+        self.params = [p for p in unet.parameters() if p.requires_grad]
+        self.optimizer = torch.optim.AdamW(self.params, lr=float(request.learning_rate), weight_decay=1e-2)
+
+    # training --------------------------------------------------------------------------------
+    def _batch(self) -> tuple[list[_Tile], Any, dict[str, Any]]:
+        """A batch from one (repeat, size) group: its clean latents, each from a random origin."""
+        import torch
+
+        tile = self.tiles[int(self.rng.integers(len(self.tiles)))]
+        group = [t for t in self.tiles if t.repeat is tile.repeat and t.size == tile.size]
+        chosen = [tile] + [group[int(i)] for i in self.rng.integers(len(group), size=self.request.batch_size - 1)]
+        latents = []
+        for t in chosen:
+            sample = t.mean + t.std * torch.randn(t.mean.shape, generator=self.generator).to(t.mean.device)
+            if self.request.shift and t.repeat is not Repeat.MIRROR:
+                h, w = sample.shape[-2:]
+                sample = shifted(sample, t.repeat, int(self.rng.integers(w)), int(self.rng.integers(h)))
+            if self.request.flip and self.rng.random() < 0.5:
+                sample = sample.flip(-1)
+            latents.append(sample)
+        conditions = [self.captions[t.caption] for t in chosen]
+        cond = {key: torch.cat([c[key] for c in conditions]) for key in conditions[0]}
+        return chosen, torch.cat(latents), cond
+
+    def _predict(self, noisy, timesteps, cond: dict[str, Any], size: tuple[int, int]):
+        import torch
+
+        extra = {}
+        if self.family == "sdxl":
+            w, h = size
+            projection = self.pipe.text_encoder_2.config.projection_dim
+            ids = self.pipe._get_add_time_ids((h, w), (0, 0), (h, w), dtype=cond["embeds"].dtype,
+                                              text_encoder_projection_dim=projection)
+            extra["added_cond_kwargs"] = {"text_embeds": cond["pooled"],
+                                          "time_ids": ids.to(self.device).repeat(noisy.shape[0], 1)}
+        unet = self.pipe.unet
+        dtype = unet.dtype
+        with torch.autocast(self.device.type, dtype=self.autocast_dtype, enabled=self.half):
+            return unet(noisy.to(dtype), timesteps, cond["embeds"].to(dtype), **extra).sample
+
+    def loss(self, latents, cond: dict[str, Any], repeat: Repeat, size: tuple[int, int], noise=None,
+             timesteps=None):
+        """The (min-SNR weighted) denoising loss of one batch, with the repeat padding on."""
+        import torch
+
+        from desktop.engine.diffusion.padding import repeat_padding
+
+        latents = latents.to(self.device)
+        if noise is None:
+            noise = torch.randn(latents.shape, generator=self.generator).to(self.device)
+        if timesteps is None:
+            steps = self.noise.config.num_train_timesteps
+            timesteps = torch.randint(0, steps, (latents.shape[0],), generator=self.generator).to(self.device)
+        noisy = self.noise.add_noise(latents, noise, timesteps)
+        prediction = self.noise.config.prediction_type
+        target = self.noise.get_velocity(latents, noise, timesteps) if prediction == "v_prediction" else noise
+        with repeat_padding([self.pipe.unet], repeat, latent_size=tuple(latents.shape[-1:-3:-1])):
+            predicted = self._predict(noisy, timesteps, cond, size).float()
+        error = ((predicted - target.float()) ** 2).mean(dim=(1, 2, 3))
+        if self.request.snr_gamma:
+            from diffusers.training_utils import compute_snr
+
+            snr = compute_snr(self.noise, timesteps)
+            capped = torch.minimum(snr, torch.full_like(snr, self.request.snr_gamma))
+            error = error * (capped / (snr + 1 if prediction == "v_prediction" else snr))
+        return error.mean()
+
+    def step(self, k: int) -> float:
+        import torch
+
+        chosen, latents, cond = self._batch()
+        warmup = max(1, min(100, self.request.steps // 10))
+        for group in self.optimizer.param_groups:
+            group["lr"] = self.request.learning_rate * min(1.0, (k + 1) / warmup)
+        loss = self.loss(latents, cond, chosen[0].repeat, chosen[0].size)
+        if not torch.isfinite(loss):
+            raise UserError(f"training diverged at step {k + 1} (the loss is {loss.item()}): lower the learning "
+                            "rate and train again")
+        self.optimizer.zero_grad(set_to_none=True)
+        if self.scaler is not None:
+            self.scaler.scale(loss).backward()
+            self.scaler.unscale_(self.optimizer)
+            torch.nn.utils.clip_grad_norm_(self.params, 1.0)
+            self.scaler.step(self.optimizer)
+            self.scaler.update()
+        else:
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(self.params, 1.0)
+            self.optimizer.step()
+        value = float(loss.detach())
+        self.losses.append(value)
+        return value
+
+    def held_out_loss(self, draws: int = 4, seed: int = 1234) -> float:
+        """The mean loss over fixed noise and timesteps for every tile, without a shift: a steady
+        measure of how well the UNet (with its LoRA) denoises these tiles."""
+        import torch
+
+        generator = torch.Generator("cpu").manual_seed(seed)
+        steps = self.noise.config.num_train_timesteps
+        total = 0.0
+        was_training = self.pipe.unet.training
+        self.pipe.unet.eval()
+        with torch.no_grad():
+            for tile in self.tiles:
+                cond = self.captions[tile.caption]
+                for _ in range(draws):
+                    noise = torch.randn(tile.mean.shape, generator=generator)
+                    timesteps = torch.randint(0, steps, (1,), generator=generator)
+                    total += float(self.loss(tile.mean, cond, tile.repeat, tile.size, noise.to(self.device),
+                                             timesteps.to(self.device)))
+        self.pipe.unet.train(was_training)
+        return total / (len(self.tiles) * draws)
+
+    # saving ----------------------------------------------------------------------------------
+    def tensors(self) -> dict[str, Any]:
+        """The trained LoRA as kohya tensors (float16), as Tessera, A1111 and ComfyUI read them."""
+        import torch
+        from peft.utils import get_peft_model_state_dict
+
+        from desktop.engine.diffusion.loras import peft_state_to_kohya
+
+        state = get_peft_model_state_dict(self.pipe.unet, adapter_name=ADAPTER)
+        kohya = peft_state_to_kohya(state, self.config.to_dict())
+        return {k: v.detach().to("cpu", torch.float16 if v.ndim else torch.float32).contiguous()
+                for k, v in kohya.items()}
+
+    def metadata(self, base: dict[str, str], seconds: float) -> dict[str, str]:
+        request = self.request
+        version, architecture = BASE_VERSION.get(self.family, ("", ""))
+        trigger = request.trigger.strip()
+        facts = {
+            "tessera": __version__, "base_model": base, "steps": len(self.losses), "rank": request.rank,
+            "alpha": request.alpha or request.rank, "learning_rate": request.learning_rate,
+            "batch_size": request.batch_size, "resolution": request.resolution or RESOLUTION.get(self.family, 512),
+            "seed": request.seed, "shift": request.shift, "flip": request.flip, "snr_gamma": request.snr_gamma,
+            "targets": sorted(self.config.target_modules), "seconds": round(seconds, 1),
+            "final_loss": round(float(np.mean(self.losses[-20:])), 5) if self.losses else None,
+            "tiles": [{"file": Path(t.file).name, "sha256": t.sha256, "repeat": t.repeat.value,
+                       "size": list(t.size)} for t in self.tiles],
+        }
+        return {
+            "tessera.trigger_words": trigger, "tessera.training": json.dumps(facts, sort_keys=True),
+            "ss_base_model_version": version, "modelspec.architecture": architecture,
+            "modelspec.title": request.name, "ss_network_module": "networks.lora",
+            "ss_network_dim": str(request.rank), "ss_network_alpha": f"{request.alpha or request.rank:g}",
+            "ss_steps": str(len(self.losses)), "ss_learning_rate": f"{request.learning_rate:g}",
+            "ss_num_train_images": str(len(self.tiles)), "ss_sd_model_name": base.get("name", ""),
+            "ss_new_sd_model_hash": base.get("sha256", ""),
+        }
+
+    def detach(self) -> None:
+        """Take the LoRA off the UNet again (the pipeline is as it was loaded)."""
+        unet = self.pipe.unet
+        unet.eval()
+        if hasattr(unet, "delete_adapters"):
+            unet.delete_adapters(ADAPTER)
+
+
+def _check_space(path: Path, trainer: LoraTrainer) -> None:
+    need = sum(p.numel() for p in trainer.params) * 2 + (1 << 20)
+    free = shutil.disk_usage(path.parent).free
+    if free < 2 * need:
+        raise UserError(f"{path.parent} has {free / 2**20:.0f} MB free, and the LoRA needs about "
+                        f"{need / 2**20:.0f} MB: free some space first")
+
+
+def save(path: Path, tensors: dict[str, Any], metadata: dict[str, str]) -> str:
+    """Write the LoRA atomically (a full disk leaves no file); returns its sha256."""
+    import hashlib
+
+    from safetensors.torch import save as to_bytes
+
+    from desktop.config import atomic_write_bytes
+
+    data = to_bytes(tensors, metadata=metadata)
+    try:
+        atomic_write_bytes(path, data)
+    except OSError as exc:
+        raise UserError(f"could not write the LoRA to {path}: {exc.strerror or exc}; nothing was written") from None
+    return hashlib.sha256(data).hexdigest()
+
+
+def train_lora(request: TrainingRequest | dict[str, Any], ctx=None) -> dict[str, Any]:
+    """Train, write the LoRA, and say what was done. The function a training job runs."""
+    import torch
+
+    from desktop.engine.diffusion.engine import DiffusionEngine, EngineOptions
+    from desktop.engine.generate import find_model, release_engines
+
+    if isinstance(request, dict):
+        request = TrainingRequest(**request)
+    request.check()
+    path = output_path(request)
+    started = time.perf_counter()
+    if ctx is not None:
+        ctx.progress(0, None, "loading the model")
+    entry = find_model(request.model)
+    if entry.family not in RESOLUTION:
+        raise UserError(f"LoRAs are trained for SD 1.5 and SDXL models, and {entry.name} is {entry.family}")
+    release_engines()  # one model in memory at a time: the one Generate kept goes first
+    torch.manual_seed(int(request.seed))
+    options = EngineOptions(device=request.device or None, dtype=request.precision or None, cuda_graphs=False)
+    engine = DiffusionEngine.load(entry, options)
+    pipe = engine.pipe
+    device = str(pipe.device)
+    dtype = str(pipe.unet.dtype).removeprefix("torch.")
+    if device.startswith("cuda") and dtype == "float16" and not request.precision and torch.cuda.is_bf16_supported():
+        pipe.to(dtype=torch.bfloat16)  # the same speed as float16, and no loss scaling to go wrong
+        dtype = "bfloat16"
+    trainer = LoraTrainer(pipe, entry.family, request, device, dtype)
+    try:
+        trainer.prepare(ctx)
+        _check_space(path, trainer)
+        smooth = None
+        for k in range(request.steps):
+            if ctx is not None:
+                ctx.check_cancelled()
+            value = trainer.step(k)
+            smooth = value if smooth is None else 0.95 * smooth + 0.05 * value
+            if ctx is not None:
+                ctx.progress(k + 1, request.steps, f"step {k + 1} of {request.steps}, loss {smooth:.4f}")
+        if ctx is not None:
+            ctx.check_cancelled()
+            ctx.progress(request.steps, request.steps, "writing the LoRA")
+        seconds = time.perf_counter() - started
+        base = {"name": entry.name, "sha256": engine.model_hash or "", "family": entry.family}
+        sha = save(path, trainer.tensors(), trainer.metadata(base, seconds))
+    finally:
+        trainer.detach()
+        del trainer.optimizer
+    log.info("trained LoRA %s (%d steps, %d tiles) -> %s", request.name, request.steps, len(trainer.tiles), path)
+    return {"name": request.name, "path": str(path), "sha256": sha, "trigger_words": [request.trigger.strip()]
+            if request.trigger.strip() else [], "steps": request.steps, "tiles": len(trainer.tiles),
+            "skipped": trainer.skipped, "loss": trainer.losses[-1] if trainer.losses else None,
+            "loss_curve": _thin(trainer.losses), "seconds": round(time.perf_counter() - started, 2),
+            "device": device, "precision": dtype, "family": entry.family, "warnings": engine.warnings,
+            "request": {k: v for k, v in asdict(request).items() if k != "items"}}
+
+
+def _thin(losses: list[float], points: int = 50) -> list[float]:
+    """The loss curve in at most `points` averaged buckets (for a plot or a log, not every step)."""
+    if len(losses) <= points:
+        return [round(v, 5) for v in losses]
+    buckets = np.array_split(np.asarray(losses), points)
+    return [round(float(b.mean()), 5) for b in buckets]
