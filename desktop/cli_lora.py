@@ -84,7 +84,8 @@ def _train(args: argparse.Namespace, emit) -> int:
     for warning in result["warnings"]:
         print(f"tessera: warning: {warning}", file=sys.stderr)
     trigger = f", trigger '{result['trigger_words'][0]}'" if result["trigger_words"] else ""
-    emit(result, f"wrote {result['path']} ({result['tiles']} tiles, {result['steps']} steps, final loss "
+    count = f"{result['tiles']} tile" + ("" if result["tiles"] == 1 else "s")
+    emit(result, f"wrote {result['path']} ({count}, {result['steps']} steps, final loss "
          f"{result['loss']:.4f}{trigger}, {result['seconds']:.0f} s on {result['device']})")
     return 0
 

@@ -1,5 +1,5 @@
-"""Take the README's window screenshots (window.png, diffusion-brief.png, models.png) from a fresh
-home folder.
+"""Take the README's window screenshots (window.png, diffusion-brief.png, models.png, train-lora.png,
+training.png) from a fresh home folder.
 
     xvfb-run -s "-screen 0 1600x1000x24" .venv/bin/python docs/screenshots.py
 
@@ -15,8 +15,9 @@ import tempfile
 import time
 from pathlib import Path
 
-HOME = Path(tempfile.mkdtemp(prefix="tessera-shots-"))
-os.environ["TESSERA_HOME"] = str(HOME)
+# the render process re-imports this file (spawn): it keeps the home folder the window made
+HOME = Path(os.environ.get("TESSERA_SHOTS_HOME") or tempfile.mkdtemp(prefix="tessera-shots-"))
+os.environ["TESSERA_SHOTS_HOME"] = os.environ["TESSERA_HOME"] = str(HOME)
 os.environ.setdefault("TESSERA_GPU_PROBE", "off")
 DOCS = Path(__file__).resolve().parent
 sys.path.insert(0, str(DOCS.parent / "tests"))
@@ -92,6 +93,26 @@ def main() -> None:
     dialog.resize(900, 360)
     pump(app, 0.5)
     dialog.grab().save(str(DOCS / "models.png"))
+    dialog.close()
+
+    for item in window.lib.list()[:3]:  # three approved tiles to train a style LoRA on
+        window.lib.update(item["id"], status="approved")
+    training = window.training.dialog()
+    training.model.setCurrentIndex(training.model.findData("tiny-sd15"))
+    training.name.setText("deco-fans")
+    training.trigger.setText("tsr-deco")
+    training.steps.setValue(400)
+    training.resolution.setValue(64)
+    training.show()
+    pump(app, 0.5)
+    training.grab().save(str(DOCS / "train-lora.png"))
+    training.accept()
+    window.training.train(training)
+    pump(app, 120, until=lambda: any(s.kind == "train-lora" and (s.progress.message or "").startswith("step 1")
+                                     for s in window.queue.jobs()))
+    pump(app, 3.0)
+    window.grab().save(str(DOCS / "training.png"))
+    pump(app, 300, until=lambda: window.brief.loras.table.rowCount() == 2)
     window.shutdown()
     print(f"screenshots written to {DOCS}")
 

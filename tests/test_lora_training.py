@@ -7,6 +7,7 @@ import errno
 import json
 import os
 
+import numpy as np
 import pytest
 
 torch = pytest.importorskip("torch")
@@ -88,6 +89,7 @@ def test_training_lowers_the_held_out_loss_and_the_file_is_the_lora_it_trained(m
     torch.manual_seed(5)
     noisy, t, text = torch.randn(1, 4, 16, 16), torch.tensor([500]), torch.randn(1, 77, 32)
     trainer.pipe.unet.eval()
+    trainer.pad(None)  # as Generate loads it: the convolutions pad with zeros until a render asks
     with torch.no_grad():
         trained = trainer.pipe.unet(noisy, t, text).sample
     path = tmp_path / "deco.safetensors"
@@ -257,3 +259,49 @@ def test_the_lora_train_command_trains_from_the_library_and_lists_it(model, tile
                  "--lora", result["path"] + ":0.8", "--size", "32", "--steps", "2", "--out", str(out)]) == 0
     tile = json.loads(capsys.readouterr().out)["tiles"][0]
     assert "tsr deco" in tile["prompt_used"] and tile["loras"][0]["sha256"] == result["sha256"]
+
+
+def test_the_unet_trains_through_the_repeat_so_the_loss_does_not_depend_on_the_origin(model, tiles):
+    """With the repeat padding on, a tile seen from another origin (a translation the UNet's
+    downsampling keeps) is the same plane, so it gives the same loss; with zero padding it does not."""
+    engine = DiffusionEngine.load(str(model), EngineOptions(device="cpu"))
+    trainer = LoraTrainer(engine.pipe, "sd15", request(model, tiles[1:2]), "cpu", "float32")
+    trainer.prepare()
+    tile = trainer.tiles[0]
+    assert tile.repeat is Repeat.HALF_DROP
+    cond = trainer.captions[tile.caption]
+    torch.manual_seed(0)
+    noise, t = torch.randn(tile.mean.shape), torch.tensor([300])
+    with torch.no_grad():
+        here = trainer.loss(tile.mean, cond, tile.repeat, tile.size, noise, t)
+        there = trainer.loss(shifted(tile.mean, tile.repeat, 6, 4), cond, tile.repeat, tile.size,
+                             shifted(noise, tile.repeat, 6, 4), t)
+        assert abs(float(here - there)) < 1e-4 * float(here)
+        trainer.pad = lambda repeat: None  # zero padding, as a trainer that ignores the repeat would
+        trainer.padded = None
+        from desktop.engine.diffusion.padding import restore_padding
+
+        restore_padding(engine.pipe.unet)
+        flat_here = trainer.loss(tile.mean, cond, tile.repeat, tile.size, noise, t)
+        flat_there = trainer.loss(shifted(tile.mean, tile.repeat, 6, 4), cond, tile.repeat, tile.size,
+                                  shifted(noise, tile.repeat, 6, 4), t)
+        assert abs(float(flat_here - flat_there)) > 1e-3 * float(flat_here)
+    trainer.detach()
+
+
+def test_an_sdxl_lora_trains_with_its_size_conditioning_and_loads_back(tiles, tmp_path):
+    from tiny_sd import tiny_sdxl_pipeline
+
+    tiny_sdxl_pipeline(tmp_path).save_pretrained(tmp_path / "sdxl")
+    result = train_lora(TrainingRequest(model=str(tmp_path / "sdxl"), name="xl", items=tiles[:2], trigger="tsr xl",
+                                        steps=2, rank=2, resolution=32, out=str(tmp_path / "xl.safetensors")))
+    assert result["family"] == "sdxl" and np.isfinite(result["loss"])
+    spec = loras.resolve(result["path"])
+    assert spec.family == "sdxl" and spec.trigger_words == ["tsr xl"]
+    engine = DiffusionEngine.load(str(tmp_path / "sdxl"), EngineOptions(device="cpu"))
+    engine.set_loras([spec])  # it fits the model it was trained on, every layer of it
+    from peft.tuners.lora import LoraLayer
+
+    attached = sum(isinstance(m, LoraLayer) for m in engine.pipe.unet.modules())
+    assert attached == result["layers"] > 0
+    assert engine.loras[0].sha256 == result["sha256"]

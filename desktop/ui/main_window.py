@@ -37,7 +37,7 @@ FIRST_PAINT_WAIT_MS = 1500  # the longest the background start waits for the fir
 # background upkeep of the index (which the next start takes up again from the outbox)
 QUIET_JOBS = frozenset({"load", "read-library", "search", "probe-gpu", "qa", "extract-palette", "open-library",
                         "scan-folder", "update", "collection", "store", "reconcile", "index", "build-index", "clip",
-                        "add-model"})  # a model half-hashed is not registered: stopping it loses nothing
+                        "add-model", "gather"})  # a model half-hashed is not registered: stopping it loses nothing
 # jobs let through to the end when quitting: a tile or an edit on its way into the library
 FINISH_JOBS = frozenset({"store", "update", "collection"})
 # what the render process imports when it is warmed: what a first diffusion job would wait for
@@ -168,6 +168,9 @@ class MainWindow(QMainWindow):
         library_menu = bar.addMenu("&Library")
         self._action(library_menu, "Find &duplicates…", self.show_duplicates, "Ctrl+Shift+D",
                      "Pairs of patterns that look like one design, with their scores")
+        from desktop.ui.training import LoraTraining
+
+        self.training = LoraTraining(self, library_menu)
         view = bar.addMenu("&View")
         for dock in self.docks.values():
             view.addAction(dock.toggleViewAction())

@@ -59,7 +59,7 @@ _NAME = re.compile(r"[\w][\w .-]{0,79}")
 class TrainingRequest:
     """What to train. Plain data: it serialises to JSON and back (the window sends it to its worker)."""
 
-    model: str  # a registered model's name, a model folder or checkpoint, or a Hugging Face id
+    model: Any  # a registered model's name, a model folder or checkpoint, a Hugging Face id, or a ModelEntry
     name: str  # the LoRA's name: its file is NAME.safetensors
     items: list[dict[str, Any]] = field(default_factory=list)  # {file, caption, repeat[, sha256, id]}
     trigger: str = ""  # put before every caption, and into the file as its trigger words
@@ -147,6 +147,8 @@ class _Tile:
     size: tuple[int, int]  # pixel width, height
     file: str
     sha256: str
+    pattern_id: int | None = None  # the library's id, when it came from the library
+    caption_text: str = ""
 
 
 class LoraTrainer:
@@ -170,6 +172,7 @@ class LoraTrainer:
         self.noise = DDPMScheduler.from_config(pipe.scheduler.config)
         self.losses: list[float] = []
         self.optimizer = None
+        self.padded: Repeat | None = None  # the repeat the UNet pads through now
 
     # preparing -------------------------------------------------------------------------------
     @property
@@ -224,7 +227,8 @@ class LoraTrainer:
                 texts[caption] = len(texts)
                 self.captions.append(self._encode(caption))
             self.tiles.append(_Tile(((dist.mean - shift) * scale).float(), (dist.std * scale).float(),
-                                    texts[caption], repeat, (w, h), str(item["file"]), str(item.get("sha256", ""))))
+                                    texts[caption], repeat, (w, h), str(item["file"]), str(item.get("sha256", "")),
+                                    item.get("id"), caption))
         if upcast:
             vae.to(torch.float16)
         if not self.tiles:
@@ -304,8 +308,6 @@ class LoraTrainer:
         """The (min-SNR weighted) denoising loss of one batch, with the repeat padding on."""
         import torch
 
-        from desktop.engine.diffusion.padding import repeat_padding
-
         latents = latents.to(self.device)
         if noise is None:
             noise = torch.randn(latents.shape, generator=self.generator).to(self.device)
@@ -315,8 +317,8 @@ class LoraTrainer:
         noisy = self.noise.add_noise(latents, noise, timesteps)
         prediction = self.noise.config.prediction_type
         target = self.noise.get_velocity(latents, noise, timesteps) if prediction == "v_prediction" else noise
-        with repeat_padding([self.pipe.unet], repeat, latent_size=tuple(latents.shape[-1:-3:-1])):
-            predicted = self._predict(noisy, timesteps, cond, size).float()
+        self.pad(repeat)
+        predicted = self._predict(noisy, timesteps, cond, size).float()
         error = ((predicted - target.float()) ** 2).mean(dim=(1, 2, 3))
         if self.request.snr_gamma:
             from diffusers.training_utils import compute_snr
@@ -325,6 +327,20 @@ class LoraTrainer:
             capped = torch.minimum(snr, torch.full_like(snr, self.request.snr_gamma))
             error = error * (capped / (snr + 1 if prediction == "v_prediction" else snr))
         return error.mean()
+
+    def pad(self, repeat: Repeat | None) -> None:
+        """The UNet's convolutions pad through `repeat` (None: with zeros, as loaded). Kept from
+        step to step while the repeat stays the same: patching every convolution costs a step
+        about 2 % on the CPU."""
+        from desktop.engine.diffusion.padding import apply_repeat_padding, restore_padding
+
+        if repeat is self.padded:
+            return
+        if repeat is None:
+            restore_padding(self.pipe.unet)
+        else:
+            apply_repeat_padding(self.pipe.unet, repeat)
+        self.padded = repeat
 
     def step(self, k: int) -> float:
         import torch
@@ -397,8 +413,8 @@ class LoraTrainer:
             "seed": request.seed, "shift": request.shift, "flip": request.flip, "snr_gamma": request.snr_gamma,
             "targets": sorted(self.config.target_modules), "seconds": round(seconds, 1),
             "final_loss": round(float(np.mean(self.losses[-20:])), 5) if self.losses else None,
-            "tiles": [{"file": Path(t.file).name, "sha256": t.sha256, "repeat": t.repeat.value,
-                       "size": list(t.size)} for t in self.tiles],
+            "tiles": [{"id": t.pattern_id, "file": Path(t.file).name, "sha256": t.sha256, "repeat": t.repeat.value,
+                       "size": list(t.size), "caption": t.caption_text} for t in self.tiles],
         }
         return {
             "tessera.trigger_words": trigger, "tessera.training": json.dumps(facts, sort_keys=True),
@@ -412,6 +428,7 @@ class LoraTrainer:
 
     def detach(self) -> None:
         """Take the LoRA off the UNet again (the pipeline is as it was loaded)."""
+        self.pad(None)
         unet = self.pipe.unet
         unet.eval()
         if hasattr(unet, "delete_adapters"):
@@ -447,6 +464,7 @@ def train_lora(request: TrainingRequest | dict[str, Any], ctx=None) -> dict[str,
     import torch
 
     from desktop.engine.diffusion.engine import DiffusionEngine, EngineOptions
+    from desktop.engine.diffusion.registry import ModelEntry
     from desktop.engine.generate import find_model, release_engines
 
     if isinstance(request, dict):
@@ -456,7 +474,7 @@ def train_lora(request: TrainingRequest | dict[str, Any], ctx=None) -> dict[str,
     started = time.perf_counter()
     if ctx is not None:
         ctx.progress(0, None, "loading the model")
-    entry = find_model(request.model)
+    entry = request.model if isinstance(request.model, ModelEntry) else find_model(str(request.model))
     if entry.family not in RESOLUTION:
         raise UserError(f"LoRAs are trained for SD 1.5 and SDXL models, and {entry.name} is {entry.family}")
     release_engines()  # one model in memory at a time: the one Generate kept goes first
@@ -469,6 +487,9 @@ def train_lora(request: TrainingRequest | dict[str, Any], ctx=None) -> dict[str,
     if device.startswith("cuda") and dtype == "float16" and not request.precision and torch.cuda.is_bf16_supported():
         pipe.to(dtype=torch.bfloat16)  # the same speed as float16, and no loss scaling to go wrong
         dtype = "bfloat16"
+    warnings = [w for w in engine.warnings if "CPU" not in w]  # those say "rendering"; this trains
+    if device == "cpu" and not request.device:
+        warnings.insert(0, "No CUDA GPU found: training on the CPU, which takes hours at full size.")
     trainer = LoraTrainer(pipe, entry.family, request, device, dtype)
     try:
         trainer.prepare(ctx)
@@ -486,17 +507,20 @@ def train_lora(request: TrainingRequest | dict[str, Any], ctx=None) -> dict[str,
             ctx.progress(request.steps, request.steps, "writing the LoRA")
         seconds = time.perf_counter() - started
         base = {"name": entry.name, "sha256": engine.model_hash or "", "family": entry.family}
-        sha = save(path, trainer.tensors(), trainer.metadata(base, seconds))
+        tensors = trainer.tensors()
+        sha = save(path, tensors, trainer.metadata(base, seconds))
     finally:
         trainer.detach()
         del trainer.optimizer
     log.info("trained LoRA %s (%d steps, %d tiles) -> %s", request.name, request.steps, len(trainer.tiles), path)
     return {"name": request.name, "path": str(path), "sha256": sha, "trigger_words": [request.trigger.strip()]
             if request.trigger.strip() else [], "steps": request.steps, "tiles": len(trainer.tiles),
+            "layers": sum(k.endswith(".lora_down.weight") for k in tensors),
             "skipped": trainer.skipped, "loss": trainer.losses[-1] if trainer.losses else None,
             "loss_curve": _thin(trainer.losses), "seconds": round(time.perf_counter() - started, 2),
-            "device": device, "precision": dtype, "family": entry.family, "warnings": engine.warnings,
-            "request": {k: v for k, v in asdict(request).items() if k != "items"}}
+            "device": device, "precision": dtype, "family": entry.family, "warnings": warnings,
+            "request": {**{k: v for k, v in asdict(request).items() if k not in ("items", "model")},
+                        "model": entry.name}}
 
 
 def _thin(losses: list[float], points: int = 50) -> list[float]:

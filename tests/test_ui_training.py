@@ -1,0 +1,55 @@
+"""Library ▸ Train a style LoRA…: the dialog checks what it can at once, the set is the approved
+tiles, training runs in the render process with its steps in the Jobs panel, and the LoRA lands
+in the Brief's LoRA list."""
+
+import pytest
+
+pytest.importorskip("diffusers")
+pytest.importorskip("peft")
+
+
+def _tile(style, seed):
+    from desktop.engine.generate import GenerateRequest, run_generate
+
+    return run_generate(GenerateRequest(style=style, repeat="half-drop", width=64, height=64, seed=seed))[0]
+
+
+def test_a_lora_trained_from_the_approved_tiles_lands_in_the_brief(window, qtbot, tmp_path, isolated_home,
+                                                                   monkeypatch):
+    from PySide6.QtWidgets import QMessageBox
+
+    from desktop.engine.diffusion.registry import ModelRegistry
+    from tiny_sd import tiny_pipeline
+
+    tiny_pipeline(tmp_path / "src").save_pretrained(tmp_path / "tiny-sd")
+    ModelRegistry(isolated_home / "config" / "models.json").add(str(tmp_path / "tiny-sd"), name="tiny")
+    window._load_models()
+    ids = [window.lib.add_tile(t.image, t.metadata).added[0] for t in (_tile("checks", 1), _tile("stripes", 2))]
+    told = []
+    monkeypatch.setattr(QMessageBox, "information", lambda parent, title, text: told.append(text))
+
+    dialog = window.training.dialog()
+    assert dialog.model.currentData() == "tiny" and dialog.source.count() == 1  # nothing selected
+    dialog.name.setText("../bad")
+    dialog.accept()
+    assert dialog.result() == 0 and "A LoRA name is" in dialog.error.text()  # said at once, dialog kept
+    dialog.name.setText("deco")
+    dialog.trigger.setText("tsr deco")
+    dialog.steps.setValue(3)
+    dialog.rank.setValue(2)
+    dialog.resolution.setValue(32)
+    dialog.accept()
+    assert dialog.result() == 1
+    window.training.train(dialog)
+    qtbot.waitUntil(lambda: bool(told), timeout=10_000)  # no approved tiles yet: one plain message
+    assert "no tiles to train on: the approved tiles are none" in told[0]
+
+    window.lib.update(ids[0], status="approved")
+    window.training.train(dialog)
+    qtbot.waitUntil(lambda: window.brief.loras.table.rowCount() == 1, timeout=120_000)
+    lora = isolated_home / "data" / "loras" / "deco.safetensors"
+    assert window.brief.loras.specs() == [f"{lora}:1"] and lora.is_file()
+    trained = next(s for s in window.queue.jobs() if s.kind == "train-lora")
+    assert trained.title == "Train LoRA deco (1 tile, 3 steps)" and trained.progress.message == "writing the LoRA"
+    assert "Trained deco on 1 tile " in window.statusBar().currentMessage()
+    assert window.renderer.starts == 1  # it ran in the render process
