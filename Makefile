@@ -30,6 +30,7 @@ bench: $(STAMP)
 	$(PY) benchmarks/library.py
 	$(PY) benchmarks/search.py
 	$(PY) benchmarks/render_process.py
+	$(PY) benchmarks/training.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info
