@@ -35,6 +35,9 @@ def add_parsers(sub, common: argparse.ArgumentParser) -> None:
     tr.add_argument("--seed", type=int, default=0)
     tr.add_argument("--no-shift", action="store_true", help="always see a tile from its own origin")
     tr.add_argument("--flip", action="store_true", help="also mirror tiles left-right at random")
+    tr.add_argument("--samples", type=int, default=4,
+                    help="sample tiles drawn as it trains, the last kept as NAME.preview.png (default 4; 0: none)")
+    tr.add_argument("--sample-steps", type=int, default=20, help="steps of each sample (default 20)")
     tr.add_argument("--out", help="the file to write (default: Tessera's loras folder)")
     tr.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
     tr.add_argument("--precision", default="auto", choices=("auto", "float16", "bfloat16", "float32"))
@@ -74,7 +77,8 @@ def _train(args: argparse.Namespace, emit) -> int:
     request = TrainingRequest(
         model=args.model, name=args.name, items=items, trigger=args.trigger, rank=args.rank, alpha=args.alpha,
         steps=args.steps, learning_rate=args.lr, batch_size=args.batch_size, resolution=args.resolution,
-        seed=args.seed, shift=not args.no_shift, flip=args.flip, out=args.out or "",
+        seed=args.seed, shift=not args.no_shift, flip=args.flip, out=args.out or "", samples=args.samples,
+        sample_steps=args.sample_steps,
         device="" if args.device == "auto" else args.device,
         precision="" if args.precision == "auto" else args.precision)
     request.check()  # before the model loads
@@ -86,7 +90,8 @@ def _train(args: argparse.Namespace, emit) -> int:
     trigger = f", trigger '{result['trigger_words'][0]}'" if result["trigger_words"] else ""
     count = f"{result['tiles']} tile" + ("" if result["tiles"] == 1 else "s")
     emit(result, f"wrote {result['path']} ({count}, {result['steps']} steps, final loss "
-         f"{result['loss']:.4f}{trigger}, {result['seconds']:.0f} s on {result['device']})")
+         f"{result['loss']:.4f}{trigger}, {result['seconds']:.0f} s on {result['device']})"
+         + (f"\nsample: {result['preview']}" if result["preview"] else ""))
     return 0
 
 
@@ -102,8 +107,11 @@ def describe_lora(path: Path) -> dict[str, Any]:
         training = json.loads(raw) if raw else None
     except (UserError, ValueError):
         training = None
+    from desktop.engine.diffusion.training import preview_path
+
+    sample = preview_path(path)
     return {"name": path.stem, "path": str(path), "family": family, "trigger_words": words,
-            "bytes": path.stat().st_size, "training": training}
+            "bytes": path.stat().st_size, "training": training, "preview": str(sample) if sample.is_file() else None}
 
 
 def _list(emit) -> int:

@@ -103,6 +103,7 @@ def main() -> None:
     training.trigger.setText("tsr-deco")
     training.steps.setValue(400)
     training.resolution.setValue(64)
+    training.samples.setValue(8)
     training.show()
     pump(app, 0.5)
     training.grab().save(str(DOCS / "train-lora.png"))

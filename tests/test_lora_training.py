@@ -53,13 +53,13 @@ def tiles(tmp_path_factory):
 
 def request(model, tiles, **kw):
     base = dict(model=str(model), name="deco", items=tiles, trigger="tsr deco", steps=4, rank=4, resolution=32,
-                learning_rate=1e-3)
+                learning_rate=1e-3, samples=0)
     return TrainingRequest(**{**base, **kw})
 
 
 class Ctx:
     def __init__(self, stop_after=None):
-        self.stop_after, self.messages, self.cancelled = stop_after, [], False
+        self.stop_after, self.messages, self.cancelled, self.previews = stop_after, [], False, []
 
     def progress(self, step, total=None, message=None):
         self.messages.append(message)
@@ -67,7 +67,7 @@ class Ctx:
             self.cancelled = True
 
     def preview(self, image):
-        pass
+        self.previews.append(image)
 
     def check_cancelled(self):
         if self.cancelled:
@@ -239,7 +239,8 @@ def test_the_lora_train_command_trains_from_the_library_and_lists_it(model, tile
     lib, ids = _library_with_tiles(tmp_path, tiles)
     lib.close()
     base = ["--library", str(tmp_path / "lib"), "lora", "train", "--model", str(model), "--name", "deco",
-            "--trigger", "tsr deco", "--steps", "2", "--rank", "2", "--resolution", "32"]
+            "--trigger", "tsr deco", "--steps", "2", "--rank", "2", "--resolution", "32", "--samples", "1",
+            "--sample-steps", "2"]
     assert main(base) == 2
     assert "no tiles to train on: the approved tiles are none" in capsys.readouterr().err
     assert main(["--library", str(tmp_path / "lib"), "library", "set", str(ids[1]), "--status", "approved"]) == 0
@@ -251,6 +252,7 @@ def test_the_lora_train_command_trains_from_the_library_and_lists_it(model, tile
     listed = json.loads(capsys.readouterr().out)["loras"]
     assert [(x["name"], x["trigger_words"], x["family"]) for x in listed] == [("deco", ["tsr deco"], "sd15")]
     assert listed[0]["training"]["tiles"][0]["repeat"] == "half-drop"
+    assert listed[0]["preview"] == result["preview"] and result["preview"].endswith("deco.preview.png")
     assert main([*base]) == 2  # the name is taken now
     assert "already a LoRA" in capsys.readouterr().err
     # and Generate draws with it, its trigger word in the prompt
@@ -305,3 +307,27 @@ def test_an_sdxl_lora_trains_with_its_size_conditioning_and_loads_back(tiles, tm
     attached = sum(isinstance(m, LoraLayer) for m in engine.pipe.unet.modules())
     assert attached == result["layers"] > 0
     assert engine.loras[0].sha256 == result["sha256"]
+
+
+def test_samples_drawn_as_it_trains_reach_the_preview_and_the_last_is_kept_beside_the_lora(model, tiles, tmp_path):
+    from desktop.engine.images import read_metadata
+    ctx = Ctx()
+    result = train_lora(request(model, tiles, steps=4, samples=2, sample_steps=2, sample_repeat="half-drop",
+                                out=str(tmp_path / "deco.safetensors")), ctx)
+    assert len(ctx.previews) == 2 and all(p.shape == (32, 32, 3) for p in ctx.previews)
+    drawing = [m for m in ctx.messages if m and "drawing sample" in m]
+    assert [m.split(", ")[0] + ", " + m.split(", ")[-1] for m in drawing] == [
+        "step 2 of 4, drawing sample 1 of 2", "step 4 of 4, drawing sample 2 of 2"]  # evenly, the last at the end
+    assert result["preview"] == str(tmp_path / "deco.preview.png")
+    meta = read_metadata(result["preview"])
+    assert meta["repeat"] == "half-drop" and meta["prompt"].startswith("tsr deco, ") and meta["lora_sample"] == "deco"
+
+
+def test_running_out_of_memory_for_a_sample_keeps_training(model, tiles, tmp_path, monkeypatch):
+    def oom(self, ctx=None):
+        raise RuntimeError("CUDA out of memory. Tried to allocate 2.00 GiB")
+
+    monkeypatch.setattr(LoraTrainer, "sample", oom)
+    result = train_lora(request(model, tiles, steps=4, samples=2, out=str(tmp_path / "deco.safetensors")))
+    assert any("ran out of memory drawing a sample" in w for w in result["warnings"])
+    assert result["preview"] is None and (tmp_path / "deco.safetensors").is_file()

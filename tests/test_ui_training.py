@@ -38,6 +38,7 @@ def test_a_lora_trained_from_the_approved_tiles_lands_in_the_brief(window, qtbot
     dialog.steps.setValue(3)
     dialog.rank.setValue(2)
     dialog.resolution.setValue(32)
+    dialog.samples.setValue(2)
     dialog.accept()
     assert dialog.result() == 1
     window.training.train(dialog)
@@ -46,7 +47,13 @@ def test_a_lora_trained_from_the_approved_tiles_lands_in_the_brief(window, qtbot
 
     window.lib.update(ids[0], status="approved")
     window.training.train(dialog)
+    shown = []  # what the Preview showed while it trained: the samples, tiled through their repeat
+    real_show = window.preview.show_tile
+    monkeypatch.setattr(window.preview, "show_tile", lambda image, repeat, caption="": (
+        shown.append((caption, repeat, image.shape)), real_show(image, repeat, caption)))
     qtbot.waitUntil(lambda: window.brief.loras.table.rowCount() == 1, timeout=120_000)
+    assert shown and all(caption.startswith("Training… step ") and repeat == "half-drop" and shape == (32, 32, 3)
+                         for caption, repeat, shape in shown)
     lora = isolated_home / "data" / "loras" / "deco.safetensors"
     assert window.brief.loras.specs() == [f"{lora}:1"] and lora.is_file()
     trained = next(s for s in window.queue.jobs() if s.kind == "train-lora")

@@ -643,7 +643,9 @@ class MainWindow(QMainWindow):
         self.jobs.on_job_updated(snap)
         if snap.id == self._live_job and snap.preview is not None and not snap.state.finished:
             req = snap.request or {}
-            self.preview.show_tile(snap.preview, req.get("repeat", "basic"), f"Generating… {snap.progress.message}")
+            doing = "Training" if snap.kind == "train-lora" else "Generating"  # a training run shows its samples
+            self.preview.show_tile(snap.preview, req.get("repeat") or req.get("sample_repeat") or "basic",
+                                   f"{doing}… {snap.progress.message}")
 
     def _job_event(self, event: JobEvent) -> None:
         handler = self._on_done.pop(event.job_id, None) if event.state.finished else None

@@ -75,6 +75,12 @@ class TrainDialog(QDialog):
         self.resolution.setSpecialValueText("the model's own (512 SD 1.5, 1024 SDXL)")
         self.resolution.setSuffix(" px")
         self.resolution.setToolTip("Tiles are resized through their repeat to about this many pixels squared")
+        self.samples = QSpinBox()
+        self.samples.setRange(0, 20)
+        self.samples.setValue(4)
+        self.samples.setSpecialValueText("none")
+        self.samples.setToolTip("Sample tiles drawn with the LoRA as it trains, shown tiled in the Preview; "
+                                "the last is kept beside the LoRA as NAME.preview.png")
         self.shift = QCheckBox("See each tile from a random origin on its repeat")
         self.shift.setChecked(True)
         self.shift.setToolTip("A seamless tile has no edges: every step moves its origin along the repeat, "
@@ -93,6 +99,7 @@ class TrainDialog(QDialog):
         form.addRow("Rank", self.rank)
         form.addRow("Learning rate", self.rate)
         form.addRow("Resolution", self.resolution)
+        form.addRow("Samples", self.samples)
         form.addRow("", self.shift)
         form.addRow("", self.flip)
         buttons = QDialogButtonBox(QDialogButtonBox.Ok | QDialogButtonBox.Cancel)
@@ -123,7 +130,8 @@ class TrainDialog(QDialog):
     def values(self) -> dict[str, Any]:
         return {"model": self.model.currentData(), "name": self.name.text().strip(),
                 "trigger": self.trigger.text().strip(), "steps": self.steps.value(), "rank": self.rank.value(),
-                "learning_rate": self.rate.value(), "resolution": self.resolution.value(), "shift": self.shift.isChecked(), "flip": self.flip.isChecked()}
+                "learning_rate": self.rate.value(), "resolution": self.resolution.value(),
+                "samples": self.samples.value(), "shift": self.shift.isChecked(), "flip": self.flip.isChecked()}
 
     def tile_set(self) -> dict[str, Any]:
         kind, collection = self.source.currentData()
@@ -209,11 +217,17 @@ class LoraTraining:
         request = TrainingRequest(**values, items=items, device="" if settings.device == "auto" else settings.device,
                                   precision="" if settings.precision == "auto" else settings.precision)
 
+        from collections import Counter
+
+        request.sample_repeat = Counter(i["repeat"] or "basic" for i in items).most_common(1)[0][0]
+
         def run(ctx):
             return window.renderer.call(ctx, "desktop.engine.diffusion.training:train_lora", request)
 
-        window.submit("train-lora", run, request, title=f"Train LoRA {request.name} ({tiles(len(items))}, "
-                      f"{request.steps} steps)", on_done=self._trained)
+        job = window.submit("train-lora", run, request, title=f"Train LoRA {request.name} ({tiles(len(items))}, "
+                            f"{request.steps} steps)", on_done=self._trained)
+        if job is not None:
+            window._live_job = job.id  # its samples show in the Preview, tiled, as it trains
         window.statusBar().showMessage(f"Training {request.name} on {tiles(len(items))}…", 5000)
 
     def _trained(self, snap: JobSnapshot) -> None:

@@ -73,6 +73,9 @@ class TrainingRequest:
     shift: bool = True  # a random origin on the tile's plane at every step
     flip: bool = False  # mirror left-right at random too (for motifs without a handedness)
     snr_gamma: float = 5.0  # min-SNR loss weighting; 0: plain MSE
+    samples: int = 4  # sample tiles drawn with the LoRA as it trains (the last at the end); 0: none
+    sample_steps: int = 20
+    sample_repeat: str = ""  # "": the repeat most of the tiles have
     out: str = ""  # the file to write; "": the loras folder in Tessera's data folder
     device: str = ""  # "", "cpu", "cuda", "cuda:1"
     precision: str = ""  # "", float16, bfloat16, float32
@@ -96,6 +99,10 @@ class TrainingRequest:
             raise UserError(f"the training resolution must be between 32 and 2048, not {self.resolution}")
         if self.alpha < 0 or self.snr_gamma < 0:
             raise UserError("alpha and the SNR gamma cannot be negative")
+        if not 0 <= self.samples <= 100 or not 1 <= self.sample_steps <= 150:
+            raise UserError("samples must be between 0 and 100, and their steps between 1 and 150")
+        if self.sample_repeat:
+            parse_repeat(self.sample_repeat)
         for item in self.items:
             parse_repeat(item.get("repeat") or "basic")
 
@@ -389,6 +396,39 @@ class LoraTrainer:
         self.pipe.unet.train(was_training)
         return total / (len(self.tiles) * draws)
 
+    # samples ---------------------------------------------------------------------------------
+    def sample_at(self) -> set[int]:
+        """The steps (1-based) after which a sample is drawn: evenly spread, the last at the end."""
+        n, steps = self.request.samples, self.request.steps
+        return {round(steps * (j + 1) / n) for j in range(n)} if n else set()
+
+    def sample(self, ctx=None) -> np.ndarray:
+        """A seamless tile drawn with the LoRA as it is now: the trigger and the first caption, at
+        the most common training size and repeat, from the same seed every time (so successive
+        samples show what the training changed)."""
+        from collections import Counter
+
+        from desktop.engine.diffusion.pipeline import DiffusionRequest, generate
+
+        request = self.request
+        repeat = parse_repeat(request.sample_repeat) if request.sample_repeat else \
+            Counter(t.repeat for t in self.tiles).most_common(1)[0][0]
+        shaped = [t for t in self.tiles if t.repeat is repeat] or self.tiles
+        w, h = Counter(t.size for t in shaped).most_common(1)[0][0]
+        caption = shaped[0].caption_text
+        self.pad(None)  # generate pads through the sample's repeat itself
+        unet = self.pipe.unet
+        unet.eval()
+        try:
+            drawn = generate(self.pipe, DiffusionRequest(caption, repeat=repeat.value, width=w, height=h,
+                                                         steps=request.sample_steps, guidance_scale=7.0,
+                                                         seed=request.seed, family=self.family),
+                             _Quiet(ctx) if ctx is not None else None)
+        finally:
+            unet.train()
+        self.sample_prompt, self.sample_repeat = caption, repeat
+        return drawn[0]["image"]
+
     # saving ----------------------------------------------------------------------------------
     def tensors(self) -> dict[str, Any]:
         """The trained LoRA as kohya tensors (float16), as Tessera, A1111 and ComfyUI read them."""
@@ -433,6 +473,48 @@ class LoraTrainer:
         unet.eval()
         if hasattr(unet, "delete_adapters"):
             unet.delete_adapters(ADAPTER)
+
+
+class _Quiet:
+    """The training job's context for a sample's own steps: Stop reaches them, their progress
+    and previews do not (the bar stays on the training steps; the sample is shown when drawn)."""
+
+    def __init__(self, ctx):
+        self.ctx = ctx
+
+    @property
+    def cancelled(self) -> bool:
+        return self.ctx.cancelled
+
+    def check_cancelled(self) -> None:
+        self.ctx.check_cancelled()
+
+    def progress(self, step, total=None, message=None) -> None:
+        pass
+
+    def preview(self, image) -> None:
+        pass
+
+
+def preview_path(path: Path) -> Path:
+    """Where a LoRA's sample goes: NAME.preview.png beside it, as A1111 and ComfyUI look for it."""
+    return path.with_name(f"{path.stem}.preview.png")
+
+
+def _save_sample(path: Path, image: np.ndarray, trainer: LoraTrainer, base: dict[str, str]) -> str | None:
+    from desktop.engine.images import save_png
+
+    target = preview_path(path)
+    meta = {"tessera": __version__, "engine": "diffusion", "model": base.get("name", ""),
+            "model_hash": base.get("sha256", ""), "prompt": trainer.sample_prompt,
+            "repeat": trainer.sample_repeat.value, "size": [int(image.shape[1]), int(image.shape[0])],
+            "seed": trainer.request.seed, "steps": trainer.request.sample_steps, "lora_sample": trainer.request.name}
+    try:
+        save_png(target, image, meta)
+    except OSError as exc:  # the LoRA is what matters: it is written already
+        log.warning("the sample of %s could not be written to %s (%s)", trainer.request.name, target, exc)
+        return None
+    return str(target)
 
 
 def _check_space(path: Path, trainer: LoraTrainer) -> None:
@@ -494,14 +576,23 @@ def train_lora(request: TrainingRequest | dict[str, Any], ctx=None) -> dict[str,
     try:
         trainer.prepare(ctx)
         _check_space(path, trainer)
-        smooth = None
+        smooth, sample, drawn = None, None, 0
+        sample_at = trainer.sample_at()
         for k in range(request.steps):
             if ctx is not None:
                 ctx.check_cancelled()
             value = trainer.step(k)
             smooth = value if smooth is None else 0.95 * smooth + 0.05 * value
+            message = f"step {k + 1} of {request.steps}, loss {smooth:.4f}"
+            if k + 1 in sample_at and request.samples:  # (none after running out of memory for one)
+                drawn += 1
+                if ctx is not None:
+                    ctx.progress(k + 1, request.steps, f"{message}, drawing sample {drawn} of {len(sample_at)}")
+                sample = _try_sample(trainer, ctx, warnings)
+                if sample is not None and ctx is not None:
+                    ctx.preview(sample)
             if ctx is not None:
-                ctx.progress(k + 1, request.steps, f"step {k + 1} of {request.steps}, loss {smooth:.4f}")
+                ctx.progress(k + 1, request.steps, message)
         if ctx is not None:
             ctx.check_cancelled()
             ctx.progress(request.steps, request.steps, "writing the LoRA")
@@ -509,6 +600,7 @@ def train_lora(request: TrainingRequest | dict[str, Any], ctx=None) -> dict[str,
         base = {"name": entry.name, "sha256": engine.model_hash or "", "family": entry.family}
         tensors = trainer.tensors()
         sha = save(path, tensors, trainer.metadata(base, seconds))
+        preview = _save_sample(path, sample, trainer, base) if sample is not None else None
     finally:
         trainer.detach()
         del trainer.optimizer
@@ -516,11 +608,31 @@ def train_lora(request: TrainingRequest | dict[str, Any], ctx=None) -> dict[str,
     return {"name": request.name, "path": str(path), "sha256": sha, "trigger_words": [request.trigger.strip()]
             if request.trigger.strip() else [], "steps": request.steps, "tiles": len(trainer.tiles),
             "layers": sum(k.endswith(".lora_down.weight") for k in tensors),
-            "skipped": trainer.skipped, "loss": trainer.losses[-1] if trainer.losses else None,
+            "skipped": trainer.skipped, "preview": preview, "loss": trainer.losses[-1] if trainer.losses else None,
             "loss_curve": _thin(trainer.losses), "seconds": round(time.perf_counter() - started, 2),
             "device": device, "precision": dtype, "family": entry.family, "warnings": warnings,
             "request": {**{k: v for k, v in asdict(request).items() if k not in ("items", "model")},
                         "model": entry.name}}
+
+
+def _try_sample(trainer: LoraTrainer, ctx, warnings: list[str]) -> np.ndarray | None:
+    """A sample, or None with a warning when it cannot be drawn (the training goes on)."""
+    from desktop.engine.diffusion.pipeline import free_memory, is_out_of_memory
+
+    try:
+        return trainer.sample(ctx)
+    except UserError as exc:
+        message = f"No sample could be drawn ({exc}); the training goes on."
+    except RuntimeError as exc:
+        if not is_out_of_memory(exc):
+            raise
+        free_memory(trainer.pipe)
+        message = "The GPU ran out of memory drawing a sample; the training goes on without samples."
+        trainer.request.samples = 0
+    log.warning(message)
+    if message not in warnings:
+        warnings.append(message)
+    return None
 
 
 def _thin(losses: list[float], points: int = 50) -> list[float]:
