@@ -109,9 +109,9 @@ def main() -> None:
     training.grab().save(str(DOCS / "train-lora.png"))
     training.accept()
     window.training.train(training)
-    pump(app, 120, until=lambda: any(s.kind == "train-lora" and (s.progress.message or "").startswith("step 1")
-                                     for s in window.queue.jobs()))
-    pump(app, 3.0)
+    # the first sample (random weights draw noise, but through the repeat) in the Preview
+    pump(app, 180, until=lambda: window.preview.caption.text().startswith("Training…"))
+    pump(app, 1.0)
     window.grab().save(str(DOCS / "training.png"))
     pump(app, 300, until=lambda: window.brief.loras.table.rowCount() == 2)
     window.shutdown()

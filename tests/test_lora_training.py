@@ -331,3 +331,28 @@ def test_running_out_of_memory_for_a_sample_keeps_training(model, tiles, tmp_pat
     result = train_lora(request(model, tiles, steps=4, samples=2, out=str(tmp_path / "deco.safetensors")))
     assert any("ran out of memory drawing a sample" in w for w in result["warnings"])
     assert result["preview"] is None and (tmp_path / "deco.safetensors").is_file()
+
+
+def test_running_out_of_memory_trains_on_with_checkpointing_then_a_smaller_batch(model, tiles, tmp_path,
+                                                                                monkeypatch):
+    from diffusers import UNet2DConditionModel
+
+    real, calls = UNet2DConditionModel.forward, []
+
+    def forward(self, *args, **kwargs):  # the first two training steps do not fit
+        calls.append(self.is_gradient_checkpointing)
+        if self.training and len(calls) <= 2:
+            raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 3.00 GiB")
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(UNet2DConditionModel, "forward", forward)
+    result = train_lora(request(model, tiles, steps=3, batch_size=2, out=str(tmp_path / "deco.safetensors")))
+    assert calls[:3] == [False, True, True] and len(result["loss_curve"]) == 3
+    assert [w.split(";")[1].strip() for w in result["warnings"] if "out of memory" in w] == [
+        "training on with gradient checkpointing (slower, far smaller).", "training on with 1 tile(s) a step."]
+    calls.clear()
+    monkeypatch.setattr(UNet2DConditionModel, "forward", lambda self, *a, **k: (_ for _ in ()).throw(
+        torch.OutOfMemoryError("CUDA out of memory")))
+    with pytest.raises(UserError, match="even one tile a step with gradient checkpointing"):
+        train_lora(request(model, tiles, steps=3, out=str(tmp_path / "other.safetensors")))
+    assert not (tmp_path / "other.safetensors").exists()

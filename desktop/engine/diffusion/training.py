@@ -375,6 +375,34 @@ class LoraTrainer:
         self.losses.append(value)
         return value
 
+    def step_fitting(self, k: int, warnings: list[str], ctx=None) -> float:
+        """A step that fits in the GPU's memory: when it runs out, train on with gradient
+        checkpointing, then with half the batch, before saying what to change."""
+        from desktop.engine.diffusion.pipeline import collect_memory, is_out_of_memory, warn
+
+        while True:
+            try:
+                return self.step(k)
+            except Exception as exc:
+                if not is_out_of_memory(exc):
+                    raise
+            self.optimizer.zero_grad(set_to_none=True)
+            collect_memory()
+            unet = self.pipe.unet
+            if not unet.is_gradient_checkpointing:
+                unet.enable_gradient_checkpointing()
+                warn(ctx, warnings, "The GPU ran out of memory; training on with gradient checkpointing "
+                     "(slower, far smaller).", k, self.request.steps)
+            elif self.request.batch_size > 1:
+                self.request.batch_size //= 2
+                warn(ctx, warnings, f"The GPU ran out of memory; training on with {self.request.batch_size} "
+                     "tile(s) a step.", k, self.request.steps)
+            else:
+                w, h = self.tiles[0].size
+                raise UserError(f"the GPU ran out of memory training at {w}x{h}, even one tile a step with "
+                                "gradient checkpointing: choose a lower resolution or rank, or close other "
+                                "programs using the GPU") from None
+
     def held_out_loss(self, draws: int = 4, seed: int = 1234) -> float:
         """The mean loss over fixed noise and timesteps for every tile, without a shift: a steady
         measure of how well the UNet (with its LoRA) denoises these tiles."""
@@ -581,7 +609,7 @@ def train_lora(request: TrainingRequest | dict[str, Any], ctx=None) -> dict[str,
         for k in range(request.steps):
             if ctx is not None:
                 ctx.check_cancelled()
-            value = trainer.step(k)
+            value = trainer.step_fitting(k, warnings, ctx)
             smooth = value if smooth is None else 0.95 * smooth + 0.05 * value
             message = f"step {k + 1} of {request.steps}, loss {smooth:.4f}"
             if k + 1 in sample_at and request.samples:  # (none after running out of memory for one)
