@@ -340,12 +340,13 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument("--to-library", action="store_true",
                      help="also store the tiles, with provenance and QA, in the library (see --library)")
 
-    from desktop import cli_library, cli_lora, cli_qa
+    from desktop import cli_library, cli_lora, cli_publish, cli_qa
 
     cli_qa.add_parsers(sub, common)
     cli_library.add_parsers(sub, common)
     cli_library.add_model_parsers(sub, common)
     cli_lora.add_parsers(sub, common)
+    cli_publish.add_parsers(sub, common)
     return parser
 
 
@@ -380,6 +381,10 @@ def main(argv: list[str] | None = None) -> int:
             from desktop.cli_library import cmd_models
 
             return cmd_models(args, emitter(args))
+        if args.command == "publish":
+            from desktop.cli_publish import cmd_publish
+
+            return cmd_publish(args, emitter(args))
         if args.command == "lora":
             from desktop.cli_lora import cmd_lora
 

@@ -146,3 +146,23 @@ class EmbeddingOutbox(Base):
 
     pattern_id: Mapped[int] = mapped_column(ForeignKey("pattern.id", ondelete="CASCADE"), primary_key=True)
     queued: Mapped[datetime] = mapped_column(default=now)
+
+
+class Publication(Base):
+    """A pattern on its way to the marketplace, or there: the outbox publishing drains.
+
+    A row is written when a pattern is queued (offline or not) and changed when the marketplace
+    answers: published (with its listing), or failed (with the marketplace's reason)."""
+
+    __tablename__ = "publication"
+    __table_args__ = (CheckConstraint("state IN ('queued', 'published', 'failed')", name="ck_publication_state"),)
+
+    pattern_id: Mapped[int] = mapped_column(ForeignKey("pattern.id", ondelete="CASCADE"), primary_key=True)
+    state: Mapped[str] = mapped_column(String(16), default="queued", index=True)
+    sha256: Mapped[str] = mapped_column(String(64), default="")  # the file that was (or will be) sent
+    listing_id: Mapped[str] = mapped_column(String(128), default="")
+    url: Mapped[str] = mapped_column(Text, default="")
+    error: Mapped[str] = mapped_column(Text, default="")
+    attempts: Mapped[int] = mapped_column(default=0)
+    queued: Mapped[datetime] = mapped_column(default=now)
+    updated: Mapped[datetime] = mapped_column(default=now, onupdate=now)

@@ -37,9 +37,10 @@ FIRST_PAINT_WAIT_MS = 1500  # the longest the background start waits for the fir
 # background upkeep of the index (which the next start takes up again from the outbox)
 QUIET_JOBS = frozenset({"load", "read-library", "search", "probe-gpu", "qa", "extract-palette", "open-library",
                         "scan-folder", "update", "collection", "store", "reconcile", "index", "build-index", "clip",
-                        "add-model", "gather"})  # a model half-hashed is not registered: stopping it loses nothing
+                        "add-model", "gather", "publish", "publish-queue"})  # a model half-hashed is not registered, and a
+# stopped publish leaves the rest queued: stopping them loses nothing
 # jobs let through to the end when quitting: a tile or an edit on its way into the library
-FINISH_JOBS = frozenset({"store", "update", "collection"})
+FINISH_JOBS = frozenset({"store", "update", "collection", "publish-queue"})
 # what the render process imports when it is warmed: what a first diffusion job would wait for
 RENDER_IMPORTS = ("torch", "diffusers", "desktop.engine.generate", "desktop.engine.diffusion.engine")
 
@@ -171,6 +172,9 @@ class MainWindow(QMainWindow):
         from desktop.ui.training import LoraTraining
 
         self.training = LoraTraining(self, library_menu)
+        from desktop.ui.publish_actions import PublishActions
+
+        self.publishing = PublishActions(self, library_menu)
         view = bar.addMenu("&View")
         for dock in self.docks.values():
             view.addAction(dock.toggleViewAction())
@@ -358,6 +362,7 @@ class MainWindow(QMainWindow):
 
         self.library.set_collections([c["name"] for c in collections.all_collections(lib)])
         self.reload_library(first=True)
+        self.publishing.sync(quiet=True)  # what was queued while offline goes now (if there is a login)
 
     INDEX_PART = 2048  # patterns one indexing job takes before the writer lane serves what waits
 

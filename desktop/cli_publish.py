@@ -1,0 +1,90 @@
+"""`tessera publish login|queue|sync|status`: approved patterns to the marketplace, through an
+outbox that keeps what was queued offline until the next sync."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from desktop.errors import UserError
+
+
+def add_parsers(sub, common: argparse.ArgumentParser) -> None:
+    pub = sub.add_parser("publish", parents=[common], help="publish approved patterns to the marketplace")
+    cmds = pub.add_subparsers(dest="publish_command", metavar="ACTION", required=True)
+    login = cmds.add_parser("login", parents=[common], help="save the marketplace's address and your API token")
+    login.add_argument("url", help="the marketplace API address, like https://market.example.com")
+    login.add_argument("--token", help="the API token (default: read from standard input)")
+    qu = cmds.add_parser("queue", parents=[common], help="queue approved patterns, then sync (unless --no-sync)")
+    qu.add_argument("ids", nargs="*", type=int, metavar="ID")
+    qu.add_argument("--approved", action="store_true", help="every approved pattern not yet published")
+    qu.add_argument("--no-sync", action="store_true", help="only queue (working offline); 'sync' sends them later")
+    cmds.add_parser("sync", parents=[common], help="send what is queued")
+    st = cmds.add_parser("status", parents=[common], help="the outbox: queued, published and failed patterns")
+    st.add_argument("--state", choices=("queued", "published", "failed"))
+
+
+def cmd_publish(args: argparse.Namespace, emit) -> int:
+    from desktop.cli_library import library_root
+    from desktop.library import Library, publishing
+
+    if args.publish_command == "login":
+        return _login(args, emit)
+    with Library(library_root(args)) as lib:
+        if args.publish_command == "status":
+            rows = publishing.outbox(lib, args.state)
+            lines = [f"{r['id']:6d}  {r['state']:9s}  {r['url'] or r['error'] or 'waiting for a sync'}" for r in rows]
+            emit({"outbox": rows}, "\n".join(lines) or "nothing queued or published yet")
+            return 0
+        payload: dict = {}
+        text: list[str] = []
+        if args.publish_command == "queue":
+            ids = list(args.ids)
+            if args.approved:
+                ids += [p["id"] for p in lib.list(status="approved")]
+            if not ids:
+                raise UserError("name the patterns to publish (IDs), or --approved for every approved one")
+            payload = publishing.queue(lib, ids)
+            text.append(f"queued {len(payload['queued'])}" + "".join(
+                f"\n  skipped {s['id']}: {s['reason']}" for s in payload["skipped"]))
+            if args.no_sync:
+                emit(payload, "\n".join(text) + "\n'tessera publish sync' sends them")
+                return 0
+        result = _sync(lib)
+        payload.update(result)
+        text.append(f"published {len(result['published'])}, failed {len(result['failed'])}, "
+                    f"{result['waiting']} waiting" + "".join(f"\n  {p['id']}: {p['url'] or p['listing_id']}"
+                                                            for p in result["published"])
+                    + "".join(f"\n  {f['id']} failed: {f['error']}" for f in result["failed"]))
+        if result["stopped"]:
+            print(f"tessera: warning: {result['stopped']}; {result['waiting']} pattern(s) stay queued",
+                  file=sys.stderr)
+        emit(payload, "\n".join(text))
+        return 1 if result["failed"] else 0
+
+
+def _sync(lib) -> dict:
+    from desktop.library import publishing
+    from desktop.library.marketplace import Marketplace, load_account
+
+    account = load_account()
+    if account is None:
+        waiting = len(publishing.outbox(lib, "queued"))
+        return {"published": [], "failed": [], "waiting": waiting,
+                "stopped": "no marketplace login yet ('tessera publish login URL')"}
+    return publishing.sync(lib, Marketplace(account))
+
+
+def _login(args: argparse.Namespace, emit) -> int:
+    from desktop.library.marketplace import Account, Marketplace, Offline, check_login, save_account
+
+    token = args.token if args.token is not None else sys.stdin.readline().strip()
+    check_login(args.url, token)
+    try:  # a refused token is said here and not saved
+        me = Marketplace(Account(args.url.strip().rstrip("/"), token.strip()), retries=1).whoami()
+        checked = f"logged in as {me.get('name', '?')}"
+    except Offline as exc:  # saved anyway: the first sync online will tell
+        checked = f"saved, not checked: {exc}"
+    path = save_account(args.url, token)
+    emit({"saved": str(path), "checked": checked}, f"{checked}; the login is in {path}")
+    return 0

@@ -1,0 +1,169 @@
+"""The marketplace's HTTP API, as Tessera speaks it (no Qt, no torch).
+
+    POST {url}/v1/patterns            multipart: image (the PNG), metadata (JSON)
+        Authorization: Bearer TOKEN
+        Idempotency-Key: tessera-<sha256 of the file>
+    -> 201 or 200 {"id": "...", "url": "..."}    the listing
+    -> 409 {"id": "...", "url": "..."}           already listed (the same key): the same listing
+    -> 401 / 403                                 the token is wrong: publishing stops
+    -> 400 / 413 / 415 / 422 {"error": "..."}    this pattern is refused, with the reason
+    -> 429 / 5xx                                 busy: retried with backoff (Retry-After honoured)
+    GET  {url}/v1/me                  -> 200 {"name": ...}: the token works
+
+The idempotency key is the file's sha256, so a retry after a lost answer, or the same pattern
+queued twice, is one listing. Connection failures and busy answers are retried by urllib3's
+Retry (POST included: the key makes it safe); after that the pattern stays queued.
+
+Where the marketplace is and the token come from `marketplace.json` in the config folder
+(written by `tessera publish login` or Library ▸ Marketplace login…, readable by this user only), or from TESSERA_MARKET_URL
+and TESSERA_MARKET_TOKEN.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from desktop.errors import UserError
+
+API = "/v1"
+
+
+class MarketplaceError(UserError):
+    """Something the marketplace said, or could not be asked."""
+
+
+class Offline(MarketplaceError):
+    """The marketplace cannot be reached (or this machine works offline): try again later."""
+
+
+class NotAllowed(MarketplaceError):
+    """The token was refused: nothing more can be published until it is fixed."""
+
+
+class Refused(MarketplaceError):
+    """This pattern was refused, with the marketplace's reason; the others may go on."""
+
+
+@dataclass
+class Account:
+    url: str
+    token: str
+
+    @property
+    def host(self) -> str:
+        from urllib3.util import parse_url
+
+        return parse_url(self.url).host or self.url
+
+
+def account_file() -> Path:
+    from desktop.config import resolve_paths
+
+    return resolve_paths().config_dir / "marketplace.json"
+
+
+def load_account() -> Account | None:
+    """The marketplace and token, from the environment or marketplace.json; None when not set up."""
+    url, token = os.environ.get("TESSERA_MARKET_URL", ""), os.environ.get("TESSERA_MARKET_TOKEN", "")
+    if not (url and token):
+        try:
+            saved = json.loads(account_file().read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            saved = {}
+        if not isinstance(saved, dict):
+            saved = {}
+        url, token = url or str(saved.get("url", "")), token or str(saved.get("token", ""))
+    return Account(url.rstrip("/"), token) if url and token else None
+
+
+def check_login(url: str, token: str) -> None:
+    """Refuse an address that is not http(s), a token that would travel in the clear, an empty token."""
+    from urllib3.util import parse_url
+
+    parsed = parse_url(url.strip())
+    if parsed.scheme not in ("http", "https") or not parsed.host:
+        raise UserError(f"the marketplace address must be an http(s) URL, not '{url}'")
+    if parsed.scheme == "http" and parsed.host not in ("127.0.0.1", "localhost", "::1"):
+        raise UserError("the marketplace address must use https (a token must not travel in the clear)")
+    if not token.strip():
+        raise UserError("the marketplace token is empty")
+
+
+def save_account(url: str, token: str) -> Path:
+    """Write marketplace.json atomically, readable by this user only."""
+    from desktop.config import atomic_write_bytes
+
+    check_login(url, token)
+    path = account_file()
+    old = os.umask(0o077)
+    try:
+        atomic_write_bytes(path, json.dumps({"url": url.strip().rstrip("/"), "token": token.strip()}).encode())
+    except OSError as exc:
+        raise UserError(f"could not save the marketplace login to {path}: {exc.strerror or exc}") from None
+    finally:
+        os.umask(old)
+    os.chmod(path, 0o600)
+    return path
+
+
+def working_offline() -> bool:
+    return os.environ.get("TESSERA_OFFLINE", "").strip().lower() not in ("", "0", "false", "no")
+
+
+class Marketplace:
+    """One account's connection to the marketplace."""
+
+    def __init__(self, account: Account, retries: int = 3, backoff: float = 0.5, timeout: float = 30.0):
+        import urllib3
+        from urllib3.util import Retry, Timeout
+
+        self.account = account
+        retry = Retry(total=retries, connect=retries, read=retries, status=retries, backoff_factor=backoff,
+                      status_forcelist=(429, 500, 502, 503, 504), allowed_methods=None,
+                      respect_retry_after_header=True, raise_on_status=False)
+        self.http = urllib3.PoolManager(retries=retry, timeout=Timeout(connect=10, read=timeout))
+
+    def _request(self, method: str, path: str, **kwargs) -> tuple[int, dict[str, Any]]:
+        import urllib3
+
+        if working_offline():
+            raise Offline("this machine works offline (TESSERA_OFFLINE)")
+        headers = {"Authorization": f"Bearer {self.account.token}", "Accept": "application/json",
+                   "User-Agent": "Tessera", **kwargs.pop("headers", {})}
+        try:
+            response = self.http.request(method, self.account.url + API + path, headers=headers, **kwargs)
+        except urllib3.exceptions.HTTPError as exc:
+            raise Offline(f"{self.account.host} cannot be reached ({type(exc).__name__})") from None
+        try:
+            body = json.loads(response.data or b"{}")
+        except ValueError:
+            body = {}
+        if not isinstance(body, dict):
+            body = {}
+        status = response.status
+        reason = str(body.get("error") or body.get("message") or response.reason or status)[:300]
+        if status in (401, 403):
+            raise NotAllowed(f"{self.account.host} refused the token ({reason}): log in again with "
+                             "'tessera publish login URL' or Library ▸ Marketplace login…")
+        if status == 429 or status >= 500:
+            raise Offline(f"{self.account.host} is busy ({status} {reason}); it will be tried again")
+        if status >= 400 and status != 409:
+            raise Refused(f"{self.account.host} refused it: {reason}")
+        return status, body
+
+    def whoami(self) -> dict[str, Any]:
+        return self._request("GET", "/me")[1]
+
+    def publish(self, image: bytes, filename: str, metadata: dict[str, Any], key: str) -> dict[str, str]:
+        """List one pattern; returns {"id", "url"} (the existing listing when it is there already)."""
+        status, body = self._request(
+            "POST", "/patterns", headers={"Idempotency-Key": key},
+            fields={"image": (filename, image, "image/png" if filename.endswith(".png") else "image/jpeg"),
+                    "metadata": ("metadata.json", json.dumps(metadata, sort_keys=True), "application/json")})
+        if not body.get("id"):
+            raise Refused(f"{self.account.host} answered {status} without a listing id")
+        return {"id": str(body["id"]), "url": str(body.get("url", ""))}

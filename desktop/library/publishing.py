@@ -1,0 +1,138 @@
+"""Publishing approved patterns to the marketplace through an outbox that survives working offline.
+
+Queueing writes a `publication` row (state queued) for each approved pattern: offline or not,
+nothing is lost, and a queued pattern is sent by the next sync, from the window or the command
+line. A sync sends the queue oldest first. Each answer is written at once, in one transaction
+with the pattern's status: published (with the listing's id and address, and the audit log), or
+failed (with the marketplace's reason, and the pattern stays approved). A dead network or a busy
+marketplace ends the sync and leaves the rest queued; a refused token ends it too. Publishing
+the same file twice is one listing (the idempotency key is its sha256).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from desktop.library.catalogue import Library, LibraryError
+from desktop.library.marketplace import Marketplace, NotAllowed, Offline, Refused
+from desktop.library.models import AuditLog, Pattern, Publication, Tag, now
+
+
+def queue(lib: Library, ids: list[int]) -> dict[str, list[dict[str, Any]]]:
+    """Queue these patterns; only approved ones go (a failed one may be queued again).
+
+    Returns {"queued": [{id}], "skipped": [{id, reason}]}."""
+    queued, skipped = [], []
+    with Session(lib.engine) as session, session.begin():
+        for pattern_id in dict.fromkeys(int(i) for i in ids):
+            pattern = session.get(Pattern, pattern_id)
+            if pattern is None:
+                skipped.append({"id": pattern_id, "reason": "no such pattern"})
+                continue
+            row = session.get(Publication, pattern_id)
+            if pattern.status == "published" or (row is not None and row.state == "published"):
+                skipped.append({"id": pattern_id, "reason": "already published"})
+                continue
+            if pattern.status != "approved":
+                skipped.append({"id": pattern_id, "reason": f"it is {pattern.status}: approve it first"})
+                continue
+            if row is not None and row.state == "queued":
+                skipped.append({"id": pattern_id, "reason": "already queued"})
+                continue
+            if row is None:
+                row = Publication(pattern_id=pattern_id)
+                session.add(row)
+            row.state, row.error, row.sha256, row.queued = "queued", "", pattern.sha256, now()
+            session.add(AuditLog(action="publish-queued", pattern_id=pattern_id, detail={}))
+            queued.append({"id": pattern_id})
+    return {"queued": queued, "skipped": skipped}
+
+
+def outbox(lib: Library, state: str | None = None) -> list[dict[str, Any]]:
+    """Every publication row (or those in `state`), oldest first."""
+    query = select(Publication).order_by(Publication.queued, Publication.pattern_id)
+    if state:
+        query = query.where(Publication.state == state)
+    with Session(lib.reader) as session:
+        return [{"id": r.pattern_id, "state": r.state, "listing_id": r.listing_id, "url": r.url, "error": r.error,
+                 "attempts": r.attempts, "queued": r.queued.isoformat(), "updated": r.updated.isoformat()}
+                for r in session.scalars(query)]
+
+
+def metadata_for(lib: Library, pattern_id: int) -> dict[str, Any]:
+    """What the marketplace is told of a pattern: its title, tags, repeat, size, palette and provenance."""
+    item = lib.get(pattern_id)
+    prov = item.get("provenance") or {}
+    palette = prov.get("palette") or {}
+    with Session(lib.reader) as session:
+        tags = sorted(session.scalars(select(Tag.name).where(Tag.pattern_id == pattern_id)))
+    return {"title": item["title"] or f"pattern {pattern_id}", "tags": tags, "repeat": item["repeat"],
+            "width": item["size"][0], "height": item["size"][1], "sha256": item["sha256"],
+            "palette": palette.get("colors", []), "rating": item["rating"],
+            "provenance": {k: prov.get(k) for k in ("engine", "model", "model_hash", "style", "seed", "prompt")
+                           if prov.get(k) not in (None, "")}}
+
+
+def _record(lib: Library, pattern_id: int, **changes: Any) -> None:
+    with Session(lib.engine) as session, session.begin():
+        row = session.get(Publication, pattern_id)
+        if row is None:
+            return
+        for key, value in changes.items():
+            setattr(row, key, value)
+        row.attempts += 1
+        if changes.get("state") == "published":
+            pattern = session.get(Pattern, pattern_id)
+            before = pattern.status if pattern is not None else None
+            if pattern is not None:
+                pattern.status = "published"
+            session.add(AuditLog(action="published", pattern_id=pattern_id,
+                                 detail={"status": [before, "published"], "listing": changes.get("listing_id"),
+                                         "url": changes.get("url")}))
+        elif changes.get("state") == "failed":
+            session.add(AuditLog(action="publish-failed", pattern_id=pattern_id, detail={"error": changes["error"]}))
+
+
+def sync(lib: Library, market: Marketplace, ctx=None) -> dict[str, Any]:
+    """Send the queue. Returns {"published": [...], "failed": [...], "waiting": n, "stopped": reason|""}."""
+    pending = outbox(lib, "queued")
+    published, failed, stopped = [], [], ""
+    for k, row in enumerate(pending):
+        if ctx is not None:
+            ctx.check_cancelled()
+            ctx.progress(k, len(pending), f"publishing {k + 1} of {len(pending)}")
+        pattern_id = row["id"]
+        try:
+            item = lib.get(pattern_id)
+        except LibraryError:
+            continue  # deleted since: its row went with it
+        if item["status"] != "approved":  # rejected (or drafted) again since it was queued
+            _record(lib, pattern_id, state="failed", error=f"it was {item['status']} when its turn came")
+            failed.append({"id": pattern_id, "error": f"it was {item['status']} when its turn came"})
+            continue
+        try:
+            data = Path(item["file"]).read_bytes()
+        except OSError as exc:
+            _record(lib, pattern_id, state="failed", error=f"its file cannot be read ({exc.strerror or exc})")
+            failed.append({"id": pattern_id, "error": "its file cannot be read"})
+            continue
+        try:
+            listing = market.publish(data, Path(item["file"]).name, metadata_for(lib, pattern_id),
+                                     key=f"tessera-{item['sha256']}")
+        except Refused as exc:
+            _record(lib, pattern_id, state="failed", error=str(exc))
+            failed.append({"id": pattern_id, "error": str(exc)})
+            continue
+        except (Offline, NotAllowed) as exc:
+            stopped = str(exc)
+            break
+        _record(lib, pattern_id, state="published", listing_id=listing["id"], url=listing["url"], error="")
+        published.append({"id": pattern_id, "listing_id": listing["id"], "url": listing["url"]})
+    waiting = len(outbox(lib, "queued"))
+    if ctx is not None:
+        ctx.progress(len(pending), len(pending), f"published {len(published)}, {waiting} waiting")
+    return {"published": published, "failed": failed, "waiting": waiting, "stopped": stopped}

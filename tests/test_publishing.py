@@ -1,0 +1,176 @@
+"""Publishing to the marketplace through the outbox, against a loopback marketplace: only approved
+patterns go, what is queued offline is sent by the next sync, a busy marketplace is retried, a
+lost answer or a second queueing is one listing, a refusal keeps the pattern approved with the
+reason, a refused token stops the sync, and the login file is the user's alone."""
+
+import json
+import sqlite3
+import stat
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from desktop.cli import main
+from desktop.library import Library, publishing
+from desktop.library.marketplace import Account, Marketplace, load_account
+from loopback_market import LoopbackMarket
+
+
+@pytest.fixture
+def market(monkeypatch):
+    monkeypatch.delenv("TESSERA_OFFLINE", raising=False)  # a loopback marketplace is this machine
+    served = LoopbackMarket()
+    yield served
+    served.close()
+
+
+def tile(seed: int) -> np.ndarray:
+    return np.random.default_rng(seed).integers(0, 255, (32, 32, 3), dtype=np.uint8)
+
+
+@pytest.fixture
+def lib(tmp_path):
+    with Library(tmp_path / "lib") as library:
+        yield library
+
+
+def three(lib):
+    ids = [lib.add_tile(tile(k), {"style": "stripes", "seed": k, "repeat": "half-drop"}).added[0] for k in range(3)]
+    lib.update(ids[0], status="approved", add_tags=["gold"])
+    lib.update(ids[1], status="approved")
+    return ids
+
+
+def connect(market, retries=2):
+    return Marketplace(Account(market.url, market.token), retries=retries, backoff=0)
+
+
+def test_only_approved_patterns_are_queued_and_a_sync_publishes_them(lib, market):
+    ids = three(lib)
+    queued = publishing.queue(lib, [*ids, 999])
+    assert [q["id"] for q in queued["queued"]] == ids[:2]
+    assert {s["id"]: s["reason"] for s in queued["skipped"]} == {ids[2]: "it is draft: approve it first",
+                                                                999: "no such pattern"}
+    result = publishing.sync(lib, connect(market))
+    assert [p["id"] for p in result["published"]] == ids[:2] and result["waiting"] == 0 and not result["stopped"]
+    assert lib.get(ids[0])["status"] == "published" and lib.get(ids[2])["status"] == "draft"
+    sent = market.listings[f"tessera-{lib.get(ids[0])['sha256']}"]
+    assert sent["image"] == Path(lib.get(ids[0])["file"]).read_bytes()  # the stored file itself
+    assert sent["metadata"]["repeat"] == "half-drop" and sent["metadata"]["tags"] == ["gold"]
+    assert sent["metadata"]["provenance"]["style"] == "stripes"
+    history = [h["action"] for h in lib.get(ids[0])["history"]]
+    assert history[-2:] == ["publish-queued", "published"]
+    assert publishing.queue(lib, ids[:1])["skipped"] == [{"id": ids[0], "reason": "already published"}]
+
+
+def test_what_is_queued_offline_waits_and_goes_with_the_next_sync(lib, market, monkeypatch):
+    ids = three(lib)
+    publishing.queue(lib, ids[:2])
+    monkeypatch.setenv("TESSERA_OFFLINE", "1")
+    offline = publishing.sync(lib, connect(market))
+    assert offline["published"] == [] and offline["waiting"] == 2 and "works offline" in offline["stopped"]
+    dead = Marketplace(Account("http://127.0.0.1:9", "secret"), retries=1, backoff=0)  # nothing listens there
+    monkeypatch.delenv("TESSERA_OFFLINE")
+    unreachable = publishing.sync(lib, dead)
+    assert unreachable["waiting"] == 2 and "cannot be reached" in unreachable["stopped"]
+    assert market.requests == []
+    back = publishing.sync(lib, connect(market))
+    assert len(back["published"]) == 2 and back["waiting"] == 0
+
+
+def test_a_busy_marketplace_is_retried_and_a_lost_answer_is_one_listing(lib, market):
+    ids = three(lib)
+    publishing.queue(lib, ids[:1])
+    market.script = [503, 429]  # busy twice, then it lists
+    result = publishing.sync(lib, connect(market, retries=3))
+    assert len(result["published"]) == 1 and len(market.requests) == 3
+    assert len({r["key"] for r in market.requests}) == 1  # every try had the same idempotency key
+    # the answer was lost (say): the same pattern sent again is the same listing
+    with Session(lib) as session:
+        session.execute("UPDATE publication SET state = 'queued'")
+        session.execute("UPDATE pattern SET status = 'approved'")
+    again = publishing.sync(lib, connect(market))
+    assert again["published"][0]["id"] == ids[0] and again["published"][0]["url"] == result["published"][0]["url"]
+    assert len(market.listings) == 1
+
+
+def test_a_refusal_keeps_the_pattern_approved_with_the_reason(lib, market):
+    ids = three(lib)
+    publishing.queue(lib, ids[:2])
+    market.script = [422]
+    result = publishing.sync(lib, connect(market))
+    assert [f["id"] for f in result["failed"]] == [ids[0]] and "scripted 422" in result["failed"][0]["error"]
+    assert [p["id"] for p in result["published"]] == [ids[1]]  # the others go on
+    assert lib.get(ids[0])["status"] == "approved"
+    assert publishing.outbox(lib, "failed")[0]["error"].endswith("scripted 422")
+    assert [q["id"] for q in publishing.queue(lib, ids[:1])["queued"]] == [ids[0]]  # it may be queued again
+
+
+def test_a_refused_token_stops_the_sync_and_keeps_the_queue(lib, market):
+    ids = three(lib)
+    publishing.queue(lib, ids[:2])
+    result = publishing.sync(lib, Marketplace(Account(market.url, "wrong"), retries=0))
+    assert result["published"] == [] and result["waiting"] == 2 and "refused the token" in result["stopped"]
+
+
+def test_a_pattern_rejected_after_it_was_queued_is_not_sent(lib, market):
+    ids = three(lib)
+    publishing.queue(lib, ids[:1])
+    lib.update(ids[0], status="rejected")
+    result = publishing.sync(lib, connect(market))
+    assert result["failed"] == [{"id": ids[0], "error": "it was rejected when its turn came"}]
+    assert market.requests == []
+
+
+def test_the_publish_command_logs_in_queues_offline_and_syncs(tmp_path, market, capsys, isolated_home):
+    root = tmp_path / "lib"
+    with Library(root) as lib:
+        ids = three(lib)
+    assert main(["publish", "login", "ftp://x", "--token", "t"]) == 2
+    assert "http(s) URL" in capsys.readouterr().err
+    assert main(["publish", "login", market.url, "--token", "wrong"]) == 2
+    assert "refused the token" in capsys.readouterr().err and load_account() is None  # not saved
+    assert main(["publish", "login", market.url, "--token", "secret"]) == 0
+    assert "logged in as Studio Nine" in capsys.readouterr().out
+    saved = isolated_home / "config" / "marketplace.json"
+    assert stat.S_IMODE(saved.stat().st_mode) == 0o600 and load_account().token == "secret"
+    assert main(["--library", str(root), "--json", "publish", "queue", "--approved", "--no-sync"]) == 0
+    assert len(json.loads(capsys.readouterr().out)["queued"]) == 2 and market.requests == []
+    assert main(["--library", str(root), "--json", "publish", "sync"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert len(out["published"]) == 2 and out["waiting"] == 0
+    assert main(["--library", str(root), "publish", "status", "--state", "published"]) == 0
+    assert capsys.readouterr().out.count("https://market.test/p/") == 2
+    assert main(["--library", str(root), "publish", "queue", str(ids[2])]) == 0
+    assert f"skipped {ids[2]}: it is draft: approve it first" in capsys.readouterr().out
+
+
+def test_a_library_made_before_publishing_is_migrated_with_a_backup(tmp_path):
+    root = tmp_path / "lib"
+    with Library(root) as lib:
+        pid = lib.add_tile(tile(1), {"style": "checks"}).added[0]
+    con = sqlite3.connect(root / "library.db")
+    con.execute("DROP TABLE publication")
+    con.execute("UPDATE alembic_version SET version_num = '0001'")
+    con.commit()
+    con.close()
+    with Library(root) as lib:
+        assert lib.revision() == "0002" and lib.get(pid)["provenance"]["style"] == "checks"
+        assert publishing.outbox(lib) == []
+    assert list((root / "backups").glob("library-*-before-0002.db"))
+
+
+class Session:
+    """Raw SQL on the library's database (a test's way to lose an answer)."""
+
+    def __init__(self, lib):
+        self.lib = lib
+
+    def __enter__(self):
+        self.conn = sqlite3.connect(self.lib.db_path)
+        return self.conn
+
+    def __exit__(self, *exc):
+        self.conn.commit()
+        self.conn.close()

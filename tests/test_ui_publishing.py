@@ -1,0 +1,69 @@
+"""Publishing from the window: the selected approved patterns are queued and sent, the grid shows
+them published, what was queued offline goes when the window opens the library, and the login dialog
+refuses a token that would travel in the clear."""
+
+import numpy as np
+import pytest
+
+from desktop.library.marketplace import load_account
+from loopback_market import LoopbackMarket
+
+
+@pytest.fixture
+def market(monkeypatch):
+    monkeypatch.delenv("TESSERA_OFFLINE", raising=False)
+    served = LoopbackMarket()
+    yield served
+    served.close()
+
+
+def test_the_selected_approved_patterns_are_published(window, qtbot, market, monkeypatch):
+    from PySide6.QtWidgets import QMessageBox
+
+    told = []
+    monkeypatch.setattr(QMessageBox, "information", lambda parent, title, text: told.append(text))
+    from desktop.ui.publish_actions import LoginDialog
+
+    login = LoginDialog("", window)
+    login.url.setText("http://market.example.com")
+    login.token.setText("secret")
+    login.accept()
+    assert login.result() == 0 and "https" in login.error.text() and load_account() is None
+    login.url.setText(market.url)
+    login.accept()
+    assert login.result() == 1 and load_account().url == market.url
+
+    rng = np.random.default_rng(0)
+    ids = [window.lib.add_tile(rng.integers(0, 255, (32, 32, 3), dtype=np.uint8), {"style": "dots", "seed": k}
+                               ).added[0] for k in range(2)]
+    window.lib.update(ids[0], status="approved")
+    window.reload_library()
+    qtbot.waitUntil(lambda: window.library.count() == 2, timeout=10_000)
+    window.library.list.selectAll()
+    window.publishing.publish_selected()
+    qtbot.waitUntil(lambda: window.lib.get(ids[0])["status"] == "published", timeout=20_000)
+    qtbot.waitUntil(lambda: "Published 1" in window.statusBar().currentMessage(), timeout=10_000)
+    assert window.lib.get(ids[1])["status"] == "draft" and len(market.listings) == 1
+    row = next(r for r in range(window.library.model.rowCount()) if window.library.model.entries[r].pattern_id == ids[0])
+    assert window.library.model.entries[row].status == "published"
+
+
+@pytest.fixture
+def queued_offline(market):
+    """An approved pattern queued while offline, in the library the window will open, and a login."""
+    from desktop.config import library_dir, load_settings, resolve_paths
+    from desktop.library import Library, publishing
+    from desktop.library.marketplace import save_account
+
+    paths = resolve_paths()
+    with Library(library_dir(paths, load_settings(paths.settings_file))) as lib:
+        pid = lib.add_tile(np.full((32, 32, 3), 90, np.uint8), {"style": "plain"}).added[0]
+        lib.update(pid, status="approved")
+        publishing.queue(lib, [pid])
+    save_account(market.url, "secret")
+    return pid
+
+
+def test_what_was_queued_offline_goes_when_the_window_opens_the_library(market, queued_offline, window, qtbot):
+    qtbot.waitUntil(lambda: window.lib.get(queued_offline)["status"] == "published", timeout=20_000)
+    assert len(market.listings) == 1
