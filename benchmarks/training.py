@@ -22,14 +22,13 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
-import statistics
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 import torch
-from diffusion import build, sync
+from diffusion import build, interleaved, sync
 from timing import machine
 
 from desktop.engine.diffusion.training import TARGETS, LoraTrainer, TrainingRequest
@@ -144,18 +143,9 @@ def main() -> None:
                 ours()
 
         sides = {"plain": plain.step, "tessera": ours, "tessera_no_padding": unpadded}
-        for fn in sides.values():
-            fn()  # warm
-        times: dict[str, list[float]] = {n: [] for n in sides}
-        for _ in range(args.runs):
-            for n, fn in sides.items():
-                sync(device)
-                t0 = time.perf_counter()
-                for _ in range(steps):
-                    fn()
-                sync(device)
-                times[n].append((time.perf_counter() - t0) / steps)
-    median = {n: statistics.median(t) for n, t in times.items()}
+        # a round runs `steps` steps of each side in turn (diffusion.py's interleaving)
+        rounds = {n: (lambda fn=fn: [fn() for _ in range(steps)]) for n, fn in sides.items()}
+        median = {n: seconds / steps for n, seconds in interleaved(rounds, args.runs, device).items()}
     out = {
         "machine": machine(), "device": device,
         "gpu": torch.cuda.get_device_name() if device == "cuda" else None,

@@ -15,3 +15,9 @@ class CheckFailed(Exception):
     """A check ran and the thing checked did not pass. Exit code 1."""
 
     exit_code = 1
+
+
+def as_sentence(error: Exception | str) -> str:
+    """A UserError's words (written to follow 'tessera: error: ') as a sentence of its own, for a dialog."""
+    text = str(error).strip()
+    return text[:1].upper() + text[1:] + ("" if text.endswith((".", "!", "?")) else ".")

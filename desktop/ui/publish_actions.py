@@ -49,13 +49,13 @@ class LoginDialog(QDialog):
         layout.addWidget(buttons)
 
     def accept(self) -> None:
-        from desktop.errors import UserError
+        from desktop.errors import UserError, as_sentence
         from desktop.library.marketplace import save_account
 
         try:
             save_account(self.url.text(), self.token.text())
         except UserError as exc:
-            self.error.setText(str(exc)[:1].upper() + str(exc)[1:] + ".")
+            self.error.setText(as_sentence(exc))
             return
         super().accept()
 

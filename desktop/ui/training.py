@@ -115,7 +115,7 @@ class TrainDialog(QDialog):
 
     def accept(self) -> None:
         from desktop.engine.diffusion.training import TrainingRequest
-        from desktop.errors import UserError
+        from desktop.errors import UserError, as_sentence
 
         if self.model.count() == 0:
             self.error.setText("Add an SD 1.5 or SDXL model first (Generate ▸ Models…).")
@@ -123,7 +123,7 @@ class TrainDialog(QDialog):
         try:  # what can be said now is said here, not after the set is gathered
             TrainingRequest(**self.values(), items=[{"file": "", "repeat": "basic"}]).check()
         except UserError as exc:
-            self.error.setText(str(exc)[:1].upper() + str(exc)[1:] + ".")
+            self.error.setText(as_sentence(exc))
             return
         super().accept()
 
@@ -206,13 +206,13 @@ class LoraTraining:
     def _submit(self, values: dict[str, Any], items: list[dict[str, Any]]) -> None:
         from desktop.engine.diffusion.registry import ModelRegistry
         from desktop.engine.diffusion.training import TrainingRequest
-        from desktop.errors import UserError
+        from desktop.errors import UserError, as_sentence
 
         window, settings = self.window, self.window.settings
         try:  # the entry itself goes to the render process, as a generate request's does
             values = dict(values, model=ModelRegistry(window.paths.config_dir / "models.json").get(values["model"]))
         except UserError as exc:
-            QMessageBox.information(window, "Train a style LoRA", str(exc)[:1].upper() + str(exc)[1:] + ".")
+            QMessageBox.information(window, "Train a style LoRA", as_sentence(exc))
             return
         request = TrainingRequest(**values, items=items, device="" if settings.device == "auto" else settings.device,
                                   precision="" if settings.precision == "auto" else settings.precision)
