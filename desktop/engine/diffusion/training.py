@@ -233,7 +233,8 @@ class LoraTrainer:
             if caption not in texts:
                 texts[caption] = len(texts)
                 self.captions.append(self._encode(caption))
-            self.tiles.append(_Tile(((dist.mean - shift) * scale).float(), (dist.std * scale).float(),
+            # kept in host memory (a few thousand SDXL tiles would take gigabytes of the GPU's)
+            self.tiles.append(_Tile(((dist.mean - shift) * scale).float().cpu(), (dist.std * scale).float().cpu(),
                                     texts[caption], repeat, (w, h), str(item["file"]), str(item.get("sha256", "")),
                                     item.get("id"), caption))
         if upcast:
@@ -251,9 +252,9 @@ class LoraTrainer:
             if self.family == "sdxl":
                 embeds, _, pooled, _ = self.pipe.encode_prompt(caption, device=self.device, num_images_per_prompt=1,
                                                                do_classifier_free_guidance=False)
-                return {"embeds": embeds, "pooled": pooled}
+                return {"embeds": embeds.cpu(), "pooled": pooled.cpu()}
             embeds, _ = self.pipe.encode_prompt(caption, self.device, 1, False)
-            return {"embeds": embeds}
+            return {"embeds": embeds.cpu()}
 
     def _attach(self) -> None:
         import torch
@@ -316,8 +317,9 @@ class LoraTrainer:
         import torch
 
         latents = latents.to(self.device)
-        if noise is None:
-            noise = torch.randn(latents.shape, generator=self.generator).to(self.device)
+        cond = {key: value.to(self.device) for key, value in cond.items()}  # the captions wait in host memory
+        noise = torch.randn(latents.shape, generator=self.generator) if noise is None else noise
+        noise = noise.to(self.device)
         if timesteps is None:
             steps = self.noise.config.num_train_timesteps
             timesteps = torch.randint(0, steps, (latents.shape[0],), generator=self.generator).to(self.device)
