@@ -632,8 +632,12 @@ def train_lora(request: TrainingRequest | dict[str, Any], ctx=None) -> dict[str,
         sha = save(path, tensors, trainer.metadata(base, seconds))
         preview = _save_sample(path, sample, trainer, base) if sample is not None else None
     finally:
+        from desktop.engine.diffusion.pipeline import collect_memory
+
         trainer.detach()
-        del trainer.optimizer
+        trainer.pipe = trainer.optimizer = None
+        del engine, pipe  # this copy of the model goes: Generate loads its own again
+        collect_memory()
     log.info("trained LoRA %s (%d steps, %d tiles) -> %s", request.name, request.steps, len(trainer.tiles), path)
     return {"name": request.name, "path": str(path), "sha256": sha, "trigger_words": [request.trigger.strip()]
             if request.trigger.strip() else [], "steps": request.steps, "tiles": len(trainer.tiles),
