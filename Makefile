@@ -36,8 +36,9 @@ clean:
 	rm -rf $(VENV) build *.egg-info
 
 # The wheels benchmarks/gpu.sh installs on a lent GPU machine (Python 3.12 there): what the
-# diffusion benchmark imports that its image lacks (diffusers, and Tessera's platformdirs and psygnal)
+# diffusion and training benchmarks import that its image lacks (diffusers, peft with accelerate and psutil,
+# and Tessera's platformdirs and psygnal)
 gpu-wheels:
 	python3 -m pip download --no-deps --only-binary=:all: --python-version 3.12 --implementation cp \
 	  --platform manylinux_2_28_x86_64 --platform manylinux2014_x86_64 -d .whl \
-	  diffusers==0.42.1 platformdirs==4.14.9 psygnal==0.16.1
+	  diffusers==0.42.1 platformdirs==4.14.9 psygnal==0.16.1 peft==0.21.2 accelerate==1.15.0 psutil==7.2.2

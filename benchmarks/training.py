@@ -35,11 +35,19 @@ from desktop.engine.diffusion.training import TARGETS, LoraTrainer, TrainingRequ
 
 
 def tiles(folder: Path, size: int, n: int) -> list[dict]:
-    from desktop.engine.generate import GenerateRequest, run_generate
+    """n seamless tiles at the training size, made with numpy and PIL alone (a lent GPU machine may
+    have no OpenCV): waves of whole periods, so they wrap; the pixels do not change the compute."""
+    from desktop.engine.images import save_png
 
-    made = run_generate(GenerateRequest(style="toss", repeat="half-drop", width=size, height=size, count=n,
-                                        out_dir=str(folder)))
-    return [{"file": t.path, "caption": "art deco fans, gold on navy", "repeat": "half-drop"} for t in made]
+    y, x = np.mgrid[0:size, 0:size] * (2 * np.pi / size)
+    made = []
+    for k in range(n):
+        rgb = [np.sin((k + 1) * x + c) * np.cos((c + 2) * y) for c in range(3)]
+        image = ((np.stack(rgb, -1) + 1) * 127.5).astype(np.uint8)
+        save_png(folder / f"tile-{k}.png", image, {"repeat": "basic"})
+        made.append({"file": str(folder / f"tile-{k}.png"), "caption": "art deco fans, gold on navy",
+                     "repeat": "half-drop"})
+    return made
 
 
 class Plain:

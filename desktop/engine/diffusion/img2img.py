@@ -31,14 +31,14 @@ def _pad_for(side: int, new_side: int, at_least: int = 8) -> int:
 
 def wrap_resize(image: np.ndarray, repeat: str, width: int, height: int) -> np.ndarray:
     """Resize a tile to width x height so that it still repeats exactly (Lanczos, through the repeat)."""
-    import cv2
-
     repeat = parse_repeat(repeat)
     h, w = image.shape[:2]
     check_size(repeat, w, h)
     check_size(repeat, width, height)
     if (width, height) == (w, h):
         return image.copy()
+    import cv2  # only when there is resizing to do
+
     px, py = _pad_for(w, width), _pad_for(h, height)
     if px >= 4 * w or py >= 4 * h:  # an awkward ratio: fall back to a 3x3 neighbourhood
         px, py = w, h
