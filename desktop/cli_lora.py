@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 from typing import Any
@@ -97,17 +96,11 @@ def _train(args: argparse.Namespace, emit) -> int:
 
 def describe_lora(path: Path) -> dict[str, Any]:
     """A LoRA file's facts from its header: family, trigger words, and what trained it (if Tessera did)."""
-    from desktop.engine.diffusion.loras import glance
-    from desktop.engine.diffusion.registry import safetensors_header
+    from desktop.engine.diffusion.loras import glance, training_facts
+    from desktop.engine.diffusion.training import preview_path
 
     words, family = glance(path)
-    try:
-        header, _ = safetensors_header(path)
-        raw = (header.get("__metadata__") or {}).get("tessera.training")
-        training = json.loads(raw) if raw else None
-    except (UserError, ValueError):
-        training = None
-    from desktop.engine.diffusion.training import preview_path
+    training = training_facts(path)
 
     sample = preview_path(path)
     return {"name": path.stem, "path": str(path), "family": family, "trigger_words": words,

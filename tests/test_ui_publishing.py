@@ -46,6 +46,9 @@ def test_the_selected_approved_patterns_are_published(window, qtbot, market, mon
     assert window.lib.get(ids[1])["status"] == "draft" and len(market.listings) == 1
     row = next(r for r in range(window.library.model.rowCount()) if window.library.model.entries[r].pattern_id == ids[0])
     assert window.library.model.entries[row].status == "published"
+    window.show_entry(window.library.model.entries[row])  # the Inspector says where it is listed
+    qtbot.waitUntil(lambda: "Marketplace: published" in window.inspector.view.toPlainText(), timeout=10_000)
+    assert "https://market.test/p/1" in window.inspector.view.toPlainText()
 
 
 @pytest.fixture
@@ -67,3 +70,23 @@ def queued_offline(market):
 def test_what_was_queued_offline_goes_when_the_window_opens_the_library(market, queued_offline, window, qtbot):
     qtbot.waitUntil(lambda: window.lib.get(queued_offline)["status"] == "published", timeout=20_000)
     assert len(market.listings) == 1
+
+
+def test_the_inspector_says_where_a_pattern_is_listed_and_what_trained_its_lora(qtbot):
+    from desktop.ui.inspector_panel import InspectorPanel
+
+    panel = InspectorPanel()
+    qtbot.addWidget(panel)
+    lora = {"name": "deco-fans", "weight": 0.8, "sha256": "ab" * 32, "path": "/x/deco-fans.safetensors",
+            "training": {"tiles": [{"id": 12}, {"id": 40}], "base_model": {"name": "house-sd15"}, "steps": 500}}
+    item = {"id": 7, "status": "published", "rating": 4, "tags": ["gold"], "history": [],
+            "provenance": {"engine": "diffusion", "prompt": "fans", "loras": [lora]},
+            "publication": {"state": "published", "listing_id": "L9", "url": "https://market.test/p/9",
+                            "error": "", "queued": "2026-12-02T00:00:00"}}
+    panel.show_library_item(item)
+    text = panel.view.toPlainText()
+    assert "Marketplace: published" in text and "https://market.test/p/9" in text
+    assert "trained on 2 tile(s) of house-sd15, 500 steps (#12, #40)" in text
+    panel.show_library_item(dict(item, publication={"state": "failed", "error": "market refused it: too small",
+                                                    "listing_id": "", "url": "", "queued": ""}))
+    assert "refused" in panel.view.toPlainText() and "too small" in panel.view.toPlainText()

@@ -63,6 +63,11 @@ def outbox(lib: Library, state: str | None = None) -> list[dict[str, Any]]:
                 for r in session.scalars(query)]
 
 
+def publication_of(lib: Library, pattern_id: int) -> dict[str, Any] | None:
+    """This pattern's row in the outbox (queued, published with its listing, or failed with why)."""
+    return next((row for row in outbox(lib) if row["id"] == pattern_id), None)
+
+
 def metadata_for(lib: Library, pattern_id: int) -> dict[str, Any]:
     """What the marketplace is told of a pattern: its title, tags, repeat, size, palette and provenance."""
     item = lib.get(pattern_id)

@@ -17,6 +17,31 @@ def _row(name: str, value: Any) -> str:
            f"<td>{html.escape(str(value))}</td></tr>"
 
 
+def _lora_line(lora: dict[str, Any]) -> str:
+    """A LoRA a tile was drawn with: its weight and hash, and what trained it when Tessera did."""
+    line = f"weight {lora.get('weight', 1)}, sha256 {str(lora.get('sha256', ''))[:12]}"
+    made = lora.get("training")
+    if made:
+        ids = [f"#{t['id']}" for t in made.get("tiles", []) if t.get("id") is not None]
+        line += (f"; trained on {len(made.get('tiles', []))} tile(s) of {made.get('base_model', {}).get('name', '?')}"
+                 f", {made.get('steps')} steps" + (f" ({', '.join(ids[:8])}{', …' if len(ids) > 8 else ''})" if ids
+                                                   else ""))
+    return line
+
+
+def _publication_html(row: dict[str, Any] | None) -> str:
+    if not row:
+        return ""
+    if row["state"] == "published":
+        link = html.escape(row["url"] or row["listing_id"])
+        body = _row("listing", row["listing_id"]) + f"<tr><td style='color:#9a9aa0'>address</td><td>{link}</td></tr>"
+    elif row["state"] == "failed":
+        body = _row("refused", row["error"])
+    else:
+        body = _row("queued", f"since {row['queued'][:19]}, waiting for a sync")
+    return f"<h3>Marketplace: {html.escape(row['state'])}</h3><table>{body}</table>"
+
+
 class InspectorPanel(QWidget):
     tagsEdited = Signal(int, list, list)  # pattern id, tags to add, tags to remove
 
@@ -68,7 +93,9 @@ class InspectorPanel(QWidget):
         self.tags_label.setText(f"Tags ({len(item['tags'])})")
         prov = item.get("provenance") or {}
         prov_rows = "".join(_row(k, v) for k, v in prov.items()
-                            if v not in (None, "", [], {}) and k not in ("params", "palette", "attempts"))
+                            if v not in (None, "", [], {}) and k not in ("params", "palette", "attempts", "loras"))
+        prov_rows += "".join(_row(f"LoRA {lora.get('name', '?')}", _lora_line(lora))
+                             for lora in prov.get("loras") or [] if isinstance(lora, dict))
         if prov.get("attempts"):
             prov_rows += _row("QA attempts", len(prov["attempts"]))
         history = "".join(f"<tr><td style='color:#9a9aa0;padding-right:8px'>{html.escape(h['time'][:19])}</td>"
@@ -80,6 +107,7 @@ class InspectorPanel(QWidget):
         self._library_html = (
             f"<h3>In the library: #{item['id']}</h3><table>{_row('status', item['status'])}"
             f"{_row('rating', '★' * item['rating'] or '0')}{_row('tags', auto_free)}</table>"
+            + _publication_html(item.get("publication"))
             + (f"<h3>Provenance</h3><table>{prov_rows}</table>" if prov_rows else "")
             + (f"<h3>Look-alikes (built-in descriptor)</h3><table>{looks}</table>" if looks else "")
             + (f"<h3>History</h3><table>{history}</table>" if history else ""))

@@ -787,9 +787,15 @@ class MainWindow(QMainWindow):
         lib, pid = self.lib, entry.pattern_id
 
         def run(ctx):
+            from desktop.engine.diffusion.loras import training_facts
             from desktop.library import search
+            from desktop.library.publishing import publication_of
 
             item = lib.get(pid)
+            item["publication"] = publication_of(lib, pid)
+            for lora in (item.get("provenance") or {}).get("loras") or []:  # what trained each LoRA it drew with
+                if isinstance(lora, dict) and lora.get("path"):
+                    lora["training"] = training_facts(lora["path"])
             similar = search.similar(lib, pid, limit=5)
             for hit in similar:
                 hit["title"] = lib.get(hit["id"])["title"]

@@ -196,6 +196,21 @@ def glance(path: str | Path) -> tuple[list[str], str]:
     return _from_metadata(header.get("__metadata__") or {}) or _from_sidecar(path), family_of_lora(header)
 
 
+def training_facts(path: str | Path) -> dict[str, Any] | None:
+    """What trained a LoRA, from its header, when Tessera trained it (tessera.training): the base
+    model, the tiles with their library ids, the settings. None for any other file."""
+    path = Path(path)
+    if path.is_dir():
+        path = path / "adapter_model.safetensors"
+    try:
+        header, _ = safetensors_header(path)
+        raw = (header.get("__metadata__") or {}).get("tessera.training")
+        facts = json.loads(raw) if raw else None
+    except (UserError, ValueError):
+        return None
+    return facts if isinstance(facts, dict) else None
+
+
 def resolve(text_or_path: str | Path, weight: float | None = None) -> LoraSpec:
     """Read a LoRA's header, hashes and trigger words; raises UserError for anything unusable."""
     if weight is None and isinstance(text_or_path, str):
