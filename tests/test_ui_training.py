@@ -56,6 +56,8 @@ def test_a_lora_trained_from_the_approved_tiles_lands_in_the_brief(window, qtbot
                          for caption, repeat, shape in shown)
     lora = isolated_home / "data" / "loras" / "deco.safetensors"
     assert window.brief.loras.specs() == [f"{lora}:1"] and lora.is_file()
+    row = window.brief.loras.table.item(0, 0)
+    assert not row.icon().isNull() and "deco.preview.png" in row.toolTip()  # its last sample beside its name
     trained = next(s for s in window.queue.jobs() if s.kind == "train-lora")
     assert trained.title == "Train LoRA deco (1 tile, 3 steps)" and trained.progress.message == "writing the LoRA"
     assert "Trained deco on 1 tile " in window.statusBar().currentMessage()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QColor, QPalette
+from PySide6.QtGui import QColor, QIcon, QPalette
 from PySide6.QtWidgets import (
     QDoubleSpinBox,
     QFileDialog,
@@ -66,6 +66,10 @@ class LoraList(QWidget):
         name.setData(FAMILY, family)
         name.setData(TIP, f"{path}\nTrigger words: {', '.join(words) if words else 'none'}")
         name.setFlags(name.flags() & ~Qt.ItemIsEditable)
+        sample = Path(path).with_name(f"{Path(path).stem}.preview.png")  # a trained LoRA's last sample
+        if sample.is_file():
+            name.setIcon(QIcon(str(sample)))
+            name.setData(TIP, name.data(TIP) + f"\nSample: {sample}")
         self.table.setItem(row, 0, name)
         self._mark(row)
         spin = QDoubleSpinBox()
