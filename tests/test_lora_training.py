@@ -356,3 +356,14 @@ def test_running_out_of_memory_trains_on_with_checkpointing_then_a_smaller_batch
     with pytest.raises(UserError, match="even one tile a step with gradient checkpointing"):
         train_lora(request(model, tiles, steps=3, out=str(tmp_path / "other.safetensors")))
     assert not (tmp_path / "other.safetensors").exists()
+
+
+def test_real_seamless_textures_train_through_their_repeat(model, shared_textures, tmp_path):
+    files = sorted((shared_textures / "seamless").glob("*.png"))[:2]
+    items = [{"file": str(f), "caption": f.stem.replace("-", " "), "repeat": "basic"} for f in files]
+    ctx = Ctx()
+    result = train_lora(request(model, items, steps=3, out=str(tmp_path / "real.safetensors")), ctx)
+    assert result["tiles"] == 2 and result["skipped"] == [] and np.isfinite(result["loss"])
+    facts = loras.training_facts(result["path"])
+    assert [t["caption"] for t in facts["tiles"]] == [f"tsr deco, {f.stem.replace('-', ' ')}" for f in files]
+    assert all(t["size"] == [32, 32] for t in facts["tiles"])  # square textures at the resolution's area
