@@ -367,3 +367,23 @@ def test_real_seamless_textures_train_through_their_repeat(model, shared_texture
     facts = loras.training_facts(result["path"])
     assert [t["caption"] for t in facts["tiles"]] == [f"tsr deco, {f.stem.replace('-', ' ')}" for f in files]
     assert all(t["size"] == [32, 32] for t in facts["tiles"])  # square textures at the resolution's area
+
+
+def test_half_precision_trains_the_lora_in_float32_under_autocast(model, tiles, tmp_path):
+    """The path a GPU takes (frozen weights in half precision, the LoRA in float32), in bfloat16 on the CPU."""
+    result = train_lora(request(model, tiles, steps=3, device="cpu", precision="bfloat16",
+                                out=str(tmp_path / "half.safetensors")))
+    assert result["precision"] == "bfloat16" and np.isfinite(result["loss"])
+    from safetensors.torch import load_file
+
+    saved = load_file(result["path"])
+    assert {str(v.dtype) for k, v in saved.items() if not k.endswith(".alpha")} == {"torch.float16"}
+    engine = DiffusionEngine.load(str(model), EngineOptions(device="cpu"))
+    assert engine.set_loras([result["path"]])[0].family == "sd15"
+    half = DiffusionEngine.load(str(model), EngineOptions(device="cpu", dtype="bfloat16"))
+    trainer = LoraTrainer(half.pipe, "sd15", request(model, tiles), "cpu", "bfloat16")
+    trainer.prepare()
+    assert half.pipe.unet.conv_in.weight.dtype == torch.bfloat16 and trainer.params
+    assert {p.dtype for p in trainer.params} == {torch.float32}
+    assert np.isfinite(trainer.step(0))
+    trainer.detach()

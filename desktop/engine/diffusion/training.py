@@ -166,9 +166,11 @@ class LoraTrainer:
 
         self.pipe, self.family, self.request = pipe, family, request
         self.device = torch.device(device)
-        self.half = dtype in ("float16", "bfloat16") and self.device.type == "cuda"
+        # frozen weights in half precision (bfloat16 on the CPU too, when asked): the LoRA in float32, under autocast
+        self.half = dtype in ("float16", "bfloat16")
         self.autocast_dtype = getattr(torch, dtype) if self.half else None
-        self.scaler = torch.amp.GradScaler("cuda") if self.half and dtype == "float16" else None
+        self.scaler = torch.amp.GradScaler("cuda") if self.half and dtype == "float16" and \
+            self.device.type == "cuda" else None
         self.tiles: list[_Tile] = []
         self.captions: list[dict[str, Any]] = []
         self.skipped: list[dict[str, str]] = []
