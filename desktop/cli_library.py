@@ -160,7 +160,10 @@ def cmd_library(args: argparse.Namespace, emit) -> int:
             emit({"patterns": items}, "\n".join(_line(p) for p in items) or "no patterns")
             return 0
         if action == "show":
+            from desktop.library.publishing import publication_of
+
             item = lib.get(args.id)
+            item["publication"] = publication_of(lib, args.id)  # on the marketplace, queued, or refused
             emit(item, "\n".join(f"{k}: {v}" for k, v in item.items()))
             return 0
         if action == "set":

@@ -142,6 +142,9 @@ def test_the_publish_command_logs_in_queues_offline_and_syncs(tmp_path, market, 
     assert len(out["published"]) == 2 and out["waiting"] == 0
     assert main(["--library", str(root), "publish", "status", "--state", "published"]) == 0
     assert capsys.readouterr().out.count("https://market.test/p/") == 2
+    assert main(["--library", str(root), "--json", "library", "show", str(ids[0])]) == 0
+    shown = json.loads(capsys.readouterr().out)
+    assert shown["status"] == "published" and shown["publication"]["url"].startswith("https://market.test/p/")
     assert main(["--library", str(root), "publish", "queue", str(ids[2])]) == 0
     assert f"skipped {ids[2]}: it is draft: approve it first" in capsys.readouterr().out
 
