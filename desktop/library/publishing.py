@@ -52,11 +52,13 @@ def queue(lib: Library, ids: list[int]) -> dict[str, list[dict[str, Any]]]:
     return {"queued": queued, "skipped": skipped}
 
 
-def outbox(lib: Library, state: str | None = None) -> list[dict[str, Any]]:
-    """Every publication row (or those in `state`), oldest first."""
+def outbox(lib: Library, state: str | None = None, pattern_id: int | None = None) -> list[dict[str, Any]]:
+    """Every publication row (or those in `state`, or this pattern's), oldest first."""
     query = select(Publication).order_by(Publication.queued, Publication.pattern_id)
     if state:
         query = query.where(Publication.state == state)
+    if pattern_id is not None:
+        query = query.where(Publication.pattern_id == pattern_id)
     with Session(lib.reader) as session:
         return [{"id": r.pattern_id, "state": r.state, "listing_id": r.listing_id, "url": r.url, "error": r.error,
                  "attempts": r.attempts, "queued": r.queued.isoformat(), "updated": r.updated.isoformat()}
@@ -65,7 +67,8 @@ def outbox(lib: Library, state: str | None = None) -> list[dict[str, Any]]:
 
 def publication_of(lib: Library, pattern_id: int) -> dict[str, Any] | None:
     """This pattern's row in the outbox (queued, published with its listing, or failed with why)."""
-    return next((row for row in outbox(lib) if row["id"] == pattern_id), None)
+    rows = outbox(lib, pattern_id=pattern_id)
+    return rows[0] if rows else None
 
 
 def metadata_for(lib: Library, pattern_id: int) -> dict[str, Any]:
