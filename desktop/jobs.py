@@ -160,6 +160,28 @@ class JobContext:
         self._queue._set_preview(self._job, image)
 
 
+class PartContext:
+    """A job's context as one part of the job sees it: Stop reaches it, its previews go to the
+    job, and its progress goes through `progress(fraction, message)` (to fill that part's share
+    of the bar, say, or nowhere when the part has no bar of its own)."""
+
+    def __init__(self, ctx, progress):
+        self._ctx, self._progress = ctx, progress
+
+    @property
+    def cancelled(self) -> bool:
+        return self._ctx.cancelled
+
+    def check_cancelled(self) -> None:
+        self._ctx.check_cancelled()
+
+    def preview(self, image) -> None:
+        self._ctx.preview(image)
+
+    def progress(self, step: int, total: int | None = None, message: str | None = None) -> None:
+        self._progress(min(1.0, step / total) if total else 0.0, message)
+
+
 class Job:
     """One piece of work. Read it through `snapshot()` from other threads."""
 

@@ -20,7 +20,7 @@ from desktop import __version__
 from desktop.engine import procedural
 from desktop.engine.images import save_png, to_uint8
 from desktop.errors import UserError
-from desktop.jobs import JobCancelled
+from desktop.jobs import JobCancelled, PartContext
 from desktop.palettes import Palette, parse_palette
 from desktop.repeat import check_size, parse_repeat
 
@@ -273,7 +273,7 @@ def run_generate(request: GenerateRequest, ctx=None) -> list[Tile]:
     if (valid.model is not None and valid.source_image is None and int(request.batch_size) > 1
             and not request.auto_correct):
         # every image first, batch_size per UNet call (most of the bar); then QA each
-        batched = _diffuse_batch(valid, None if ctx is None else _Within(
+        batched = _diffuse_batch(valid, None if ctx is None else PartContext(
             ctx, lambda fraction, detail: ctx.progress(int(fraction * total * 0.95), total, detail)))
     try:
         _render_all(valid, request, out, total, batched, tiles, ctx)
@@ -308,7 +308,7 @@ def _render_all(valid: ValidRequest, request: GenerateRequest, out: Path | None,
         progress(0.0, "loading the model" if valid.model is not None and not engine_loaded(valid) else None)
         start = time.perf_counter()
         pixels, final_seed, qa_meta = _render_checked(valid, seed, progress, None if ctx is None else
-                                                      _Within(ctx, progress), batched.get(seed))
+                                                      PartContext(ctx, progress), batched.get(seed))
         meta = tile_metadata(valid, final_seed, time.perf_counter() - start)
         meta.update(qa_meta)
         if valid.warnings:
@@ -383,27 +383,6 @@ def _render_checked(valid: ValidRequest, seed: int, progress, ctx,
                           check_cancelled=ctx.check_cancelled if ctx is not None else None, mend_seam=mend)
     return result.image, result.seed, {"qa": result.report.as_dict(),
                                        "attempts": [a.as_dict() for a in result.attempts]}
-
-
-class _Within:
-    """The job's context as one tile of a batch sees it: its progress fills that tile's share of
-    the bar (the engine's own step count becomes a fraction) and keeps the batch's label."""
-
-    def __init__(self, ctx, progress):
-        self._ctx, self._progress = ctx, progress
-
-    @property
-    def cancelled(self) -> bool:
-        return self._ctx.cancelled
-
-    def check_cancelled(self) -> None:
-        self._ctx.check_cancelled()
-
-    def preview(self, image) -> None:
-        self._ctx.preview(image)
-
-    def progress(self, step: int, total: int | None = None, message: str | None = None) -> None:
-        self._progress(min(1.0, step / total) if total else 0.0, message)
 
 
 _ENGINES: dict[tuple, Any] = {}  # loaded diffusion engines, by model, device, precision and compile

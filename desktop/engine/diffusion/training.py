@@ -441,6 +441,7 @@ class LoraTrainer:
         from collections import Counter
 
         from desktop.engine.diffusion.pipeline import DiffusionRequest, generate
+        from desktop.jobs import PartContext
 
         request = self.request
         repeat = parse_repeat(request.sample_repeat) if request.sample_repeat else \
@@ -455,7 +456,9 @@ class LoraTrainer:
             drawn = generate(self.pipe, DiffusionRequest(caption, repeat=repeat.value, width=w, height=h,
                                                          steps=request.sample_steps, guidance_scale=7.0,
                                                          seed=request.seed, family=self.family),
-                             _Quiet(ctx) if ctx is not None else None)
+                             # Stop reaches the sample's steps and their previews show it forming;
+                             # the bar stays on the training steps
+                             PartContext(ctx, lambda fraction, message: None) if ctx is not None else None)
         finally:
             unet.train()
         self.sample_prompt, self.sample_repeat = caption, repeat
@@ -505,27 +508,6 @@ class LoraTrainer:
         unet.eval()
         if hasattr(unet, "delete_adapters"):
             unet.delete_adapters(ADAPTER)
-
-
-class _Quiet:
-    """The training job's context for a sample's own steps: Stop reaches them, their progress
-    and previews do not (the bar stays on the training steps; the sample is shown when drawn)."""
-
-    def __init__(self, ctx):
-        self.ctx = ctx
-
-    @property
-    def cancelled(self) -> bool:
-        return self.ctx.cancelled
-
-    def check_cancelled(self) -> None:
-        self.ctx.check_cancelled()
-
-    def progress(self, step, total=None, message=None) -> None:
-        pass
-
-    def preview(self, image) -> None:
-        pass
 
 
 def preview_path(path: Path) -> Path:
