@@ -43,7 +43,7 @@ import numpy as np
 
 from desktop import __version__
 from desktop.errors import UserError
-from desktop.repeat import Repeat, check_size, parse_repeat
+from desktop.repeat import Repeat, parse_repeat
 
 log = logging.getLogger("tessera.training")
 
@@ -218,8 +218,7 @@ class LoraTrainer:
             try:
                 image = load_rgb(item["file"])
                 w, h = training_size(image.shape[1], image.shape[0], resolution, self.multiple)
-                check_size(repeat, image.shape[1], image.shape[0])
-                image = wrap_resize(image, repeat.value, w, h)
+                image = wrap_resize(image, repeat.value, w, h)  # refuses a size the repeat cannot take
             except (OSError, ValueError, UserError, KeyError) as exc:
                 reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
                 self.skipped.append({"file": str(item.get("file", "")), "reason": reason})
@@ -241,6 +240,9 @@ class LoraTrainer:
                                     item.get("id"), caption))
         if upcast:
             vae.to(torch.float16)
+        self.groups: dict[tuple[Repeat, tuple[int, int]], list[_Tile]] = {}  # a batch is drawn from one
+        for tile in self.tiles:
+            self.groups.setdefault((tile.repeat, tile.size), []).append(tile)
         if not self.tiles:
             first = self.skipped[0] if self.skipped else {"file": "", "reason": "no tiles"}
             raise UserError(f"none of the {len(request.items)} tile(s) could be read to train on "
@@ -282,7 +284,7 @@ class LoraTrainer:
         import torch
 
         tile = self.tiles[int(self.rng.integers(len(self.tiles)))]
-        group = [t for t in self.tiles if t.repeat is tile.repeat and t.size == tile.size]
+        group = self.groups[(tile.repeat, tile.size)]
         chosen = [tile] + [group[int(i)] for i in self.rng.integers(len(group), size=self.request.batch_size - 1)]
         latents = []
         for t in chosen:
@@ -423,8 +425,7 @@ class LoraTrainer:
                 for _ in range(draws):
                     noise = torch.randn(tile.mean.shape, generator=generator)
                     timesteps = torch.randint(0, steps, (1,), generator=generator)
-                    total += float(self.loss(tile.mean, cond, tile.repeat, tile.size, noise.to(self.device),
-                                             timesteps.to(self.device)))
+                    total += float(self.loss(tile.mean, cond, tile.repeat, tile.size, noise, timesteps.to(self.device)))
         self.pipe.unet.train(was_training)
         return total / (len(self.tiles) * draws)
 
@@ -438,17 +439,15 @@ class LoraTrainer:
         """A seamless tile drawn with the LoRA as it is now: the trigger and the first caption, at
         the most common training size and repeat, from the same seed every time (so successive
         samples show what the training changed)."""
-        from collections import Counter
-
         from desktop.engine.diffusion.pipeline import DiffusionRequest, generate
         from desktop.jobs import PartContext
 
         request = self.request
-        repeat = parse_repeat(request.sample_repeat) if request.sample_repeat else \
-            Counter(t.repeat for t in self.tiles).most_common(1)[0][0]
-        shaped = [t for t in self.tiles if t.repeat is repeat] or self.tiles
-        w, h = Counter(t.size for t in shaped).most_common(1)[0][0]
-        caption = shaped[0].caption_text
+        wanted = parse_repeat(request.sample_repeat) if request.sample_repeat else None
+        # the largest group of tiles of that repeat (of any, when none has it): its size and first caption
+        key = max([k for k in self.groups if k[0] is wanted] or list(self.groups), key=lambda k: len(self.groups[k]))
+        repeat, (w, h) = wanted or key[0], key[1]
+        caption = self.groups[key][0].caption_text
         self.pad(None)  # generate pads through the sample's repeat itself
         unet = self.pipe.unet
         unet.eval()
