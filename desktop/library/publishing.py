@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from desktop.library.catalogue import Library, LibraryError
 from desktop.library.marketplace import Marketplace, NotAllowed, Offline, Refused
-from desktop.library.models import AuditLog, Pattern, Publication, Tag, now
+from desktop.library.models import AuditLog, Pattern, Publication, now
 
 
 def queue(lib: Library, ids: list[int]) -> dict[str, list[dict[str, Any]]]:
@@ -71,14 +71,12 @@ def publication_of(lib: Library, pattern_id: int) -> dict[str, Any] | None:
     return rows[0] if rows else None
 
 
-def metadata_for(lib: Library, pattern_id: int) -> dict[str, Any]:
-    """What the marketplace is told of a pattern: its title, tags, repeat, size, palette and provenance."""
-    item = lib.get(pattern_id)
+def metadata_for(item: dict[str, Any]) -> dict[str, Any]:
+    """What the marketplace is told of a pattern (Library.get's view of it): its title, tags, repeat,
+    size, palette and provenance."""
     prov = item.get("provenance") or {}
     palette = prov.get("palette") or {}
-    with Session(lib.reader) as session:
-        tags = sorted(session.scalars(select(Tag.name).where(Tag.pattern_id == pattern_id)))
-    return {"title": item["title"] or f"pattern {pattern_id}", "tags": tags, "repeat": item["repeat"],
+    return {"title": item["title"] or f"pattern {item['id']}", "tags": item["tags"], "repeat": item["repeat"],
             "width": item["size"][0], "height": item["size"][1], "sha256": item["sha256"],
             "palette": palette.get("colors", []), "rating": item["rating"],
             "provenance": {k: prov.get(k) for k in ("engine", "model", "model_hash", "style", "seed", "prompt")
@@ -129,7 +127,7 @@ def sync(lib: Library, market: Marketplace, ctx=None) -> dict[str, Any]:
             failed.append({"id": pattern_id, "error": "its file cannot be read"})
             continue
         try:
-            listing = market.publish(data, Path(item["file"]).name, metadata_for(lib, pattern_id),
+            listing = market.publish(data, Path(item["file"]).name, metadata_for(item),
                                      key=f"tessera-{item['sha256']}")
         except Refused as exc:
             _record(lib, pattern_id, state="failed", error=str(exc))

@@ -121,7 +121,7 @@ class TrainDialog(QDialog):
             self.error.setText("Add an SD 1.5 or SDXL model first (Generate ▸ Models…).")
             return
         try:  # what can be said now is said here, not after the set is gathered
-            TrainingRequest(**self.values(), items=[{"file": "", "repeat": "basic"}]).check()
+            TrainingRequest(**self.values()).check_settings()
         except UserError as exc:
             self.error.setText(as_sentence(exc))
             return

@@ -82,12 +82,18 @@ class TrainingRequest:
 
     def check(self) -> None:
         """Everything that can be said before a model loads."""
-        if not _NAME.fullmatch(self.name or ""):
-            raise UserError(f"a LoRA name is 1-80 letters, digits, spaces, dots, dashes or underscores, not "
-                            f"'{self.name}'")
         if not self.items:
             raise UserError("there are no tiles to train on: approve some in the library (or choose a set "
                             "that has some)")
+        self.check_settings()
+        for item in self.items:
+            parse_repeat(item.get("repeat") or "basic")
+
+    def check_settings(self) -> None:
+        """The name and the numbers (what a dialog can say before the tiles are gathered)."""
+        if not _NAME.fullmatch(self.name or ""):
+            raise UserError(f"a LoRA name is 1-80 letters, digits, spaces, dots, dashes or underscores, not "
+                            f"'{self.name}'")
         limits = (("rank", self.rank, 1, 256), ("steps", self.steps, 1, 200_000),
                   ("batch size", self.batch_size, 1, 64))
         for label, value, low, high in limits:
@@ -103,8 +109,6 @@ class TrainingRequest:
             raise UserError("samples must be between 0 and 100, and their steps between 1 and 150")
         if self.sample_repeat:
             parse_repeat(self.sample_repeat)
-        for item in self.items:
-            parse_repeat(item.get("repeat") or "basic")
 
 
 def lora_folder() -> Path:
