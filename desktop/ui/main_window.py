@@ -33,12 +33,12 @@ STATE_VERSION = 1
 
 FIRST_PAINT_WAIT_MS = 1500  # the longest the background start waits for the first paint
 
-# jobs not worth asking about before quitting: the window's own quick reads and edits, and its
-# background upkeep of the index (which the next start takes up again from the outbox)
+# jobs not worth asking about before quitting: the window's own quick reads and edits, its
+# background upkeep of the index (which the next start takes up again from the outbox), and work
+# whose stop loses nothing (a model half-hashed is not registered; a stopped publish stays queued)
 QUIET_JOBS = frozenset({"load", "read-library", "search", "probe-gpu", "qa", "extract-palette", "open-library",
                         "scan-folder", "update", "collection", "store", "reconcile", "index", "build-index", "clip",
-                        "add-model", "gather", "publish", "publish-queue"})  # a model half-hashed is not registered, and a
-# stopped publish leaves the rest queued: stopping them loses nothing
+                        "add-model", "gather", "publish", "publish-queue"})
 # jobs let through to the end when quitting: a tile or an edit on its way into the library
 FINISH_JOBS = frozenset({"store", "update", "collection", "publish-queue"})
 # what the render process imports when it is warmed: what a first diffusion job would wait for
