@@ -29,6 +29,7 @@ from desktop.engine.procedural import STYLES, Param, Style
 from desktop.errors import UserError
 from desktop.palettes import Palette, load_named, palette_names, parse_palette
 from desktop.repeat import Repeat
+from desktop.ui.theme import error_label
 
 CUSTOM = "Custom"
 
@@ -172,9 +173,7 @@ class BriefPanel(QWidget):
         self.generate_button.setToolTip("Generate tiles from this brief (Ctrl+Enter)")
         self.generate_button.setDefault(True)
         self.generate_button.clicked.connect(self.request_generate)
-        self.error = QLabel("")
-        self.error.setWordWrap(True)
-        self.error.setStyleSheet("color: #ff8a80;")
+        self.error = error_label()
 
         form = QFormLayout()
         engine_row = QHBoxLayout()

@@ -10,7 +10,6 @@ from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
     QFormLayout,
-    QLabel,
     QLineEdit,
     QMessageBox,
     QVBoxLayout,
@@ -18,6 +17,7 @@ from PySide6.QtWidgets import (
 )
 
 from desktop.jobs import JobSnapshot, Lane
+from desktop.ui.theme import error_label
 
 if TYPE_CHECKING:
     from desktop.ui.main_window import MainWindow
@@ -34,9 +34,7 @@ class LoginDialog(QDialog):
         self.token = QLineEdit()
         self.token.setEchoMode(QLineEdit.Password)
         self.token.setPlaceholderText("the API token from your marketplace account")
-        self.error = QLabel()
-        self.error.setStyleSheet("color: #e57373")
-        self.error.setWordWrap(True)
+        self.error = error_label()
         form = QFormLayout()
         form.addRow("Address", self.url)
         form.addRow("API token", self.token)

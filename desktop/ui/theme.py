@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from PySide6.QtGui import QColor, QPalette
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QLabel
 
 ACCENT = QColor(74, 144, 226)
 
@@ -30,3 +30,14 @@ def apply_dark_theme(app: QApplication) -> None:
         "QProgressBar::chunk { background: #4a90e2; }"
         "QToolTip { border: 1px solid #555; }"
     )
+
+
+ERROR_COLOUR = "#ff8a80"
+
+
+def error_label() -> QLabel:
+    """The red, wrapping line under a form that says what it cannot take (empty until it must)."""
+    label = QLabel("")
+    label.setWordWrap(True)
+    label.setStyleSheet(f"color: {ERROR_COLOUR};")
+    return label

@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
 )
 
 from desktop.jobs import JobSnapshot, Lane
+from desktop.ui.theme import error_label
 
 if TYPE_CHECKING:
     from desktop.ui.main_window import MainWindow
@@ -86,9 +87,7 @@ class TrainDialog(QDialog):
         self.shift.setToolTip("A seamless tile has no edges: every step moves its origin along the repeat, "
                               "so the LoRA learns the motif, not where the tile was cut")
         self.flip = QCheckBox("Mirror tiles left-right at random")
-        self.error = QLabel()
-        self.error.setStyleSheet("color: #e57373")
-        self.error.setWordWrap(True)
+        self.error = error_label()
         form = QFormLayout()
         form.addRow("Base model", self.model)
         form.addRow("LoRA name", self.name)
