@@ -20,7 +20,8 @@ def add_parsers(sub, common: argparse.ArgumentParser) -> None:
     tr.add_argument("--model", required=True, help="the base model: a registered name, a folder, a .safetensors")
     tr.add_argument("--name", required=True, help="the LoRA's name (its file is NAME.safetensors)")
     tr.add_argument("--trigger", default="", help="a trigger word put before every caption (and in the file)")
-    tr.add_argument("--status", default="approved", help="tiles of this status (default approved; 'any' for all)")
+    tr.add_argument("--status", default="approved",
+                    help="tiles of this status (default approved, which takes published ones too; 'any' for all)")
     tr.add_argument("--tag", action="append", help="only tiles with this tag (repeatable: every one)")
     tr.add_argument("--collection", help="only tiles in this collection")
     tr.add_argument("--ids", help="exactly these pattern ids, comma-separated (whatever their status)")

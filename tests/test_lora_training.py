@@ -231,6 +231,9 @@ def test_the_training_set_is_the_approved_archive_with_captions(tiles, tmp_path)
         assert {i["repeat"] for i in got} == {"basic", "half-drop"}
         assert all(i["caption"].split(",")[0] in ("stripes pattern", "checks pattern") for i in got)
         assert [i["id"] for i in training_items(lib, ids=[ids[2]])] == [ids[2]]  # chosen: whatever the status
+        lib.update(ids[0], status="published")  # a published pattern stays in the approved archive
+        assert sorted(i["id"] for i in training_items(lib)) == sorted(ids[:2])
+        assert [i["id"] for i in training_items(lib, status="draft")] == [ids[2]]
     finally:
         lib.close()
 

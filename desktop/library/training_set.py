@@ -1,6 +1,7 @@
 """The tiles a style LoRA trains on: a set from the library, each with its caption and repeat.
 
-The default set is the studio's approved archive. A caption is the prompt the tile was made
+The default set is the studio's approved archive (published patterns included: each was
+approved before it went out). A caption is the prompt the tile was made
 with; a tile with none (procedural, imported) is described by its style and its tags, so
 every tile says something about itself beside the LoRA's trigger word.
 """
@@ -30,10 +31,10 @@ def caption_of(prompt: str, style: str, tags: list[str]) -> str:
 def training_items(lib: Library, *, status: str | None = "approved", tag: str | list[str] | None = None,
                    collection: str | None = None, ids: list[int] | None = None,
                    min_rating: int = 0) -> list[dict[str, Any]]:
-    """Each tile of the set as {id, file, sha256, repeat, caption, size}; its file must be there.
+    """Each tile of the set as {id, file, sha256, repeat, caption, size}.
 
     With `ids`, exactly those patterns (whatever their status); else the patterns that match
-    every filter given."""
+    every filter given. "approved" takes the published patterns too."""
     if ids:
         items = []
         for pattern_id in dict.fromkeys(ids):
@@ -42,7 +43,11 @@ def training_items(lib: Library, *, status: str | None = "approved", tag: str | 
             except LibraryError as exc:
                 raise LibraryError(f"{exc}: it cannot be trained on") from None
     else:
-        items = lib.list(status=status or None, tag=tag, min_rating=min_rating, collection=collection)
+        # the approved archive: a published pattern was approved before it went out
+        statuses = ("approved", "published") if status == "approved" else (status or None,)
+        items = sorted((i for one in statuses for i in lib.list(status=one, tag=tag, min_rating=min_rating,
+                                                                 collection=collection)),
+                       key=lambda i: -i["id"])
     if len(items) > MAX_TILES:
         raise LibraryError(f"{len(items)} tiles are more than a LoRA needs (at most {MAX_TILES}): choose a "
                            "smaller set, by tag, rating or collection")

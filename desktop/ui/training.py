@@ -50,7 +50,7 @@ class TrainDialog(QDialog):
         self.trigger = QLineEdit()
         self.trigger.setPlaceholderText("a rare word, like tsr-deco (put before every caption)")
         self.source = QComboBox()
-        self.source.addItem("The approved tiles", ("approved", None))
+        self.source.addItem("The approved tiles (published ones too)", ("approved", None))
         if selected:
             self.source.addItem(f"The {selected} selected tile(s)", ("selected", None))
         for name in collections:
