@@ -151,8 +151,7 @@ def cmd_library(args: argparse.Namespace, emit) -> int:
             if missing:
                 raise UserError(f"no such file or folder: {missing[0]}")
             changes = finder.import_into(lib, args.paths)
-            emit(changes.as_dict(), f"imported {len(changes.added)}, skipped {len(changes.skipped)} exact "
-                 f"duplicate(s), quarantined {len(changes.quarantined)}"
+            emit(changes.as_dict(), changes.import_summary()
                  + "".join(f"\n  quarantined {q['source']}: {q['reason']}" for q in changes.quarantined))
             return 0
         if action == "list":

@@ -49,12 +49,21 @@ def test_import_files_and_folders_skips_duplicates_and_quarantines_bad_files(lib
     Image.fromarray(tile(1)).save(folder / "same-as-a.png")
     (folder / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\nnope")
     (folder / "notes.txt").write_text("hello")
-    changes = lib.import_paths([folder, shared_textures / "seamless" / "moss-plants.jpg"])
+    (folder / ".thumbs").mkdir()
+    Image.fromarray(tile(4)).save(folder / ".thumbs" / "a.png")  # a hidden folder is not looked in
+    (tmp_path / "named.txt").write_text("asked for by name")
+    changes = lib.import_paths([folder, shared_textures / "seamless" / "moss-plants.jpg", tmp_path / "named.txt"])
     assert len(changes.added) == 4
     assert [s["source"].endswith("same-as-a.png") for s in changes.skipped] == [True]
     reasons = {q["source"].rsplit("/", 1)[-1]: q["reason"] for q in changes.quarantined}
-    assert set(reasons) == {"broken.png", "notes.txt"}
+    assert set(reasons) == {"broken.png", "named.txt"}  # a file named on its own is never passed over
+    assert "not an importable image type" in reasons["named.txt"]
     assert (lib.quarantine / "broken.png.reason.txt").read_text().strip() == reasons["broken.png"]
+    # a folder's README or sidecar is left alone, said so, and not copied into quarantine
+    assert [i["source"].rsplit("/", 1)[-1] for i in changes.ignored] == ["notes.txt"]
+    assert not (lib.quarantine / "notes.txt").exists()
+    assert changes.import_summary() == ("imported 4, skipped 1 exact duplicate(s), quarantined 2, "
+                                        "left 1 file(s) that are no images alone (.txt)")
     assert (folder / "broken.png").exists()  # the user's file is never moved
     for item in lib.list():
         assert (lib.root / "files").exists() and item["sha256"] in item["file"]

@@ -51,15 +51,26 @@ class ChangeSet:
     removed: list[int] = field(default_factory=list)
     skipped: list[dict[str, Any]] = field(default_factory=list)  # exact duplicates
     quarantined: list[dict[str, Any]] = field(default_factory=list)  # files refused, with the reason
+    ignored: list[dict[str, Any]] = field(default_factory=list)  # a folder's files that are no images
 
     def merge(self, other: ChangeSet) -> ChangeSet:
-        for name in ("added", "changed", "removed", "skipped", "quarantined"):
+        for name in ("added", "changed", "removed", "skipped", "quarantined", "ignored"):
             getattr(self, name).extend(getattr(other, name))
         return self
 
     def as_dict(self) -> dict[str, Any]:
         return {"added": self.added, "changed": self.changed, "removed": self.removed,
-                "skipped": self.skipped, "quarantined": self.quarantined}
+                "skipped": self.skipped, "quarantined": self.quarantined, "ignored": self.ignored}
+
+    def import_summary(self) -> str:
+        """One line for an import: what came in, what was skipped, refused and left alone."""
+        line = (f"imported {len(self.added)}, skipped {len(self.skipped)} exact duplicate(s), "
+                f"quarantined {len(self.quarantined)}")
+        if self.ignored:
+            kinds = sorted({Path(i["source"]).suffix.lower() or "no extension" for i in self.ignored})
+            line += f", left {len(self.ignored)} file(s) that are no images alone ({', '.join(kinds[:5])}" \
+                    + (", …)" if len(kinds) > 5 else ")")
+        return line
 
 
 class _Lock:
@@ -415,7 +426,9 @@ class Library:
 
     def import_paths(self, paths: Iterable[str | Path], ctx=None, after_batch=None, batch: int = 16,
                      prepare=None, keep_pixels: bool = True) -> ChangeSet:
-        """Import files and folders (recursively). Bad files are quarantined with a reason.
+        """Import files and folders (recursively). Bad files are quarantined with a reason; a
+        folder's files that are not of an image type (a README, a .psd, a sidecar) are listed as
+        ignored and left alone, while a file named on its own is always read or quarantined.
 
         Files are read, decoded and written to the content-addressed store ahead on worker
         threads (the decoders release the interpreter lock; the files are not waited for on disk
@@ -432,8 +445,13 @@ class Library:
         from collections import deque
         from concurrent.futures import ThreadPoolExecutor
 
-        files = list(_walk(paths))
         changes = ChangeSet()
+        files = []
+        for path, named in _walk(paths):
+            if named or path.suffix.lower() in IMPORTABLE:
+                files.append(path)
+            else:
+                changes.ignored.append({"source": str(path), "reason": _not_importable(path)})
         queue: deque = deque()
         upcoming = iter(files)
         pending: list[dict[str, Any]] = []
@@ -711,7 +729,7 @@ def _read_and_decode(path: Path, prepare=None, known=None, store=None, keep_pixe
     from desktop.library.metadata_chunks import read_chunks
 
     if path.suffix.lower() not in IMPORTABLE:
-        return {"error": f"{path.suffix or 'no extension'}: not an importable image type"}
+        return {"error": _not_importable(path)}
     try:
         data = path.read_bytes()
         digest = sha256_bytes(data)
@@ -745,12 +763,20 @@ def _item_of(path: Path, read: dict[str, Any]) -> dict[str, Any]:
 
 
 def _walk(paths: Iterable[str | Path]):
+    """(file, named): every file under the folders given (hidden ones left out) with False, and
+    every file given by name with True."""
     for raw in paths:
         path = Path(raw).expanduser()
         if path.is_dir():
-            yield from sorted(p for p in path.rglob("*") if p.is_file() and not p.name.startswith("."))
+            yield from ((p, False) for p in sorted(path.rglob("*"))
+                        if p.is_file() and not any(part.startswith(".") for part in p.relative_to(path).parts))
         else:
-            yield path
+            yield path, True
+
+
+def _not_importable(path: Path) -> str:
+    return (f"{path.suffix or 'no extension'}: not an importable image type "
+            f"({', '.join(sorted(IMPORTABLE))})")
 
 
 def _provenance_values(tessera: dict[str, Any], a1111: dict[str, Any], source: str) -> dict[str, Any]:

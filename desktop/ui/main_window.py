@@ -592,9 +592,8 @@ class MainWindow(QMainWindow):
 
         def done(snap: JobSnapshot) -> None:
             changes = snap.result
-            self.statusBar().showMessage(
-                f"Imported {len(changes.added)}, skipped {len(changes.skipped)} duplicate(s), "
-                f"quarantined {len(changes.quarantined)}", 10_000)
+            line = changes.import_summary()
+            self.statusBar().showMessage(line[:1].upper() + line[1:], 10_000)
             self.reload_library()
 
         job = self.submit("import", run, paths, lane=Lane.WRITER, title=_import_title(paths), on_done=done)
