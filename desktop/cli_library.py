@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from desktop.errors import UserError
+from desktop.library.alignment import SAME_DESIGN
 
 
 def add_parsers(sub, common: argparse.ArgumentParser) -> None:
@@ -56,6 +57,9 @@ def add_parsers(sub, common: argparse.ArgumentParser) -> None:
                     help="texture-only similarity, for recoloured copies (default 0.9995)")
     du.add_argument("--colour-threshold", type=float, default=0.95,
                     help="colour similarity under which a pair found is called recoloured (default 0.95)")
+    du.add_argument("--layout-threshold", type=float, default=SAME_DESIGN,
+                    help="how well two layouts must line up, at the best shift, flip and turn, for a pair the "
+                         f"other measures find to be one design (default {SAME_DESIGN})")
     ex = cmds.add_parser("export", parents=[common], help="print-ready files")
     ex.add_argument("ids", nargs="+", type=int)
     ex.add_argument("--out", required=True)
@@ -195,11 +199,14 @@ def cmd_library(args: argparse.Namespace, emit) -> int:
             return _emit_hits(lib, finder.similar(lib, args.id, args.limit), emit)
         if action == "dupes":
             thresholds = finder.Thresholds(hash=args.hash_threshold, descriptor=args.threshold,
-                                           texture=args.texture_threshold, colour=args.colour_threshold)
+                                           texture=args.texture_threshold, colour=args.colour_threshold,
+                                           alignment=args.layout_threshold)
             pairs = finder.duplicates(lib, thresholds)
+            titles = {} if getattr(args, "json", False) else {i: lib.get(i)["title"] for i in {p[k] for p in pairs for k in "ab"}}
             emit({"pairs": pairs, "thresholds": thresholds.__dict__},
-                 "\n".join(f"{p['a']} ~ {p['b']}  {p['kind']:10s} descriptor {p['descriptor']:.3f}  "
-                           f"phash {p['hash']:.3f}  texture {p['texture']:.4f}  colour {p['colour']:.3f}"
+                 "\n".join(f"{p['kind']:10s} {p['a']} {titles.get(p['a'])} ~ {p['b']} {titles.get(p['b'])}  "
+                           f"(layout {p['alignment']:.3f}, descriptor {p['descriptor']:.3f}, phash {p['hash']:.3f}, "
+                           f"texture {p['texture']:.4f}, colour {p['colour']:.3f})"
                            for p in pairs)
                  or "no near-duplicates at these thresholds")
             return 0

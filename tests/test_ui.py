@@ -695,7 +695,8 @@ def test_find_duplicates_lists_pairs_with_scores_and_opens_them(window, qtbot, t
     qtbot.waitUntil(lambda: dialog.table.rowCount() == 1 and dialog.find_button.isEnabled(), timeout=30_000)
     titles = {dialog.table.item(0, c).text().split(maxsplit=1)[1] for c in (0, 1)}
     assert titles == {"blocks", "blocks-shifted"}
-    assert dialog.table.item(0, 2).text() == "copy" and float(dialog.table.item(0, 3).text()) > 0.985
+    assert dialog.table.item(0, 2).text() == "copy" and float(dialog.table.item(0, 3).text()) > 0.95  # layout
+    assert float(dialog.table.item(0, 4).text()) > 0.985  # descriptor
     assert "1 pair(s)" in dialog.summary.text()
     wanted = int(dialog.table.item(0, 1).text().split()[0].lstrip("#"))
     dialog._open(0, 1)
@@ -710,7 +711,7 @@ def test_find_duplicates_lists_pairs_with_scores_and_opens_them(window, qtbot, t
 def test_find_duplicates_says_why_it_failed(window, qtbot, monkeypatch):
     from desktop.library import LibraryError, search
 
-    def broken(lib, thresholds):
+    def broken(lib, thresholds, ctx=None):
         raise LibraryError("the search index could not be read")
 
     monkeypatch.setattr(search, "duplicates", broken)

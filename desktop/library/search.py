@@ -16,6 +16,7 @@ import numpy as np
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
+from desktop.library.alignment import SAME_DESIGN, layout, match, spectrum, turns
 from desktop.library.catalogue import Library, LibraryError
 from desktop.library.descriptor import MODEL, describe
 from desktop.library.hashes import hash_similarity, query_hashes
@@ -304,13 +305,44 @@ class Thresholds:
     # re-saves and scaled copies of the shared tiles stay above 0.958; a hue turned by 12 of 180
     # falls under it for tiles that have colour to turn)
     colour: float = 0.95
+    # the candidates the measures above put forward are one design only when their layouts line
+    # up this well at the best shift, flip and turn (desktop.library.alignment)
+    alignment: float = SAME_DESIGN
 
 
 BLOCK_SCORES = 20_000_000  # pair scores made at a time by `duplicates` (160 MB an array)
 
 
-def duplicates(lib: Library, thresholds: Thresholds = Thresholds()) -> list[dict[str, Any]]:
-    """Pairs that are the same design: shifted, flipped, turned, scaled or recoloured copies."""
+def duplicates(lib: Library, thresholds: Thresholds = Thresholds(), ctx=None) -> list[dict[str, Any]]:
+    """Pairs that are the same design: shifted, flipped, turned, scaled or recoloured copies.
+
+    The descriptor, the pHash and the texture part put candidates forward in one pass over the
+    index (`duplicate_candidates`); each candidate is then kept only when the two layouts line up
+    (`alignment`), which tells two grey gravels apart where their summaries cannot. With a job's
+    `ctx`, the check reports its progress and stops when asked."""
+    pairs = duplicate_candidates(lib, thresholds)
+    layouts = design_layouts(lib, {p[k] for p in pairs for k in "ab"}, ctx)
+    spectra = {pid: spectrum(found) for pid, found in layouts.items()}  # 17 kB a pattern
+    kept, done = [], 0
+    by_first: dict[int, list[dict[str, Any]]] = {}
+    for pair in pairs:
+        if pair["a"] in layouts and pair["b"] in layouts:  # a pattern whose file is gone: `check` says so
+            by_first.setdefault(pair["a"], []).append(pair)
+    for first, partners in by_first.items():  # each pattern's eight turns made once, for all its pairs
+        if ctx is not None:
+            ctx.progress(done, len(pairs), f"Comparing the layouts of {len(pairs)} candidate pair(s)")
+        turned = turns(layouts[first])
+        for pair in partners:
+            pair["alignment"] = round(match(turned, spectra[pair["b"]], thresholds.alignment), 4)
+            if pair["alignment"] >= thresholds.alignment:
+                kept.append(pair)
+        done += len(partners)
+    return sorted(kept, key=lambda p: (-p["alignment"], -max(p["descriptor"], p["hash"]), p["a"], p["b"]))
+
+
+def duplicate_candidates(lib: Library, thresholds: Thresholds = Thresholds()) -> list[dict[str, Any]]:
+    """The pairs whose descriptors, pHashes or texture parts are as alike as `thresholds` asks:
+    one matrix product a block of rows, over the whole index."""
     embed_pending(lib)
     rows = index(lib).all_rows()
     if len(rows) < 2:
@@ -342,7 +374,31 @@ def duplicates(lib: Library, thresholds: Thresholds = Thresholds()) -> list[dict
             pairs.append({"a": int(ids[start + i]), "b": int(ids[j]), "descriptor": round(float(block[i, j]), 4),
                           "hash": round(float(h_sim[i, j]), 4), "texture": round(float(t_sim[i, j]), 5),
                           "colour": round(float(c_sim[i, j]), 4), "kind": kind, "method": "descriptor+phash"})
-    return sorted(pairs, key=lambda p: -max(p["descriptor"], p["hash"]))
+    return pairs
+
+
+def design_layouts(lib: Library, ids, ctx=None) -> dict[int, Any]:
+    """id -> its layout (`alignment.layout`, 16 kB), made from its cached 256-px thumbnail;
+    patterns whose file cannot be read are left out (and logged)."""
+    import logging
+
+    from PIL import Image
+
+    out: dict[int, Any] = {}
+    ids = sorted(ids)
+    for start in range(0, len(ids), 500):
+        if ctx is not None:
+            ctx.progress(start, len(ids), f"Reading the layouts of {len(ids)} pattern(s)")
+        with Session(lib.reader) as session:
+            rows = session.execute(select(Pattern.id, Pattern.sha256, Pattern.file).where(
+                Pattern.id.in_(ids[start:start + 500]))).all()
+        for pid, digest, file in rows:
+            try:
+                with Image.open(lib.thumbnail({"sha256": digest, "file": lib.files / file}, side=256)) as img:
+                    out[pid] = layout(np.asarray(img.convert("RGB")))
+            except OSError as exc:
+                logging.getLogger(__name__).warning("could not read pattern %s to compare it: %s", pid, exc)
+    return out
 
 
 class LibrarySimilarity:
@@ -352,17 +408,23 @@ class LibrarySimilarity:
         self.lib = lib
 
     def nearest(self, image: np.ndarray, k: int = 5):
+        """The library patterns nearest `image` by descriptor, scored by how well their layouts
+        line up with it (`alignment`), best first. A grey gravel is then not "very like" a grey
+        grass, nor one seed of a noise style like another; a recoloured or shifted copy, which
+        the descriptor alone may rank low, is. Twice k candidates are looked at."""
         from desktop.engine.qa import SimilarItem
 
-        hits = search_image(self.lib, image, k)
-        titles = {}
+        hits = search_image(self.lib, image, 2 * k)
+        if not hits:
+            return []
+        layouts = design_layouts(self.lib, [h["id"] for h in hits])
         with Session(self.lib.reader) as session:
-            for pid, title in session.execute(select(Pattern.id, Pattern.title).where(
-                    Pattern.id.in_([h["id"] for h in hits]))):
-                titles[pid] = title
-        # a copy is caught by either measure: report the stronger
-        return [SimilarItem(str(h["id"]), max(h["similarity"], h["hash_similarity"]), titles.get(h["id"], ""),
-                            h["method"]) for h in hits]
+            titles = dict(session.execute(select(Pattern.id, Pattern.title).where(
+                Pattern.id.in_(list(layouts)))).all())
+        query = turns(layout(image))
+        items = [SimilarItem(str(pid), round(match(query, spectrum(found), SAME_DESIGN), 4), titles.get(pid, ""),
+                             "descriptor+layout") for pid, found in layouts.items()]
+        return sorted(items, key=lambda item: -item.score)[:k]
 
 
 def open_library(root: str | Path) -> Library:

@@ -35,7 +35,9 @@ THRESHOLDS = (("descriptor", "Descriptor", 3, "Cosine similarity of the built-in
                "flipped, turned or scaled, scores near 1"),
               ("hash", "pHash", 3, "1 − Hamming distance ÷ 64 of the best pair of perceptual hashes"),
               ("texture", "Texture", 4, "The descriptor's texture part alone: a recoloured copy keeps it"),
-              ("colour", "Colour", 3, "A pair found is called recoloured when its colours agree less than this"))
+              ("colour", "Colour", 3, "A pair found is called recoloured when its colours agree less than this"),
+              ("alignment", "Layout", 3, "How well the two layouts line up at the best shift, flip and turn: a pair "
+               "the measures above find is one design only from here (two grey gravels are not)"))
 
 
 class DuplicatesDialog(QDialog):
@@ -71,9 +73,9 @@ class DuplicatesDialog(QDialog):
         buttons.addStretch(1)
         self.summary = QLabel("Set the thresholds and press Find.")
         self.summary.setWordWrap(True)
-        self.table = QTableWidget(0, 7)
-        self.table.setHorizontalHeaderLabels(["Pattern", "Looks like", "Kind", "Descriptor", "pHash", "Texture",
-                                              "Colour"])
+        self.table = QTableWidget(0, 8)
+        self.table.setHorizontalHeaderLabels(["Pattern", "Looks like", "Kind", "Layout", "Descriptor", "pHash",
+                                              "Texture", "Colour"])
         self.table.setIconSize(QSize(ICON, ICON))
         self.table.setEditTriggers(QAbstractItemView.NoEditTriggers)
         self.table.setSelectionBehavior(QAbstractItemView.SelectRows)
@@ -132,7 +134,8 @@ class DuplicatesDialog(QDialog):
                     item.setIcon(QIcon(thumbnail(thumb, ICON)))
                 self.table.setItem(row, column, item)
             self.table.setItem(row, 2, QTableWidgetItem(pair["kind"]))
-            for column, key, digits in ((3, "descriptor", 3), (4, "hash", 3), (5, "texture", 4), (6, "colour", 3)):
+            for column, key, digits in ((3, "alignment", 3), (4, "descriptor", 3), (5, "hash", 3), (6, "texture", 4),
+                                        (7, "colour", 3)):
                 item = QTableWidgetItem(f"{pair[key]:.{digits}f}")
                 item.setTextAlignment(Qt.AlignRight | Qt.AlignVCenter)
                 self.table.setItem(row, column, item)

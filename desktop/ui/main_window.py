@@ -1005,7 +1005,7 @@ class MainWindow(QMainWindow):
             from desktop.ui.duplicates_dialog import SHOWN
 
             ctx.progress(0, 0, "Comparing every pattern")
-            pairs = search.duplicates(lib, thresholds)  # indexes what is queued first: a writer's job
+            pairs = search.duplicates(lib, thresholds, ctx)  # indexes what is queued first: a writer's job
             patterns = {}
             for pid in {p[k] for p in pairs[:SHOWN] for k in ("a", "b")}:
                 try:  # the grid's own entries: their thumbnails come from the same cache
