@@ -29,6 +29,7 @@ bench: $(STAMP)
 	$(PY) benchmarks/preview.py
 	$(PY) benchmarks/library.py
 	$(PY) benchmarks/search.py
+	$(PY) benchmarks/duplicates.py
 	$(PY) benchmarks/render_process.py
 	$(PY) benchmarks/training.py
 

@@ -105,8 +105,11 @@ def test_near_duplicates_catch_shifted_flipped_turned_scaled_and_recoloured_copi
         assert 0 <= pair["descriptor"] <= 1.0001 and 0 <= pair["hash"] <= 1
     kinds = {p["b"] if p["a"] == moss else p["a"]: p["kind"] for p in pairs if moss in (p["a"], p["b"])}
     assert kinds[ids["recoloured"]] == "recoloured" and kinds[ids["shifted"]] == "copy"
-    strict = finder.duplicates(lib, finder.Thresholds(hash=1.01, descriptor=1.01, texture=1.01))
+    strict = finder.duplicates(lib, finder.Thresholds(hash=1.01, descriptor=1.01, texture=1.01, alignment=1.01))
     assert strict == []  # thresholds are the user's to set
+    # above 1, the summaries put nothing forward: only each pattern's nearest, which the layout decides
+    by_layout = finder.duplicates(lib, finder.Thresholds(hash=1.01, descriptor=1.01, texture=1.01))
+    assert by_layout and all(p["alignment"] >= finder.Thresholds().alignment for p in by_layout)
     monkeypatch.setattr(finder, "BLOCK_SCORES", 3 * lib.count())  # three rows at a time: the same pairs
     assert finder.duplicates(lib) == pairs
 
