@@ -31,13 +31,13 @@ from desktop.ui.images import thumbnail
 ICON = 56
 SHOWN = 500  # pairs listed at most (the strongest first); the count says how many there were
 # (Thresholds field, label, decimals, what it measures)
-THRESHOLDS = (("descriptor", "Descriptor", 3, "Cosine similarity of the built-in descriptors: a copy, shifted, "
+THRESHOLDS = (("alignment", "Layout", 3, "How well the two layouts line up at the best shift, flip and turn: what "
+               "decides that a pair the measures below (or a pattern's nearest) put forward is one design"),
+              ("descriptor", "Descriptor", 3, "Cosine similarity of the built-in descriptors: a copy, shifted, "
                "flipped, turned or scaled, scores near 1"),
               ("hash", "pHash", 3, "1 − Hamming distance ÷ 64 of the best pair of perceptual hashes"),
               ("texture", "Texture", 4, "The descriptor's texture part alone: a recoloured copy keeps it"),
-              ("colour", "Colour", 3, "A pair found is called recoloured when its colours agree less than this"),
-              ("alignment", "Layout", 3, "How well the two layouts line up at the best shift, flip and turn: a pair "
-               "the measures above find is one design only from here (two grey gravels are not)"))
+              ("colour", "Colour", 3, "A pair found is called recoloured when its colours agree less than this"))
 
 
 class DuplicatesDialog(QDialog):
@@ -144,7 +144,8 @@ class DuplicatesDialog(QDialog):
         else:
             copies = sum(p["kind"] == "copy" for p in pairs)
             more = f" (the {SHOWN} strongest are listed)" if len(pairs) > SHOWN else ""
-            self.summary.setText(f"{len(pairs)} pair(s): {copies} copies, {len(pairs) - copies} recoloured{more}. "
+            self.summary.setText(f"{len(pairs)} pair(s): {copies} {'copy' if copies == 1 else 'copies'}, "
+                                 f"{len(pairs) - copies} recoloured{more}. "
                                  "Double-click a pattern to open it.")
 
     def _open(self, row: int, column: int) -> None:
