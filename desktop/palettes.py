@@ -149,8 +149,10 @@ def extract_palette(rgb: np.ndarray, k: int = 6, sample: int = 40_000, seed: int
         pixels = pixels[np.random.default_rng(seed).integers(0, len(pixels), sample)]
     pixels = pixels.astype(np.float32) / np.float32(scale)
     lab = cv2.cvtColor(pixels.reshape(-1, 1, 3), cv2.COLOR_RGB2LAB).reshape(-1, 3)
-    distinct = len(np.unique(np.round(lab[:4096]).astype(np.int32) @ np.array([1, 1000, 1000000])))
-    k = max(1, min(k, distinct if len(lab) <= 4096 else k))
+    # no more clusters than distinct colours (flat artwork: two colours give two, not two and
+    # three copies of one, whatever the sample size)
+    distinct = len(np.unique((np.round(lab).astype(np.int64) + 128) @ np.array([1, 1000, 1000000])))
+    k = max(1, min(k, distinct))
     cv2.setRNGSeed(seed)
     criteria = (cv2.TERM_CRITERIA_EPS + cv2.TERM_CRITERIA_MAX_ITER, 50, 0.05)
     _, labels, centers = cv2.kmeans(lab, k, None, criteria, attempts, cv2.KMEANS_PP_CENTERS)

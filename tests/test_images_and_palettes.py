@@ -35,6 +35,15 @@ def test_extraction_finds_colours_and_their_shares():
     assert (20, 60, 180) in found and (240, 240, 230) in found
 
 
+def test_flat_artwork_gives_as_many_colours_as_it_has():
+    """Two colours over 512 x 512 pixels (a sample far over 4,096): two colours, not two and three
+    copies of one with shares near nothing."""
+    img = np.zeros((512, 512, 3), np.uint8)
+    img[::2] = 255
+    pal = extract_palette(img, k=5)
+    assert sorted(pal.hex) == ["#000000", "#ffffff"] and np.allclose(pal.weights, [0.5, 0.5], atol=0.01)
+
+
 def test_extraction_from_a_real_texture(shared_textures):
     path = next((shared_textures / "seamless").glob("*.jpg"))
     pal = extract_palette(load_rgb(path), k=5)
