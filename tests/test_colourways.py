@@ -1,0 +1,97 @@
+"""Colourways: the design kept, light and dark in order, seamless under every repeat."""
+
+import numpy as np
+import pytest
+
+from desktop.engine.colourways import colourway, colourways, design_inks
+from desktop.engine.images import load_rgb
+from desktop.errors import UserError
+from desktop.palettes import Palette, load_named, parse_palette
+
+
+def three_inks() -> np.ndarray:
+    """A cream ground (60 %), navy motifs (30 %) and gold accents (10 %), with soft edges."""
+    import cv2
+
+    img = np.zeros((128, 160, 3), np.uint8)
+    img[:] = (240, 230, 210)
+    img[:, 96:144] = (20, 30, 80)
+    img[:, 144:] = (200, 160, 40)
+    return cv2.GaussianBlur(img, (0, 0), 1.2, borderType=cv2.BORDER_WRAP)
+
+
+def lightness(colour) -> float:
+    from desktop.engine.qa.colour import srgb_to_lab
+
+    return float(srgb_to_lab(np.asarray(colour, np.float32)[None] / 255)[0, 0])
+
+
+def test_light_and_dark_stay_in_order_and_each_ink_gets_its_own_colour():
+    palette = parse_palette("#f4e1d2,#d6336c,#2b2d42,#8d99ae")  # light, mid, dark, mid-light
+    result = colourway(three_inks(), palette)
+    assert len(result.inks.colors) == 3  # the soft edges' blends are not inks of their own
+    assert len(set(result.mapping)) == 3
+    pairs = [(lightness(result.inks.colors[i]), lightness(palette.colors[j])) for i, j in enumerate(result.mapping)]
+    by_ink = [target for _, target in sorted(pairs)]
+    assert by_ink == sorted(by_ink)  # the darkest ink takes the darkest colour it can, and so on
+    facts = result.as_dict()
+    assert facts["palette"]["colors"] == palette.hex and facts["inks"][0]["share"] > 0.5  # the ground first
+
+
+def test_flat_colourways_are_made_of_the_palette_alone():
+    palette = load_named("botanical")
+    result = colourway(three_inks(), palette, flat=True)
+    used = {tuple(c) for c in result.image.reshape(-1, 3)}
+    assert used <= set(palette.colors) and len(used) == 3
+
+
+@pytest.mark.parametrize("repeat", ["basic", "half-drop", "half-brick", "mirror"])
+def test_a_seamless_tile_stays_seamless_under_its_repeat(tmp_path, repeat):
+    from desktop.engine.generate import GenerateRequest, run_generate
+    from desktop.engine.qa import run_qa
+
+    tile = run_generate(GenerateRequest(style="toss", repeat=repeat, width=192, height=192, seed=5,
+                                        out_dir=str(tmp_path), palette="art-deco"))[0]
+    src = load_rgb(tile.path)
+    palette = load_named("indigo-dye")
+    result = colourway(src, palette)
+    report = run_qa(result.image, repeat=repeat, palette=palette)
+    assert report.check("seam").status == "pass"
+    assert report.check("palette").status == "pass"  # the tile is now in the colourway's palette
+    # the map is the same for every pixel: moving the tile moves the colourway, exactly
+    shifted = colourway(np.roll(src, (37, 91), axis=(0, 1)), palette, inks=result.inks)
+    assert np.array_equal(shifted.image, np.roll(result.image, (37, 91), axis=(0, 1)))
+
+
+def test_a_real_textile_keeps_its_weave(shared_textures):
+    from desktop.library.alignment import match_images
+
+    src = load_rgb(shared_textures / "seamless/fabric-gingham-red.jpg")
+    made = colourways(src, [load_named("indigo-dye"), load_named("botanical"), parse_palette("#000000,#ffffff")])
+    for result in made:
+        assert match_images(src, result.image) > 0.9  # the same design, in other colours
+        assert not np.array_equal(result.image, src)
+    assert len(made[2].inks.colors) == 2  # a two-colour palette takes the design's two main inks
+
+
+def test_alpha_is_kept_and_bad_input_is_refused():
+    rgba = np.dstack([three_inks(), np.full((128, 160), 200, np.uint8)])
+    result = colourway(rgba, load_named("sorbet"))
+    assert result.image.shape == (128, 160, 4) and (result.image[..., 3] == 200).all()
+    with pytest.raises(UserError, match="8-bit RGB"):
+        colourway(three_inks().astype(np.float32) / 255, load_named("sorbet"))
+    with pytest.raises(UserError, match="at least one palette"):
+        colourways(three_inks(), [])
+
+
+def test_a_one_colour_palette_keeps_the_shading():
+    result = colourway(three_inks(), Palette(((120, 40, 60),), name="one"))
+    assert len(design_inks(three_inks(), 1).colors) == 1
+    assert len({tuple(c) for c in result.image.reshape(-1, 3)}) > 3  # tone on tone, not one flat colour
+
+
+def test_progress_is_reported_for_each_palette():
+    calls = []
+    colourways(three_inks(), [load_named("sorbet"), load_named("scandi")],
+               progress=lambda step, total, message: calls.append((step, total)))
+    assert calls == [(0, 2), (1, 2), (2, 2)]
