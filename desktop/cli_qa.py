@@ -1,4 +1,5 @@
-"""`tessera qa`, `tessera repair-seam` and `tessera recolor`: the QA jobs as commands."""
+"""`tessera qa`, `tessera repair-seam`, `tessera recolor` and `tessera colourways`: the QA jobs and
+the recolourings as commands."""
 
 from __future__ import annotations
 
@@ -38,6 +39,21 @@ def add_parsers(sub, common: argparse.ArgumentParser) -> None:
     rec.add_argument("--dither", action="store_true", help="ordered dithering (seamless when the size allows)")
     rec.add_argument("--separations", metavar="DIR", help="write one mask per colour here")
     rec.add_argument("--out", required=True, help="output PNG")
+
+    cw = sub.add_parser("colourways", parents=[common], help="the design in other palettes, light and dark kept",
+                        description="One colourway of IMAGE per palette: the design's own inks each take a colour "
+                        "of the palette, light and dark in order, shading and texture kept (--flat: the inks "
+                        "alone, for screen print). Seamless tiles stay seamless.")
+    cw.add_argument("image", metavar="IMAGE")
+    cw.add_argument("--palette", action="append", default=[], metavar="PALETTE",
+                    help="a palette (name or \"#hex,#hex\"); give it once per colourway")
+    cw.add_argument("--all-palettes", action="store_true", help="one colourway in every saved palette")
+    cw.add_argument("--flat", action="store_true", help="flat inks: exactly the palette's colours")
+    cw.add_argument("--out", required=True, metavar="DIR", help="output folder")
+    cw.add_argument("--to-library", action="store_true",
+                    help="also store them in the library, each naming the source as its parent")
+    cw.add_argument("--collection", metavar="NAME", help="with --to-library: put the source and its colourways "
+                    "in this collection (made if missing)")
 
 
 def _load(path: str) -> tuple[np.ndarray, dict[str, Any], dict[str, Any]]:
@@ -149,7 +165,64 @@ def cmd_recolor(args: argparse.Namespace, emit) -> int:
     return 0
 
 
-COMMANDS = {"qa": cmd_qa, "repair-seam": cmd_repair_seam, "recolor": cmd_recolor}
+def cmd_colourways(args: argparse.Namespace, emit) -> int:
+    from desktop.engine.colourways import colourways
+    from desktop.palettes import load_named, palette_names, parse_palette, slug
+
+    palettes = [parse_palette(spec) for spec in args.palette]
+    palettes += [load_named(name) for name in palette_names()] if args.all_palettes else []
+    if not palettes:
+        raise UserError("give --palette (once per colourway) or --all-palettes")
+    if args.collection and not args.to_library:
+        raise UserError("--collection needs --to-library")
+    image, _, meta = _load(args.image)
+    library = None
+    if args.to_library:
+        from desktop.cli_library import library_root
+        from desktop.library import Library
+
+        library = Library(library_root(args))  # opened first: a locked library is reported before any work
+    try:
+        made = colourways(image, palettes, flat=args.flat)
+        parent, stem = None, Path(args.image).stem
+        title = meta.get("title") or stem
+        if library is not None:
+            from desktop.library.catalogue import sha256_bytes
+
+            parent = library.pattern_with(sha256_bytes(Path(args.image).read_bytes()))  # the source, if stored
+            if parent is not None:
+                title = library.get(parent)["title"]
+        folder = Path(args.out)
+        written, ids = [], []
+        for i, result in enumerate(made):
+            name = slug(result.palette.name) if result.palette.name else f"palette-{i + 1}"
+            tile_meta = result.metadata(meta, parent, title)
+            written.append(_write_png(folder / f"{stem}-{name}.png", result.image, tile_meta))
+            if library is not None:
+                changes = library.add_tile(result.image[..., :3], tile_meta, source="colourway")
+                ids.append((changes.added or [s["duplicate_of"] for s in changes.skipped])[0])
+        if library is not None:
+            from desktop.library import search
+
+            search.embed_pending(library)
+            if args.collection:
+                from desktop.library import collections
+
+                collections.add(library, args.collection, ids + ([parent] if parent else []), make_missing=True)
+    finally:
+        if library is not None:
+            library.close()
+    def line(path: str, result) -> str:
+        moves = ", ".join(f"{m['from']}→{m['to']}" for m in result.as_dict()["inks"])
+        return f"wrote {path} ({moves})"
+
+    emit({"written": written, "library_ids": ids, "parent": parent, "colourways": [r.as_dict() for r in made]},
+         "\n".join(line(path, r) for path, r in zip(written, made))
+         + (f"\n  stored as patterns {', '.join(map(str, ids))}" if ids else ""))
+    return 0
+
+
+COMMANDS = {"qa": cmd_qa, "repair-seam": cmd_repair_seam, "recolor": cmd_recolor, "colourways": cmd_colourways}
 
 
 def emitter(args: argparse.Namespace):

@@ -95,3 +95,40 @@ def test_progress_is_reported_for_each_palette():
     colourways(three_inks(), [load_named("sorbet"), load_named("scandi")],
                progress=lambda step, total, message: calls.append((step, total)))
     assert calls == [(0, 2), (1, 2), (2, 2)]
+
+
+def test_the_command_writes_stores_and_collects_colourways(capsys, tmp_path, shared_textures):
+    import json
+
+    from desktop.cli import main
+    from desktop.engine.images import read_metadata
+    from desktop.library import Library
+    from desktop.library.collections import member_ids
+
+    src = str(shared_textures / "seamless/fabric-gingham-red.jpg")
+    assert main(["library", "import", src]) == 0
+    capsys.readouterr()
+    code = main(["colourways", src, "--palette", "indigo-dye", "--palette", "#1b4332,#f1faee", "--out",
+                 str(tmp_path / "out"), "--to-library", "--collection", "Gingham", "--json"])
+    result = json.loads(capsys.readouterr().out)
+    assert code == 0 and len(result["written"]) == 2 and result["parent"] == 1
+    meta = read_metadata(result["written"][0])
+    assert meta["parents"] == [1] and meta["palette"]["name"] == "indigo-dye"
+    assert meta["title"] == "fabric-gingham-red · indigo-dye" and len(meta["colourway"]["inks"]) == 5
+    from desktop.config import resolve_paths
+
+    with Library(resolve_paths().library_dir) as lib:
+        child = lib.get(result["library_ids"][0])
+        assert child["title"] == "fabric-gingham-red · indigo-dye" and child["provenance"]["parents"] == [1]
+        assert sorted(member_ids(lib, "Gingham")) == [1, *result["library_ids"]]
+    code = main(["colourways", src, "--out", str(tmp_path / "out")])
+    assert code == 2 and "--palette" in capsys.readouterr().err
+    code = main(["colourways", src, "--palette", "sorbet", "--collection", "x", "--out", str(tmp_path / "o")])
+    assert code == 2 and "--to-library" in capsys.readouterr().err
+    code = main(["colourways", str(tmp_path / "missing.png"), "--palette", "sorbet", "--out", str(tmp_path / "o")])
+    assert code == 2 and "no such file" in capsys.readouterr().err
+    assert main(["colourways", src, "--all-palettes", "--flat", "--out", str(tmp_path / "all")]) == 0
+    from desktop.palettes import palette_names
+
+    assert len(list((tmp_path / "all").glob("*.png"))) == len(palette_names())
+

@@ -45,6 +45,17 @@ class Colourway:
     inks: Palette  # the design's own inks, with their shares
     mapping: list[int] = field(default_factory=list)  # ink i takes palette colour mapping[i]
 
+    def metadata(self, source: dict[str, Any], parent: int | None = None, title: str = "") -> dict[str, Any]:
+        """The colourway tile's Tessera metadata: its source's (repeat, style, seed, ...) without
+        the source's own QA and attempts, with this palette, the ink map, the parent, and a
+        title: the source's `title` and the palette's name."""
+        meta = {k: v for k, v in source.items() if k not in ("qa", "attempts", "library_id", "recoloured_to")}
+        meta.update(palette=self.palette.as_dict(), colourway=self.as_dict())
+        if title:
+            meta["title"] = f"{title} · {self.palette.name or 'colourway'}"
+        meta["parents"] = [parent] if parent is not None else list(source.get("parents", []))
+        return meta
+
     def as_dict(self) -> dict[str, Any]:
         """What a colourway tile's metadata keeps: the palette, and which ink became which colour."""
         return {"palette": self.palette.as_dict(),

@@ -261,7 +261,7 @@ class Library:
         (a batch rolled back, an import cancelled), unless a committed pattern holds the same bytes:
         no file without its row."""
         for relative, digest in written:
-            if self._pattern_with(digest) is None:
+            if self.pattern_with(digest) is None:
                 with contextlib.suppress(OSError):
                     (self.files / relative).unlink()
 
@@ -271,14 +271,14 @@ class Library:
     FRESH_PIXELS_BUDGET = 256 * 1024 * 1024  # bytes of decoded pixels (and small copies) kept for the embedder
     FRESH_MAX = 16_384  # patterns whose pixels or small copy are kept for it at most
 
-    def _pattern_with(self, digest: str) -> int | None:
+    def pattern_with(self, digest: str) -> int | None:
         """The id of the pattern whose file has this sha256, or None (a read: safe on any thread)."""
         with self.reader.connect() as conn:
             return conn.execute(select(Pattern.id).where(Pattern.sha256 == digest)).scalar()
 
     @contextlib.contextmanager
     def _digest_lookup(self):
-        """`_pattern_with` for an import's decode threads, one query per file: a DBAPI connection of
+        """`pattern_with` for an import's decode threads, one query per file: a DBAPI connection of
         the reader, shared behind a lock (SQLAlchemy's statement cache and pool checkout cost about
         40 times the query itself, and hold the interpreter lock the decoders need)."""
         raw = self.reader.raw_connection()
@@ -802,7 +802,10 @@ def _summary(pattern: Pattern, library: Library) -> dict[str, Any]:
 
 
 def tile_title(metadata: dict[str, Any]) -> str:
-    """A generated tile's title: its style and seed, or the start of its prompt and its seed."""
+    """A generated tile's title: the one its metadata gives (a colourway's: its source's and the
+    palette's), else its style and seed, or the start of its prompt and its seed."""
+    if str(metadata.get("title") or "").strip():
+        return str(metadata["title"]).strip()[:120]
     seed = metadata.get("seed")
     tail = "" if seed is None else f" {seed}"
     if metadata.get("style"):

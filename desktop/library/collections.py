@@ -36,8 +36,12 @@ def _id(session: Session, name: str) -> int:
     return cid
 
 
-def add(lib: Library, name: str, pattern_ids: Iterable[int]) -> ChangeSet:
+def add(lib: Library, name: str, pattern_ids: Iterable[int], make_missing: bool = False) -> ChangeSet:
+    """Add patterns to a collection (made first, with `make_missing`, when there is none of that name)."""
     ids = sorted({int(i) for i in pattern_ids})
+    name = name.strip()
+    if make_missing and name not in {c["name"] for c in all_collections(lib)}:
+        create(lib, name)
     with Session(lib.engine) as session, session.begin():
         cid = _id(session, name)
         known = set(session.scalars(select(Pattern.id).where(Pattern.id.in_(ids))))
