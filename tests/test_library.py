@@ -394,3 +394,17 @@ def test_png_text_reads_every_text_chunk_and_steps_over_the_pixels(tmp_path):
     data = data[:iend] + late + data[iend:]
     assert png_text(data) == {"plain": "latin é", "packed": "x" * 500, "intl": "ünïcode ✓", "after": "the pixels"}
     assert png_text(data[:iend + 20]) == {"plain": "latin é", "packed": "x" * 500, "intl": "ünïcode ✓"}  # cut short
+
+
+def test_a_patterns_lineage_is_itself_its_parents_children_and_siblings(lib):
+    tile = (np.random.default_rng(5).random((32, 32, 3)) * 255).astype(np.uint8)
+    source = lib.add_tile(tile, {"style": "toss", "seed": 1}).added[0]
+    a = lib.add_tile(tile[::-1].copy(), {"style": "toss", "seed": 1, "parents": [source]}).added[0]
+    b = lib.add_tile(255 - tile, {"style": "toss", "seed": 1, "parents": [source]}).added[0]
+    grandchild = lib.add_tile(tile[:, ::-1].copy(), {"style": "toss", "seed": 1, "parents": [a]}).added[0]
+    stranger = lib.add_tile(np.rot90(tile).copy(), {"style": "toss", "seed": 2}).added[0]
+    assert lib.lineage(a) == {source, a, b, grandchild}
+    assert lib.lineage(source) == {source, a, b}
+    assert lib.lineage(stranger) == {stranger}
+    assert lib.lineage(None, parents=[source]) == {source, a, b}  # a tile not stored yet, made from source
+    assert lib.lineage(None) == set()

@@ -36,6 +36,7 @@ SOFTNESS = 8.0  # ΔE: how far from an ink a pixel still follows it mostly (the 
 # ΔE: how much of a pixel's difference from its ink comes along: all of a little (shading, grain:
 # 10 keeps 88 %), little of a lot (a colour of the design that shares an ink: 40 keeps 14 %)
 KEEP = 20.0
+CHANNEL_KEEP = np.array([1.0, 0.35, 0.35], np.float32)  # of L, a and b: a thread's hue noise is the source's
 
 
 @dataclass
@@ -149,7 +150,8 @@ def colourway(image: np.ndarray, palette: Palette, *, inks: Palette | None = Non
             d2 = (offsets ** 2).sum(-1)
             weights = np.exp(-(d2 - d2.min(axis=1, keepdims=True)) / (2 * SOFTNESS ** 2))
             weights /= weights.sum(axis=1, keepdims=True)
-            kept = np.exp(-d2 / (2 * KEEP ** 2))[..., None]  # shading kept, a merged colour drawn in
+            kept = np.exp(-d2[..., None] / (2 * KEEP ** 2))  # shading kept, a merged colour drawn in
+            kept = kept * CHANNEL_KEEP  # lightness: the texture; hue and chroma: the palette's
             out[start:start + len(chunk)] = (weights[..., None] * (targets[None] + offsets * kept)).sum(1)
         out[:, 0] = np.clip(out[:, 0], 0, 100)
         srgb = cv2.cvtColor(out.reshape(h, w, 3), cv2.COLOR_LAB2RGB)

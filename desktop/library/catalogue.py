@@ -621,6 +621,23 @@ class Library:
                                                        .order_by(AuditLog.id))]
             return out
 
+    def lineage(self, pattern_id: int | None, parents: Iterable[int] = ()) -> set[int]:
+        """The pattern's family: itself, its parents (its own, and `parents` for a tile not yet
+        stored), its children, and its parents' other children (a colourway's siblings). One
+        design by intent, so the near-duplicate check does not count them."""
+        family = {int(p) for p in parents}
+        with Session(self.reader) as session:
+            if pattern_id is not None:
+                family.add(int(pattern_id))
+                own = session.scalar(select(Provenance.parents).where(Provenance.pattern_id == pattern_id))
+                family |= {int(p) for p in own or [] if isinstance(p, int)}
+            if family:
+                marks = ", ".join(str(int(p)) for p in family)
+                family |= set(session.scalars(text(  # SQLite's json_each: the rows naming any of them
+                    f"SELECT DISTINCT provenance.pattern_id FROM provenance, json_each(provenance.parents) "
+                    f"WHERE json_each.value IN ({marks})")))
+        return family
+
     def thumbnail(self, item: dict[str, Any], side: int = 256) -> Path:
         """A cached PNG thumbnail (thumbs/<sha256>.png), made on first use."""
         from PIL import Image

@@ -358,9 +358,7 @@ class MainWindow(QMainWindow):
 
         self.submit("reconcile", reconcile, lane=Lane.WRITER, title="Checking the search index",
                     on_done=reconciled)
-        from desktop.library import collections
-
-        self.library.set_collections([c["name"] for c in collections.all_collections(lib)])
+        self.refresh_collections()
         self.reload_library(first=True)
         self.publishing.sync(quiet=True)  # what was queued while offline goes now (if there is a login)
 
@@ -851,7 +849,7 @@ class MainWindow(QMainWindow):
         if self.lib is not None:
             from desktop.library.search import LibrarySimilarity
 
-            provider = _ExcludingSelf(LibrarySimilarity(self.lib), entry.pattern_id)
+            provider = _ExcludingFamily(LibrarySimilarity(self.lib), entry.pattern_id, meta.get("parents", []))
         def qa(ctx):
             report = run_qa(image, repeat, palette, profile, provider=provider, source=entry.path)
             report.overlays()  # made here, on the worker: the Preview only has to show them
@@ -984,6 +982,13 @@ class MainWindow(QMainWindow):
         self.submit("collection", write, lane=Lane.WRITER, title=f"Saving collection {name}",
                     on_done=lambda snap: self.library.set_collections(snap.result))
 
+    def refresh_collections(self) -> None:
+        """The Library dock's collection filter, read again (a small query)."""
+        if self.lib is not None:
+            from desktop.library import collections
+
+            self.library.set_collections([c["name"] for c in collections.all_collections(self.lib)])
+
     def show_duplicates(self) -> None:
         if self._duplicates is None:
             from desktop.ui.duplicates_dialog import DuplicatesDialog
@@ -1076,14 +1081,16 @@ def _open_library(root):
         return None, str(exc)
 
 
-class _ExcludingSelf:
-    """The library's near-duplicate hook, not counting the tile itself."""
+class _ExcludingFamily:
+    """The library's near-duplicate hook, not counting the tile itself nor its family (parents,
+    children and siblings: a colourway is its source's design by intent). Asked on a worker."""
 
-    def __init__(self, provider, pattern_id: int | None):
-        self.provider, self.pattern_id = provider, pattern_id
+    def __init__(self, provider, pattern_id: int | None, parents):
+        self.provider, self.pattern_id, self.parents = provider, pattern_id, list(parents or [])
 
     def nearest(self, image, k: int = 5):
-        return [item for item in self.provider.nearest(image, k + 1) if item.id != str(self.pattern_id)][:k]
+        family = {str(i) for i in self.provider.lib.lineage(self.pattern_id, self.parents)}
+        return [item for item in self.provider.nearest(image, k + len(family)) if item.id not in family][:k]
 
 
 def _import_title(paths: list[str]) -> str:

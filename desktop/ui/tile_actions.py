@@ -26,6 +26,8 @@ class TileActions:
                        "Map every pixel to the nearest palette colour (CIELAB)")
         window._action(menu, "Reduce to spot &colours…", self.reduce, "Ctrl+Shift+K",
                        "Reduce to N colours for screen printing, with one separation per ink")
+        window._action(menu, "Colour&ways…", self.colourways, "Ctrl+Shift+W",
+                       "The design in other palettes, light and dark kept, gathered in a collection")
         window._action(menu, "&Variations…", self.variations, "Ctrl+Shift+V",
                        "Re-render the selected tile with the Brief's diffusion model, keeping its repeat")
         window._action(menu, "&Upscale…", self.upscale, "Ctrl+Shift+U",
@@ -45,7 +47,13 @@ class TileActions:
         return entry
 
     def _derive(self, label: str, make, note: dict) -> None:
-        """Run `make(pixels)` on the current tile, store the result as a child pattern, show it."""
+        """Run `make(pixels, repeat)` on the current tile, store the result as a child pattern, show it."""
+        self._derive_many(label, lambda image, meta, ctx: [(make(image, meta.get("repeat", "basic")), note)])
+
+    def _derive_many(self, label: str, make_all, collection: str = "") -> None:
+        """Run `make_all(pixels, metadata, ctx)` on the current tile: a list of (pixels, note), each
+        stored as a child pattern (its metadata the parent's, less its QA, with the note), then
+        gathered in `collection` if named; the first is shown."""
         entry = self._current()
         if entry is None:
             return
@@ -53,32 +61,45 @@ class TileActions:
         parent = entry.pattern_id
 
         def run(ctx):
-            pixels = make(image, meta.get("repeat", "basic"))
-            child = dict(meta, parents=[parent] if parent else [], **note)
-            child.pop("qa", None)
-            child.pop("attempts", None)
-            child.pop("library_id", None)
-            pattern_id = None
+            made = []
+            for pixels, note in make_all(image, meta, ctx):
+                child = dict(meta, parents=[parent] if parent else [], **note)
+                for key in ("qa", "attempts", "library_id"):
+                    child.pop(key, None)
+                made.append((pixels, child))
+            ids: list[int | None] = [None] * len(made)
             if window.lib is not None:
                 from desktop.library import search
 
-                changes = window.lib.add_tile(pixels, child, source=label)
-                pattern_id = (changes.added or [s["duplicate_of"] for s in changes.skipped])[0]
+                for i, (pixels, child) in enumerate(made):
+                    changes = window.lib.add_tile(pixels[..., :3], child, source=label)
+                    ids[i] = (changes.added or [s["duplicate_of"] for s in changes.skipped])[0]
                 search.embed_pending(window.lib)
-            return pixels, child, pattern_id
+                if collection:
+                    from desktop.library import collections
+
+                    collections.add(window.lib, collection, [i for i in (*ids, parent) if i], make_missing=True)
+            return made, ids
 
         def done(snap: JobSnapshot) -> None:
             from desktop.ui.library_panel import THUMB, TileEntry
 
-            pixels, child, pattern_id = snap.result
-            path = window.lib.get(pattern_id)["file"] if pattern_id else None
-            small = pixels[:: max(1, pixels.shape[0] // THUMB), :: max(1, pixels.shape[1] // THUMB)]
-            new = TileEntry(path, small.copy(), child, pixels, pattern_id=pattern_id, status="draft")
-            window.library.add_entries([new])
-            window.show_entry(new)
-            window.statusBar().showMessage(f"{label}: done", 4000)
+            made, ids = snap.result
+            entries = []
+            for (pixels, child), pattern_id in zip(made, ids):
+                path = window.lib.get(pattern_id)["file"] if pattern_id else None
+                small = pixels[:: max(1, pixels.shape[0] // THUMB), :: max(1, pixels.shape[1] // THUMB), :3]
+                entries.append(TileEntry(path, small.copy(), child, pixels[..., :3], pattern_id=pattern_id,
+                                         status="draft", title=child.get("title", "")))
+            window.library.add_entries(entries[::-1])  # the first made ends up first
+            if entries:
+                window.show_entry(entries[0])
+            if collection and window.lib is not None:
+                window.refresh_collections()
+            window.statusBar().showMessage(f"{label}: done" if len(entries) < 2 else
+                                           f"{label}: {len(entries)} made", 4000)
 
-        window.submit(label.lower(), run, note, lane=Lane.COMPUTE, title=label, on_done=done)
+        window.submit(label.lower(), run, meta, lane=Lane.COMPUTE, title=label, on_done=done)
 
     def repair_seam(self) -> None:
         from desktop.engine.qa.repair import repair_seam
@@ -105,6 +126,29 @@ class TileActions:
         if ok:
             self._derive(f"Reduce to {n} colours", lambda image, repeat: reduce_colours(image, n).image,
                          {"spot_colours": n})
+
+    def colourways(self) -> None:
+        from desktop.ui.colourways_dialog import ColourwaysDialog
+
+        entry = self._current()
+        if entry is None:
+            return
+        meta = entry.metadata or {}
+        title = entry.title or meta.get("title") or (Path(entry.path).stem if entry.path else "Tile")
+        current = (meta.get("palette") or {}).get("name", "") if isinstance(meta.get("palette"), dict) else ""
+        dialog = ColourwaysDialog(title, self.window.brief.palette_spec(), current, self.window)
+        if dialog.exec() != ColourwaysDialog.Accepted:
+            return
+        palettes, flat = dialog.chosen(), dialog.flat.isChecked()
+
+        def make_all(image, meta, ctx):
+            from desktop.engine.colourways import colourways
+
+            made = colourways(image, palettes, flat=flat, progress=ctx.progress)
+            return [(result.image, {k: v for k, v in result.metadata(meta, None, title).items()
+                                    if k in ("palette", "colourway", "title")}) for result in made]
+
+        self._derive_many("Colourways", make_all, dialog.collection_name())
 
     def _from_current(self, **changes) -> None:
         """Generate from the current tile's file with the Brief's engine and settings."""
