@@ -254,10 +254,12 @@ def _free_name(folder: Path, stem: str) -> Path:
     return path
 
 
-def run_generate(request: GenerateRequest, ctx=None) -> list[Tile]:
+def run_generate(request: GenerateRequest, ctx=None, similar=None) -> list[Tile]:
     """Render `count` tiles (seeds seed, seed+1, ...), writing them if `out_dir` is set.
 
-    `ctx` is a jobs.JobContext (progress, preview, cancel) or None.
+    `ctx` is a jobs.JobContext (progress, preview, cancel) or None. `similar`, a QA
+    SimilarityProvider (the library's), lets QA fail a tile that is a library pattern's design
+    (and the self-correcting loop try another seed); without it that check is skipped.
     """
     valid = request.validated()
     request = valid.request  # with the size and count a source image implies
@@ -276,7 +278,7 @@ def run_generate(request: GenerateRequest, ctx=None) -> list[Tile]:
         batched = _diffuse_batch(valid, None if ctx is None else PartContext(
             ctx, lambda fraction, detail: ctx.progress(int(fraction * total * 0.95), total, detail)))
     try:
-        _render_all(valid, request, out, total, batched, tiles, ctx)
+        _render_all(valid, request, out, total, batched, tiles, ctx, similar)
     except JobCancelled:
         if tiles:  # a stop keeps the tiles already made (and written)
             raise JobCancelled(partial=tiles) from None
@@ -294,7 +296,7 @@ def _share(k: int, fraction: float, total: int, batched: bool) -> int:
 
 
 def _render_all(valid: ValidRequest, request: GenerateRequest, out: Path | None, total: int,
-                batched: dict[int, np.ndarray], tiles: list[Tile], ctx) -> None:
+                batched: dict[int, np.ndarray], tiles: list[Tile], ctx, similar=None) -> None:
     for k in range(int(request.count)):
         seed = int(request.seed) + k
         label = valid.model.name if valid.model is not None else valid.style.label
@@ -308,7 +310,7 @@ def _render_all(valid: ValidRequest, request: GenerateRequest, out: Path | None,
         progress(0.0, "loading the model" if valid.model is not None and not engine_loaded(valid) else None)
         start = time.perf_counter()
         pixels, final_seed, qa_meta = _render_checked(valid, seed, progress, None if ctx is None else
-                                                      PartContext(ctx, progress), batched.get(seed))
+                                                      PartContext(ctx, progress), batched.get(seed), similar)
         meta = tile_metadata(valid, final_seed, time.perf_counter() - start)
         meta.update(qa_meta)
         if valid.warnings:
@@ -342,8 +344,8 @@ def _render_all(valid: ValidRequest, request: GenerateRequest, out: Path | None,
             ctx.progress(_share(k, 1.0, total, bool(batched)), total, message)
 
 
-def _render_checked(valid: ValidRequest, seed: int, progress, ctx,
-                    rendered: np.ndarray | None = None) -> tuple[np.ndarray, int, dict[str, Any]]:
+def _render_checked(valid: ValidRequest, seed: int, progress, ctx, rendered: np.ndarray | None = None,
+                    similar=None) -> tuple[np.ndarray, int, dict[str, Any]]:
     """Render (unless already `rendered`) and QA one tile; with auto-correct, run the self-correcting loop."""
     from desktop.engine.qa import run_qa
     from desktop.engine.qa.loop import self_correct
@@ -367,7 +369,7 @@ def _render_checked(valid: ValidRequest, seed: int, progress, ctx,
             "skip_reason": f"Soft by design: {valid.style.label} is made of smooth gradients."}})
 
     def qa(image: np.ndarray):
-        return run_qa(image, valid.repeat, valid.palette, req.qa_profile, overrides)
+        return run_qa(image, valid.repeat, valid.palette, req.qa_profile, overrides, provider=similar)
 
     if not req.auto_correct:
         pixels = rendered if rendered is not None else generate(seed, {})

@@ -423,10 +423,12 @@ def design_layouts(lib: Library, ids, ctx=None) -> dict[int, Any]:
 
 
 class LibrarySimilarity:
-    """The QA near-duplicate hook, answered by this library."""
+    """The QA near-duplicate hook, answered by this library. The tile's family (the pattern
+    `pattern_id` itself, its parents, children and siblings, or for a tile not yet stored the
+    `parents` it was made from: `Library.lineage`) is one design by intent, and not counted."""
 
-    def __init__(self, lib: Library):
-        self.lib = lib
+    def __init__(self, lib: Library, pattern_id: int | None = None, parents=()):
+        self.lib, self.pattern_id, self.parents = lib, pattern_id, [int(p) for p in parents or ()]
 
     def nearest(self, image: np.ndarray, k: int = 5):
         """The library patterns nearest `image` by descriptor, scored by how well their layouts
@@ -435,7 +437,8 @@ class LibrarySimilarity:
         the descriptor alone may rank low, is. Twice k candidates are looked at."""
         from desktop.engine.qa import SimilarItem
 
-        hits = search_image(self.lib, image, 2 * k)
+        family = self.lib.lineage(self.pattern_id, self.parents)
+        hits = [h for h in search_image(self.lib, image, 2 * k + len(family)) if h["id"] not in family]
         if not hits:
             return []
         layouts = design_layouts(self.lib, [h["id"] for h in hits])

@@ -249,6 +249,7 @@ class LibraryPanel(QWidget):
         self.list.setUniformItemSizes(True)
         self.list.setLayoutMode(QListView.Batched)
         self.list.setBatchSize(200)
+        self.list.setTextElideMode(Qt.ElideMiddle)  # "fabric-ging…· indigo-dye": both ends of a title
         self.list.setSelectionMode(QAbstractItemView.ExtendedSelection)
         self.list.selectionModel().currentChanged.connect(self._current_changed)
         self.list.statusKey.connect(lambda status: self._for_selection(self.statusRequested, status))

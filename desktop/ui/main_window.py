@@ -694,8 +694,14 @@ class MainWindow(QMainWindow):
             title = f"Upscale {name} ×{request.upscale:g}" if request.upscale else \
                 f"Variations of {name} ({request.engine})"
         if request.engine == "procedural":
+            similar = None
+            if self.lib is not None:  # QA fails a tile that is a library pattern's design (and retries)
+                from desktop.library.search import LibrarySimilarity
+
+                similar = LibrarySimilarity(self.lib, parents=[request.parent_id] if request.parent_id else [])
+
             def run(ctx):
-                return run_generate(request, ctx)
+                return run_generate(request, ctx, similar)
         else:
             def run(ctx):
                 return self.renderer.call(ctx, "desktop.engine.generate:run_generate", request)
@@ -849,7 +855,7 @@ class MainWindow(QMainWindow):
         if self.lib is not None:
             from desktop.library.search import LibrarySimilarity
 
-            provider = _ExcludingFamily(LibrarySimilarity(self.lib), entry.pattern_id, meta.get("parents", []))
+            provider = LibrarySimilarity(self.lib, entry.pattern_id, meta.get("parents", []))
         def qa(ctx):
             report = run_qa(image, repeat, palette, profile, provider=provider, source=entry.path)
             report.overlays()  # made here, on the worker: the Preview only has to show them
@@ -1079,18 +1085,6 @@ def _open_library(root):
         return Library(root), None
     except UserError as exc:
         return None, str(exc)
-
-
-class _ExcludingFamily:
-    """The library's near-duplicate hook, not counting the tile itself nor its family (parents,
-    children and siblings: a colourway is its source's design by intent). Asked on a worker."""
-
-    def __init__(self, provider, pattern_id: int | None, parents):
-        self.provider, self.pattern_id, self.parents = provider, pattern_id, list(parents or [])
-
-    def nearest(self, image, k: int = 5):
-        family = {str(i) for i in self.provider.lib.lineage(self.pattern_id, self.parents)}
-        return [item for item in self.provider.nearest(image, k + len(family)) if item.id not in family][:k]
 
 
 def _import_title(paths: list[str]) -> str:
