@@ -514,7 +514,7 @@ def test_how_diffusion_runs_is_the_machines_setting(window, qtbot, isolated_home
     saved = json.loads((isolated_home / "config" / "settings.json").read_text())
     assert (saved["device"], saved["precision"], saved["batch_size"], saved["compile_unet"]) == ("cpu", "bfloat16", 4, True)
     seen = []
-    monkeypatch.setattr(generate, "run_generate", lambda request, ctx: seen.append(request) or [])
+    monkeypatch.setattr(generate, "run_generate", lambda request, ctx, similar=None: seen.append(request) or [])
     window.generate(window.brief.build_request())
     qtbot.waitUntil(lambda: bool(seen), timeout=10_000)
     assert (seen[0].device, seen[0].precision, seen[0].batch_size, seen[0].compile) == ("cpu", "bfloat16", 4, True)
