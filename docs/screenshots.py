@@ -1,5 +1,5 @@
 """Take the README's window screenshots (window.png, diffusion-brief.png, models.png, train-lora.png,
-training.png) from a fresh home folder.
+training.png, colourways-dialog.png, colourways.png) from a fresh home folder.
 
     xvfb-run -s "-screen 0 1600x1000x24" .venv/bin/python docs/screenshots.py
 
@@ -114,8 +114,39 @@ def main() -> None:
     pump(app, 1.0)
     window.grab().save(str(DOCS / "training.png"))
     pump(app, 300, until=lambda: window.brief.loras.table.rowCount() == 2)
+    colourways(app, window)
     window.shutdown()
     print(f"screenshots written to {DOCS}")
+
+
+def colourways(app, window) -> None:
+    """Tile ▸ Colourways… on a toss tile: the dialog, then the colourways in the library."""
+    from PySide6.QtCore import Qt
+
+    from desktop.ui.colourways_dialog import ColourwaysDialog
+
+    toss = next(row for row in range(window.library.count())
+                if window.library.model.entries[row].metadata.get("style") == "toss")
+    window.library.select_row(toss)
+    pump(app, 30, until=lambda: window.current is not None and window.current.image is not None)
+    before = window.lib.count()
+
+    def answer(dialog):
+        for row in range(dialog.palettes.count()):
+            item = dialog.palettes.item(row)
+            item.setCheckState(Qt.Checked if item.data(Qt.UserRole) in ("botanical", "indigo-dye", "sorbet",
+                                                                       "terracotta") else Qt.Unchecked)
+        dialog.resize(520, 470)
+        dialog.show()
+        pump(app, 0.5)
+        dialog.grab().save(str(DOCS / "colourways-dialog.png"))
+        return ColourwaysDialog.Accepted
+
+    ColourwaysDialog.exec = answer
+    window.tile_actions.colourways()
+    pump(app, 120, until=lambda: window.lib.count() >= before + 4 and window.library.count() >= before + 4)
+    pump(app, 2.0)
+    window.grab().save(str(DOCS / "colourways.png"))
 
 
 if __name__ == "__main__":

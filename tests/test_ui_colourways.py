@@ -76,6 +76,10 @@ def test_colourways_land_in_the_library_as_children_in_a_collection(window, qtbo
     verdict = next(line for line in window.inspector.view.toPlainText().splitlines() if "QA" in line)
     assert "duplicates" not in verdict
     assert window.lib.lineage(children[0]["id"]) == {parent, *(c["id"] for c in children)}
+    model = window.library.model
+    captions = [model.data(model.index(r, 0), Qt.DisplayRole).split("\n")[0] for r in range(model.rowCount())]
+    assert any(c.endswith("indigo-dye") for c in captions) and any(c.endswith("botanical") for c in captions)
+    assert window.preview.caption.text().startswith(window.lib.get(window.current.pattern_id)["title"])
     combo = window.library.collection_filter
     assert combo.findText("Dots colourways") >= 0  # the filter knows the new collection
     if flat:

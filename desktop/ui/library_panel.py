@@ -249,7 +249,6 @@ class LibraryPanel(QWidget):
         self.list.setUniformItemSizes(True)
         self.list.setLayoutMode(QListView.Batched)
         self.list.setBatchSize(200)
-        self.list.setTextElideMode(Qt.ElideMiddle)  # "fabric-ging…· indigo-dye": both ends of a title
         self.list.setSelectionMode(QAbstractItemView.ExtendedSelection)
         self.list.selectionModel().currentChanged.connect(self._current_changed)
         self.list.statusKey.connect(lambda status: self._for_selection(self.statusRequested, status))
@@ -380,7 +379,9 @@ def _swatch_icon(hex_colour: str) -> QIcon:
 
 def _caption(entry: TileEntry) -> str:
     meta = entry.metadata
-    if meta.get("style"):
+    if meta.get("title"):  # a title of its own (a colourway's: its source's and its palette's)
+        first = _elide_middle(str(meta["title"]))
+    elif meta.get("style"):
         first = f"{meta['style']} · {meta.get('repeat', '')}"
     elif entry.title:  # a content-addressed file's name says nothing; its title does
         first = entry.title if len(entry.title) <= 22 else entry.title[:21].rstrip() + "…"
@@ -392,3 +393,11 @@ def _caption(entry: TileEntry) -> str:
     if badge:
         return f"{first}\n{badge}"
     return f"{first}\nseed {meta['seed']}" if meta.get("seed") is not None else first
+
+
+def _elide_middle(text: str, width: int = 22) -> str:
+    """Both ends of a long title ("fabric-gin…· indigo-dye"): its start and what set it apart."""
+    if len(text) <= width:
+        return text
+    head = (width - 1) // 2
+    return text[:head].rstrip() + "…" + text[-(width - 1 - head):].lstrip()

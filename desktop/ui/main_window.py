@@ -772,7 +772,7 @@ class MainWindow(QMainWindow):
         meta = entry.metadata
         from desktop.library.catalogue import tile_title
 
-        name = meta.get("style") or entry.title or (
+        name = meta.get("title") or meta.get("style") or entry.title or (
             tile_title(meta) if meta.get("prompt") else Path(entry.path or "tile").stem[:18])
         parts = [name, meta.get("repeat", "basic"), f"{image.shape[1]}×{image.shape[0]}"]
         if meta.get("seed") is not None and "seed" not in name:
