@@ -398,13 +398,30 @@ def candidates_of(rows: list[dict[str, Any]], thresholds: Thresholds = Threshold
     return pairs
 
 
+LAYOUT_THUMB = 128  # the grid's thumbnail side: a pattern browsed once has its layout's source already
+LAYOUTS_KEPT = 2048  # layouts kept in memory, by file hash (16 kB each: 32 MB at most)
+_LAYOUTS_LOCK = threading.Lock()
+
+
+def _kept_layouts(lib: Library):
+    from collections import OrderedDict
+
+    with _LAYOUTS_LOCK:
+        kept = getattr(lib, "_layouts", None)
+        if kept is None:
+            kept = lib._layouts = OrderedDict()
+        return kept
+
+
 def design_layouts(lib: Library, ids, ctx=None) -> dict[int, Any]:
-    """id -> its layout (`alignment.layout`, 16 kB), made from its cached 256-px thumbnail;
-    patterns whose file cannot be read are left out (and logged)."""
+    """id -> its layout (`alignment.layout`, 16 kB), made from its cached 128-px thumbnail, and
+    kept in memory by its file's hash (the QA of each new tile asks for the same nearest
+    patterns again and again); patterns whose file cannot be read are left out (and logged)."""
     import logging
 
     from PIL import Image
 
+    kept = _kept_layouts(lib)
     out: dict[int, Any] = {}
     ids = sorted(ids)
     for start in range(0, len(ids), 500):
@@ -414,11 +431,23 @@ def design_layouts(lib: Library, ids, ctx=None) -> dict[int, Any]:
             rows = session.execute(select(Pattern.id, Pattern.sha256, Pattern.file).where(
                 Pattern.id.in_(ids[start:start + 500]))).all()
         for pid, digest, file in rows:
-            try:
-                with Image.open(lib.thumbnail({"sha256": digest, "file": lib.files / file}, side=256)) as img:
-                    out[pid] = layout(np.asarray(img.convert("RGB")))
-            except OSError as exc:
-                logging.getLogger(__name__).warning("could not read pattern %s to compare it: %s", pid, exc)
+            with _LAYOUTS_LOCK:
+                found = kept.get(digest, False)
+                if found is not False:
+                    kept.move_to_end(digest)
+            if found is False:
+                try:
+                    with Image.open(lib.thumbnail({"sha256": digest, "file": lib.files / file},
+                                                  side=LAYOUT_THUMB)) as img:
+                        found = layout(np.asarray(img.convert("RGB")))
+                except OSError as exc:
+                    logging.getLogger(__name__).warning("could not read pattern %s to compare it: %s", pid, exc)
+                    continue
+                with _LAYOUTS_LOCK:
+                    kept[digest] = found
+                    while len(kept) > LAYOUTS_KEPT:
+                        kept.popitem(last=False)
+            out[pid] = found
     return out
 
 
