@@ -126,7 +126,7 @@ def colourway(image: np.ndarray, palette: Palette, *, inks: Palette | None = Non
     """The design of `image` (HxWx3 or HxWx4 uint8; alpha is kept) in `palette`."""
     import cv2
 
-    from desktop.engine.qa.colour import srgb_to_lab
+    from desktop.engine.qa.colour import nearest_index, srgb_to_lab
 
     arr = np.asarray(image)
     if arr.ndim != 3 or arr.shape[2] not in (3, 4) or arr.dtype != np.uint8:
@@ -140,7 +140,7 @@ def colourway(image: np.ndarray, palette: Palette, *, inks: Palette | None = Non
     h, w = lab.shape[:2]
     flat_lab = lab.reshape(-1, 3)
     if flat:  # each pixel its ink's colour: exactly the palette's colours
-        pixels = np.asarray(palette.colors, np.uint8)[np.asarray(mapping)[_nearest(flat_lab, inks_lab)]]
+        pixels = np.asarray(palette.colors, np.uint8)[np.asarray(mapping)[nearest_index(flat_lab, inks_lab)]]
         pixels = pixels.reshape(h, w, 3)
     else:
         targets = palette_lab[mapping]  # (k, 3): where each ink goes
@@ -165,13 +165,6 @@ def _chunks(rows: np.ndarray, size: int = 1 << 18):
     """(start, rows[start:start + size]): chunks keep the distance tables small."""
     for start in range(0, len(rows), size):
         yield start, rows[start:start + size]
-
-
-def _nearest(lab: np.ndarray, centres: np.ndarray) -> np.ndarray:
-    labels = np.empty(len(lab), np.int64)
-    for start, chunk in _chunks(lab):
-        labels[start:start + len(chunk)] = ((chunk[:, None, :] - centres[None]) ** 2).sum(-1).argmin(axis=1)
-    return labels
 
 
 def colourways(image: np.ndarray, palettes: list[Palette], *, flat: bool = False, progress=None) -> list[Colourway]:

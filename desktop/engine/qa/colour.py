@@ -51,6 +51,16 @@ def contrast_ratio(rgb_a, rgb_b) -> float:
     return float((hi + 0.05) / (lo + 0.05))
 
 
+def nearest_index(lab: np.ndarray, centres: np.ndarray, chunk: int = 1 << 18) -> np.ndarray:
+    """For each Lab colour (N, 3), the index of the nearest of `centres` (K, 3) by ΔE76: exact and
+    fast, in chunks that keep the N x K distance table small."""
+    labels = np.empty(len(lab), np.int64)
+    for start in range(0, len(lab), chunk):
+        part = lab[start:start + chunk]
+        labels[start:start + len(part)] = ((part[:, None, :] - centres[None]) ** 2).sum(-1).argmin(axis=1)
+    return labels
+
+
 def nearest_delta_e(lab: np.ndarray, palette_lab: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """For each Lab colour (N, 3): ΔE2000 to the nearest palette colour, and that colour's index."""
     lab = np.asarray(lab).reshape(-1, 3)

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from desktop.engine.qa.colour import srgb_to_lab
+from desktop.engine.qa.colour import nearest_index, srgb_to_lab
 from desktop.errors import UserError
 from desktop.palettes import Palette, extract_palette
 from desktop.repeat import Repeat, parse_repeat, window
@@ -113,10 +113,7 @@ def recolour(image: np.ndarray, palette: Palette, dither: bool = False, strength
             noise = np.tile(_bayer(n), (h // n, w // n)).reshape(-1, 1) * strength * spacing
             lab = lab + noise * np.array([1.0, 0.5, 0.5], np.float32)
             dithered = True
-    labels = np.empty(len(lab), np.int64)
-    for start in range(0, len(lab), 1 << 18):  # chunks keep the distance table small
-        chunk = lab[start:start + (1 << 18)]
-        labels[start:start + len(chunk)] = np.argmin(((chunk[:, None, :] - pal_lab[None]) ** 2).sum(-1), axis=1)
+    labels = nearest_index(lab, pal_lab)
     colours = np.asarray(palette.colors, np.uint8)
     return Recoloured(colours[labels].reshape(h, w, 3), palette, labels.reshape(h, w), dithered)
 
