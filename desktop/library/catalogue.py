@@ -51,7 +51,7 @@ class ChangeSet:
     removed: list[int] = field(default_factory=list)
     skipped: list[dict[str, Any]] = field(default_factory=list)  # exact duplicates
     quarantined: list[dict[str, Any]] = field(default_factory=list)  # files refused, with the reason
-    ignored: list[dict[str, Any]] = field(default_factory=list)  # a folder's files that are no images
+    ignored: list[dict[str, Any]] = field(default_factory=list)  # a folder's files that are not images
 
     def merge(self, other: ChangeSet) -> ChangeSet:
         for name in ("added", "changed", "removed", "skipped", "quarantined", "ignored"):
@@ -68,7 +68,7 @@ class ChangeSet:
                 f"quarantined {len(self.quarantined)}")
         if self.ignored:
             kinds = sorted({Path(i["source"]).suffix.lower() or "no extension" for i in self.ignored})
-            line += f", left {len(self.ignored)} file(s) that are no images alone ({', '.join(kinds[:5])}" \
+            line += f", ignored {len(self.ignored)} file(s) that are not images ({', '.join(kinds[:5])}" \
                     + (", …)" if len(kinds) > 5 else ")")
         return line
 
