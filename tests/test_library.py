@@ -63,7 +63,7 @@ def test_import_files_and_folders_skips_duplicates_and_quarantines_bad_files(lib
     assert [i["source"].rsplit("/", 1)[-1] for i in changes.ignored] == ["notes.txt"]
     assert not (lib.quarantine / "notes.txt").exists()
     assert changes.import_summary() == ("imported 4, skipped 1 exact duplicate(s), quarantined 2, "
-                                        "ignored 1 file(s) that are not images (.txt)")
+                                        "ignored 1 file(s) of types it does not read (.txt)")
     assert (folder / "broken.png").exists()  # the user's file is never moved
     for item in lib.list():
         assert (lib.root / "files").exists() and item["sha256"] in item["file"]

@@ -68,7 +68,7 @@ class ChangeSet:
                 f"quarantined {len(self.quarantined)}")
         if self.ignored:
             kinds = sorted({Path(i["source"]).suffix.lower() or "no extension" for i in self.ignored})
-            line += f", ignored {len(self.ignored)} file(s) that are not images ({', '.join(kinds[:5])}" \
+            line += f", ignored {len(self.ignored)} file(s) of types it does not read ({', '.join(kinds[:5])}" \
                     + (", …)" if len(kinds) > 5 else ")")
         return line
 
