@@ -75,6 +75,7 @@ def test_colourways_land_in_the_library_as_children_in_a_collection(window, qtbo
                     or "ails QA" in window.inspector.view.toPlainText(), timeout=30_000)
     verdict = next(line for line in window.inspector.view.toPlainText().splitlines() if "QA" in line)
     assert "duplicates" not in verdict
+    assert "Colourway" in window.inspector.view.toPlainText() and "of the tile" in window.inspector.view.toPlainText()
     assert window.lib.lineage(children[0]["id"]) == {parent, *(c["id"] for c in children)}
     model = window.library.model
     captions = [model.data(model.index(r, 0), Qt.DisplayRole).split("\n")[0] for r in range(model.rowCount())]

@@ -156,10 +156,18 @@ class InspectorPanel(QWidget):
             f"<td>{html.escape(a['note'])}</td><td style='padding-left:8px'>"
             f"{'pass' if a['passed'] else 'fail: ' + html.escape(', '.join(a['failed']))}</td></tr>"
             for a in meta.get("attempts", []))
+        inks = "".join(  # a colourway: which of the source's inks became which palette colour
+            f"<tr><td><span style='background:{html.escape(m['from'])};'>&nbsp;&nbsp;&nbsp;&nbsp;</span></td>"
+            f"<td style='padding:0 6px'>→</td><td><span style='background:{html.escape(m['to'])};'>"
+            f"&nbsp;&nbsp;&nbsp;&nbsp;</span></td><td style='padding-left:8px;color:#9a9aa0'>"
+            f"{html.escape(m['from'])} → {html.escape(m['to'])}"
+            + (f", {m['share']:.0%} of the tile" if m.get("share") is not None else "") + "</td></tr>"
+            for m in (meta.get("colourway") or {}).get("inks", []))
         self._tile_html = (
             "<h3>Tile</h3><table>" + "".join(rows) + "</table>"
             + (f"<h3>Palette</h3><p>{html.escape(palette.get('name', ''))}</p><p>{swatches}</p>"
                f"<p style='color:#9a9aa0'>{html.escape(', '.join(palette.get('colors', [])))}</p>" if palette else "")
+            + (f"<h3>Colourway</h3><table>{inks}</table>" if inks else "")
             + (f"<h3>Style options</h3><table>{params}</table>" if params else "")
             + (f"<h3>Attempts</h3><table>{attempts}</table>" if attempts else "")
         )
