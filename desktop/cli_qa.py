@@ -54,6 +54,8 @@ def add_parsers(sub, common: argparse.ArgumentParser) -> None:
                     help="also store them in the library, each naming the source as its parent")
     cw.add_argument("--collection", metavar="NAME", help="with --to-library: put the source and its colourways "
                     "in this collection (made if missing)")
+    cw.add_argument("--sheet", metavar="PNG", help="also write a presentation sheet: the source and each "
+                    "colourway as a 2x2 repeat over its palette's swatches and name")
 
 
 def _load(path: str) -> tuple[np.ndarray, dict[str, Any], dict[str, Any]]:
@@ -193,7 +195,7 @@ def cmd_colourways(args: argparse.Namespace, emit) -> int:
             if parent is not None:
                 title = library.get(parent)["title"]
         folder = Path(args.out)
-        written, ids = [], []
+        written, ids, written_sheet = [], [], None
         for i, result in enumerate(made):
             name = slug(result.palette.name) if result.palette.name else f"palette-{i + 1}"
             tile_meta = result.metadata(meta, parent, title)
@@ -201,6 +203,11 @@ def cmd_colourways(args: argparse.Namespace, emit) -> int:
             if library is not None:
                 changes = library.add_tile(result.image[..., :3], tile_meta, source="colourway")
                 ids.append((changes.added or [s["duplicate_of"] for s in changes.skipped])[0])
+        if args.sheet:
+            from desktop.engine.colourways import sheet
+
+            repeat = meta.get("repeat", "basic")
+            written_sheet = _write_png(Path(args.sheet), sheet(image, made, repeat, source_label=title))
         if library is not None:
             from desktop.library import search
 
@@ -216,9 +223,11 @@ def cmd_colourways(args: argparse.Namespace, emit) -> int:
         moves = ", ".join(f"{m['from']}→{m['to']}" for m in result.as_dict()["inks"])
         return f"wrote {path} ({moves})"
 
-    emit({"written": written, "library_ids": ids, "parent": parent, "colourways": [r.as_dict() for r in made]},
+    emit({"written": written, "library_ids": ids, "parent": parent, "colourways": [r.as_dict() for r in made],
+          "sheet": written_sheet},
          "\n".join(line(path, r) for path, r in zip(written, made))
-         + (f"\n  stored as patterns {', '.join(map(str, ids))}" if ids else ""))
+         + (f"\n  stored as patterns {', '.join(map(str, ids))}" if ids else "")
+         + (f"\n  sheet {written_sheet}" if written_sheet else ""))
     return 0
 
 

@@ -90,6 +90,20 @@ def test_a_one_colour_palette_keeps_the_shading():
     assert len({tuple(c) for c in result.image.reshape(-1, 3)}) > 3  # tone on tone, not one flat colour
 
 
+def test_the_sheet_shows_each_colourway_through_its_repeat():
+    from desktop.engine.colourways import sheet
+    from desktop.repeat import repeat_view
+
+    tile = three_inks()[:, :128]
+    made = colourways(tile, [load_named("sorbet")])
+    page = sheet(tile, made, "half-drop", cell=256, columns=2)
+    assert page.shape == (16 + 256 + 14 + 26 + 16, 2 * 256 + 3 * 16, 3)
+    view = repeat_view(made[0].image, "half-drop", 2, 2)  # 256 x 256: shown at its own size
+    assert np.array_equal(page[16:16 + 256, 16 + 256 + 16:16 + 512 + 16], view)
+    swatch_row = page[16 + 256 + 6, 16 + 256 + 16:16 + 512 + 16]
+    assert {tuple(c) for c in swatch_row} == set(load_named("sorbet").colors)
+
+
 def test_progress_is_reported_for_each_palette():
     calls = []
     colourways(three_inks(), [load_named("sorbet"), load_named("scandi")],
@@ -127,8 +141,12 @@ def test_the_command_writes_stores_and_collects_colourways(capsys, tmp_path, sha
     assert code == 2 and "--to-library" in capsys.readouterr().err
     code = main(["colourways", str(tmp_path / "missing.png"), "--palette", "sorbet", "--out", str(tmp_path / "o")])
     assert code == 2 and "no such file" in capsys.readouterr().err
-    assert main(["colourways", src, "--all-palettes", "--flat", "--out", str(tmp_path / "all")]) == 0
+    assert main(["colourways", src, "--all-palettes", "--flat", "--out", str(tmp_path / "all"),
+                 "--sheet", str(tmp_path / "sheet.png")]) == 0
     from desktop.palettes import palette_names
 
     assert len(list((tmp_path / "all").glob("*.png"))) == len(palette_names())
+    sheet = load_rgb(tmp_path / "sheet.png")  # the source and every colourway, four to a row
+    rows = -(-(len(palette_names()) + 1) // 4)
+    assert sheet.shape[1] == 4 * 320 + 5 * 16 and sheet.shape[0] == rows * (320 + 14 + 26) + (rows + 1) * 16
 
