@@ -26,6 +26,9 @@ def add_parsers(sub, common: argparse.ArgumentParser) -> None:
     qa.add_argument("--print-size", help="target print size of one repeat, like 24x24in or 60x60cm")
     qa.add_argument("--dpi", type=int, help="print resolution (default: the profile's, 150)")
     qa.add_argument("--overlay-dir", help="write each check's overlay as a PNG here")
+    qa.add_argument("--against-library", action="store_true",
+                    help="also fail an image that is one of the library's designs (a copy, shifted, turned or "
+                         "recoloured; its own family left out: see --library)")
 
     rep = sub.add_parser("repair-seam", parents=[common], help="mend the seams of a tile")
     rep.add_argument("image", metavar="IMAGE")
@@ -77,11 +80,10 @@ def _write_png(path: Path, image: np.ndarray, meta: dict[str, Any] | None = None
 
 
 def cmd_qa(args: argparse.Namespace, emit) -> int:
-    from desktop.engine.qa import load_profile, run_qa
-    from desktop.engine.qa.overlay import overlay_on
+    from desktop.engine.qa import load_profile
     from desktop.engine.qa.printing import parse_print_size
     from desktop.palettes import parse_palette
-    from desktop.repeat import check_size, parse_repeat
+    from desktop.repeat import parse_repeat
 
     overrides: dict[str, Any] = {"print": {}}
     size = parse_print_size(args.print_size)
@@ -95,6 +97,25 @@ def cmd_qa(args: argparse.Namespace, emit) -> int:
     palette_arg = parse_palette(args.palette) if args.palette else None
     repeat_arg = parse_repeat(args.repeat) if args.repeat else None
     out_dir = Path(args.overlay_dir) if args.overlay_dir else None
+    library = None
+    if args.against_library:
+        from desktop.cli_library import library_root
+        from desktop.library import Library
+
+        library = Library(library_root(args))  # a locked library is reported before any image is read
+    try:
+        return _qa_each(args, emit, library, overrides, palette_arg, repeat_arg, out_dir)
+    finally:
+        if library is not None:
+            library.close()
+
+
+def _qa_each(args, emit, library, overrides, palette_arg, repeat_arg, out_dir) -> int:
+    from desktop.engine.qa import run_qa
+    from desktop.engine.qa.overlay import overlay_on
+    from desktop.palettes import parse_palette
+    from desktop.repeat import check_size, parse_repeat
+
     reports, errors, lines = [], [], []
     for path in args.images:
         try:
@@ -104,7 +125,15 @@ def cmd_qa(args: argparse.Namespace, emit) -> int:
             palette = palette_arg
             if palette is None and meta.get("palette", {}).get("colors"):
                 palette = parse_palette(",".join(meta["palette"]["colors"]))
-            report = run_qa(image, repeat.value, palette, args.profile, overrides, info, source=path)
+            similar = None
+            if library is not None:
+                from desktop.library.catalogue import sha256_bytes
+                from desktop.library.search import LibrarySimilarity
+
+                stored = library.pattern_with(sha256_bytes(Path(path).read_bytes()))  # the image itself, if stored
+                similar = LibrarySimilarity(library, stored, meta.get("parents", []))
+            report = run_qa(image, repeat.value, palette, args.profile, overrides, info, source=path,
+                            provider=similar)
         except UserError as exc:
             errors.append({"image": path, "error": str(exc)})
             lines.append(f"{path}: error: {exc}")

@@ -167,3 +167,28 @@ def test_generation_qa_asks_the_library_and_reseeds_a_copy_of_one_of_its_designs
         child = run_generate(GenerateRequest(style="plaid", width=96, height=96, seed=2, out_dir=None),
                              similar=family)[0]
         assert "duplicates" not in child.metadata["qa"]["failed"]
+
+
+def test_the_qa_command_checks_against_the_library_when_asked(capsys, tmp_path, shared_textures):
+    import json
+
+    from desktop.cli import main
+
+    gingham = shared_textures / "seamless/fabric-gingham-red.jpg"
+    assert main(["library", "import", str(gingham), str(shared_textures / "hard-negatives/grass-crop-gray.png")]) == 0
+    save_png(tmp_path / "shifted.png", np.ascontiguousarray(np.roll(load_rgb(gingham), (100, 33), axis=(0, 1))))
+    capsys.readouterr()
+
+    def duplicates_check(*argv):
+        code = main(["qa", *argv, "--json"])
+        reports = json.loads(capsys.readouterr().out)["reports"]
+        return code, [next(c for c in r["checks"] if c["name"] == "duplicates") for r in reports]
+
+    code, [copy] = duplicates_check(str(tmp_path / "shifted.png"), "--against-library")
+    assert code == 1 and copy["status"] == "fail" and "fabric-gingham-red" in copy["explanation"]
+    code, [itself, gravel] = duplicates_check(str(gingham), str(shared_textures / "hard-negatives/gravel-crop-gray.png"),
+                                              "--against-library")
+    assert itself["status"] == "pass"  # the stored pattern is not a copy of itself
+    assert gravel["status"] == "pass" and gravel["score"] < 0.3
+    code, [unasked] = duplicates_check(str(tmp_path / "shifted.png"))
+    assert unasked["status"] == "skip"  # not asked: not compared
