@@ -699,6 +699,13 @@ def test_find_duplicates_lists_pairs_with_scores_and_opens_them(window, qtbot, t
     assert float(dialog.table.item(0, 4).text()) > 0.985  # descriptor
     assert "1 pair(s)" in dialog.summary.text()
     wanted = int(dialog.table.item(0, 1).text().split()[0].lstrip("#"))
+    dialog.table.setCurrentCell(0, 1)  # the curation keys act on the pattern clicked: the copy on the right
+    dialog.table.setFocus()
+    qtbot.keyClick(dialog.table, Qt.Key_X)
+    qtbot.waitUntil(lambda: window.lib.get(wanted)["status"] == "rejected", timeout=30_000)
+    assert dialog.table.item(0, 1).text().endswith("·  rejected") and "·" not in dialog.table.item(0, 0).text()
+    qtbot.keyClick(dialog.table, Qt.Key_U)
+    qtbot.waitUntil(lambda: window.lib.get(wanted)["status"] == "draft", timeout=30_000)
     dialog._open(0, 1)
     qtbot.waitUntil(lambda: window.current is not None and window.current.pattern_id == wanted, timeout=30_000)
     for spin in dialog.spins.values():  # above 1: no measure can decide

@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 from PySide6.QtCore import QSize, Qt, Signal
-from PySide6.QtGui import QIcon
+from PySide6.QtGui import QIcon, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QDialog,
@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
 from desktop.ui.images import thumbnail
 
 ICON = 56
+STATUS_WORDS = {"approved": "approved", "rejected": "rejected", "draft": "unflagged"}
 SHOWN = 500  # pairs listed at most (the strongest first); the count says how many there were
 # (Thresholds field, label, decimals, what it measures)
 THRESHOLDS = (("alignment", "Layout", 3, "How well the two layouts line up at the best shift, flip and turn: what "
@@ -43,6 +44,7 @@ THRESHOLDS = (("alignment", "Layout", 3, "How well the two layouts line up at th
 class DuplicatesDialog(QDialog):
     find_requested = Signal(object)  # a desktop.library.search.Thresholds
     open_requested = Signal(int)  # a pattern id
+    status_requested = Signal(list, str)  # pattern ids, a status
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
@@ -82,10 +84,15 @@ class DuplicatesDialog(QDialog):
         self.table.verticalHeader().setDefaultSectionSize(ICON + 8)
         self.table.verticalHeader().hide()
         header = self.table.horizontalHeader()
-        for column in range(7):  # the two patterns share the width; the scores take what they need
+        for column in range(self.table.columnCount()):  # the two patterns share the width; the scores what they need
             header.setSectionResizeMode(column, QHeaderView.Stretch if column < 2 else QHeaderView.ResizeToContents)
-        self.table.setToolTip("Double-click a pattern to open it")
+        self.table.setToolTip("Double-click a pattern to open it. P approves, X rejects and U unflags the "
+                              "pattern clicked (the left one unless the right one was)")
         self.table.cellDoubleClicked.connect(self._open)
+        for key, status in (("P", "approved"), ("X", "rejected"), ("U", "draft")):
+            shortcut = QShortcut(QKeySequence(key), self.table)
+            shortcut.setContext(Qt.WidgetShortcut)
+            shortcut.activated.connect(lambda status=status: self.set_status_of_current(status))
         self.table.setSortingEnabled(False)
         layout = QVBoxLayout(self)
         top = QHBoxLayout()
@@ -145,8 +152,22 @@ class DuplicatesDialog(QDialog):
             copies = sum(p["kind"] == "copy" for p in pairs)
             more = f" (the {SHOWN} strongest are listed)" if len(pairs) > SHOWN else ""
             self.summary.setText(f"{len(pairs)} pair(s): {copies} {'copy' if copies == 1 else 'copies'}, "
-                                 f"{len(pairs) - copies} recoloured{more}. "
-                                 "Double-click a pattern to open it.")
+                                 f"{len(pairs) - copies} recoloured{more}. Double-click a pattern to open it; "
+                                 "P, X or U approves, rejects or unflags the one clicked.")
+
+    def set_status_of_current(self, status: str) -> None:
+        """The curation keys, on the pattern of the pair that was clicked: its cell says so."""
+        row, column = self.table.currentRow(), self.table.currentColumn()
+        if not 0 <= row < len(self._pairs):
+            return
+        column = 1 if column == 1 else 0
+        pid = self._pairs[row]["b" if column == 1 else "a"]
+        self.status_requested.emit([pid], status)
+        for other_row, pair in enumerate(self._pairs):  # a pattern may be in several pairs
+            for other_column, key in ((0, "a"), (1, "b")):
+                if pair[key] == pid:
+                    item = self.table.item(other_row, other_column)
+                    item.setText(item.text().split("  ·  ")[0] + f"  ·  {STATUS_WORDS[status]}")
 
     def _open(self, row: int, column: int) -> None:
         if 0 <= row < len(self._pairs):

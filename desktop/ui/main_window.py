@@ -1002,6 +1002,7 @@ class MainWindow(QMainWindow):
             self._duplicates = DuplicatesDialog(self)
             self._duplicates.find_requested.connect(self.find_duplicates)
             self._duplicates.open_requested.connect(self.open_pattern)
+            self._duplicates.status_requested.connect(self.set_status)
         _bring_up(self._duplicates)
 
     def find_duplicates(self, thresholds) -> None:
