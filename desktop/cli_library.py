@@ -1,4 +1,4 @@
-"""`tessera library …`: import, list, show, set, search, similar, dupes, export, check."""
+"""`tessera library …`: import, list, show, set, search, similar, dupes, export, sheet, check."""
 
 from __future__ import annotations
 
@@ -67,6 +67,12 @@ def add_parsers(sub, common: argparse.ArgumentParser) -> None:
     ex.add_argument("--format", choices=("png", "tiff"), default="png")
     ex.add_argument("--as-basic", action="store_true", help="convert offset and mirror repeats to basic")
     ex.add_argument("--swatch", action="store_true", help="also write a 3x3 swatch preview")
+    sh = cmds.add_parser("sheet", parents=[common], help="a presentation sheet: each pattern as a 2x2 repeat "
+                         "over its palette's swatches and title")
+    sh.add_argument("ids", nargs="+", type=int)
+    sh.add_argument("--out", required=True, metavar="PNG")
+    sh.add_argument("--cell", type=int, default=320, help="each pattern's square, in px (default 320)")
+    sh.add_argument("--columns", type=int, default=4, help="patterns a row (default 4)")
     cl = cmds.add_parser("clip-download", parents=[common],
                          help="download the CLIP weights (ViT-B-32, OpenAI) into the models folder now")
     cl.add_argument("--model", default="ViT-B-32")
@@ -209,6 +215,12 @@ def cmd_library(args: argparse.Namespace, emit) -> int:
                            f"texture {p['texture']:.4f}, colour {p['colour']:.3f})"
                            for p in pairs)
                  or "no near-duplicates at these thresholds")
+            return 0
+        if action == "sheet":
+            from desktop.library.export import export_sheet
+
+            written = export_sheet(lib, args.ids, Path(args.out), args.cell, args.columns)
+            emit({"written": written}, f"wrote {written}")
             return 0
         if action == "export":
             from desktop.library.export import export_patterns

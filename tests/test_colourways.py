@@ -146,6 +146,12 @@ def test_the_command_writes_stores_and_collects_colourways(capsys, tmp_path, sha
     from desktop.palettes import palette_names
 
     assert len(list((tmp_path / "all").glob("*.png"))) == len(palette_names())
+    code = main(["library", "sheet", "1", *map(str, result["library_ids"]), "--out", str(tmp_path / "lib.png"),
+                 "--cell", "128", "--columns", "3"])
+    assert code == 0 and load_rgb(tmp_path / "lib.png").shape == (128 + 14 + 26 + 2 * 16, 3 * 128 + 4 * 16, 3)
+    capsys.readouterr()
+    code = main(["library", "sheet", "1", "77", "--out", str(tmp_path / "bad.png")])
+    assert code == 2 and "no pattern 77" in capsys.readouterr().err and not (tmp_path / "bad.png").exists()
     sheet = load_rgb(tmp_path / "sheet.png")  # the source and every colourway, four to a row
     rows = -(-(len(palette_names()) + 1) // 4)
     assert sheet.shape[1] == 4 * 320 + 5 * 16 and sheet.shape[0] == rows * (320 + 14 + 26) + (rows + 1) * 16

@@ -100,3 +100,19 @@ def test_colourways_need_a_tile(window, qtbot, monkeypatch):
     window.current = None
     window.tile_actions.colourways()
     assert said and "Select or generate a tile" in said[0]
+
+
+def test_a_presentation_sheet_of_the_selected_patterns(window, qtbot, monkeypatch, tmp_path):
+    from PySide6.QtWidgets import QFileDialog
+
+    from desktop.engine.images import load_rgb
+    from desktop.engine.sheet import GAP, LABEL_H, SWATCH_H
+
+    _one_tile(window, qtbot)
+    window.library.list.selectAll()
+    target = tmp_path / "sheet.png"
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(target), "PNG (*.png)"))
+    window.tile_actions.export_sheet()
+    qtbot.waitUntil(lambda: window.statusBar().currentMessage().startswith("Saved"), timeout=30_000)
+    page = load_rgb(target)
+    assert page.shape == (320 + SWATCH_H + LABEL_H + 2 * GAP, 320 + 2 * GAP, 3)

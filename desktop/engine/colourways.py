@@ -186,38 +186,13 @@ def colourways(image: np.ndarray, palettes: list[Palette], *, flat: bool = False
     return out
 
 
+
 def sheet(source: np.ndarray, made: list[Colourway], repeat: str = "basic", cell: int = 320,
           columns: int = 4, source_label: str = "original") -> np.ndarray:
-    """A presentation sheet (HxWx3 uint8): the source and each colourway as a 2 x 2 repeat through
-    the repeat geometry (so a half-drop shows as one), each over its palette's swatches and name:
-    what a listing or a client sees."""
-    import cv2
-    from PIL import Image, ImageDraw, ImageFont
+    """The presentation sheet of a design and its colourways (`desktop.engine.sheet`): the
+    source first, then each colourway over its palette's swatches and name."""
+    from desktop.engine.sheet import SheetItem, presentation_sheet
 
-    from desktop.repeat import repeat_view
-
-    entries = [(np.asarray(source)[..., :3], source_label, None)] + [
-        (c.image[..., :3], c.palette.name or "colourway", c.palette) for c in made]
-    columns = max(1, min(columns, len(entries)))
-    rows = -(-len(entries) // columns)
-    gap, label_h, swatch_h = 16, 26, 14
-    width = columns * cell + (columns + 1) * gap
-    height = rows * (cell + swatch_h + label_h) + (rows + 1) * gap
-    page = Image.new("RGB", (width, height), (250, 249, 246))
-    draw = ImageDraw.Draw(page)
-    font = ImageFont.load_default(size=15)
-    for i, (pixels, label, palette) in enumerate(entries):
-        x = gap + (i % columns) * (cell + gap)
-        y = gap + (i // columns) * (cell + swatch_h + label_h + gap)
-        view = repeat_view(pixels, repeat, 2, 2)
-        scale = cell / max(view.shape[:2])
-        shown = cv2.resize(view, (max(1, round(view.shape[1] * scale)), max(1, round(view.shape[0] * scale))),
-                           interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_NEAREST)
-        page.paste(Image.fromarray(np.ascontiguousarray(shown)), (x, y))
-        colours = palette.colors if palette is not None else ()
-        for j, colour in enumerate(colours):
-            left = x + round(j * cell / len(colours))
-            right = x + round((j + 1) * cell / len(colours))
-            draw.rectangle([left, y + cell + 4, right - 1, y + cell + 4 + swatch_h - 5], fill=tuple(colour))
-        draw.text((x, y + cell + swatch_h + 4), label, fill=(40, 40, 44), font=font)
-    return np.asarray(page)
+    items = [SheetItem(np.asarray(source)[..., :3], repeat, source_label)]
+    items += [SheetItem(c.image[..., :3], repeat, c.palette.name or "colourway", c.palette.colors) for c in made]
+    return presentation_sheet(items, cell, columns)

@@ -66,3 +66,30 @@ def export_patterns(lib: Library, ids: list[int], out: Path, dpi: int = 150, fmt
         except OSError as exc:
             raise LibraryError(f"could not write {target}: {exc.strerror or exc}") from None
     return written
+
+
+def export_sheet(lib: Library, ids: list[int], out: Path, cell: int = 320, columns: int = 4, ctx=None) -> str:
+    """A presentation sheet of library patterns (`desktop.engine.sheet`), each as a 2 x 2 repeat
+    over its palette's swatches and its title, written as a PNG at `out` (atomically)."""
+    from desktop.engine.images import load_rgb
+    from desktop.engine.sheet import SheetItem, presentation_sheet
+    from desktop.palettes import parse_hex
+
+    if not ids:
+        raise LibraryError("choose the patterns for the sheet")
+    items = []
+    for i, pattern_id in enumerate(ids):
+        if ctx is not None:
+            ctx.progress(i, len(ids), f"Reading {i + 1} of {len(ids)}")
+        item = lib.get(pattern_id)
+        colours = tuple(parse_hex(c) for c in (item["provenance"].get("palette") or {}).get("colors", []))
+        items.append(SheetItem(load_rgb(item["file"]), item["repeat"], item["title"] or f"pattern {pattern_id}",
+                               colours))
+    page = presentation_sheet(items, cell, columns)
+    buf = io.BytesIO()
+    Image.fromarray(page).save(buf, format="PNG", icc_profile=_srgb_icc())
+    try:
+        atomic_write_bytes(out, buf.getvalue())
+    except OSError as exc:
+        raise LibraryError(f"could not write {out}: {exc.strerror or exc}") from None
+    return str(out)

@@ -1,6 +1,6 @@
-"""The Tile menu: mend the seam, recolour to the brief's palette, reduce to spot colours, export
-print-ready files. Each runs as a job; results land in the library as new patterns whose
-provenance names their parent."""
+"""The Tile menu: mend the seam, recolour to the brief's palette, reduce to spot colours, make
+colourways, export print-ready files and presentation sheets. Each runs as a job; results land in
+the library as new patterns whose provenance names their parent."""
 
 from __future__ import annotations
 
@@ -38,6 +38,8 @@ class TileActions:
         menu.addSeparator()
         window._action(menu, "Export &print-ready…", self.export_print_ready, "Ctrl+Shift+S",
                        "PNG or TIFF at the print DPI, sRGB profile embedded, metadata kept")
+        window._action(menu, "Presentation s&heet…", self.export_sheet, "Ctrl+Shift+H",
+                       "The selected patterns side by side, each as a 2x2 repeat over its palette and title")
 
     def _current(self):
         entry = self.window.current
@@ -211,3 +213,23 @@ class TileActions:
 
         window.submit("export", run, lane=Lane.IO, title=f"Exporting {len(ids)} pattern(s)",
                       on_done=lambda s: window.statusBar().showMessage(f"Exported {len(s.result)} file(s)", 6000))
+
+    def export_sheet(self) -> None:
+        window = self.window
+        ids = [e.pattern_id for e in window.library.selected_entries() if e.pattern_id is not None]
+        if window.lib is None or not ids:
+            QMessageBox.information(window, "Nothing to show", "Select patterns in the library first (a "
+                                    "design and its colourways, say).")
+            return
+        path, _ = QFileDialog.getSaveFileName(window, "Save the presentation sheet", "sheet.png", "PNG (*.png)")
+        if not path:
+            return
+        lib = window.lib
+
+        def run(ctx):
+            from desktop.library.export import export_sheet
+
+            return export_sheet(lib, ids, Path(path), ctx=ctx)
+
+        window.submit("sheet", run, lane=Lane.IO, title=f"Presentation sheet of {len(ids)} pattern(s)",
+                      on_done=lambda s: window.statusBar().showMessage(f"Saved {s.result}", 6000))
