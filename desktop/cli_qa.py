@@ -43,7 +43,8 @@ def add_parsers(sub, common: argparse.ArgumentParser) -> None:
     rec.add_argument("--separations", metavar="DIR", help="write one mask per colour here")
     rec.add_argument("--out", required=True, help="output PNG")
 
-    cw = sub.add_parser("colourways", parents=[common], help="the design in other palettes, light and dark kept",
+    cw = sub.add_parser("colourways", aliases=["colorways"], parents=[common],
+                        help="the design in other palettes, light and dark kept",
                         description="One colourway of IMAGE per palette: the design's own inks each take a colour "
                         "of the palette, light and dark in order, shading and texture kept (--flat: the inks "
                         "alone, for screen print). Seamless tiles stay seamless.")
@@ -260,7 +261,8 @@ def cmd_colourways(args: argparse.Namespace, emit) -> int:
     return 0
 
 
-COMMANDS = {"qa": cmd_qa, "repair-seam": cmd_repair_seam, "recolor": cmd_recolor, "colourways": cmd_colourways}
+COMMANDS = {"qa": cmd_qa, "repair-seam": cmd_repair_seam, "recolor": cmd_recolor, "colourways": cmd_colourways,
+            "colorways": cmd_colourways}
 
 
 def emitter(args: argparse.Namespace):

@@ -135,7 +135,7 @@ def test_the_command_writes_stores_and_collects_colourways(capsys, tmp_path, sha
         child = lib.get(result["library_ids"][0])
         assert child["title"] == "fabric-gingham-red · indigo-dye" and child["provenance"]["parents"] == [1]
         assert sorted(member_ids(lib, "Gingham")) == [1, *result["library_ids"]]
-    code = main(["colourways", src, "--out", str(tmp_path / "out")])
+    code = main(["colorways", src, "--out", str(tmp_path / "out")])  # the US spelling too
     assert code == 2 and "--palette" in capsys.readouterr().err
     code = main(["colourways", src, "--palette", "sorbet", "--collection", "x", "--out", str(tmp_path / "o")])
     assert code == 2 and "--to-library" in capsys.readouterr().err
