@@ -208,7 +208,7 @@ def cmd_library(args: argparse.Namespace, emit) -> int:
                                            texture=args.texture_threshold, colour=args.colour_threshold,
                                            alignment=args.layout_threshold)
             pairs = finder.duplicates(lib, thresholds)
-            titles = {} if getattr(args, "json", False) else {i: lib.get(i)["title"] for i in {p[k] for p in pairs for k in "ab"}}
+            titles = {} if getattr(args, "json", False) else lib.titles(p[k] for p in pairs for k in "ab")
             emit({"pairs": pairs, "thresholds": thresholds.__dict__},
                  "\n".join(f"{p['kind']:10s} {p['a']} {titles.get(p['a'])} ~ {p['b']} {titles.get(p['b'])}  "
                            f"(layout {p['alignment']:.3f}, descriptor {p['descriptor']:.3f}, phash {p['hash']:.3f}, "

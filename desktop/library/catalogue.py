@@ -621,6 +621,17 @@ class Library:
                                                        .order_by(AuditLog.id))]
             return out
 
+    def titles(self, ids: Iterable[int]) -> dict[int, str]:
+        """id -> title, in one query (where `get`, which reads provenance, QA and history too, is
+        more than a list of names needs)."""
+        ids = sorted({int(i) for i in ids})
+        out: dict[int, str] = {}
+        with Session(self.reader) as session:
+            for start in range(0, len(ids), 500):
+                out.update(session.execute(select(Pattern.id, Pattern.title).where(
+                    Pattern.id.in_(ids[start:start + 500]))).all())
+        return out
+
     def lineage(self, pattern_id: int | None, parents: Iterable[int] = ()) -> set[int]:
         """The pattern's family: itself, its parents (its own, and `parents` for a tile not yet
         stored), its children, and its parents' other children (a colourway's siblings). One

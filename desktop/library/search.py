@@ -471,9 +471,7 @@ class LibrarySimilarity:
         if not hits:
             return []
         layouts = design_layouts(self.lib, [h["id"] for h in hits])
-        with Session(self.lib.reader) as session:
-            titles = dict(session.execute(select(Pattern.id, Pattern.title).where(
-                Pattern.id.in_(list(layouts)))).all())
+        titles = self.lib.titles(layouts)
         query = turns(layout(image))
         items = [SimilarItem(str(pid), round(match(query, spectrum(found), SAME_DESIGN), 4), titles.get(pid, ""),
                              "descriptor+layout") for pid, found in layouts.items()]
