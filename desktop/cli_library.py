@@ -1,4 +1,5 @@
-"""`tessera library …`: import, list, show, set, search, similar, dupes, export, sheet, check."""
+"""`tessera library …`: import, list, show, set, trash, restore, empty-trash, search, similar, dupes,
+export, sheet, check."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ def add_parsers(sub, common: argparse.ArgumentParser) -> None:
     ls.add_argument("--tag")
     ls.add_argument("--limit", type=int, default=100)
     ls.add_argument("--collection")
+    ls.add_argument("--trashed", action="store_true", help="list the trash instead")
     show = cmds.add_parser("show", parents=[common], help="everything about one pattern, with its provenance")
     show.add_argument("id", type=int)
     st = cmds.add_parser("set", parents=[common], help="status, rating and tags")
@@ -29,6 +31,14 @@ def add_parsers(sub, common: argparse.ArgumentParser) -> None:
     st.add_argument("--rating", type=int)
     st.add_argument("--tag", action="append", default=[], help="add a tag (repeatable)")
     st.add_argument("--untag", action="append", default=[], help="remove a tag (repeatable)")
+    tr = cmds.add_parser("trash", parents=[common], help="move patterns to the trash (restore brings them back)")
+    tr.add_argument("ids", nargs="+", type=int)
+    re_ = cmds.add_parser("restore", parents=[common], help="bring patterns back from the trash")
+    re_.add_argument("ids", nargs="+", type=int)
+    em = cmds.add_parser("empty-trash", parents=[common], help="delete patterns in the trash for good, files too")
+    em.add_argument("ids", nargs="*", type=int, help="only these (default: the whole trash)")
+    em.add_argument("--older-than", type=float, metavar="DAYS", help="only those trashed more than DAYS ago")
+    em.add_argument("--yes", action="store_true", help="really delete (without it, says what would go)")
     se = cmds.add_parser("search", parents=[common], help="search by text (needs CLIP) or by image")
     se.add_argument("text", nargs="?")
     se.add_argument("--image", metavar="FILE")
@@ -165,9 +175,13 @@ def cmd_library(args: argparse.Namespace, emit) -> int:
                  + "".join(f"\n  quarantined {q['source']}: {q['reason']}" for q in changes.quarantined))
             return 0
         if action == "list":
-            items = lib.list(status=args.status, tag=args.tag, limit=args.limit, collection=args.collection)
-            emit({"patterns": items}, "\n".join(_line(p) for p in items) or "no patterns")
+            items = lib.list(status=args.status, tag=args.tag, limit=args.limit, collection=args.collection,
+                             trashed=args.trashed)
+            emit({"patterns": items}, "\n".join(_line(p) for p in items)
+                 or ("the trash is empty" if args.trashed else "no patterns"))
             return 0
+        if action in ("trash", "restore", "empty-trash"):
+            return _trash(lib, args, emit)
         if action == "show":
             from desktop.library.publishing import publication_of
 
@@ -236,6 +250,34 @@ def cmd_library(args: argparse.Namespace, emit) -> int:
              f"{len(result['index']['removed_from_index'])}, queued {len(result['index']['queued'])}"
              + "".join(f"\n  {action}" for action in result["repairs"]))
         return 0 if result["ok"] else 1
+
+
+def _trash(lib, args: argparse.Namespace, emit) -> int:
+    from datetime import timedelta
+
+    from desktop.library import search, trash
+
+    if args.library_command == "trash":
+        moved = trash.trash(lib, args.ids).removed
+        emit({"trashed": moved}, f"moved {len(moved)} pattern(s) to the trash"
+             + (f" (tessera library restore {' '.join(map(str, moved))} brings them back)" if moved else ""))
+        return 0
+    if args.library_command == "restore":
+        back = trash.restore(lib, args.ids).restored
+        search.embed_pending(lib)
+        emit({"restored": back}, f"restored {len(back)} pattern(s) from the trash")
+        return 0
+    older = timedelta(days=args.older_than) if args.older_than is not None else None
+    if args.older_than is not None and args.older_than < 0:
+        raise UserError("--older-than takes a number of days, 0 or more")
+    if not args.yes:
+        ids = trash.would_empty(lib, args.ids or None, older)
+        raise UserError(f"empty-trash would delete {len(ids)} pattern(s) and their files for good"
+                        + (f" ({', '.join(map(str, ids[:10]))}{', …' if len(ids) > 10 else ''})" if ids else "")
+                        + "; run it again with --yes")
+    gone = trash.empty(lib, args.ids or None, older).removed
+    emit({"deleted": gone}, f"deleted {len(gone)} pattern(s) for good")
+    return 0
 
 
 def _collection(lib, args: argparse.Namespace, emit) -> int:

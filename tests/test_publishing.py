@@ -155,13 +155,15 @@ def test_a_library_made_before_publishing_is_migrated_with_a_backup(tmp_path):
         pid = lib.add_tile(tile(1), {"style": "checks"}).added[0]
     con = sqlite3.connect(root / "library.db")
     con.execute("DROP TABLE publication")
+    con.execute("DROP INDEX ix_pattern_trashed")  # and what came after it (0003: the trash)
+    con.execute("ALTER TABLE pattern DROP COLUMN trashed")
     con.execute("UPDATE alembic_version SET version_num = '0001'")
     con.commit()
     con.close()
     with Library(root) as lib:
-        assert lib.revision() == "0002" and lib.get(pid)["provenance"]["style"] == "checks"
+        assert lib.revision() == "0003" and lib.get(pid)["provenance"]["style"] == "checks"
         assert publishing.outbox(lib) == []
-    assert list((root / "backups").glob("library-*-before-0002.db"))
+    assert list((root / "backups").glob("library-*-before-0003.db"))
 
 
 class Session:

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import create_engine, event, select, text
+from sqlalchemy import create_engine, event, func, select, text
 from sqlalchemy.orm import Session, selectinload
 
 from desktop.config import atomic_write_bytes, make_durable
@@ -52,20 +52,24 @@ class ChangeSet:
     skipped: list[dict[str, Any]] = field(default_factory=list)  # exact duplicates
     quarantined: list[dict[str, Any]] = field(default_factory=list)  # files refused, with the reason
     ignored: list[dict[str, Any]] = field(default_factory=list)  # a folder's files that are not images
+    restored: list[int] = field(default_factory=list)  # brought back from the trash
 
     def merge(self, other: ChangeSet) -> ChangeSet:
-        for name in ("added", "changed", "removed", "skipped", "quarantined", "ignored"):
+        for name in ("added", "changed", "removed", "skipped", "quarantined", "ignored", "restored"):
             getattr(self, name).extend(getattr(other, name))
         return self
 
     def as_dict(self) -> dict[str, Any]:
         return {"added": self.added, "changed": self.changed, "removed": self.removed,
-                "skipped": self.skipped, "quarantined": self.quarantined, "ignored": self.ignored}
+                "skipped": self.skipped, "quarantined": self.quarantined, "ignored": self.ignored,
+                "restored": self.restored}
 
     def import_summary(self) -> str:
         """One line for an import: what came in, what was skipped, refused and left alone."""
-        line = (f"imported {len(self.added)}, skipped {len(self.skipped)} exact duplicate(s), "
-                f"quarantined {len(self.quarantined)}")
+        line = f"imported {len(self.added)}"
+        if self.restored:
+            line += f", restored {len(self.restored)} from the trash"
+        line += f", skipped {len(self.skipped)} exact duplicate(s), quarantined {len(self.quarantined)}"
         if self.ignored:
             kinds = sorted({Path(i["source"]).suffix.lower() or "no extension" for i in self.ignored})
             line += f", ignored {len(self.ignored)} file(s) of types it does not read ({', '.join(kinds[:5])}" \
@@ -344,7 +348,7 @@ class Library:
             first[digest] = len(fresh)
             fresh.append((item, digest))
         if not fresh:
-            return changes
+            return self._restore_skipped(changes)
         stored, written = [], []
         try:
             ahead = []
@@ -368,9 +372,22 @@ class Library:
         for skipped in changes.skipped:  # a copy of one earlier in this batch names the one kept
             if skipped["duplicate_of"] is None:
                 skipped["duplicate_of"] = new_ids[first[skipped["sha256"]]]
+        self._restore_skipped(changes)
         for (item, _), new_id in zip(fresh, new_ids):
             self._keep_pixels(new_id, item.get("pixels"), item.get("prepared"))
         changes.added.extend(new_ids)
+        return changes
+
+    def _restore_skipped(self, changes: ChangeSet) -> ChangeSet:
+        """Exact copies of patterns in the trash bring them back: the file was asked for again.
+        They are reported as restored, not skipped."""
+        from desktop.library import trash
+
+        ids = [s["duplicate_of"] for s in changes.skipped if s.get("duplicate_of") is not None]
+        back = set(trash.restore(self, trash.in_trash(self, ids)).restored) if ids else set()
+        if back:
+            changes.skipped = [s for s in changes.skipped if s.get("duplicate_of") not in back]
+            changes.restored.extend(sorted(back))
         return changes
 
     def _insert_rows(self, fresh: list[tuple[dict[str, Any], str]], stored: list[str]) -> list[int]:
@@ -392,7 +409,12 @@ class Library:
                              "created": stamp, "updated": stamp})
         table = Pattern.__table__
         with self.engine.begin() as conn:
-            # one statement for the batch, its new ids in the order of the rows
+            # an id is never given twice, even after its pattern was deleted for good: the audit
+            # log, which keeps every id it has held, and the publication history stay its own
+            last = max(conn.execute(select(func.max(Pattern.id))).scalar() or 0,
+                       conn.execute(select(func.max(AuditLog.pattern_id))).scalar() or 0)
+            for offset, row in enumerate(patterns, start=1):
+                row["id"] = last + offset
             ids = list(conn.execute(insert(table).returning(table.c.id, sort_by_parameter_order=True),
                                     patterns).scalars())
             provenance, reports, outbox, audit = [], [], [], []
@@ -497,6 +519,7 @@ class Library:
                     if len(pending) >= batch:
                         store()
                 store()
+                self._restore_skipped(changes)
             except BaseException:
                 for _, future in queue:
                     future.cancel()
@@ -527,34 +550,64 @@ class Library:
 
     def update(self, pattern_id: int, *, status: str | None = None, rating: int | None = None,
                add_tags: Iterable[str] = (), remove_tags: Iterable[str] = (), title: str | None = None) -> ChangeSet:
+        return self.update_many([pattern_id], status=status, rating=rating, add_tags=add_tags,
+                                remove_tags=remove_tags, title=title)
+
+    def update_many(self, ids: Iterable[int], *, status: str | None = None, rating: int | None = None,
+                    add_tags: Iterable[str] = (), remove_tags: Iterable[str] = (),
+                    title: str | None = None) -> ChangeSet:
+        """The same change to several patterns, in one transaction (all or none), each change in
+        the audit log with what it was before."""
         if status is not None and status not in STATUSES:
             raise LibraryError(f"status must be one of {', '.join(STATUSES)}, not '{status}'")
         if rating is not None and not 0 <= int(rating) <= 5:
             raise LibraryError(f"rating must be 0 to 5, not {rating}")
+        ids = list(dict.fromkeys(int(i) for i in ids))
+        add = {n.strip().lower() for n in add_tags if n.strip()}
+        drop = {n.strip().lower() for n in remove_tags}
+        changed = []
         with Session(self.engine) as session, session.begin():
-            pattern = session.get(Pattern, pattern_id, options=[selectinload(Pattern.tags)])
-            if pattern is None:
-                raise LibraryError(f"no pattern {pattern_id} in this library")
-            detail: dict[str, Any] = {}
-            if status is not None and status != pattern.status:
-                detail["status"] = [pattern.status, status]
-                pattern.status = status
-            if rating is not None and int(rating) != pattern.rating:
-                detail["rating"] = [pattern.rating, int(rating)]
-                pattern.rating = int(rating)
-            if title is not None:
-                pattern.title = title
-            have = {t.name for t in pattern.tags}
-            for name in {n.strip().lower() for n in add_tags if n.strip()} - have:
-                pattern.tags.append(Tag(name=name, source="manual"))
-                detail.setdefault("tagged", []).append(name)
-            drop = {n.strip().lower() for n in remove_tags}
-            for tag in [t for t in pattern.tags if t.name in drop]:
-                pattern.tags.remove(tag)
-                detail.setdefault("untagged", []).append(tag.name)
-            if detail:
-                session.add(AuditLog(action="update", pattern_id=pattern_id, detail=detail))
-        return ChangeSet(changed=[pattern_id] if detail else [])
+            found = {p.id: p for p in session.scalars(select(Pattern).where(Pattern.id.in_(ids))
+                                                       .options(selectinload(Pattern.tags)))}
+            missing = [i for i in ids if i not in found]
+            if missing:
+                raise LibraryError(f"no pattern {missing[0]} in this library")
+            for pid in ids:
+                pattern = found[pid]
+                if title is not None:
+                    pattern.title = title
+                manual = {t.name for t in pattern.tags if t.source == "manual"}
+                if _apply(session, pattern, status, rating, (manual | add) - drop, only_named=add | drop):
+                    changed.append(pid)
+        return ChangeSet(changed=changed)
+
+    def curation(self, ids: Iterable[int]) -> dict[int, dict[str, Any]]:
+        """How each pattern is curated: status, rating, its own tags and its automatic ones (name ->
+        confidence). `set_curation` puts exactly this back: the window's undo."""
+        ids = sorted({int(i) for i in ids})
+        with Session(self.reader) as session:
+            return {p.id: {"status": p.status, "rating": p.rating,
+                           "tags": sorted(t.name for t in p.tags if t.source == "manual"),
+                           "auto": {t.name: t.confidence for t in p.tags if t.source == "auto"}}
+                    for p in session.scalars(select(Pattern).where(Pattern.id.in_(ids))
+                                             .options(selectinload(Pattern.tags)))}
+
+    def set_curation(self, states: dict[int, dict[str, Any]]) -> ChangeSet:
+        """Give each pattern exactly the status, rating and tags of `states` (from `curation`; the
+        automatic tags too, when a state has them), in one transaction, each change in the audit
+        log. Patterns gone since are passed over."""
+        for state in states.values():
+            if state["status"] not in STATUSES:
+                raise LibraryError(f"status must be one of {', '.join(STATUSES)}, not '{state['status']}'")
+        changed = []
+        with Session(self.engine) as session, session.begin():
+            for pattern in session.scalars(select(Pattern).where(Pattern.id.in_([int(i) for i in states]))
+                                           .options(selectinload(Pattern.tags))):
+                state = states.get(pattern.id) or states.get(str(pattern.id))
+                if _apply(session, pattern, state["status"], int(state["rating"]),
+                          {n.strip().lower() for n in state["tags"] if n.strip()}, auto=state.get("auto")):
+                    changed.append(pattern.id)
+        return ChangeSet(changed=changed)
 
     def set_auto_tags(self, pattern_id: int, tags: list[tuple[str, float]]) -> None:
         """Replace this pattern's automatic tags; tags a person set are never touched."""
@@ -585,8 +638,12 @@ class Library:
 
     # -- reading ----------------------------------------------------------------------------------
     def list(self, status: str | None = None, tag: str | list[str] | None = None, min_rating: int = 0,
-             limit: int | None = None, collection: str | None = None) -> list[dict[str, Any]]:
-        query = select(Pattern).options(selectinload(Pattern.tags)).order_by(Pattern.id.desc())
+             limit: int | None = None, collection: str | None = None, trashed: bool = False) -> list[dict[str, Any]]:
+        """Patterns, newest first: those outside the trash, or (`trashed`) those in it, most
+        recently trashed first."""
+        query = select(Pattern).options(selectinload(Pattern.tags))
+        query = query.where(Pattern.trashed.is_not(None)).order_by(Pattern.trashed.desc(), Pattern.id.desc()) \
+            if trashed else query.where(Pattern.trashed.is_(None)).order_by(Pattern.id.desc())
         if collection:
             from desktop.library.collections import member_ids
 
@@ -679,7 +736,7 @@ class Library:
 
     def count(self) -> int:
         with Session(self.reader) as session:
-            return session.scalar(text("SELECT count(*) FROM pattern"))
+            return session.scalar(text("SELECT count(*) FROM pattern WHERE trashed IS NULL"))
 
     def check(self, repair: bool = False) -> dict[str, Any]:
         """Integrity: quick_check, every row has its file, and no file without its row.
@@ -695,11 +752,23 @@ class Library:
         files = [p for p in self.files.rglob("*") if p.is_file()] if self.files.is_dir() else []
         partial = sorted(p for p in files if p.name.startswith(".") and p.name.endswith(".tmp"))
         stray = sorted(p for p in files if p not in partial and str(p.relative_to(self.files)) not in known)
+        if stray:  # a pattern deleted for good whose file outlived its row (a crash between the two)
+            from desktop.library.trash import purged_files
+
+            purged = purged_files(self)
+            leftover = [p for p in stray if str(p.relative_to(self.files)) in purged]
+            stray = [p for p in stray if p not in leftover]
+        else:
+            leftover = []
         actions: list[str] = []
         if repair:
             for path in partial:
                 path.unlink(missing_ok=True)
                 actions.append(f"removed the half-written {path.name}")
+            for path in leftover:
+                path.unlink(missing_ok=True)
+                actions.append(f"removed {path.name}, whose pattern was deleted for good")
+            leftover = []
             for path in stray:  # already at its content address: only the row is missing
                 changes = self.import_file(path)
                 actions += [f"registered {path.name} again as pattern {pid}" for pid in changes.added]
@@ -707,8 +776,49 @@ class Library:
             stray = []
         return {"quick_check": quick, "patterns": len(rows), "missing_files": missing,
                 "stray_files": [str(p.relative_to(self.files)) for p in stray],
-                "partial_files": [] if repair else [p.name for p in partial], "repairs": actions,
+                "partial_files": [] if repair else [p.name for p in partial],
+                "purged_files": [str(p.relative_to(self.files)) for p in leftover], "repairs": actions,
                 "ok": quick == "ok" and not missing}
+
+
+def _apply(session: Session, pattern: Pattern, status: str | None, rating: int | None, tags: set[str],
+           only_named: set[str] | None = None, auto: dict[str, float] | None = None) -> bool:
+    """Set a pattern's status and rating (None: leave it) and its own tags to `tags`, with the
+    change in the audit log; whether anything changed. With `only_named`, only tags of those
+    names are touched (an edit that adds and removes some; removing one takes an automatic tag
+    too). With `auto` (name -> confidence), the automatic tags become exactly those (an undo).
+    A tag the user sets that was automatic becomes theirs, in place."""
+    detail: dict[str, Any] = {}
+    if status is not None and status != pattern.status:
+        detail["status"] = [pattern.status, status]
+        pattern.status = status
+    if rating is not None and int(rating) != pattern.rating:
+        detail["rating"] = [pattern.rating, int(rating)]
+        pattern.rating = int(rating)
+    have = {t.name: t for t in pattern.tags}
+    names = set(have) | tags | set(auto or ()) if only_named is None else only_named
+    for name in sorted(names):
+        tag = have.get(name)
+        if name in tags:
+            if tag is None:
+                pattern.tags.append(Tag(name=name, source="manual"))
+            elif tag.source != "manual":
+                tag.source, tag.confidence = "manual", 1.0
+            else:
+                continue
+            detail.setdefault("tagged", []).append(name)
+        elif auto is not None and name in auto:
+            if tag is None:
+                pattern.tags.append(Tag(name=name, source="auto", confidence=float(auto[name])))
+            elif tag.source == "manual":
+                tag.source, tag.confidence = "auto", float(auto[name])
+                detail.setdefault("untagged", []).append(name)
+        elif tag is not None and (tag.source == "manual" or only_named is not None or auto is not None):
+            pattern.tags.remove(tag)
+            detail.setdefault("untagged", []).append(name)
+    if detail:
+        session.add(AuditLog(action="update", pattern_id=pattern.id, detail=detail))
+    return bool(detail)
 
 
 def tag_list(tag: str | Iterable[str] | None) -> list[str]:
@@ -826,7 +936,8 @@ def _summary(pattern: Pattern, library: Library) -> dict[str, Any]:
     return {"id": pattern.id, "sha256": pattern.sha256, "file": str(library.file_path(pattern)),
             "size": [pattern.width, pattern.height], "repeat": pattern.repeat, "status": pattern.status,
             "rating": pattern.rating, "title": pattern.title, "tags": sorted(t.name for t in pattern.tags),
-            "created": pattern.created.isoformat(), "updated": pattern.updated.isoformat()}
+            "created": pattern.created.isoformat(), "updated": pattern.updated.isoformat(),
+            "trashed": pattern.trashed.isoformat() if pattern.trashed else None}
 
 
 def tile_title(metadata: dict[str, Any]) -> str:

@@ -57,6 +57,8 @@ def add(lib: Library, name: str, pattern_ids: Iterable[int], make_missing: bool 
 def all_collections(lib: Library) -> list[dict[str, Any]]:
     with Session(lib.reader) as session:
         counts = dict(session.execute(select(CollectionMember.collection_id, func.count())
+                                      .join(Pattern, Pattern.id == CollectionMember.pattern_id)
+                                      .where(Pattern.trashed.is_(None))  # the trash is not counted
                                       .group_by(CollectionMember.collection_id)).all())
         return [{"id": c.id, "name": c.name, "repeat": c.repeat, "qa_profile": c.qa_profile, "palette": c.palette,
                  "prompt_template": c.prompt_template, "patterns": counts.get(c.id, 0)}

@@ -38,6 +38,7 @@ class Pattern(Base):
     title: Mapped[str] = mapped_column(String(255), default="")
     created: Mapped[datetime] = mapped_column(default=now)
     updated: Mapped[datetime] = mapped_column(default=now, onupdate=now)
+    trashed: Mapped[datetime | None] = mapped_column(default=None, index=True)  # in the trash since
 
     provenance: Mapped[Provenance | None] = relationship(back_populates="pattern", cascade="all, delete-orphan",
                                                          uselist=False)

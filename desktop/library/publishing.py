@@ -33,6 +33,9 @@ def queue(lib: Library, ids: list[int]) -> dict[str, list[dict[str, Any]]]:
             if pattern is None:
                 skipped.append({"id": pattern_id, "reason": "no such pattern"})
                 continue
+            if pattern.trashed is not None:
+                skipped.append({"id": pattern_id, "reason": "it is in the trash: restore it first"})
+                continue
             row = session.get(Publication, pattern_id)
             if pattern.status == "published" or (row is not None and row.state == "published"):
                 skipped.append({"id": pattern_id, "reason": "already published"})
@@ -116,6 +119,8 @@ def sync(lib: Library, market: Marketplace, ctx=None) -> dict[str, Any]:
             item = lib.get(pattern_id)
         except LibraryError:
             continue  # deleted since: its row went with it
+        if item["trashed"]:  # put aside since it was queued: it waits, and goes if it is restored
+            continue
         if item["status"] != "approved":  # rejected (or drafted) again since it was queued
             _record(lib, pattern_id, state="failed", error=f"it was {item['status']} when its turn came")
             failed.append({"id": pattern_id, "error": f"it was {item['status']} when its turn came"})

@@ -91,7 +91,7 @@ def queue_clip_backfill(lib: Library) -> int:
     if clip is None:
         return 0
     with Session(lib.reader) as session:
-        truth = set(session.scalars(select(Pattern.id)))
+        truth = set(session.scalars(select(Pattern.id).where(Pattern.trashed.is_(None))))  # the trash is not indexed
         queued = set(session.scalars(select(EmbeddingOutbox.pattern_id)))
     missing = sorted(truth - queued - index(lib).clip_ids(clip.model_id))
     if missing:
@@ -158,7 +158,7 @@ def _embed_batch(lib: Library, ids: list[int]) -> None:
 
     with lib.reader.connect() as conn:
         facts = {row.id: row for row in conn.execute(select(Pattern.id, Pattern.file, Pattern.status, Pattern.rating)
-                                                     .where(Pattern.id.in_(ids)))}
+                                                     .where(Pattern.id.in_(ids), Pattern.trashed.is_(None)))}
         manual: dict[int, set[str]] = {}
         for pid, name in conn.execute(select(Tag.pattern_id, Tag.name)
                                       .where(Tag.pattern_id.in_(ids), Tag.source == "manual")):
@@ -167,7 +167,7 @@ def _embed_batch(lib: Library, ids: list[int]) -> None:
     loaded, smalls = [], []  # (id, full pixels or None), and each one's small copy
     for pid in ids:
         fresh = lib.take_fresh(pid)  # decoded when it was added, in this process
-        if pid not in facts:  # deleted since it was queued
+        if pid not in facts:  # deleted or put in the trash since it was queued
             continue
         pixels, small = fresh if fresh is not None else (None, None)
         if pixels is None and (small is None or clip is not None):  # CLIP needs the pixels: read back
@@ -219,7 +219,7 @@ def reconcile(lib: Library, build_index: bool = True, ctx=None, embed: bool = Tr
     then remade, with `ctx`'s progress and cancel; what is left stays queued); then (unless
     told not to: the window builds it as a job of its own) build the ANN index if it is due."""
     with Session(lib.reader) as session:
-        truth = set(session.scalars(select(Pattern.id)))
+        truth = set(session.scalars(select(Pattern.id).where(Pattern.trashed.is_(None))))  # the trash is not indexed
         queued = set(session.scalars(select(EmbeddingOutbox.pattern_id)))
     made_by = index(lib).models()
     indexed = set(made_by)

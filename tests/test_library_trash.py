@@ -1,0 +1,182 @@
+"""The trash and undoable curation: a trashed pattern leaves every listing, search, duplicate
+check, collection count, training set and publication, keeps everything, and comes back as it
+was; emptying the trash deletes rows and files for good, never reuses an id, and a crash between
+the commit and the unlink leaves nothing `check` would bring back. `curation`/`set_curation`
+put a pattern's status, rating and tags back exactly (the window's undo)."""
+
+import json
+from datetime import timedelta
+
+import numpy as np
+import pytest
+
+from desktop.cli import main
+from desktop.engine.procedural import render
+from desktop.library import Library, LibraryError, collections, publishing, search, trash
+from desktop.library.training_set import training_items
+from desktop.palettes import parse_palette
+
+
+@pytest.fixture
+def lib(tmp_path):
+    with Library(tmp_path / "lib") as library:
+        yield library
+
+
+def tile(seed: int, size: int = 96) -> np.ndarray:
+    rgb = render("toss", None, "basic", size, size, parse_palette("art-deco"), seed=seed)
+    return (rgb * 255).round().astype(np.uint8)
+
+
+def stocked(lib, n=4):
+    ids = [lib.add_tile(tile(k), {"style": "toss", "seed": k, "repeat": "basic"}).added[0] for k in range(n)]
+    search.embed_pending(lib)
+    return ids
+
+
+def test_a_trashed_pattern_leaves_every_listing_and_search_and_comes_back_as_it_was(lib):
+    ids = stocked(lib)
+    lib.update(ids[1], status="approved", rating=4, add_tags=["client-a"])
+    collections.add(lib, "Spring", ids[:2], make_missing=True)
+    before = lib.get(ids[1])
+    assert trash.trash(lib, [ids[1]]).removed == [ids[1]]
+    assert trash.trash(lib, [ids[1]]).removed == []  # already there: passed over
+    assert ids[1] not in {p["id"] for p in lib.list()} and lib.count() == len(ids) - 1
+    assert [p["id"] for p in lib.list(trashed=True)] == [ids[1]]
+    assert ids[1] not in {p["id"] for p in lib.list(collection="Spring")}
+    assert {c["name"]: c["patterns"] for c in collections.all_collections(lib)} == {"Spring": 1}
+    assert ids[1] not in search.index(lib).ids()
+    assert all(h["id"] != ids[1] for h in search.search_image(lib, tile(1), limit=10))
+    assert all(h["id"] != ids[1] for h in search.similar(lib, ids[0], limit=10))
+    assert [i["id"] for i in training_items(lib, status="approved")] == []
+    assert lib.get(ids[1])["trashed"]  # still there, for the Inspector and `library show`
+    assert trash.summary(lib)["patterns"] == 1
+    assert search.reconcile(lib, build_index=False)["queued"] == []  # the trash is not put back in the index
+
+    assert trash.restore(lib, [ids[1]]).restored == [ids[1]]
+    search.embed_pending(lib)
+    after = lib.get(ids[1])
+    for key in ("status", "rating", "tags", "provenance", "qa", "sha256", "title"):
+        assert after[key] == before[key]
+    assert after["trashed"] is None
+    assert [h["id"] for h in search.search_image(lib, tile(1), limit=1)] == [ids[1]]
+    assert {c["name"]: c["patterns"] for c in collections.all_collections(lib)} == {"Spring": 2}
+    assert [a["action"] for a in after["history"]][-2:] == ["trash", "restore"]
+    with pytest.raises(LibraryError, match="no pattern 999"):
+        trash.trash(lib, [999])
+
+
+def test_the_duplicate_finder_does_not_count_the_trash(lib):
+    original = tile(7, 128)
+    a = lib.add_tile(original, {"style": "toss", "repeat": "basic"}).added[0]
+    b = lib.add_tile(np.roll(original, 40, axis=1), {"style": "toss", "repeat": "basic"}).added[0]
+    search.embed_pending(lib)
+    assert [{p["a"], p["b"]} for p in search.duplicates(lib)] == [{a, b}]
+    trash.trash(lib, [b])
+    assert search.duplicates(lib) == []
+
+
+def test_a_trashed_pattern_is_not_published_and_its_queued_publication_waits(lib, monkeypatch):
+    ids = stocked(lib, 2)
+    for pid in ids:
+        lib.update(pid, status="approved")
+    assert [q["id"] for q in publishing.queue(lib, [ids[0]])["queued"]] == [ids[0]]
+    trash.trash(lib, ids)
+    assert publishing.queue(lib, [ids[1]])["skipped"] == [{"id": ids[1],
+                                                           "reason": "it is in the trash: restore it first"}]
+
+    class Unreachable:  # a sync must not send a trashed pattern, nor fail it
+        def publish(self, *args, **kwargs):
+            raise AssertionError("a trashed pattern was sent")
+
+    result = publishing.sync(lib, Unreachable())
+    assert result["published"] == [] and result["failed"] == [] and result["waiting"] == 1
+
+
+def test_importing_a_file_that_is_in_the_trash_brings_it_back(lib, tmp_path):
+    from PIL import Image
+
+    Image.fromarray(tile(3)).save(tmp_path / "a.png")
+    pid = search.import_into(lib, [tmp_path / "a.png"]).added[0]
+    trash.trash(lib, [pid])
+    changes = search.import_into(lib, [tmp_path / "a.png"])
+    assert changes.restored == [pid] and changes.added == [] and changes.skipped == []
+    assert "restored 1 from the trash" in changes.import_summary()
+    assert [h["id"] for h in search.search_image(lib, tile(3), limit=1)] == [pid]
+
+
+def test_emptying_the_trash_deletes_rows_and_files_and_never_reuses_an_id(lib):
+    ids = stocked(lib, 3)
+    lib.thumbnail(lib.get(ids[2]))
+    kept_file, gone = lib.get(ids[0])["file"], lib.get(ids[2])
+    trash.trash(lib, ids[1:])
+    assert trash.would_empty(lib, older_than=timedelta(days=1)) == []  # trashed just now
+    assert trash.would_empty(lib) == ids[1:]
+    assert trash.empty(lib, [ids[2], ids[0]]).removed == [ids[2]]  # only what is in the trash
+    with pytest.raises(LibraryError):
+        lib.get(ids[2])
+    assert not (lib.root / "files").joinpath(gone["file"]).exists() and not list(
+        (lib.root / "thumbs").glob(f"{gone['sha256']}-*"))
+    assert lib.get(ids[0])["file"] == kept_file and (lib.root / "files" / kept_file).exists()
+    assert trash.empty(lib).removed == [ids[1]] and trash.summary(lib)["patterns"] == 0
+    fresh = lib.add_tile(tile(2), {"style": "toss", "seed": 2, "repeat": "basic"}).added[0]  # the same bytes again
+    assert fresh > ids[2]  # not the id of the one deleted: its history stays its own
+    assert [a["action"] for a in lib.get(fresh)["history"]] == ["add"]
+    assert lib.check()["ok"] and lib.check()["stray_files"] == []
+
+
+def test_a_crash_after_the_purge_commit_leaves_a_file_check_removes_not_revives(lib, monkeypatch):
+    ids = stocked(lib, 2)
+    doomed = lib.get(ids[1])
+    trash.trash(lib, [ids[1]])
+    monkeypatch.setattr(trash, "_unlink", lambda *args: None)  # the process dies before the unlink
+    trash.empty(lib)
+    report = lib.check()
+    assert report["stray_files"] == [] and report["purged_files"] == [doomed["file"].split("files/", 1)[1]]
+    repaired = lib.check(repair=True)
+    assert any("deleted for good" in line for line in repaired["repairs"])
+    assert lib.count() == 1 and not (lib.root / "files" / report["purged_files"][0]).exists()
+
+
+def test_curation_and_set_curation_put_status_rating_and_tags_back_exactly(lib):
+    ids = stocked(lib, 2)
+    lib.set_auto_tags(ids[0], [("gold", 0.8), ("navy", 0.6)])
+    lib.update(ids[0], add_tags=["client-a"])
+    before = lib.curation(ids)
+    assert before[ids[0]] == {"status": "draft", "rating": 0, "tags": ["client-a"],
+                              "auto": {"gold": pytest.approx(0.8), "navy": pytest.approx(0.6)}}
+    changes = lib.update_many(ids, status="rejected", rating=2, add_tags=["gold", "sale"], remove_tags=["navy"])
+    assert changes.changed == ids
+    assert lib.curation([ids[0]])[ids[0]] == {"status": "rejected", "rating": 2, "tags": ["client-a", "gold", "sale"],
+                                              "auto": {}}  # "gold" became hers; "navy" went
+    assert lib.set_curation(before).changed == ids
+    assert lib.curation(ids) == before
+    assert lib.set_curation(before).changed == []  # nothing left to change
+    history = lib.get(ids[0])["history"]
+    assert history[-1]["detail"]["status"] == ["rejected", "draft"]
+    with pytest.raises(LibraryError, match="no pattern 999"):
+        lib.update_many([ids[0], 999], status="approved")
+    assert lib.get(ids[0])["status"] == "draft"  # all or none
+
+
+def test_the_cli_trashes_lists_restores_and_empties_only_when_told_to(tmp_path, capsys):
+    root = tmp_path / "lib"
+    with Library(root) as lib:
+        ids = stocked(lib, 2)
+    run = ["--library", str(root), "--json", "library"]
+    assert main([*run, "trash", str(ids[0])]) == 0
+    assert json.loads(capsys.readouterr().out)["trashed"] == [ids[0]]
+    assert main([*run, "list", "--trashed"]) == 0
+    assert [p["id"] for p in json.loads(capsys.readouterr().out)["patterns"]] == [ids[0]]
+    assert main([*run, "empty-trash"]) == 2  # says what it would delete, deletes nothing
+    assert "run it again with --yes" in capsys.readouterr().err
+    assert main([*run, "restore", str(ids[0])]) == 0
+    assert json.loads(capsys.readouterr().out)["restored"] == [ids[0]]
+    assert main([*run, "trash", str(ids[1])]) == 0
+    capsys.readouterr()
+    assert main([*run, "empty-trash", "--older-than", "1"]) == 2  # trashed just now: would delete none
+    assert "would delete 0 pattern(s)" in capsys.readouterr().err
+    assert main([*run, "empty-trash", "--yes"]) == 0
+    assert json.loads(capsys.readouterr().out)["deleted"] == [ids[1]]
+    with Library(root) as lib:
+        assert [p["id"] for p in lib.list()] == [ids[0]]
