@@ -113,6 +113,9 @@ def read_library(lib, limit: int = 20_000, ctx=None, **filters) -> list[TileEntr
     return entries
 
 
+TRASH = "Trash"  # the status filter's entry that lists the trash
+
+
 class LibraryModel(QAbstractListModel):
     """Entries for a QListView; pixmaps are made only for rows the view asks for."""
 
@@ -159,6 +162,15 @@ class LibraryModel(QAbstractListModel):
             self.beginInsertRows(QModelIndex(), 0, len(fresh) - 1)
             self.entries[:0] = fresh
             self.endInsertRows()
+
+    def remove(self, pattern_ids: set[int]) -> int:
+        """Take these patterns' rows out; the first row they held, or -1 when none was shown."""
+        rows = [r for r, e in enumerate(self.entries) if e.pattern_id in pattern_ids]
+        for row in reversed(rows):  # one signal per row, from the end: the rows before stay put
+            self.beginRemoveRows(QModelIndex(), row, row)
+            del self.entries[row]
+            self.endRemoveRows()
+        return rows[0] if rows else -1
 
     def refresh(self, pattern_id: int, **changes) -> None:
         for row, entry in enumerate(self.entries):
@@ -215,6 +227,11 @@ class LibraryPanel(QWidget):
         self.more_like.clicked.connect(self._more_like_this)
         self.status_filter = QComboBox()
         self.status_filter.addItems(["All statuses", "draft", "approved", "rejected", "published"])
+        self.status_filter.insertSeparator(self.status_filter.count())
+        self.status_filter.addItem(TRASH)
+        self.status_filter.setItemData(self.status_filter.count() - 1,
+                                       "What was moved to the trash: Delete deletes it for good, "
+                                       "Edit ▸ Restore brings it back", Qt.ToolTipRole)
         self.rating_filter = QComboBox()
         self.rating_filter.addItems(["Any rating"] + [f"{'★' * n}+" for n in range(1, 6)])
         self.tag_filter = QLineEdit()
@@ -288,6 +305,9 @@ class LibraryPanel(QWidget):
 
     def _update_header(self, note: str = "") -> None:
         where = f" in {self.folder}" if self.folder else ""
+        if self.status_filter.currentText() == TRASH and not note:
+            note = (f"{self.model.rowCount()} pattern(s) in the trash · Delete deletes for good, "
+                    "Ctrl+Shift+T restores" if self.model.rowCount() else "The trash is empty.")
         self.header.setText(note or f"{self.model.rowCount()} patterns{where}")
         self.header.setToolTip("")
 
@@ -318,9 +338,21 @@ class LibraryPanel(QWidget):
             rows = [self.list.currentIndex().row()]
         return [self.model.entries[r] for r in rows]
 
+    def show_trash(self) -> None:
+        self.status_filter.setCurrentIndex(self.status_filter.findText(TRASH))
+
+    def remove_patterns(self, pattern_ids: set[int]) -> None:
+        """Take these patterns out of the grid (moved to the trash, or out of it), the selection
+        moving on to the pattern after them."""
+        row = self.model.remove(set(pattern_ids))
+        if row >= 0:
+            self.select_row(min(row, self.model.rowCount() - 1))
+        self._update_header()
+
     def filters(self) -> dict[str, Any]:
         status = self.status_filter.currentText()
-        return {"status": None if status.startswith("All") else status,
+        return {"status": None if status.startswith("All") or status == TRASH else status,
+                "trashed": status == TRASH,
                 "min_rating": self.rating_filter.currentIndex(),
                 "tag": [t for t in (self.tag_filter.text().strip().lower(), self.colour_filter.currentData()) if t]
                 or None,

@@ -166,6 +166,9 @@ class MainWindow(QMainWindow):
                      "Add, rename and remove the diffusion models the Brief can use")
         self._action(gen, "&Unload the model", self.unload_model, None,
                      "Give back the memory (the GPU's too) of the loaded diffusion model; the next job loads it again")
+        from desktop.ui.curation import Curation
+
+        self.curation = Curation(self)  # the Edit menu: undo, redo, the trash
         library_menu = bar.addMenu("&Library")
         self._action(library_menu, "Find &duplicates…", self.show_duplicates, "Ctrl+Shift+D",
                      "Pairs of patterns that look like one design, with their scores")
@@ -422,41 +425,21 @@ class MainWindow(QMainWindow):
                           title="Reading the library", on_done=self._library_scanned)
         self._grid_job = job.id if job is not None else None
 
-    def _update_patterns(self, ids: list[int], label: str, **changes) -> None:
-        if self.lib is None:
-            return
-        lib = self.lib
-
-        def write(ctx):
-            from desktop.library import search
-
-            changed = []
-            for pid in ids:
-                changed += lib.update(pid, **changes).changed
-            search.refresh_fields(lib, changed)
-            return changed
-
-        def done(snap: JobSnapshot) -> None:
-            model_changes = {k: v for k, v in changes.items() if k in ("status", "rating")}
-            for pid in ids:
-                self.library.model.refresh(pid, **model_changes)
-            self.statusBar().showMessage(f"{label}: {len(ids)} pattern(s)", 3000)
-
-        self.submit("update", write, lane=Lane.WRITER, title=label, on_done=done)
-
     def set_status(self, ids: list[int], status: str) -> None:
-        label = {"approved": "Approved", "rejected": "Rejected", "draft": "Unflagged",
-                 "published": "Published"}[status]
-        self._update_patterns(ids, label, status=status)
+        self.curation.set_status(ids, status)  # undoable: see desktop/ui/curation.py
 
     def set_rating(self, ids: list[int], rating: int) -> None:
-        self._update_patterns(ids, f"Rated {'★' * rating or '0'}", rating=rating)
+        self.curation.set_rating(ids, rating)
+
+    def edit_tags(self, pattern_id: int, add: list[str], remove: list[str]) -> None:
+        self.curation.edit_tags(pattern_id, add, remove)
 
     def _show_hits(self, kind: str, fn) -> None:
         if self.lib is None:
             self.library.header.setText("Search needs the library.")
             return
-        lib, filters = self.lib, {k: v for k, v in self.library.filters().items() if v}
+        # a search looks outside the trash (the index does not hold it)
+        lib, filters = self.lib, {k: v for k, v in self.library.filters().items() if v and k != "trashed"}
 
         def run(ctx):
             return entries_for_hits(lib, fn(lib, filters))
@@ -809,25 +792,6 @@ class MainWindow(QMainWindow):
                 self.inspector.show_library_item(*snap.result)
 
         self.submit("load", run, lane=Lane.IO, title=f"Library facts for #{pid}", on_done=done)
-
-    def edit_tags(self, pattern_id: int, add: list[str], remove: list[str]) -> None:
-        if self.lib is None:
-            return
-        lib = self.lib
-
-        def write(ctx):
-            from desktop.library import search
-
-            changes = lib.update(pattern_id, add_tags=add, remove_tags=remove)
-            search.refresh_fields(lib, changes.changed)
-            return lib.get(pattern_id)
-
-        def done(snap: JobSnapshot) -> None:
-            self.library.model.refresh(pattern_id, tags=snap.result["tags"])
-            if self.current is not None and self.current.pattern_id == pattern_id:
-                self.load_library_facts(self.current)
-
-        self.submit("update", write, lane=Lane.WRITER, title="Tagging", on_done=done)
 
     def run_qa(self, entry: TileEntry) -> None:
         """QA the shown tile in the background; overlays and verdicts arrive when it is done."""

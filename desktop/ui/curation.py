@@ -1,0 +1,238 @@
+"""Curation with undo: status, rating, tags and the trash, from the grid's keys, the Inspector,
+Find duplicates and the menus, each an entry on one undo stack (Edit ▸ Undo, Ctrl+Z; Redo,
+Ctrl+Shift+Z).
+
+Every change is a job on the writer lane. Its first run reads how the patterns stood before and
+after (Library.curation), so undo and redo put exactly that back (Library.set_curation), in one
+transaction, whatever else changed them in between. The writer lane is serial, so an undo asked
+for before its change has run waits behind it and finds `before` filled in. Moving to the trash
+is undone by restoring; emptying the trash cannot be undone, and clears the stack (it names
+patterns that are no longer there).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QKeySequence, QUndoCommand, QUndoStack
+from PySide6.QtWidgets import QMessageBox
+
+from desktop.jobs import JobSnapshot, Lane
+
+if TYPE_CHECKING:
+    from desktop.ui.main_window import MainWindow
+
+STATUS_LABELS = {"approved": "Approve", "rejected": "Reject", "draft": "Unflag", "published": "Mark published"}
+
+
+def _plural(n: int) -> str:
+    return f"{n} pattern{'' if n == 1 else 's'}"
+
+
+class _Change(QUndoCommand):
+    """One curation change to some patterns: `write(lib)` applies it the first time."""
+
+    def __init__(self, curation: Curation, label: str, ids: list[int], write):
+        super().__init__(label)
+        self.curation, self.ids, self.write = curation, ids, write
+        self.before: dict[int, dict[str, Any]] | None = None
+        self.after: dict[int, dict[str, Any]] | None = None
+
+    def _first(self, lib) -> list[int]:
+        self.before = lib.curation(self.ids)
+        changed = self.write(lib)
+        self.after = lib.curation(self.ids)
+        return changed
+
+    def redo(self) -> None:
+        if self.after is None:
+            self.curation._run(self.text(), self._first)
+        else:
+            self.curation._run(f"Redo {_lower(self.text())}", lambda lib: lib.set_curation(self.after).changed)
+
+    def undo(self) -> None:
+        # queued behind _first on the serial writer lane: `before` is there when this runs
+        self.curation._run(f"Undo {_lower(self.text())}", lambda lib: lib.set_curation(self.before or {}).changed)
+
+
+class _Move(QUndoCommand):
+    """Into the trash, or out of it; undone by the other way. The ids actually moved the first
+    time are the ones moved back."""
+
+    def __init__(self, curation: Curation, ids: list[int], into_trash: bool):
+        super().__init__(f"Move {_plural(len(ids))} to the trash" if into_trash else f"Restore {_plural(len(ids))}")
+        self.curation, self.ids, self.into_trash = curation, ids, into_trash
+        self.moved: list[int] | None = None
+        self.done_once = False
+
+    def _go(self, into_trash: bool, label: str) -> None:
+        def move(lib) -> list[int]:
+            from desktop.library import search, trash
+
+            ids = self.ids if self.moved is None else self.moved
+            if into_trash:
+                result = trash.trash(lib, ids).removed
+            else:
+                result = trash.restore(lib, ids).restored
+                search.embed_pending(lib)
+            if self.moved is None:
+                self.moved = result
+            return result
+
+        self.curation._run_move(label, move, into_trash)
+
+    def redo(self) -> None:
+        label = self.text() if not self.done_once else f"Redo {_lower(self.text())}"
+        self.done_once = True
+        self._go(self.into_trash, label)
+
+    def undo(self) -> None:
+        self._go(not self.into_trash, f"Undo {_lower(self.text())}")
+
+
+def _lower(text: str) -> str:
+    return text[:1].lower() + text[1:]
+
+
+class Curation:
+    """The window's curation, with its undo stack and the Edit menu."""
+
+    def __init__(self, window: MainWindow):
+        self.window = window
+        self.stack = QUndoStack(window)
+        self.stack.setUndoLimit(200)
+        menu = window.menuBar().addMenu("&Edit")
+        self.undo_action = self.stack.createUndoAction(window, "&Undo")
+        self.undo_action.setShortcut(QKeySequence.Undo)
+        self.redo_action = self.stack.createRedoAction(window, "&Redo")
+        redo_keys = [QKeySequence(QKeySequence.Redo), QKeySequence("Ctrl+Shift+Z"), QKeySequence("Ctrl+Y")]
+        self.redo_action.setShortcuts(list({k.toString(): k for k in redo_keys}.values()))  # each platform's, and both
+        for action in (self.undo_action, self.redo_action):
+            action.setStatusTip("Status, rating, tags and the trash can be undone")
+            menu.addAction(action)
+        menu.addSeparator()
+        self.trash_action = window._action(menu, "Move to &trash", self.trash_selected, QKeySequence.Delete,
+                                           "Put the selected patterns aside (Ctrl+Z, or Restore, brings them back)")
+        # Delete and Backspace mean this only in the Library dock (elsewhere they edit text)
+        self.trash_action.setShortcuts([QKeySequence(QKeySequence.Delete), QKeySequence(Qt.Key_Backspace)])
+        self.trash_action.setShortcutContext(Qt.WidgetWithChildrenShortcut)
+        window.library.addAction(self.trash_action)
+        self.restore_action = window._action(menu, "Res&tore from trash", self.restore_selected, "Ctrl+Shift+T",
+                                             "Bring the selected patterns back from the trash")
+        menu.addSeparator()
+        self.show_trash_action = window._action(menu, "Show t&he trash", self.show_trash, "Ctrl+Alt+T",
+                                                "The Library dock lists the trash; pick a status to leave it")
+        self.empty_action = window._action(menu, "&Empty the trash…", lambda: self.empty_trash(), None,
+                                           "Delete what is in the trash for good, files too")
+
+    # -- what the window asks for -------------------------------------------------------------
+    def set_status(self, ids: list[int], status: str) -> None:
+        self._push(f"{STATUS_LABELS[status]} {_plural(len(ids))}", ids,
+                   lambda lib: lib.update_many(ids, status=status).changed)
+
+    def set_rating(self, ids: list[int], rating: int) -> None:
+        self._push(f"Rate {_plural(len(ids))} {'★' * rating or '0 stars'}", ids,
+                   lambda lib: lib.update_many(ids, rating=rating).changed)
+
+    def edit_tags(self, pattern_id: int, add: list[str], remove: list[str]) -> None:
+        words = ([f"tag {', '.join(add)}"] if add else []) + ([f"untag {', '.join(remove)}"] if remove else [])
+        self._push(" and ".join(words).capitalize() or "Tags", [pattern_id],
+                   lambda lib: lib.update_many([pattern_id], add_tags=add, remove_tags=remove).changed)
+
+    def trash_selected(self) -> None:
+        ids = self._selected_ids()
+        if not ids:
+            return
+        if self.window.library.filters().get("trashed"):  # in the trash already: Delete deletes for good
+            self.empty_trash(ids)
+        elif self.window.lib is not None:
+            self.stack.push(_Move(self, ids, into_trash=True))
+
+    def restore_selected(self) -> None:
+        ids = self._selected_ids()
+        if ids and self.window.lib is not None:
+            self.stack.push(_Move(self, ids, into_trash=False))
+
+    def show_trash(self) -> None:
+        self.window.library.show_trash()
+
+    def empty_trash(self, ids: list[int] | None = None) -> None:
+        window = self.window
+        if window.lib is None:
+            return
+        lib = window.lib
+        from desktop.library import trash
+
+        count = len(ids) if ids else trash.summary(lib)["patterns"]
+        if not count:
+            window.statusBar().showMessage("The trash is empty.", 4000)
+            return
+        answer = QMessageBox.warning(
+            window, "Delete for good",
+            f"Delete {_plural(count)} {'selected in' if ids else 'in'} the trash for good?\n\n"
+            "Their files, provenance and QA reports are removed from the library. This cannot be undone.",
+            QMessageBox.Yes | QMessageBox.Cancel, QMessageBox.Cancel)
+        if answer != QMessageBox.Yes:
+            return
+
+        def done(snap: JobSnapshot) -> None:
+            self.stack.clear()  # its commands may name patterns that are gone
+            gone = set(snap.result or [])
+            window.library.remove_patterns(gone)
+            window.statusBar().showMessage(f"Deleted {_plural(len(gone))} for good.", 6000)
+
+        window.submit("empty-trash", lambda ctx: trash.empty(lib, ids, ctx=ctx).removed, lane=Lane.WRITER,
+                      title="Emptying the trash", on_done=done)
+
+    # -- the mechanism ------------------------------------------------------------------------
+    def _selected_ids(self) -> list[int]:
+        return [e.pattern_id for e in self.window.library.selected_entries() if e.pattern_id is not None]
+
+    def _push(self, label: str, ids: list[int], write) -> None:
+        if self.window.lib is not None and ids:
+            self.stack.push(_Change(self, label, list(dict.fromkeys(ids)), write))
+
+    def _run(self, label: str, write) -> None:
+        """Run `write(lib)` (the ids it changed) on the writer lane, then show every pattern's new
+        state in the grid and the Inspector."""
+        window = self.window
+        if window.lib is None:
+            return
+        lib = window.lib
+
+        def job(ctx):
+            from desktop.library import search
+
+            changed = write(lib)
+            search.refresh_fields(lib, changed)
+            return changed, lib.curation(changed)
+
+        def done(snap: JobSnapshot) -> None:
+            changed, states = snap.result
+            for pid, state in states.items():
+                window.library.model.refresh(pid, status=state["status"], rating=state["rating"],
+                                             tags=sorted({*state["tags"], *state["auto"]}))
+            current = window.current
+            if current is not None and current.pattern_id in states:
+                window.load_library_facts(current)
+            window.statusBar().showMessage(f"{label}: {len(changed)} changed · Ctrl+Z undoes", 5000)
+
+        window.submit("update", job, lane=Lane.WRITER, title=label, on_done=done)
+
+    def _run_move(self, label: str, write, into_trash: bool) -> None:
+        window = self.window
+        if window.lib is None:
+            return
+        lib = window.lib
+
+        def done(snap: JobSnapshot) -> None:
+            ids = set(snap.result or [])
+            in_trash_view = bool(window.library.filters().get("trashed"))
+            if into_trash == in_trash_view:  # they join the grid shown: read it again, in its order
+                window.reload_library()
+            else:
+                window.library.remove_patterns(ids)
+            window.statusBar().showMessage(f"{label}: {len(ids)} moved · Ctrl+Z undoes", 5000)
+
+        window.submit("trash", lambda ctx: write(lib), lane=Lane.WRITER, title=label, on_done=done)

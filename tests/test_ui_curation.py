@@ -1,0 +1,119 @@
+"""Curation in the window with undo: status, rating and tags undone and redone exactly; Delete
+moves the selection to the trash, Ctrl+Z brings it back; the trash is a view of the Library dock,
+where Restore brings a pattern back and Delete deletes it for good, after asking."""
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QMessageBox
+
+
+def _tiles(window, qtbot, count=3):
+    brief = window.brief
+    brief.set_style("polka-dots")
+    brief.width_spin.setValue(64)
+    brief.height_spin.setValue(64)
+    brief.count.setValue(count)
+    brief.request_generate()
+    qtbot.waitUntil(lambda: window.lib.count() == count and window.library.count() == count, timeout=30_000)
+    return [e.pattern_id for e in window.library.model.entries]
+
+
+def _idle(window, qtbot):
+    def settled():
+        return all(snap.state.finished for snap in window.queue.jobs() if snap.kind in ("update", "trash"))
+
+    qtbot.waitUntil(settled, timeout=30_000)
+    qtbot.wait(100)  # a finished job's handler runs on the UI thread after it
+
+
+def _entry(window, pid):
+    return next((e for e in window.library.model.entries if e.pattern_id == pid), None)
+
+
+def test_status_rating_and_tags_are_undone_and_redone_exactly(window, qtbot):
+    ids = _tiles(window, qtbot, 2)
+    view = window.library.list
+    window.library.select_row(0)
+    view.setFocus()
+    pid = window.library.selected_entries()[0].pattern_id
+    qtbot.keyClick(view, Qt.Key_P)
+    qtbot.keyClick(view, Qt.Key_4)
+    window.edit_tags(pid, ["client-a"], [])
+    _idle(window, qtbot)
+    assert window.lib.curation([pid])[pid]["tags"] == ["client-a"]
+    assert window.curation.undo_action.text() == "&Undo Tag client-a"
+    stack = window.curation.stack
+    stack.undo()
+    _idle(window, qtbot)
+    assert window.lib.curation([pid])[pid]["tags"] == []
+    stack.undo()
+    _idle(window, qtbot)
+    assert window.lib.get(pid)["rating"] == 0 and _entry(window, pid).rating == 0
+    qtbot.keyClick(window, Qt.Key_Z, Qt.ControlModifier)  # the Edit menu's shortcut
+    _idle(window, qtbot)
+    assert window.lib.get(pid)["status"] == "draft" and _entry(window, pid).status == "draft"
+    qtbot.keyClick(window, Qt.Key_Z, Qt.ControlModifier | Qt.ShiftModifier)  # redo
+    _idle(window, qtbot)
+    assert window.lib.get(pid)["status"] == "approved" and _entry(window, pid).status == "approved"
+
+    window.set_status(ids, "rejected")  # several at once: one step
+    window.curation.stack.undo()
+    _idle(window, qtbot)
+    assert [window.lib.get(i)["status"] for i in ids] == ["approved" if i == pid else "draft" for i in ids]
+    assert "Undo reject 2 patterns" in window.statusBar().currentMessage()
+
+
+def test_delete_moves_the_selection_to_the_trash_and_ctrl_z_brings_it_back(window, qtbot):
+    ids = _tiles(window, qtbot)
+    view = window.library.list
+    window.library.select_row(1)
+    view.setFocus()
+    trashed = window.library.selected_entries()[0].pattern_id
+    qtbot.keyClick(view, Qt.Key_Delete)
+    qtbot.waitUntil(lambda: window.library.count() == 2, timeout=30_000)
+    assert window.lib.get(trashed)["trashed"] and _entry(window, trashed) is None
+    assert window.library.selected_entries()[0].pattern_id != trashed  # the selection moved on
+    assert "Ctrl+Z undoes" in window.statusBar().currentMessage()
+    window.curation.stack.undo()
+    qtbot.waitUntil(lambda: window.library.count() == 3, timeout=30_000)
+    assert window.lib.get(trashed)["trashed"] is None
+    assert sorted(e.pattern_id for e in window.library.model.entries) == sorted(ids)
+    assert [e.pattern_id for e in window.library.model.entries] == [p["id"] for p in window.lib.list()]
+
+    window.library.search.setFocus()
+    window.library.search.setText("abc")
+    qtbot.keyClick(window.library.search, Qt.Key_Backspace)  # in a text field it edits the text
+    _idle(window, qtbot)
+    assert window.library.search.text() == "ab" and window.lib.count() == 3
+
+
+def test_the_trash_view_restores_and_deletes_for_good_after_asking(window, qtbot, monkeypatch):
+    ids = _tiles(window, qtbot)
+    window.library.select_row(0)
+    window.library.list.selectAll()
+    window.curation.trash_selected()
+    qtbot.waitUntil(lambda: window.library.count() == 0, timeout=30_000)
+    window.curation.show_trash_action.trigger()
+    qtbot.waitUntil(lambda: window.library.count() == 3, timeout=30_000)
+    assert "in the trash" in window.library.header.text()
+
+    window.library.select_row(0)
+    back = window.library.selected_entries()[0].pattern_id
+    window.curation.restore_action.trigger()
+    qtbot.waitUntil(lambda: window.library.count() == 2, timeout=30_000)
+    assert window.lib.get(back)["trashed"] is None
+
+    asked = []
+    monkeypatch.setattr(QMessageBox, "warning", lambda *a, **k: asked.append(a[2]) or QMessageBox.Cancel)
+    window.library.select_row(0)
+    window.library.list.setFocus()
+    qtbot.keyClick(window.library.list, Qt.Key_Delete)  # in the trash: delete for good, after asking
+    assert asked and "cannot be undone" in asked[0]
+    _idle(window, qtbot)
+    assert window.lib.count() == 1 and len(window.lib.list(trashed=True)) == 2  # cancelled: nothing went
+
+    monkeypatch.setattr(QMessageBox, "warning", lambda *a, **k: QMessageBox.Yes)
+    window.curation.empty_action.trigger()
+    qtbot.waitUntil(lambda: window.library.count() == 0, timeout=30_000)
+    assert window.lib.list(trashed=True) == [] and [p["id"] for p in window.lib.list()] == [back]
+    assert window.curation.stack.count() == 0  # nothing left to undo that names what is gone
+    assert set(ids) - {back} and "Deleted 2 patterns for good" in window.statusBar().currentMessage()
