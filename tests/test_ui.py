@@ -708,6 +708,15 @@ def test_find_duplicates_lists_pairs_with_scores_and_opens_them(window, qtbot, t
     qtbot.waitUntil(lambda: window.lib.get(wanted)["status"] == "draft", timeout=30_000)
     dialog._open(0, 1)
     qtbot.waitUntil(lambda: window.current is not None and window.current.pattern_id == wanted, timeout=30_000)
+    dialog.table.setFocus()
+    qtbot.keyClick(dialog.table, Qt.Key_Delete)  # the copy to the trash, undoably
+    qtbot.waitUntil(lambda: window.lib.get(wanted)["trashed"] is not None, timeout=30_000)
+    assert dialog.table.item(0, 1).text().endswith("·  in the trash")
+    dialog.request_find()
+    qtbot.waitUntil(lambda: dialog.find_button.isEnabled(), timeout=30_000)
+    assert dialog.table.rowCount() == 0  # the trash is not a duplicate
+    window.curation.stack.undo()
+    qtbot.waitUntil(lambda: window.lib.get(wanted)["trashed"] is None, timeout=30_000)
     for spin in dialog.spins.values():  # above 1: no measure can decide
         spin.setValue(1.01)
     dialog.request_find()

@@ -98,6 +98,7 @@ def test_the_trash_view_restores_and_deletes_for_good_after_asking(window, qtbot
 
     window.library.select_row(0)
     back = window.library.selected_entries()[0].pattern_id
+    qtbot.waitUntil(lambda: "In the trash since" in window.inspector.view.toPlainText(), timeout=30_000)
     window.curation.restore_action.trigger()
     qtbot.waitUntil(lambda: window.library.count() == 2, timeout=30_000)
     assert window.lib.get(back)["trashed"] is None
@@ -117,3 +118,17 @@ def test_the_trash_view_restores_and_deletes_for_good_after_asking(window, qtbot
     assert window.lib.list(trashed=True) == [] and [p["id"] for p in window.lib.list()] == [back]
     assert window.curation.stack.count() == 0  # nothing left to undo that names what is gone
     assert set(ids) - {back} and "Deleted 2 patterns for good" in window.statusBar().currentMessage()
+
+
+def test_the_grids_context_menu_curates_the_selection(window, qtbot):
+    ids = _tiles(window, qtbot, 2)
+    window.library.select_row(0)
+    window.library.list.selectAll()
+    actions = {a.text().split("\t")[0]: a for a in window.library.list.actions() if not a.isSeparator()}
+    assert {"Approve", "Reject", "Unflag", "More like this", "Move to &trash", "Res&tore from trash"} <= set(actions)
+    actions["Approve"].trigger()
+    _idle(window, qtbot)
+    assert [window.lib.get(i)["status"] for i in ids] == ["approved", "approved"]
+    actions["Move to &trash"].trigger()
+    qtbot.waitUntil(lambda: window.library.count() == 0, timeout=30_000)
+    assert sorted(p["id"] for p in window.lib.list(trashed=True)) == sorted(ids)

@@ -15,7 +15,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QKeySequence, QUndoCommand, QUndoStack
+from PySide6.QtGui import QAction, QKeySequence, QUndoCommand, QUndoStack
 from PySide6.QtWidgets import QMessageBox
 
 from desktop.jobs import JobSnapshot, Lane
@@ -91,6 +91,12 @@ class _Move(QUndoCommand):
         self._go(not self.into_trash, f"Undo {_lower(self.text())}")
 
 
+def _separator(parent) -> QAction:
+    action = QAction(parent)
+    action.setSeparator(True)
+    return action
+
+
 def _lower(text: str) -> str:
     return text[:1].lower() + text[1:]
 
@@ -118,6 +124,7 @@ class Curation:
         self.trash_action.setShortcuts([QKeySequence(QKeySequence.Delete), QKeySequence(Qt.Key_Backspace)])
         self.trash_action.setShortcutContext(Qt.WidgetWithChildrenShortcut)
         window.library.addAction(self.trash_action)
+        window.library.trashRequested.connect(self.trash_selected)
         self.restore_action = window._action(menu, "Res&tore from trash", self.restore_selected, "Ctrl+Shift+T",
                                              "Bring the selected patterns back from the trash")
         menu.addSeparator()
@@ -125,6 +132,21 @@ class Curation:
                                                 "The Library dock lists the trash; pick a status to leave it")
         self.empty_action = window._action(menu, "&Empty the trash…", lambda: self.empty_trash(), None,
                                            "Delete what is in the trash for good, files too")
+        self._context_menu(window)
+
+    def _context_menu(self, window: MainWindow) -> None:
+        """The grid's right-click menu: the curation keys, More like this, the trash."""
+        grid = window.library.list
+        grid.setContextMenuPolicy(Qt.ActionsContextMenu)
+        for text, status in (("Approve\tP", "approved"), ("Reject\tX", "rejected"), ("Unflag\tU", "draft")):
+            action = QAction(text, grid)
+            action.triggered.connect(lambda checked=False, status=status: self.set_status(self._selected_ids(), status))
+            grid.addAction(action)
+        like = QAction("More like this", grid)
+        like.triggered.connect(window.library._more_like_this)
+        grid.addAction(like)
+        for action in (_separator(grid), self.trash_action, self.restore_action):
+            grid.addAction(action)
 
     # -- what the window asks for -------------------------------------------------------------
     def set_status(self, ids: list[int], status: str) -> None:
@@ -142,12 +164,14 @@ class Curation:
 
     def trash_selected(self) -> None:
         ids = self._selected_ids()
-        if not ids:
-            return
-        if self.window.library.filters().get("trashed"):  # in the trash already: Delete deletes for good
+        if ids and self.window.library.filters().get("trashed"):  # in the trash already: Delete deletes for good
             self.empty_trash(ids)
-        elif self.window.lib is not None:
-            self.stack.push(_Move(self, ids, into_trash=True))
+        else:
+            self.trash(ids)
+
+    def trash(self, ids: list[int]) -> None:
+        if ids and self.window.lib is not None:
+            self.stack.push(_Move(self, list(dict.fromkeys(ids)), into_trash=True))
 
     def restore_selected(self) -> None:
         ids = self._selected_ids()

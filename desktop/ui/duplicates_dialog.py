@@ -45,6 +45,7 @@ class DuplicatesDialog(QDialog):
     find_requested = Signal(object)  # a desktop.library.search.Thresholds
     open_requested = Signal(int)  # a pattern id
     status_requested = Signal(list, str)  # pattern ids, a status
+    trash_requested = Signal(list)  # pattern ids
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
@@ -86,13 +87,17 @@ class DuplicatesDialog(QDialog):
         header = self.table.horizontalHeader()
         for column in range(self.table.columnCount()):  # the two patterns share the width; the scores what they need
             header.setSectionResizeMode(column, QHeaderView.Stretch if column < 2 else QHeaderView.ResizeToContents)
-        self.table.setToolTip("Double-click a pattern to open it. P approves, X rejects and U unflags the "
-                              "pattern clicked (the left one unless the right one was)")
+        self.table.setToolTip("Double-click a pattern to open it. P approves, X rejects, U unflags and Delete "
+                              "moves to the trash the pattern clicked (the left one unless the right one was)")
         self.table.cellDoubleClicked.connect(self._open)
         for key, status in (("P", "approved"), ("X", "rejected"), ("U", "draft")):
             shortcut = QShortcut(QKeySequence(key), self.table)
             shortcut.setContext(Qt.WidgetShortcut)
             shortcut.activated.connect(lambda status=status: self.set_status_of_current(status))
+        for key in (QKeySequence.Delete, Qt.Key_Backspace):
+            shortcut = QShortcut(QKeySequence(key), self.table)
+            shortcut.setContext(Qt.WidgetShortcut)
+            shortcut.activated.connect(self.trash_current)
         self.table.setSortingEnabled(False)
         layout = QVBoxLayout(self)
         top = QHBoxLayout()
@@ -153,21 +158,34 @@ class DuplicatesDialog(QDialog):
             more = f" (the {SHOWN} strongest are listed)" if len(pairs) > SHOWN else ""
             self.summary.setText(f"{len(pairs)} pair(s): {copies} {'copy' if copies == 1 else 'copies'}, "
                                  f"{len(pairs) - copies} recoloured{more}. Double-click a pattern to open it; "
-                                 "P, X or U approves, rejects or unflags the one clicked.")
+                                 "P, X or U approves, rejects or unflags the one clicked, Delete moves it to the trash "
+                                 "(Ctrl+Z in the window undoes).")
 
     def set_status_of_current(self, status: str) -> None:
         """The curation keys, on the pattern of the pair that was clicked: its cell says so."""
+        pid = self._current_pattern()
+        if pid is not None:
+            self.status_requested.emit([pid], status)
+            self._mark(pid, STATUS_WORDS[status])
+
+    def trash_current(self) -> None:
+        pid = self._current_pattern()
+        if pid is not None:
+            self.trash_requested.emit([pid])
+            self._mark(pid, "in the trash")
+
+    def _current_pattern(self) -> int | None:
         row, column = self.table.currentRow(), self.table.currentColumn()
         if not 0 <= row < len(self._pairs):
-            return
-        column = 1 if column == 1 else 0
-        pid = self._pairs[row]["b" if column == 1 else "a"]
-        self.status_requested.emit([pid], status)
-        for other_row, pair in enumerate(self._pairs):  # a pattern may be in several pairs
-            for other_column, key in ((0, "a"), (1, "b")):
+            return None
+        return self._pairs[row]["b" if column == 1 else "a"]
+
+    def _mark(self, pid: int, word: str) -> None:
+        for row, pair in enumerate(self._pairs):  # a pattern may be in several pairs
+            for column, key in ((0, "a"), (1, "b")):
                 if pair[key] == pid:
-                    item = self.table.item(other_row, other_column)
-                    item.setText(item.text().split("  ·  ")[0] + f"  ·  {STATUS_WORDS[status]}")
+                    item = self.table.item(row, column)
+                    item.setText(item.text().split("  ·  ")[0] + f"  ·  {word}")
 
     def _open(self, row: int, column: int) -> None:
         if 0 <= row < len(self._pairs):

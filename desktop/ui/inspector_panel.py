@@ -105,7 +105,10 @@ class InspectorPanel(QWidget):
                         f"<td style='padding-left:8px'>{s['similarity']:.3f}</td><td style='padding-left:8px'>"
                         f"{s.get('hash_similarity', 0):.2f} pHash</td></tr>" for s in (similar or []))
         self._library_html = (
-            f"<h3>In the library: #{item['id']}</h3><table>{_row('status', item['status'])}"
+            f"<h3>In the library: #{item['id']}</h3>"
+            + (f"<p style='color:#ffb74d'>In the trash since {html.escape(item['trashed'][:16].replace('T', ' '))}"
+               " UTC · Edit ▸ Restore from trash brings it back</p>" if item.get("trashed") else "")
+            + f"<table>{_row('status', item['status'])}"
             f"{_row('rating', '★' * item['rating'] or '0')}{_row('tags', auto_free)}</table>"
             + _publication_html(item.get("publication"))
             + (f"<h3>Provenance</h3><table>{prov_rows}</table>" if prov_rows else "")

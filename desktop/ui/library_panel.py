@@ -187,9 +187,13 @@ class LibraryView(QListView):
     statusKey = Signal(str)
     ratingKey = Signal(int)
     largeView = Signal()
+    trashKey = Signal()
 
     def keyPressEvent(self, event) -> None:
         key = event.key()
+        if key in (Qt.Key_Delete, Qt.Key_Backspace) and not event.modifiers():
+            self.trashKey.emit()  # (Edit ▸ Move to trash's shortcut takes it first, in an active window)
+            return
         if key in STATUS_KEYS and not event.modifiers():
             self.statusKey.emit(STATUS_KEYS[key])
         elif key in RATING_KEYS and not event.modifiers():
@@ -210,6 +214,7 @@ class LibraryPanel(QWidget):
     importRequested = Signal(list)  # paths
     imageSearchRequested = Signal(str)  # path of an image dropped on the search field
     largeViewRequested = Signal()
+    trashRequested = Signal()  # Delete in the grid: the selection to the trash (in the trash: for good)
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
@@ -271,6 +276,7 @@ class LibraryPanel(QWidget):
         self.list.statusKey.connect(lambda status: self._for_selection(self.statusRequested, status))
         self.list.ratingKey.connect(lambda rating: self._for_selection(self.ratingRequested, rating))
         self.list.largeView.connect(self.largeViewRequested)
+        self.list.trashKey.connect(self.trashRequested)
 
         search_row = QHBoxLayout()
         search_row.addWidget(self.search, 1)

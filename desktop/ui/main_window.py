@@ -967,6 +967,7 @@ class MainWindow(QMainWindow):
             self._duplicates.find_requested.connect(self.find_duplicates)
             self._duplicates.open_requested.connect(self.open_pattern)
             self._duplicates.status_requested.connect(self.set_status)
+            self._duplicates.trash_requested.connect(self.curation.trash)
         _bring_up(self._duplicates)
 
     def find_duplicates(self, thresholds) -> None:
