@@ -132,3 +132,19 @@ def test_the_grids_context_menu_curates_the_selection(window, qtbot):
     actions["Move to &trash"].trigger()
     qtbot.waitUntil(lambda: window.library.count() == 0, timeout=30_000)
     assert sorted(p["id"] for p in window.lib.list(trashed=True)) == sorted(ids)
+
+
+def test_a_tile_actions_result_is_undone_to_the_trash_and_redone_back(window, qtbot):
+    (source,) = _tiles(window, qtbot, 1)
+    window.library.select_row(0)
+    qtbot.waitUntil(lambda: window.current is not None and window.current.image is not None, timeout=30_000)
+    window.tile_actions.repair_seam()
+    qtbot.waitUntil(lambda: window.lib.count() == 2 and window.library.count() == 2, timeout=30_000)
+    child = next(p["id"] for p in window.lib.list() if p["id"] != source)
+    assert window.curation.undo_action.text() == "&Undo Repair seam"
+    window.curation.stack.undo()
+    qtbot.waitUntil(lambda: window.library.count() == 1, timeout=30_000)
+    assert window.lib.get(child)["trashed"] and window.lib.get(source)["trashed"] is None
+    window.curation.stack.redo()
+    qtbot.waitUntil(lambda: window.library.count() == 2, timeout=30_000)
+    assert window.lib.get(child)["trashed"] is None

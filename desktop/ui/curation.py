@@ -60,11 +60,14 @@ class _Move(QUndoCommand):
     """Into the trash, or out of it; undone by the other way. The ids actually moved the first
     time are the ones moved back."""
 
-    def __init__(self, curation: Curation, ids: list[int], into_trash: bool):
-        super().__init__(f"Move {_plural(len(ids))} to the trash" if into_trash else f"Restore {_plural(len(ids))}")
+    def __init__(self, curation: Curation, ids: list[int], into_trash: bool, label: str = "",
+                 done_already: bool = False):
+        super().__init__(label or (f"Move {_plural(len(ids))} to the trash" if into_trash
+                                   else f"Restore {_plural(len(ids))}"))
         self.curation, self.ids, self.into_trash = curation, ids, into_trash
-        self.moved: list[int] | None = None
+        self.moved: list[int] | None = list(ids) if done_already else None
         self.done_once = False
+        self.skip_first = done_already  # pushed after the fact (patterns a Tile action made): nothing to do yet
 
     def _go(self, into_trash: bool, label: str) -> None:
         def move(lib) -> list[int]:
@@ -83,6 +86,10 @@ class _Move(QUndoCommand):
         self.curation._run_move(label, move, into_trash)
 
     def redo(self) -> None:
+        if self.skip_first:
+            self.skip_first = False
+            self.done_once = True
+            return
         label = self.text() if not self.done_once else f"Redo {_lower(self.text())}"
         self.done_once = True
         self._go(self.into_trash, label)
@@ -177,6 +184,12 @@ class Curation:
         ids = self._selected_ids()
         if ids and self.window.lib is not None:
             self.stack.push(_Move(self, ids, into_trash=False))
+
+    def made(self, label: str, ids: list[int]) -> None:
+        """Patterns a Tile action has just made: its undo moves them to the trash, its redo
+        brings them back."""
+        if ids and self.window.lib is not None:
+            self.stack.push(_Move(self, list(ids), into_trash=False, label=label, done_already=True))
 
     def show_trash(self) -> None:
         self.window.library.show_trash()

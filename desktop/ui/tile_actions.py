@@ -70,23 +70,25 @@ class TileActions:
                     child.pop(key, None)
                 made.append((pixels, child))
             ids: list[int | None] = [None] * len(made)
+            new: list[int] = []  # those this made (not copies the library had): what an undo takes away
             if window.lib is not None:
                 from desktop.library import search
 
                 for i, (pixels, child) in enumerate(made):
                     changes = window.lib.add_tile(pixels[..., :3], child, source=label)
                     ids[i] = (changes.added or [s["duplicate_of"] for s in changes.skipped])[0]
+                    new += changes.added
                 search.embed_pending(window.lib)
                 if collection:
                     from desktop.library import collections
 
                     collections.add(window.lib, collection, [i for i in (*ids, parent) if i], make_missing=True)
-            return made, ids
+            return made, ids, new
 
         def done(snap: JobSnapshot) -> None:
             from desktop.ui.library_panel import THUMB, TileEntry
 
-            made, ids = snap.result
+            made, ids, new = snap.result
             entries = []
             for (pixels, child), pattern_id in zip(made, ids):
                 path = window.lib.get(pattern_id)["file"] if pattern_id else None
@@ -98,8 +100,9 @@ class TileActions:
                 window.show_entry(entries[0])
             if collection and window.lib is not None:
                 window.refresh_collections()
-            window.statusBar().showMessage(f"{label}: done" if len(entries) < 2 else
-                                           f"{label}: {len(entries)} made", 4000)
+            window.curation.made(label, new)  # Ctrl+Z moves them to the trash
+            window.statusBar().showMessage((f"{label}: done" if len(entries) < 2 else
+                                            f"{label}: {len(entries)} made") + " · Ctrl+Z undoes", 4000)
 
         window.submit(label.lower(), run, meta, lane=Lane.COMPUTE, title=label, on_done=done)
 
