@@ -30,6 +30,7 @@ bench: $(STAMP)
 	$(PY) benchmarks/library.py
 	$(PY) benchmarks/search.py
 	$(PY) benchmarks/duplicates.py
+	$(PY) benchmarks/curation.py
 	$(PY) benchmarks/render_process.py
 	$(PY) benchmarks/training.py
 

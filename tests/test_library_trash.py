@@ -180,3 +180,16 @@ def test_the_cli_trashes_lists_restores_and_empties_only_when_told_to(tmp_path, 
     assert json.loads(capsys.readouterr().out)["deleted"] == [ids[1]]
     with Library(root) as lib:
         assert [p["id"] for p in lib.list()] == [ids[0]]
+
+
+def test_a_large_selection_reaches_the_index_in_one_rewrite_with_every_field_right(lib, monkeypatch):
+    ids = stocked(lib, 12)  # more than FIELDS_ONE_BY_ONE
+    index = search.index(lib)
+    monkeypatch.setattr(index, "update_fields", lambda *a: pytest.fail("one UPDATE per pattern"))
+    lib.update_many(ids[:10], status="approved", rating=3, add_tags=["client-a"])
+    search.refresh_fields(lib, ids[:10])
+    hits = search.search_image(lib, tile(0), limit=20, status="approved", min_rating=3, tag="client-a")
+    assert sorted(h["id"] for h in hits) == sorted(ids[:10])
+    assert sorted(h["id"] for h in search.search_image(lib, tile(0), limit=20, status="draft")) == sorted(ids[10:])
+    assert len(index.ids()) == 12
+    assert [h["id"] for h in search.search_image(lib, tile(4), limit=1)] == [ids[4]]  # the vectors came along

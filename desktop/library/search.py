@@ -243,8 +243,10 @@ def refresh_fields(lib: Library, ids: list[int]) -> None:
     if not ids:
         return
     with Session(lib.reader) as session:
-        for pattern in session.scalars(select(Pattern).where(Pattern.id.in_(ids)).options(selectinload(Pattern.tags))):
-            index(lib).update_fields(pattern.id, pattern.status, pattern.rating, sorted(t.name for t in pattern.tags))
+        fields = {pattern.id: (pattern.status, pattern.rating, sorted(t.name for t in pattern.tags))
+                  for pattern in session.scalars(select(Pattern).where(Pattern.id.in_(ids), Pattern.trashed.is_(None))
+                                                 .options(selectinload(Pattern.tags)))}
+    index(lib).update_fields_many(fields)
 
 
 def _collection_filter(lib: Library, filters: dict[str, Any]) -> dict[str, Any]:
