@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from desktop.errors import UserError
+from desktop.library import SORTS
 from desktop.library.alignment import SAME_DESIGN
 
 
@@ -23,10 +24,12 @@ def add_parsers(sub, common: argparse.ArgumentParser) -> None:
     ls.add_argument("--limit", type=int, default=100)
     ls.add_argument("--collection")
     ls.add_argument("--trashed", action="store_true", help="list the trash instead")
+    ls.add_argument("--sort", choices=SORTS, default="newest",
+                    help="newest (the default), oldest, rating (highest first), title, changed (latest first)")
     show = cmds.add_parser("show", parents=[common], help="everything about one pattern, with its provenance")
     show.add_argument("id", type=int)
-    st = cmds.add_parser("set", parents=[common], help="status, rating and tags")
-    st.add_argument("id", type=int)
+    st = cmds.add_parser("set", parents=[common], help="status, rating and tags, of one pattern or several at once")
+    st.add_argument("ids", nargs="+", type=int, metavar="ID")
     st.add_argument("--status", choices=("draft", "approved", "rejected", "published"))
     st.add_argument("--rating", type=int)
     st.add_argument("--tag", action="append", default=[], help="add a tag (repeatable)")
@@ -176,7 +179,7 @@ def cmd_library(args: argparse.Namespace, emit) -> int:
             return 0
         if action == "list":
             items = lib.list(status=args.status, tag=args.tag, limit=args.limit, collection=args.collection,
-                             trashed=args.trashed)
+                             trashed=args.trashed, sort=args.sort)
             emit({"patterns": items}, "\n".join(_line(p) for p in items)
                  or ("the trash is empty" if args.trashed else "no patterns"))
             return 0
@@ -190,10 +193,12 @@ def cmd_library(args: argparse.Namespace, emit) -> int:
             emit(item, "\n".join(f"{k}: {v}" for k, v in item.items()))
             return 0
         if action == "set":
-            changes = lib.update(args.id, status=args.status, rating=args.rating, add_tags=args.tag,
-                                 remove_tags=args.untag)
+            changes = lib.update_many(args.ids, status=args.status, rating=args.rating, add_tags=args.tag,
+                                      remove_tags=args.untag)  # all of them or, on an unknown id, none
             finder.refresh_fields(lib, changes.changed)
-            emit({"changed": changes.changed, "pattern": lib.get(args.id)}, _line(lib.get(args.id)))
+            items = [lib.get(i) for i in dict.fromkeys(args.ids)]
+            emit({"changed": changes.changed, "patterns": items, **({"pattern": items[0]} if len(items) == 1 else {})},
+                 "\n".join(_line(p) for p in items))
             return 0
         if action == "search":
             filters = {"status": args.status, "tag": args.tag, "min_rating": args.min_rating,

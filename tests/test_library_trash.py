@@ -193,3 +193,30 @@ def test_a_large_selection_reaches_the_index_in_one_rewrite_with_every_field_rig
     assert sorted(h["id"] for h in search.search_image(lib, tile(0), limit=20, status="draft")) == sorted(ids[10:])
     assert len(index.ids()) == 12
     assert [h["id"] for h in search.search_image(lib, tile(4), limit=1)] == [ids[4]]  # the vectors came along
+
+
+def test_the_cli_sets_several_patterns_at_once_or_none(tmp_path, capsys):
+    root = tmp_path / "lib"
+    with Library(root) as lib:
+        ids = stocked(lib, 3)
+    run = ["--library", str(root), "--json", "library", "set"]
+    assert main([*run, str(ids[0]), str(ids[2]), "--status", "approved", "--tag", "client-a"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["changed"] == [ids[0], ids[2]] and [p["status"] for p in out["patterns"]] == ["approved"] * 2
+    assert main([*run, str(ids[1]), "999", "--status", "rejected"]) == 2  # an unknown id: nothing changes
+    assert "no pattern 999" in capsys.readouterr().err
+    with Library(root) as lib:
+        assert lib.get(ids[1])["status"] == "draft"
+
+
+def test_list_sorts_by_date_rating_title_and_last_change(lib):
+    ids = stocked(lib, 3)
+    lib.update(ids[0], title="Zebra")
+    lib.update(ids[1], title="apple", rating=2)
+    lib.update(ids[2], title="Mango", rating=5)
+    lib.update(ids[0], add_tags=["late"])  # a change of tags only: the latest change
+    order = {sort: [p["id"] for p in lib.list(sort=sort)] for sort in ("newest", "oldest", "rating", "title", "changed")}
+    assert order == {"newest": ids[::-1], "oldest": ids, "rating": [ids[2], ids[1], ids[0]],
+                     "title": [ids[1], ids[2], ids[0]], "changed": [ids[0], ids[2], ids[1]]}
+    with pytest.raises(LibraryError, match="sort must be one of"):
+        lib.list(sort="size")

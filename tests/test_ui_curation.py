@@ -148,3 +148,20 @@ def test_a_tile_actions_result_is_undone_to_the_trash_and_redone_back(window, qt
     window.curation.stack.redo()
     qtbot.waitUntil(lambda: window.library.count() == 2, timeout=30_000)
     assert window.lib.get(child)["trashed"] is None
+
+
+def test_the_grid_sorts_as_asked_and_keeps_the_order_chosen(window, qtbot, isolated_home):
+    ids = _tiles(window, qtbot, 3)
+    window.set_rating([ids[1]], 5)
+    window.set_rating([ids[2]], 3)
+    _idle(window, qtbot)
+    sort = window.library.sort
+    sort.setCurrentIndex(sort.findData("rating"))
+    qtbot.waitUntil(lambda: [e.pattern_id for e in window.library.model.entries] == [ids[1], ids[2], ids[0]],
+                    timeout=30_000)
+    sort.setCurrentIndex(sort.findData("oldest"))
+    qtbot.waitUntil(lambda: [e.pattern_id for e in window.library.model.entries] == sorted(ids), timeout=30_000)
+    window.save_state()
+    sort.setCurrentIndex(0)
+    window.restore_state()
+    assert sort.currentData() == "oldest"

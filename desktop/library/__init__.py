@@ -10,6 +10,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+# the orders Library.list gives (here, not in the catalogue, for the CLI's parser and the window's
+# Library dock, which must not import SQLAlchemy to list them)
+SORTS = ("newest", "oldest", "rating", "title", "changed")
+
 __all__ = ["ChangeSet", "Library", "LibraryCorrupt", "LibraryError", "LibraryLocked", "restore_latest_backup"]
 
 if TYPE_CHECKING:

@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from desktop.config import atomic_write_bytes, make_durable
 from desktop.errors import UserError
+from desktop.library import SORTS
 from desktop.library.models import STATUSES, AuditLog, EmbeddingOutbox, Pattern, Provenance, QAReportRow, Tag
 
 IMPORTABLE = {".png", ".jpg", ".jpeg", ".webp", ".tif", ".tiff"}
@@ -638,12 +639,20 @@ class Library:
 
     # -- reading ----------------------------------------------------------------------------------
     def list(self, status: str | None = None, tag: str | list[str] | None = None, min_rating: int = 0,
-             limit: int | None = None, collection: str | None = None, trashed: bool = False) -> list[dict[str, Any]]:
-        """Patterns, newest first: those outside the trash, or (`trashed`) those in it, most
-        recently trashed first."""
+             limit: int | None = None, collection: str | None = None, trashed: bool = False,
+             sort: str = "newest") -> list[dict[str, Any]]:
+        """Patterns outside the trash, or (`trashed`) those in it, in the order `sort` names (one
+        of SORTS; "newest" lists the trash most recently trashed first)."""
+        if sort not in SORTS:
+            raise LibraryError(f"sort must be one of {', '.join(SORTS)}, not '{sort}'")
         query = select(Pattern).options(selectinload(Pattern.tags))
-        query = query.where(Pattern.trashed.is_not(None)).order_by(Pattern.trashed.desc(), Pattern.id.desc()) \
-            if trashed else query.where(Pattern.trashed.is_(None)).order_by(Pattern.id.desc())
+        query = query.where(Pattern.trashed.is_not(None) if trashed else Pattern.trashed.is_(None))
+        newest = [Pattern.trashed.desc()] if trashed else []
+        query = query.order_by(*{
+            "newest": [*newest, Pattern.id.desc()], "oldest": [Pattern.id],
+            "rating": [Pattern.rating.desc(), Pattern.id.desc()],
+            "title": [func.lower(Pattern.title), Pattern.id],
+            "changed": [Pattern.updated.desc(), Pattern.id.desc()]}[sort])
         if collection:
             from desktop.library.collections import member_ids
 
@@ -817,6 +826,9 @@ def _apply(session: Session, pattern: Pattern, status: str | None, rating: int |
             pattern.tags.remove(tag)
             detail.setdefault("untagged", []).append(name)
     if detail:
+        from desktop.library.models import now
+
+        pattern.updated = now()  # a change of tags only is a change too ("changed" sorts by it)
         session.add(AuditLog(action="update", pattern_id=pattern.id, detail=detail))
     return bool(detail)
 

@@ -230,6 +230,17 @@ class LibraryPanel(QWidget):
         self.more_like = QToolButton(text="More like this")
         self.more_like.setToolTip("Patterns that look like the selected one")
         self.more_like.clicked.connect(self._more_like_this)
+        self.sort = QComboBox()
+        from desktop.library import SORTS
+
+        for key, (text, tip) in zip(SORTS, (("Newest", "Newest first (in the trash: the latest trashed)"),
+                                            ("Oldest", "Oldest first"), ("Rating", "Highest rated first"),
+                                            ("Title", "By title, A to Z"),
+                                            ("Changed", "The latest rated, flagged or tagged first"))):
+            self.sort.addItem(text, key)
+            self.sort.setItemData(self.sort.count() - 1, tip, Qt.ToolTipRole)
+        self.sort.setToolTip("The grid's order (search results are in order of likeness)")
+        self.sort.setMaximumWidth(96)
         self.status_filter = QComboBox()
         self.status_filter.addItems(["All statuses", "draft", "approved", "rejected", "published"])
         self.status_filter.insertSeparator(self.status_filter.count())
@@ -252,7 +263,7 @@ class LibraryPanel(QWidget):
         self.colour_filter.setToolTip("Patterns in which this colour is a main colour (from their colour tags)")
         self.collection_filter = QComboBox()
         self.collection_filter.addItem("All collections", None)
-        for widget in (self.status_filter, self.rating_filter, self.colour_filter, self.collection_filter):
+        for widget in (self.status_filter, self.rating_filter, self.colour_filter, self.collection_filter, self.sort):
             widget.currentIndexChanged.connect(self._filters_changed)
             # as narrow as the dock needs (the list still shows whole names): the filters' longest
             # names would otherwise set the dock's least width and squeeze the Brief
@@ -280,6 +291,7 @@ class LibraryPanel(QWidget):
 
         search_row = QHBoxLayout()
         search_row.addWidget(self.search, 1)
+        search_row.addWidget(self.sort)
         search_row.addWidget(self.more_like)
         filter_row = QHBoxLayout()
         for widget in (self.status_filter, self.rating_filter, self.colour_filter, self.tag_filter,
@@ -358,7 +370,7 @@ class LibraryPanel(QWidget):
     def filters(self) -> dict[str, Any]:
         status = self.status_filter.currentText()
         return {"status": None if status.startswith("All") or status == TRASH else status,
-                "trashed": status == TRASH,
+                "trashed": status == TRASH, "sort": self.sort.currentData(),
                 "min_rating": self.rating_filter.currentIndex(),
                 "tag": [t for t in (self.tag_filter.text().strip().lower(), self.colour_filter.currentData()) if t]
                 or None,

@@ -215,11 +215,13 @@ class MainWindow(QMainWindow):
         if repeats in (1, 3, 5):
             self.preview.repeat_buttons.button(repeats).setChecked(True)
             self.preview.canvas.set_repeats(repeats)
+        self.library.sort.setCurrentIndex(max(0, self.library.sort.findData(self._ui_state.value("library/sort"))))
 
     def save_state(self) -> None:
         self._ui_state.setValue("geometry", self.saveGeometry())
         self._ui_state.setValue("state", self.saveState(STATE_VERSION))
         self._ui_state.setValue("preview/repeats", self.preview.canvas.repeats)
+        self._ui_state.setValue("library/sort", self.library.sort.currentData())
         self._ui_state.sync()
 
     def reset_layout(self) -> None:
@@ -438,8 +440,9 @@ class MainWindow(QMainWindow):
         if self.lib is None:
             self.library.header.setText("Search needs the library.")
             return
-        # a search looks outside the trash (the index does not hold it)
-        lib, filters = self.lib, {k: v for k, v in self.library.filters().items() if v and k != "trashed"}
+        # a search looks outside the trash (the index does not hold it), in order of likeness
+        lib, filters = self.lib, {k: v for k, v in self.library.filters().items()
+                                     if v and k not in ("trashed", "sort")}
 
         def run(ctx):
             return entries_for_hits(lib, fn(lib, filters))
