@@ -165,3 +165,37 @@ def test_the_grid_sorts_as_asked_and_keeps_the_order_chosen(window, qtbot, isola
     sort.setCurrentIndex(0)
     window.restore_state()
     assert sort.currentData() == "oldest"
+
+
+def test_compare_shows_the_selection_repeating_and_takes_the_curation_keys(window, qtbot):
+    from desktop.ui.compare_dialog import CompareDialog
+
+    ids = _tiles(window, qtbot, 3)
+    window.library.list.setFocus()
+    window.library.select_row(0)
+    qtbot.keyClick(window.library.list, Qt.Key_C)  # one pattern: nothing to compare, and it says so
+    assert "two to six" in window.statusBar().currentMessage() and not window.findChildren(CompareDialog)
+    window.library.list.selectAll()
+    qtbot.keyClick(window.library.list, Qt.Key_C)
+    dialog = window.findChildren(CompareDialog)[0]
+    qtbot.waitExposed(dialog)
+    qtbot.waitUntil(lambda: all(c.canvas.has_tile() for c in dialog.cells), timeout=30_000)
+    assert sorted(dialog.pattern_ids()) == sorted(ids) and dialog.cells[0].canvas.repeats == 2
+    first, second = dialog.pattern_ids()[:2]
+    qtbot.keyClick(dialog.cells[0].canvas, Qt.Key_P)
+    qtbot.waitUntil(lambda: window.lib.get(first)["status"] == "approved", timeout=30_000)
+    assert "approved" in dialog.cells[0].caption.text()
+    qtbot.keyClick(dialog.cells[0].canvas, Qt.Key_Right)
+    assert dialog.current == 1
+    qtbot.keyClick(dialog.cells[1].canvas, Qt.Key_4)
+    qtbot.keyClick(dialog.cells[1].canvas, Qt.Key_Delete)
+    qtbot.waitUntil(lambda: window.lib.get(second)["trashed"] is not None, timeout=30_000)
+    assert window.lib.get(second)["rating"] == 4 and "in the trash" in dialog.cells[1].caption.text()
+    dialog.cells[1].canvas.set_zoom(0.5)
+    qtbot.keyClick(dialog.cells[1].canvas, Qt.Key_Z)
+    assert {c.canvas.scale() for c in dialog.cells} == {0.5}
+    qtbot.keyClick(dialog.cells[1].canvas, Qt.Key_Return)
+    qtbot.waitUntil(lambda: window.current is not None and window.current.pattern_id == second, timeout=30_000)
+    window.curation.stack.undo()  # the trash, from the window, as any curation
+    qtbot.waitUntil(lambda: window.lib.get(second)["trashed"] is None, timeout=30_000)
+    dialog.close()

@@ -35,7 +35,9 @@ STATUS_KEYS = {Qt.Key_P: "approved", Qt.Key_X: "rejected", Qt.Key_U: "draft"}
 RATING_KEYS = {getattr(Qt, f"Key_{n}"): n for n in range(6)}
 # the grid's keys as Help ▸ Keyboard shortcuts lists them (Lightroom's)
 GRID_KEYS = (("P", "Approve the selected patterns"), ("X", "Reject them"), ("U", "Back to draft"),
-             ("0 … 5", "Rate them (0 clears)"), ("Space", "Large view of the selected pattern, and back"))
+             ("0 … 5", "Rate them (0 clears)"), ("Space", "Large view of the selected pattern, and back"),
+             ("C", "Compare the selected, side by side, each repeating"),
+             ("Del", "Move the selected to the trash (in the trash: delete for good)"))
 
 
 @dataclass
@@ -188,6 +190,7 @@ class LibraryView(QListView):
     ratingKey = Signal(int)
     largeView = Signal()
     trashKey = Signal()
+    compareKey = Signal()
 
     def keyPressEvent(self, event) -> None:
         key = event.key()
@@ -200,6 +203,8 @@ class LibraryView(QListView):
             self.ratingKey.emit(RATING_KEYS[key])
         elif key == Qt.Key_Space:
             self.largeView.emit()
+        elif key == Qt.Key_C and not event.modifiers():
+            self.compareKey.emit()
         else:
             super().keyPressEvent(event)
 
@@ -214,6 +219,7 @@ class LibraryPanel(QWidget):
     importRequested = Signal(list)  # paths
     imageSearchRequested = Signal(str)  # path of an image dropped on the search field
     largeViewRequested = Signal()
+    compareRequested = Signal()  # C in the grid: compare the selection
     trashRequested = Signal()  # Delete in the grid: the selection to the trash (in the trash: for good)
 
     def __init__(self, parent: QWidget | None = None):
@@ -288,6 +294,7 @@ class LibraryPanel(QWidget):
         self.list.ratingKey.connect(lambda rating: self._for_selection(self.ratingRequested, rating))
         self.list.largeView.connect(self.largeViewRequested)
         self.list.trashKey.connect(self.trashRequested)
+        self.list.compareKey.connect(self.compareRequested)
 
         search_row = QHBoxLayout()
         search_row.addWidget(self.search, 1)

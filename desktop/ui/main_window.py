@@ -38,9 +38,10 @@ FIRST_PAINT_WAIT_MS = 1500  # the longest the background start waits for the fir
 # whose stop loses nothing (a model half-hashed is not registered; a stopped publish stays queued)
 QUIET_JOBS = frozenset({"load", "read-library", "search", "probe-gpu", "qa", "extract-palette", "open-library",
                         "scan-folder", "update", "collection", "store", "reconcile", "index", "build-index", "clip",
-                        "add-model", "gather", "publish", "publish-queue"})
-# jobs let through to the end when quitting: a tile or an edit on its way into the library
-FINISH_JOBS = frozenset({"store", "update", "collection", "publish-queue"})
+                        "add-model", "gather", "publish", "publish-queue", "trash", "compare"})
+# jobs let through to the end when quitting: a tile or an edit on its way into the library (and
+# the trash being emptied, which was asked for, and is asked about)
+FINISH_JOBS = frozenset({"store", "update", "collection", "publish-queue", "trash", "empty-trash"})
 # what the render process imports when it is warmed: what a first diffusion job would wait for
 RENDER_IMPORTS = ("torch", "diffusers", "desktop.engine.generate", "desktop.engine.diffusion.engine")
 
@@ -106,6 +107,7 @@ class MainWindow(QMainWindow):
         self.library.moreLikeThisRequested.connect(self.more_like_this)
         self.library.importRequested.connect(self.import_paths)
         self.library.largeViewRequested.connect(self.toggle_large_view)
+        self.library.compareRequested.connect(self.compare_selected)
         self.inspector.tagsEdited.connect(self.edit_tags)
 
         self._load_models()
@@ -172,6 +174,8 @@ class MainWindow(QMainWindow):
         library_menu = bar.addMenu("&Library")
         self._action(library_menu, "Find &duplicates…", self.show_duplicates, "Ctrl+Shift+D",
                      "Pairs of patterns that look like one design, with their scores")
+        self._action(library_menu, "&Compare the selected…", self.compare_selected, None,
+                     "Two to six patterns side by side, each repeating, with the curation keys (C in the grid)")
         from desktop.ui.training import LoraTraining
 
         self.training = LoraTraining(self, library_menu)
@@ -997,6 +1001,44 @@ class MainWindow(QMainWindow):
 
         self.submit("duplicates", run, lane=Lane.WRITER, title="Finding duplicates",
                     on_done=lambda snap: dialog.show_pairs(*snap.result), on_failed=dialog.show_failure)
+
+    def compare_selected(self) -> None:
+        """Library ▸ Compare the selected (C in the grid): its pixels are read on the I/O lane."""
+        from desktop.ui.compare_dialog import MOST, CompareDialog
+
+        entries = [e for e in self.library.selected_entries() if e.pattern_id is not None]
+        if len(entries) < 2:
+            self.statusBar().showMessage("Select two to six patterns to compare them.", 4000)
+            return
+        dialog = CompareDialog(entries, self)
+        dialog.setAttribute(Qt.WA_DeleteOnClose)
+        dialog.status_requested.connect(self.set_status)
+        dialog.rating_requested.connect(self.set_rating)
+        dialog.trash_requested.connect(self.curation.trash)
+        dialog.open_requested.connect(self.open_pattern)
+        if len(entries) > MOST:
+            self.statusBar().showMessage(f"Comparing the first {MOST} of the {len(entries)} selected.", 5000)
+        shown = entries[:MOST]
+
+        def run(ctx):
+            from desktop.engine.images import load_rgb
+
+            out = []
+            for k, entry in enumerate(shown):
+                ctx.progress(k, len(shown), f"Reading #{entry.pattern_id}")
+                image = entry.image if entry.image is not None else load_rgb(entry.path)
+                out.append((entry.pattern_id, image, (entry.metadata or {}).get("repeat", "basic")))
+            return out
+
+        def done(snap: JobSnapshot) -> None:
+            from shiboken6 import isValid
+
+            if isValid(dialog):
+                for pid, image, repeat in snap.result:
+                    dialog.set_image(pid, image, repeat)
+
+        self.submit("compare", run, lane=Lane.IO, title=f"Comparing {len(shown)} patterns", on_done=done)
+        _bring_up(dialog)
 
     def open_pattern(self, pattern_id: int) -> None:
         """Show a catalogue pattern in the Preview and Inspector."""

@@ -116,6 +116,11 @@ class RepeatCanvas(QWidget):
         self.update()
         self.zoomChanged.emit(self.scale())
 
+    def set_zoom(self, scale: float) -> None:
+        self._zoom = float(scale)
+        self.update()
+        self.zoomChanged.emit(self._zoom)
+
     def actual_size(self) -> None:
         self._zoom, self._pan = 1.0, QPointF(0, 0)
         self.update()
