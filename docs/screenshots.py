@@ -1,5 +1,5 @@
 """Take the README's window screenshots (window.png, diffusion-brief.png, models.png, train-lora.png,
-training.png, colourways-dialog.png, colourways.png) from a fresh home folder.
+training.png, colourways-dialog.png, colourways.png, compare.png) from a fresh home folder.
 
     xvfb-run -s "-screen 0 1600x1000x24" .venv/bin/python docs/screenshots.py
 
@@ -115,6 +115,7 @@ def main() -> None:
     window.grab().save(str(DOCS / "training.png"))
     pump(app, 300, until=lambda: window.brief.loras.table.rowCount() == 2)
     colourways(app, window)
+    compare(app, window)
     window.shutdown()
     print(f"screenshots written to {DOCS}")
 
@@ -147,6 +148,26 @@ def colourways(app, window) -> None:
     pump(app, 120, until=lambda: window.lib.count() >= before + 4 and window.library.count() >= before + 4)
     pump(app, 2.0)
     window.grab().save(str(DOCS / "colourways.png"))
+
+
+def compare(app, window) -> None:
+    """Compare on the four colourways just made: the first approved, the second rated."""
+    from PySide6.QtCore import QItemSelection, QItemSelectionModel, Qt
+    from PySide6.QtTest import QTest
+
+    from desktop.ui.compare_dialog import CompareDialog
+
+    model, selection = window.library.model, window.library.list.selectionModel()
+    selection.select(QItemSelection(model.index(0), model.index(3)), QItemSelectionModel.ClearAndSelect)
+    window.compare_selected()
+    dialog = window.findChildren(CompareDialog)[-1]
+    pump(app, 30, until=lambda: all(cell.canvas.has_tile() for cell in dialog.cells))
+    QTest.keyClick(dialog.cells[0].canvas, Qt.Key_P)
+    QTest.keyClick(dialog.cells[0].canvas, Qt.Key_Right)
+    QTest.keyClick(dialog.cells[1].canvas, Qt.Key_4)
+    pump(app, 1.0)
+    dialog.grab().save(str(DOCS / "compare.png"))
+    dialog.close()
 
 
 if __name__ == "__main__":
