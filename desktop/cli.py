@@ -217,7 +217,7 @@ def cmd_generate(args: argparse.Namespace, extra: list[str]) -> int:
 
             for tile in tiles:
                 changes = library.add_tile(tile.image, tile.metadata)
-                tile.metadata["library_id"] = (changes.added or [s["duplicate_of"] for s in changes.skipped])[0]
+                tile.metadata["library_id"] = changes.pattern_id
             search.embed_pending(library)
     finally:
         if library is not None:

@@ -232,7 +232,7 @@ def cmd_colourways(args: argparse.Namespace, emit) -> int:
             written.append(_write_png(folder / f"{stem}-{name}.png", result.image, tile_meta))
             if library is not None:
                 changes = library.add_tile(result.image[..., :3], tile_meta, source="colourway")
-                ids.append((changes.added or [s["duplicate_of"] for s in changes.skipped])[0])
+                ids.append(changes.pattern_id)
         if args.sheet:
             from desktop.engine.colourways import sheet
 

@@ -220,3 +220,13 @@ def test_list_sorts_by_date_rating_title_and_last_change(lib):
                      "title": [ids[1], ids[2], ids[0]], "changed": [ids[0], ids[2], ids[1]]}
     with pytest.raises(LibraryError, match="sort must be one of"):
         lib.list(sort="size")
+
+
+def test_storing_a_tile_the_trash_holds_brings_it_back_and_names_it(lib):
+    (pid,) = stocked(lib, 1)
+    trash.trash(lib, [pid])
+    changes = lib.add_tile(tile(0), {"style": "toss", "seed": 0, "repeat": "basic"})  # the same bytes again
+    assert changes.restored == [pid] and changes.added == [] and changes.pattern_id == pid
+    assert lib.get(pid)["trashed"] is None
+    again = lib.add_tile(tile(0), {"style": "toss", "seed": 0, "repeat": "basic"})
+    assert again.skipped and again.pattern_id == pid

@@ -55,6 +55,13 @@ class ChangeSet:
     ignored: list[dict[str, Any]] = field(default_factory=list)  # a folder's files that are not images
     restored: list[int] = field(default_factory=list)  # brought back from the trash
 
+    @property
+    def pattern_id(self) -> int | None:
+        """For one image stored: its pattern, whether added now, brought back from the trash, or
+        the exact copy the library already held."""
+        found = self.added or self.restored or [s["duplicate_of"] for s in self.skipped]
+        return found[0] if found else None
+
     def merge(self, other: ChangeSet) -> ChangeSet:
         for name in ("added", "changed", "removed", "skipped", "quarantined", "ignored", "restored"):
             getattr(self, name).extend(getattr(other, name))

@@ -712,7 +712,7 @@ class MainWindow(QMainWindow):
             ids = []
             for tile in tiles:
                 changes = lib.add_tile(tile.image, tile.metadata)
-                pattern_id = (changes.added or [s["duplicate_of"] for s in changes.skipped] or [None])[0]
+                pattern_id = changes.pattern_id
                 ids.append(pattern_id)
                 if pattern_id is not None:  # read here, on the writer, not on the UI thread
                     tile.path = lib.get(pattern_id)["file"]

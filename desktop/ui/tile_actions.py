@@ -76,8 +76,8 @@ class TileActions:
 
                 for i, (pixels, child) in enumerate(made):
                     changes = window.lib.add_tile(pixels[..., :3], child, source=label)
-                    ids[i] = (changes.added or [s["duplicate_of"] for s in changes.skipped])[0]
-                    new += changes.added
+                    ids[i] = changes.pattern_id
+                    new += changes.added + changes.restored
                 search.embed_pending(window.lib)
                 if collection:
                     from desktop.library import collections
