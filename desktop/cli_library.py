@@ -277,8 +277,10 @@ def _trash(lib, args: argparse.Namespace, emit) -> int:
         raise UserError("--older-than takes a number of days, 0 or more")
     if not args.yes:
         ids = trash.would_empty(lib, args.ids or None, older)
+        listed = trash.summary(lib, ids)["published"] if ids else 0
         raise UserError(f"empty-trash would delete {len(ids)} pattern(s) and their files for good"
                         + (f" ({', '.join(map(str, ids[:10]))}{', …' if len(ids) > 10 else ''})" if ids else "")
+                        + (f", {listed} of them on the marketplace (their listings stay there)" if listed else "")
                         + "; run it again with --yes")
     gone = trash.empty(lib, args.ids or None, older).removed
     emit({"deleted": gone}, f"deleted {len(gone)} pattern(s) for good")

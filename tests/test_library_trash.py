@@ -230,3 +230,21 @@ def test_storing_a_tile_the_trash_holds_brings_it_back_and_names_it(lib):
     assert lib.get(pid)["trashed"] is None
     again = lib.add_tile(tile(0), {"style": "toss", "seed": 0, "repeat": "basic"})
     assert again.skipped and again.pattern_id == pid
+
+
+def test_emptying_the_trash_says_which_patterns_are_on_the_marketplace(tmp_path, capsys):
+    class Market:
+        def publish(self, data, name, metadata, key):
+            return {"id": "L1", "url": "https://market.test/p/L1"}
+
+    root = tmp_path / "lib"
+    with Library(root) as lib:
+        ids = stocked(lib, 2)
+        lib.update(ids[0], status="approved")
+        publishing.queue(lib, [ids[0]])
+        assert [p["id"] for p in publishing.sync(lib, Market())["published"]] == [ids[0]]
+        trash.trash(lib, ids)
+        assert trash.summary(lib) | {"oldest": None} == {"patterns": 2, "oldest": None, "published": 1}
+        assert trash.summary(lib, [ids[1]])["published"] == 0
+    assert main(["--library", str(root), "library", "empty-trash"]) == 2
+    assert "1 of them on the marketplace (their listings stay there)" in capsys.readouterr().err

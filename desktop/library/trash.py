@@ -20,7 +20,7 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from desktop.library.catalogue import ChangeSet, Library, LibraryError
-from desktop.library.models import AuditLog, EmbeddingOutbox, Pattern, now
+from desktop.library.models import AuditLog, EmbeddingOutbox, Pattern, Publication, now
 
 
 def _ids(ids: Iterable[int]) -> list[int]:
@@ -36,12 +36,15 @@ def in_trash(lib: Library, ids: Iterable[int] | None = None) -> list[int]:
         return sorted(session.scalars(query))
 
 
-def summary(lib: Library) -> dict[str, Any]:
-    """How many patterns are in the trash, and since when the oldest."""
+def summary(lib: Library, ids: Iterable[int] | None = None) -> dict[str, Any]:
+    """How many patterns are in the trash (or of `ids`, those in it), since when the oldest, and
+    how many of them are listed on the marketplace (deleting them here leaves their listings)."""
+    where = [Pattern.trashed.is_not(None)] + ([Pattern.id.in_(_ids(ids))] if ids is not None else [])
     with Session(lib.reader) as session:
-        count, oldest = session.execute(select(func.count(), func.min(Pattern.trashed))
-                                        .where(Pattern.trashed.is_not(None))).one()
-    return {"patterns": count, "oldest": oldest.isoformat() if oldest else None}
+        count, oldest = session.execute(select(func.count(), func.min(Pattern.trashed)).where(*where)).one()
+        listed = session.scalar(select(func.count()).select_from(Pattern).join(
+            Publication, Publication.pattern_id == Pattern.id).where(*where, Publication.state == "published"))
+    return {"patterns": count, "oldest": oldest.isoformat() if oldest else None, "published": listed}
 
 
 def _known(session: Session, ids: list[int]) -> None:

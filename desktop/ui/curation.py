@@ -201,14 +201,18 @@ class Curation:
         lib = window.lib
         from desktop.library import trash
 
-        count = len(ids) if ids else trash.summary(lib)["patterns"]
+        facts = trash.summary(lib, ids)
+        count = facts["patterns"]
         if not count:
             window.statusBar().showMessage("The trash is empty.", 4000)
             return
+        listed = (f"\n\n{facts['published']} of them {'is' if facts['published'] == 1 else 'are'} on the marketplace: "
+                  "the listings stay there, and Tessera will no longer know them." if facts["published"] else "")
         answer = QMessageBox.warning(
             window, "Delete for good",
             f"Delete {_plural(count)} {'selected in' if ids else 'in'} the trash for good?\n\n"
-            "Their files, provenance and QA reports are removed from the library. This cannot be undone.",
+            "Their files, provenance and QA reports are removed from the library. This cannot be undone."
+            + listed,
             QMessageBox.Yes | QMessageBox.Cancel, QMessageBox.Cancel)
         if answer != QMessageBox.Yes:
             return
