@@ -135,8 +135,8 @@ class Curation:
         self.restore_action = window._action(menu, "Res&tore from trash", self.restore_selected, "Ctrl+Shift+T",
                                              "Bring the selected patterns back from the trash")
         menu.addSeparator()
-        self.show_trash_action = window._action(menu, "Show t&he trash", self.show_trash, "Ctrl+Alt+T",
-                                                "The Library dock lists the trash; pick a status to leave it")
+        self.show_trash_action = window._action(menu, "Show t&he trash", self.show_trash, None,
+                                                "The Library dock lists the trash (Trash in its status filter); pick a status to leave it")
         self.empty_action = window._action(menu, "&Empty the trash…", lambda: self.empty_trash(), None,
                                            "Delete what is in the trash for good, files too")
         self._context_menu(window)
@@ -181,6 +181,10 @@ class Curation:
             self.stack.push(_Move(self, list(dict.fromkeys(ids)), into_trash=True))
 
     def restore_selected(self) -> None:
+        if not self.window.library.filters().get("trashed"):
+            self.window.statusBar().showMessage("Restore brings back what the trash lists: Edit ▸ Show the trash.",
+                                                5000)
+            return
         ids = self._selected_ids()
         if ids and self.window.lib is not None:
             self.stack.push(_Move(self, ids, into_trash=False))
