@@ -92,6 +92,8 @@ def test_the_trash_view_restores_and_deletes_for_good_after_asking(window, qtbot
     window.library.list.selectAll()
     window.curation.trash_selected()
     qtbot.waitUntil(lambda: window.library.count() == 0, timeout=30_000)
+    trash_entry = window.library.status_filter.findData("Trash")
+    qtbot.waitUntil(lambda: window.library.status_filter.itemText(trash_entry) == "Trash (3)", timeout=30_000)
     window.curation.show_trash_action.trigger()
     qtbot.waitUntil(lambda: window.library.count() == 3, timeout=30_000)
     assert "in the trash" in window.library.header.text()
@@ -117,6 +119,7 @@ def test_the_trash_view_restores_and_deletes_for_good_after_asking(window, qtbot
     qtbot.waitUntil(lambda: window.library.count() == 0, timeout=30_000)
     assert window.lib.list(trashed=True) == [] and [p["id"] for p in window.lib.list()] == [back]
     assert window.curation.stack.count() == 0  # nothing left to undo that names what is gone
+    qtbot.waitUntil(lambda: window.library.status_filter.itemText(trash_entry) == "Trash", timeout=30_000)
     assert set(ids) - {back} and "Deleted 2 patterns for good" in window.statusBar().currentMessage()
 
 

@@ -227,7 +227,8 @@ class Curation:
             window.library.remove_patterns(gone)
             window.statusBar().showMessage(f"Deleted {_plural(len(gone))} for good.", 6000)
 
-        window.submit("empty-trash", lambda ctx: trash.empty(lib, ids, ctx=ctx).removed, lane=Lane.WRITER,
+        window.submit("empty-trash", lambda ctx: self._counted(lib, trash.empty(lib, ids, ctx=ctx).removed),
+                      lane=Lane.WRITER,
                       title="Emptying the trash", on_done=done)
 
     # -- the mechanism ------------------------------------------------------------------------
@@ -280,4 +281,12 @@ class Curation:
                 window.library.remove_patterns(ids)
             window.statusBar().showMessage(f"{label}: {len(ids)} moved · Ctrl+Z undoes", 5000)
 
-        window.submit("trash", lambda ctx: write(lib), lane=Lane.WRITER, title=label, on_done=done)
+        window.submit("trash", lambda ctx: self._counted(lib, write(lib)), lane=Lane.WRITER, title=label,
+                      on_done=done)
+
+    def _counted(self, lib, result):
+        """`result`, after saying how many patterns the trash now holds (to the Library dock)."""
+        from desktop.library import trash
+
+        self.window.library.trash_count_known.emit(trash.summary(lib)["patterns"])
+        return result

@@ -219,6 +219,7 @@ class LibraryPanel(QWidget):
     importRequested = Signal(list)  # paths
     imageSearchRequested = Signal(str)  # path of an image dropped on the search field
     largeViewRequested = Signal()
+    trash_count_known = Signal(int)  # how many patterns the trash holds (emitted from any thread)
     compareRequested = Signal()  # C in the grid: compare the selection
     trashRequested = Signal()  # Delete in the grid: the selection to the trash (in the trash: for good)
 
@@ -248,9 +249,11 @@ class LibraryPanel(QWidget):
         self.sort.setToolTip("The grid's order (search results are in order of likeness)")
         self.sort.setMaximumWidth(96)
         self.status_filter = QComboBox()
-        self.status_filter.addItems(["All statuses", "draft", "approved", "rejected", "published"])
+        self.status_filter.addItem("All statuses", None)
+        for status in ("draft", "approved", "rejected", "published"):
+            self.status_filter.addItem(status, status)
         self.status_filter.insertSeparator(self.status_filter.count())
-        self.status_filter.addItem(TRASH)
+        self.status_filter.addItem(TRASH, TRASH)
         self.status_filter.setItemData(self.status_filter.count() - 1,
                                        "What was moved to the trash: Delete deletes it for good, "
                                        "Edit ▸ Restore brings it back", Qt.ToolTipRole)
@@ -295,6 +298,7 @@ class LibraryPanel(QWidget):
         self.list.largeView.connect(self.largeViewRequested)
         self.list.trashKey.connect(self.trashRequested)
         self.list.compareKey.connect(self.compareRequested)
+        self.trash_count_known.connect(self._show_trash_count)
 
         search_row = QHBoxLayout()
         search_row.addWidget(self.search, 1)
@@ -330,7 +334,7 @@ class LibraryPanel(QWidget):
 
     def _update_header(self, note: str = "") -> None:
         where = f" in {self.folder}" if self.folder else ""
-        if self.status_filter.currentText() == TRASH and not note:
+        if self.status_filter.currentData() == TRASH and not note:
             note = (f"{self.model.rowCount()} pattern(s) in the trash · Delete deletes for good, "
                     "Ctrl+Shift+T restores" if self.model.rowCount() else "The trash is empty.")
         self.header.setText(note or f"{self.model.rowCount()} patterns{where}")
@@ -364,7 +368,11 @@ class LibraryPanel(QWidget):
         return [self.model.entries[r] for r in rows]
 
     def show_trash(self) -> None:
-        self.status_filter.setCurrentIndex(self.status_filter.findText(TRASH))
+        self.status_filter.setCurrentIndex(self.status_filter.findData(TRASH))
+
+    def _show_trash_count(self, count: int) -> None:
+        """The status filter's Trash entry says how many patterns it holds."""
+        self.status_filter.setItemText(self.status_filter.findData(TRASH), f"{TRASH} ({count})" if count else TRASH)
 
     def remove_patterns(self, pattern_ids: set[int]) -> None:
         """Take these patterns out of the grid (moved to the trash, or out of it), the selection
@@ -375,8 +383,8 @@ class LibraryPanel(QWidget):
         self._update_header()
 
     def filters(self) -> dict[str, Any]:
-        status = self.status_filter.currentText()
-        return {"status": None if status.startswith("All") or status == TRASH else status,
+        status = self.status_filter.currentData()
+        return {"status": None if status == TRASH else status,
                 "trashed": status == TRASH, "sort": self.sort.currentData(),
                 "min_rating": self.rating_filter.currentIndex(),
                 "tag": [t for t in (self.tag_filter.text().strip().lower(), self.colour_filter.currentData()) if t]

@@ -427,8 +427,14 @@ class MainWindow(QMainWindow):
         if self.lib is None:
             return
         lib, filters = self.lib, {k: v for k, v in self.library.filters().items() if v}
-        job = self.submit("read-library", lambda ctx: read_library(lib, ctx=ctx, **filters), lane=Lane.IO,
-                          title="Reading the library", on_done=self._library_scanned)
+        def read(ctx):
+            from desktop.library import trash
+
+            self.library.trash_count_known.emit(trash.summary(lib)["patterns"])  # (a queued signal: any thread)
+            return read_library(lib, ctx=ctx, **filters)
+
+        job = self.submit("read-library", read, lane=Lane.IO, title="Reading the library",
+                          on_done=self._library_scanned)
         self._grid_job = job.id if job is not None else None
 
     def set_status(self, ids: list[int], status: str) -> None:
