@@ -53,13 +53,16 @@ def add_parsers(sub, common: argparse.ArgumentParser) -> None:
     se.add_argument("--no-download", action="store_true",
                     help="never fetch the CLIP weights for text search (they download on first use when online)")
     co = cmds.add_parser("collection", parents=[common], help="collections: saved briefs and their patterns")
-    co.add_argument("collection_action", choices=("list", "create", "add"))
+    co.add_argument("collection_action", choices=("list", "create", "add", "remove", "rename", "delete"),
+                    help="list; create NAME; add NAME IDS; remove NAME IDS; rename NAME --to NEW; "
+                         "delete NAME (its patterns stay in the library)")
     co.add_argument("name", nargs="?")
     co.add_argument("ids", nargs="*", type=int)
     co.add_argument("--palette", help="the brief's palette (name or \"#hex,#hex\")")
     co.add_argument("--repeat", default="basic")
     co.add_argument("--prompt", default="", help="prompt template")
     co.add_argument("--qa-profile", default="default")
+    co.add_argument("--to", metavar="NEW", help="the new name, for rename")
     si = cmds.add_parser("similar", parents=[common], help="more like this pattern")
     si.add_argument("id", type=int)
     si.add_argument("--limit", type=int, default=10)
@@ -305,6 +308,23 @@ def _collection(lib, args: argparse.Namespace, emit) -> int:
                  "palette": parse_palette(args.palette).hex if args.palette else []}
         cid = collections.create(lib, args.name, brief)
         emit({"id": cid, "name": args.name, "brief": brief}, f"created collection {args.name}")
+        return 0
+    if args.collection_action == "rename":
+        if not args.to:
+            raise UserError("collection rename needs the new name: --to NEW")
+        collections.rename(lib, args.name, args.to)
+        emit({"renamed": [args.name, args.to]}, f"renamed {args.name} to {args.to}")
+        return 0
+    if args.collection_action == "delete":
+        held = collections.delete_collection(lib, args.name)
+        emit({"deleted": args.name, "patterns": held},
+             f"deleted collection {args.name} ({len(held)} pattern(s), which stay in the library)")
+        return 0
+    if not args.ids:
+        raise UserError(f"collection {args.collection_action} needs pattern IDS after the NAME")
+    if args.collection_action == "remove":
+        changes = collections.remove(lib, args.name, args.ids)
+        emit({"removed": changes.changed}, f"took {len(changes.changed)} pattern(s) out of {args.name}")
         return 0
     changes = collections.add(lib, args.name, args.ids)
     emit({"added": changes.changed}, f"added {len(changes.changed)} pattern(s) to {args.name}")

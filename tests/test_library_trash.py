@@ -248,3 +248,27 @@ def test_emptying_the_trash_says_which_patterns_are_on_the_marketplace(tmp_path,
         assert trash.summary(lib, [ids[1]])["published"] == 0
     assert main(["--library", str(root), "library", "empty-trash"]) == 2
     assert "1 of them on the marketplace (their listings stay there)" in capsys.readouterr().err
+
+
+def test_collections_take_patterns_out_rename_and_delete_leaving_the_patterns(tmp_path, capsys):
+    root = tmp_path / "lib"
+    with Library(root) as lib:
+        ids = stocked(lib, 3)
+        collections.add(lib, "Spring", ids, make_missing=True)
+        assert collections.remove(lib, "Spring", [ids[0], 999]).changed == [ids[0]]
+        assert sorted(collections.member_ids(lib, "Spring")) == ids[1:]
+        collections.rename(lib, "Spring", "Spring 27")
+        collections.create(lib, "Autumn")
+        with pytest.raises(LibraryError, match="already a collection called 'Autumn'"):
+            collections.rename(lib, "Spring 27", "Autumn")
+    run = ["--library", str(root), "--json", "library", "collection"]
+    assert main([*run, "remove", "Spring 27", str(ids[1])]) == 0
+    assert json.loads(capsys.readouterr().out)["removed"] == [ids[1]]
+    assert main([*run, "rename", "Spring 27"]) == 2  # needs --to
+    assert main([*run, "rename", "Spring 27", "--to", "SS27"]) == 0
+    capsys.readouterr()
+    assert main([*run, "delete", "SS27"]) == 0
+    assert json.loads(capsys.readouterr().out) == {"deleted": "SS27", "patterns": [ids[2]]}
+    with Library(root) as lib:
+        assert [c["name"] for c in collections.all_collections(lib)] == ["Autumn"]
+        assert lib.count() == 3  # the patterns stay

@@ -202,3 +202,36 @@ def test_compare_shows_the_selection_repeating_and_takes_the_curation_keys(windo
     window.curation.stack.undo()  # the trash, from the window, as any curation
     qtbot.waitUntil(lambda: window.lib.get(second)["trashed"] is None, timeout=30_000)
     dialog.close()
+
+
+def test_the_selection_goes_into_a_collection_and_out_undoably(window, qtbot, monkeypatch):
+    from PySide6.QtWidgets import QInputDialog
+
+    from desktop.library import collections
+
+    ids = _tiles(window, qtbot, 3)
+    window.library.select_row(0)
+    window.library.list.selectAll()
+    monkeypatch.setattr(QInputDialog, "getItem", lambda *a, **k: ("Client picks", True))
+    window.curation.add_to_collection_action.trigger()
+    qtbot.waitUntil(lambda: window.library.collection_filter.findData("Client picks") >= 0, timeout=30_000)
+    assert sorted(collections.member_ids(window.lib, "Client picks")) == sorted(ids)
+    window.library.collection_filter.setCurrentIndex(window.library.collection_filter.findData("Client picks"))
+    qtbot.waitUntil(lambda: window.library.count() == 3, timeout=30_000)
+    window.library.select_row(0)
+    out = window.library.selected_entries()[0].pattern_id
+    window.curation.take_out_action.trigger()
+    qtbot.waitUntil(lambda: window.library.count() == 2, timeout=30_000)
+    assert out not in collections.member_ids(window.lib, "Client picks") and window.lib.get(out)
+    window.curation.stack.undo()  # back in
+    qtbot.waitUntil(lambda: window.library.count() == 3, timeout=30_000)
+    window.curation.stack.undo()  # the add undone: the collection it made goes too
+    qtbot.waitUntil(lambda: window.library.collection_filter.findData("Client picks") < 0, timeout=30_000)
+    assert [c["name"] for c in collections.all_collections(window.lib)] == [] and window.lib.count() == 3
+    window.curation.stack.redo()
+    qtbot.waitUntil(lambda: window.library.collection_filter.findData("Client picks") >= 0, timeout=30_000)
+    window.library.collection_filter.setCurrentIndex(window.library.collection_filter.findData("Client picks"))
+    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.Yes)
+    window.curation.delete_collection_action.trigger()
+    qtbot.waitUntil(lambda: window.library.collection_filter.findData("Client picks") < 0, timeout=30_000)
+    qtbot.waitUntil(lambda: window.library.count() == 3, timeout=30_000)  # all patterns again; none went

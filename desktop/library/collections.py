@@ -1,11 +1,12 @@
-"""Collections: saved briefs (prompt template, palette, repeat, QA profile) and their patterns."""
+"""Collections: saved briefs (prompt template, palette, repeat, QA profile) and their patterns:
+create, add, remove, rename, delete (the patterns always stay in the library)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from desktop.library.catalogue import ChangeSet, Library, LibraryError
@@ -52,6 +53,44 @@ def add(lib: Library, name: str, pattern_ids: Iterable[int], make_missing: bool 
         session.add_all(CollectionMember(collection_id=cid, pattern_id=i) for i in added)
         session.add(AuditLog(action="collection", detail={"name": name, "added": added}))
     return ChangeSet(changed=added)
+
+
+def remove(lib: Library, name: str, pattern_ids: Iterable[int]) -> ChangeSet:
+    """Take patterns out of a collection (the patterns stay in the library). ChangeSet.changed:
+    those that were in it."""
+    ids = sorted({int(i) for i in pattern_ids})
+    with Session(lib.engine) as session, session.begin():
+        cid = _id(session, name.strip())
+        had = sorted(set(session.scalars(select(CollectionMember.pattern_id).where(
+            CollectionMember.collection_id == cid, CollectionMember.pattern_id.in_(ids)))))
+        if had:
+            session.execute(delete(CollectionMember).where(CollectionMember.collection_id == cid,
+                                                           CollectionMember.pattern_id.in_(had)))
+            session.add(AuditLog(action="collection", detail={"name": name.strip(), "removed": had}))
+    return ChangeSet(changed=had)
+
+
+def rename(lib: Library, name: str, new_name: str) -> None:
+    new_name = new_name.strip()
+    if not new_name:
+        raise LibraryError("a collection needs a name")
+    with Session(lib.engine) as session, session.begin():
+        row = session.get(Collection, _id(session, name.strip()))
+        if new_name != row.name and session.scalar(select(Collection.id).where(Collection.name == new_name)):
+            raise LibraryError(f"there is already a collection called '{new_name}'")
+        session.add(AuditLog(action="collection", detail={"renamed": [row.name, new_name]}))
+        row.name = new_name
+
+
+def delete_collection(lib: Library, name: str) -> list[int]:
+    """Delete a collection (its brief and its list); its patterns stay in the library. Returns
+    the ids it held."""
+    with Session(lib.engine) as session, session.begin():
+        cid = _id(session, name.strip())
+        held = sorted(session.scalars(select(CollectionMember.pattern_id).where(CollectionMember.collection_id == cid)))
+        session.execute(delete(Collection).where(Collection.id == cid))  # its members go with it (cascade)
+        session.add(AuditLog(action="collection", detail={"deleted": name.strip(), "held": held}))
+    return held
 
 
 def all_collections(lib: Library) -> list[dict[str, Any]]:

@@ -98,6 +98,46 @@ class _Move(QUndoCommand):
         self._go(not self.into_trash, f"Undo {_lower(self.text())}")
 
 
+class _Membership(QUndoCommand):
+    """Patterns into a collection (made if it is new) or out of it; undone by the other way, for
+    the patterns the first run actually moved (and a collection it made goes again)."""
+
+    def __init__(self, curation: Curation, name: str, ids: list[int], into: bool):
+        verb = f"Add {_plural(len(ids))} to" if into else f"Take {_plural(len(ids))} out of"
+        super().__init__(f"{verb} {name}")
+        self.curation, self.name, self.ids, self.into = curation, name, ids, into
+        self.moved: list[int] | None = None
+        self.created = False
+        self.done_once = False
+
+    def _go(self, into: bool, label: str) -> None:
+        def write(lib) -> list[int]:
+            from desktop.library import collections
+
+            ids = self.ids if self.moved is None else self.moved
+            if into:
+                if self.moved is None:
+                    self.created = self.name not in {c["name"] for c in collections.all_collections(lib)}
+                moved = collections.add(lib, self.name, ids, make_missing=True).changed
+            else:
+                moved = collections.remove(lib, self.name, ids).changed
+                if self.created and self.moved is not None and not collections.member_ids(lib, self.name):
+                    collections.delete_collection(lib, self.name)  # undoing the add that made it
+            if self.moved is None:
+                self.moved = moved
+            return moved
+
+        self.curation._run_membership(label, write, self.name)
+
+    def redo(self) -> None:
+        label = self.text() if not self.done_once else f"Redo {_lower(self.text())}"
+        self.done_once = True
+        self._go(self.into, label)
+
+    def undo(self) -> None:
+        self._go(not self.into, f"Undo {_lower(self.text())}")
+
+
 def _separator(parent) -> QAction:
     action = QAction(parent)
     action.setSeparator(True)
@@ -195,6 +235,74 @@ class Curation:
         if ids and self.window.lib is not None:
             self.stack.push(_Move(self, list(ids), into_trash=False, label=label, done_already=True))
 
+    # -- collections -----------------------------------------------------------------------------
+    def collection_actions(self, menu) -> None:
+        """Library ▸ Add to / Take out of / Delete a collection (the grid's right-click menu too)."""
+        window = self.window
+        menu.addSeparator()
+        self.add_to_collection_action = window._action(
+            menu, "&Add the selected to a collection…", self.add_to_collection, "Ctrl+G",
+            "Gather the selected patterns in a collection, new or not (Ctrl+Z undoes)")
+        self.take_out_action = window._action(
+            menu, "&Take the selected out of this collection", self.take_out_of_collection, "Ctrl+Shift+G",
+            "Out of the collection the Library dock shows (the patterns stay in the library)")
+        self.delete_collection_action = window._action(
+            menu, "Delete the c&ollection…", self.delete_collection, None,
+            "Delete the collection the Library dock shows; its patterns stay in the library")
+        menu.addSeparator()
+        grid = window.library.list
+        for action in (_separator(grid), self.add_to_collection_action, self.take_out_action):
+            grid.addAction(action)
+
+    def _shown_collection(self) -> str | None:
+        return self.window.library.filters().get("collection")
+
+    def add_to_collection(self) -> None:
+        from PySide6.QtWidgets import QInputDialog
+
+        ids = self._selected_ids()
+        if not ids or self.window.lib is None:
+            self.window.statusBar().showMessage("Select the patterns to gather first.", 4000)
+            return
+        from desktop.library import collections
+
+        names = [c["name"] for c in collections.all_collections(self.window.lib)]
+        name, ok = QInputDialog.getItem(self.window, "Add to a collection",
+                                        f"Add {_plural(len(ids))} to (a new name makes a new collection):",
+                                        names, 0, True)
+        if ok and name.strip():
+            self.stack.push(_Membership(self, name.strip(), ids, into=True))
+
+    def take_out_of_collection(self) -> None:
+        name, ids = self._shown_collection(), self._selected_ids()
+        if not name:
+            self.window.statusBar().showMessage("Pick the collection in the Library dock's filter first.", 4000)
+        elif ids:
+            self.stack.push(_Membership(self, name, ids, into=False))
+
+    def delete_collection(self) -> None:
+        name, window = self._shown_collection(), self.window
+        if not name or window.lib is None:
+            window.statusBar().showMessage("Pick the collection to delete in the Library dock's filter first.", 4000)
+            return
+        answer = QMessageBox.question(window, "Delete collection",
+                                      f"Delete the collection “{name}”? Its patterns stay in the library.",
+                                      QMessageBox.Yes | QMessageBox.Cancel, QMessageBox.Cancel)
+        if answer != QMessageBox.Yes:
+            return
+        lib = window.lib
+
+        def done(snap: JobSnapshot) -> None:
+            window.library.collection_filter.setCurrentIndex(0)  # all patterns again
+            window.refresh_collections()
+            window.statusBar().showMessage(f"Deleted the collection {name}: its {len(snap.result)} pattern(s) stay.",
+                                           5000)
+
+        from desktop.library import collections
+
+        window.submit("collection", lambda ctx: collections.delete_collection(lib, name), lane=Lane.WRITER,
+                      title=f"Deleting the collection {name}", on_done=done)
+
     def show_trash(self) -> None:
         self.window.library.show_trash()
 
@@ -265,6 +373,20 @@ class Curation:
             window.statusBar().showMessage(f"{label}: {len(changed)} changed · Ctrl+Z undoes", 5000)
 
         window.submit("update", job, lane=Lane.WRITER, title=label, on_done=done)
+
+    def _run_membership(self, label: str, write, name: str) -> None:
+        window = self.window
+        if window.lib is None:
+            return
+        lib = window.lib
+
+        def done(snap: JobSnapshot) -> None:
+            window.refresh_collections()
+            if self._shown_collection() == name:
+                window.reload_library()
+            window.statusBar().showMessage(f"{label}: {len(snap.result)} · Ctrl+Z undoes", 5000)
+
+        window.submit("collection", lambda ctx: write(lib), lane=Lane.WRITER, title=label, on_done=done)
 
     def _run_move(self, label: str, write, into_trash: bool) -> None:
         window = self.window

@@ -182,6 +182,7 @@ class MainWindow(QMainWindow):
         from desktop.ui.publish_actions import PublishActions
 
         self.publishing = PublishActions(self, library_menu)
+        self.curation.collection_actions(library_menu)
         view = bar.addMenu("&View")
         for dock in self.docks.values():
             view.addAction(dock.toggleViewAction())
