@@ -77,7 +77,8 @@ def add_parsers(sub, common: argparse.ArgumentParser) -> None:
                     help="how well two layouts must line up, at the best shift, flip and turn, for a pair the "
                          f"other measures find to be one design (default {SAME_DESIGN})")
     ex = cmds.add_parser("export", parents=[common], help="print-ready files")
-    ex.add_argument("ids", nargs="+", type=int)
+    ex.add_argument("ids", nargs="*", type=int, help="the patterns (or choose them with the options below)")
+    _selection_options(ex)
     ex.add_argument("--out", required=True)
     ex.add_argument("--dpi", type=int, default=150)
     ex.add_argument("--format", choices=("png", "tiff"), default="png")
@@ -85,7 +86,8 @@ def add_parsers(sub, common: argparse.ArgumentParser) -> None:
     ex.add_argument("--swatch", action="store_true", help="also write a 3x3 swatch preview")
     sh = cmds.add_parser("sheet", parents=[common], help="a presentation sheet: each pattern as a 2x2 repeat "
                          "over its palette's swatches and title")
-    sh.add_argument("ids", nargs="+", type=int)
+    sh.add_argument("ids", nargs="*", type=int, help="the patterns (or choose them with the options below)")
+    _selection_options(sh)
     sh.add_argument("--out", required=True, metavar="PNG")
     sh.add_argument("--cell", type=int, default=320, help="each pattern's square, in px (default 320)")
     sh.add_argument("--columns", type=int, default=4, help="patterns a row (default 4)")
@@ -241,13 +243,14 @@ def cmd_library(args: argparse.Namespace, emit) -> int:
         if action == "sheet":
             from desktop.library.export import export_sheet
 
-            written = export_sheet(lib, args.ids, Path(args.out), args.cell, args.columns)
+            written = export_sheet(lib, _chosen(lib, args), Path(args.out), args.cell, args.columns)
             emit({"written": written}, f"wrote {written}")
             return 0
         if action == "export":
             from desktop.library.export import export_patterns
 
-            written = export_patterns(lib, args.ids, Path(args.out), args.dpi, args.format, args.as_basic, args.swatch)
+            written = export_patterns(lib, _chosen(lib, args), Path(args.out), args.dpi, args.format, args.as_basic,
+                                      args.swatch)
             emit({"written": written}, "\n".join(f"wrote {w}" for w in written))
             return 0
         result = lib.check(repair=True)
@@ -258,6 +261,32 @@ def cmd_library(args: argparse.Namespace, emit) -> int:
              f"{len(result['index']['removed_from_index'])}, queued {len(result['index']['queued'])}"
              + "".join(f"\n  {action}" for action in result["repairs"]))
         return 0 if result["ok"] else 1
+
+
+def _selection_options(parser: argparse.ArgumentParser) -> None:
+    """--collection, --status, --tag and --min-rating: patterns chosen as `library list` finds them."""
+    group = parser.add_argument_group("choosing the patterns instead of naming them")
+    group.add_argument("--collection", metavar="NAME", help="the patterns of this collection")
+    group.add_argument("--status", choices=("draft", "approved", "rejected", "published"))
+    group.add_argument("--tag", action="append", help="patterns with this tag (repeatable: all of them)")
+    group.add_argument("--min-rating", type=int, default=0)
+
+
+def _chosen(lib, args: argparse.Namespace) -> list[int]:
+    """The ids named, or else those the selection options choose (newest first), never the whole
+    library by accident."""
+    chosen = any((args.collection, args.status, args.tag, args.min_rating))
+    if args.ids and chosen:
+        raise UserError("name the patterns, or choose them with --collection/--status/--tag/--min-rating, not both")
+    if args.ids:
+        return list(args.ids)
+    if not chosen:
+        raise UserError("name the pattern IDS, or choose them with --collection, --status, --tag or --min-rating")
+    ids = [p["id"] for p in lib.list(status=args.status, tag=args.tag, min_rating=args.min_rating,
+                                     collection=args.collection)]
+    if not ids:
+        raise UserError("no pattern matches that choice")
+    return ids
 
 
 def _trash(lib, args: argparse.Namespace, emit) -> int:

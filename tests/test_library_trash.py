@@ -272,3 +272,25 @@ def test_collections_take_patterns_out_rename_and_delete_leaving_the_patterns(tm
     with Library(root) as lib:
         assert [c["name"] for c in collections.all_collections(lib)] == ["Autumn"]
         assert lib.count() == 3  # the patterns stay
+
+
+def test_export_and_sheet_take_patterns_chosen_by_collection_status_or_tag(tmp_path, capsys):
+    root = tmp_path / "lib"
+    with Library(root) as lib:
+        ids = stocked(lib, 3)
+        lib.update_many(ids[:2], status="approved")
+        collections.add(lib, "Spring", [ids[1], ids[2]], make_missing=True)
+        trash.trash(lib, [ids[2]])  # a trashed member is not chosen
+    run = ["--library", str(root), "--json", "library"]
+    assert main([*run, "export", "--collection", "Spring", "--out", str(tmp_path / "print")]) == 0
+    assert len(json.loads(capsys.readouterr().out)["written"]) == 1
+    assert main([*run, "export", "--status", "approved", "--out", str(tmp_path / "approved")]) == 0
+    assert len(json.loads(capsys.readouterr().out)["written"]) == 2
+    assert main([*run, "sheet", "--status", "approved", "--out", str(tmp_path / "sheet.png")]) == 0
+    assert (tmp_path / "sheet.png").is_file()
+    capsys.readouterr()
+    assert main([*run, "export", "--out", str(tmp_path / "all")]) == 2  # never the whole library by accident
+    assert "name the pattern IDS, or choose them" in capsys.readouterr().err
+    assert main([*run, "export", str(ids[0]), "--status", "draft", "--out", str(tmp_path / "x")]) == 2
+    assert main([*run, "sheet", "--status", "rejected", "--out", str(tmp_path / "none.png")]) == 2
+    assert "no pattern matches" in capsys.readouterr().err
