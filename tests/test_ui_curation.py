@@ -101,6 +101,7 @@ def test_the_trash_view_restores_and_deletes_for_good_after_asking(window, qtbot
     window.library.select_row(0)
     back = window.library.selected_entries()[0].pattern_id
     qtbot.waitUntil(lambda: "In the trash since" in window.inspector.view.toPlainText(), timeout=30_000)
+    assert "moved to the trash" in window.inspector.view.toPlainText()  # its history, in words
     window.curation.restore_action.trigger()
     qtbot.waitUntil(lambda: window.library.count() == 2, timeout=30_000)
     assert window.lib.get(back)["trashed"] is None
@@ -235,3 +236,14 @@ def test_the_selection_goes_into_a_collection_and_out_undoably(window, qtbot, mo
     window.curation.delete_collection_action.trigger()
     qtbot.waitUntil(lambda: window.library.collection_filter.findData("Client picks") < 0, timeout=30_000)
     qtbot.waitUntil(lambda: window.library.count() == 3, timeout=30_000)  # all patterns again; none went
+
+
+def test_the_inspectors_history_is_in_words():
+    from desktop.ui.inspector_panel import history_line
+
+    assert history_line("update", {"status": ["draft", "approved"], "rating": [0, 4], "tagged": ["client-a"]}) == \
+        "status draft → approved, rating 0 → 4, tagged client-a"
+    assert history_line("add", {"source": "/home/ada/scans/rose.tif", "sha256": "ab"}) == "added from rose.tif"
+    assert history_line("trash", {}) == "moved to the trash"
+    assert history_line("published", {"url": "https://m/p/1"}) == "published: https://m/p/1"
+    assert history_line("something-new", {"k": 1}) == 'something-new {"k": 1}'  # never lost, at worst raw

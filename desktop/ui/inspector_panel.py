@@ -4,10 +4,28 @@ from __future__ import annotations
 
 import html
 import json
+from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QLineEdit, QTextBrowser, QVBoxLayout, QWidget
+
+
+def history_line(action: str, detail: dict[str, Any]) -> str:
+    """One audit-log entry in words ("status draft → approved, rated 4, tagged client-a")."""
+    detail = detail if isinstance(detail, dict) else {}
+    if action == "update":
+        parts = [f"{key} {before} → {after}" for key, (before, after) in
+                 ((k, detail[k]) for k in ("status", "rating") if isinstance(detail.get(k), list))]
+        parts += [f"{word} {', '.join(detail[key])}" for key, word in (("tagged", "tagged"), ("untagged", "untagged"))
+                  if detail.get(key)]
+        return ", ".join(parts) or "updated"
+    words = {"add": f"added{' from ' + Path(detail['source']).name if detail.get('source') else ''}",
+             "trash": "moved to the trash", "restore": "restored from the trash",
+             "publish-queued": "queued for the marketplace",
+             "published": f"published{': ' + detail['url'] if detail.get('url') else ''}",
+             "publish-failed": f"the marketplace refused it: {detail.get('error', '')}"}
+    return words.get(action) or f"{action} {json.dumps(detail, sort_keys=True)}"
 
 
 def _row(name: str, value: Any) -> str:
@@ -98,9 +116,10 @@ class InspectorPanel(QWidget):
                              for lora in prov.get("loras") or [] if isinstance(lora, dict))
         if prov.get("attempts"):
             prov_rows += _row("QA attempts", len(prov["attempts"]))
-        history = "".join(f"<tr><td style='color:#9a9aa0;padding-right:8px'>{html.escape(h['time'][:19])}</td>"
-                          f"<td>{html.escape(h['action'])} {html.escape(json.dumps(h['detail'], sort_keys=True))}"
-                          f"</td></tr>" for h in item.get("history", [])[-8:])
+        history = "".join(f"<tr><td style='color:#9a9aa0;padding-right:8px'>"
+                          f"{html.escape(h['time'][:16].replace('T', ' '))}</td>"
+                          f"<td>{html.escape(history_line(h['action'], h['detail']))}</td></tr>"
+                          for h in item.get("history", [])[-8:])
         looks = "".join(f"<tr><td style='padding-right:8px'>#{s['id']}</td><td>{html.escape(s.get('title', ''))}</td>"
                         f"<td style='padding-left:8px'>{s['similarity']:.3f}</td><td style='padding-left:8px'>"
                         f"{s.get('hash_similarity', 0):.2f} pHash</td></tr>" for s in (similar or []))
