@@ -76,6 +76,9 @@ def add_parsers(sub, common: argparse.ArgumentParser) -> None:
     du.add_argument("--layout-threshold", type=float, default=SAME_DESIGN,
                     help="how well two layouts must line up, at the best shift, flip and turn, for a pair the "
                          f"other measures find to be one design (default {SAME_DESIGN})")
+    du.add_argument("--trash-copies", action="store_true",
+                    help="of each design found copied, keep one (published, approved or the highest rated, else "
+                         "the oldest) and move the others to the trash (recoloured pairs stay)")
     ex = cmds.add_parser("export", parents=[common], help="print-ready files")
     ex.add_argument("ids", nargs="*", type=int, help="the patterns (or choose them with the options below)")
     _selection_options(ex)
@@ -233,12 +236,22 @@ def cmd_library(args: argparse.Namespace, emit) -> int:
                                            alignment=args.layout_threshold)
             pairs = finder.duplicates(lib, thresholds)
             titles = {} if getattr(args, "json", False) else lib.titles(p[k] for p in pairs for k in "ab")
-            emit({"pairs": pairs, "thresholds": thresholds.__dict__},
+            put_aside, payload = "", {"pairs": pairs, "thresholds": thresholds.__dict__}
+            if args.trash_copies:
+                from desktop.library import trash
+                from desktop.library.dedupe import redundant_copies
+
+                choice = redundant_copies(lib, pairs)
+                moved = trash.trash(lib, choice["trash"]).removed
+                put_aside = (f"\nmoved {len(moved)} extra cop{'y' if len(moved) == 1 else 'ies'} to the trash, keeping "
+                             f"{', '.join(map(str, choice['keep']))} (tessera library restore IDS brings them back)")
+                payload |= {"trashed": moved, "kept": choice["keep"]}
+            emit(payload,
                  "\n".join(f"{p['kind']:10s} {p['a']} {titles.get(p['a'])} ~ {p['b']} {titles.get(p['b'])}  "
                            f"(layout {p['alignment']:.3f}, descriptor {p['descriptor']:.3f}, phash {p['hash']:.3f}, "
                            f"texture {p['texture']:.4f}, colour {p['colour']:.3f})"
                            for p in pairs)
-                 or "no near-duplicates at these thresholds")
+                 + put_aside or "no near-duplicates at these thresholds")
             return 0
         if action == "sheet":
             from desktop.library.export import export_sheet

@@ -294,3 +294,36 @@ def test_export_and_sheet_take_patterns_chosen_by_collection_status_or_tag(tmp_p
     assert main([*run, "export", str(ids[0]), "--status", "draft", "--out", str(tmp_path / "x")]) == 2
     assert main([*run, "sheet", "--status", "rejected", "--out", str(tmp_path / "none.png")]) == 2
     assert "no pattern matches" in capsys.readouterr().err
+
+
+def test_of_each_copied_design_one_is_kept_and_the_rest_put_aside(lib):
+    from desktop.library.dedupe import copy_groups, redundant_copies
+
+    ids = stocked(lib, 6)
+    a, b, c, d, e, f = ids
+    pairs = [{"a": a, "b": b, "kind": "copy"}, {"a": b, "b": c, "kind": "copy"},  # one group of three
+             {"a": d, "b": e, "kind": "copy"}, {"a": e, "b": f, "kind": "recoloured"}]  # a recolouring stays
+    assert copy_groups(pairs) == [[a, b, c], [d, e]]
+    assert redundant_copies(lib, pairs) == {"keep": [a, d], "trash": [b, c, e]}  # all draft: the oldest stays
+    lib.update(c, status="approved")
+    lib.update(b, rating=5)
+    lib.update(d, status="rejected")
+    assert redundant_copies(lib, pairs) == {"keep": [c, e], "trash": [a, b, d]}  # approved, then unrejected
+    lib.update(a, status="published")  # published outranks, and is never put aside
+    lib.update(c, status="published")
+    assert redundant_copies(lib, pairs)["trash"] == [b, d]
+
+
+def test_dupes_trash_copies_keeps_one_of_each_design(tmp_path, capsys):
+    root = tmp_path / "lib"
+    original = tile(7, 128)
+    with Library(root) as lib:
+        a = lib.add_tile(original, {"style": "toss", "repeat": "basic"}).added[0]
+        b = lib.add_tile(np.roll(original, 40, axis=1), {"style": "toss", "repeat": "basic"}).added[0]
+        other = lib.add_tile(tile(8, 128), {"style": "toss", "repeat": "basic"}).added[0]
+        search.embed_pending(lib)
+    assert main(["--library", str(root), "--json", "library", "dupes", "--trash-copies"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["trashed"] == [b] and out["kept"] == [a]
+    with Library(root) as lib:
+        assert [p["id"] for p in lib.list(trashed=True)] == [b] and {p["id"] for p in lib.list()} == {a, other}

@@ -672,8 +672,9 @@ def test_an_index_an_older_look_made_is_remade_in_parts_at_start(qtbot, qapp, tm
         win.crash_reporter.uninstall()
 
 
-def test_find_duplicates_lists_pairs_with_scores_and_opens_them(window, qtbot, tmp_path):
+def test_find_duplicates_lists_pairs_with_scores_and_opens_them(window, qtbot, tmp_path, monkeypatch):
     import numpy as np
+    from PySide6.QtWidgets import QMessageBox
 
     from desktop.engine.images import save_png
 
@@ -717,6 +718,15 @@ def test_find_duplicates_lists_pairs_with_scores_and_opens_them(window, qtbot, t
     assert dialog.table.rowCount() == 0  # the trash is not a duplicate
     window.curation.stack.undo()
     qtbot.waitUntil(lambda: window.lib.get(wanted)["trashed"] is None, timeout=30_000)
+    dialog.request_find()
+    qtbot.waitUntil(lambda: dialog.table.rowCount() == 1 and dialog.trash_copies.isEnabled(), timeout=30_000)
+    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.Yes)
+    older, newer = sorted(int(dialog.table.item(0, c).text().split()[0].lstrip("#")) for c in (0, 1))
+    qtbot.mouseClick(dialog.trash_copies, Qt.LeftButton)  # the newer copy goes; the older, the original, stays
+    qtbot.waitUntil(lambda: window.lib.get(newer)["trashed"] is not None, timeout=30_000)
+    assert window.lib.get(older)["trashed"] is None
+    window.curation.stack.undo()
+    qtbot.waitUntil(lambda: window.lib.get(newer)["trashed"] is None, timeout=30_000)
     for spin in dialog.spins.values():  # above 1: no measure can decide
         spin.setValue(1.01)
     dialog.request_find()

@@ -46,6 +46,7 @@ class DuplicatesDialog(QDialog):
     open_requested = Signal(int)  # a pattern id
     status_requested = Signal(list, str)  # pattern ids, a status
     trash_requested = Signal(list)  # pattern ids
+    trash_copies_requested = Signal(list)  # the pairs shown: put aside all but one of each copy group
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
@@ -70,9 +71,16 @@ class DuplicatesDialog(QDialog):
         self.find_button.clicked.connect(self.request_find)
         reset = QPushButton("&Defaults")
         reset.clicked.connect(self.reset_thresholds)
+        self.trash_copies = QPushButton("Trash the e&xtra copies…")
+        self.trash_copies.setToolTip("Of each design found copied, keep one (published, approved or the highest "
+                                     "rated, else the oldest) and move the others to the trash. Recoloured pairs "
+                                     "are left alone. Ctrl+Z in the window brings them back.")
+        self.trash_copies.setEnabled(False)
+        self.trash_copies.clicked.connect(lambda: self.trash_copies_requested.emit(list(self._pairs)))
         buttons = QHBoxLayout()
         buttons.addWidget(self.find_button)
         buttons.addWidget(reset)
+        buttons.addWidget(self.trash_copies)
         buttons.addStretch(1)
         self.summary = QLabel("Set the thresholds and press Find.")
         self.summary.setWordWrap(True)
@@ -137,6 +145,7 @@ class DuplicatesDialog(QDialog):
         """`pairs` as desktop.library.search.duplicates gives them; `patterns`: id -> (title, thumbnail)."""
         self.set_busy(False)
         self._pairs = pairs[:SHOWN]
+        self.trash_copies.setEnabled(any(p["kind"] == "copy" for p in self._pairs))
         self.table.setRowCount(len(self._pairs))
         for row, pair in enumerate(self._pairs):
             for column, pid in ((0, pair["a"]), (1, pair["b"])):
@@ -172,6 +181,10 @@ class DuplicatesDialog(QDialog):
         pid = self._current_pattern()
         if pid is not None:
             self.trash_requested.emit([pid])
+            self._mark(pid, "in the trash")
+
+    def mark_trashed(self, ids: list[int]) -> None:
+        for pid in ids:
             self._mark(pid, "in the trash")
 
     def _current_pattern(self) -> int | None:

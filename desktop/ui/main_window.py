@@ -982,6 +982,7 @@ class MainWindow(QMainWindow):
             self._duplicates.open_requested.connect(self.open_pattern)
             self._duplicates.status_requested.connect(self.set_status)
             self._duplicates.trash_requested.connect(self.curation.trash)
+            self._duplicates.trash_copies_requested.connect(self.trash_extra_copies)
         _bring_up(self._duplicates)
 
     def find_duplicates(self, thresholds) -> None:
@@ -1046,6 +1047,26 @@ class MainWindow(QMainWindow):
 
         self.submit("compare", run, lane=Lane.IO, title=f"Comparing {len(shown)} patterns", on_done=done)
         _bring_up(dialog)
+
+    def trash_extra_copies(self, pairs: list) -> None:
+        """Find duplicates ▸ Trash the extra copies: all but one of each copied design, after asking."""
+        if self.lib is None:
+            return
+        from desktop.library.dedupe import redundant_copies
+
+        choice = redundant_copies(self.lib, pairs)  # a read of their status and rating
+        if not choice["trash"]:
+            self.statusBar().showMessage("No extra copies to put aside (the published ones stay).", 5000)
+            return
+        answer = QMessageBox.question(
+            self._duplicates, "Trash the extra copies",
+            f"Move {len(choice['trash'])} extra cop{'y' if len(choice['trash']) == 1 else 'ies'} to the trash, keeping "
+            f"one of each of {len(choice['keep'])} design(s): the published, approved or highest rated, else the "
+            "oldest?\n\nRecoloured pairs are left alone. Ctrl+Z brings them back.",
+            QMessageBox.Yes | QMessageBox.Cancel, QMessageBox.Yes)
+        if answer == QMessageBox.Yes:
+            self.curation.trash(choice["trash"])
+            self._duplicates.mark_trashed(choice["trash"])
 
     def open_pattern(self, pattern_id: int) -> None:
         """Show a catalogue pattern in the Preview and Inspector."""
