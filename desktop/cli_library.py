@@ -34,6 +34,7 @@ def add_parsers(sub, common: argparse.ArgumentParser) -> None:
     st.add_argument("--rating", type=int)
     st.add_argument("--tag", action="append", default=[], help="add a tag (repeatable)")
     st.add_argument("--untag", action="append", default=[], help="remove a tag (repeatable)")
+    st.add_argument("--title", help="the pattern's title (its marketplace listing's name); one pattern at a time")
     tr = cmds.add_parser("trash", parents=[common], help="move patterns to the trash (restore brings them back)")
     tr.add_argument("ids", nargs="+", type=int)
     re_ = cmds.add_parser("restore", parents=[common], help="bring patterns back from the trash")
@@ -201,8 +202,10 @@ def cmd_library(args: argparse.Namespace, emit) -> int:
             emit(item, "\n".join(f"{k}: {v}" for k, v in item.items()))
             return 0
         if action == "set":
+            if args.title is not None and len(set(args.ids)) > 1:
+                raise UserError("--title names one pattern: give one ID")
             changes = lib.update_many(args.ids, status=args.status, rating=args.rating, add_tags=args.tag,
-                                      remove_tags=args.untag)  # all of them or, on an unknown id, none
+                                      remove_tags=args.untag, title=args.title)  # all, or on an unknown id none
             finder.refresh_fields(lib, changes.changed)
             items = [lib.get(i) for i in dict.fromkeys(args.ids)]
             emit({"changed": changes.changed, "patterns": items, **({"pattern": items[0]} if len(items) == 1 else {})},

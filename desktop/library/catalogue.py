@@ -28,6 +28,7 @@ from desktop.config import atomic_write_bytes, make_durable
 from desktop.errors import UserError
 from desktop.library import SORTS
 from desktop.library.models import STATUSES, AuditLog, EmbeddingOutbox, Pattern, Provenance, QAReportRow, Tag
+from desktop.library.titles import tile_title
 
 IMPORTABLE = {".png", ".jpg", ".jpeg", ".webp", ".tif", ".tiff"}
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
@@ -570,6 +571,10 @@ class Library:
             raise LibraryError(f"status must be one of {', '.join(STATUSES)}, not '{status}'")
         if rating is not None and not 0 <= int(rating) <= 5:
             raise LibraryError(f"rating must be 0 to 5, not {rating}")
+        if title is not None:
+            title = " ".join(str(title).split())
+            if not title or len(title) > 255:
+                raise LibraryError("a title needs 1 to 255 characters")
         ids = list(dict.fromkeys(int(i) for i in ids))
         add = {n.strip().lower() for n in add_tags if n.strip()}
         drop = {n.strip().lower() for n in remove_tags}
@@ -582,10 +587,8 @@ class Library:
                 raise LibraryError(f"no pattern {missing[0]} in this library")
             for pid in ids:
                 pattern = found[pid]
-                if title is not None:
-                    pattern.title = title
                 manual = {t.name for t in pattern.tags if t.source == "manual"}
-                if _apply(session, pattern, status, rating, (manual | add) - drop, only_named=add | drop):
+                if _apply(session, pattern, status, rating, (manual | add) - drop, only_named=add | drop, title=title):
                     changed.append(pid)
         return ChangeSet(changed=changed)
 
@@ -594,7 +597,7 @@ class Library:
         confidence). `set_curation` puts exactly this back: the window's undo."""
         ids = sorted({int(i) for i in ids})
         with Session(self.reader) as session:
-            return {p.id: {"status": p.status, "rating": p.rating,
+            return {p.id: {"status": p.status, "rating": p.rating, "title": p.title,
                            "tags": sorted(t.name for t in p.tags if t.source == "manual"),
                            "auto": {t.name: t.confidence for t in p.tags if t.source == "auto"}}
                     for p in session.scalars(select(Pattern).where(Pattern.id.in_(ids))
@@ -613,7 +616,8 @@ class Library:
                                            .options(selectinload(Pattern.tags))):
                 state = states.get(pattern.id) or states.get(str(pattern.id))
                 if _apply(session, pattern, state["status"], int(state["rating"]),
-                          {n.strip().lower() for n in state["tags"] if n.strip()}, auto=state.get("auto")):
+                          {n.strip().lower() for n in state["tags"] if n.strip()}, auto=state.get("auto"),
+                          title=state.get("title")):
                     changed.append(pattern.id)
         return ChangeSet(changed=changed)
 
@@ -798,13 +802,17 @@ class Library:
 
 
 def _apply(session: Session, pattern: Pattern, status: str | None, rating: int | None, tags: set[str],
-           only_named: set[str] | None = None, auto: dict[str, float] | None = None) -> bool:
-    """Set a pattern's status and rating (None: leave it) and its own tags to `tags`, with the
+           only_named: set[str] | None = None, auto: dict[str, float] | None = None,
+           title: str | None = None) -> bool:
+    """Set a pattern's title, status and rating (None: leave it) and its own tags to `tags`, with the
     change in the audit log; whether anything changed. With `only_named`, only tags of those
     names are touched (an edit that adds and removes some; removing one takes an automatic tag
     too). With `auto` (name -> confidence), the automatic tags become exactly those (an undo).
     A tag the user sets that was automatic becomes theirs, in place."""
     detail: dict[str, Any] = {}
+    if title is not None and title != pattern.title:
+        detail["title"] = [pattern.title, title]
+        pattern.title = title
     if status is not None and status != pattern.status:
         detail["status"] = [pattern.status, status]
         pattern.status = status
@@ -957,18 +965,3 @@ def _summary(pattern: Pattern, library: Library) -> dict[str, Any]:
             "rating": pattern.rating, "title": pattern.title, "tags": sorted(t.name for t in pattern.tags),
             "created": pattern.created.isoformat(), "updated": pattern.updated.isoformat(),
             "trashed": pattern.trashed.isoformat() if pattern.trashed else None}
-
-
-def tile_title(metadata: dict[str, Any]) -> str:
-    """A generated tile's title: the one its metadata gives (a colourway's: its source's and the
-    palette's), else its style and seed, or the start of its prompt and its seed."""
-    if str(metadata.get("title") or "").strip():
-        return str(metadata["title"]).strip()[:120]
-    seed = metadata.get("seed")
-    tail = "" if seed is None else f" {seed}"
-    if metadata.get("style"):
-        return f"{metadata['style']}{tail}"
-    prompt = " ".join(str(metadata.get("prompt") or "").split())
-    if prompt:
-        return (prompt if len(prompt) <= 40 else prompt[:39].rstrip() + "…") + (f" · seed{tail}" if tail else "")
-    return f"tile{tail}"

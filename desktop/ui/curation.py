@@ -209,6 +209,10 @@ class Curation:
         self._push(" and ".join(words).capitalize() or "Tags", [pattern_id],
                    lambda lib: lib.update_many([pattern_id], add_tags=add, remove_tags=remove).changed)
 
+    def rename(self, pattern_id: int, title: str) -> None:
+        self._push(f"Rename #{pattern_id} “{title}”", [pattern_id],
+                   lambda lib: lib.update_many([pattern_id], title=title).changed)
+
     def trash_selected(self) -> None:
         ids = self._selected_ids()
         if ids and self.window.library.filters().get("trashed"):  # in the trash already: Delete deletes for good
@@ -366,7 +370,7 @@ class Curation:
             changed, states = snap.result
             for pid, state in states.items():
                 window.library.model.refresh(pid, status=state["status"], rating=state["rating"],
-                                             tags=sorted({*state["tags"], *state["auto"]}))
+                                             tags=sorted({*state["tags"], *state["auto"]}), title=state["title"])
             current = window.current
             if current is not None and current.pattern_id in states:
                 window.load_library_facts(current)

@@ -15,7 +15,9 @@ def history_line(action: str, detail: dict[str, Any]) -> str:
     """One audit-log entry in words ("status draft → approved, rated 4, tagged client-a")."""
     detail = detail if isinstance(detail, dict) else {}
     if action == "update":
-        parts = [f"{key} {before} → {after}" for key, (before, after) in
+        parts = [f"renamed “{detail['title'][1]}” (was “{detail['title'][0]}”)"] \
+            if isinstance(detail.get("title"), list) else []
+        parts += [f"{key} {before} → {after}" for key, (before, after) in
                  ((k, detail[k]) for k in ("status", "rating") if isinstance(detail.get(k), list))]
         parts += [f"{word} {', '.join(detail[key])}" for key, word in (("tagged", "tagged"), ("untagged", "untagged"))
                   if detail.get(key)]
@@ -62,6 +64,7 @@ def _publication_html(row: dict[str, Any] | None) -> str:
 
 class InspectorPanel(QWidget):
     tagsEdited = Signal(int, list, list)  # pattern id, tags to add, tags to remove
+    titleEdited = Signal(int, str)  # pattern id, its new title
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
@@ -73,11 +76,22 @@ class InspectorPanel(QWidget):
         self.tags.setToolTip("Type tags and press Enter: 'floral, navy' adds them, '-navy' removes one")
         self.tags.returnPressed.connect(self._tags_entered)
         self.tags.setEnabled(False)
+        self.title = QLineEdit()
+        self.title.setPlaceholderText("title")
+        self.title.setToolTip("The pattern's title, and its marketplace listing's name: type and press Enter "
+                              "(F2 in the grid comes here; Ctrl+Z undoes)")
+        self.title.returnPressed.connect(self._title_entered)
+        self.title.setEnabled(False)
+        self._title_shown = ""
+        title_row = QHBoxLayout()
+        title_row.addWidget(QLabel("Title"))
+        title_row.addWidget(self.title, 1)
         row = QHBoxLayout()
         row.addWidget(self.tags_label)
         row.addWidget(self.tags, 1)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
+        layout.addLayout(title_row)
         layout.addLayout(row)
         layout.addWidget(self.view)
         self.pattern_id: int | None = None
@@ -88,6 +102,20 @@ class InspectorPanel(QWidget):
 
     def _render(self) -> None:
         self.view.setHtml(self._tile_html + self._qa_html + self._library_html)
+
+    def _title_entered(self) -> None:
+        text = " ".join(self.title.text().split())
+        if self.pattern_id is not None and text and text != self._title_shown:
+            self._title_shown = text
+            self.titleEdited.emit(self.pattern_id, text)
+        elif not text:
+            self.title.setText(self._title_shown)  # a pattern keeps a title
+
+    def edit_title(self) -> None:
+        """F2: the title field, selected, to type over."""
+        if self.title.isEnabled():
+            self.title.setFocus()
+            self.title.selectAll()
 
     def _tags_entered(self) -> None:
         if self.pattern_id is None:
@@ -103,6 +131,10 @@ class InspectorPanel(QWidget):
         """Status, tags, provenance, history and look-alikes of a catalogued pattern."""
         self.pattern_id = item["id"] if item else None
         self.tags.setEnabled(item is not None)
+        self.title.setEnabled(item is not None)
+        self._title_shown = str(item.get("title") or "") if item else ""
+        if not self.title.hasFocus():  # not under the user's typing
+            self.title.setText(self._title_shown)
         if not item:
             self._library_html = ""
             self._render()

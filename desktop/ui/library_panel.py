@@ -37,6 +37,7 @@ RATING_KEYS = {getattr(Qt, f"Key_{n}"): n for n in range(6)}
 GRID_KEYS = (("P", "Approve the selected patterns"), ("X", "Reject them"), ("U", "Back to draft"),
              ("0 … 5", "Rate them (0 clears)"), ("Space", "Large view of the selected pattern, and back"),
              ("C", "Compare the selected, side by side, each repeating"),
+             ("F2", "Rename the pattern shown (its title, and its listing's name)"),
              ("Del", "Move the selected to the trash (in the trash: delete for good)"))
 
 
@@ -191,6 +192,7 @@ class LibraryView(QListView):
     largeView = Signal()
     trashKey = Signal()
     compareKey = Signal()
+    renameKey = Signal()
 
     def keyPressEvent(self, event) -> None:
         key = event.key()
@@ -205,6 +207,8 @@ class LibraryView(QListView):
             self.largeView.emit()
         elif key == Qt.Key_C and not event.modifiers():
             self.compareKey.emit()
+        elif key == Qt.Key_F2:
+            self.renameKey.emit()
         else:
             super().keyPressEvent(event)
 
@@ -221,6 +225,7 @@ class LibraryPanel(QWidget):
     largeViewRequested = Signal()
     trash_count_known = Signal(int)  # how many patterns the trash holds (emitted from any thread)
     compareRequested = Signal()  # C in the grid: compare the selection
+    renameRequested = Signal()  # F2 in the grid: the title of the pattern shown
     trashRequested = Signal()  # Delete in the grid: the selection to the trash (in the trash: for good)
 
     def __init__(self, parent: QWidget | None = None):
@@ -298,6 +303,7 @@ class LibraryPanel(QWidget):
         self.list.largeView.connect(self.largeViewRequested)
         self.list.trashKey.connect(self.trashRequested)
         self.list.compareKey.connect(self.compareRequested)
+        self.list.renameKey.connect(self.renameRequested)
         self.trash_count_known.connect(self._show_trash_count)
 
         search_row = QHBoxLayout()
@@ -443,8 +449,12 @@ def _swatch_icon(hex_colour: str) -> QIcon:
 
 
 def _caption(entry: TileEntry) -> str:
+    from desktop.library.titles import tile_title
+
     meta = entry.metadata
-    if meta.get("title"):  # a title of its own (a colourway's: its source's and its palette's)
+    if entry.pattern_id is not None and entry.title and entry.title != tile_title(meta):
+        first = _elide_middle(entry.title)  # a title someone gave it (or its file's name)
+    elif meta.get("title"):  # a title of its own (a colourway's: its source's and its palette's)
         first = _elide_middle(str(meta["title"]))
     elif meta.get("style"):
         first = f"{meta['style']} · {meta.get('repeat', '')}"

@@ -109,6 +109,8 @@ class MainWindow(QMainWindow):
         self.library.largeViewRequested.connect(self.toggle_large_view)
         self.library.compareRequested.connect(self.compare_selected)
         self.inspector.tagsEdited.connect(self.edit_tags)
+        self.inspector.titleEdited.connect(lambda pid, title: self.curation.rename(pid, title))
+        self.library.renameRequested.connect(self._rename_selected)
 
         self._load_models()
         self.setAcceptDrops(True)  # what the docks do not take themselves: models, LoRAs, images
@@ -443,6 +445,12 @@ class MainWindow(QMainWindow):
 
     def set_rating(self, ids: list[int], rating: int) -> None:
         self.curation.set_rating(ids, rating)
+
+    def _rename_selected(self) -> None:
+        """F2 in the grid: the Inspector's title field, for the pattern shown."""
+        self.docks["Inspector"].show()
+        self.docks["Inspector"].raise_()
+        self.inspector.edit_title()
 
     def edit_tags(self, pattern_id: int, add: list[str], remove: list[str]) -> None:
         self.curation.edit_tags(pattern_id, add, remove)
