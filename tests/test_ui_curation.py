@@ -267,3 +267,22 @@ def test_f2_renames_the_pattern_shown_and_ctrl_z_takes_it_back(window, qtbot):
     qtbot.waitUntil(lambda: window.lib.get(pid)["title"] == "polka-dots 0", timeout=30_000)
     qtbot.waitUntil(lambda: field.text() == "polka-dots 0", timeout=30_000)
     assert not window.library.model.data(window.library.model.index(0)).startswith("Navy")
+
+
+def test_compare_says_which_pattern_it_cannot_show(window, qtbot):
+    from pathlib import Path
+
+    from desktop.ui.compare_dialog import CompareDialog
+
+    ids = _tiles(window, qtbot, 2)
+    Path(window.lib.get(ids[0])["file"]).write_bytes(b"not a png any more")  # damaged on disk
+    for entry in window.library.model.entries:
+        entry.image = None  # as the grid holds a pattern it read from the library: its thumbnail only
+    window.library.select_row(0)
+    window.library.list.selectAll()
+    window.compare_selected()
+    dialog = window.findChildren(CompareDialog)[0]
+    broken = next(c for c in dialog.cells if c.entry.pattern_id == ids[0])
+    whole = next(c for c in dialog.cells if c.entry.pattern_id == ids[1])
+    qtbot.waitUntil(lambda: "cannot be shown" in broken.caption.text() and whole.canvas.has_tile(), timeout=30_000)
+    dialog.close()

@@ -95,6 +95,12 @@ class CompareDialog(QDialog):
                 cell.canvas.set_tile(image, repeat)
                 cell.canvas.fit()
 
+    def set_unreadable(self, pattern_id: int, why: str) -> None:
+        for cell in self.cells:
+            if cell.entry.pattern_id == pattern_id:
+                cell.caption.setText(f"#{pattern_id}: cannot be shown ({why})")
+                cell.caption.setToolTip(why)
+
     # -- focus and keys ------------------------------------------------------------------------
     def eventFilter(self, obj, event) -> bool:
         if event.type() == QEvent.MouseButtonPress:

@@ -1037,12 +1037,16 @@ class MainWindow(QMainWindow):
         shown = entries[:MOST]
 
         def run(ctx):
-            from desktop.engine.images import load_rgb
+            from desktop.engine.images import ImageReadError, load_rgb
 
             out = []
             for k, entry in enumerate(shown):
                 ctx.progress(k, len(shown), f"Reading #{entry.pattern_id}")
-                image = entry.image if entry.image is not None else load_rgb(entry.path)
+                try:
+                    image = entry.image if entry.image is not None else load_rgb(entry.path)
+                except (ImageReadError, OSError) as exc:  # a file gone or damaged: `check` says more
+                    out.append((entry.pattern_id, None, str(exc)))
+                    continue
                 out.append((entry.pattern_id, image, (entry.metadata or {}).get("repeat", "basic")))
             return out
 
@@ -1051,7 +1055,10 @@ class MainWindow(QMainWindow):
 
             if isValid(dialog):
                 for pid, image, repeat in snap.result:
-                    dialog.set_image(pid, image, repeat)
+                    if image is None:
+                        dialog.set_unreadable(pid, repeat)
+                    else:
+                        dialog.set_image(pid, image, repeat)
 
         self.submit("compare", run, lane=Lane.IO, title=f"Comparing {len(shown)} patterns", on_done=done)
         _bring_up(dialog)
