@@ -47,11 +47,14 @@ def summary(lib: Library, ids: Iterable[int] | None = None) -> dict[str, Any]:
     return {"patterns": count, "oldest": oldest.isoformat() if oldest else None, "published": listed}
 
 
-def _known(session: Session, ids: list[int]) -> None:
-    found = set(session.scalars(select(Pattern.id).where(Pattern.id.in_(ids))))
+def _trashed_since(session: Session, ids: list[int]) -> dict[int, Any]:
+    """id -> when it was trashed (None: not in the trash), for every one of `ids`; an unknown id
+    is refused."""
+    found = dict(session.execute(select(Pattern.id, Pattern.trashed).where(Pattern.id.in_(ids))).all())
     missing = [i for i in ids if i not in found]
     if missing:
         raise LibraryError(f"no pattern {missing[0]} in this library")
+    return found
 
 
 def trash(lib: Library, ids: Iterable[int]) -> ChangeSet:
@@ -59,15 +62,14 @@ def trash(lib: Library, ids: Iterable[int]) -> ChangeSet:
     already there are passed over. ChangeSet.removed: the ids moved."""
     ids = _ids(ids)
     with Session(lib.engine) as session, session.begin():
-        _known(session, ids)
-        moving = list(session.scalars(select(Pattern.id).where(Pattern.id.in_(ids), Pattern.trashed.is_(None))))
+        moving = [i for i, since in _trashed_since(session, ids).items() if since is None]
         if moving:
             stamp = now()
             session.execute(update(Pattern).where(Pattern.id.in_(moving)).values(trashed=stamp))
             session.execute(delete(EmbeddingOutbox).where(EmbeddingOutbox.pattern_id.in_(moving)))
             session.add_all(AuditLog(action="trash", pattern_id=i, detail={}) for i in moving)
     _forget(lib, moving)
-    return ChangeSet(removed=moving)
+    return ChangeSet(removed=sorted(moving))
 
 
 def _forget(lib: Library, ids: list[int]) -> None:
@@ -85,8 +87,7 @@ def restore(lib: Library, ids: Iterable[int]) -> ChangeSet:
     transaction (search.embed_pending makes them). ChangeSet.restored: the ids brought back."""
     ids = _ids(ids)
     with Session(lib.engine) as session, session.begin():
-        _known(session, ids)
-        back = list(session.scalars(select(Pattern.id).where(Pattern.id.in_(ids), Pattern.trashed.is_not(None))))
+        back = sorted(i for i, since in _trashed_since(session, ids).items() if since is not None)
         if back:
             session.execute(update(Pattern).where(Pattern.id.in_(back)).values(trashed=None))
             queued = set(session.scalars(select(EmbeddingOutbox.pattern_id).where(EmbeddingOutbox.pattern_id.in_(back))))

@@ -133,25 +133,24 @@ class CompareDialog(QDialog):
         return self.cells[self.current] if self.cells else None
 
     def _status(self, status: str) -> None:
-        cell = self._cell()
-        if cell is not None:
-            cell.status = status
-            cell.show_caption()
-            self.status_requested.emit([cell.entry.pattern_id], status)
+        self._curate(self.status_requested, status, status=status)
 
     def _rate(self, rating: int) -> None:
-        cell = self._cell()
-        if cell is not None:
-            cell.rating = rating
-            cell.show_caption()
-            self.rating_requested.emit([cell.entry.pattern_id], rating)
+        self._curate(self.rating_requested, rating, rating=rating)
 
     def _trash(self) -> None:
         cell = self._cell()
         if cell is not None and not cell.trashed:
-            cell.trashed = True
+            self._curate(self.trash_requested, trashed=True)
+
+    def _curate(self, signal, *value, **shown) -> None:
+        """Ask the window for it, for the pattern in focus, and say so in its caption at once."""
+        cell = self._cell()
+        if cell is not None:
+            for name, new in shown.items():
+                setattr(cell, name, new)
             cell.show_caption()
-            self.trash_requested.emit([cell.entry.pattern_id])
+            signal.emit([cell.entry.pattern_id], *value)
 
     def _open(self) -> None:
         cell = self._cell()

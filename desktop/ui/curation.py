@@ -56,86 +56,86 @@ class _Change(QUndoCommand):
         self.curation._run(f"Undo {_lower(self.text())}", lambda lib: lib.set_curation(self.before or {}).changed)
 
 
-class _Move(QUndoCommand):
-    """Into the trash, or out of it; undone by the other way. The ids actually moved the first
-    time are the ones moved back."""
+class _Reversible(QUndoCommand):
+    """A move one way (`forward`), undone by the move back, of the ids the first run actually
+    moved. Subclasses do one run in `_go(forward, label)`. `done_already`: the forward move has
+    happened (pushed after the fact), so the first redo does nothing."""
+
+    def __init__(self, label: str, ids: list[int], forward: bool, done_already: bool = False):
+        super().__init__(label)
+        self.ids, self.forward = ids, forward
+        self.moved: list[int] | None = list(ids) if done_already else None  # what the first run moved
+        self.skip = done_already
+        self.runs = 0
+
+    def _targets(self) -> list[int]:
+        return self.ids if self.moved is None else self.moved
+
+    def _moved(self, result: list[int]) -> list[int]:
+        if self.moved is None:
+            self.moved = result
+        return result
+
+    def redo(self) -> None:
+        if self.skip:
+            self.skip, self.runs = False, 1
+            return
+        self.runs += 1
+        self._go(self.forward, self.text() if self.runs == 1 else f"Redo {_lower(self.text())}")
+
+    def undo(self) -> None:
+        self._go(not self.forward, f"Undo {_lower(self.text())}")
+
+    def _go(self, forward: bool, label: str) -> None:
+        raise NotImplementedError
+
+
+class _Move(_Reversible):
+    """Into the trash (forward), or out of it."""
 
     def __init__(self, curation: Curation, ids: list[int], into_trash: bool, label: str = "",
                  done_already: bool = False):
         super().__init__(label or (f"Move {_plural(len(ids))} to the trash" if into_trash
-                                   else f"Restore {_plural(len(ids))}"))
-        self.curation, self.ids, self.into_trash = curation, ids, into_trash
-        self.moved: list[int] | None = list(ids) if done_already else None
-        self.done_once = False
-        self.skip_first = done_already  # pushed after the fact (patterns a Tile action made): nothing to do yet
+                                   else f"Restore {_plural(len(ids))}"), ids, into_trash, done_already)
+        self.curation = curation
 
     def _go(self, into_trash: bool, label: str) -> None:
         def move(lib) -> list[int]:
             from desktop.library import search, trash
 
-            ids = self.ids if self.moved is None else self.moved
             if into_trash:
-                result = trash.trash(lib, ids).removed
-            else:
-                result = trash.restore(lib, ids).restored
-                search.embed_pending(lib)
-            if self.moved is None:
-                self.moved = result
+                return self._moved(trash.trash(lib, self._targets()).removed)
+            result = self._moved(trash.restore(lib, self._targets()).restored)
+            search.embed_pending(lib)
             return result
 
         self.curation._run_move(label, move, into_trash)
 
-    def redo(self) -> None:
-        if self.skip_first:
-            self.skip_first = False
-            self.done_once = True
-            return
-        label = self.text() if not self.done_once else f"Redo {_lower(self.text())}"
-        self.done_once = True
-        self._go(self.into_trash, label)
 
-    def undo(self) -> None:
-        self._go(not self.into_trash, f"Undo {_lower(self.text())}")
-
-
-class _Membership(QUndoCommand):
-    """Patterns into a collection (made if it is new) or out of it; undone by the other way, for
-    the patterns the first run actually moved (and a collection it made goes again)."""
+class _Membership(_Reversible):
+    """Patterns into a collection (forward; made if it is new) or out of it; a collection the
+    first run made goes again when that run is undone."""
 
     def __init__(self, curation: Curation, name: str, ids: list[int], into: bool):
         verb = f"Add {_plural(len(ids))} to" if into else f"Take {_plural(len(ids))} out of"
-        super().__init__(f"{verb} {name}")
-        self.curation, self.name, self.ids, self.into = curation, name, ids, into
-        self.moved: list[int] | None = None
+        super().__init__(f"{verb} {name}", ids, into)
+        self.curation, self.name = curation, name
         self.created = False
-        self.done_once = False
 
     def _go(self, into: bool, label: str) -> None:
         def write(lib) -> list[int]:
             from desktop.library import collections
 
-            ids = self.ids if self.moved is None else self.moved
             if into:
                 if self.moved is None:
                     self.created = self.name not in {c["name"] for c in collections.all_collections(lib)}
-                moved = collections.add(lib, self.name, ids, make_missing=True).changed
-            else:
-                moved = collections.remove(lib, self.name, ids).changed
-                if self.created and self.moved is not None and not collections.member_ids(lib, self.name):
-                    collections.delete_collection(lib, self.name)  # undoing the add that made it
-            if self.moved is None:
-                self.moved = moved
+                return self._moved(collections.add(lib, self.name, self._targets(), make_missing=True).changed)
+            moved = self._moved(collections.remove(lib, self.name, self._targets()).changed)
+            if self.created and not collections.member_ids(lib, self.name):
+                collections.delete_collection(lib, self.name)  # undoing the add that made it
             return moved
 
         self.curation._run_membership(label, write, self.name)
-
-    def redo(self) -> None:
-        label = self.text() if not self.done_once else f"Redo {_lower(self.text())}"
-        self.done_once = True
-        self._go(self.into, label)
-
-    def undo(self) -> None:
-        self._go(not self.into, f"Undo {_lower(self.text())}")
 
 
 def _separator(parent) -> QAction:
@@ -351,23 +351,28 @@ class Curation:
         if self.window.lib is not None and ids:
             self.stack.push(_Change(self, label, list(dict.fromkeys(ids)), write))
 
+    def _write(self, kind: str, label: str, job, done) -> None:
+        """Run `job(lib)` on the writer lane, then `done(its result)` here."""
+        window = self.window
+        if window.lib is not None:
+            lib = window.lib
+            window.submit(kind, lambda ctx: job(lib), lane=Lane.WRITER, title=label,
+                          on_done=lambda snap: done(snap.result))
+
     def _run(self, label: str, write) -> None:
         """Run `write(lib)` (the ids it changed) on the writer lane, then show every pattern's new
         state in the grid and the Inspector."""
         window = self.window
-        if window.lib is None:
-            return
-        lib = window.lib
 
-        def job(ctx):
+        def job(lib):
             from desktop.library import search
 
             changed = write(lib)
             search.refresh_fields(lib, changed)
             return changed, lib.curation(changed)
 
-        def done(snap: JobSnapshot) -> None:
-            changed, states = snap.result
+        def done(result) -> None:
+            changed, states = result
             for pid, state in states.items():
                 window.library.model.refresh(pid, status=state["status"], rating=state["rating"],
                                              tags=sorted({*state["tags"], *state["auto"]}), title=state["title"])
@@ -376,30 +381,24 @@ class Curation:
                 window.load_library_facts(current)
             window.statusBar().showMessage(f"{label}: {len(changed)} changed · Ctrl+Z undoes", 5000)
 
-        window.submit("update", job, lane=Lane.WRITER, title=label, on_done=done)
+        self._write("update", label, job, done)
 
     def _run_membership(self, label: str, write, name: str) -> None:
         window = self.window
-        if window.lib is None:
-            return
-        lib = window.lib
 
-        def done(snap: JobSnapshot) -> None:
+        def done(moved) -> None:
             window.refresh_collections()
             if self._shown_collection() == name:
                 window.reload_library()
-            window.statusBar().showMessage(f"{label}: {len(snap.result)} · Ctrl+Z undoes", 5000)
+            window.statusBar().showMessage(f"{label}: {len(moved)} · Ctrl+Z undoes", 5000)
 
-        window.submit("collection", lambda ctx: write(lib), lane=Lane.WRITER, title=label, on_done=done)
+        self._write("collection", label, write, done)
 
     def _run_move(self, label: str, write, into_trash: bool) -> None:
         window = self.window
-        if window.lib is None:
-            return
-        lib = window.lib
 
-        def done(snap: JobSnapshot) -> None:
-            ids = set(snap.result or [])
+        def done(moved) -> None:
+            ids = set(moved or [])
             in_trash_view = bool(window.library.filters().get("trashed"))
             if into_trash == in_trash_view:  # they join the grid shown: read it again, in its order
                 window.reload_library()
@@ -407,8 +406,7 @@ class Curation:
                 window.library.remove_patterns(ids)
             window.statusBar().showMessage(f"{label}: {len(ids)} moved · Ctrl+Z undoes", 5000)
 
-        window.submit("trash", lambda ctx: self._counted(lib, write(lib)), lane=Lane.WRITER, title=label,
-                      on_done=done)
+        self._write("trash", label, lambda lib: self._counted(lib, write(lib)), done)
 
     def _counted(self, lib, result):
         """`result`, after saying how many patterns the trash now holds (to the Library dock)."""

@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from desktop.library.titles import tile_title
 from desktop.ui.images import thumbnail
 
 THUMB = 128
@@ -449,8 +450,6 @@ def _swatch_icon(hex_colour: str) -> QIcon:
 
 
 def _caption(entry: TileEntry) -> str:
-    from desktop.library.titles import tile_title
-
     meta = entry.metadata
     if entry.pattern_id is not None and entry.title and entry.title != tile_title(meta):
         first = _elide_middle(entry.title)  # a title someone gave it (or its file's name)
