@@ -349,9 +349,10 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument("--to-library", action="store_true",
                      help="also store the tiles, with provenance and QA, in the library (see --library)")
 
-    from desktop import cli_library, cli_lora, cli_publish, cli_qa
+    from desktop import cli_library, cli_lora, cli_mockup, cli_publish, cli_qa
 
     cli_qa.add_parsers(sub, common)
+    cli_mockup.add_parsers(sub, common)
     cli_library.add_parsers(sub, common)
     cli_library.add_model_parsers(sub, common)
     cli_lora.add_parsers(sub, common)
@@ -382,6 +383,10 @@ def main(argv: list[str] | None = None) -> int:
 
         if args.command in COMMANDS:
             return COMMANDS[args.command](args, emitter(args))
+        if args.command in ("mockup", "mockups"):
+            from desktop.cli_mockup import cmd_mockup
+
+            return cmd_mockup(args, emitter(args))
         if args.command == "library":
             from desktop.cli_library import cmd_library
 

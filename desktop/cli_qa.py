@@ -237,7 +237,8 @@ def cmd_colourways(args: argparse.Namespace, emit) -> int:
             from desktop.engine.colourways import sheet
 
             repeat = meta.get("repeat", "basic")
-            written_sheet = _write_png(Path(args.sheet), sheet(image, made, repeat, source_label=title))
+            written_sheet = _write_png(Path(args.sheet), sheet(image, made, repeat, source_label=title),
+                                       {"sheet": {"source": title, "colourways": len(made)}})
         if library is not None:
             from desktop.library import search
 

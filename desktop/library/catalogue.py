@@ -53,7 +53,7 @@ class ChangeSet:
     removed: list[int] = field(default_factory=list)
     skipped: list[dict[str, Any]] = field(default_factory=list)  # exact duplicates
     quarantined: list[dict[str, Any]] = field(default_factory=list)  # files refused, with the reason
-    ignored: list[dict[str, Any]] = field(default_factory=list)  # a folder's files that are not images
+    ignored: list[dict[str, Any]] = field(default_factory=list)  # files that are not tiles, left alone
     restored: list[int] = field(default_factory=list)  # brought back from the trash
 
     @property
@@ -79,10 +79,14 @@ class ChangeSet:
         if self.restored:
             line += f", restored {len(self.restored)} from the trash"
         line += f", skipped {len(self.skipped)} exact duplicate(s), quarantined {len(self.quarantined)}"
-        if self.ignored:
-            kinds = sorted({Path(i["source"]).suffix.lower() or "no extension" for i in self.ignored})
-            line += f", ignored {len(self.ignored)} file(s) of types it does not read ({', '.join(kinds[:5])}" \
+        made = [i for i in self.ignored if i.get("made_by_tessera")]
+        others = [i for i in self.ignored if not i.get("made_by_tessera")]
+        if others:
+            kinds = sorted({Path(i["source"]).suffix.lower() or "no extension" for i in others})
+            line += f", ignored {len(others)} file(s) of types it does not read ({', '.join(kinds[:5])}" \
                     + (", …)" if len(kinds) > 5 else ")")
+        if made:
+            line += f", left out {len(made)} mockup(s) and sheet(s) Tessera made (not tiles)"
         return line
 
 
@@ -519,6 +523,9 @@ class Library:
                     top_up()
                     if "error" in read:
                         changes.merge(self._quarantine(path, read["error"]))
+                    elif "not_a_tile" in read:
+                        changes.ignored.append({"source": str(path), "reason": read["not_a_tile"],
+                                                "made_by_tessera": True})
                     elif "duplicate_of" in read:
                         changes.skipped.append({"source": str(path), "duplicate_of": read["duplicate_of"],
                                                 "sha256": read["digest"]})
@@ -545,6 +552,8 @@ class Library:
     def _import_read(self, path: Path, read: dict[str, Any]) -> ChangeSet:
         if "error" in read:
             return self._quarantine(path, read["error"])
+        if "not_a_tile" in read:
+            return ChangeSet(ignored=[{"source": str(path), "reason": read["not_a_tile"], "made_by_tessera": True}])
         return self.add_many([_item_of(path, read)])
 
     def _quarantine(self, path: Path, reason: str) -> ChangeSet:
@@ -904,6 +913,10 @@ def _read_and_decode(path: Path, prepare=None, known=None, store=None, keep_pixe
         pixels, width, height = decode_rgb(data, path.name)
     except (ImageReadError, OSError) as exc:
         return {"error": str(exc)}
+    metadata = read_chunks(path, data)
+    made = next((NOT_TILES[key] for key in NOT_TILES if key in metadata.get("tessera", {})), None)
+    if made:
+        return {"digest": digest, "not_a_tile": made}
     prepared = None
     if prepare is not None:
         try:
@@ -913,10 +926,14 @@ def _read_and_decode(path: Path, prepare=None, known=None, store=None, keep_pixe
         except Exception:  # the embedder makes it again from the stored file, and reports there
             logging.getLogger(__name__).exception("preparing %s for the index", path)
     read = {"data": data, "digest": digest, "width": width, "height": height,
-            "pixels": pixels, "prepared": prepared, "metadata": read_chunks(path, data)}
+            "pixels": pixels, "prepared": prepared, "metadata": metadata}
     if store is not None:
         read["stored"], read["created"] = store(data, digest, path.suffix.lower())
     return read
+
+
+# what Tessera writes that shows tiles but is not one (its PNG chunk says so): never imported
+NOT_TILES = {"mockup": "a product mockup Tessera made, not a tile", "sheet": "a presentation sheet Tessera made, not a tile"}
 
 
 def _item_of(path: Path, read: dict[str, Any]) -> dict[str, Any]:

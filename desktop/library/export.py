@@ -11,6 +11,7 @@ import numpy as np
 from PIL import Image, ImageCms, PngImagePlugin
 
 from desktop.config import atomic_write_bytes
+from desktop.engine.images import TESSERA_KEY
 from desktop.library.catalogue import Library, LibraryError
 
 
@@ -87,7 +88,9 @@ def export_sheet(lib: Library, ids: list[int], out: Path, cell: int = 320, colum
                                colours))
     page = presentation_sheet(items, cell, columns)
     buf = io.BytesIO()
-    Image.fromarray(page).save(buf, format="PNG", icc_profile=_srgb_icc())
+    info = PngImagePlugin.PngInfo()  # says it is a sheet, so an import leaves it out
+    info.add_itxt(TESSERA_KEY, json.dumps({"sheet": {"patterns": list(ids)}}))
+    Image.fromarray(page).save(buf, format="PNG", icc_profile=_srgb_icc(), pnginfo=info)
     try:
         atomic_write_bytes(out, buf.getvalue())
     except OSError as exc:

@@ -111,7 +111,7 @@ class JobsPanel(QWidget):
 
     # quick background chores: listed only if they fail or take longer than a second
     QUIET = frozenset({"load", "qa", "read-library", "update", "search", "reconcile", "probe-gpu", "clip", "build-index",
-                       "open-library", "scan-folder", "index"})
+                       "open-library", "scan-folder", "index", "mockup", "mockup-save"})
 
     def on_job_updated(self, snap: JobSnapshot) -> None:
         row = self.rows.get(snap.id)

@@ -38,7 +38,8 @@ FIRST_PAINT_WAIT_MS = 1500  # the longest the background start waits for the fir
 # whose stop loses nothing (a model half-hashed is not registered; a stopped publish stays queued)
 QUIET_JOBS = frozenset({"load", "read-library", "search", "probe-gpu", "qa", "extract-palette", "open-library",
                         "scan-folder", "update", "collection", "store", "reconcile", "index", "build-index", "clip",
-                        "add-model", "gather", "publish", "publish-queue", "trash", "compare"})
+                        "add-model", "gather", "publish", "publish-queue", "trash", "compare", "mockup",
+                        "mockup-save"})
 # jobs let through to the end when quitting: a tile or an edit on its way into the library (and
 # the trash being emptied, which was asked for, and is asked about)
 FINISH_JOBS = frozenset({"store", "update", "collection", "publish-queue", "trash", "empty-trash"})

@@ -7,6 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import QFileDialog, QInputDialog, QMessageBox
 
@@ -40,6 +41,8 @@ class TileActions:
                        "PNG or TIFF at the print DPI, sRGB profile embedded, metadata kept")
         window._action(menu, "Presentation s&heet…", self.export_sheet, "Ctrl+Shift+H",
                        "The selected patterns side by side, each as a 2x2 repeat over its palette and title")
+        window._action(menu, "&Mockups…", self.mockups, "Ctrl+M",
+                       "The tile at its printed size on a wall, fabric, a cushion and a measured swatch")
 
     def _current(self):
         entry = self.window.current
@@ -154,6 +157,27 @@ class TileActions:
                                     if k in ("palette", "colourway", "title")}) for result in made]
 
         self._derive_many("Colourways", make_all, dialog.collection_name())
+
+    def mockups(self) -> None:
+        from desktop.ui.mockup_dialog import MockupDialog
+
+        entry = self._current()
+        if entry is None:
+            return
+        meta = dict(entry.metadata or {})
+        if entry.pattern_id is not None:
+            meta["library_id"] = entry.pattern_id
+        title = entry.title or meta.get("title") or (Path(entry.path).stem if entry.path else "tile")
+        try:
+            from desktop.repeat import check_size
+
+            check_size(meta.get("repeat") or "basic", entry.image.shape[1], entry.image.shape[0])
+        except Exception as exc:  # a repeat this image cannot take: say so, rather than an empty dialog
+            QMessageBox.warning(self.window, "Mockups", str(exc))
+            return
+        dialog = MockupDialog(entry.image, meta, title, self.window.submit, self.window._ui_state, self.window)
+        dialog.setAttribute(Qt.WA_DeleteOnClose)
+        dialog.show()
 
     def _from_current(self, **changes) -> None:
         """Generate from the current tile's file with the Brief's engine and settings."""
