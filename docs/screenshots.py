@@ -116,6 +116,7 @@ def main() -> None:
     pump(app, 300, until=lambda: window.brief.loras.table.rowCount() == 2)
     colourways(app, window)
     compare(app, window)
+    mockups(app, window)
     window.shutdown()
     print(f"screenshots written to {DOCS}")
 
@@ -167,6 +168,26 @@ def compare(app, window) -> None:
     QTest.keyClick(dialog.cells[1].canvas, Qt.Key_4)
     pump(app, 1.0)
     dialog.grab().save(str(DOCS / "compare.png"))
+    dialog.close()
+
+
+def mockups(app, window) -> None:
+    """Tile ▸ Mockups on the first toss tile, on the wall at 9 in."""
+    from desktop.ui.mockup_dialog import MockupDialog
+
+    toss = next(row for row in range(window.library.count())
+                if window.library.model.entries[row].metadata.get("style") == "toss")
+    window.library.select_row(toss)
+    pump(app, 30, until=lambda: window.current is not None and window.current.image is not None)
+    window.tile_actions.mockups()
+    dialog = next(w for w in app.topLevelWidgets() if isinstance(w, MockupDialog) and w.isVisible())
+    dialog.products.setCurrentIndex(0)
+    dialog.units.setCurrentIndex(dialog.units.findData("in"))
+    dialog.width_spin.setValue(9.0)
+    pump(app, 60, until=lambda: dialog.shown is not None and dialog.shown.product == "wall"
+         and abs(dialog.shown.tile_in[0] - 9.0) < 1e-6)
+    pump(app, 0.5)
+    dialog.grab().save(str(DOCS / "mockups.png"))
     dialog.close()
 
 

@@ -662,7 +662,9 @@ def test_an_index_an_older_look_made_is_remade_in_parts_at_start(qtbot, qapp, tm
     try:
         win.show()
         qtbot.waitUntil(lambda: win.lib is not None, timeout=30_000)
-        qtbot.waitUntil(lambda: any(j.kind == "build-index" for j in win.queue.jobs()), timeout=30_000)
+        # the index build comes after the last part; read the index once it is done with it
+        qtbot.waitUntil(lambda: any(j.kind == "build-index" and j.state.finished for j in win.queue.jobs()),
+                        timeout=30_000)
         assert set(search.index(win.lib).models().values()) == {MODEL}
         assert search.index(win.lib).ids() == {p["id"] for p in win.lib.list()}
         assert len([j for j in win.queue.jobs() if j.kind == "index"]) == 3  # 3 + 3 + 1

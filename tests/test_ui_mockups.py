@@ -31,13 +31,15 @@ def test_mockups_follow_the_product_and_the_printed_size(window, qtbot, tmp_path
     qtbot.waitUntil(lambda: dialog.shown is not None, timeout=30_000)
     assert dialog.shown.product == "swatch" and dialog.picture.pixmap() is not None
     assert dialog.shown.tile_in == (96 / 150, 96 / 150)  # its pixels at the 150 DPI it was made at
-    assert "0.64 × 0.64 in (150 DPI" in dialog.caption.text()
+    assert "0.64 × 0.64 in (150 DPI" in dialog.caption.text() and "soft" not in dialog.caption.text()
+    assert "0.64 × 0.64 in at 150 DPI" in window.preview.caption.text()  # the Preview says it too
 
     dialog.products.setCurrentIndex(list(PRODUCTS).index("cushion"))
     qtbot.waitUntil(lambda: dialog.shown.product == "cushion", timeout=30_000)
     dialog.width_spin.setValue(3.0)  # debounced, then drawn again
     qtbot.waitUntil(lambda: dialog.shown.tile_in == (3.0, 3.0), timeout=30_000)
-    assert dialog.shown.repeats == (6.0, 6.0) and "32 DPI" in dialog.caption.text()
+    assert dialog.shown.repeats == (6.0, 6.0) and "(32 DPI" in dialog.caption.text()
+    assert "prints soft: QA asks for 150 at least" in dialog.caption.text()
     dialog.units.setCurrentIndex(dialog.units.findData("cm"))  # the same printed size, in cm
     assert abs(dialog.width_spin.value() - 7.62) < 1e-6
     qtbot.waitUntil(lambda: "7.6 × 7.6 cm" in dialog.caption.text(), timeout=30_000)

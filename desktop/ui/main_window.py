@@ -783,6 +783,9 @@ class MainWindow(QMainWindow):
         parts = [name, meta.get("repeat", "basic"), f"{image.shape[1]}×{image.shape[0]}"]
         if meta.get("seed") is not None and "seed" not in name:
             parts.append(f"seed {meta['seed']}")
+        if meta.get("dpi"):  # what one repeat measures in print
+            dpi = float(meta["dpi"])
+            parts.append(f"{image.shape[1] / dpi:.2f} × {image.shape[0] / dpi:.2f} in at {dpi:g} DPI")
         caption = " · ".join(parts)
         self.preview.show_tile(image, meta.get("repeat", "basic"), caption)
         self.inspector.show_metadata(entry.path, meta)

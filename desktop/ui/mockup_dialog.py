@@ -39,11 +39,14 @@ NAMES = {"wall": "&1 Wall", "fabric": "&2 Fabric", "cushion": "&3 Cushion", "swa
 
 class MockupDialog(QDialog):
     def __init__(self, pixels: np.ndarray, metadata: dict[str, Any], title: str, submit: Callable,
-                 state: QSettings | None = None, parent: QWidget | None = None):
+                 state: QSettings | None = None, parent: QWidget | None = None, profile: str = "default"):
         super().__init__(parent)
         self.pixels, self.metadata, self.title, self.submit, self.state = pixels, metadata, title, submit, state
         self.repeat = metadata.get("repeat") or "basic"
         self.dpi = float(metadata.get("dpi") or 150)
+        from desktop.engine.qa import load_profile
+
+        self.print_dpi = int(load_profile(profile)["print"]["dpi"])  # below it, a print shows its pixels
         self.setWindowTitle(f"Mockups · {title}")
         self.products = QTabBar()
         for name in PRODUCTS:
@@ -172,10 +175,11 @@ class MockupDialog(QDialog):
         across, down = made.repeats
         w, h = made.tile_in
         dpi = self.pixels.shape[1] / w
-        size = (f"{w:.2f} × {h:.2f} in" if self.unit() == "in" else
-                f"{w * CM_PER_INCH:.1f} × {h * CM_PER_INCH:.1f} cm")
-        self.caption.setText(f"{PRODUCTS[made.product].label}. One tile {size} ({dpi:.0f} DPI, {made.repeat}): "
-                             f"{across:.1f} across, {down:.1f} down.")
+        least = self.print_dpi
+        soft = f" At {dpi:.0f} DPI it prints soft: QA asks for {least} at least." if dpi < least - 0.5 else ""
+        self.caption.setText(f"{PRODUCTS[made.product].label}. One tile {_size(w, h, self.unit())} "
+                             f"({dpi:.0f} DPI, {made.repeat}): {across:.1f} across its "
+                             f"{_size(made.surface_in[0], None, self.unit())}, {down:.1f} down.{soft}")
 
     def _failed(self, asked: int, message: str) -> None:
         if asked == self._asked and not self._closed:
@@ -248,6 +252,13 @@ class MockupDialog(QDialog):
         if not self._closed:
             self._say(f"Not saved: {message}")
             QMessageBox.warning(self, "Could not save", message)
+
+
+def _size(w: float, h: float | None, unit: str) -> str:
+    if h is None and unit == "in" and w >= 48:
+        return f"{w / 12:.3g} ft"
+    k, digits = (CM_PER_INCH, 1) if unit == "cm" else (1.0, 2 if w < 10 else 1)
+    return f"{w * k:.{digits}f}" + (f" × {h * k:.{digits}f}" if h is not None else "") + f" {unit}"
 
 
 def _write(path: Path, made, source: dict[str, Any]) -> str:

@@ -175,7 +175,8 @@ class TileActions:
         except Exception as exc:  # a repeat this image cannot take: say so, rather than an empty dialog
             QMessageBox.warning(self.window, "Mockups", str(exc))
             return
-        dialog = MockupDialog(entry.image, meta, title, self.window.submit, self.window._ui_state, self.window)
+        dialog = MockupDialog(entry.image, meta, title, self.window.submit, self.window._ui_state, self.window,
+                              profile=self.window.brief.qa_profile.currentText() or "default")
         dialog.setAttribute(Qt.WA_DeleteOnClose)
         dialog.show()
 
