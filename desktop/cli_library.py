@@ -95,6 +95,13 @@ def add_parsers(sub, common: argparse.ArgumentParser) -> None:
     sh.add_argument("--out", required=True, metavar="PNG")
     sh.add_argument("--cell", type=int, default=320, help="each pattern's square, in px (default 320)")
     sh.add_argument("--columns", type=int, default=4, help="patterns a row (default 4)")
+    mk = cmds.add_parser("mockup", aliases=["mockups"], parents=[common],
+                         help="patterns at their printed size on a wall, fabric, a cushion or a swatch")
+    mk.add_argument("ids", nargs="*", type=int, help="the patterns (or choose them with the options below)")
+    _selection_options(mk)
+    from desktop.cli_mockup import product_options
+
+    product_options(mk)
     cl = cmds.add_parser("clip-download", parents=[common],
                          help="download the CLIP weights (ViT-B-32, OpenAI) into the models folder now")
     cl.add_argument("--model", default="ViT-B-32")
@@ -256,6 +263,10 @@ def cmd_library(args: argparse.Namespace, emit) -> int:
                            for p in pairs)
                  + put_aside or "no near-duplicates at these thresholds")
             return 0
+        if action in ("mockup", "mockups"):
+            from desktop.cli_mockup import cmd_library_mockup
+
+            return cmd_library_mockup(lib, _chosen(lib, args), args, emit)
         if action == "sheet":
             from desktop.library.export import export_sheet
 

@@ -137,6 +137,7 @@ def test_cli_mockups_with_scale_from_the_png(tmp_path, capsys):
     assert [p.name for p in written] == ["tile-swatch.png", "tile-cushion.png"]
     meta = read_metadata(written[0])["mockup"]
     assert meta["source_title"] == "Static" and meta["repeats"] == [18.0, pytest.approx(13.35, abs=0.01)]
+    assert meta["source_file"] == str(tile) and len(meta["source_sha256"]) == 64
     assert load_rgb(written[1]).shape == (900, 900, 3)
 
     assert main(["mockup", str(tile), "--all-products", "--tile-size", "30cm", "--units", "cm",
@@ -165,3 +166,26 @@ def test_a_real_texture_on_every_product(shared_textures):
     for product in mockups.PRODUCTS:
         made = mockups.render(tile, "mirror", product, (4.0, 4.0))
         assert made.image.std() > 10  # a picture, not a flat field
+
+
+def test_library_mockups_of_chosen_patterns(tmp_path, capsys):
+    from desktop.library import Library
+
+    root = tmp_path / "lib"
+    with Library(root) as lib:
+        first = lib.add_tile(_noise(100, 100), {"repeat": "half-drop", "dpi": 50, "title": "Gilded fans"}).pattern_id
+        second = lib.add_tile(_noise(64, 64, seed=2), {"repeat": "mirror", "title": "Moss"}).pattern_id
+        lib.update(second, status="approved")
+    out = tmp_path / "m"
+    assert main(["--library", str(root), "library", "mockup", "--status", "approved", "--product", "wall",
+                 "--out", str(out), "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["written"] == [str(out / f"{second}-moss-wall.png")]
+    assert report["mockups"][0]["source_library_id"] == second and report["mockups"][0]["repeat"] == "mirror"
+    assert main(["--library", str(root), "library", "mockup", str(first), "--out", str(out), "--json"]) == 0
+    shown = json.loads(capsys.readouterr().out)["mockups"][0]
+    assert shown["tile_in"] == [2.0, 2.0] and shown["repeat"] == "half-drop"  # its own DPI and repeat
+    assert main(["--library", str(root), "library", "mockup", "--out", str(out)]) == 2
+    assert "name the pattern IDS" in capsys.readouterr().err
+    with Library(root) as lib:
+        assert lib.count() == 2  # nothing written into it

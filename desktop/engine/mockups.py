@@ -64,7 +64,7 @@ class Mockup:
         """What the mockup's PNG says: that it is a mockup (an importer leaves it out of a
         library), of what, at what size; and the source tile's title, sha256 and id if known."""
         about = self.as_dict()
-        for key in ("title", "sha256", "library_id"):
+        for key in ("title", "sha256", "library_id", "file"):
             if source and source.get(key):
                 about[f"source_{key}"] = source[key]
         return {"mockup": about}
