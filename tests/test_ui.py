@@ -175,12 +175,17 @@ def test_the_preview_keys_do_what_the_shortcuts_list_says(window, qtbot):
     from desktop.ui.preview import CANVAS_KEYS
 
     brief = _small_brief(window, "fbm", 128)
+    brief.dpi.setValue(300)
     brief.request_generate()
     qtbot.waitUntil(lambda: window.preview.overlay_combo.count() > 1, timeout=30_000)
     canvas = window.preview.canvas
-    assert set(CANVAS_KEYS) == {Qt.Key_F, Qt.Key_1, Qt.Key_B, Qt.Key_O}
+    assert set(CANVAS_KEYS) == {Qt.Key_F, Qt.Key_1, Qt.Key_B, Qt.Key_O, Qt.Key_R}
     qtbot.keyClick(canvas, Qt.Key_1)
     assert canvas._zoom == 1.0
+    qtbot.keyClick(canvas, Qt.Key_R)  # print size: the tile's 300 DPI against the screen's density
+    screen = canvas.screen()
+    assert canvas._zoom == pytest.approx(screen.physicalDotsPerInch() / screen.devicePixelRatio() / 300)
+    assert window.preview.zoom_label.text() == f"{canvas._zoom:.0%}"
     qtbot.keyClick(canvas, Qt.Key_F)
     assert canvas._zoom is None  # fitted: the scale follows the view
     shown = canvas.show_bounds

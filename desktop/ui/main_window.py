@@ -787,7 +787,7 @@ class MainWindow(QMainWindow):
             dpi = float(meta["dpi"])
             parts.append(f"{image.shape[1] / dpi:.2f} × {image.shape[0] / dpi:.2f} in at {dpi:g} DPI")
         caption = " · ".join(parts)
-        self.preview.show_tile(image, meta.get("repeat", "basic"), caption)
+        self.preview.show_tile(image, meta.get("repeat", "basic"), caption, dpi=meta.get("dpi"))
         self.inspector.show_metadata(entry.path, meta)
         self.run_qa(self.current)
         self.load_library_facts(entry)

@@ -59,6 +59,7 @@ class RepeatCanvas(QWidget):
         self.repeat = Repeat.BASIC
         self.repeats = 3
         self.show_bounds = False
+        self.dpi = 150.0  # the tile's print resolution: what "print size" shows it at
         self._zoom: float | None = None  # None: fit
         self._pan = QPointF(0, 0)
         self._drag: QPointF | None = None
@@ -125,6 +126,15 @@ class RepeatCanvas(QWidget):
         self._zoom, self._pan = 1.0, QPointF(0, 0)
         self.update()
         self.zoomChanged.emit(1.0)
+
+    def print_size(self) -> None:
+        """An inch of print on an inch of this screen: the tile's pixels at its DPI against the
+        screen's own density (as the monitor reports it; logical pixels, so a HiDPI screen too)."""
+        screen = self.screen()
+        per_inch = screen.physicalDotsPerInch() / max(screen.devicePixelRatio(), 1e-6) if screen else 96.0
+        self._zoom, self._pan = per_inch / self.dpi, QPointF(0, 0)
+        self.update()
+        self.zoomChanged.emit(self._zoom)
 
     def scale(self) -> float:
         if self._zoom is not None:
@@ -266,6 +276,7 @@ class RepeatCanvas(QWidget):
 # the canvas's keys, which Help ▸ Keyboard shortcuts lists: key -> (shown as, what it does, method)
 CANVAS_KEYS = {Qt.Key_F: ("F", "Fit the repeat in the Preview", "fit"),
                Qt.Key_1: ("1", "Show the tile at 100 %", "actual_size"),
+               Qt.Key_R: ("R", "Show the tile at its printed size (its DPI against the screen's)", "print_size"),
                Qt.Key_B: ("B", "Show or hide the tile's bounds", "toggle_bounds"),
                Qt.Key_O: ("O", "Next QA overlay (seam heatmap, palette, …)", "cycle_overlay")}
 CANVAS_MOUSE = (("Wheel", "Zoom about the pointer"), ("Drag", "Pan"), ("Double-click", "Fit"))
@@ -304,6 +315,9 @@ class PreviewPanel(QWidget):
         actual = QToolButton(text="100%")
         actual.setToolTip("One tile pixel per screen pixel (1)")
         actual.clicked.connect(self.canvas.actual_size)
+        printed = QToolButton(text="Print size")
+        printed.setToolTip("An inch of print on an inch of screen: the tile at its DPI (R)")
+        printed.clicked.connect(self.canvas.print_size)
         self.overlay_combo = QComboBox()
         self.overlay_combo.setToolTip("Show a QA overlay over the repeat (O cycles)")
         self.overlay_combo.currentIndexChanged.connect(self._overlay_chosen)
@@ -313,7 +327,7 @@ class PreviewPanel(QWidget):
         bar.addWidget(self.overlay_combo)
         self.zoom_label = QLabel("")
         self.canvas.zoomChanged.connect(lambda z: self.zoom_label.setText(f"{z:.0%}"))
-        for widget in (self.zoom_label, fit, actual):
+        for widget in (self.zoom_label, fit, actual, printed):
             bar.addWidget(widget)
         self.caption = QLabel("")
         self.caption.setStyleSheet("color: #9a9aa0; padding: 2px 8px;")
@@ -340,8 +354,9 @@ class PreviewPanel(QWidget):
         self.starter.move((c.width() - self.starter.width()) // 2, c.height() // 2 + 40)
         self.starter.setVisible(not c.has_tile())
 
-    def show_tile(self, image: np.ndarray | None, repeat: str, caption: str = "") -> None:
+    def show_tile(self, image: np.ndarray | None, repeat: str, caption: str = "", dpi: float | None = None) -> None:
         self.canvas.set_tile(image, repeat)
+        self.canvas.dpi = float(dpi or 150)
         self._place_starter()
         self.caption.setText(caption)
         self.caption.setToolTip(caption)
