@@ -78,14 +78,14 @@ def cmd_mockup(args: argparse.Namespace, emit) -> int:
 def cmd_library_mockup(lib, ids: list[int], args: argparse.Namespace, emit) -> int:
     """`library mockup`: patterns of the library, each at its own repeat and DPI, named ID-TITLE-PRODUCT."""
     from desktop.cli_qa import _load
-    from desktop.palettes import slug
+    from desktop.library.titles import file_stem
 
     written, made = [], []
     for pattern_id in ids:
         item = lib.get(pattern_id)
         image, _, meta = _load(item["file"])
         source = {"title": item["title"], "sha256": item["sha256"], "library_id": pattern_id}
-        stem = f"{pattern_id}-{slug(item['title'])}" if slug(item["title"]) else str(pattern_id)
+        stem = f"{pattern_id}-{file_stem(item['title'], 'pattern')}"
         paths, shown = render_products(args, image, meta, stem, item["repeat"], None, source)
         written += paths
         made += shown

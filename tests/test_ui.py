@@ -5,6 +5,7 @@ import subprocess
 import sys
 import threading
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -876,3 +877,35 @@ def test_the_window_renders_diffusion_in_its_worker_process_without_importing_to
     assert found["seen"] == ["tiny 1 of 1", "tiny 1 of 1"] and found["repeat"] == "half-drop"
     assert (found["engine"], found["model"]) == ("diffusion", "tiny")
     assert found["unloaded"] == [True, False, "The diffusion model is unloaded; its memory is given back."]
+
+
+def test_patterns_dragged_out_are_copies_named_for_their_titles(window, qtbot, tmp_path):
+    from PySide6.QtCore import QPointF
+    from PySide6.QtGui import QDropEvent
+
+    from desktop.ui.library_panel import DRAG_FORMAT
+
+    _generate_two(window, qtbot)
+    model = window.library.model
+    first = model.entries[0]
+    window.lib.update(first.pattern_id, title="Gilded fans, navy")
+    model.refresh(first.pattern_id, title="Gilded fans, navy")
+    assert model.flags(model.index(0)) & Qt.ItemIsDragEnabled
+    data = model.mimeData([model.index(0), model.index(1)])
+    files = [Path(url.toLocalFile()) for url in data.urls()]
+    assert files[0].name == f"{first.pattern_id}-gilded-fans-navy.png"
+    assert files[0].parent.parent == window.paths.cache_dir / "drag"
+    assert files[0].read_bytes() == Path(first.path).read_bytes() and files[0] != Path(first.path)
+    assert bytes(data.data(DRAG_FORMAT)).decode() == f"{first.pattern_id},{model.entries[1].pattern_id}"
+
+    asked = []
+    window.library.importRequested.connect(asked.append)
+    own = QDropEvent(QPointF(5, 5), Qt.CopyAction, data, Qt.LeftButton, Qt.NoModifier)
+    window.library.dropEvent(own)  # the grid's own patterns dropped back on it: nothing to import
+    assert asked == []
+    from PySide6.QtCore import QMimeData, QUrl
+
+    outside = QMimeData()
+    outside.setUrls([QUrl.fromLocalFile(str(tmp_path / "scan.png"))])
+    window.library.dropEvent(QDropEvent(QPointF(5, 5), Qt.CopyAction, outside, Qt.LeftButton, Qt.NoModifier))
+    assert asked == [[str(tmp_path / "scan.png")]]

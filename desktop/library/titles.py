@@ -19,3 +19,11 @@ def tile_title(metadata: dict[str, Any]) -> str:
     if prompt:
         return (prompt if len(prompt) <= 40 else prompt[:39].rstrip() + "…") + (f" · seed{tail}" if tail else "")
     return f"tile{tail}"
+
+
+def file_stem(title: str, fallback: str = "tile") -> str:
+    """A title as a file name: its letters (any script) and digits, '-' between, at most 60
+    characters; `fallback` when nothing of it is left."""
+    import re
+
+    return re.sub(r"[^\w]+", "-", str(title).strip().lower()).strip("-_")[:60].strip("-_") or fallback

@@ -2,7 +2,8 @@
 Lightroom-style keys and drag-and-drop import.
 
 Keys on the grid: P approve, X reject, U unflag (back to draft), 0-5 rating, arrows move,
-Space shows the selection large. Drop files or folders to import them. The catalogue (SQLite +
+Space shows the selection large. Drop files or folders to import them; drag patterns out (to a
+folder, another program) to copy them, each named for its title. The catalogue (SQLite +
 vector index) is the source; when it cannot be opened (another Tessera holds it, say) the dock
 falls back to the folder of PNGs that Tessera writes.
 """
@@ -14,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from PySide6.QtCore import QAbstractListModel, QModelIndex, QSize, Qt, Signal
+from PySide6.QtCore import QAbstractListModel, QMimeData, QModelIndex, QSize, Qt, QUrl, Signal
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -39,7 +40,9 @@ GRID_KEYS = (("P", "Approve the selected patterns"), ("X", "Reject them"), ("U",
              ("0 … 5", "Rate them (0 clears)"), ("Space", "Large view of the selected pattern, and back"),
              ("C", "Compare the selected, side by side, each repeating"),
              ("F2", "Rename the pattern shown (its title, and its listing's name)"),
-             ("Del", "Move the selected to the trash (in the trash: delete for good)"))
+             ("Del", "Move the selected to the trash (in the trash: delete for good)"),
+             ("Drag out", "Copy the selected to a folder or another program, each named for its title"))
+DRAG_FORMAT = "application/x-tessera-patterns"  # what marks a drag that came out of this grid
 
 
 @dataclass
@@ -127,6 +130,27 @@ class LibraryModel(QAbstractListModel):
         super().__init__(parent)
         self.entries: list[TileEntry] = []
         self._icons: dict[int, QIcon] = {}
+        self.drag_folder: Path | None = None  # where dragged-out copies are named (None: the files as stored)
+
+    def flags(self, index: QModelIndex):
+        flags = super().flags(index)
+        return flags | Qt.ItemIsDragEnabled if index.isValid() else flags
+
+    def mimeTypes(self) -> list[str]:
+        return ["text/uri-list", DRAG_FORMAT]
+
+    def supportedDragActions(self):
+        return Qt.CopyAction
+
+    def mimeData(self, indexes) -> QMimeData:
+        """The dragged patterns as files: copies named for their titles (the store's own files are
+        named by their hash, and must not be edited where they lie), and their ids."""
+        entries = [self.entries[i.row()] for i in sorted(indexes, key=lambda i: i.row()) if i.isValid()]
+        files = [e for e in entries if e.path and Path(e.path).is_file()]
+        data = QMimeData()
+        data.setUrls([QUrl.fromLocalFile(str(p)) for p in _named_copies(files, self.drag_folder)])
+        data.setData(DRAG_FORMAT, ",".join(str(e.pattern_id) for e in entries if e.pattern_id).encode())
+        return data
 
     def rowCount(self, parent=QModelIndex()) -> int:  # noqa: B008 (Qt's signature)
         return 0 if parent.isValid() else len(self.entries)
@@ -298,6 +322,9 @@ class LibraryPanel(QWidget):
         self.list.setLayoutMode(QListView.Batched)
         self.list.setBatchSize(200)
         self.list.setSelectionMode(QAbstractItemView.ExtendedSelection)
+        self.list.setDragEnabled(True)
+        self.list.setDragDropMode(QAbstractItemView.DragOnly)
+        self.list.setDefaultDropAction(Qt.CopyAction)
         self.list.selectionModel().currentChanged.connect(self._current_changed)
         self.list.statusKey.connect(lambda status: self._for_selection(self.statusRequested, status))
         self.list.ratingKey.connect(lambda rating: self._for_selection(self.ratingRequested, rating))
@@ -431,14 +458,47 @@ class LibraryPanel(QWidget):
         return super().eventFilter(obj, event)
 
     def dragEnterEvent(self, event) -> None:
-        if event.mimeData().hasUrls():
+        if event.mimeData().hasUrls() and not event.mimeData().hasFormat(DRAG_FORMAT):
             event.acceptProposedAction()
 
     def dropEvent(self, event) -> None:
+        if event.mimeData().hasFormat(DRAG_FORMAT):  # the grid's own patterns, dropped back: nothing to import
+            event.ignore()
+            return
         paths = [url.toLocalFile() for url in event.mimeData().urls() if url.isLocalFile()]
         if paths:
             event.acceptProposedAction()
             self.importRequested.emit(paths)
+
+
+def _named_copies(entries: list[TileEntry], folder: Path | None) -> list[Path]:
+    """Copies of the entries' files in a fresh `folder`, each named for its title (`3 Moss.png`);
+    the files themselves where there is no folder or a copy cannot be made (a full disk)."""
+    import shutil
+    import tempfile
+    import time
+
+    from desktop.library.titles import file_stem
+
+    if folder is None:
+        return [Path(e.path) for e in entries]
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        for old in folder.iterdir():  # earlier drags' copies: what they went to has long read them
+            if time.time() - old.stat().st_mtime > 3600:
+                shutil.rmtree(old, ignore_errors=True)
+        here = Path(tempfile.mkdtemp(dir=folder))
+        out = []
+        for entry in entries:
+            source = Path(entry.path)
+            name = file_stem(entry.title or tile_title(entry.metadata or {}), source.stem)
+            target = here / (f"{entry.pattern_id}-{name}" if entry.pattern_id is not None else name)
+            target = target.with_suffix(source.suffix)
+            shutil.copyfile(source, target)
+            out.append(target)
+        return out
+    except OSError:
+        return [Path(e.path) for e in entries]
 
 
 def _swatch_icon(hex_colour: str) -> QIcon:

@@ -77,6 +77,7 @@ class MainWindow(QMainWindow):
         self.preview = PreviewPanel()
         self.library = LibraryPanel()
         self.library.set_folder(self.tiles_dir)
+        self.library.model.drag_folder = self.paths.cache_dir / "drag"  # copies dragged out, named for titles
         self.inspector = InspectorPanel()
         self.jobs = JobsPanel(queue)
         self.docks: dict[str, QDockWidget] = {}

@@ -272,6 +272,6 @@ def _write(path: Path, made, source: dict[str, Any]) -> str:
 
 
 def _stem(title: str) -> str:
-    from desktop.palettes import slug
+    from desktop.library.titles import file_stem
 
-    return slug(title) or "tile"
+    return file_stem(title)
