@@ -898,14 +898,17 @@ def test_patterns_dragged_out_are_copies_named_for_their_titles(window, qtbot, t
     assert files[0].read_bytes() == Path(first.path).read_bytes() and files[0] != Path(first.path)
     assert bytes(data.data(DRAG_FORMAT)).decode() == f"{first.pattern_id},{model.entries[1].pattern_id}"
 
-    asked = []
-    window.library.importRequested.connect(asked.append)
-    own = QDropEvent(QPointF(5, 5), Qt.CopyAction, data, Qt.LeftButton, Qt.NoModifier)
-    window.library.dropEvent(own)  # the grid's own patterns dropped back on it: nothing to import
-    assert asked == []
     from PySide6.QtCore import QMimeData, QUrl
 
+    from desktop.ui.library_panel import LibraryPanel
+
+    panel = LibraryPanel()  # a panel of its own: what it asks to import goes nowhere
+    qtbot.addWidget(panel)
+    asked = []
+    panel.importRequested.connect(asked.append)
+    panel.dropEvent(QDropEvent(QPointF(5, 5), Qt.CopyAction, data, Qt.LeftButton, Qt.NoModifier))
+    assert asked == []  # the grid's own patterns dropped back on it: nothing to import
     outside = QMimeData()
     outside.setUrls([QUrl.fromLocalFile(str(tmp_path / "scan.png"))])
-    window.library.dropEvent(QDropEvent(QPointF(5, 5), Qt.CopyAction, outside, Qt.LeftButton, Qt.NoModifier))
+    panel.dropEvent(QDropEvent(QPointF(5, 5), Qt.CopyAction, outside, Qt.LeftButton, Qt.NoModifier))
     assert asked == [[str(tmp_path / "scan.png")]]
