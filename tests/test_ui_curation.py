@@ -198,6 +198,9 @@ def test_compare_shows_the_selection_repeating_and_takes_the_curation_keys(windo
     dialog.cells[1].canvas.set_zoom(0.5)
     qtbot.keyClick(dialog.cells[1].canvas, Qt.Key_Z)
     assert {c.canvas.scale() for c in dialog.cells} == {0.5}
+    # the grid, losing the trashed row, selects and loads its neighbour: let that land first, so the
+    # pattern Enter opens is the last one shown
+    qtbot.waitUntil(lambda: all(s.state.finished for s in window.queue.jobs() if s.kind == "load"), timeout=30_000)
     qtbot.keyClick(dialog.cells[1].canvas, Qt.Key_Return)
     qtbot.waitUntil(lambda: window.current is not None and window.current.pattern_id == second, timeout=30_000)
     window.curation.stack.undo()  # the trash, from the window, as any curation
