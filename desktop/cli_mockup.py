@@ -76,16 +76,17 @@ def cmd_mockup(args: argparse.Namespace, emit) -> int:
 
 
 def cmd_library_mockup(lib, ids: list[int], args: argparse.Namespace, emit) -> int:
-    """`library mockup`: patterns of the library, each at its own repeat and DPI, named ID-TITLE-PRODUCT."""
+    """`library mockup`: patterns of the library, each at its own repeat and DPI, named ID-TITLE-PRODUCT
+    (`titles.pattern_stem`, as an export names them)."""
     from desktop.cli_qa import _load
-    from desktop.library.titles import file_stem
+    from desktop.library.titles import pattern_stem
 
     written, made = [], []
     for pattern_id in ids:
         item = lib.get(pattern_id)
         image, _, meta = _load(item["file"])
         source = {"title": item["title"], "sha256": item["sha256"], "library_id": pattern_id}
-        stem = f"{pattern_id}-{file_stem(item['title'], 'pattern')}"
+        stem = pattern_stem(pattern_id, item["title"])
         paths, shown = render_products(args, image, meta, stem, item["repeat"], None, source)
         written += paths
         made += shown

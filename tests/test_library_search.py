@@ -1,6 +1,7 @@
 """Search by look, near-duplicates, the QA hook, export, and the library commands."""
 
 import json
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -141,6 +142,11 @@ def test_export_print_ready_png_and_tiff(lib, tmp_path):
     assert meta["provenance"]["style"] == "toss" and meta["repeat"] == "half-drop"
     with Image.open(written[1]) as swatch:
         assert swatch.size == (288, 192)
+    again = lib.import_paths([tmp_path / "out"])  # the print-ready file is new bytes; its swatch is no tile
+    assert len(again.added) == 1 and again.ignored[0]["reason"].startswith("a 3x3 swatch")
+    lib.update(pid, title="Fans / navy: v2")  # a title's "/" and ":" are no path
+    named = export_patterns(lib, [pid], tmp_path / "named")
+    assert [Path(p).name for p in named] == [f"{pid:06d}-fans-navy-v2.png"]
     with pytest.raises(LibraryError):
         export_patterns(lib, [pid, 424242], tmp_path / "none")
     assert not (tmp_path / "none").exists()

@@ -117,7 +117,7 @@ def _import_around_mockups(tmp_path, library, export_sheet):
     changes = library.import_paths([folder])
     assert len(changes.added) == 1 and [i["reason"] for i in changes.ignored] == [
         "a product mockup Tessera made, not a tile"]
-    assert "left out 1 mockup(s)" in changes.import_summary()
+    assert "left out 1 mockup(s), sheet(s) and swatch(es)" in changes.import_summary()
     sheet = tmp_path / "sheet.png"
     export_sheet(library, changes.added, sheet)
     again = library.import_paths([sheet])
@@ -180,7 +180,7 @@ def test_library_mockups_of_chosen_patterns(tmp_path, capsys):
     assert main(["--library", str(root), "library", "mockup", "--status", "approved", "--product", "wall",
                  "--out", str(out), "--json"]) == 0
     report = json.loads(capsys.readouterr().out)
-    assert report["written"] == [str(out / f"{second}-moss-wall.png")]
+    assert report["written"] == [str(out / f"{second:06d}-moss-wall.png")]
     assert report["mockups"][0]["source_library_id"] == second and report["mockups"][0]["repeat"] == "mirror"
     assert main(["--library", str(root), "library", "mockup", str(first), "--out", str(out), "--json"]) == 0
     shown = json.loads(capsys.readouterr().out)["mockups"][0]

@@ -893,7 +893,7 @@ def test_patterns_dragged_out_are_copies_named_for_their_titles(window, qtbot, t
     assert model.flags(model.index(0)) & Qt.ItemIsDragEnabled
     data = model.mimeData([model.index(0), model.index(1)])
     files = [Path(url.toLocalFile()) for url in data.urls()]
-    assert files[0].name == f"{first.pattern_id}-gilded-fans-navy.png"
+    assert files[0].name == f"{first.pattern_id:06d}-gilded-fans-navy.png"
     assert files[0].parent.parent == window.paths.cache_dir / "drag"
     assert files[0].read_bytes() == Path(first.path).read_bytes() and files[0] != Path(first.path)
     assert bytes(data.data(DRAG_FORMAT)).decode() == f"{first.pattern_id},{model.entries[1].pattern_id}"

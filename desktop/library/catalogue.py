@@ -86,7 +86,7 @@ class ChangeSet:
             line += f", ignored {len(others)} file(s) of types it does not read ({', '.join(kinds[:5])}" \
                     + (", …)" if len(kinds) > 5 else ")")
         if made:
-            line += f", left out {len(made)} mockup(s) and sheet(s) Tessera made (not tiles)"
+            line += f", left out {len(made)} mockup(s), sheet(s) and swatch(es) Tessera made (not tiles)"
         return line
 
 
@@ -933,7 +933,8 @@ def _read_and_decode(path: Path, prepare=None, known=None, store=None, keep_pixe
 
 
 # what Tessera writes that shows tiles but is not one (its PNG chunk says so): never imported
-NOT_TILES = {"mockup": "a product mockup Tessera made, not a tile", "sheet": "a presentation sheet Tessera made, not a tile"}
+NOT_TILES = {"mockup": "a product mockup Tessera made, not a tile", "sheet": "a presentation sheet Tessera made, not a tile",
+             "swatch": "a 3x3 swatch Tessera exported, not a tile"}
 
 
 def _item_of(path: Path, read: dict[str, Any]) -> dict[str, Any]:

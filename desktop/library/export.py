@@ -13,6 +13,7 @@ from PIL import Image, ImageCms, PngImagePlugin
 from desktop.config import atomic_write_bytes
 from desktop.engine.images import TESSERA_KEY
 from desktop.library.catalogue import Library, LibraryError
+from desktop.library.titles import pattern_stem
 
 
 def _srgb_icc() -> bytes:
@@ -46,23 +47,25 @@ def export_patterns(lib: Library, ids: list[int], out: Path, dpi: int = 150, fmt
         raise LibraryError(f"cannot create {out}: {exc.strerror or exc}") from None
     written = []
     for item in items:
-        pixels = load_rgb(item["file"])
+        source = pixels = load_rgb(item["file"])
         repeat = item["repeat"]
         meta = {"pattern": {k: item[k] for k in ("id", "sha256", "title", "status", "rating", "tags")},
                 "provenance": item["provenance"], "repeat": repeat, "dpi": dpi}
         if as_basic and repeat != "basic":
             pixels = np.ascontiguousarray(to_basic(pixels, repeat))
             meta.update(repeat="basic", converted_from=repeat)
-        stem = f"{item['id']:06d}-{(item['title'] or 'pattern').replace(' ', '-')[:40]}"
+        stem = pattern_stem(item["id"], item["title"])  # a title's "/" or ":" is no path
         target = out / f"{stem}.{'png' if fmt == 'png' else 'tif'}"
         try:
             atomic_write_bytes(target, encode(pixels, fmt, dpi, meta))
             written.append(str(target))
             if swatch:
-                view = repeat_view(load_rgb(item["file"]), repeat, 3, 3)
+                view = repeat_view(source, repeat, 3, 3)  # the tile as read, in its own repeat
                 scale = max(1, max(view.shape[:2]) // 2048)
                 swatch_path = out / f"{stem}-swatch.png"
-                atomic_write_bytes(swatch_path, encode(np.ascontiguousarray(view[::scale, ::scale]), "png", dpi, meta))
+                swatch_meta = dict(meta, swatch={"of": item["id"], "repeats": [3, 3]})  # an import leaves it out
+                atomic_write_bytes(swatch_path, encode(np.ascontiguousarray(view[::scale, ::scale]), "png", dpi,
+                                                       swatch_meta))
                 written.append(str(swatch_path))
         except OSError as exc:
             raise LibraryError(f"could not write {target}: {exc.strerror or exc}") from None

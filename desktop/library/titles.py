@@ -26,4 +26,10 @@ def file_stem(title: str, fallback: str = "tile") -> str:
     characters; `fallback` when nothing of it is left."""
     import re
 
-    return re.sub(r"[^\w]+", "-", str(title).strip().lower()).strip("-_")[:60].strip("-_") or fallback
+    return re.sub(r"[\W_]+", "-", str(title).lower())[:60].strip("-") or fallback
+
+
+def pattern_stem(pattern_id: int, title: str) -> str:
+    """A library pattern's file name, wherever one is written (an export, a drag out, a mockup):
+    its id, six digits so a folder sorts in library order, and its title."""
+    return f"{int(pattern_id):06d}-{file_stem(title, 'pattern')}"

@@ -472,13 +472,14 @@ class LibraryPanel(QWidget):
 
 
 def _named_copies(entries: list[TileEntry], folder: Path | None) -> list[Path]:
-    """Copies of the entries' files in a fresh `folder`, each named for its title (`3 Moss.png`);
-    the files themselves where there is no folder or a copy cannot be made (a full disk)."""
+    """Copies of the entries' files in a fresh subfolder of `folder`, each named as an export
+    names it (`000003-moss.png`); the files themselves where there is no folder or a copy cannot
+    be made (a full disk). Subfolders of earlier drags are removed after an hour."""
     import shutil
     import tempfile
     import time
 
-    from desktop.library.titles import file_stem
+    from desktop.library.titles import file_stem, pattern_stem
 
     if folder is None:
         return [Path(e.path) for e in entries]
@@ -491,9 +492,9 @@ def _named_copies(entries: list[TileEntry], folder: Path | None) -> list[Path]:
         out = []
         for entry in entries:
             source = Path(entry.path)
-            name = file_stem(entry.title or tile_title(entry.metadata or {}), source.stem)
-            target = here / (f"{entry.pattern_id}-{name}" if entry.pattern_id is not None else name)
-            target = target.with_suffix(source.suffix)
+            title = entry.title or tile_title(entry.metadata or {})
+            name = pattern_stem(entry.pattern_id, title) if entry.pattern_id is not None else file_stem(title)
+            target = here / f"{name}{source.suffix}"
             shutil.copyfile(source, target)
             out.append(target)
         return out

@@ -32,6 +32,7 @@ from PySide6.QtWidgets import (
 
 from desktop.engine.mockups import CM_PER_INCH, PRODUCTS
 from desktop.jobs import Lane
+from desktop.library.titles import file_stem
 from desktop.ui.images import qimage_from_array
 
 NAMES = {"wall": "&1 Wall", "fabric": "&2 Fabric", "cushion": "&3 Cushion", "swatch": "&4 Swatch"}
@@ -210,7 +211,7 @@ class MockupDialog(QDialog):
         if self.shown is None:
             return
         made = self.shown
-        path, _ = QFileDialog.getSaveFileName(self, "Save the mockup", f"{_stem(self.title)}-{made.product}.png",
+        path, _ = QFileDialog.getSaveFileName(self, "Save the mockup", f"{file_stem(self.title)}-{made.product}.png",
                                               "PNG (*.png)")
         if not path:
             return
@@ -228,7 +229,7 @@ class MockupDialog(QDialog):
         if not folder:
             return
         pixels, repeat, tile_in, unit = self.pixels, self.repeat, self.tile_in(), self.unit()
-        stem, source = _stem(self.title), self._source()
+        stem, source = file_stem(self.title), self._source()
 
         def run(ctx):
             from desktop.engine.mockups import render
@@ -269,9 +270,3 @@ def _write(path: Path, made, source: dict[str, Any]) -> str:
         return str(save_png(path, made.image, made.metadata(source)))
     except OSError as exc:
         raise UserError(f"could not write {path}: {exc.strerror or exc}") from None
-
-
-def _stem(title: str) -> str:
-    from desktop.library.titles import file_stem
-
-    return file_stem(title)
