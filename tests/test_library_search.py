@@ -329,3 +329,67 @@ def test_the_first_search_and_the_first_store_at_once_share_one_index(tmp_path):
         assert not errors and len(found) == 4 and all(f is found[0] for f in found)
     finally:
         lib.close()
+
+
+def test_two_lanes_draining_the_outbox_at_once_index_each_pattern_once(lib, monkeypatch):
+    """The Inspector's look-alikes (I/O lane) and a restore (writer lane) both drain the outbox
+    before they read: the second waits for the first, so each queued pattern is embedded once
+    and stands in the index once (two drains of the same ids left it there twice)."""
+    import threading
+    import time
+
+    real, embedded = finder._embed_batch, []
+
+    def slow(library, ids):
+        embedded.extend(ids)
+        time.sleep(0.3)  # the other lane asks meanwhile
+        real(library, ids)
+
+    monkeypatch.setattr(finder, "_embed_batch", slow)
+    start = threading.Barrier(2)
+
+    def drain():
+        start.wait()
+        finder.embed_pending(lib)
+
+    threads = [threading.Thread(target=drain) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    truth = sorted(p["id"] for p in lib.list())
+    assert sorted(embedded) == truth
+    assert sorted(row["id"] for row in finder.index(lib).all_rows()) == truth
+
+
+def test_a_pattern_being_re_embedded_never_drops_out_of_the_index(tmp_path):
+    """An upsert replaces a row in one commit: a reader on another lane sees the old row or the
+    new one, never neither (the duplicates dialog once read the table between a delete and an
+    add, and found no pairs)."""
+    import threading
+
+    from desktop.library import vector_index
+    from desktop.library.descriptor import DIM
+
+    index = vector_index.VectorIndex(tmp_path / "index")
+    rng = np.random.default_rng(2)
+
+    def row():
+        vector = rng.standard_normal(DIM).astype(np.float32)
+        return {"id": 1, "vector": vector / np.linalg.norm(vector), "model": "m", "hashes": [0], "status": "draft",
+                "rating": 0, "tags": []}
+
+    index.upsert([row()])
+    done, seen = threading.Event(), []
+
+    def write():
+        for _ in range(25):
+            index.upsert([row()])
+        done.set()
+
+    writer = threading.Thread(target=write)
+    writer.start()
+    while not done.is_set():
+        seen.append(len(index.all_rows()))
+    writer.join(60)
+    assert seen and set(seen) == {1}

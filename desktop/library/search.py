@@ -196,7 +196,27 @@ def _embed_batch(lib: Library, ids: list[int]) -> None:
 def embed_pending(lib: Library, batch: int = 64, ctx=None, limit: int | None = None) -> int:
     """Drain the embedding outbox in batches (at most `limit` patterns, when given: the window
     drains a long backlog in parts, so that other writes get their turn between them). Returns
-    how many patterns were indexed."""
+    how many patterns were indexed.
+
+    One drain at a time per library: a search on the I/O lane and a write on the writer lane
+    both drain before they read, and two drains of the same queued ids would each embed them,
+    one's add racing the other's (the index then held a pattern twice, or, for a moment, not at
+    all). The second waits, then finds the outbox empty, or what came after."""
+    with _drain_lock(lib):
+        return _drain(lib, batch, ctx, limit)
+
+
+def _drain_lock(lib: Library) -> threading.RLock:
+    found = getattr(lib, "_drain_lock", None)
+    if found is None:
+        with _INDEX_LOCK:
+            found = getattr(lib, "_drain_lock", None)
+            if found is None:
+                found = lib._drain_lock = threading.RLock()
+    return found
+
+
+def _drain(lib: Library, batch: int, ctx, limit: int | None) -> int:
     done = 0
     with lib.reader.connect() as conn:
         total = conn.execute(select(func.count()).select_from(EmbeddingOutbox)).scalar()

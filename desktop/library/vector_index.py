@@ -13,6 +13,7 @@ lancedb is imported here only, and only when the library first needs the index.
 
 from __future__ import annotations
 
+import threading
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -52,11 +53,13 @@ class VectorIndex:
         # read while a write was under way is not kept (the write's generation moved on meanwhile)
         self._cache: dict[str, Any] = {}
         self._generation = 0
+        self._write_lock = threading.RLock()  # one write at a time, whichever lane asks
 
     @contextmanager
     def _writing(self):
         try:
-            yield
+            with self._write_lock:
+                yield
         finally:
             self._generation += 1
             self._cache.clear()
@@ -87,9 +90,8 @@ class VectorIndex:
                                     pa.field("model", pa.string()), pa.field("status", pa.string()),
                                     pa.field("rating", pa.int32()), pa.field("tags", pa.string())])
                 self.clip = self.db.create_table(CLIP_TABLE, schema=schema, exist_ok=True)
-            self.clip.delete(f"id IN ({', '.join(str(int(r['id'])) for r in rows)})")
-            self.clip.add([{**r, "vector": np.asarray(r["vector"], np.float32),
-                            "tags": "|" + "|".join(r.get("tags", [])) + "|"} for r in rows])
+            _replace(self.clip, [{**r, "vector": np.asarray(r["vector"], np.float32),
+                                  "tags": "|" + "|".join(r.get("tags", [])) + "|"} for r in rows])
 
     def clip_search(self, vector: np.ndarray, limit: int = 10, **filters) -> list[dict[str, Any]]:
         if self.clip is None:
@@ -116,12 +118,10 @@ class VectorIndex:
     def upsert(self, rows: list[dict[str, Any]]) -> None:
         if not rows:
             return
-        ids = ", ".join(str(int(r["id"])) for r in rows)
         with self._writing():
-            self.table.delete(f"id IN ({ids})")
-            self.table.add([{**r, "vector": np.asarray(r["vector"], np.float32), "model": r.get("model", MODEL),
-                             "hashes": [int(np.int64(np.uint64(h))) for h in r["hashes"]],
-                             "tags": "|" + "|".join(r.get("tags", [])) + "|"} for r in rows])
+            _replace(self.table, [{**r, "vector": np.asarray(r["vector"], np.float32), "model": r.get("model", MODEL),
+                                  "hashes": [int(np.int64(np.uint64(h))) for h in r["hashes"]],
+                                  "tags": "|" + "|".join(r.get("tags", [])) + "|"} for r in rows])
 
     def update_fields(self, pattern_id: int, status: str, rating: int, tags: list[str]) -> None:
         with self._writing():
@@ -135,9 +135,8 @@ class VectorIndex:
     def update_fields_many(self, fields: dict[int, tuple[str, int, list[str]]]) -> None:
         """Status, rating and tags of many patterns (id -> (status, rating, tags)). A few are
         updated in place; a larger set (a selection approved at once) is read, changed and
-        written back as one delete and one add per table, since every UPDATE is a commit of its
-        own (about 17 ms each at 5,000 rows, BENCHMARKS.md). A crash between the two leaves
-        rows missing, which the next reconcile embeds again."""
+        written back as one merge per table, since every UPDATE is a commit of its own (about
+        17 ms each at 5,000 rows, BENCHMARKS.md)."""
         if len(fields) <= self.FIELDS_ONE_BY_ONE:
             for pid, (status, rating, tags) in fields.items():
                 self.update_fields(pid, status, rating, tags)
@@ -160,8 +159,7 @@ class VectorIndex:
                             ("rating", [int(fields[i][1]) for i in order], pa.int32()),
                             ("tags", ["|" + "|".join(fields[i][2]) + "|" for i in order], pa.string())):
                         rows = rows.set_column(rows.schema.get_field_index(name), name, pa.array(values, kind))
-                    table.delete(where)
-                    table.add(rows)
+                    _replace(table, rows)
 
     def delete(self, ids: list[int]) -> None:
         if ids:
@@ -282,6 +280,12 @@ class VectorIndex:
                                     replace=True)
         marker.write_text(json.dumps({"rows": rows, "kind": ANN_KIND}))
         return True
+
+
+def _replace(table, rows: list[dict[str, Any]]) -> None:
+    """Put these rows in the table in place of those with their ids, in one commit: a search on
+    another lane sees the old rows or the new, never neither (a delete then an add showed a gap)."""
+    table.merge_insert("id").when_matched_update_all().when_not_matched_insert_all().execute(rows)
 
 
 def ann_query(dataset, vector: np.ndarray, limit: int, where: str = "", columns=("id",)):
