@@ -3,7 +3,7 @@ at a time, in the same run, on a library of 5,000 patterns with their index rows
 
 - SQLite: Library.update_many (one transaction) against Library.update per pattern (one
   transaction, and one fsync, each);
-- the vector index: update_fields_many (one read, one delete and one add per table) against
+- the vector index: update_fields_many (one read and one merge per table) against
   update_fields per pattern (one LanceDB UPDATE, a commit of its own, each);
 - the undo: Library.set_curation of the 1,000 states read before, in one transaction, and the
   index's fields after it, as the window does.
