@@ -19,7 +19,10 @@ def add_parsers(sub, common: argparse.ArgumentParser) -> None:
     qu.add_argument("ids", nargs="*", type=int, metavar="ID")
     qu.add_argument("--approved", action="store_true", help="every approved pattern not yet published")
     qu.add_argument("--no-sync", action="store_true", help="only queue (working offline); 'sync' sends them later")
-    cmds.add_parser("sync", parents=[common], help="send what is queued")
+    sy = cmds.add_parser("sync", parents=[common], help="send what is queued")
+    for parser in (qu, sy):
+        parser.add_argument("--no-mockups", action="store_true",
+                            help="send the listings without product mockups (the settings' listing_mockups)")
     st = cmds.add_parser("status", parents=[common], help="the outbox: queued, published and failed patterns")
     st.add_argument("--state", choices=("queued", "published", "failed"))
 
@@ -50,7 +53,7 @@ def cmd_publish(args: argparse.Namespace, emit) -> int:
             if args.no_sync:
                 emit(payload, "\n".join(text) + "\n'tessera publish sync' sends them")
                 return 0
-        result = _sync(lib)
+        result = _sync(lib, with_mockups=not args.no_mockups)
         payload.update(result)
         text.append(f"published {len(result['published'])}, failed {len(result['failed'])}, "
                     f"{result['waiting']} waiting" + "".join(f"\n  {p['id']}: {p['url'] or p['listing_id']}"
@@ -63,7 +66,8 @@ def cmd_publish(args: argparse.Namespace, emit) -> int:
         return 1 if result["failed"] else 0
 
 
-def _sync(lib) -> dict:
+def _sync(lib, with_mockups: bool = True) -> dict:
+    from desktop.config import load_settings, resolve_paths
     from desktop.library import publishing
     from desktop.library.marketplace import Marketplace, load_account
 
@@ -72,7 +76,9 @@ def _sync(lib) -> dict:
         waiting = len(publishing.outbox(lib, "queued"))
         return {"published": [], "failed": [], "waiting": waiting,
                 "stopped": "no marketplace login yet ('tessera publish login URL')"}
-    return publishing.sync(lib, Marketplace(account))
+    settings = load_settings(resolve_paths().settings_file)
+    return publishing.sync(lib, Marketplace(account), mockups=settings.listing_mockups if with_mockups else (),
+                           default_dpi=settings.default_dpi)
 
 
 def _login(args: argparse.Namespace, emit) -> int:

@@ -102,6 +102,7 @@ class Settings:
     compile_unet: bool = False  # torch.compile the UNet (the first image of a shape pays for it)
     default_engine: str = "procedural"
     default_dpi: int = 150
+    listing_mockups: list[str] = field(default_factory=lambda: ["wall", "swatch"])  # shown with each listing
     qa_profile: str = "default"
     recent_palettes: list[str] = field(default_factory=list)
 

@@ -50,7 +50,8 @@ class LoopbackMarket:
                     return self._answer(409, market.listings[key]["listing"])
                 listing = {"id": f"L{len(market.listings) + 1}", "url": f"https://market.test/p/{len(market.listings) + 1}"}
                 market.listings[key] = {"listing": listing, "metadata": json.loads(parts["metadata"]),
-                                        "image": parts["image"]}
+                                        "image": parts["image"],
+                                        "files": {k: v for k, v in parts.items() if k not in ("image", "metadata")}}
                 self._answer(201, listing)
 
             def log_message(self, *args):

@@ -234,7 +234,7 @@ def test_storing_a_tile_the_trash_holds_brings_it_back_and_names_it(lib):
 
 def test_emptying_the_trash_says_which_patterns_are_on_the_marketplace(tmp_path, capsys):
     class Market:
-        def publish(self, data, name, metadata, key):
+        def publish(self, data, name, metadata, key, files=None):
             return {"id": "L1", "url": "https://market.test/p/L1"}
 
     root = tmp_path / "lib"

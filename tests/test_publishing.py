@@ -137,9 +137,10 @@ def test_the_publish_command_logs_in_queues_offline_and_syncs(tmp_path, market, 
     assert stat.S_IMODE(saved.stat().st_mode) == 0o600 and load_account().token == "secret"
     assert main(["--library", str(root), "--json", "publish", "queue", "--approved", "--no-sync"]) == 0
     assert len(json.loads(capsys.readouterr().out)["queued"]) == 2 and market.requests == []
-    assert main(["--library", str(root), "--json", "publish", "sync"]) == 0
+    assert main(["--library", str(root), "--json", "publish", "sync", "--no-mockups"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert len(out["published"]) == 2 and out["waiting"] == 0
+    assert all(sent["files"] == {} and "mockups" not in sent["metadata"] for sent in market.listings.values())
     assert main(["--library", str(root), "publish", "status", "--state", "published"]) == 0
     assert capsys.readouterr().out.count("https://market.test/p/") == 2
     assert main(["--library", str(root), "--json", "library", "show", str(ids[0])]) == 0
@@ -147,6 +148,50 @@ def test_the_publish_command_logs_in_queues_offline_and_syncs(tmp_path, market, 
     assert shown["status"] == "published" and shown["publication"]["url"].startswith("https://market.test/p/")
     assert main(["--library", str(root), "publish", "queue", str(ids[2])]) == 0
     assert f"skipped {ids[2]}: it is draft: approve it first" in capsys.readouterr().out
+
+
+def test_a_listing_says_how_large_it_prints_and_shows_it_on_a_product(lib, market):
+    """The print size comes from the tile's own PNG (made for 300 dpi) or the studio's default;
+    each product asked for is a JPEG part of the listing, rendered at that size; a product name
+    Tessera does not know is passed over."""
+    import io
+
+    from PIL import Image
+
+    made_for_print = lib.add_tile(tile(7), {"style": "stripes", "repeat": "half-drop", "dpi": 300}).added[0]
+    plain = lib.add_tile(tile(8), {"style": "checks"}).added[0]
+    for pid in (made_for_print, plain):
+        lib.update(pid, status="approved")
+    publishing.queue(lib, [made_for_print, plain])
+    result = publishing.sync(lib, connect(market), mockups=("swatch", "teapot"), default_dpi=100)
+    assert len(result["published"]) == 2
+    sent = {pid: market.listings[f"tessera-{lib.get(pid)['sha256']}"] for pid in (made_for_print, plain)}
+    assert sent[made_for_print]["metadata"]["print"] == {"dpi": 300.0, "tile_in": [0.107, 0.107],
+                                                         "tile_cm": [0.27, 0.27]}
+    assert sent[plain]["metadata"]["print"]["dpi"] == 100.0
+    assert sent[plain]["metadata"]["print"]["tile_in"] == [0.32, 0.32]
+    for pid, listing in sent.items():
+        assert set(listing["files"]) == {"mockup_swatch"}
+        [about] = listing["metadata"]["mockups"]
+        assert about["field"] == "mockup_swatch" and about["product"] == "swatch"
+        assert about["tile_in"] == listing["metadata"]["print"]["tile_in"]
+        assert about["repeat"] == lib.get(pid)["repeat"]
+        shown = Image.open(io.BytesIO(listing["files"]["mockup_swatch"]))
+        assert shown.format == "JPEG" and shown.size == tuple(about["size"]) == (1200, 980)
+        assert np.asarray(shown.convert("RGB")).std() > 10  # the pattern is on it, not a blank card
+
+
+def test_a_tile_that_cannot_be_shown_is_listed_without_mockups(lib, market):
+    """A stored file that no longer decodes still goes (the marketplace judges the file); it
+    only has no mockups."""
+    pid = lib.add_tile(tile(9), {"style": "stripes"}).added[0]
+    lib.update(pid, status="approved")
+    publishing.queue(lib, [pid])
+    Path(lib.get(pid)["file"]).write_bytes(b"not a png any more")
+    result = publishing.sync(lib, connect(market), mockups=("wall",))
+    assert [p["id"] for p in result["published"]] == [pid]
+    [listing] = market.listings.values()
+    assert listing["files"] == {} and "mockups" not in listing["metadata"]
 
 
 def test_a_library_made_before_publishing_is_migrated_with_a_backup(tmp_path):

@@ -33,6 +33,16 @@ def test_the_selected_approved_patterns_are_published(window, qtbot, market, mon
     login.accept()
     assert login.result() == 1 and load_account().url == market.url
 
+    from desktop.ui.settings_dialog import SettingsDialog
+
+    settings = SettingsDialog(window.paths, window.settings, None, window)  # listings show one product
+    assert [n for n, box in settings.mockups.items() if box.isChecked()] == ["wall", "swatch"]  # the default
+    settings.mockups["wall"].setChecked(False)
+    settings.dpi.setValue(200)
+    settings.accept()
+    window.settings = settings.settings
+    assert window.settings.listing_mockups == ["swatch"]
+
     rng = np.random.default_rng(0)
     ids = [window.lib.add_tile(rng.integers(0, 255, (32, 32, 3), dtype=np.uint8), {"style": "dots", "seed": k}
                                ).added[0] for k in range(2)]
@@ -44,6 +54,8 @@ def test_the_selected_approved_patterns_are_published(window, qtbot, market, mon
     qtbot.waitUntil(lambda: window.lib.get(ids[0])["status"] == "published", timeout=20_000)
     qtbot.waitUntil(lambda: "Published 1" in window.statusBar().currentMessage(), timeout=10_000)
     assert window.lib.get(ids[1])["status"] == "draft" and len(market.listings) == 1
+    [listing] = market.listings.values()
+    assert set(listing["files"]) == {"mockup_swatch"} and listing["metadata"]["print"]["dpi"] == 200
     row = next(r for r in range(window.library.model.rowCount()) if window.library.model.entries[r].pattern_id == ids[0])
     assert window.library.model.entries[row].status == "published"
     window.show_entry(window.library.model.entries[row])  # the Inspector says where it is listed

@@ -1,6 +1,8 @@
 """The marketplace's HTTP API, as Tessera speaks it (no Qt, no torch).
 
-    POST {url}/v1/patterns            multipart: image (the PNG), metadata (JSON)
+    POST {url}/v1/patterns            multipart: image (the PNG), metadata (JSON), and one JPEG
+                                      mockup_<product> a product mockup (metadata "mockups"
+                                      lists them; "print" gives the tile's dpi and printed size)
         Authorization: Bearer TOKEN
         Idempotency-Key: tessera-<sha256 of the file>
     -> 201 or 200 {"id": "...", "url": "..."}    the listing
@@ -158,12 +160,15 @@ class Marketplace:
     def whoami(self) -> dict[str, Any]:
         return self._request("GET", "/me")[1]
 
-    def publish(self, image: bytes, filename: str, metadata: dict[str, Any], key: str) -> dict[str, str]:
-        """List one pattern; returns {"id", "url"} (the existing listing when it is there already)."""
+    def publish(self, image: bytes, filename: str, metadata: dict[str, Any], key: str,
+                files: dict[str, tuple[str, bytes, str]] | None = None) -> dict[str, str]:
+        """List one pattern, with `files` (field -> (file name, bytes, type): its mockups) beside it;
+        returns {"id", "url"} (the existing listing when it is there already)."""
         status, body = self._request(
             "POST", "/patterns", headers={"Idempotency-Key": key},
             fields={"image": (filename, image, "image/png" if filename.endswith(".png") else "image/jpeg"),
-                    "metadata": ("metadata.json", json.dumps(metadata, sort_keys=True), "application/json")})
+                    "metadata": ("metadata.json", json.dumps(metadata, sort_keys=True), "application/json"),
+                    **(files or {})})
         if not body.get("id"):
             raise Refused(f"{self.account.host} answered {status} without a listing id")
         return {"id": str(body["id"]), "url": str(body.get("url", ""))}

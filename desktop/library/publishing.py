@@ -7,19 +7,30 @@ with the pattern's status: published (with the listing's id and address, and the
 failed (with the marketplace's reason, and the pattern stays approved). A dead network or a busy
 marketplace ends the sync and leaves the rest queued; a refused token ends it too. Publishing
 the same file twice is one listing (the idempotency key is its sha256).
+
+A listing says how large the tile prints (its PNG's dpi, else the studio's default) and, when
+asked, carries product mockups rendered at that size (desktop.engine.mockups: the wall, the
+swatch with its rulers ...), so a buyer sees the scale of the repeat before she buys it.
 """
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from desktop.errors import UserError
 from desktop.library.catalogue import Library, LibraryError
 from desktop.library.marketplace import Marketplace, NotAllowed, Offline, Refused
 from desktop.library.models import AuditLog, Pattern, Publication, now
+
+log = logging.getLogger(__name__)
+CM_PER_INCH = 2.54
+MOCKUP_QUALITY = 88  # JPEG quality of a listing's mockups
 
 
 def queue(lib: Library, ids: list[int]) -> dict[str, list[dict[str, Any]]]:
@@ -74,16 +85,65 @@ def publication_of(lib: Library, pattern_id: int) -> dict[str, Any] | None:
     return rows[0] if rows else None
 
 
-def metadata_for(item: dict[str, Any]) -> dict[str, Any]:
+def metadata_for(item: dict[str, Any], dpi: float = 150) -> dict[str, Any]:
     """What the marketplace is told of a pattern (Library.get's view of it): its title, tags, repeat,
-    size, palette and provenance."""
+    size, palette, provenance, and how large one tile prints at `dpi`."""
     prov = item.get("provenance") or {}
     palette = prov.get("palette") or {}
+    width, height = item["size"]
     return {"title": item["title"] or f"pattern {item['id']}", "tags": item["tags"], "repeat": item["repeat"],
-            "width": item["size"][0], "height": item["size"][1], "sha256": item["sha256"],
+            "width": width, "height": height, "sha256": item["sha256"],
             "palette": palette.get("colors", []), "rating": item["rating"],
+            "print": {"dpi": round(float(dpi), 2), "tile_in": [round(width / dpi, 3), round(height / dpi, 3)],
+                      "tile_cm": [round(width / dpi * CM_PER_INCH, 2), round(height / dpi * CM_PER_INCH, 2)]},
             "provenance": {k: prov.get(k) for k in ("engine", "model", "model_hash", "style", "seed", "prompt")
                            if prov.get(k) not in (None, "")}}
+
+
+def print_dpi(path: str | Path, default: float = 150) -> float:
+    """The dpi a stored tile prints at: the one its PNG's Tessera metadata names (a tile made for a
+    print size), else `default`."""
+    from desktop.engine.images import read_metadata
+
+    try:
+        dpi = float(read_metadata(path).get("dpi") or 0)
+    except (OSError, ValueError, TypeError):
+        dpi = 0
+    return dpi if 10 <= dpi <= 2400 else float(default)
+
+
+def listing_mockups(path: str | Path, repeat: str, dpi: float, products: Sequence[str]
+                    ) -> tuple[dict[str, tuple[str, bytes, str]], list[dict[str, Any]]]:
+    """The tile at `path` on each of `products`, one tile printing at `dpi`: the multipart files
+    (mockup_<product> -> (name, JPEG bytes, type)) and what each shows (Mockup.as_dict, with its
+    field). A product that cannot be shown is left out, with a warning in the log: the listing
+    goes without it."""
+    import io
+
+    from PIL import Image
+
+    from desktop.engine import mockups
+    from desktop.engine.images import load_rgb
+
+    files: dict[str, tuple[str, bytes, str]] = {}
+    shown: list[dict[str, Any]] = []
+    wanted = list(dict.fromkeys(p for p in products if isinstance(p, str) and p in mockups.PRODUCTS))
+    if not wanted:
+        return files, shown
+    rgb = load_rgb(path)
+    tile_in = (rgb.shape[1] / dpi, rgb.shape[0] / dpi)
+    for product in wanted:
+        try:
+            made = mockups.render(rgb, repeat, product, tile_in)
+        except UserError as exc:
+            log.warning("no %s mockup for %s: %s", product, Path(path).name, exc)
+            continue
+        buffer = io.BytesIO()
+        Image.fromarray(made.image).save(buffer, format="JPEG", quality=MOCKUP_QUALITY, optimize=True)
+        field = f"mockup_{product}"
+        files[field] = (f"{Path(path).stem}-{product}.jpg", buffer.getvalue(), "image/jpeg")
+        shown.append({"field": field, **made.as_dict()})
+    return files, shown
 
 
 def _record(lib: Library, pattern_id: int, **changes: Any) -> None:
@@ -106,8 +166,11 @@ def _record(lib: Library, pattern_id: int, **changes: Any) -> None:
             session.add(AuditLog(action="publish-failed", pattern_id=pattern_id, detail={"error": changes["error"]}))
 
 
-def sync(lib: Library, market: Marketplace, ctx=None) -> dict[str, Any]:
-    """Send the queue. Returns {"published": [...], "failed": [...], "waiting": n, "stopped": reason|""}."""
+def sync(lib: Library, market: Marketplace, ctx=None, mockups: Sequence[str] = (),
+         default_dpi: float = 150) -> dict[str, Any]:
+    """Send the queue, each listing with its print size (at its PNG's dpi, else `default_dpi`) and
+    a mockup on each of `mockups` (product names: desktop.engine.mockups.PRODUCTS). Returns
+    {"published": [...], "failed": [...], "waiting": n, "stopped": reason|""}."""
     pending = outbox(lib, "queued")
     published, failed, stopped = [], [], ""
     for k, row in enumerate(pending):
@@ -131,9 +194,21 @@ def sync(lib: Library, market: Marketplace, ctx=None) -> dict[str, Any]:
             _record(lib, pattern_id, state="failed", error=f"its file cannot be read ({exc.strerror or exc})")
             failed.append({"id": pattern_id, "error": "its file cannot be read"})
             continue
+        dpi = print_dpi(item["file"], default_dpi)
+        metadata = metadata_for(item, dpi)
+        files: dict[str, tuple[str, bytes, str]] = {}
+        if mockups:
+            if ctx is not None:
+                ctx.progress(k, len(pending), f"mockups of {k + 1} of {len(pending)}")
+            try:
+                files, metadata["mockups"] = listing_mockups(item["file"], item["repeat"], dpi, mockups)
+            except (OSError, ValueError, UserError) as exc:  # an undecodable file: the marketplace decides
+                log.warning("no mockups for pattern %s: %s", pattern_id, exc)
+            if ctx is not None:
+                ctx.check_cancelled()
         try:
-            listing = market.publish(data, Path(item["file"]).name, metadata_for(item),
-                                     key=f"tessera-{item['sha256']}")
+            listing = market.publish(data, Path(item["file"]).name, metadata, key=f"tessera-{item['sha256']}",
+                                     files=files)
         except Refused as exc:
             _record(lib, pattern_id, state="failed", error=str(exc))
             failed.append({"id": pattern_id, "error": str(exc)})

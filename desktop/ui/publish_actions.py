@@ -117,13 +117,15 @@ class PublishActions:
                                                "to send it.", 10_000)
             return
 
+        products, dpi = list(window.settings.listing_mockups), int(window.settings.default_dpi)
+
         def send(ctx):
             from desktop.library import publishing
             from desktop.library.marketplace import Marketplace
 
             if not publishing.outbox(lib, "queued"):
                 return None
-            return publishing.sync(lib, Marketplace(account), ctx)
+            return publishing.sync(lib, Marketplace(account), ctx, mockups=products, default_dpi=dpi)
 
         window.submit("publish", send, lane=Lane.IO, title=f"Publishing to {account.host}",
                       on_done=lambda snap: self._synced(snap.result, quiet))

@@ -70,6 +70,16 @@ class SettingsDialog(QDialog):
         self.dpi.setRange(10, 2400)
         self.dpi.setValue(int(settings.default_dpi))
         self.dpi.setSuffix(" DPI")
+        from desktop.engine.mockups import PRODUCTS
+
+        self.mockups = {}
+        shown = QHBoxLayout()
+        for name, product in PRODUCTS.items():
+            box = self.mockups[name] = QCheckBox(name.capitalize())
+            box.setChecked(name in settings.listing_mockups)
+            box.setToolTip(product.label)
+            shown.addWidget(box)
+        shown.addStretch(1)
         form = QFormLayout()
         form.addRow("Library folder", row)
         form.addRow("", QLabel("A new library folder is used from the next start."))
@@ -79,6 +89,8 @@ class SettingsDialog(QDialog):
         form.addRow("", self.compile_unet)
         form.addRow("QA profile", self.profile)
         form.addRow("Print resolution", self.dpi)
+        form.addRow("Listing mockups", shown)
+        form.addRow("", QLabel("Each pattern published goes with these mockups, at its print size."))
         buttons = QDialogButtonBox(QDialogButtonBox.Save | QDialogButtonBox.Cancel)
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
@@ -96,7 +108,8 @@ class SettingsDialog(QDialog):
                                    device=self.device.currentText(), precision=self.precision.currentText(),
                                    batch_size=self.batch.value(), compile_unet=self.compile_unet.isChecked(),
                                    qa_profile=self.profile.currentText(),
-                                   default_dpi=self.dpi.value())
+                                   default_dpi=self.dpi.value(),
+                                   listing_mockups=[name for name, box in self.mockups.items() if box.isChecked()])
 
     def accept(self) -> None:
         self.settings = self.result_settings()
