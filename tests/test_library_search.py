@@ -23,6 +23,23 @@ def lib(tmp_path, shared_textures):
     library.close()
 
 
+def at_once(job, threads: int) -> None:
+    """Run `job` on this many threads, released together (as the window's lanes may ask)."""
+    import threading
+
+    start = threading.Barrier(threads)
+
+    def run():
+        start.wait()
+        job()
+
+    running = [threading.Thread(target=run) for _ in range(threads)]
+    for thread in running:
+        thread.start()
+    for thread in running:
+        thread.join(60)
+
+
 def test_the_descriptor_ignores_shifts_flips_and_turns(shared_textures):
     img = load_rgb(shared_textures / "seamless/moss-plants.jpg")
     base = describe(img)
@@ -306,26 +323,20 @@ def test_duplicates_compare_every_stored_hash_of_both_tiles(tmp_path, shared_tex
 
 def test_the_first_search_and_the_first_store_at_once_share_one_index(tmp_path):
     """Two lanes asking for the index of a fresh library at the same moment: one index, no error."""
-    import threading
 
     from desktop.library import Library, search
 
     lib = Library(tmp_path / "lib")
     try:
-        start, found, errors = threading.Barrier(4), [], []
+        found, errors = [], []
 
         def ask():
-            start.wait()
             try:
                 found.append(search.index(lib))
             except Exception as exc:  # what the QA lane hit: "Table 'patterns' already exists"
                 errors.append(exc)
 
-        threads = [threading.Thread(target=ask) for _ in range(4)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(30)
+        at_once(ask, 4)
         assert not errors and len(found) == 4 and all(f is found[0] for f in found)
     finally:
         lib.close()
@@ -335,7 +346,6 @@ def test_two_lanes_draining_the_outbox_at_once_index_each_pattern_once(lib, monk
     """The Inspector's look-alikes (I/O lane) and a restore (writer lane) both drain the outbox
     before they read: the second waits for the first, so each queued pattern is embedded once
     and stands in the index once (two drains of the same ids left it there twice)."""
-    import threading
     import time
 
     real, embedded = finder._embed_batch, []
@@ -346,17 +356,7 @@ def test_two_lanes_draining_the_outbox_at_once_index_each_pattern_once(lib, monk
         real(library, ids)
 
     monkeypatch.setattr(finder, "_embed_batch", slow)
-    start = threading.Barrier(2)
-
-    def drain():
-        start.wait()
-        finder.embed_pending(lib)
-
-    threads = [threading.Thread(target=drain) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(60)
+    at_once(lambda: finder.embed_pending(lib), 2)
     truth = sorted(p["id"] for p in lib.list())
     assert sorted(embedded) == truth
     assert sorted(row["id"] for row in finder.index(lib).all_rows()) == truth
