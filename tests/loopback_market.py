@@ -46,12 +46,15 @@ class LoopbackMarket:
                     b"Content-Type: " + self.headers["Content-Type"].encode() + b"\r\n\r\n" + raw)
                 parts = {p.get_param("name", header="content-disposition"): p.get_payload(decode=True)
                          for p in message.get_payload()}
+                names = {p.get_param("name", header="content-disposition"): p.get_filename()
+                         for p in message.get_payload()}
                 if key in market.listings:
                     return self._answer(409, market.listings[key]["listing"])
                 listing = {"id": f"L{len(market.listings) + 1}", "url": f"https://market.test/p/{len(market.listings) + 1}"}
                 market.listings[key] = {"listing": listing, "metadata": json.loads(parts["metadata"]),
                                         "image": parts["image"],
-                                        "files": {k: v for k, v in parts.items() if k not in ("image", "metadata")}}
+                                        "files": {k: v for k, v in parts.items() if k not in ("image", "metadata")},
+                                        "names": names}
                 self._answer(201, listing)
 
             def log_message(self, *args):

@@ -158,6 +158,8 @@ def test_a_listing_says_how_large_it_prints_and_shows_it_on_a_product(lib, marke
 
     from PIL import Image
 
+    from desktop.library.titles import pattern_stem
+
     made_for_print = lib.add_tile(tile(7), {"style": "stripes", "repeat": "half-drop", "dpi": 300}).added[0]
     plain = lib.add_tile(tile(8), {"style": "checks"}).added[0]
     for pid in (made_for_print, plain):
@@ -172,6 +174,7 @@ def test_a_listing_says_how_large_it_prints_and_shows_it_on_a_product(lib, marke
     assert sent[plain]["metadata"]["print"]["tile_in"] == [0.32, 0.32]
     for pid, listing in sent.items():
         assert set(listing["files"]) == {"mockup_swatch"}
+        assert listing["names"]["mockup_swatch"] == f"{pattern_stem(pid, lib.get(pid)['title'])}-swatch.jpg"
         [about] = listing["metadata"]["mockups"]
         assert about["field"] == "mockup_swatch" and about["product"] == "swatch"
         assert about["tile_in"] == listing["metadata"]["print"]["tile_in"]

@@ -23,13 +23,14 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from desktop.engine.mockups import CM_PER_INCH
 from desktop.errors import UserError
 from desktop.library.catalogue import Library, LibraryError
 from desktop.library.marketplace import Marketplace, NotAllowed, Offline, Refused
 from desktop.library.models import AuditLog, Pattern, Publication, now
+from desktop.library.titles import pattern_stem
 
 log = logging.getLogger(__name__)
-CM_PER_INCH = 2.54
 MOCKUP_QUALITY = 88  # JPEG quality of a listing's mockups
 
 
@@ -112,11 +113,11 @@ def print_dpi(path: str | Path, default: float = 150) -> float:
     return dpi if 10 <= dpi <= 2400 else float(default)
 
 
-def listing_mockups(path: str | Path, repeat: str, dpi: float, products: Sequence[str]
+def listing_mockups(item: dict[str, Any], dpi: float, products: Sequence[str]
                     ) -> tuple[dict[str, tuple[str, bytes, str]], list[dict[str, Any]]]:
-    """The tile at `path` on each of `products`, one tile printing at `dpi`: the multipart files
-    (mockup_<product> -> (name, JPEG bytes, type)) and what each shows (Mockup.as_dict, with its
-    field). A product that cannot be shown is left out, with a warning in the log: the listing
+    """The pattern (Library.get's view of it) on each of `products`, one tile printing at `dpi`:
+    the multipart files (mockup_<product> -> (name, JPEG bytes, type)) and what each shows
+    (Mockup.as_dict, with its field). A product that cannot be shown is left out, with a warning in the log: the listing
     goes without it."""
     import io
 
@@ -130,18 +131,19 @@ def listing_mockups(path: str | Path, repeat: str, dpi: float, products: Sequenc
     wanted = list(dict.fromkeys(p for p in products if isinstance(p, str) and p in mockups.PRODUCTS))
     if not wanted:
         return files, shown
+    path, stem = Path(item["file"]), pattern_stem(item["id"], item["title"])
     rgb = load_rgb(path)
     tile_in = (rgb.shape[1] / dpi, rgb.shape[0] / dpi)
     for product in wanted:
         try:
-            made = mockups.render(rgb, repeat, product, tile_in)
+            made = mockups.render(rgb, item["repeat"], product, tile_in)
         except UserError as exc:
-            log.warning("no %s mockup for %s: %s", product, Path(path).name, exc)
+            log.warning("no %s mockup for %s: %s", product, stem, exc)
             continue
         buffer = io.BytesIO()
         Image.fromarray(made.image).save(buffer, format="JPEG", quality=MOCKUP_QUALITY, optimize=True)
         field = f"mockup_{product}"
-        files[field] = (f"{Path(path).stem}-{product}.jpg", buffer.getvalue(), "image/jpeg")
+        files[field] = (f"{stem}-{product}.jpg", buffer.getvalue(), "image/jpeg")
         shown.append({"field": field, **made.as_dict()})
     return files, shown
 
@@ -201,7 +203,7 @@ def sync(lib: Library, market: Marketplace, ctx=None, mockups: Sequence[str] = (
             if ctx is not None:
                 ctx.progress(k, len(pending), f"mockups of {k + 1} of {len(pending)}")
             try:
-                files, metadata["mockups"] = listing_mockups(item["file"], item["repeat"], dpi, mockups)
+                files, metadata["mockups"] = listing_mockups(item, dpi, mockups)
             except (OSError, ValueError, UserError) as exc:  # an undecodable file: the marketplace decides
                 log.warning("no mockups for pattern %s: %s", pattern_id, exc)
             if ctx is not None:
