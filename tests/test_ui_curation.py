@@ -2,8 +2,12 @@
 moves the selection to the trash, Ctrl+Z brings it back; the trash is a view of the Library dock,
 where Restore brings a pattern back and Delete deletes it for good, after asking."""
 
+import threading
+
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QMessageBox
+
+from desktop.jobs import Lane
 
 
 def _tiles(window, qtbot, count=3):
@@ -27,6 +31,47 @@ def _idle(window, qtbot):
 
 def _entry(window, pid):
     return next((e for e in window.library.model.entries if e.pattern_id == pid), None)
+
+
+def test_a_pattern_opened_while_a_trash_is_on_its_way_stays_in_the_preview(window, qtbot):
+    ids = _tiles(window, qtbot)
+    window.library.select_row(0)
+    trashed, chosen = ids[0], ids[2]
+    qtbot.waitUntil(lambda: window.current is not None and window.current.pattern_id == trashed, timeout=30_000)
+    release = threading.Event()
+    window.queue.submit("hold", lambda ctx: release.wait(30), lane=Lane.WRITER, title="Holding the writer")
+    window.curation.trash([trashed])  # queued behind the hold
+    window.open_pattern(chosen)  # asked for after the trash: it wins over the grid's next pattern
+    qtbot.waitUntil(lambda: window.current is not None and window.current.pattern_id == chosen, timeout=30_000)
+    release.set()
+    qtbot.waitUntil(lambda: window.library.count() == 2, timeout=30_000)
+    _idle(window, qtbot)
+    qtbot.waitUntil(lambda: all(s.state.finished for s in window.queue.jobs() if s.kind == "load"), timeout=30_000)
+    qtbot.wait(200)
+    assert window.current.pattern_id == chosen
+    assert window.library.selected_entries() == []  # so a click on any tile opens it
+
+    window.library.select_row(0)  # and with nothing asked for since, the grid's next pattern is shown
+    shown = window.library.selected_entries()[0].pattern_id
+    qtbot.waitUntil(lambda: window.current.pattern_id == shown, timeout=30_000)
+    window.curation.trash([shown])
+    qtbot.waitUntil(lambda: window.library.count() == 1, timeout=30_000)
+    left = window.library.model.entries[0].pattern_id
+    qtbot.waitUntil(lambda: window.current.pattern_id == left, timeout=30_000)
+
+
+def test_a_late_open_gives_way_to_a_pattern_chosen_after_it(window, qtbot):
+    ids = _tiles(window, qtbot)
+    release = threading.Event()
+    for _ in range(2):  # both of its workers
+        window.queue.submit("hold", lambda ctx: release.wait(30), lane=Lane.IO, title="Holding the I/O lane")
+    window.open_pattern(ids[0])  # its lookup waits behind the hold
+    window.library.select_row(2)  # chosen in the grid meanwhile
+    release.set()
+    qtbot.waitUntil(lambda: all(s.state.finished for s in window.queue.jobs() if s.kind in ("load", "hold")),
+                    timeout=30_000)
+    qtbot.wait(200)
+    assert window.current.pattern_id == window.library.model.entries[2].pattern_id
 
 
 def test_status_rating_and_tags_are_undone_and_redone_exactly(window, qtbot):
@@ -198,9 +243,7 @@ def test_compare_shows_the_selection_repeating_and_takes_the_curation_keys(windo
     dialog.cells[1].canvas.set_zoom(0.5)
     qtbot.keyClick(dialog.cells[1].canvas, Qt.Key_Z)
     assert {c.canvas.scale() for c in dialog.cells} == {0.5}
-    # the grid, losing the trashed row, selects and loads its neighbour: let that land first, so the
-    # pattern Enter opens is the last one shown
-    qtbot.waitUntil(lambda: all(s.state.finished for s in window.queue.jobs() if s.kind == "load"), timeout=30_000)
+    # Enter opens it, even though the grid, losing the trashed row, may move on after it
     qtbot.keyClick(dialog.cells[1].canvas, Qt.Key_Return)
     qtbot.waitUntil(lambda: window.current is not None and window.current.pattern_id == second, timeout=30_000)
     window.curation.stack.undo()  # the trash, from the window, as any curation

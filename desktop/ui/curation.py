@@ -396,6 +396,7 @@ class Curation:
 
     def _run_move(self, label: str, write, into_trash: bool) -> None:
         window = self.window
+        asked = window.show_asks  # a pattern opened after this was asked for stays in the Preview
 
         def done(moved) -> None:
             ids = set(moved or [])
@@ -403,7 +404,7 @@ class Curation:
             if into_trash == in_trash_view:  # they join the grid shown: read it again, in its order
                 window.reload_library()
             else:
-                window.library.remove_patterns(ids)
+                window.library.remove_patterns(ids, show_next=window.show_asks == asked)
             window.statusBar().showMessage(f"{label}: {len(ids)} moved · Ctrl+Z undoes", 5000)
 
         self._write("trash", label, lambda lib: self._counted(lib, write(lib)), done)

@@ -256,6 +256,7 @@ class LibraryPanel(QWidget):
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
         self.setAcceptDrops(True)
+        self._quiet = False  # a selection moved without showing what it lands on
         self.header = QLabel("")
         self.header.setStyleSheet("color: #9a9aa0; padding: 2px 4px;")
         self.header.setWordWrap(True)
@@ -408,12 +409,24 @@ class LibraryPanel(QWidget):
         """The status filter's Trash entry says how many patterns it holds."""
         self.status_filter.setItemText(self.status_filter.findData(TRASH), f"{TRASH} ({count})" if count else TRASH)
 
-    def remove_patterns(self, pattern_ids: set[int]) -> None:
-        """Take these patterns out of the grid (moved to the trash, or out of it), the selection
-        moving on to the pattern after them."""
-        row = self.model.remove(set(pattern_ids))
-        if row >= 0:
-            self.select_row(min(row, self.model.rowCount() - 1))
+    def remove_patterns(self, pattern_ids: set[int], show_next: bool = True) -> None:
+        """Take these patterns out of the grid (moved to the trash, or out of it). Where the
+        current pattern was among them, the selection moves on to the pattern after them and
+        shows it; or, with `show_next` False (the user has asked for another pattern since, and
+        that one stays in the Preview), the grid is left with nothing selected, so a click on any
+        tile opens it. A current pattern that stays keeps the selection."""
+        pattern_ids = set(pattern_ids)
+        current = self.list.currentIndex()
+        lost = current.isValid() and self.model.entries[current.row()].pattern_id in pattern_ids
+        self._quiet = not show_next
+        try:
+            row = self.model.remove(pattern_ids)
+            if lost and show_next:
+                self.select_row(min(row, self.model.rowCount() - 1))
+            elif lost:
+                self.list.selectionModel().clear()
+        finally:
+            self._quiet = False
         self._update_header()
 
     def filters(self) -> dict[str, Any]:
@@ -440,7 +453,7 @@ class LibraryPanel(QWidget):
             self.moreLikeThisRequested.emit(entries[0])
 
     def _current_changed(self, current: QModelIndex, previous) -> None:
-        if current.isValid():
+        if current.isValid() and not self._quiet:
             self.tileSelected.emit(self.model.entries[current.row()])
 
     # -- drag and drop ----------------------------------------------------------------------------

@@ -65,6 +65,7 @@ class MainWindow(QMainWindow):
         self.stuck = False  # set at shutdown when a job could not be stopped in time
         self._live_job: int | None = None
         self.current: TileEntry | None = None
+        self.show_asks = 0  # how many times a pattern was asked for: a late answer to an older ask is dropped
         # diffusion renders in a worker process (started on first use): torch's import and a CUDA
         # crash stay out of this one, and a model stays loaded there between jobs
         self.renderer = WorkerProcess()
@@ -758,6 +759,7 @@ class MainWindow(QMainWindow):
 
     def show_entry(self, entry: TileEntry) -> None:
         """Show a tile; a file is decoded on the I/O lane so the window never waits for the disk."""
+        self.show_asks += 1
         self._wanted = entry
         if entry.image is None and entry.path:
             from desktop.engine.images import load_rgb
@@ -1094,11 +1096,17 @@ class MainWindow(QMainWindow):
             return
         lib = self.lib
 
+        self.show_asks += 1
+        asked = self.show_asks
+
         def run(ctx):
             return entries_for_hits(lib, [{"id": pattern_id, "similarity": None}])[0]
 
-        self.submit("load", run, lane=Lane.IO, title=f"Opening #{pattern_id}",
-                    on_done=lambda snap: self.show_entry(snap.result))
+        def found(snap: JobSnapshot) -> None:
+            if self.show_asks == asked:  # nothing else has been asked for meanwhile
+                self.show_entry(snap.result)
+
+        self.submit("load", run, lane=Lane.IO, title=f"Opening #{pattern_id}", on_done=found)
 
     def show_shortcuts(self) -> None:
         from desktop.ui.shortcuts_dialog import ShortcutsDialog
