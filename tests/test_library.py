@@ -65,9 +65,20 @@ def test_import_files_and_folders_skips_duplicates_and_quarantines_bad_files(lib
     assert changes.import_summary() == ("imported 4, skipped 1 exact duplicate(s), quarantined 2, "
                                         "ignored 1 file(s) of types it does not read (.txt)")
     assert (folder / "broken.png").exists()  # the user's file is never moved
+    assert changes.import_details(limit=1) == f"{reasons['broken.png']}; and 1 more in the library's quarantine folder"
     for item in lib.list():
         assert (lib.root / "files").exists() and item["sha256"] in item["file"]
     assert lib.check()["ok"]
+
+
+def test_a_path_that_is_not_there_is_reported_missing_and_nothing_is_quarantined(lib, tmp_path):
+    Image.fromarray(tile(5)).save(tmp_path / "here.png")
+    changes = lib.import_paths([tmp_path / "gone.png", tmp_path / "here.png", tmp_path / "no-folder"])
+    assert len(changes.added) == 1 and changes.quarantined == []
+    assert [Path(m["source"]).name for m in changes.missing] == ["gone.png", "no-folder"]
+    assert changes.as_dict()["missing"][0]["reason"] == "no such file or folder"
+    assert changes.import_summary().endswith(", did not find 2 (gone.png, no-folder)")
+    assert not lib.quarantine.exists() or not any(lib.quarantine.iterdir())
 
 
 def test_generation_facts_come_back_as_provenance(lib, tmp_path):

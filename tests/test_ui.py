@@ -912,3 +912,24 @@ def test_patterns_dragged_out_are_copies_named_for_their_titles(window, qtbot, t
     outside.setUrls([QUrl.fromLocalFile(str(tmp_path / "scan.png"))])
     panel.dropEvent(QDropEvent(QPointF(5, 5), Qt.CopyAction, outside, Qt.LeftButton, Qt.NoModifier))
     assert asked == [[str(tmp_path / "scan.png")]]
+
+
+def test_a_drop_of_a_file_gone_and_a_broken_one_says_why_without_a_dialog(window, qtbot, tmp_path, monkeypatch):
+    from PySide6.QtCore import QMimeData, QPointF, QUrl
+    from PySide6.QtGui import QDropEvent
+    from PySide6.QtWidgets import QMessageBox
+
+    for name in ("information", "warning", "critical", "question"):
+        monkeypatch.setattr(QMessageBox, name, lambda *a, **k: pytest.fail("a modal dialog for a drop"))
+    (tmp_path / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\nnope")
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(tmp_path / "moved-away.png")), QUrl.fromLocalFile(str(tmp_path / "broken.png"))])
+    seen = []
+    window.statusBar().messageChanged.connect(seen.append)
+    window.dropEvent(QDropEvent(QPointF(10, 10), Qt.CopyAction, mime, Qt.LeftButton, Qt.NoModifier))
+    qtbot.waitUntil(lambda: any("did not find" in m for m in seen), timeout=30_000)
+    message = next(m for m in seen if "did not find" in m)
+    assert message == ("Imported 0, skipped 0 exact duplicate(s), quarantined 1, did not find 1 (moved-away.png)"
+                       " — broken.png: not a readable image (damaged, or not an image at all)")
+    assert window.lib.count() == 0
+    assert not (window.lib.quarantine / "moved-away.png.reason.txt").exists()

@@ -62,6 +62,8 @@ def open_image(path, name: str | None = None) -> Image.Image:
         raise ImageReadError(f"{label}: too many pixels to open safely (limit {MAX_PIXELS:,})") from None
     except ImageReadError:
         raise
+    except Image.UnidentifiedImageError:  # Pillow's message names only its own buffer
+        raise ImageReadError(f"{label}: not a readable image (damaged, or not an image at all)") from None
     except (OSError, ValueError, SyntaxError) as exc:
         raise ImageReadError(f"{label}: not a readable image ({exc})") from None
 

@@ -55,6 +55,7 @@ class ChangeSet:
     quarantined: list[dict[str, Any]] = field(default_factory=list)  # files refused, with the reason
     ignored: list[dict[str, Any]] = field(default_factory=list)  # files that are not tiles, left alone
     restored: list[int] = field(default_factory=list)  # brought back from the trash
+    missing: list[dict[str, Any]] = field(default_factory=list)  # paths named that are not there
 
     @property
     def pattern_id(self) -> int | None:
@@ -64,14 +65,14 @@ class ChangeSet:
         return found[0] if found else None
 
     def merge(self, other: ChangeSet) -> ChangeSet:
-        for name in ("added", "changed", "removed", "skipped", "quarantined", "ignored", "restored"):
+        for name in ("added", "changed", "removed", "skipped", "quarantined", "ignored", "restored", "missing"):
             getattr(self, name).extend(getattr(other, name))
         return self
 
     def as_dict(self) -> dict[str, Any]:
         return {"added": self.added, "changed": self.changed, "removed": self.removed,
                 "skipped": self.skipped, "quarantined": self.quarantined, "ignored": self.ignored,
-                "restored": self.restored}
+                "restored": self.restored, "missing": self.missing}
 
     def import_summary(self) -> str:
         """One line for an import: what came in, what was skipped, refused and left alone."""
@@ -87,7 +88,17 @@ class ChangeSet:
                     + (", …)" if len(kinds) > 5 else ")")
         if made:
             line += f", left out {len(made)} mockup(s), sheet(s) and swatch(es) Tessera made (not tiles)"
+        if self.missing:
+            names = [Path(m["source"]).name for m in self.missing]
+            line += f", did not find {len(names)} ({', '.join(names[:3])}{', …' if len(names) > 3 else ''})"
         return line
+
+    def import_details(self, limit: int = 3) -> str:
+        """Why the first `limit` files were quarantined, for a line under the summary."""
+        said = [q["reason"] if q["reason"].startswith(f"{Path(q['source']).name}:")  # the decoder names it
+                else f"{Path(q['source']).name}: {q['reason']}" for q in self.quarantined[:limit]]
+        more = len(self.quarantined) - limit
+        return "; ".join(said) + (f"; and {more} more in the library's quarantine folder" if more > 0 else "")
 
 
 class _Lock:
@@ -483,7 +494,9 @@ class Library:
         changes = ChangeSet()
         files = []
         for path, named in _walk(paths):
-            if named or path.suffix.lower() in IMPORTABLE:
+            if named and not path.exists():  # gone since it was chosen (or never there): nothing to keep
+                changes.missing.append({"source": str(path), "reason": "no such file or folder"})
+            elif named or path.suffix.lower() in IMPORTABLE:
                 files.append(path)
             else:
                 changes.ignored.append({"source": str(path), "reason": _not_importable(path)})

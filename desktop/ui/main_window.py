@@ -599,7 +599,9 @@ class MainWindow(QMainWindow):
         def done(snap: JobSnapshot) -> None:
             changes = snap.result
             line = changes.import_summary()
-            self.statusBar().showMessage(line[:1].upper() + line[1:], 10_000)
+            if changes.quarantined:  # say why, not only how many
+                line += f" — {changes.import_details()}"
+            self.statusBar().showMessage(line[:1].upper() + line[1:], 15_000 if changes.quarantined else 10_000)
             self.reload_library()
 
         job = self.submit("import", run, paths, lane=Lane.WRITER, title=_import_title(paths), on_done=done)
