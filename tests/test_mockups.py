@@ -71,6 +71,22 @@ def test_every_product_shows_the_tile(product):
     assert np.array_equal(made.image, mockups.render(tile, "half-brick", product, (6.0, 6.0)).image)
 
 
+def test_a_render_stops_between_its_stages_when_asked():
+    from desktop.jobs import JobCancelled
+
+    calls = []
+
+    def check():
+        calls.append(1)
+        if len(calls) == 2:  # after the scene and the sampling: before the compositing
+            raise JobCancelled()
+
+    with pytest.raises(JobCancelled):
+        mockups.render(_noise(64, 64), "basic", "wall", (6.0, 6.0), check_cancelled=check)
+    assert len(calls) == 2
+    mockups.render(_noise(64, 64), "basic", "wall", (6.0, 6.0), check_cancelled=lambda: None)  # not asked: it ends
+
+
 def test_the_wall_is_to_scale():
     """The back wall is 8 ft to the top of the picture; a 12 in tile repeats 8 times down it."""
     made = mockups.render(_noise(64, 64), "basic", "wall", (12.0, 12.0))

@@ -1,10 +1,13 @@
 """Tile ▸ Mockups… in the window: the dialog renders off the UI thread, follows the product and the
 printed size, and saves, saves all and copies."""
 
+import threading
+
 from PySide6.QtWidgets import QApplication, QFileDialog
 
 from desktop.engine.images import read_metadata
 from desktop.engine.mockups import PRODUCTS
+from desktop.jobs import JobState, Lane
 from desktop.ui.mockup_dialog import MockupDialog
 
 
@@ -86,6 +89,39 @@ def test_no_tile_no_dialog(window, qtbot, monkeypatch):
     monkeypatch.setattr(QMessageBox, "information", lambda *a, **k: said.append(a[2]))
     window.tile_actions.mockups()
     assert said == ["Select or generate a tile first."]
+
+
+def _hold_the_io_lane(window) -> threading.Event:
+    release = threading.Event()
+    for _ in range(2):  # both of its workers
+        window.queue.submit("hold", lambda ctx: release.wait(30), lane=Lane.IO, title="Holding the I/O lane")
+    return release
+
+
+def test_a_render_no_longer_wanted_is_cancelled(window, qtbot):
+    _one_tile(window, qtbot)
+    release = _hold_the_io_lane(window)
+    window.tile_actions.mockups()
+    dialog = _dialog(window)
+    for product in ("wall", "fabric", "cushion"):  # 3, 2, 1 pressed quickly: only the cushion is wanted
+        dialog.products.setCurrentIndex(list(PRODUCTS).index(product))
+    release.set()
+    qtbot.waitUntil(lambda: dialog.shown is not None, timeout=30_000)
+    assert dialog.shown.product == "cushion"
+    renders = [s for s in window.queue.jobs() if s.kind == "mockup"]
+    assert [s.state for s in renders] == [JobState.CANCELLED] * 3 + [JobState.DONE]  # the first, then the three
+    assert "Cushion" in dialog.caption.text()  # no "Cancelled" said for the older ones
+    dialog.close()
+
+
+def test_closing_while_it_renders_cancels_the_render(window, qtbot):
+    _one_tile(window, qtbot)
+    release = _hold_the_io_lane(window)
+    window.tile_actions.mockups()
+    _dialog(window).close()
+    release.set()
+    qtbot.waitUntil(lambda: all(s.state.finished for s in window.queue.jobs()), timeout=60_000)
+    assert [s.state for s in window.queue.jobs() if s.kind == "mockup"] == [JobState.CANCELLED]
 
 
 def test_closing_while_it_renders_loses_nothing(window, qtbot):

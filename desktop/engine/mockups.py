@@ -357,8 +357,10 @@ def scene(product: str, width: int, height: int) -> Scene:
     return made
 
 
-def render(tile: np.ndarray, repeat: str, product: str, tile_in: tuple[float, float], units: str = "in") -> Mockup:
-    """`tile` (HxWx3 or HxWx4 uint8) repeating on `product` with one tile `tile_in` inches."""
+def render(tile: np.ndarray, repeat: str, product: str, tile_in: tuple[float, float], units: str = "in",
+           check_cancelled: Callable[[], None] | None = None) -> Mockup:
+    """`tile` (HxWx3 or HxWx4 uint8) repeating on `product` with one tile `tile_in` inches;
+    `check_cancelled()` (which raises to stop) is called between the render's stages."""
     import cv2
 
     from desktop.repeat import check_size, parse_repeat
@@ -376,8 +378,11 @@ def render(tile: np.ndarray, repeat: str, product: str, tile_in: tuple[float, fl
     if min(tile_in) <= 0:
         raise UserError("a tile's printed size must be more than zero")
     width, height = PRODUCTS[product].size
+    check = check_cancelled or (lambda: None)
     made = scene(product, width * SUPER, height * SUPER)
+    check()
     colour = sample(tile, repeat, tile_in, made.u, made.v, made.near_ppi)
+    check()
     if made.plain is not None:
         colour[made.plain] = made.plain_colour
     mask = made.mask[..., None]

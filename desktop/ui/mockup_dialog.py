@@ -4,7 +4,8 @@ prints. 1–4 choose the product; the tile's printed width (from its DPI at firs
 inches or centimetres; Save… writes the one shown, Save all… every product, Ctrl+C copies it.
 
 The dialog asks and shows; the rendering runs on the window's I/O lane (a second is typical), and
-only the newest request's picture is shown."""
+only the newest request's picture is shown: a render asked for earlier is cancelled (at once if it
+waits on the lane, between its stages if it runs), as it is when the dialog closes."""
 
 from __future__ import annotations
 
@@ -40,9 +41,12 @@ NAMES = {"wall": "&1 Wall", "fabric": "&2 Fabric", "cushion": "&3 Cushion", "swa
 
 class MockupDialog(QDialog):
     def __init__(self, pixels: np.ndarray, metadata: dict[str, Any], title: str, submit: Callable,
-                 state: QSettings | None = None, parent: QWidget | None = None, profile: str = "default"):
+                 state: QSettings | None = None, parent: QWidget | None = None, profile: str = "default",
+                 cancel: Callable | None = None):
         super().__init__(parent)
         self.pixels, self.metadata, self.title, self.submit, self.state = pixels, metadata, title, submit, state
+        self.cancel = cancel  # cancel(job): the queue's, to stop a render no longer wanted
+        self._rendering = None  # the job of the newest render
         self.repeat = metadata.get("repeat") or "basic"
         self.dpi = float(metadata.get("dpi") or 150)
         from desktop.engine.qa import load_profile
@@ -142,6 +146,7 @@ class MockupDialog(QDialog):
     # -- rendering ------------------------------------------------------------------------------
     def render(self) -> None:
         self._debounce.stop()
+        self._stop_rendering()
         self._asked += 1
         asked, product, tile_in, unit = self._asked, self.product(), self.tile_in(), self.unit()
         self._inches = tile_in[0]
@@ -154,14 +159,21 @@ class MockupDialog(QDialog):
         def run(ctx):
             from desktop.engine.mockups import render
 
-            return render(pixels, repeat, product, tile_in, units=unit)
+            return render(pixels, repeat, product, tile_in, units=unit, check_cancelled=ctx.check_cancelled)
 
-        self.submit("mockup", run, lane=Lane.IO, title=f"Mockup: {product}",
-                    on_done=lambda snap: self._show(asked, snap.result),
-                    on_failed=lambda message: self._failed(asked, message))
+        self._rendering = self.submit("mockup", run, lane=Lane.IO, title=f"Mockup: {product}",
+                                      on_done=lambda snap: self._show(asked, snap.result),
+                                      on_failed=lambda message: self._failed(asked, message))
+
+    def _stop_rendering(self) -> None:
+        if self._rendering is not None and self.cancel is not None:
+            self.cancel(self._rendering)  # (False, harmlessly, when it has finished)
+        self._rendering = None
 
     def done(self, result: int) -> None:
         self._closed = True
+        self._debounce.stop()
+        self._stop_rendering()
         super().done(result)
 
     def _say(self, text: str) -> None:
@@ -238,7 +250,7 @@ class MockupDialog(QDialog):
             for k, product in enumerate(PRODUCTS):
                 ctx.check_cancelled()
                 ctx.progress(k, len(PRODUCTS), f"Rendering the {product}")
-                made = render(pixels, repeat, product, tile_in, units=unit)
+                made = render(pixels, repeat, product, tile_in, units=unit, check_cancelled=ctx.check_cancelled)
                 written.append(_write(Path(folder) / f"{stem}-{product}.png", made, source))
             ctx.progress(len(PRODUCTS), len(PRODUCTS), "Saved")
             return written

@@ -176,7 +176,8 @@ class TileActions:
             QMessageBox.warning(self.window, "Mockups", str(exc))
             return
         dialog = MockupDialog(entry.image, meta, title, self.window.submit, self.window._ui_state, self.window,
-                              profile=self.window.brief.qa_profile.currentText() or "default")
+                              profile=self.window.brief.qa_profile.currentText() or "default",
+                              cancel=self.window.queue.cancel)
         dialog.setAttribute(Qt.WA_DeleteOnClose)
         dialog.show()
 
