@@ -197,6 +197,75 @@ def test_a_tile_that_cannot_be_shown_is_listed_without_mockups(lib, market):
     assert listing["files"] == {} and "mockups" not in listing["metadata"]
 
 
+class Watched(Marketplace):
+    """A marketplace connection that runs `during(metadata)` inside each publish."""
+
+    def __init__(self, market, during):
+        super().__init__(Account(market.url, market.token), retries=0, backoff=0)
+        self.during = during
+
+    def publish(self, data, name, metadata, **kw):
+        self.during(metadata)
+        return super().publish(data, name, metadata, **kw)
+
+
+def test_the_next_listing_is_made_while_one_uploads_and_goes_only_if_still_approved(lib, market, monkeypatch):
+    import threading
+
+    ids = three(lib)
+    lib.update(ids[2], status="approved")
+    publishing.queue(lib, ids)
+    started: dict[int, threading.Event] = {pid: threading.Event() for pid in ids}
+    real = publishing._prepare
+
+    def prepare(item, *args):
+        started[item["id"]].set()
+        return real(item, *args)
+
+    monkeypatch.setattr(publishing, "_prepare", prepare)
+    seen = []
+
+    def during(metadata):
+        seen.append(metadata["sha256"])
+        k = len(seen) - 1
+        if k + 1 < len(ids):  # the next one's file and mockups are on their way while this uploads
+            assert started[ids[k + 1]].wait(10)
+        if k == 0:
+            lib.update(ids[1], status="rejected")  # read ahead, then rejected before its turn
+
+    result = publishing.sync(lib, Watched(market, during), mockups=("swatch",))
+    assert [p["id"] for p in result["published"]] == [ids[0], ids[2]]
+    assert result["failed"] == [{"id": ids[1], "error": "it was rejected when its turn came"}]
+    assert lib.get(ids[1])["status"] == "rejected" and len(market.listings) == 2
+    assert not [t for t in threading.enumerate() if t.name.startswith("tessera-listing")]
+
+
+def test_a_sync_that_stops_abandons_the_listing_it_read_ahead(lib, market, monkeypatch):
+    import threading
+
+    from desktop.library.marketplace import Offline
+
+    ids = three(lib)
+    publishing.queue(lib, ids[:2])
+    renders = []
+    real = publishing.listing_mockups
+
+    def counted(item, dpi, products, check_cancelled=None):
+        renders.append(item["id"])
+        return real(item, dpi, products, check_cancelled)
+
+    monkeypatch.setattr(publishing, "listing_mockups", counted)
+
+    def during(metadata):
+        raise Offline("the network went away")
+
+    result = publishing.sync(lib, Watched(market, during), mockups=("wall", "fabric", "cushion", "swatch"))
+    assert result["stopped"] == "the network went away" and result["published"] == [] and result["waiting"] == 2
+    assert not [t for t in threading.enumerate() if t.name.startswith("tessera-listing")]
+    assert renders[0] == ids[0]  # the second was read ahead, and stopped (or never begun): nothing was sent
+    assert market.listings == {}
+
+
 def test_a_library_made_before_publishing_is_migrated_with_a_backup(tmp_path):
     root = tmp_path / "lib"
     with Library(root) as lib:

@@ -113,12 +113,12 @@ def print_dpi(path: str | Path, default: float = 150) -> float:
     return dpi if 10 <= dpi <= 2400 else float(default)
 
 
-def listing_mockups(item: dict[str, Any], dpi: float, products: Sequence[str]
+def listing_mockups(item: dict[str, Any], dpi: float, products: Sequence[str], check_cancelled=None
                     ) -> tuple[dict[str, tuple[str, bytes, str]], list[dict[str, Any]]]:
     """The pattern (Library.get's view of it) on each of `products`, one tile printing at `dpi`:
     the multipart files (mockup_<product> -> (name, JPEG bytes, type)) and what each shows
     (Mockup.as_dict, with its field). A product that cannot be shown is left out, with a warning in the log: the listing
-    goes without it."""
+    goes without it. `check_cancelled()` is called between renders and their stages (and raises to stop)."""
     import io
 
     from PIL import Image
@@ -136,7 +136,7 @@ def listing_mockups(item: dict[str, Any], dpi: float, products: Sequence[str]
     tile_in = (rgb.shape[1] / dpi, rgb.shape[0] / dpi)
     for product in wanted:
         try:
-            made = mockups.render(rgb, item["repeat"], product, tile_in)
+            made = mockups.render(rgb, item["repeat"], product, tile_in, check_cancelled=check_cancelled)
         except UserError as exc:
             log.warning("no %s mockup for %s: %s", product, stem, exc)
             continue
@@ -172,55 +172,104 @@ def sync(lib: Library, market: Marketplace, ctx=None, mockups: Sequence[str] = (
          default_dpi: float = 150) -> dict[str, Any]:
     """Send the queue, each listing with its print size (at its PNG's dpi, else `default_dpi`) and
     a mockup on each of `mockups` (product names: desktop.engine.mockups.PRODUCTS). Returns
-    {"published": [...], "failed": [...], "waiting": n, "stopped": reason|""}."""
+    {"published": [...], "failed": [...], "waiting": n, "stopped": reason|""}.
+
+    The next listing's file is read and its mockups rendered on a thread while this one uploads,
+    so a batch takes about the longer of the two rather than their sum. Whether a pattern goes is
+    decided from the catalogue at its turn, never from what was read ahead."""
+    import threading
+    from concurrent.futures import Future, ThreadPoolExecutor
+
     pending = outbox(lib, "queued")
     published, failed, stopped = [], [], ""
-    for k, row in enumerate(pending):
+    ending = threading.Event()  # the sync is over: a render read ahead stops between its stages
+
+    def check() -> None:
+        if ending.is_set():
+            raise _Abandoned()
         if ctx is not None:
             ctx.check_cancelled()
-            ctx.progress(k, len(pending), f"publishing {k + 1} of {len(pending)}")
-        pattern_id = row["id"]
+
+    def wanted(pattern_id: int) -> dict[str, Any] | None:
         try:
             item = lib.get(pattern_id)
         except LibraryError:
-            continue  # deleted since: its row went with it
-        if item["trashed"]:  # put aside since it was queued: it waits, and goes if it is restored
-            continue
-        if item["status"] != "approved":  # rejected (or drafted) again since it was queued
-            _record(lib, pattern_id, state="failed", error=f"it was {item['status']} when its turn came")
-            failed.append({"id": pattern_id, "error": f"it was {item['status']} when its turn came"})
-            continue
+            return None  # deleted since: its row went with it
+        return item if not item["trashed"] and item["status"] == "approved" else None
+
+    ahead: dict[int, Future] = {}
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="tessera-listing") as pool:
+        def read_ahead(k: int) -> None:
+            if k < len(pending) and k not in ahead and (item := wanted(pending[k]["id"])) is not None:
+                ahead[k] = pool.submit(_prepare, item, mockups, default_dpi, check)
+
         try:
-            data = Path(item["file"]).read_bytes()
-        except OSError as exc:
-            _record(lib, pattern_id, state="failed", error=f"its file cannot be read ({exc.strerror or exc})")
-            failed.append({"id": pattern_id, "error": "its file cannot be read"})
-            continue
-        dpi = print_dpi(item["file"], default_dpi)
-        metadata = metadata_for(item, dpi)
-        files: dict[str, tuple[str, bytes, str]] = {}
-        if mockups:
-            if ctx is not None:
-                ctx.progress(k, len(pending), f"mockups of {k + 1} of {len(pending)}")
-            try:
-                files, metadata["mockups"] = listing_mockups(item, dpi, mockups)
-            except (OSError, ValueError, UserError) as exc:  # an undecodable file: the marketplace decides
-                log.warning("no mockups for pattern %s: %s", pattern_id, exc)
-            if ctx is not None:
-                ctx.check_cancelled()
-        try:
-            listing = market.publish(data, Path(item["file"]).name, metadata, key=f"tessera-{item['sha256']}",
-                                     files=files)
-        except Refused as exc:
-            _record(lib, pattern_id, state="failed", error=str(exc))
-            failed.append({"id": pattern_id, "error": str(exc)})
-            continue
-        except (Offline, NotAllowed) as exc:
-            stopped = str(exc)
-            break
-        _record(lib, pattern_id, state="published", listing_id=listing["id"], url=listing["url"], error="")
-        published.append({"id": pattern_id, "listing_id": listing["id"], "url": listing["url"]})
+            for k, row in enumerate(pending):
+                if ctx is not None:
+                    ctx.check_cancelled()
+                    ctx.progress(k, len(pending), f"publishing {k + 1} of {len(pending)}")
+                pattern_id = row["id"]
+                try:
+                    item = lib.get(pattern_id)
+                except LibraryError:
+                    continue  # deleted since: its row went with it
+                if item["trashed"]:  # put aside since it was queued: it waits, and goes if it is restored
+                    continue
+                if item["status"] != "approved":  # rejected (or drafted) again since it was queued
+                    _record(lib, pattern_id, state="failed", error=f"it was {item['status']} when its turn came")
+                    failed.append({"id": pattern_id, "error": f"it was {item['status']} when its turn came"})
+                    continue
+                read_ahead(k)  # (done already, unless it was not wanted when the last one went)
+                read_ahead(k + 1)  # made while this one uploads
+                if mockups and ctx is not None and not ahead[k].done():
+                    ctx.progress(k, len(pending), f"mockups of {k + 1} of {len(pending)}")
+                try:
+                    data, dpi, files, shown = ahead.pop(k).result()
+                except OSError as exc:
+                    _record(lib, pattern_id, state="failed", error=f"its file cannot be read ({exc.strerror or exc})")
+                    failed.append({"id": pattern_id, "error": "its file cannot be read"})
+                    continue
+                metadata = metadata_for(item, dpi)
+                if shown is not None:
+                    metadata["mockups"] = shown
+                try:
+                    listing = market.publish(data, Path(item["file"]).name, metadata, key=f"tessera-{item['sha256']}",
+                                             files=files)
+                except Refused as exc:
+                    _record(lib, pattern_id, state="failed", error=str(exc))
+                    failed.append({"id": pattern_id, "error": str(exc)})
+                    continue
+                except (Offline, NotAllowed) as exc:
+                    stopped = str(exc)
+                    break
+                _record(lib, pattern_id, state="published", listing_id=listing["id"], url=listing["url"], error="")
+                published.append({"id": pattern_id, "listing_id": listing["id"], "url": listing["url"]})
+        finally:
+            ending.set()
+            for future in ahead.values():
+                future.cancel()
     waiting = len(outbox(lib, "queued"))
     if ctx is not None:
         ctx.progress(len(pending), len(pending), f"published {len(published)}, {waiting} waiting")
     return {"published": published, "failed": failed, "waiting": waiting, "stopped": stopped}
+
+
+class _Abandoned(Exception):
+    """A listing read ahead that the sync no longer needs (it stopped, or ended)."""
+
+
+def _prepare(item: dict[str, Any], mockups: Sequence[str], default_dpi: float, check
+             ) -> tuple[bytes, float, dict[str, tuple[str, bytes, str]], list[dict[str, Any]] | None]:
+    """What a listing sends that takes time to make, from the pattern's (immutable) stored file:
+    its bytes (OSError when they cannot be read), its dpi, and its mockup parts and their
+    description (None without mockups; an empty list when the file does not decode)."""
+    data = Path(item["file"]).read_bytes()
+    dpi = print_dpi(item["file"], default_dpi)
+    files: dict[str, tuple[str, bytes, str]] = {}
+    shown = None
+    if mockups:
+        try:
+            files, shown = listing_mockups(item, dpi, mockups, check)
+        except (OSError, ValueError, UserError) as exc:  # an undecodable file: the marketplace decides
+            log.warning("no mockups for pattern %s: %s", item["id"], exc)
+    return data, dpi, files, shown
