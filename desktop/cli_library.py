@@ -14,6 +14,8 @@ from desktop.library.alignment import SAME_DESIGN
 
 
 def add_parsers(sub, common: argparse.ArgumentParser) -> None:
+    from desktop.engine.mockups import PRODUCTS as MOCKUP_PRODUCTS
+
     lib = sub.add_parser("library", parents=[common], help="the pattern library (SQLite + vector index)")
     cmds = lib.add_subparsers(dest="library_command", metavar="ACTION", required=True)
     imp = cmds.add_parser("import", parents=[common], help="import files and folders (recursively)")
@@ -95,6 +97,10 @@ def add_parsers(sub, common: argparse.ArgumentParser) -> None:
     sh.add_argument("--out", required=True, metavar="PNG")
     sh.add_argument("--cell", type=int, default=320, help="each pattern's square, in px (default 320)")
     sh.add_argument("--columns", type=int, default=4, help="patterns a row (default 4)")
+    sh.add_argument("--mockup", choices=list(MOCKUP_PRODUCTS), metavar="PRODUCT",
+                    help="also show each pattern at its printed size on a product: "
+                         f"{', '.join(MOCKUP_PRODUCTS)} (its PNG's DPI, else --default-dpi)")
+    sh.add_argument("--default-dpi", type=float, default=150, help="the DPI of a tile whose PNG names none (default 150)")
     mk = cmds.add_parser("mockup", aliases=["mockups"], parents=[common],
                          help="patterns at their printed size on a wall, fabric, a cushion or a swatch")
     mk.add_argument("ids", nargs="*", type=int, help="the patterns (or choose them with the options below)")
@@ -270,7 +276,8 @@ def cmd_library(args: argparse.Namespace, emit) -> int:
         if action == "sheet":
             from desktop.library.export import export_sheet
 
-            written = export_sheet(lib, _chosen(lib, args), Path(args.out), args.cell, args.columns)
+            written = export_sheet(lib, _chosen(lib, args), Path(args.out), args.cell, args.columns,
+                                   mockup=args.mockup, default_dpi=args.default_dpi)
             emit({"written": written}, f"wrote {written}")
             return 0
         if action == "export":

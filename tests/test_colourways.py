@@ -104,6 +104,40 @@ def test_the_sheet_shows_each_colourway_through_its_repeat():
     assert {tuple(c) for c in swatch_row} == set(load_named("sorbet").colors)
 
 
+def test_a_sheet_shows_each_pattern_on_a_product_with_its_printed_size(tmp_path):
+    import cv2
+
+    from desktop.engine import mockups
+    from desktop.engine.images import read_metadata, save_png
+    from desktop.engine.sheet import GAP, LABEL_H, NOTE_H, SWATCH_H
+    from desktop.library import Library
+    from desktop.library.export import export_sheet
+
+    tile = three_inks()[:, :128]
+    save_png(tmp_path / "for-print.png", tile, {"style": "inks", "dpi": 300})
+    with Library(tmp_path / "lib") as lib:
+        made_for_print = lib.import_file(tmp_path / "for-print.png").added[0]
+        plain = lib.add_tile(tile[::-1].copy(), {"style": "inks", "repeat": "half-drop"}).added[0]
+        out = export_sheet(lib, [made_for_print, plain], tmp_path / "sheet.png", cell=200, columns=2,
+                           mockup="wall", default_dpi=100)
+        page = load_rgb(out)
+        wall_w, wall_h = mockups.PRODUCTS["wall"].size
+        scene_h = round(200 * wall_h / wall_w)
+        assert page.shape == (GAP + 200 + scene_h + GAP // 2 + SWATCH_H + LABEL_H + NOTE_H + GAP, 2 * 200 + 3 * GAP, 3)
+        for column, (pid, dpi) in enumerate(((made_for_print, 300), (plain, 100))):
+            item = lib.get(pid)
+            wall = mockups.render(tile if pid == made_for_print else tile[::-1].copy(), item["repeat"], "wall",
+                                  (128 / dpi, 256 / dpi)).image
+            left, top = GAP + column * (200 + GAP), GAP + 200 + GAP // 2
+            shown = page[top:top + scene_h, left:left + 200].astype(int)
+            expected = cv2.resize(wall, (200, scene_h), interpolation=cv2.INTER_AREA).astype(int)
+            assert np.abs(shown - expected).mean() < 2  # each on the wall at its own printed size
+        assert read_metadata(out)["sheet"] == {"patterns": [made_for_print, plain], "mockup": "wall"}
+        with pytest.raises(Exception, match="unknown product 'teapot'"):
+            export_sheet(lib, [plain], tmp_path / "no.png", mockup="teapot")
+        assert not (tmp_path / "no.png").exists()
+
+
 def test_progress_is_reported_for_each_palette():
     calls = []
     colourways(three_inks(), [load_named("sorbet"), load_named("scandi")],

@@ -103,16 +103,39 @@ def test_colourways_need_a_tile(window, qtbot, monkeypatch):
 
 
 def test_a_presentation_sheet_of_the_selected_patterns(window, qtbot, monkeypatch, tmp_path):
-    from PySide6.QtWidgets import QFileDialog
+    from PySide6.QtWidgets import QFileDialog, QInputDialog
 
-    from desktop.engine.images import load_rgb
+    from desktop.engine.images import load_rgb, read_metadata
     from desktop.engine.sheet import GAP, LABEL_H, SWATCH_H
 
     _one_tile(window, qtbot)
     window.library.list.selectAll()
     target = tmp_path / "sheet.png"
     monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(target), "PNG (*.png)"))
+    asked = []
+
+    def choose(wanted):
+        def get_item(parent, title, label, items, current, editable):
+            asked.append(items[current])
+            return next(i for i in items if wanted in i), True
+        monkeypatch.setattr(QInputDialog, "getItem", get_item)
+
+    choose("repeats only")
     window.tile_actions.export_sheet()
     qtbot.waitUntil(lambda: window.statusBar().currentMessage().startswith("Saved"), timeout=30_000)
     page = load_rgb(target)
     assert page.shape == (320 + SWATCH_H + LABEL_H + 2 * GAP, 320 + 2 * GAP, 3)
+
+    window.statusBar().clearMessage()
+    choose("wall")  # each pattern also at its printed size on the wall
+    window.tile_actions.export_sheet()
+    qtbot.waitUntil(lambda: window.statusBar().currentMessage().startswith("Saved"), timeout=30_000)
+    with_wall = load_rgb(target)
+    assert with_wall.shape[1] == page.shape[1] and with_wall.shape[0] > page.shape[0] + 200
+    assert read_metadata(target)["sheet"]["mockup"] == "wall"
+    window.statusBar().clearMessage()
+    choose("repeats only")
+    window.tile_actions.export_sheet()  # the last choice is offered first
+    assert "wall" in asked[-1] and asked[0] == "The repeats only"
+    qtbot.waitUntil(lambda: window.statusBar().currentMessage().startswith("Saved"), timeout=30_000)
+    assert load_rgb(target).shape == page.shape

@@ -72,27 +72,46 @@ def export_patterns(lib: Library, ids: list[int], out: Path, dpi: int = 150, fmt
     return written
 
 
-def export_sheet(lib: Library, ids: list[int], out: Path, cell: int = 320, columns: int = 4, ctx=None) -> str:
+def export_sheet(lib: Library, ids: list[int], out: Path, cell: int = 320, columns: int = 4, ctx=None,
+                 mockup: str | None = None, default_dpi: float = 150) -> str:
     """A presentation sheet of library patterns (`desktop.engine.sheet`), each as a 2 x 2 repeat
-    over its palette's swatches and its title, written as a PNG at `out` (atomically)."""
+    over its palette's swatches and its title, written as a PNG at `out` (atomically). With
+    `mockup` (a product of desktop.engine.mockups), each also shows on that product at its
+    printed size (its PNG's dpi, else `default_dpi`), with that size written under its title."""
+    from desktop.engine import mockups
     from desktop.engine.images import load_rgb
     from desktop.engine.sheet import SheetItem, presentation_sheet
+    from desktop.errors import UserError
+    from desktop.library.publishing import print_dpi
     from desktop.palettes import parse_hex
 
     if not ids:
         raise LibraryError("choose the patterns for the sheet")
+    if mockup is not None and mockup not in mockups.PRODUCTS:
+        raise LibraryError(f"unknown product '{mockup}': choose one of {', '.join(mockups.PRODUCTS)}")
     items = []
     for i, pattern_id in enumerate(ids):
         if ctx is not None:
-            ctx.progress(i, len(ids), f"Reading {i + 1} of {len(ids)}")
+            ctx.progress(i, len(ids), f"{'Rendering' if mockup else 'Reading'} {i + 1} of {len(ids)}")
         item = lib.get(pattern_id)
         colours = tuple(parse_hex(c) for c in (item["provenance"].get("palette") or {}).get("colors", []))
-        items.append(SheetItem(load_rgb(item["file"]), item["repeat"], item["title"] or f"pattern {pattern_id}",
-                               colours))
+        rgb = load_rgb(item["file"])
+        scene, note = None, ""
+        if mockup is not None:
+            dpi = print_dpi(item["file"], default_dpi)
+            tile_in = (rgb.shape[1] / dpi, rgb.shape[0] / dpi)  # (an x, not ×: the sheet's font has no ×)
+            note = (f"one tile {tile_in[0]:.3g} x {tile_in[1]:.3g} in · {tile_in[0] * mockups.CM_PER_INCH:.3g} x "
+                    f"{tile_in[1] * mockups.CM_PER_INCH:.3g} cm, {dpi:g} DPI")
+            try:
+                scene = mockups.render(rgb, item["repeat"], mockup, tile_in,
+                                       check_cancelled=ctx.check_cancelled if ctx is not None else None).image
+            except UserError as exc:  # a product this tile cannot be shown on: the sheet says so
+                note = f"no {mockup} mockup: {exc}"
+        items.append(SheetItem(rgb, item["repeat"], item["title"] or f"pattern {pattern_id}", colours, scene, note))
     page = presentation_sheet(items, cell, columns)
     buf = io.BytesIO()
     info = PngImagePlugin.PngInfo()  # says it is a sheet, so an import leaves it out
-    info.add_itxt(TESSERA_KEY, json.dumps({"sheet": {"patterns": list(ids)}}))
+    info.add_itxt(TESSERA_KEY, json.dumps({"sheet": {"patterns": list(ids), **({"mockup": mockup} if mockup else {})}}))
     Image.fromarray(page).save(buf, format="PNG", icc_profile=_srgb_icc(), pnginfo=info)
     try:
         atomic_write_bytes(out, buf.getvalue())

@@ -250,15 +250,28 @@ class TileActions:
             QMessageBox.information(window, "Nothing to show", "Select patterns in the library first (a "
                                     "design and its colourways, say).")
             return
+        from desktop.engine.mockups import PRODUCTS
+
+        choices = {"The repeats only": None, **{f"Each also on a {p.name} mockup, at its printed size": p.name
+                                                for p in PRODUCTS.values()}}
+        last = window._ui_state.value("sheet/mockup", "") or None
+        labels = list(choices)
+        shown, ok = QInputDialog.getItem(window, "Presentation sheet", f"A sheet of {len(ids)} pattern(s):", labels,
+                                         labels.index(next(k for k, v in choices.items() if v == last))
+                                         if last in choices.values() else 0, False)
+        if not ok:
+            return
+        mockup = choices[shown]
+        window._ui_state.setValue("sheet/mockup", mockup or "")
         path, _ = QFileDialog.getSaveFileName(window, "Save the presentation sheet", "sheet.png", "PNG (*.png)")
         if not path:
             return
-        lib = window.lib
+        lib, dpi = window.lib, int(window.settings.default_dpi)
 
         def run(ctx):
             from desktop.library.export import export_sheet
 
-            return export_sheet(lib, ids, Path(path), ctx=ctx)
+            return export_sheet(lib, ids, Path(path), ctx=ctx, mockup=mockup, default_dpi=dpi)
 
         window.submit("sheet", run, lane=Lane.IO, title=f"Presentation sheet of {len(ids)} pattern(s)",
                       on_done=lambda s: window.statusBar().showMessage(f"Saved {s.result}", 6000))
