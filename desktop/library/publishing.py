@@ -212,7 +212,11 @@ def sync(lib: Library, market: Marketplace, ctx=None, mockups: Sequence[str] = (
                 try:
                     item = lib.get(pattern_id)
                 except LibraryError:
-                    continue  # deleted since: its row went with it
+                    item = None  # deleted since: its row went with it
+                if k in ahead and (item is None or item["trashed"] or item["status"] != "approved"):
+                    ahead.pop(k).cancel()  # read ahead, and no longer going
+                if item is None:
+                    continue
                 if item["trashed"]:  # put aside since it was queued: it waits, and goes if it is restored
                     continue
                 if item["status"] != "approved":  # rejected (or drafted) again since it was queued
