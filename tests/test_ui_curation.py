@@ -50,9 +50,19 @@ def test_a_pattern_opened_while_a_trash_is_on_its_way_stays_in_the_preview(windo
     qtbot.wait(200)
     assert window.current.pattern_id == chosen
     assert window.library.selected_entries() == []  # so a click on any tile opens it
+    view = window.library.list
+    view.setFocus()
+    for key in (Qt.Key_P, Qt.Key_3, Qt.Key_Delete):  # the curation keys say what to do, and do nothing
+        window.statusBar().clearMessage()
+        qtbot.keyClick(view, key)
+        assert window.statusBar().currentMessage().startswith("Nothing is selected in the grid")
+    _idle(window, qtbot)
+    assert [(window.lib.get(i)["status"], window.lib.get(i)["rating"]) for i in ids[1:]] == [("draft", 0)] * 2
+    assert window.library.count() == 2
 
-    window.library.select_row(0)  # and with nothing asked for since, the grid's next pattern is shown
+    qtbot.keyClick(view, Qt.Key_Home)  # and with nothing asked for since, the grid's next pattern is shown
     shown = window.library.selected_entries()[0].pattern_id
+    assert shown == window.library.model.entries[0].pattern_id
     qtbot.waitUntil(lambda: window.current.pattern_id == shown, timeout=30_000)
     window.curation.trash([shown])
     qtbot.waitUntil(lambda: window.library.count() == 1, timeout=30_000)

@@ -215,6 +215,11 @@ class Curation:
 
     def trash_selected(self) -> None:
         ids = self._selected_ids()
+        if not ids and self.window.library.count():
+            from desktop.ui.library_panel import NOTHING_SELECTED
+
+            self.window.statusBar().showMessage(NOTHING_SELECTED, 5000)
+            return
         if ids and self.window.library.filters().get("trashed"):  # in the trash already: Delete deletes for good
             self.empty_trash(ids)
         else:

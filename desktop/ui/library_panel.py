@@ -209,6 +209,9 @@ class LibraryModel(QAbstractListModel):
                 self.dataChanged.emit(index, index, [Qt.DisplayRole])
 
 
+NOTHING_SELECTED = "Nothing is selected in the grid: click a pattern (or press Home) first."
+
+
 class LibraryView(QListView):
     """The grid, with the curation keys; drops come up to the panel."""
 
@@ -252,6 +255,7 @@ class LibraryPanel(QWidget):
     compareRequested = Signal()  # C in the grid: compare the selection
     renameRequested = Signal()  # F2 in the grid: the title of the pattern shown
     trashRequested = Signal()  # Delete in the grid: the selection to the trash (in the trash: for good)
+    hint = Signal(str)  # a curation key pressed with nothing selected: what to do instead
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
@@ -443,6 +447,8 @@ class LibraryPanel(QWidget):
         ids = [e.pattern_id for e in self.selected_entries() if e.pattern_id is not None]
         if ids:
             signal.emit(ids, value)
+        elif self.model.rowCount():
+            self.hint.emit(NOTHING_SELECTED)
 
     def _filters_changed(self, *args) -> None:
         self.filtersChanged.emit(self.filters())

@@ -104,6 +104,7 @@ class MainWindow(QMainWindow):
         self.library.tileSelected.connect(self.show_entry)
         self.library.statusRequested.connect(self.set_status)
         self.library.ratingRequested.connect(self.set_rating)
+        self.library.hint.connect(lambda text: self.statusBar().showMessage(text, 5000))
         self.library.filtersChanged.connect(lambda filters: self.reload_library())
         self.library.textSearchRequested.connect(self.search_text)
         self.library.imageSearchRequested.connect(self.search_image)
