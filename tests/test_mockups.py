@@ -205,3 +205,9 @@ def test_library_mockups_of_chosen_patterns(tmp_path, capsys):
     assert "name the pattern IDS" in capsys.readouterr().err
     with Library(root) as lib:
         assert lib.count() == 2  # nothing written into it
+
+
+def test_a_tile_size_reads_once_with_its_unit():
+    assert mockups.tile_size_text((1.7066, 1.7066)) == "1.71 by 1.71 in"
+    assert mockups.tile_size_text((1.7066, 1.7066), "cm") == "4.3 by 4.3 cm"
+    assert mockups.tile_size_text((12.5, 3.0)) == "12.5 by 3.00 in"

@@ -440,10 +440,16 @@ def _rulers(made: Mockup, units: str) -> np.ndarray:
     if tw < right - left and th < bottom - top:
         for inset, colour in ((0, (255, 255, 255)), (1, (20, 20, 24))):
             draw.rectangle([left + inset, top + inset, left + tw - inset, top + th - inset], outline=colour)
-    caption = (f"One tile {_length(made.tile_in[0], units)} by {_length(made.tile_in[1], units)} "
+    caption = (f"One tile {tile_size_text(made.tile_in, units)} "
                f"({made.repeat}) · {made.repeats[0]:.1f} across this {_length(made.surface_in[0], units)} width")
     draw.text((left, bottom + 0.035 * h), caption, fill=ink, font=ImageFont.load_default(size=17), anchor="lm")
     return np.asarray(page)
+
+
+def tile_size_text(tile_in: tuple[float, float], units: str = "in") -> str:
+    """'1.71 by 1.71 in', '4.3 by 4.3 cm': one tile's printed size, for a caption."""
+    width, height = (_length(side, units) for side in tile_in)
+    return f"{width.removesuffix(' ' + units)} by {height}"
 
 
 def _length(inches: float, units: str) -> str:

@@ -99,13 +99,13 @@ def export_sheet(lib: Library, ids: list[int], out: Path, cell: int = 320, colum
         scene, note = None, ""
         if mockup is not None:
             dpi = print_dpi(item["file"], default_dpi)
-            tile_in = (rgb.shape[1] / dpi, rgb.shape[0] / dpi)  # (an x, not ×: the sheet's font has no ×)
-            note = (f"one tile {tile_in[0]:.3g} x {tile_in[1]:.3g} in · {tile_in[0] * mockups.CM_PER_INCH:.3g} x "
-                    f"{tile_in[1] * mockups.CM_PER_INCH:.3g} cm, {dpi:g} DPI")
             try:
+                tile_in = mockups.tile_inches(rgb.shape[1], rgb.shape[0], dpi)
+                note = (f"one tile {mockups.tile_size_text(tile_in)} · {mockups.tile_size_text(tile_in, 'cm')}, "
+                        f"{dpi:g} DPI")
                 scene = mockups.render(rgb, item["repeat"], mockup, tile_in,
                                        check_cancelled=ctx.check_cancelled if ctx is not None else None).image
-            except UserError as exc:  # a product this tile cannot be shown on: the sheet says so
+            except UserError as exc:  # a tile this product cannot show: the sheet says so
                 note = f"no {mockup} mockup: {exc}"
         items.append(SheetItem(rgb, item["repeat"], item["title"] or f"pattern {pattern_id}", colours, scene, note))
     page = presentation_sheet(items, cell, columns)

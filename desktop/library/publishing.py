@@ -190,17 +190,19 @@ def sync(lib: Library, market: Marketplace, ctx=None, mockups: Sequence[str] = (
         if ctx is not None:
             ctx.check_cancelled()
 
-    def wanted(pattern_id: int) -> dict[str, Any] | None:
+    def current(k: int) -> dict[str, Any] | None:
         try:
-            item = lib.get(pattern_id)
+            return lib.get(pending[k]["id"])
         except LibraryError:
             return None  # deleted since: its row went with it
-        return item if not item["trashed"] and item["status"] == "approved" else None
+
+    def going(item: dict[str, Any] | None) -> bool:
+        return item is not None and not item["trashed"] and item["status"] == "approved"
 
     ahead: dict[int, Future] = {}
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="tessera-listing") as pool:
-        def read_ahead(k: int) -> None:
-            if k < len(pending) and k not in ahead and (item := wanted(pending[k]["id"])) is not None:
+        def read_ahead(k: int, item: dict[str, Any] | None) -> None:
+            if k not in ahead and going(item):
                 ahead[k] = pool.submit(_prepare, item, mockups, default_dpi, check)
 
         try:
@@ -208,12 +210,8 @@ def sync(lib: Library, market: Marketplace, ctx=None, mockups: Sequence[str] = (
                 if ctx is not None:
                     ctx.check_cancelled()
                     ctx.progress(k, len(pending), f"publishing {k + 1} of {len(pending)}")
-                pattern_id = row["id"]
-                try:
-                    item = lib.get(pattern_id)
-                except LibraryError:
-                    item = None  # deleted since: its row went with it
-                if k in ahead and (item is None or item["trashed"] or item["status"] != "approved"):
+                pattern_id, item = row["id"], current(k)
+                if k in ahead and not going(item):
                     ahead.pop(k).cancel()  # read ahead, and no longer going
                 if item is None:
                     continue
@@ -223,8 +221,9 @@ def sync(lib: Library, market: Marketplace, ctx=None, mockups: Sequence[str] = (
                     _record(lib, pattern_id, state="failed", error=f"it was {item['status']} when its turn came")
                     failed.append({"id": pattern_id, "error": f"it was {item['status']} when its turn came"})
                     continue
-                read_ahead(k)  # (done already, unless it was not wanted when the last one went)
-                read_ahead(k + 1)  # made while this one uploads
+                read_ahead(k, item)  # (done already, unless it was not going when the last one went)
+                if k + 1 < len(pending):
+                    read_ahead(k + 1, current(k + 1))  # made while this one uploads
                 if mockups and ctx is not None and not ahead[k].done():
                     ctx.progress(k, len(pending), f"mockups of {k + 1} of {len(pending)}")
                 try:

@@ -254,11 +254,9 @@ class TileActions:
 
         choices = {"The repeats only": None, **{f"Each also on a {p.name} mockup, at its printed size": p.name
                                                 for p in PRODUCTS.values()}}
-        last = window._ui_state.value("sheet/mockup", "") or None
-        labels = list(choices)
-        shown, ok = QInputDialog.getItem(window, "Presentation sheet", f"A sheet of {len(ids)} pattern(s):", labels,
-                                         labels.index(next(k for k, v in choices.items() if v == last))
-                                         if last in choices.values() else 0, False)
+        last, products = window._ui_state.value("sheet/mockup", "") or None, list(choices.values())
+        shown, ok = QInputDialog.getItem(window, "Presentation sheet", f"A sheet of {len(ids)} pattern(s):",
+                                         list(choices), products.index(last) if last in products else 0, False)
         if not ok:
             return
         mockup = choices[shown]
