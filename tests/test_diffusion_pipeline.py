@@ -314,7 +314,8 @@ def test_a_model_replaced_in_place_is_loaded_again(model_folder, tmp_path):
     first = generate.diffusion_engine(valid)
     assert generate.diffusion_engine(valid) is first  # unchanged: kept
     config = folder / "unet" / "config.json"
-    os.utime(config, ns=(config.stat().st_atime_ns, config.stat().st_mtime_ns + 10**9))  # a new version
+    newest = max(f.stat().st_mtime_ns for f in folder.rglob("*") if f.is_file())  # (the weights may be later)
+    os.utime(config, ns=(config.stat().st_atime_ns, newest + 10**9))  # a new version: the newest file
     second = generate.diffusion_engine(valid)
     assert second is not first
     generate.release_engines()
