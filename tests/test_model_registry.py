@@ -238,6 +238,30 @@ def test_a_changed_file_is_hashed_again_before_its_hash_is_recorded(registry, tm
     assert registry.refresh(old).stamp == fresh.stamp
 
 
+def test_one_file_of_a_folder_replaced_with_the_same_size_and_an_older_time_is_seen(registry, tmp_path):
+    """A studio copies in one file of another version, `cp -p` style: same size, its old mtime, and
+    not the folder's newest file. Its count, total size and latest mtime are all unchanged, yet the
+    weights differ, so the fingerprint changes and the sha256 is taken again."""
+    from desktop.engine.diffusion.registry import STAMP_VERSION, fingerprint
+
+    folder = tmp_path / "house"
+    (folder / "unet").mkdir(parents=True)
+    (folder / "model_index.json").write_text(json.dumps({"_class_name": "StableDiffusionPipeline"}))
+    (folder / "unet" / "config.json").write_text(json.dumps({"cross_attention_dim": 768}))
+    weights = folder / "unet" / "diffusion_pytorch_model.safetensors"
+    weights.write_bytes(b"A" * 64)
+    os.utime(weights, ns=(10**18, 10**18))  # older than the configs
+    entry = registry.add(str(folder))
+    assert entry.stamp[0] == STAMP_VERSION and entry.stamp == fingerprint(str(folder))
+    weights.write_bytes(b"B" * 64)  # other weights, the same size ...
+    os.utime(weights, ns=(10**18, 10**18))  # ... and the same (older) time
+    fresh = registry.refresh(registry.get("house"))
+    assert fresh.sha256 != entry.sha256 and fresh.stamp != entry.stamp
+    assert registry.get("house").sha256 == fresh.sha256
+    legacy = dataclasses.replace(fresh, stamp=[3, 64 + 100, 10**18])  # a stamp of the first shape
+    assert registry.refresh(legacy).stamp == fresh.stamp  # hashed once, and stamped anew
+
+
 def test_a_changed_trusted_pickle_is_never_trusted_anew(registry, tmp_path):
     path = tmp_path / "old.ckpt"
     torch.save({"model.diffusion_model.w": torch.ones(1)}, path)

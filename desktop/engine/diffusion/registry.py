@@ -6,7 +6,7 @@ refused unless the user explicitly trusts that one file; even then they are read
 `torch.load(weights_only=True)`, which refuses anything but tensors (the only torch import
 here). A file's family is read from its safetensors header, its tensors or its folder's
 config (families.py). The list itself is a small JSON file, written atomically under a lock;
-names are unique; a model's files are re-hashed only when their size or time changed.
+names are unique; a model's files are re-hashed only when their fingerprint changed.
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ from desktop.errors import UserError
 PICKLE_SUFFIXES = {".ckpt", ".pt", ".pth", ".bin"}
 HF_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
 BLOCK = 4 << 20
+STAMP_VERSION = 2  # a stamp of another shape (1: count, size, latest mtime) makes the model hashed once more
 Progress = Callable[[int, int], None]  # (bytes hashed, bytes in all); it may raise to stop the hashing
 
 
@@ -43,16 +44,23 @@ class ModelEntry:
     source: str
     trusted_pickle: bool = False
     added: str = ""
-    stamp: list[int] = field(default_factory=list)  # its files' count, size and latest mtime when hashed
+    stamp: list[int] = field(default_factory=list)  # fingerprint() of its files when they were hashed
 
 
 def fingerprint(location: str) -> list[int]:
-    """How many files a model has, their size and their latest modification time: while these
-    stay the same, its sha256 is taken to stay the same."""
+    """What a model's files look like on disk, cheaply (one stat a file, no bytes read): while it
+    stays the same, its sha256 is taken to stay the same. It is a digest of every file's path, size,
+    modification time and change time, so one file replaced in place is seen even when its size is
+    the same and its modification time was set back (the change time cannot be set back)."""
     path = Path(location)
     files = [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file())
-    stats = [p.stat() for p in files]
-    return [len(files), sum(s.st_size for s in stats), max((s.st_mtime_ns for s in stats), default=0)]
+    digest, total = hashlib.sha256(), 0
+    for file in files:
+        s = file.stat()
+        total += s.st_size
+        name = file.name if file == path else file.relative_to(path).as_posix()
+        digest.update(f"{name}\0{s.st_size}\0{s.st_mtime_ns}\0{s.st_ctime_ns}\n".encode())
+    return [STAMP_VERSION, len(files), total, int(digest.hexdigest()[:15], 16)]
 
 
 def _hash_files(paths: list[Path], progress: Progress | None = None) -> list[str]:
@@ -195,7 +203,7 @@ def available(entry: ModelEntry) -> bool:
 
 def up_to_date(entry: ModelEntry, progress: Progress | None = None) -> ModelEntry:
     """The entry with the sha256 its files have now (provenance records it): hashed again only when
-    their count, size or time changed. A trusted pickle is never re-hashed here: a changed one
+    their fingerprint changed. A trusted pickle is never re-hashed here: a changed one
     must be refused (verify_trusted_pickle), not trusted anew."""
     if entry.kind == "hf-id" or entry.trusted_pickle or not available(entry):
         return entry
