@@ -31,6 +31,7 @@ bench: $(STAMP)
 	$(PY) benchmarks/search.py
 	$(PY) benchmarks/duplicates.py
 	$(PY) benchmarks/curation.py
+	$(PY) benchmarks/mockups.py
 	$(PY) benchmarks/publishing.py
 	$(PY) benchmarks/render_process.py
 	$(PY) benchmarks/training.py

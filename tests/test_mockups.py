@@ -32,6 +32,25 @@ def test_sampling_at_full_resolution_is_the_repeat_geometry(repeat):
     np.testing.assert_allclose(got, want, atol=1e-3)
 
 
+@pytest.mark.parametrize("repeat", REPEATS)
+def test_sampling_between_texels_is_bilinear_across_tile_edges(repeat):
+    """Between texel centres the colour is the bilinear mix of the four texels around the point,
+    those four found through the repeat geometry, so the mix across a half-drop's edge is the
+    dropped neighbour's, and a mirror's is its reflection."""
+    tile = _noise(24, 32, seed=5)
+    rng = np.random.default_rng(1)
+    px = rng.uniform(-40, 70, (60, 70))  # plane positions in texels, over several tiles
+    py = rng.uniform(-30, 50, (60, 70))
+    got = mockups.sample(tile, repeat, (2.0, 1.5), (px + 0.5) / 16, (py + 0.5) / 16, ppi_near=16.0)
+    plane = window(tile, repeat, -41, -31, 113, 83).astype(np.float64)
+    x0, y0 = np.floor(px).astype(int), np.floor(py).astype(int)
+    fx, fy = (px - x0)[..., None], (py - y0)[..., None]
+    xi, yi = x0 + 41, y0 + 31
+    want = (plane[yi, xi] * (1 - fx) * (1 - fy) + plane[yi, xi + 1] * fx * (1 - fy)
+            + plane[yi + 1, xi] * (1 - fx) * fy + plane[yi + 1, xi + 1] * fx * fy)
+    np.testing.assert_allclose(got, want, atol=0.02)
+
+
 def test_a_reduced_tile_keeps_its_half_drop():
     """Reduced for a distant view, a half-drop's second column still starts half a tile down."""
     tile = np.full((200, 200, 3), 255, np.uint8)

@@ -2,7 +2,7 @@
 hanging from a rail, a cushion, and a measured swatch with rulers.
 
 Every mockup pixel is a point on the product's surface, in inches; the repeat geometry says which
-tile pixel lies there (`repeat.plane_to_tile`, sampled bilinearly), so a half-drop hangs as one,
+tile pixel lies there (the repeat's basic period, sampled bilinearly), so a half-drop hangs as one,
 a mirror repeat mirrors, and one tile spans exactly its print width. The tile is first reduced
 by a box filter to about one texel per rendered pixel where the surface is nearest (an exact
 partition of the tile, so the reduction adds no seam), the scene is rendered at twice the size
@@ -121,25 +121,21 @@ def _texture(tile: np.ndarray, repeat: str, tile_in: tuple[float, float], ppi_ne
 def sample(tile: np.ndarray, repeat: str, tile_in: tuple[float, float], u: np.ndarray, v: np.ndarray,
            ppi_near: float) -> np.ndarray:
     """The repeat's colour (float32 RGB 0..255) at surface points (u, v) in inches, bilinear
-    through the repeat geometry, the tile reduced to about `ppi_near` texels per inch first."""
-    from desktop.repeat import plane_to_tile
+    through the repeat geometry, the tile reduced to about `ppi_near` texels per inch first.
+
+    Every repeat is the basic repeat of its period (`to_basic`: half-drop 2W x H, mirror 2W x 2H),
+    so one wrapping bilinear remap of that period samples it; it gives what four lookups through
+    `plane_to_tile` would, to float rounding, several times faster."""
+    import cv2
+
+    from desktop.repeat import to_basic
 
     texture, kx, ky = _texture(tile, repeat, tile_in, ppi_near)
-    th, tw = texture.shape[:2]
-    x = u * kx - 0.5
-    y = v * ky - 0.5
-    x0 = np.floor(x)
-    y0 = np.floor(y)
-    fx = (x - x0)[..., None].astype(np.float32)
-    fy = (y - y0)[..., None].astype(np.float32)
-    x0 = x0.astype(np.int64)
-    y0 = y0.astype(np.int64)
-    out = np.zeros((*u.shape, 3), np.float32)
-    for dx, dy, weight in ((0, 0, (1 - fx) * (1 - fy)), (1, 0, fx * (1 - fy)),
-                           (0, 1, (1 - fx) * fy), (1, 1, fx * fy)):
-        tx, ty = plane_to_tile(repeat, tw, th, x0 + dx, y0 + dy)
-        out += texture[ty, tx] * weight
-    return out
+    period = np.ascontiguousarray(to_basic(texture, repeat))
+    ph, pw = period.shape[:2]
+    x = np.mod(u * kx - 0.5, pw).astype(np.float32)  # small coordinates keep float32's precision
+    y = np.mod(v * ky - 0.5, ph).astype(np.float32)
+    return cv2.remap(period, x, y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_WRAP)
 
 
 def _near_ppi(u: np.ndarray, v: np.ndarray, mask: np.ndarray) -> float:
