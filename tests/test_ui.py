@@ -461,6 +461,7 @@ def test_tile_actions_make_child_patterns_with_provenance(window, qtbot):
     child = max(p["id"] for p in window.lib.list())
     assert window.lib.get(child)["provenance"]["parents"] == [parent]
     qtbot.waitUntil(lambda: window.current is not None and window.current.pattern_id == child, timeout=30_000)
+    assert [e.pattern_id for e in window.library.selected_entries()] == [child]  # the grid follows the Preview
     window.tile_actions.recolour()
     qtbot.waitUntil(lambda: window.lib.count() == 4, timeout=30_000)
     recoloured = max(p["id"] for p in window.lib.list())

@@ -2,12 +2,14 @@
 moves the selection to the trash, Ctrl+Z brings it back; the trash is a view of the Library dock,
 where Restore brings a pattern back and Delete deletes it for good, after asking."""
 
+import shutil
 import threading
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QMessageBox
 
 from desktop.jobs import Lane
+from desktop.ui.library_panel import TileEntry
 
 
 def _tiles(window, qtbot, count=3):
@@ -33,7 +35,7 @@ def _entry(window, pid):
     return next((e for e in window.library.model.entries if e.pattern_id == pid), None)
 
 
-def test_a_pattern_opened_while_a_trash_is_on_its_way_stays_in_the_preview(window, qtbot):
+def test_a_pattern_opened_while_a_trash_is_on_its_way_stays_in_the_preview(window, qtbot, tmp_path):
     ids = _tiles(window, qtbot)
     window.library.select_row(0)
     trashed, chosen = ids[0], ids[2]
@@ -49,15 +51,28 @@ def test_a_pattern_opened_while_a_trash_is_on_its_way_stays_in_the_preview(windo
     qtbot.waitUntil(lambda: all(s.state.finished for s in window.queue.jobs() if s.kind == "load"), timeout=30_000)
     qtbot.wait(200)
     assert window.current.pattern_id == chosen
-    assert window.library.selected_entries() == []  # so a click on any tile opens it
+    # the grid follows what is shown, so a curation key acts on the pattern in the Preview
+    assert [e.pattern_id for e in window.library.selected_entries()] == [chosen]
     view = window.library.list
     view.setFocus()
-    for key in (Qt.Key_P, Qt.Key_3, Qt.Key_Delete):  # the curation keys say what to do, and do nothing
+    qtbot.keyClick(view, Qt.Key_P)
+    _idle(window, qtbot)
+    assert [window.lib.get(i)["status"] for i in ids[1:]] == ["draft", "approved"]
+
+    # a file from outside the library, shown: the grid holds nothing of it, so nothing is selected
+    # there, and the curation keys say what to do and do nothing
+    outside = str(tmp_path / "outside.png")
+    shutil.copyfile(window.lib.get(ids[1])["file"], outside)
+    window.show_entry(TileEntry(outside, None, {}))
+    qtbot.waitUntil(lambda: window.current is not None and window.current.path == outside, timeout=30_000)
+    assert window.library.selected_entries() == []
+    for key in (Qt.Key_P, Qt.Key_3, Qt.Key_Delete):
         window.statusBar().clearMessage()
         qtbot.keyClick(view, key)
         assert window.statusBar().currentMessage().startswith("Nothing is selected in the grid")
     _idle(window, qtbot)
-    assert [(window.lib.get(i)["status"], window.lib.get(i)["rating"]) for i in ids[1:]] == [("draft", 0)] * 2
+    assert [(window.lib.get(i)["status"], window.lib.get(i)["rating"]) for i in ids[1:]] == [
+        ("draft", 0), ("approved", 0)]
     assert window.library.count() == 2
 
     qtbot.keyClick(view, Qt.Key_Home)  # and with nothing asked for since, the grid's next pattern is shown

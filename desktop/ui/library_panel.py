@@ -15,7 +15,16 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from PySide6.QtCore import QAbstractListModel, QMimeData, QModelIndex, QSize, Qt, QUrl, Signal
+from PySide6.QtCore import (
+    QAbstractListModel,
+    QItemSelectionModel,
+    QMimeData,
+    QModelIndex,
+    QSize,
+    Qt,
+    QUrl,
+    Signal,
+)
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -396,6 +405,34 @@ class LibraryPanel(QWidget):
     def select_row(self, row: int) -> None:
         if 0 <= row < self.model.rowCount():
             self.list.setCurrentIndex(self.model.index(row))
+
+    def reveal(self, entry: TileEntry) -> None:
+        """Make the grid's selection what the Preview shows (a pattern opened from Compare or
+        Duplicates, a derived tile, a file): its tile, scrolled to, where the grid holds it; else
+        nothing selected. So a curation key never acts on a pattern other than the one shown.
+        Quiet: the window is already showing it. A tile shown from the grid keeps its selection."""
+        current = self.list.currentIndex()
+
+        def same(other: TileEntry) -> bool:
+            if other is entry:
+                return True
+            if entry.pattern_id is not None:
+                return other.pattern_id == entry.pattern_id
+            return entry.path is not None and other.pattern_id is None and other.path == entry.path
+
+        if current.isValid() and same(self.model.entries[current.row()]):
+            return
+        row = next((i for i, other in enumerate(self.model.entries) if same(other)), None)
+        self._quiet = True
+        try:
+            if row is None:
+                self.list.selectionModel().clear()
+            else:
+                index = self.model.index(row)
+                self.list.selectionModel().setCurrentIndex(index, QItemSelectionModel.ClearAndSelect)
+                self.list.scrollTo(index)
+        finally:
+            self._quiet = False
 
     def select_first(self) -> None:
         self.select_row(0)

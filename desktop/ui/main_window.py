@@ -761,9 +761,11 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(f"Generated {len(entries)} tile(s) into {where}", 5000)
 
     def show_entry(self, entry: TileEntry) -> None:
-        """Show a tile; a file is decoded on the I/O lane so the window never waits for the disk."""
+        """Show a tile; a file is decoded on the I/O lane so the window never waits for the disk.
+        The grid's selection follows it (`LibraryPanel.reveal`)."""
         self.show_asks += 1
         self._wanted = entry
+        self.library.reveal(entry)
         if entry.image is None and entry.path:
             from desktop.engine.images import load_rgb
 
