@@ -26,12 +26,10 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from timing import machine, median_ms  # noqa: E402
+from timing import machine, median_ms, texture_crops  # noqa: E402
 
 from desktop.engine import mockups  # noqa: E402
 from desktop.repeat import REPEATS, plane_to_tile  # noqa: E402
-
-SHARED = ROOT.parent / "shared" / "data" / "textures" / "seamless"
 
 
 def four_lookups(tile, repeat, tile_in, u, v, ppi_near):
@@ -50,23 +48,12 @@ def four_lookups(tile, repeat, tile_in, u, v, ppi_near):
     return out
 
 
-def tiles(count: int) -> list[np.ndarray]:
-    from desktop.engine.images import load_rgb
-
-    found = sorted(SHARED.glob("*.jpg"))[:count] if SHARED.is_dir() else []
-    made = [np.ascontiguousarray(load_rgb(p)[:512, :512]) for p in found]
-    rng = np.random.default_rng(0)
-    while len(made) < count:
-        made.append(rng.integers(0, 256, (512, 512, 3), dtype=np.uint8))
-    return made
-
-
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--tiles", type=int, default=3)
     parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args()
-    made = tiles(args.tiles)
+    made, described = texture_crops(args.tiles)
     real_sample = mockups.sample
     rows, worst = {}, 0.0
     for product in mockups.PRODUCTS:
@@ -100,7 +87,7 @@ def main() -> None:
     print(json.dumps({
         "benchmark": "mockups",
         "machine": machine(),
-        "tiles": f"{len(made)} x " + ("shared seamless textures, 512 px crops" if SHARED.is_dir() else "random noise, 512 px"),
+        "tiles": described,
         "repeats": list(REPEATS), "runs": args.runs,
         "figures": "medians over tiles and repeats of each case's median",
         "largest_difference_from_baseline_0_255": round(worst, 5),

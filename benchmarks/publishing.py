@@ -21,18 +21,14 @@ import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
-
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from timing import machine  # noqa: E402
+from timing import machine, texture_crops  # noqa: E402
 
 from desktop.library import Library, publishing  # noqa: E402
 from desktop.library.marketplace import Account, Marketplace  # noqa: E402
-
-SHARED = ROOT.parent / "shared" / "data" / "textures" / "seamless"
 
 
 class SlowUplink(Marketplace):
@@ -61,17 +57,6 @@ def unlist(lib: Library, ids: list[int]) -> None:
         lib.update(pid, status="approved")
 
 
-def tiles(count: int) -> list[np.ndarray]:
-    from desktop.engine.images import load_rgb
-
-    found = sorted(SHARED.glob("*.jpg"))[:count] if SHARED.is_dir() else []
-    made = [np.ascontiguousarray(load_rgb(p)[:512, :512]) for p in found]
-    rng = np.random.default_rng(0)
-    while len(made) < count:
-        made.append(rng.integers(0, 256, (512, 512, 3), dtype=np.uint8))
-    return made
-
-
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--patterns", type=int, default=6)
@@ -81,7 +66,8 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp, Library(Path(tmp) / "lib") as lib:
         ids = []
-        for k, rgb in enumerate(tiles(args.patterns)):
+        made, described = texture_crops(args.patterns)
+        for k, rgb in enumerate(made):
             pid = lib.add_tile(rgb, {"style": "texture", "seed": k, "repeat": "half-drop" if k % 2 else "basic"}).added[0]
             lib.update(pid, status="approved")
             ids.append(pid)
@@ -112,7 +98,7 @@ def main() -> None:
         "benchmark": "publishing",
         "machine": machine(),
         "patterns": len(ids), "mockups": args.mockups, "upload_s_each": args.upload_s,
-        "tiles": "shared seamless textures, 512 px crops" if SHARED.is_dir() else "random noise, 512 px",
+        "tiles": described,
         "rounds": args.rounds, "figures": "medians over the rounds",
         "prepare_s_each": round(prepare_s / len(ids), 3),
         "sync_s_rounds": [round(x, 2) for x in syncs], "serial_s_rounds": [round(a + b, 2) for a, b in zip(prepares, uploads)],

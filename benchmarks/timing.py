@@ -42,3 +42,24 @@ def median_ms(fn, runs: int) -> float:
 
 def machine() -> dict:
     return {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()}
+
+
+SEAMLESS = HERE.parents[1] / "shared" / "data" / "textures" / "seamless"
+
+
+def texture_crops(count: int, size: int = 512) -> tuple[list, str]:
+    """`count` tiles: size-px crops of the shared seamless textures where ../shared is present,
+    topped up with random noise of that size; and a line saying which."""
+    import numpy as np
+
+    sys.path.insert(0, str(HERE.parent))
+    from desktop.engine.images import load_rgb
+
+    found = sorted(SEAMLESS.glob("*.jpg"))[:count] if SEAMLESS.is_dir() else []
+    made = [np.ascontiguousarray(load_rgb(p)[:size, :size]) for p in found]
+    rng = np.random.default_rng(0)
+    while len(made) < count:
+        made.append(rng.integers(0, 256, (size, size, 3), dtype=np.uint8))
+    noise = len(made) - len(found)
+    return made, (f"{len(found)} shared seamless textures, {size} px crops" if found else "") + (
+        f"{' + ' if found else ''}{noise} random noise, {size} px" if noise else "")

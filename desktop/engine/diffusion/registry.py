@@ -51,7 +51,8 @@ def fingerprint(location: str) -> list[int]:
     """What a model's files look like on disk, cheaply (one stat a file, no bytes read): while it
     stays the same, its sha256 is taken to stay the same. It is a digest of every file's path, size,
     modification time and change time, so one file replaced in place is seen even when its size is
-    the same and its modification time was set back (the change time cannot be set back)."""
+    the same and its modification time was set back: on Linux and macOS the change time cannot be
+    set back. (On Windows it is the creation time, so there such a replacement may go unseen.)"""
     path = Path(location)
     files = [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file())
     digest, total = hashlib.sha256(), 0
