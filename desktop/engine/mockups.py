@@ -13,7 +13,7 @@ numbers (no photographs, nothing to download); the sofa and the rulers are there
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import InitVar, dataclass, field
 from functools import lru_cache
 from typing import Any
 
@@ -149,22 +149,46 @@ def _near_ppi(u: np.ndarray, v: np.ndarray, mask: np.ndarray) -> float:
 
 @dataclass
 class Scene:
-    """A product's geometry and light, the same for every tile (so kept for the next render)."""
+    """A product's geometry and light, the same for every tile (so kept for the next render).
+
+    Its light, background, shadow, what stands in front and any plain strip do not depend on the
+    tile, so they are folded once, here, into two factors: a render is `base + colour * gain`."""
 
     u: np.ndarray  # surface inches, HxW (render size)
     v: np.ndarray
     mask: np.ndarray  # float32 0..1: how much of the pixel is the printed surface
-    shade: np.ndarray  # float32 lighting multiplier on the surface
-    background: np.ndarray  # HxWx3 float32: what lies around it
+    shade: InitVar[np.ndarray]  # float32 lighting multiplier on the surface
+    background: InitVar[np.ndarray]  # HxWx3 float32: what lies around it
     surface_in: tuple[float, float]
-    plain: np.ndarray | None = None  # HxW bool: surface points that are not printed (a skirting board)
-    plain_colour: tuple[int, int, int] = (236, 234, 228)
-    shadow: np.ndarray | None = None  # HxW multiplier: what stands in front casts it on everything
-    front: tuple[np.ndarray, np.ndarray] | None = None  # (HxW alpha, HxWx3 colour) of what stands in front
+    plain: InitVar[np.ndarray | None] = None  # HxW bool: surface points that are not printed (a skirting board)
+    plain_colour: InitVar[tuple[int, int, int]] = (236, 234, 228)
+    shadow: InitVar[np.ndarray | None] = None  # HxW multiplier: what stands in front casts it on everything
+    front: InitVar[tuple[np.ndarray, np.ndarray] | None] = None  # (HxW alpha, HxWx3 colour) standing in front
     near_ppi: float = field(init=False)  # rendered pixels per surface inch where the surface is nearest
+    base: np.ndarray = field(init=False, repr=False)  # HxWx3 float32: the scene with nothing printed
+    gain: np.ndarray = field(init=False, repr=False)  # HxWx1 float32: how much of the print shows, lit
 
-    def __post_init__(self) -> None:
+    def __post_init__(self, shade, background, plain, plain_colour, shadow, front) -> None:
         self.near_ppi = _near_ppi(self.u, self.v, self.mask > 0)
+        gain = (shade * self.mask).astype(np.float32)
+        base = (background * (1 - self.mask)[..., None]).astype(np.float32)
+        if plain is not None:  # painted, not printed: its colour, lit as the surface is
+            base[plain] += np.float32(plain_colour) * gain[plain][:, None]
+            gain[plain] = 0
+        if shadow is not None:
+            base *= shadow[..., None]
+            gain *= shadow
+        if front is not None:
+            alpha, colour = front
+            base = base * (1 - alpha[..., None]) + colour * alpha[..., None]
+            gain *= 1 - alpha
+        self.base, self.gain = np.ascontiguousarray(base, np.float32), np.ascontiguousarray(gain[..., None], np.float32)
+
+    def composite(self, colour: np.ndarray) -> np.ndarray:
+        """The scene's pixels (float32, 0..255 before clipping) with `colour` on its surface."""
+        image = colour * self.gain
+        image += self.base
+        return image
 
 
 def _gradient(h: int, w: int, top, bottom) -> np.ndarray:
@@ -379,15 +403,7 @@ def render(tile: np.ndarray, repeat: str, product: str, tile_in: tuple[float, fl
     check()
     colour = sample(tile, repeat, tile_in, made.u, made.v, made.near_ppi)
     check()
-    if made.plain is not None:
-        colour[made.plain] = made.plain_colour
-    mask = made.mask[..., None]
-    image = made.background * (1 - mask) + colour * made.shade[..., None] * mask
-    if made.shadow is not None:
-        image *= made.shadow[..., None]
-    if made.front is not None:
-        alpha, front = made.front
-        image = image * (1 - alpha[..., None]) + front * alpha[..., None]
+    image = made.composite(colour)
     image = cv2.resize(np.clip(image, 0, 255).astype(np.float32), (width, height), interpolation=cv2.INTER_AREA)
     image = np.clip(image + 0.5, 0, 255).astype(np.uint8)
     result = Mockup(image, product, repeat, tile_in, made.surface_in)
