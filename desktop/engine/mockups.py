@@ -404,7 +404,7 @@ def render(tile: np.ndarray, repeat: str, product: str, tile_in: tuple[float, fl
     colour = sample(tile, repeat, tile_in, made.u, made.v, made.near_ppi)
     check()
     image = made.composite(colour)
-    image = cv2.resize(np.clip(image, 0, 255).astype(np.float32), (width, height), interpolation=cv2.INTER_AREA)
+    image = cv2.resize(np.clip(image, 0, 255, out=image), (width, height), interpolation=cv2.INTER_AREA)
     image = np.clip(image + 0.5, 0, 255).astype(np.uint8)
     result = Mockup(image, product, repeat, tile_in, made.surface_in)
     if product == "swatch":

@@ -218,7 +218,7 @@ class Curation:
         if not ids and self.window.library.count():
             from desktop.ui.library_panel import NOTHING_SELECTED
 
-            self.window.statusBar().showMessage(NOTHING_SELECTED, 5000)
+            self.window.library.hint.emit(NOTHING_SELECTED)  # as the grid's other curation keys say it
             return
         if ids and self.window.library.filters().get("trashed"):  # in the trash already: Delete deletes for good
             self.empty_trash(ids)
