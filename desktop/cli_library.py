@@ -225,6 +225,7 @@ def cmd_library(args: argparse.Namespace, emit) -> int:
                  "\n".join(_line(p) for p in items))
             return 0
         if action == "search":
+            finder.embed_pending(lib)  # a search reads only a little of the outbox: the CLI's reads are complete
             filters = {"status": args.status, "tag": args.tag, "min_rating": args.min_rating,
                        "collection": args.collection}
             if args.image:
@@ -245,6 +246,7 @@ def cmd_library(args: argparse.Namespace, emit) -> int:
         if action == "collection":
             return _collection(lib, args, emit)
         if action == "similar":
+            finder.embed_pending(lib)
             return _emit_hits(lib, finder.similar(lib, args.id, args.limit), emit)
         if action == "dupes":
             thresholds = finder.Thresholds(hash=args.hash_threshold, descriptor=args.threshold,
@@ -335,7 +337,7 @@ def _trash(lib, args: argparse.Namespace, emit) -> int:
         return 0
     if args.library_command == "restore":
         back = trash.restore(lib, args.ids).restored
-        search.embed_pending(lib)
+        search.embed_pending(lib, ids=back)
         emit({"restored": back}, f"restored {len(back)} pattern(s) from the trash")
         return 0
     older = timedelta(days=args.older_than) if args.older_than is not None else None

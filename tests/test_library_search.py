@@ -362,6 +362,62 @@ def test_two_lanes_draining_the_outbox_at_once_index_each_pattern_once(lib, monk
     assert sorted(row["id"] for row in finder.index(lib).all_rows()) == truth
 
 
+def _queued(lib) -> set[int]:
+    from sqlalchemy import select
+
+    from desktop.library.models import EmbeddingOutbox
+
+    with lib.reader.connect() as conn:
+        return set(conn.execute(select(EmbeddingOutbox.pattern_id)).scalars())
+
+
+def test_a_write_indexes_what_it_wrote_and_a_search_only_a_little_of_a_backlog(lib, shared_textures, monkeypatch):
+    """A library whose index an older look made holds its whole catalogue in the outbox, which the
+    window drains in parts: a store or a restore then indexes its own patterns, not the backlog,
+    and a search (the Inspector's look-alikes) indexes at most READ_CATCH_UP before it reads,
+    instead of the minutes the whole remake takes."""
+    ids = sorted(p["id"] for p in lib.list())
+    assert _queued(lib) == set(ids)  # the fixture imports without indexing: 12 wait
+    assert finder.embed_pending(lib, ids=[ids[3], ids[7], ids[7], 10_000]) == 2  # an id not queued is no error
+    assert _queued(lib) == set(ids) - {ids[3], ids[7]}
+    assert finder.index(lib).ids() == {ids[3], ids[7]}
+
+    monkeypatch.setattr(finder, "READ_CATCH_UP", 5)
+    hits = finder.search_image(lib, load_rgb(shared_textures / "seamless/moss-plants.jpg"), 20)
+    assert len(finder.index(lib).ids()) == 7 and len(_queued(lib)) == 5
+    assert {h["id"] for h in hits} == finder.index(lib).ids()  # it read what was indexed, no more
+    assert finder.embed_pending(lib) == 5 and not _queued(lib)
+
+
+def test_a_search_does_not_wait_behind_a_drain_at_work(lib, shared_textures, monkeypatch):
+    """While a part of a long remake is being indexed (the writer lane), a search on another lane
+    reads the index as it stands rather than waiting for that part to finish."""
+    import threading
+
+    real, entered, go = finder._embed_batch, threading.Event(), threading.Event()
+
+    def held(library, batch):
+        entered.set()
+        assert go.wait(60)
+        real(library, batch)
+
+    monkeypatch.setattr(finder, "_embed_batch", held)
+    drainer = threading.Thread(target=lambda: finder.embed_pending(lib, limit=4))
+    drainer.start()
+    try:
+        assert entered.wait(30)
+        found = []
+        reader = threading.Thread(target=lambda: found.append(
+            finder.search_image(lib, load_rgb(shared_textures / "seamless/moss-plants.jpg"), 5)))
+        reader.start()
+        reader.join(30)
+        assert not reader.is_alive() and found == [[]]  # nothing indexed yet, and it did not wait
+    finally:
+        go.set()
+        drainer.join(60)
+    assert len(finder.index(lib).ids()) == 4
+
+
 def test_a_pattern_being_re_embedded_never_drops_out_of_the_index(tmp_path):
     """An upsert replaces a row in one commit: a reader on another lane sees the old row or the
     new one, never neither (the duplicates dialog once read the table between a delete and an

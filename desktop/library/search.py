@@ -193,17 +193,35 @@ def _embed_batch(lib: Library, ids: list[int]) -> None:
     lib.set_auto_tags_many(auto, done=ids)
 
 
-def embed_pending(lib: Library, batch: int = 64, ctx=None, limit: int | None = None) -> int:
+READ_CATCH_UP = 64  # patterns a search indexes from the outbox before it reads (one batch)
+
+
+def embed_pending(lib: Library, batch: int = 64, ctx=None, limit: int | None = None,
+                  ids=None, wait: bool = True) -> int:
     """Drain the embedding outbox in batches (at most `limit` patterns, when given: the window
-    drains a long backlog in parts, so that other writes get their turn between them). Returns
-    how many patterns were indexed.
+    drains a long backlog in parts, so that other writes get their turn between them; only those
+    of `ids` that are queued, when given: a write indexes what it wrote, not the backlog of a
+    library whose index an older look made). Returns how many patterns were indexed.
 
     One drain at a time per library: a search on the I/O lane and a write on the writer lane
     both drain before they read, and two drains of the same queued ids would each embed them,
     one's add racing the other's (the index then held a pattern twice, or, for a moment, not at
-    all). The second waits, then finds the outbox empty, or what came after."""
-    with _drain_lock(lib):
-        return _drain(lib, batch, ctx, limit)
+    all). The second waits, then finds the outbox empty, or what came after; with wait=False it
+    does not wait: it returns 0 at once (a search then reads the index as the drain leaves it)."""
+    lock = _drain_lock(lib)
+    if not lock.acquire(blocking=wait):
+        return 0
+    try:
+        return _drain(lib, batch, ctx, limit, None if ids is None else sorted(set(ids)))
+    finally:
+        lock.release()
+
+
+def catch_up(lib: Library) -> int:
+    """What a search does before it reads: index a little of what waits (what was just written),
+    never a whole backlog (the window drains that in parts, and a look-alike lookup must not take
+    the minutes a large library's remake does), and never wait behind a drain at work."""
+    return embed_pending(lib, limit=READ_CATCH_UP, wait=False)
 
 
 def _drain_lock(lib: Library) -> threading.RLock:
@@ -216,20 +234,32 @@ def _drain_lock(lib: Library) -> threading.RLock:
     return found
 
 
-def _drain(lib: Library, batch: int, ctx, limit: int | None) -> int:
-    done = 0
-    with lib.reader.connect() as conn:
-        total = conn.execute(select(func.count()).select_from(EmbeddingOutbox)).scalar()
-    while limit is None or done < limit:
+def _drain(lib: Library, batch: int, ctx, limit: int | None, only: list[int] | None) -> int:
+    if only is None:
         with lib.reader.connect() as conn:
-            ids = list(conn.execute(select(EmbeddingOutbox.pattern_id)
-                                    .limit(batch if limit is None else min(batch, limit - done))).scalars())
-        if not ids:
+            total = conn.execute(select(func.count()).select_from(EmbeddingOutbox)).scalar()
+    else:
+        total = len(only)
+    done, offset = 0, 0
+    while limit is None or done < limit:
+        size = batch if limit is None else min(batch, limit - done)
+        query = select(EmbeddingOutbox.pattern_id)
+        if only is None:
+            query = query.limit(size)
+        elif offset >= len(only):
             return done
-        _embed_batch(lib, ids)
-        done += len(ids)
-        if ctx is not None:
-            ctx.progress(done, total, "Indexing")
+        else:  # a batch of the ids at a time: a bounded IN list, however many were written
+            query = query.where(EmbeddingOutbox.pattern_id.in_(only[offset:offset + size]))
+            offset += size
+        with lib.reader.connect() as conn:
+            ids = list(conn.execute(query).scalars())
+        if ids:
+            _embed_batch(lib, ids)
+            done += len(ids)
+            if ctx is not None:
+                ctx.progress(done, total, "Indexing")
+        elif only is None:
+            return done
     return done
 
 
@@ -281,7 +311,7 @@ def _collection_filter(lib: Library, filters: dict[str, Any]) -> dict[str, Any]:
 
 def search_image(lib: Library, rgb: np.ndarray, limit: int = 10, **filters) -> list[dict[str, Any]]:
     filters = _collection_filter(lib, filters)
-    embed_pending(lib)
+    catch_up(lib)
     hits = index(lib).search(describe(rgb), limit, **filters)
     query = query_hashes(rgb)
     for hit in hits:
@@ -306,7 +336,7 @@ def search_text(lib: Library, text: str, limit: int = 10, **filters) -> list[dic
     clip = embedder(lib)
     filters = _collection_filter(lib, filters)
     if clip is not None:
-        embed_pending(lib)
+        catch_up(lib)
         hits = index(lib).clip_search(clip.embed_texts([text])[0], limit, **filters)
         for hit in hits:
             hit.pop("hashes", None)

@@ -106,7 +106,7 @@ class _Move(_Reversible):
             if into_trash:
                 return self._moved(trash.trash(lib, self._targets()).removed)
             result = self._moved(trash.restore(lib, self._targets()).restored)
-            search.embed_pending(lib)
+            search.embed_pending(lib, ids=result)  # what came back, not another backlog
             return result
 
         self.curation._run_move(label, move, into_trash)

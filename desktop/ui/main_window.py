@@ -738,7 +738,7 @@ class MainWindow(QMainWindow):
                 if pattern_id is not None:  # read here, on the writer, not on the UI thread
                     tile.path = lib.get(pattern_id)["file"]
                     tile.metadata = dict(tile.metadata, library_id=pattern_id)
-            search.embed_pending(lib)
+            search.embed_pending(lib, ids=[i for i in ids if i is not None])  # what it stored, not a backlog
             return ids
 
         self.submit("store", store, lane=Lane.WRITER, title=f"Adding {len(tiles)} tile(s) to the library",

@@ -81,7 +81,7 @@ class TileActions:
                     changes = window.lib.add_tile(pixels[..., :3], child, source=label)
                     ids[i] = changes.pattern_id
                     new += changes.added + changes.restored
-                search.embed_pending(window.lib)
+                search.embed_pending(window.lib, ids=[i for i in ids if i is not None])
                 if collection:
                     from desktop.library import collections
 
