@@ -340,6 +340,35 @@ def test_filters_search_and_more_like_this(window, qtbot):
     assert "CLIP" in window.library.header.text() and "were not found" in window.library.header.toolTip()
 
 
+def test_searches_and_look_alikes_say_what_is_not_indexed_yet(window, qtbot, monkeypatch):
+    """While patterns wait to be indexed (a remake of an older look, drained in parts), a search
+    and the Inspector's look-alikes read the index as it stands, and say how many they could not
+    see yet."""
+    import numpy as np
+
+    from desktop.library import search
+
+    _generate_two(window, qtbot)
+    qtbot.waitUntil(lambda: all(j.state.finished for j in window.queue.jobs()), timeout=30_000)
+    monkeypatch.setattr(search, "READ_CATCH_UP", 0)  # the drain's part is elsewhere: nothing caught up here
+    for seed in range(3):
+        window.lib.add_tile(np.random.default_rng(seed).integers(0, 256, (32, 32, 3), dtype=np.uint8),
+                            {"repeat": "basic"})
+    assert search.waiting(window.lib) == 3
+    entry = window.library.model.entries[0]
+    window.more_like_this(entry)
+    qtbot.waitUntil(lambda: "result" in window.library.header.text(), timeout=30_000)
+    assert "3 pattern(s) still being indexed are not searched yet" in window.library.header.text()
+    window.current = entry
+    window.load_library_facts(entry)
+    qtbot.waitUntil(lambda: "3 pattern(s) are still being indexed" in window.inspector.view.toPlainText(),
+                    timeout=30_000)
+    assert search.embed_pending(window.lib) == 3 and search.waiting(window.lib) == 0
+    window.more_like_this(entry)
+    qtbot.waitUntil(lambda: "4 result(s) like" in window.library.header.text(), timeout=30_000)  # all but itself
+    assert "still being indexed" not in window.library.header.text()
+
+
 def test_first_text_search_offers_the_clip_download_and_shows_its_progress(qtbot, qapp, tmp_path, monkeypatch):
     """Online, without weights: one question, a Jobs entry with byte progress, then CLIP results."""
     pytest.importorskip("open_clip")

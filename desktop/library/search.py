@@ -224,6 +224,14 @@ def catch_up(lib: Library) -> int:
     return embed_pending(lib, limit=READ_CATCH_UP, wait=False)
 
 
+def waiting(lib: Library) -> int:
+    """How many patterns wait in the outbox to be indexed (a search does not find them yet)."""
+    with lib.reader.connect() as conn:
+        return conn.execute(select(func.count()).select_from(EmbeddingOutbox)
+                            .join(Pattern, Pattern.id == EmbeddingOutbox.pattern_id)
+                            .where(Pattern.trashed.is_(None))).scalar()
+
+
 def _drain_lock(lib: Library) -> threading.RLock:
     found = getattr(lib, "_drain_lock", None)
     if found is None:

@@ -127,8 +127,10 @@ class InspectorPanel(QWidget):
         if add or remove:
             self.tagsEdited.emit(self.pattern_id, add, remove)
 
-    def show_library_item(self, item: dict[str, Any] | None, similar: list[dict[str, Any]] | None = None) -> None:
-        """Status, tags, provenance, history and look-alikes of a catalogued pattern."""
+    def show_library_item(self, item: dict[str, Any] | None, similar: list[dict[str, Any]] | None = None,
+                          unindexed: int = 0) -> None:
+        """Status, tags, provenance, history and look-alikes of a catalogued pattern (`unindexed`: how
+        many patterns still wait to be indexed, so the look-alikes may not hold them yet)."""
         self.pattern_id = item["id"] if item else None
         self.tags.setEnabled(item is not None)
         self.title.setEnabled(item is not None)
@@ -163,7 +165,9 @@ class InspectorPanel(QWidget):
             f"{_row('rating', '★' * item['rating'] or '0')}{_row('tags', auto_free)}</table>"
             + _publication_html(item.get("publication"))
             + (f"<h3>Provenance</h3><table>{prov_rows}</table>" if prov_rows else "")
-            + (f"<h3>Look-alikes (built-in descriptor)</h3><table>{looks}</table>" if looks else "")
+            + (f"<h3>Look-alikes (built-in descriptor)</h3><table>{looks}</table>" if looks or unindexed else "")
+            + (f"<p style='color:#8a8a90'>{unindexed} pattern(s) are still being indexed and are not among "
+               "these yet.</p>" if unindexed else "")
             + (f"<h3>History</h3><table>{history}</table>" if history else ""))
         self._render()
 

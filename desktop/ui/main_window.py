@@ -47,6 +47,11 @@ FINISH_JOBS = frozenset({"store", "update", "collection", "publish-queue", "tras
 RENDER_IMPORTS = ("torch", "diffusers", "desktop.engine.generate", "desktop.engine.diffusion.engine")
 
 
+def _unsearched(count: int) -> str:
+    """What a search could not see yet: the patterns still waiting to be indexed."""
+    return f" · {count} pattern(s) still being indexed are not searched yet" if count else ""
+
+
 class MainWindow(QMainWindow):
     def __init__(self, queue: JobQueue, paths: Paths, settings: Settings, parent: QWidget | None = None):
         super().__init__(parent)
@@ -468,11 +473,14 @@ class MainWindow(QMainWindow):
                                      if v and k not in ("trashed", "sort")}
 
         def run(ctx):
-            return entries_for_hits(lib, fn(lib, filters))
+            from desktop.library import search
+
+            return entries_for_hits(lib, fn(lib, filters)), search.waiting(lib)
 
         def done(snap: JobSnapshot) -> None:
             if snap.id == self._grid_job:  # only the latest request fills the grid
-                self.library.show_entries(snap.result, f"{len(snap.result)} result(s) {kind}")
+                entries, unsearched = snap.result
+                self.library.show_entries(entries, f"{len(entries)} result(s) {kind}" + _unsearched(unsearched))
 
         job = self.submit("search", run, lane=Lane.IO, title=f"Searching {kind}", on_done=done)
         self._search_job = self._grid_job = job.id if job is not None else None
@@ -819,7 +827,7 @@ class MainWindow(QMainWindow):
             similar = search.similar(lib, pid, limit=5)
             for hit in similar:
                 hit["title"] = lib.get(hit["id"])["title"]
-            return item, similar
+            return item, similar, search.waiting(lib)
 
         def done(snap: JobSnapshot) -> None:
             if self.current is not None and self.current.pattern_id == pid:
