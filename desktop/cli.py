@@ -162,7 +162,13 @@ def cmd_generate(args: argparse.Namespace, extra: list[str]) -> int:
                         "--upscale FACTOR sets an upscale's")
     width, height = parse_size(args.size or "1024")
     options = style_options(extra, args.param or [])
+    for name, value in options.items():  # an image option names the file wherever the job runs
+        if name.replace("-", "_").endswith("_path") and value.strip():
+            options[name] = os.path.abspath(os.path.expanduser(value.strip()))
     style = args.style
+    if args.kaleidoscope:
+        style = style or "kaleidoscope"
+        options["image_path"] = os.path.abspath(os.path.expanduser(args.kaleidoscope))
     if args.group:
         style = style or "wallpaper"
         options["group"] = args.group
@@ -340,7 +346,9 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument("--dpi", type=int, default=150, help="DPI written into the PNG (default 150)")
     gen.add_argument("--motif", metavar="PATH", help="your motif image (with alpha) for motif layouts")
     gen.add_argument("--layout", choices=("grid", "half-drop", "brick", "toss"), help="motif layout")
-    gen.add_argument("--group", help="wallpaper group, p1 ... p6m")
+    gen.add_argument("--kaleidoscope", metavar="IMAGE",
+                     help="fold a region of this image (a photo, a scan) by mirrors into a seamless tile")
+    gen.add_argument("--group", help="wallpaper group, p1 ... p6m (a kaleidoscope: pmm, p4m, p3m1 or p6m)")
     gen.add_argument("-p", "--param", action="append", metavar="NAME=VALUE", help="a style option")
     gen.add_argument("--auto-correct", action="store_true",
                      help="retry tiles that fail QA: mend the seam, recolour, or reseed (every attempt is recorded)")

@@ -102,10 +102,10 @@ class GenerateRequest:
                 raise UserError(f"steps must be between 1 and 200, not {self.steps}")
         style = procedural.get_style(self.style)
         params = style.resolve(self.params)
-        if params.get("motif_path"):
+        for path in image_inputs(params).values():
             from desktop.engine.images import load_rgba
 
-            load_rgba(params["motif_path"])  # raises a clear error for a file that is not an image
+            load_rgba(path)  # raises a clear error for a missing file or one that is not an image
         palette = parse_palette(self.palette)
         from desktop.engine.qa import load_profile
 
@@ -204,6 +204,11 @@ def tile_metadata(valid: ValidRequest, seed: int, elapsed_s: float) -> dict[str,
     return meta
 
 
+def image_inputs(params: dict[str, Any]) -> dict[str, str]:
+    """The image files a style's options name (a motif, a kaleidoscope's image): option -> path."""
+    return {name: value for name, value in params.items() if name.endswith("_path") and value}
+
+
 def _sha256(path: str) -> str:
     import hashlib
 
@@ -235,6 +240,8 @@ def _base_metadata(valid: ValidRequest, seed: int, elapsed_s: float) -> dict[str
         "engine": req.engine,
         "style": valid.style.name,
         "params": valid.params,
+        **({"inputs": {name: {"path": os.path.abspath(path), "sha256": _sha256(path)}
+                       for name, path in image_inputs(valid.params).items()}} if image_inputs(valid.params) else {}),
         "repeat": valid.repeat,
         "size": [int(req.width), int(req.height)],
         "seed": int(seed),

@@ -32,6 +32,8 @@ from desktop.repeat import Repeat
 from desktop.ui.theme import error_label
 
 CUSTOM = "Custom"
+# what the file dialog of an image option offers, where not every image will do
+_IMAGE_FILES = {"motif_path": "Images with transparency (*.png *.webp *.tif *.tiff)"}
 
 
 class SwatchStrip(QWidget):
@@ -300,22 +302,23 @@ class BriefPanel(QWidget):
             spin.setValue(float(param.default))
             return spin
         edit = QLineEdit(str(param.default))
-        if param.name == "motif_path":
-            edit.setPlaceholderText("(built-in motif)")
+        if param.name.endswith("_path"):  # an image file: typed, dropped or chosen
+            edit.setPlaceholderText(f"({param.empty})" if param.empty else "")
             holder = QWidget()
             row = QHBoxLayout(holder)
             row.setContentsMargins(0, 0, 0, 0)
             row.addWidget(edit, 1)
             browse = QToolButton(text="…")
-            browse.setToolTip("Choose a motif image with transparency")
-            browse.clicked.connect(lambda: self._browse_motif(edit))
+            browse.setToolTip(param.help)
+            browse.clicked.connect(lambda: self._browse_image(edit, param))
             row.addWidget(browse)
             holder.value_widget = edit
             return holder
         return edit
 
-    def _browse_motif(self, edit: QLineEdit) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Choose a motif", "", "Images (*.png *.webp *.tif *.tiff)")
+    def _browse_image(self, edit: QLineEdit, param: Param) -> None:
+        kinds = _IMAGE_FILES.get(param.name, "Images (*.png *.jpg *.jpeg *.webp *.tif *.tiff)")
+        path, _ = QFileDialog.getOpenFileName(self, param.help, edit.text(), kinds)
         if path:
             edit.setText(path)
 

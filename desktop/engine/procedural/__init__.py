@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from desktop.engine.procedural import geometric, motifs, noise, wallpaper, weave
+from desktop.engine.procedural import geometric, kaleidoscope, motifs, noise, wallpaper, weave
 from desktop.engine.procedural.canvas import RenderContext
 from desktop.engine.procedural.params import Param, Style
 from desktop.errors import UserError
@@ -20,7 +20,7 @@ from desktop.repeat import Repeat, check_size, content_period, parse_repeat
 
 STYLES: dict[str, Style] = {
     style.name: style
-    for module in (weave, geometric, noise, motifs, wallpaper)
+    for module in (weave, geometric, noise, motifs, wallpaper, kaleidoscope)
     for style in module.STYLES
 }
 

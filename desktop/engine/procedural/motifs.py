@@ -245,14 +245,14 @@ def render_toss(ctx: RenderContext) -> np.ndarray:
 
 _MOTIF = Param("motif", str, "flower", "Built-in motif (ignored when a motif image is given).",
                choices=BUILTIN_MOTIFS)
-_MOTIF_PATH = Param("motif_path", str, "", "Your motif: an image file with transparency.")
+MOTIF_PATH = Param("motif_path", str, "", "Your motif: an image file with transparency.", empty="the built-in motif")
 _ROT = Param("rotation", float, 0.0, "Base rotation in degrees.", -360.0, 360.0)
 
 
 STYLES = [
     Style("toss", "Toss", "Motifs scattered at random, never closer than a minimum distance, wrapping "
           "across the tile edges.", render_toss, (
-        _MOTIF, _MOTIF_PATH,
+        _MOTIF, MOTIF_PATH,
         Param("count", int, 24, "How many motifs (fewer if they do not fit).", 1, 2000),
         Param("size", float, 0.12, "Motif size as a share of the tile.", 0.01, 0.9),
         Param("spacing", float, 1.1, "Minimum distance between motifs, in motif sizes.", 0.0, 4.0),
@@ -262,7 +262,7 @@ STYLES = [
     ), periodic="lattice", family="motif"),
     Style("motif", "Motif layout", "Your motif (or a built-in one) in a grid, half-drop, brick or toss layout.",
           render_motif, (
-        _MOTIF, _MOTIF_PATH,
+        _MOTIF, MOTIF_PATH,
         Param("layout", str, "half-drop", "How the motifs are arranged.",
               choices=("grid", "half-drop", "brick", "toss")),
         Param("cells", int, 4, "Motifs across the tile.", 1, 64),

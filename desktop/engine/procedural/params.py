@@ -21,6 +21,7 @@ class Param:
     min: float | None = None
     max: float | None = None
     choices: tuple[str, ...] | None = None
+    empty: str | None = None  # a file option (NAME_path): what leaving it empty gives
 
     def coerce(self, value: Any, style: str) -> Any:
         """The value as this parameter's type, or a UserError naming the problem."""
@@ -60,6 +61,8 @@ class Param:
             out["max"] = self.max
         if self.choices is not None:
             out["choices"] = list(self.choices)
+        if self.empty is not None:
+            out["empty"] = self.empty
         return out
 
 

@@ -18,7 +18,7 @@ from fractions import Fraction
 import numpy as np
 
 from desktop.engine.procedural.canvas import RenderContext, stamp
-from desktop.engine.procedural.motifs import BUILTIN_MOTIFS, load_motif, transformed
+from desktop.engine.procedural.motifs import BUILTIN_MOTIFS, MOTIF_PATH, load_motif, transformed
 from desktop.engine.procedural.params import Param, Style
 from desktop.repeat import Repeat, translates
 
@@ -130,7 +130,7 @@ STYLES = [
         Param("group", str, "p4m", "The symmetry group.", choices=GROUP_NAMES),
         Param("motif", str, "sprig", "Built-in motif (ignored when a motif image is given).",
               choices=BUILTIN_MOTIFS),
-        Param("motif_path", str, "", "Your motif: an image file with transparency."),
+        MOTIF_PATH,
         Param("cells", int, 3, "Lattice cells across the tile.", 1, 32),
         Param("size", float, 0.32, "Motif size as a share of the cell.", 0.02, 1.5),
         Param("x", float, 0.24, "Where the motif sits in the cell, across (0..1).", 0.0, 1.0),

@@ -1,0 +1,196 @@
+"""Kaleidoscopes: a region of an image (a photo, a scan, a painting) folded by mirrors into a tile.
+
+Four of the seventeen wallpaper groups are made of mirrors alone: pmm (a rectangle), p4m (the
+45-45-90 triangle), p3m1 (the equilateral triangle) and p6m (the 30-60-90 triangle). Every edge
+of their fundamental region is a mirror, so folding the plane into that region is continuous
+everywhere: a plane point is reduced by the group's rectangular period, then reflected across
+whichever mirror it lies beyond until it lies inside the region (at most a few reflections), and
+the region is a window onto the image. Whatever the image, the result has no seam, neither at
+the mirrors nor at the tile's edges, under every repeat; a group with a rotation or a glide
+would join unrelated edges of the image, so only these four are offered.
+
+The geometry is exact in lattice coordinates (as the wallpaper groups are): the tile holds a whole
+number of periods, so a square or hexagonal period may be a percent or two off in pixels.
+The seed moves and turns the window (`jitter`), so Count 4 gives four kaleidoscopes of one image.
+Colours are the image's own, or its inks moved onto the brief's palette (`colourways.colourway`).
+"""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+
+import cv2
+import numpy as np
+
+from desktop.engine.procedural.canvas import RenderContext
+from desktop.engine.procedural.params import Param, Style
+from desktop.errors import UserError
+from desktop.repeat import Repeat
+
+S3 = float(np.sqrt(3.0))
+
+
+def _plane(nx: float, ny: float, d: float) -> tuple[float, float, float]:
+    """The half-plane nx*x + ny*y <= d, with (nx, ny) made a unit normal."""
+    n = float(np.hypot(nx, ny))
+    return nx / n, ny / n, d / n
+
+
+# group -> (the rectangular period in lattice units, the fundamental region's corners, its mirrors
+# as half-planes, inside where n.p <= d)
+GROUPS: dict[str, tuple[tuple[float, float], tuple, tuple]] = {
+    "pmm": ((1.0, 1.0), ((0, 0), (0.5, 0), (0.5, 0.5), (0, 0.5)),
+            (_plane(-1, 0, 0), _plane(1, 0, 0.5), _plane(0, -1, 0), _plane(0, 1, 0.5))),
+    "p4m": ((1.0, 1.0), ((0, 0), (0.5, 0), (0.5, 0.5)),
+            (_plane(0, -1, 0), _plane(1, 0, 0.5), _plane(-1, 1, 0))),
+    "p3m1": ((3.0, S3), ((0, 0), (1, 0), (0.5, S3 / 2)),
+             (_plane(0, -1, 0), _plane(-S3, 1, 0), _plane(S3, 1, S3))),
+    "p6m": ((1.0, S3), ((0, 0), (0.5, 0), (0.5, S3 / 6)),
+            (_plane(0, -1, 0), _plane(1, 0, 0.5), _plane(-1, S3, 0))),
+}
+GROUP_NAMES = tuple(GROUPS)
+MARBLE = 384  # the side of the marble folded when no image is given
+MAX_REFLECTIONS = 64  # far more than a point of one period needs (p6m: under ten)
+
+
+def fold(x: np.ndarray, y: np.ndarray, group: str) -> tuple[np.ndarray, np.ndarray]:
+    """Plane points (lattice units) folded into the group's fundamental region, in place."""
+    (pw, ph), _, mirrors = GROUPS[group]
+    np.mod(x, pw, out=x)
+    np.mod(y, ph, out=y)
+    for _ in range(MAX_REFLECTIONS):
+        moved = False
+        for nx, ny, d in mirrors:
+            beyond = nx * x + ny * y - d
+            out = beyond > 1e-9
+            if out.any():
+                moved = True
+                step = 2.0 * beyond[out]
+                x[out] -= step * nx
+                y[out] -= step * ny
+        if not moved:
+            return x, y
+    raise RuntimeError(f"{group}: a point did not fold into the fundamental region")  # a geometry error
+
+
+TRUE_SHAPE = 0.06  # how far (as a ratio) a period may be stretched from its true shape
+
+
+def periods(group: str, width: int, height: int, cells: int) -> tuple[int, int]:
+    """How many periods across and down the area holds: `cells` across, and as many down as keep
+    the period nearest its true shape. A rectangle (pmm) may take any shape; a triangle's mirrors
+    meet at set angles, so where `cells` across would stretch its period by more than TRUE_SHAPE,
+    the first count up to four times as many that does not is taken (else the truest of them)."""
+    pw, ph = GROUPS[group][0]
+
+    def fit(nx: int) -> tuple[float, int, int]:
+        ny = max(1, round(height / (width / nx * ph / pw)))
+        return abs(np.log((width / nx) / (height / ny) * ph / pw)), nx, ny
+
+    first = fit(max(1, int(cells)))
+    if group == "pmm" or first[0] <= np.log1p(TRUE_SHAPE):
+        return first[1:]
+    tries = [fit(n) for n in range(first[1] + 1, 4 * first[1] + 1)]
+    good = next((t for t in tries if t[0] <= np.log1p(TRUE_SHAPE)), None)
+    return (good or min([first, *tries]))[1:]
+
+
+@lru_cache(maxsize=4)
+def _image(path: str, mtime: float) -> np.ndarray:
+    from desktop.engine.images import load_rgb
+
+    rgb = load_rgb(path)
+    if min(rgb.shape[:2]) < 8:
+        raise UserError(f"{path}: the image is too small to make a kaleidoscope from ({rgb.shape[1]}x{rgb.shape[0]})")
+    rgb.setflags(write=False)
+    return rgb
+
+
+def source_image(ctx: RenderContext) -> np.ndarray:
+    """The image to fold: the file the options name, else a marble in the brief's palette."""
+    path = ctx.params.get("image_path") or ""
+    if not path:
+        from desktop.engine.procedural.noise import STYLES as NOISE
+
+        marble = next(style for style in NOISE if style.name == "marble")
+        drawn = marble.render(RenderContext(MARBLE, MARBLE, MARBLE, MARBLE, Repeat.BASIC, ctx.palette, ctx.seed,
+                                            marble.resolve({"scale": 2, "warp": 1.5})))
+        return (np.clip(drawn, 0, 1) * 255 + 0.5).astype(np.uint8)
+    try:
+        mtime = os.stat(path).st_mtime
+    except OSError:
+        raise UserError(f"{path}: no such image") from None
+    return _image(path, mtime)
+
+
+def render_kaleidoscope(ctx: RenderContext) -> np.ndarray:
+    p = ctx.params
+    group = p["group"]
+    (pw, ph), corners, _ = GROUPS[group]
+    src = source_image(ctx)
+    sh, sw = src.shape[:2]
+    # the window onto the image: the fundamental region's bounding box, `zoom` of the image's
+    # shorter side, turned by `rotation`; the seed moves and turns it by up to `jitter`
+    corners = np.asarray(corners, np.float64)
+    low, high = corners.min(0), corners.max(0)
+    centre_l = (low + high) / 2
+    side_px = p["zoom"] * min(sw, sh)
+    per_unit = side_px / float((high - low).max())  # image pixels per lattice unit
+    jitter = p["jitter"]
+    turn = np.deg2rad(p["rotation"] + 180.0 * jitter * ctx.rng.uniform(-1, 1))
+    reach = side_px * np.sqrt(2) / 2  # the turned window's half diagonal at most
+    room_x, room_y = max(0.0, sw / 2 - reach), max(0.0, sh / 2 - reach)
+    cx = np.clip(p["x"] * sw + jitter * room_x * ctx.rng.uniform(-1, 1), reach, sw - reach) if room_x else sw / 2
+    cy = np.clip(p["y"] * sh + jitter * room_y * ctx.rng.uniform(-1, 1), reach, sh - reach) if room_y else sh / 2
+    # flat inks are drawn at twice the size and averaged down, so their edges are antialiased
+    flat = p["colours"] == "flat"
+    ss = 2 if flat else 1
+    # lattice units per sample, and the image shrunk first where the window holds more detail
+    # than the samples can show (a bilinear lookup alone would alias)
+    nx, ny = periods(group, ctx.width, ctx.height, p["cells"])
+    ux, uy = nx * pw / ctx.width / ss, ny * ph / ctx.height / ss
+    shrink = min(1.0, 1.0 / (per_unit * max(ux, uy)))
+    if shrink < 0.999:
+        src = cv2.resize(src, (max(8, round(sw * shrink)), max(8, round(sh * shrink))), interpolation=cv2.INTER_AREA)
+        per_unit, cx, cy = per_unit * src.shape[1] / sw, cx * src.shape[1] / sw, cy * src.shape[0] / sh
+    # every sample's centre in lattice units, folded, then placed in the window
+    xs = (np.arange(ctx.width * ss, dtype=np.float64) + 0.5) * ux
+    ys = (np.arange(ctx.height * ss, dtype=np.float64) + 0.5) * uy
+    lx, ly = np.broadcast_to(xs[None, :], (len(ys), len(xs))).copy(), np.broadcast_to(ys[:, None], (len(ys), len(xs))).copy()
+    fold(lx, ly, group)
+    dx, dy = (lx - centre_l[0]) * per_unit, (ly - centre_l[1]) * per_unit
+    cos, sin = np.cos(turn), np.sin(turn)
+    map_x = (cx + cos * dx - sin * dy - 0.5).astype(np.float32)  # cv2 puts pixel k's centre at k
+    map_y = (cy + sin * dx + cos * dy - 0.5).astype(np.float32)
+    drawn = cv2.remap(np.ascontiguousarray(src), map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT_101)
+    ctx.progress(0.7)
+    if p["colours"] != "image":
+        from desktop.engine.colourways import colourway
+
+        drawn = colourway(drawn, ctx.palette, flat=flat).image
+    if ss > 1:  # a whole number of samples a pixel: the average stays periodic and mirrored
+        drawn = cv2.resize(drawn, (ctx.width, ctx.height), interpolation=cv2.INTER_AREA)
+    ctx.progress(1.0)
+    return drawn.astype(np.float32) / 255.0
+
+
+STYLES = [
+    Style("kaleidoscope", "Kaleidoscope", "A region of an image (a photo, a scan, a painting) folded by mirrors "
+          "into a seamless tile; without an image, a marble in the palette.", render_kaleidoscope, (
+        Param("image_path", str, "", "The image to fold: a photo, a scan, a painting.",
+              empty="a marble in the palette"),
+        Param("group", str, "p6m", "The mirrors: pmm a rectangle, p4m a square's eighth, p3m1 a triangle, "
+              "p6m a triangle's sixth.", choices=GROUP_NAMES),
+        Param("cells", int, 2, "Periods across the tile (more where the tile's shape needs them to keep the "
+              "mirrors' angles true).", 1, 32),
+        Param("zoom", float, 0.35, "The window's size as a share of the image's shorter side.", 0.02, 1.0),
+        Param("x", float, 0.5, "The window's centre across the image (0..1).", 0.0, 1.0),
+        Param("y", float, 0.5, "The window's centre down the image (0..1).", 0.0, 1.0),
+        Param("rotation", float, 0.0, "The window's turn in degrees.", -360.0, 360.0),
+        Param("jitter", float, 0.5, "How far the seed moves and turns the window (0: exactly as set).", 0.0, 1.0),
+        Param("colours", str, "flat", "flat: the palette's colours alone (as printed inks); palette: the image's "
+              "inks moved onto the palette, keeping its shading; image: the image's own.",
+              choices=("flat", "palette", "image")),
+    ), family="symmetry"),
+]
