@@ -143,34 +143,37 @@ def render_kaleidoscope(ctx: RenderContext) -> np.ndarray:
     room_x, room_y = max(0.0, sw / 2 - reach), max(0.0, sh / 2 - reach)
     cx = np.clip(p["x"] * sw + jitter * room_x * ctx.rng.uniform(-1, 1), reach, sw - reach) if room_x else sw / 2
     cy = np.clip(p["y"] * sh + jitter * room_y * ctx.rng.uniform(-1, 1), reach, sh - reach) if room_y else sh / 2
-    # flat inks are drawn at twice the size and averaged down, so their edges are antialiased
-    flat = p["colours"] == "flat"
-    ss = 2 if flat else 1
-    # lattice units per sample, and the image shrunk first where the window holds more detail
-    # than the samples can show (a bilinear lookup alone would alias)
+    # every pixel's centre in lattice units, folded, then placed in the window (image pixels)
     nx, ny = periods(group, ctx.width, ctx.height, p["cells"])
-    ux, uy = nx * pw / ctx.width / ss, ny * ph / ctx.height / ss
-    shrink = min(1.0, 1.0 / (per_unit * max(ux, uy)))
-    if shrink < 0.999:
-        src = cv2.resize(src, (max(8, round(sw * shrink)), max(8, round(sh * shrink))), interpolation=cv2.INTER_AREA)
-        per_unit, cx, cy = per_unit * src.shape[1] / sw, cx * src.shape[1] / sw, cy * src.shape[0] / sh
-    # every sample's centre in lattice units, folded, then placed in the window
-    xs = (np.arange(ctx.width * ss, dtype=np.float64) + 0.5) * ux
-    ys = (np.arange(ctx.height * ss, dtype=np.float64) + 0.5) * uy
-    lx, ly = np.broadcast_to(xs[None, :], (len(ys), len(xs))).copy(), np.broadcast_to(ys[:, None], (len(ys), len(xs))).copy()
+    ux, uy = nx * pw / ctx.width, ny * ph / ctx.height
+    lx = np.broadcast_to(ctx.xs().astype(np.float64) * ux, (len(ctx.ys()), ctx.width)).copy()
+    ly = np.broadcast_to(ctx.ys().astype(np.float64) * uy, lx.shape).copy()
     fold(lx, ly, group)
-    dx, dy = (lx - centre_l[0]) * per_unit, (ly - centre_l[1]) * per_unit
-    cos, sin = np.cos(turn), np.sin(turn)
-    map_x = (cx + cos * dx - sin * dy - 0.5).astype(np.float32)  # cv2 puts pixel k's centre at k
-    map_y = (cy + sin * dx + cos * dy - 0.5).astype(np.float32)
-    drawn = cv2.remap(np.ascontiguousarray(src), map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT_101)
-    ctx.progress(0.7)
+    lx -= centre_l[0]
+    ly -= centre_l[1]
+    cos, sin = np.cos(turn) * per_unit, np.sin(turn) * per_unit
+    map_x = cx + cos * lx - sin * ly  # plane coordinates: pixel k's centre at k + 0.5
+    map_y = cy + sin * lx + cos * ly
+    ctx.progress(0.4)
+    # only the part of the image the window covers is worked on, at the tile's own density: shrunk
+    # (a lookup alone would alias the detail the tile cannot show) or enlarged (so that flat inks
+    # get their edges at the tile's resolution, then antialiased by the lookup's interpolation)
+    x0, x1 = max(0, int(map_x.min()) - 2), min(sw, int(np.ceil(map_x.max())) + 2)
+    y0, y1 = max(0, int(map_y.min()) - 2), min(sh, int(np.ceil(map_y.max())) + 2)
+    window = src[y0:y1, x0:x1]
+    scale = float(np.clip(1.0 / (per_unit * max(ux, uy)), 1.0 / 64, 8.0))
+    if abs(scale - 1.0) > 1e-3:
+        size = (max(2, round(window.shape[1] * scale)), max(2, round(window.shape[0] * scale)))
+        window = cv2.resize(window, size, interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_CUBIC)
     if p["colours"] != "image":
         from desktop.engine.colourways import colourway
 
-        drawn = colourway(drawn, ctx.palette, flat=flat).image
-    if ss > 1:  # a whole number of samples a pixel: the average stays periodic and mirrored
-        drawn = cv2.resize(drawn, (ctx.width, ctx.height), interpolation=cv2.INTER_AREA)
+        window = colourway(np.ascontiguousarray(window), ctx.palette, flat=p["colours"] == "flat").image
+    ctx.progress(0.8)
+    fx, fy = window.shape[1] / (x1 - x0), window.shape[0] / (y1 - y0)
+    map_x = ((map_x - x0) * fx - 0.5).astype(np.float32)  # cv2 puts pixel k's centre at k
+    map_y = ((map_y - y0) * fy - 0.5).astype(np.float32)
+    drawn = cv2.remap(np.ascontiguousarray(window), map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT_101)
     ctx.progress(1.0)
     return drawn.astype(np.float32) / 255.0
 
