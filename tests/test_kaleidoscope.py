@@ -35,7 +35,7 @@ def kaleidoscope(repeat="basic", size=(128, 128), seed=3, **params):
 
 @pytest.mark.parametrize("group", GROUP_NAMES)
 def test_the_fold_lands_inside_the_region_and_every_mirror_and_period_folds_alike(group):
-    (pw, ph), _, mirrors = GROUPS[group]
+    (pw, ph), _, mirrors, _ = GROUPS[group]
     rng = np.random.default_rng(0)
     x, y = rng.uniform(-7, 7, 20_000), rng.uniform(-7, 7, 20_000)
     fx, fy = fold(x.copy(), y.copy(), group)
@@ -51,7 +51,7 @@ def test_the_fold_lands_inside_the_region_and_every_mirror_and_period_folds_alik
 
 @pytest.mark.parametrize("group", GROUP_NAMES)
 def test_periods_keep_the_mirrors_angles_true(group):
-    (pw, ph), _, _ = GROUPS[group]
+    (pw, ph), _, _, _ = GROUPS[group]
     for width, height, cells in ((768, 768, 2), (768, 384, 2), (1200, 800, 3), (128, 96, 1)):
         nx, ny = periods(group, width, height, cells)
         assert nx >= cells and ny >= 1
@@ -140,11 +140,11 @@ def test_colours_the_image_the_palette_or_the_palette_alone(tmp_path):
             gap = np.abs(pixels - (inks[a] + t[:, None] * span)).max(-1)
             nearest_mix = np.minimum(nearest_mix, gap)
     assert 0.4 < exact.mean() < 1.0 and (nearest_mix <= 2.0).mean() > 0.97
-    assert run_qa(flat, palette=PALETTE).check("palette").status == "pass"
-    moved = kaleidoscope(size=(256, 256), image_path=broad, colours="palette")
-    assert run_qa(moved, palette=PALETTE).check("palette").status == "pass"
-    own = kaleidoscope(size=(256, 256), image_path=broad, colours="image")
-    assert run_qa(own, palette=PALETTE).check("palette").status == "fail"
+    # on the brief: flat passes the palette check; shading kept strays a little; the image's own, far
+    delta = {mode: run_qa(kaleidoscope(size=(256, 256), image_path=broad, colours=mode), palette=PALETTE)
+             .check("palette") for mode in ("flat", "palette", "image")}
+    assert delta["flat"].status == "pass" and delta["image"].status == "fail"
+    assert delta["flat"].score < delta["palette"].score < delta["image"].score / 2
 
 
 def test_without_an_image_it_folds_a_marble_in_the_palette():

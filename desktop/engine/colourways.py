@@ -65,7 +65,7 @@ class Colourway:
                          for i, j in enumerate(self.mapping)]}
 
 
-def design_inks(image: np.ndarray, count: int) -> Palette:
+def design_inks(image: np.ndarray, count: int, sample: int = 60_000) -> Palette:
     """The design's own main colours, at most `count` (and MAX_INKS), with the share each covers.
 
     k-means also finds the blends along a motif's antialiased edge (a grey between black and
@@ -74,7 +74,7 @@ def design_inks(image: np.ndarray, count: int) -> Palette:
     from desktop.engine.qa.colour import srgb_to_lab
     from desktop.palettes import extract_palette
 
-    found = extract_palette(np.asarray(image)[..., :3], k=max(1, min(count, MAX_INKS)), sample=60_000)
+    found = extract_palette(np.asarray(image)[..., :3], k=max(1, min(count, MAX_INKS)), sample=sample)
     lab = srgb_to_lab(found.array()).reshape(-1, 3)
     keep = [i for i in range(len(lab)) if not _is_blend(i, lab, found.weights)]
     share = sum(found.weights[i] for i in keep)

@@ -38,39 +38,57 @@ def _plane(nx: float, ny: float, d: float) -> tuple[float, float, float]:
 
 
 # group -> (the rectangular period in lattice units, the fundamental region's corners, its mirrors
-# as half-planes, inside where n.p <= d)
-GROUPS: dict[str, tuple[tuple[float, float], tuple, tuple]] = {
+# as half-planes, inside where n.p <= d, and whether lines across (x) and down (y) every half
+# period are mirrors too, so the plane can first be folded onto a quarter period by a zigzag)
+GROUPS: dict[str, tuple[tuple[float, float], tuple, tuple, tuple[bool, bool]]] = {
     "pmm": ((1.0, 1.0), ((0, 0), (0.5, 0), (0.5, 0.5), (0, 0.5)),
-            (_plane(-1, 0, 0), _plane(1, 0, 0.5), _plane(0, -1, 0), _plane(0, 1, 0.5))),
+            (_plane(-1, 0, 0), _plane(1, 0, 0.5), _plane(0, -1, 0), _plane(0, 1, 0.5)), (True, True)),
     "p4m": ((1.0, 1.0), ((0, 0), (0.5, 0), (0.5, 0.5)),
-            (_plane(0, -1, 0), _plane(1, 0, 0.5), _plane(-1, 1, 0))),
+            (_plane(0, -1, 0), _plane(1, 0, 0.5), _plane(-1, 1, 0)), (True, True)),
     "p3m1": ((3.0, S3), ((0, 0), (1, 0), (0.5, S3 / 2)),
-             (_plane(0, -1, 0), _plane(-S3, 1, 0), _plane(S3, 1, S3))),
+             (_plane(0, -1, 0), _plane(-S3, 1, 0), _plane(S3, 1, S3)), (False, True)),
     "p6m": ((1.0, S3), ((0, 0), (0.5, 0), (0.5, S3 / 6)),
-            (_plane(0, -1, 0), _plane(1, 0, 0.5), _plane(-1, S3, 0))),
+            (_plane(0, -1, 0), _plane(1, 0, 0.5), _plane(-1, S3, 0)), (True, True)),
 }
 GROUP_NAMES = tuple(GROUPS)
 MARBLE = 384  # the side of the marble folded when no image is given
-MAX_REFLECTIONS = 64  # far more than a point of one period needs (p6m: under ten)
+INK_SAMPLE = 20_000  # pixels of the window its inks are found from
+MAX_REFLECTIONS = 64  # far more than a point of one period needs (p3m1: three after the zigzags)
+INSIDE = 1e-6  # lattice units a point may lie beyond a mirror and count as on it (float32 rounding)
 
 
 def fold(x: np.ndarray, y: np.ndarray, group: str) -> tuple[np.ndarray, np.ndarray]:
-    """Plane points (lattice units) folded into the group's fundamental region, in place."""
-    (pw, ph), _, mirrors = GROUPS[group]
-    np.mod(x, pw, out=x)
-    np.mod(y, ph, out=y)
+    """Plane points (lattice units, float32 or float64) folded into the group's fundamental
+    region, in place."""
+    (pw, ph), _, mirrors, (zig_x, zig_y) = GROUPS[group]
+    for axis, period, zigzag in ((x, pw, zig_x), (y, ph, zig_y)):
+        np.mod(axis, period, out=axis)
+        if zigzag:  # t -> min(t, period - t): the mirror at half the period
+            np.minimum(axis, axis.dtype.type(period) - axis, out=axis)
+    # then reflections across whichever mirror a point lies beyond: every point once, then only
+    # those that moved (a reflection can put a point beyond another mirror)
+    flat_x, flat_y = x.reshape(-1), y.reshape(-1)
+    todo = None
     for _ in range(MAX_REFLECTIONS):
-        moved = False
+        px, py = (flat_x, flat_y) if todo is None else (flat_x[todo], flat_y[todo])
+        moved = None
         for nx, ny, d in mirrors:
-            beyond = nx * x + ny * y - d
-            out = beyond > 1e-9
-            if out.any():
-                moved = True
-                step = 2.0 * beyond[out]
-                x[out] -= step * nx
-                y[out] -= step * ny
-        if not moved:
+            beyond = px * px.dtype.type(nx)
+            beyond += py * py.dtype.type(ny)
+            beyond -= px.dtype.type(d)
+            out = beyond > INSIDE
+            if not out.any():
+                continue
+            beyond *= out
+            beyond *= 2
+            px -= beyond * px.dtype.type(nx)
+            py -= beyond * py.dtype.type(ny)
+            moved = out if moved is None else moved | out
+        if moved is None:
             return x, y
+        if todo is not None:
+            flat_x[todo], flat_y[todo] = px, py
+        todo = np.flatnonzero(moved) if todo is None else todo[moved]
     raise RuntimeError(f"{group}: a point did not fold into the fundamental region")  # a geometry error
 
 
@@ -127,7 +145,7 @@ def source_image(ctx: RenderContext) -> np.ndarray:
 def render_kaleidoscope(ctx: RenderContext) -> np.ndarray:
     p = ctx.params
     group = p["group"]
-    (pw, ph), corners, _ = GROUPS[group]
+    (pw, ph), corners, _, _ = GROUPS[group]
     src = source_image(ctx)
     sh, sw = src.shape[:2]
     # the window onto the image: the fundamental region's bounding box, `zoom` of the image's
@@ -146,8 +164,8 @@ def render_kaleidoscope(ctx: RenderContext) -> np.ndarray:
     # every pixel's centre in lattice units, folded, then placed in the window (image pixels)
     nx, ny = periods(group, ctx.width, ctx.height, p["cells"])
     ux, uy = nx * pw / ctx.width, ny * ph / ctx.height
-    lx = np.broadcast_to(ctx.xs().astype(np.float64) * ux, (len(ctx.ys()), ctx.width)).copy()
-    ly = np.broadcast_to(ctx.ys().astype(np.float64) * uy, lx.shape).copy()
+    lx = np.broadcast_to(ctx.xs() * np.float32(ux), (len(ctx.ys()), ctx.width)).copy()
+    ly = np.broadcast_to(ctx.ys() * np.float32(uy), lx.shape).copy()
     fold(lx, ly, group)
     lx -= centre_l[0]
     ly -= centre_l[1]
@@ -161,14 +179,19 @@ def render_kaleidoscope(ctx: RenderContext) -> np.ndarray:
     x0, x1 = max(0, int(map_x.min()) - 2), min(sw, int(np.ceil(map_x.max())) + 2)
     y0, y1 = max(0, int(map_y.min()) - 2), min(sh, int(np.ceil(map_y.max())) + 2)
     window = src[y0:y1, x0:x1]
+    inks = None
+    if p["colours"] != "image":  # the window's own inks, from the image as it is (a sample will do)
+        from desktop.engine.colourways import design_inks
+
+        inks = design_inks(window, len(ctx.palette.colors), sample=INK_SAMPLE)
     scale = float(np.clip(1.0 / (per_unit * max(ux, uy)), 1.0 / 64, 8.0))
     if abs(scale - 1.0) > 1e-3:
         size = (max(2, round(window.shape[1] * scale)), max(2, round(window.shape[0] * scale)))
         window = cv2.resize(window, size, interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_CUBIC)
-    if p["colours"] != "image":
+    if inks is not None:
         from desktop.engine.colourways import colourway
 
-        window = colourway(np.ascontiguousarray(window), ctx.palette, flat=p["colours"] == "flat").image
+        window = colourway(np.ascontiguousarray(window), ctx.palette, inks=inks, flat=p["colours"] == "flat").image
     ctx.progress(0.8)
     fx, fy = window.shape[1] / (x1 - x0), window.shape[0] / (y1 - y0)
     map_x = ((map_x - x0) * fx - 0.5).astype(np.float32)  # cv2 puts pixel k's centre at k
