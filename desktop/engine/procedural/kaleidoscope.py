@@ -114,6 +114,20 @@ def periods(group: str, width: int, height: int, cells: int) -> tuple[int, int]:
     return (good or min([first, *tries]))[1:]
 
 
+@lru_cache(maxsize=2)
+def folded(group: str, width: int, height: int, nx: int, ny: int) -> tuple[np.ndarray, np.ndarray]:
+    """Each pixel centre of a width x height area holding nx x ny periods, folded (lattice units,
+    read-only). Kept for the next tile of the same size: a batch, or a new seed."""
+    pw, ph = GROUPS[group][0]
+    xs = (np.arange(width, dtype=np.float32) + np.float32(0.5)) * np.float32(nx * pw / width)
+    ys = (np.arange(height, dtype=np.float32) + np.float32(0.5)) * np.float32(ny * ph / height)
+    lx, ly = np.broadcast_to(xs[None, :], (height, width)).copy(), np.broadcast_to(ys[:, None], (height, width)).copy()
+    fold(lx, ly, group)
+    lx.setflags(write=False)
+    ly.setflags(write=False)
+    return lx, ly
+
+
 @lru_cache(maxsize=4)
 def _image(path: str, mtime: float) -> np.ndarray:
     from desktop.engine.images import load_rgb
@@ -164,20 +178,17 @@ def render_kaleidoscope(ctx: RenderContext) -> np.ndarray:
     # every pixel's centre in lattice units, folded, then placed in the window (image pixels)
     nx, ny = periods(group, ctx.width, ctx.height, p["cells"])
     ux, uy = nx * pw / ctx.width, ny * ph / ctx.height
-    lx = np.broadcast_to(ctx.xs() * np.float32(ux), (len(ctx.ys()), ctx.width)).copy()
-    ly = np.broadcast_to(ctx.ys() * np.float32(uy), lx.shape).copy()
-    fold(lx, ly, group)
-    lx -= centre_l[0]
-    ly -= centre_l[1]
+    lx, ly = folded(group, ctx.width, ctx.height, nx, ny)
+    # the window in image pixels (pixel k's centre at k + 0.5): an affine map of the region, whose
+    # corners bound it; only that part of the image is worked on, at the tile's own density:
+    # shrunk (a lookup alone would alias the detail the tile cannot show) or enlarged (so that
+    # flat inks get their edges at the tile's resolution, antialiased by the lookup's interpolation)
     cos, sin = np.cos(turn) * per_unit, np.sin(turn) * per_unit
-    map_x = cx + cos * lx - sin * ly  # plane coordinates: pixel k's centre at k + 0.5
-    map_y = cy + sin * lx + cos * ly
-    ctx.progress(0.4)
-    # only the part of the image the window covers is worked on, at the tile's own density: shrunk
-    # (a lookup alone would alias the detail the tile cannot show) or enlarged (so that flat inks
-    # get their edges at the tile's resolution, then antialiased by the lookup's interpolation)
-    x0, x1 = max(0, int(map_x.min()) - 2), min(sw, int(np.ceil(map_x.max())) + 2)
-    y0, y1 = max(0, int(map_y.min()) - 2), min(sh, int(np.ceil(map_y.max())) + 2)
+    affine = np.array([[cos, -sin, cx], [sin, cos, cy]]) @ np.array([[1, 0, -centre_l[0]], [0, 1, -centre_l[1]],
+                                                                      [0, 0, 1]])
+    bounds = affine[:, :2] @ corners.T + affine[:, 2:]
+    x0, x1 = max(0, int(bounds[0].min()) - 2), min(sw, int(np.ceil(bounds[0].max())) + 2)
+    y0, y1 = max(0, int(bounds[1].min()) - 2), min(sh, int(np.ceil(bounds[1].max())) + 2)
     window = src[y0:y1, x0:x1]
     inks = None
     if p["colours"] != "image":  # the window's own inks, from the image as it is (a sample will do)
@@ -192,11 +203,17 @@ def render_kaleidoscope(ctx: RenderContext) -> np.ndarray:
         from desktop.engine.colourways import colourway
 
         window = colourway(np.ascontiguousarray(window), ctx.palette, inks=inks, flat=p["colours"] == "flat").image
-    ctx.progress(0.8)
-    fx, fy = window.shape[1] / (x1 - x0), window.shape[0] / (y1 - y0)
-    map_x = ((map_x - x0) * fx - 0.5).astype(np.float32)  # cv2 puts pixel k's centre at k
-    map_y = ((map_y - y0) * fy - 0.5).astype(np.float32)
-    drawn = cv2.remap(np.ascontiguousarray(window), map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT_101)
+    ctx.progress(0.6)
+    # into the window's pixels (cv2 puts pixel k's centre at k): one affine map per axis, in float32
+    into = np.diag([window.shape[1] / (x1 - x0), window.shape[0] / (y1 - y0)]) @ (affine - [[0, 0, x0], [0, 0, y0]])
+    into[:, 2] -= 0.5
+    maps = []
+    for a, b, c in into.astype(np.float32):
+        axis = lx * a
+        axis += ly * b
+        axis += c
+        maps.append(axis)
+    drawn = cv2.remap(np.ascontiguousarray(window), *maps, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT_101)
     ctx.progress(1.0)
     return drawn.astype(np.float32) / 255.0
 
