@@ -1,5 +1,6 @@
 """Take the README's window screenshots (window.png, diffusion-brief.png, models.png, train-lora.png,
-training.png, colourways-dialog.png, colourways.png, compare.png) from a fresh home folder.
+training.png, colourways-dialog.png, colourways.png, compare.png, mockups.png and, where the shared
+photos are beside the repository, kaleidoscope.png) from a fresh home folder.
 
     xvfb-run -s "-screen 0 1600x1000x24" .venv/bin/python docs/screenshots.py
 
@@ -117,6 +118,7 @@ def main() -> None:
     colourways(app, window)
     compare(app, window)
     mockups(app, window)
+    kaleidoscope(app, window)
     window.shutdown()
     print(f"screenshots written to {DOCS}")
 
@@ -189,6 +191,31 @@ def mockups(app, window) -> None:
     pump(app, 0.5)
     dialog.grab().save(str(DOCS / "mockups.png"))
     dialog.close()
+
+
+def kaleidoscope(app, window) -> None:
+    """A photo folded by p4m into art-deco inks: the Brief's options and four seeds in the library."""
+    photo = DOCS.parent.parent / "shared" / "data" / "textures" / "photos" / "rocket-launch.jpg"
+    if not photo.is_file():
+        print(f"kaleidoscope.png not taken: {photo} is not there")
+        return
+    brief = window.brief
+    brief.engine.setCurrentIndex(brief.engine.findData("procedural"))
+    brief.set_style("kaleidoscope")
+    brief.repeat.setCurrentIndex(brief.repeat.findData("basic"))
+    brief.width_spin.setValue(768)
+    brief.height_spin.setValue(768)
+    brief.palette_combo.setCurrentIndex(brief.palette_combo.findData("art-deco"))
+    brief.count.setValue(4)
+    brief._option_widgets["image_path"].value_widget.setText(str(photo))
+    brief._option_widgets["group"].setCurrentText("p4m")
+    before = window.lib.count()
+    brief.request_generate()
+    pump(app, 180, until=lambda: window.lib.count() >= before + 4 and window.library.count() >= before + 4)
+    window.library.select_row(0)
+    pump(app, 60, until=lambda: window.current is not None and window.current.image is not None)
+    pump(app, 1.5)
+    window.grab().save(str(DOCS / "kaleidoscope.png"))
 
 
 if __name__ == "__main__":

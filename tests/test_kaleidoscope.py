@@ -208,7 +208,12 @@ def test_the_brief_folds_a_chosen_photo_into_the_library(window, qtbot, tmp_path
     qtbot.waitUntil(lambda: window.lib.count() == 1, timeout=30_000)
     item = window.lib.browse()[0]
     assert item["metadata"]["style"] == "kaleidoscope"
-    assert item["metadata"]["inputs"]["image_path"]["sha256"] == hashlib.sha256(path.read_bytes()).hexdigest()
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    assert item["metadata"]["inputs"]["image_path"]["sha256"] == digest
+    # the Inspector names the image the tile was folded from, with its hash
+    qtbot.waitUntil(lambda: window.library.count() == 1, timeout=30_000)
+    window.library.select_row(0)
+    qtbot.waitUntil(lambda: f"{path}, sha256 {digest[:12]}" in window.inspector.view.toPlainText(), timeout=30_000)
     # the motif options keep their own placeholder through the same mechanism
     brief.set_style("toss")
     assert brief._option_widgets["motif_path"].findChild(QLineEdit).placeholderText() == "(the built-in motif)"

@@ -713,6 +713,8 @@ class Library:
             out["provenance"] = {c: getattr(prov, c) for c in (
                 "engine", "model", "model_hash", "loras", "prompt", "negative_prompt", "seed", "steps", "cfg",
                 "scheduler", "style", "params", "palette", "parents", "attempts", "source")} if prov else {}
+            if prov and (prov.raw or {}).get("tessera", {}).get("inputs"):  # the images a style read
+                out["provenance"]["inputs"] = prov.raw["tessera"]["inputs"]
             out["qa"] = [{"passed": r.passed, "profile": r.profile, "created": r.created.isoformat(),
                           "failed": r.report.get("failed", [])} for r in pattern.qa_reports]
             out["history"] = [{"time": a.time.isoformat(), "action": a.action, "detail": a.detail}

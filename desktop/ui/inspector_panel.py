@@ -37,6 +37,11 @@ def _row(name: str, value: Any) -> str:
            f"<td>{html.escape(str(value))}</td></tr>"
 
 
+def _input_line(file: dict[str, Any]) -> str:
+    """An image a style read (a kaleidoscope's photo, a motif): where it was, and its hash."""
+    return f"{file.get('path', '?')}, sha256 {str(file.get('sha256', ''))[:12]}"
+
+
 def _lora_line(lora: dict[str, Any]) -> str:
     """A LoRA a tile was drawn with: its weight and hash, and what trained it when Tessera did."""
     line = f"weight {lora.get('weight', 1)}, sha256 {str(lora.get('sha256', ''))[:12]}"
@@ -145,7 +150,9 @@ class InspectorPanel(QWidget):
         self.tags_label.setText(f"Tags ({len(item['tags'])})")
         prov = item.get("provenance") or {}
         prov_rows = "".join(_row(k, v) for k, v in prov.items()
-                            if v not in (None, "", [], {}) and k not in ("params", "palette", "attempts", "loras"))
+                            if v not in (None, "", [], {}) and k not in ("params", "palette", "attempts", "loras", "inputs"))
+        prov_rows += "".join(_row(name.removesuffix("_path").replace("_", " ").capitalize(), _input_line(file))
+                             for name, file in (prov.get("inputs") or {}).items() if isinstance(file, dict))
         prov_rows += "".join(_row(f"LoRA {lora.get('name', '?')}", _lora_line(lora))
                              for lora in prov.get("loras") or [] if isinstance(lora, dict))
         if prov.get("attempts"):
