@@ -217,3 +217,27 @@ def test_the_brief_folds_a_chosen_photo_into_the_library(window, qtbot, tmp_path
     # the motif options keep their own placeholder through the same mechanism
     brief.set_style("toss")
     assert brief._option_widgets["motif_path"].findChild(QLineEdit).placeholderText() == "(the built-in motif)"
+
+
+def test_tile_kaleidoscope_folds_the_pattern_shown_and_names_it_as_parent(window, qtbot):
+    brief = window.brief
+    brief.set_style("polka-dots")
+    brief.width_spin.setValue(96)
+    brief.height_spin.setValue(96)
+    brief.request_generate()
+    qtbot.waitUntil(lambda: window.lib.count() == 1 and window.library.count() == 1, timeout=30_000)
+    window.library.select_row(0)
+    qtbot.waitUntil(lambda: window.current is not None and window.current.pattern_id is not None, timeout=30_000)
+    parent = window.current.pattern_id
+    source = window.lib.get(parent)["file"]
+    brief.count.setValue(2)
+    window.tile_actions.kaleidoscope()
+    qtbot.waitUntil(lambda: window.lib.count() == 3, timeout=30_000)
+    made = [window.lib.get(item["id"]) for item in window.lib.browse() if item["id"] != parent]
+    assert {m["provenance"]["style"] for m in made} == {"kaleidoscope"}
+    assert all(m["provenance"]["parents"] == [parent] for m in made)
+    assert all(m["provenance"]["inputs"]["image_path"]["path"] == source for m in made)
+    assert brief.current_style().name == "kaleidoscope"
+    # another image typed in: no longer that pattern's child
+    brief._option_widgets["image_path"].value_widget.setText("")
+    assert brief.build_request().parent_id is None

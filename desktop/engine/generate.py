@@ -201,6 +201,8 @@ def tile_metadata(valid: ValidRequest, seed: int, elapsed_s: float) -> dict[str,
             meta["engine"] = "resize"
         if req.upscale:
             meta["upscale"] = float(req.upscale)
+    elif req.parent_id is not None:  # drawn from a library pattern (a kaleidoscope of its file)
+        meta["parents"] = [req.parent_id]
     return meta
 
 

@@ -74,6 +74,7 @@ class BriefPanel(QWidget):
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
         self._option_widgets: dict[str, QWidget] = {}
+        self._image_parent: tuple[str, int] | None = None  # a library pattern's file an image option names
         self._families: dict[str, str] = {}  # diffusion model name -> family
 
         self.engine = QComboBox()
@@ -403,8 +404,21 @@ class BriefPanel(QWidget):
     def new_seed(self) -> None:
         self.seed.setValue(random.randrange(0, 2_147_483_647))
 
+    def fold_image(self, path: str, pattern_id: int | None = None) -> None:
+        """Set the Brief to fold this image (a library pattern's file: the tiles name it as their parent)."""
+        self.engine.setCurrentIndex(max(0, self.engine.findData("procedural")))
+        self.set_style("kaleidoscope")
+        self._option_widgets["image_path"].value_widget.setText(path)
+        self._image_parent = (path, pattern_id) if pattern_id is not None else None
+
+    def _parent_id(self) -> int | None:
+        """The library pattern whose file an image option still names, if any."""
+        if self._image_parent and self._image_parent[0] in self.options().values():
+            return self._image_parent[1]
+        return None
+
     def build_request(self) -> GenerateRequest:
-        return GenerateRequest(
+        return GenerateRequest(parent_id=self._parent_id(),
             style=self.current_style().name, params=self.options(), repeat=self.repeat.currentData(),
             width=self.width_spin.value(), height=self.height_spin.value(), palette=self.palette_spec(),
             seed=self.seed.value(), count=self.count.value(), engine=self.engine.currentData(),

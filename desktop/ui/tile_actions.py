@@ -33,6 +33,9 @@ class TileActions:
                        "Re-render the selected tile with the Brief's diffusion model, keeping its repeat")
         window._action(menu, "&Upscale…", self.upscale, "Ctrl+Shift+U",
                        "Enlarge seamlessly through the repeat (refined by the Brief's diffusion model, if any)")
+        window._action(menu, "&Kaleidoscope from this", self.kaleidoscope, "Ctrl+K",
+                       "Fold a window of the selected image by mirrors into new seamless tiles (the Brief's "
+                       "Kaleidoscope style: change its options and generate again for more)")
         menu.addSeparator()
         window._action(menu, "&Approve", lambda: self._status("approved"), QKeySequence("Ctrl+Shift+P"))
         window._action(menu, "Re&ject", lambda: self._status("rejected"), QKeySequence("Ctrl+Shift+X"))
@@ -202,6 +205,19 @@ class TileActions:
             QMessageBox.warning(self.window, "Cannot start", str(exc))
             return
         self.window.generate(request)
+
+    def kaleidoscope(self) -> None:
+        entry = self._current()
+        if entry is None:
+            return
+        if not entry.path or not Path(entry.path).is_file():
+            QMessageBox.information(self.window, "No file", "This tile has no file yet; store it in the library first.")
+            return
+        brief = self.window.brief
+        brief.fold_image(str(entry.path), entry.pattern_id)
+        brief.request_generate()
+        self.window.statusBar().showMessage("The Brief now folds this image: change its Kaleidoscope options and "
+                                            "press Ctrl+Enter for more", 8000)
 
     def variations(self) -> None:
         if self.window.brief.engine.currentData() == "procedural":
