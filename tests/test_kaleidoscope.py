@@ -165,6 +165,13 @@ def test_a_missing_damaged_or_tiny_image_is_a_clear_error(tmp_path):
     damaged.write_bytes(b"\xff\xd8\xff\xe0 not really a jpeg")
     with pytest.raises(UserError, match="not a readable image"):
         validate(damaged)
+    # a real header over a cut-off body: the quick check at Generate passes, the render says why
+    photo = tmp_path / "cut.jpg"
+    Image.open(picture(tmp_path)).convert("RGB").save(photo, quality=90)
+    photo.write_bytes(photo.read_bytes()[:len(photo.read_bytes()) // 2])
+    validate(photo)
+    with pytest.raises(UserError, match="not a readable image"):
+        kaleidoscope(image_path=str(photo))
     with pytest.raises(UserError, match="too small"):
         kaleidoscope(image_path=str(picture(tmp_path, (5, 5), "tiny.png")))
     with pytest.raises(UserError, match="one of pmm, p4m, p3m1, p6m"):

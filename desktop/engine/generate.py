@@ -103,9 +103,11 @@ class GenerateRequest:
         style = procedural.get_style(self.style)
         params = style.resolve(self.params)
         for path in image_inputs(params).values():
-            from desktop.engine.images import load_rgba
+            from desktop.engine.images import open_image
 
-            load_rgba(path)  # raises a clear error for a missing file or one that is not an image
+            # a clear error for a missing file or one that is not an image, from its header alone
+            # (this runs when Generate is pressed: a 24 MP photo's decode would hold the window)
+            open_image(path, header_only=True)
         palette = parse_palette(self.palette)
         from desktop.engine.qa import load_profile
 

@@ -33,9 +33,11 @@ class ImageReadError(UserError):
     pass
 
 
-def open_image(path, name: str | None = None) -> Image.Image:
+def open_image(path, name: str | None = None, header_only: bool = False) -> Image.Image | None:
     """Open and fully decode an image file (a path, or a binary file object called `name`), or raise
-    ImageReadError saying why."""
+    ImageReadError saying why. `header_only`: read no further than its header (what it is, how
+    large) and return None: a quick check of a file a job will read (a damaged body is the job's
+    error then)."""
     if isinstance(path, (str, Path)):
         path = Path(path)
         if not path.is_file():
@@ -50,6 +52,8 @@ def open_image(path, name: str | None = None) -> Image.Image:
             if img.format not in ALLOWED_FORMATS:
                 raise ImageReadError(f"{label}: {img.format or 'unknown'} images are not supported "
                                      f"(use {', '.join(sorted(ALLOWED_FORMATS))})")
+            if header_only:
+                return None
             img.load()
             icc = img.info.get("icc_profile")
             fmt = img.format

@@ -349,6 +349,7 @@ class BriefPanel(QWidget):
             return
         palette = load_named(name)
         self.palette_edit.setText(", ".join(palette.hex))
+        self.palette_edit.setCursorPosition(0)  # the first colours in view, not the last
         self.swatches.set_palette(palette)
         self.palette_error.setText("")
 
@@ -391,6 +392,7 @@ class BriefPanel(QWidget):
     def set_custom_palette(self, palette: Palette) -> None:
         self.palette_combo.setCurrentIndex(self.palette_combo.findData(CUSTOM))
         self.palette_edit.setText(", ".join(palette.hex))
+        self.palette_edit.setCursorPosition(0)  # the first colours in view, not the last
         self.swatches.set_palette(palette)
         self.palette_error.setText("")
 
