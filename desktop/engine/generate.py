@@ -11,6 +11,7 @@ import os
 import re
 import time
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -213,6 +214,22 @@ def image_inputs(params: dict[str, Any]) -> dict[str, str]:
     return {name: value for name, value in params.items() if name.endswith("_path") and value}
 
 
+def _inputs(params: dict[str, Any]) -> dict[str, dict[str, str]]:
+    """Each image file a style read, as the tile's provenance names it: its path and sha256."""
+    out = {}
+    for name, path in image_inputs(params).items():
+        stat = os.stat(path)
+        out[name] = {"path": os.path.abspath(path), "sha256": _file_sha256(os.path.abspath(path), stat.st_size,
+                                                                           stat.st_mtime_ns)}
+    return out
+
+
+@lru_cache(maxsize=16)
+def _file_sha256(path: str, size: int, mtime_ns: int) -> str:
+    """A file's sha256, taken once for each version of it (a batch names one photo on every tile)."""
+    return _sha256(path)
+
+
 def _sha256(path: str) -> str:
     import hashlib
 
@@ -244,8 +261,7 @@ def _base_metadata(valid: ValidRequest, seed: int, elapsed_s: float) -> dict[str
         "engine": req.engine,
         "style": valid.style.name,
         "params": valid.params,
-        **({"inputs": {name: {"path": os.path.abspath(path), "sha256": _sha256(path)}
-                       for name, path in image_inputs(valid.params).items()}} if image_inputs(valid.params) else {}),
+        **({"inputs": inputs} if (inputs := _inputs(valid.params)) else {}),
         "repeat": valid.repeat,
         "size": [int(req.width), int(req.height)],
         "seed": int(seed),
