@@ -248,3 +248,83 @@ def test_tile_kaleidoscope_folds_the_pattern_shown_and_names_it_as_parent(window
     # another image typed in: no longer that pattern's child
     brief._option_widgets["image_path"].value_widget.setText("")
     assert brief.build_request().parent_id is None
+
+
+@pytest.mark.parametrize("group", GROUP_NAMES)
+def test_the_outline_is_the_window_the_tile_is_folded_from(group, tmp_path):
+    """An image white inside the outline and black outside folds into a white tile (but for the
+    lookup's blend along the creases); the same outline drawn 60 px aside leaves the tile dark."""
+    import cv2
+
+    from desktop.engine.procedural.kaleidoscope import outline
+
+    params = {"group": group, "zoom": 0.25, "x": 0.45, "y": 0.55, "rotation": 23.0, "jitter": 0.0,
+              "colours": "image", "cells": 1}
+    brightness = []
+    for shift in (0, 60):
+        image = np.zeros((300, 400, 3), np.uint8)
+        corners = outline(params, 400, 300) + np.array([shift - 0.5, -0.5])  # cv2: pixel k's centre at k
+        cv2.fillPoly(image, [np.round(corners * 16).astype(np.int32)], (255, 255, 255), cv2.LINE_8, 4)
+        path = tmp_path / f"outline-{shift}.png"
+        Image.fromarray(image).save(path)
+        brightness.append(kaleidoscope(size=(256, 256), image_path=str(path), **params).mean())
+    assert brightness[0] > 0.95 and brightness[1] < 0.25, brightness
+
+
+def test_the_window_dialog_moves_sizes_and_turns_the_window_and_shows_its_tile(qtbot, tmp_path):
+    from PySide6.QtCore import QPoint, Qt
+
+    from desktop.ui.kaleidoscope_dialog import KaleidoscopeWindowDialog
+
+    path = picture(tmp_path)
+    params = procedural.get_style("kaleidoscope").resolve({"image_path": str(path), "jitter": 0.3})
+    dialog = KaleidoscopeWindowDialog(np.asarray(Image.open(path)), str(path), params, "half-drop", PALETTE,
+                                      (300, 200))
+    qtbot.addWidget(dialog)
+    dialog.show()
+    qtbot.waitExposed(dialog)
+    assert dialog.preview.has_tile() and dialog.tile_size == (256, 170)
+    picker = dialog.picker
+    before = picker.outline().copy()
+    qtbot.keyClick(picker, Qt.Key_Right)
+    assert dialog.params["x"] == pytest.approx(0.51)
+    qtbot.keyClick(picker, Qt.Key_Plus)
+    assert dialog.params["zoom"] == pytest.approx(0.35 / 1.1)
+    qtbot.keyClick(picker, Qt.Key_Right, Qt.ShiftModifier)
+    assert dialog.params["rotation"] == pytest.approx(5.0)
+    # a drag moves the window with the mouse: the outline follows it on the widget
+    centre = QPoint(*np.round(picker.outline().mean(0)).astype(int))
+    qtbot.mousePress(picker, Qt.LeftButton, pos=centre)
+    qtbot.mouseMove(picker, centre + QPoint(30, 10))
+    qtbot.mouseRelease(picker, Qt.LeftButton, pos=centre + QPoint(30, 10))
+    moved = picker.outline().mean(0) - before.mean(0)
+    assert moved[0] > 25 and moved[1] > 5
+    shown = dialog.preview._images[(False, False)]
+    qtbot.waitUntil(lambda: dialog.preview._images.get((False, False)) is not shown, timeout=5_000)
+    chosen = dialog.chosen()
+    assert chosen["jitter"] == 0.0 and chosen["rotation"] == 5.0 and chosen["x"] > 0.51
+    dialog.keep_jitter.setChecked(True)
+    assert "jitter" not in dialog.chosen()
+
+
+def test_the_brief_takes_the_window_chosen(window, qtbot, tmp_path, monkeypatch):
+    from PySide6.QtWidgets import QDialog
+
+    from desktop.ui import kaleidoscope_dialog
+
+    brief = window.brief
+    brief.set_style("kaleidoscope")
+    brief.choose_window()  # no image yet: it says so, and opens nothing
+    assert "choose the image to fold first" in brief.error.text()
+    brief.set_option("image_path", str(picture(tmp_path)))
+
+    def answer(dialog):
+        dialog.picker._move(-0.2, 0.1)
+        dialog.picker._turn(-2)
+        return QDialog.Accepted
+
+    monkeypatch.setattr(kaleidoscope_dialog.KaleidoscopeWindowDialog, "exec", answer)
+    brief.choose_window()
+    options = brief.options()
+    assert options["x"] == pytest.approx(0.3) and options["y"] == pytest.approx(0.6)
+    assert options["rotation"] == -10.0 and options["jitter"] == 0.0 and brief.error.text() == ""

@@ -9,6 +9,7 @@ from PySide6.QtGui import QColor, QPainter
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
+    QDialog,
     QDoubleSpinBox,
     QFileDialog,
     QFormLayout,
@@ -277,6 +278,11 @@ class BriefPanel(QWidget):
             widget.setToolTip(param.help)
             self._option_widgets[param.name] = widget
             self.options_form.addRow(param.name.replace("_", " ").capitalize(), widget)
+        if style.name == "kaleidoscope":  # its window is easier chosen on the image than typed
+            choose = QPushButton("Choose the window on the image…")
+            choose.setToolTip("Drag, size and turn the window on the image, and see the tile it folds into")
+            choose.clicked.connect(self.choose_window)
+            self.options_form.addRow("", choose)
 
     def _widget_for(self, param: Param) -> QWidget:
         if param.choices:
@@ -322,6 +328,40 @@ class BriefPanel(QWidget):
         path, _ = QFileDialog.getOpenFileName(self, param.help, edit.text(), kinds)
         if path:
             edit.setText(path)
+
+    def set_option(self, name: str, value) -> None:
+        """Put a style option's value in its widget (as `options()` reads it back)."""
+        widget = self._option_widgets[name]
+        widget = getattr(widget, "value_widget", widget)
+        if isinstance(widget, QComboBox):
+            widget.setCurrentText(str(value))
+        elif isinstance(widget, QCheckBox):
+            widget.setChecked(bool(value))
+        elif isinstance(widget, (QSpinBox, QDoubleSpinBox)):
+            widget.setValue(value)
+        else:
+            widget.setText(str(value))
+
+    def choose_window(self) -> None:
+        """The Kaleidoscope's window, chosen on its image (KaleidoscopeWindowDialog)."""
+        from desktop.engine.images import load_rgb
+        from desktop.ui.kaleidoscope_dialog import KaleidoscopeWindowDialog
+
+        try:
+            params = self.current_style().resolve(self.options())
+            if not params["image_path"]:
+                raise UserError("choose the image to fold first (Image path)")
+            image = load_rgb(params["image_path"])
+            palette = parse_palette(self.palette_spec())
+        except UserError as exc:
+            self.error.setText(str(exc))
+            return
+        self.error.setText("")
+        dialog = KaleidoscopeWindowDialog(image, params["image_path"], params, self.repeat.currentData(), palette,
+                                          (self.width_spin.value(), self.height_spin.value()), self)
+        if dialog.exec() == QDialog.Accepted:
+            for name, value in dialog.chosen().items():
+                self.set_option(name, value)
 
     def options(self) -> dict:
         values = {}

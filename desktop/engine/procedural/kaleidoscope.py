@@ -156,25 +156,47 @@ def source_image(ctx: RenderContext) -> np.ndarray:
     return _image(path, mtime)
 
 
+def placement(params: dict, width: int, height: int, rng: np.random.Generator | None = None) -> np.ndarray:
+    """Where the window lies on a width x height image: the 2 x 3 affine map from lattice units
+    to image pixels (pixel k's centre at k + 0.5). The window is the fundamental region's bounding
+    box, `zoom` of the image's shorter side, centred at (`x`, `y`) and turned by `rotation`; the
+    seed (`rng`) moves and turns it by up to `jitter`, keeping it inside the image where it fits."""
+    corners = np.asarray(GROUPS[params["group"]][1], np.float64)
+    low, high = corners.min(0), corners.max(0)
+    side_px = params["zoom"] * min(width, height)
+    per_unit = side_px / float((high - low).max())  # image pixels per lattice unit
+    jitter = params["jitter"] if rng is not None else 0.0
+    rng = rng or np.random.default_rng(0)
+    turn = np.deg2rad(params["rotation"] + 180.0 * jitter * rng.uniform(-1, 1))
+    reach = side_px * np.sqrt(2) / 2  # the turned window's half diagonal at most
+    room_x, room_y = max(0.0, width / 2 - reach), max(0.0, height / 2 - reach)
+    cx = np.clip(params["x"] * width + jitter * room_x * rng.uniform(-1, 1), reach, width - reach) \
+        if room_x else width / 2
+    cy = np.clip(params["y"] * height + jitter * room_y * rng.uniform(-1, 1), reach, height - reach) \
+        if room_y else height / 2
+    cos, sin = np.cos(turn) * per_unit, np.sin(turn) * per_unit
+    centre = (low + high) / 2
+    return np.array([[cos, -sin, cx - cos * centre[0] + sin * centre[1]],
+                     [sin, cos, cy - sin * centre[0] - cos * centre[1]]])
+
+
+def outline(params: dict, width: int, height: int) -> np.ndarray:
+    """The fundamental region's corners on a width x height image (image pixels), as drawn with
+    no jitter: what a person choosing the window sees."""
+    affine = placement(params, width, height)
+    corners = np.asarray(GROUPS[params["group"]][1], np.float64)
+    return (affine[:, :2] @ corners.T + affine[:, 2:]).T
+
+
 def render_kaleidoscope(ctx: RenderContext) -> np.ndarray:
     p = ctx.params
     group = p["group"]
     (pw, ph), corners, _, _ = GROUPS[group]
+    corners = np.asarray(corners, np.float64)
     src = source_image(ctx)
     sh, sw = src.shape[:2]
-    # the window onto the image: the fundamental region's bounding box, `zoom` of the image's
-    # shorter side, turned by `rotation`; the seed moves and turns it by up to `jitter`
-    corners = np.asarray(corners, np.float64)
-    low, high = corners.min(0), corners.max(0)
-    centre_l = (low + high) / 2
-    side_px = p["zoom"] * min(sw, sh)
-    per_unit = side_px / float((high - low).max())  # image pixels per lattice unit
-    jitter = p["jitter"]
-    turn = np.deg2rad(p["rotation"] + 180.0 * jitter * ctx.rng.uniform(-1, 1))
-    reach = side_px * np.sqrt(2) / 2  # the turned window's half diagonal at most
-    room_x, room_y = max(0.0, sw / 2 - reach), max(0.0, sh / 2 - reach)
-    cx = np.clip(p["x"] * sw + jitter * room_x * ctx.rng.uniform(-1, 1), reach, sw - reach) if room_x else sw / 2
-    cy = np.clip(p["y"] * sh + jitter * room_y * ctx.rng.uniform(-1, 1), reach, sh - reach) if room_y else sh / 2
+    affine = placement(p, sw, sh, ctx.rng)
+    per_unit = float(np.hypot(*affine[:, 0]))
     # every pixel's centre in lattice units, folded, then placed in the window (image pixels)
     nx, ny = periods(group, ctx.width, ctx.height, p["cells"])
     ux, uy = nx * pw / ctx.width, ny * ph / ctx.height
@@ -183,9 +205,6 @@ def render_kaleidoscope(ctx: RenderContext) -> np.ndarray:
     # corners bound it; only that part of the image is worked on, at the tile's own density:
     # shrunk (a lookup alone would alias the detail the tile cannot show) or enlarged (so that
     # flat inks get their edges at the tile's resolution, antialiased by the lookup's interpolation)
-    cos, sin = np.cos(turn) * per_unit, np.sin(turn) * per_unit
-    affine = np.array([[cos, -sin, cx], [sin, cos, cy]]) @ np.array([[1, 0, -centre_l[0]], [0, 1, -centre_l[1]],
-                                                                      [0, 0, 1]])
     bounds = affine[:, :2] @ corners.T + affine[:, 2:]
     x0, x1 = max(0, int(bounds[0].min()) - 2), min(sw, int(np.ceil(bounds[0].max())) + 2)
     y0, y1 = max(0, int(bounds[1].min()) - 2), min(sh, int(np.ceil(bounds[1].max())) + 2)
