@@ -10,9 +10,10 @@ the mirrors nor at the tile's edges, under every repeat; a group with a rotation
 would join unrelated edges of the image, so only these four are offered.
 
 The geometry is exact in lattice coordinates (as the wallpaper groups are): the tile holds a whole
-number of periods, so a square or hexagonal period may be a percent or two off in pixels.
-The seed moves and turns the window (`jitter`), so Count 4 gives four kaleidoscopes of one image.
-Colours are the image's own, or its inks moved onto the brief's palette (`colourways.colourway`).
+number of periods, so a square or hexagonal period may be stretched in pixels, by at most 6 %
+where some count of periods allows it (`periods`). The seed moves and turns the window
+(`jitter`), so Count 4 gives four kaleidoscopes of one image. Colours are the palette's inks
+(flat), the image's inks moved onto the palette (`colourways.colourway`), or the image's own.
 """
 
 from __future__ import annotations
@@ -52,6 +53,7 @@ GROUPS: dict[str, tuple[tuple[float, float], tuple, tuple, tuple[bool, bool]]] =
 }
 GROUP_NAMES = tuple(GROUPS)
 MARBLE = 384  # the side of the marble folded when no image is given
+KEPT_PIXELS = 2048 * 2048  # the largest area whose folded coordinates are kept (32 MB)
 INK_SAMPLE = 20_000  # pixels of the window its inks are found from
 MAX_REFLECTIONS = 64  # far more than a point of one period needs (p3m1: three after the zigzags)
 INSIDE = 1e-6  # lattice units a point may lie beyond a mirror and count as on it (float32 rounding)
@@ -114,10 +116,20 @@ def periods(group: str, width: int, height: int, cells: int) -> tuple[int, int]:
     return (good or min([first, *tries]))[1:]
 
 
-@lru_cache(maxsize=2)
 def folded(group: str, width: int, height: int, nx: int, ny: int) -> tuple[np.ndarray, np.ndarray]:
     """Each pixel centre of a width x height area holding nx x ny periods, folded (lattice units,
-    read-only). Kept for the next tile of the same size: a batch, or a new seed."""
+    read-only). Kept for the next tile of the same size (a batch, or a new seed) up to KEPT_PIXELS."""
+    if width * height <= KEPT_PIXELS:
+        return _folded_kept(group, width, height, nx, ny)
+    return _fold_area(group, width, height, nx, ny)
+
+
+@lru_cache(maxsize=2)
+def _folded_kept(group: str, width: int, height: int, nx: int, ny: int) -> tuple[np.ndarray, np.ndarray]:
+    return _fold_area(group, width, height, nx, ny)
+
+
+def _fold_area(group: str, width: int, height: int, nx: int, ny: int) -> tuple[np.ndarray, np.ndarray]:
     pw, ph = GROUPS[group][0]
     xs = (np.arange(width, dtype=np.float32) + np.float32(0.5)) * np.float32(nx * pw / width)
     ys = (np.arange(height, dtype=np.float32) + np.float32(0.5)) * np.float32(ny * ph / height)
@@ -128,7 +140,7 @@ def folded(group: str, width: int, height: int, nx: int, ny: int) -> tuple[np.nd
     return lx, ly
 
 
-@lru_cache(maxsize=4)
+@lru_cache(maxsize=2)
 def _image(path: str, mtime: float) -> np.ndarray:
     from desktop.engine.images import load_rgb
 
