@@ -35,6 +35,19 @@ def pump(app, seconds: float, until=None) -> None:
         time.sleep(0.01)
 
 
+def four_of(window, style: str, repeat: str):
+    """The Brief set to four 768 px tiles of `style` in art-deco on the procedural engine."""
+    brief = window.brief
+    brief.engine.setCurrentIndex(brief.engine.findData("procedural"))
+    brief.set_style(style)
+    brief.repeat.setCurrentIndex(brief.repeat.findData(repeat))
+    brief.width_spin.setValue(768)
+    brief.height_spin.setValue(768)
+    brief.palette_combo.setCurrentIndex(brief.palette_combo.findData("art-deco"))
+    brief.count.setValue(4)
+    return brief
+
+
 def tiny_model_and_lora() -> tuple[Path, Path]:
     import torch
     from peft import LoraConfig, get_peft_model
@@ -63,13 +76,7 @@ def main() -> None:
     window.show()
     pump(app, 60, until=lambda: window.lib is not None)
 
-    brief = window.brief
-    brief.set_style("toss")
-    brief.repeat.setCurrentIndex(brief.repeat.findData("half-drop"))
-    brief.width_spin.setValue(768)
-    brief.height_spin.setValue(768)
-    brief.palette_combo.setCurrentIndex(brief.palette_combo.findData("art-deco"))
-    brief.count.setValue(4)
+    brief = four_of(window, "toss", "half-drop")
     brief.request_generate()
     pump(app, 180, until=lambda: window.lib.count() >= 4 and window.library.count() >= 4)
     window.library.select_row(0)
@@ -199,16 +206,9 @@ def kaleidoscope(app, window) -> None:
     if not photo.is_file():
         print(f"kaleidoscope.png not taken: {photo} is not there")
         return
-    brief = window.brief
-    brief.engine.setCurrentIndex(brief.engine.findData("procedural"))
-    brief.set_style("kaleidoscope")
-    brief.repeat.setCurrentIndex(brief.repeat.findData("basic"))
-    brief.width_spin.setValue(768)
-    brief.height_spin.setValue(768)
-    brief.palette_combo.setCurrentIndex(brief.palette_combo.findData("art-deco"))
-    brief.count.setValue(4)
-    brief._option_widgets["image_path"].value_widget.setText(str(photo))
-    brief._option_widgets["group"].setCurrentText("p4m")
+    brief = four_of(window, "kaleidoscope", "basic")
+    brief.set_option("image_path", str(photo))
+    brief.set_option("group", "p4m")
     before = window.lib.count()
     brief.request_generate()
     pump(app, 180, until=lambda: window.lib.count() >= before + 4 and window.library.count() >= before + 4)

@@ -54,6 +54,15 @@ class TileActions:
             return None
         return entry
 
+    def _current_file(self):
+        """The current tile, where it has a file (what a job that reads the file needs), else None
+        and a word why."""
+        entry = self._current()
+        if entry is not None and (not entry.path or not Path(entry.path).is_file()):
+            QMessageBox.information(self.window, "No file", "This tile has no file yet; store it in the library first.")
+            return None
+        return entry
+
     def _derive(self, label: str, make, note: dict) -> None:
         """Run `make(pixels, repeat)` on the current tile, store the result as a child pattern, show it."""
         self._derive_many(label, lambda image, meta, ctx: [(make(image, meta.get("repeat", "basic")), note)])
@@ -188,11 +197,8 @@ class TileActions:
         """Generate from the current tile's file with the Brief's engine and settings."""
         import dataclasses
 
-        entry = self._current()
+        entry = self._current_file()
         if entry is None:
-            return
-        if not entry.path or not Path(entry.path).is_file():
-            QMessageBox.information(self.window, "No file", "This tile has no file yet; store it in the library first.")
             return
         request = dataclasses.replace(self.window.brief.build_request(), source=str(entry.path),
                                       parent_id=entry.pattern_id,
@@ -207,11 +213,8 @@ class TileActions:
         self.window.generate(request)
 
     def kaleidoscope(self) -> None:
-        entry = self._current()
+        entry = self._current_file()
         if entry is None:
-            return
-        if not entry.path or not Path(entry.path).is_file():
-            QMessageBox.information(self.window, "No file", "This tile has no file yet; store it in the library first.")
             return
         brief = self.window.brief
         brief.fold_image(str(entry.path), entry.pattern_id)
