@@ -221,6 +221,15 @@ def test_the_brief_folds_a_chosen_photo_into_the_library(window, qtbot, tmp_path
     qtbot.waitUntil(lambda: window.library.count() == 1, timeout=30_000)
     window.library.select_row(0)
     qtbot.waitUntil(lambda: f"{path}, sha256 {digest[:12]}" in window.inspector.view.toPlainText(), timeout=30_000)
+    # an image dropped on the field is taken as the option (not imported into the library)
+    from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
+    from PySide6.QtGui import QDropEvent
+
+    dropped = picture(tmp_path, name="dropped.png")
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(dropped))])
+    edit.dropEvent(QDropEvent(QPointF(5, 5), Qt.CopyAction, mime, Qt.LeftButton, Qt.NoModifier))
+    assert brief.options()["image_path"] == str(dropped) and window.lib.count() == 1
     # the motif options keep their own placeholder through the same mechanism
     brief.set_style("toss")
     assert brief._option_widgets["motif_path"].findChild(QLineEdit).placeholderText() == "(the built-in motif)"

@@ -66,6 +66,24 @@ class SwatchStrip(QWidget):
             x += width
 
 
+class ImagePathEdit(QLineEdit):
+    """An image option's field: typed, or an image file dropped on it (not into the library)."""
+
+    def dragEnterEvent(self, event) -> None:
+        if any(url.isLocalFile() for url in event.mimeData().urls()):
+            event.acceptProposedAction()
+        else:
+            super().dragEnterEvent(event)
+
+    def dropEvent(self, event) -> None:
+        paths = [url.toLocalFile() for url in event.mimeData().urls() if url.isLocalFile()]
+        if paths:
+            event.acceptProposedAction()
+            self.setText(paths[0])
+        else:
+            super().dropEvent(event)
+
+
 class BriefPanel(QWidget):
     generateRequested = Signal(object)  # GenerateRequest
     extractPaletteRequested = Signal(str)  # image path
@@ -308,8 +326,8 @@ class BriefPanel(QWidget):
             spin.setSingleStep(0.05 if (param.max or 1) <= 4 else 1.0)
             spin.setValue(float(param.default))
             return spin
-        edit = QLineEdit(str(param.default))
         if param.name.endswith("_path"):  # an image file: typed, dropped or chosen
+            edit = ImagePathEdit(str(param.default))
             edit.setPlaceholderText(f"({param.empty})" if param.empty else "")
             holder = QWidget()
             row = QHBoxLayout(holder)
@@ -321,7 +339,7 @@ class BriefPanel(QWidget):
             row.addWidget(browse)
             holder.value_widget = edit
             return holder
-        return edit
+        return QLineEdit(str(param.default))
 
     def _browse_image(self, edit: QLineEdit, param: Param) -> None:
         kinds = _IMAGE_FILES.get(param.name, "Images (*.png *.jpg *.jpeg *.webp *.tif *.tiff)")
