@@ -200,6 +200,8 @@ def cmd_generate(args: argparse.Namespace, extra: list[str]) -> int:
         compile=args.compile, device="" if args.device == "auto" else args.device, source=args.source,
         strength=strength, upscale=args.upscale,
     )
+    if args.brief:
+        request = _with_brief(args, request, options, bool(style))
     request.validated()  # every problem is reported before anything is drawn
     library = None
     if args.to_library:
@@ -239,6 +241,41 @@ def cmd_generate(args: argparse.Namespace, extra: list[str]) -> int:
 
     _emit(args, {"written": [t.path for t in tiles], "tiles": summaries}, "\n".join(line(t) for t in tiles))
     return 0
+
+
+# the generate options that set each field a saved brief keeps (desktop.engine.briefs.FIELDS;
+# style and its options, and the size, are decided apart)
+BRIEF_FLAGS = {"repeat": ("--repeat",), "palette": ("--palette",), "count": ("--count",), "engine": ("--engine",),
+               "model": ("--model",), "dpi": ("--dpi",), "qa_profile": ("--qa-profile",),
+               "auto_correct": ("--auto-correct",), "max_attempts": ("--max-attempts",), "prompt": ("--prompt",),
+               "negative_prompt": ("--negative-prompt", "--negative"), "steps": ("--steps",),
+               "guidance": ("--guidance", "--cfg"), "scheduler": ("--scheduler",), "loras": ("--lora",),
+               "tiling": ("--tiling",)}
+
+
+def _with_brief(args: argparse.Namespace, request, options: dict, style_given: bool):
+    """`request` on the brief a collection keeps (--brief NAME): what the command line says
+    outright wins; the brief gives the rest, its style options under those given here."""
+    import dataclasses
+
+    from desktop.cli_library import library_root
+    from desktop.engine.briefs import request_of
+    from desktop.library import Library, collections
+
+    with Library(library_root(args)) as lib:
+        saved = request_of(collections.saved_brief(lib, args.brief))
+    argv = getattr(args, "argv", [])
+
+    def given(flags: tuple[str, ...]) -> bool:
+        return any(token == flag or token.startswith(flag + "=") for token in argv for flag in flags)
+
+    fields = {name: getattr(request if given(BRIEF_FLAGS[name]) else saved, name) for name in BRIEF_FLAGS}
+    if args.size is None:
+        fields.update(width=saved.width, height=saved.height)
+    if not style_given:
+        fields.update(style=saved.style, params={**saved.params, **options})
+    fields.update(qa_overrides=saved.qa_overrides)  # no option sets these: the brief's print size
+    return dataclasses.replace(request, **fields)
 
 
 def _run_as_job(kind: str, request, args: argparse.Namespace, fn=None,
@@ -308,6 +345,9 @@ def build_parser() -> argparse.ArgumentParser:
     gen = sub.add_parser("generate", parents=[common], help="generate seamless tiles",
                          description="Generate seamless tiles. Style options go as --NAME VALUE "
                          "(see 'tessera styles') or -p NAME=VALUE.")
+    gen.add_argument("--brief", metavar="COLLECTION",
+                     help="start from the brief a library collection keeps (Save brief as collection in the "
+                          "window); the options given here win over it")
     gen.add_argument("--engine", default="procedural",
                      help="procedural (default); diffusion (with --model); or a model's name from 'tessera models add'")
     gen.add_argument("--model", default="", help="diffusion: a registered model's name, a model folder or "
@@ -384,6 +424,7 @@ def main(argv: list[str] | None = None) -> int:
             parser.print_help()
             return 0
         if args.command == "generate":
+            args.argv = argv  # which options were given outright (over a --brief)
             return cmd_generate(args, extra)
         if extra:
             raise UserError(f"unrecognised arguments: {' '.join(extra)}")

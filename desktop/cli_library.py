@@ -369,8 +369,10 @@ def _collection(lib, args: argparse.Namespace, emit) -> int:
         from desktop.palettes import parse_palette
         from desktop.repeat import parse_repeat
 
+        if args.palette:
+            parse_palette(args.palette)  # a bad palette is refused here, not when the brief is used
         brief = {"prompt": args.prompt, "repeat": parse_repeat(args.repeat).value, "qa_profile": args.qa_profile,
-                 "palette": parse_palette(args.palette).hex if args.palette else []}
+                 "palette": args.palette or ""}
         cid = collections.create(lib, args.name, brief)
         emit({"id": cid, "name": args.name, "brief": brief}, f"created collection {args.name}")
         return 0

@@ -14,6 +14,8 @@ from desktop.library.models import AuditLog, Collection, CollectionMember, Patte
 
 
 def create(lib: Library, name: str, brief: dict[str, Any] | None = None) -> int:
+    from desktop.engine.briefs import palette_colours
+
     brief = dict(brief or {})
     name = name.strip()
     if not name:
@@ -21,7 +23,8 @@ def create(lib: Library, name: str, brief: dict[str, Any] | None = None) -> int:
     with Session(lib.engine) as session, session.begin():
         if session.scalar(select(Collection.id).where(Collection.name == name)) is not None:
             raise LibraryError(f"there is already a collection called '{name}'")
-        row = Collection(name=name, prompt_template=brief.get("prompt", ""), palette=list(brief.get("palette", [])),
+        row = Collection(name=name, prompt_template=brief.get("prompt", ""),
+                         palette=palette_colours(brief.get("palette") or []),
                          repeat=brief.get("repeat", "basic"), qa_profile=brief.get("qa_profile", "default"),
                          brief=brief)
         session.add(row)
@@ -102,6 +105,19 @@ def all_collections(lib: Library) -> list[dict[str, Any]]:
         return [{"id": c.id, "name": c.name, "repeat": c.repeat, "qa_profile": c.qa_profile, "palette": c.palette,
                  "prompt_template": c.prompt_template, "patterns": counts.get(c.id, 0)}
                 for c in session.scalars(select(Collection).order_by(Collection.name))]
+
+
+def saved_brief(lib: Library, name: str) -> dict[str, Any]:
+    """The brief a collection keeps (`desktop.engine.briefs`); a collection made without one
+    (`library collection create`) gives what it has: its prompt, palette, repeat and QA profile."""
+    with Session(lib.reader) as session:
+        row = session.get(Collection, _id(session, name))
+        brief = dict(row.brief or {})
+        for key, value in (("prompt", row.prompt_template), ("palette", row.palette), ("repeat", row.repeat),
+                           ("qa_profile", row.qa_profile)):
+            if value and key not in brief:
+                brief[key] = value
+        return brief
 
 
 def member_ids(lib: Library, name: str) -> list[int]:

@@ -464,6 +464,49 @@ class BriefPanel(QWidget):
     def new_seed(self) -> None:
         self.seed.setValue(random.randrange(0, 2_147_483_647))
 
+    def apply_request(self, request: GenerateRequest) -> list[str]:
+        """Set every field of the Brief from a request (a saved brief, `desktop.engine.briefs`).
+        Returns what it could not take, in words (a model or style this machine lacks)."""
+        from desktop.engine.diffusion.loras import parse_lora_arg
+
+        missed = []
+        engine = self.engine.findData(request.engine)
+        if engine < 0:
+            missed.append(f"the model '{request.engine}' is not registered here, so the procedural engine is chosen")
+        self.engine.setCurrentIndex(max(0, engine))
+        if self.style_combo.findData(request.style) < 0:
+            missed.append(f"there is no style '{request.style}'")
+        else:
+            self.set_style(request.style)
+            for name, value in (request.params or {}).items():
+                if name in self._option_widgets:
+                    self.set_option(name, value)
+                else:
+                    missed.append(f"the {request.style} style has no option '{name}'")
+        if self.palette_combo.findData(request.palette) >= 0 and request.palette != CUSTOM:
+            self.palette_combo.setCurrentIndex(self.palette_combo.findData(request.palette))
+        else:
+            self.set_custom_palette(parse_palette(request.palette))
+        self.repeat.setCurrentIndex(max(0, self.repeat.findData(request.repeat)))
+        self.width_spin.setValue(int(request.width))
+        self.height_spin.setValue(int(request.height))
+        self.count.setValue(int(request.count))
+        self.dpi.setValue(int(request.dpi))
+        side = ((request.qa_overrides or {}).get("print") or {}).get("print_size_in") or [0]
+        self.print_size.setValue(float(side[0]))
+        self.qa_profile.setCurrentIndex(max(0, self.qa_profile.findText(request.qa_profile)))
+        self.auto_correct.setChecked(bool(request.auto_correct))
+        self.prompt.setText(request.prompt)
+        self.negative_prompt.setText(request.negative_prompt)
+        self.steps.setValue(int(request.steps))
+        self.guidance.setValue(float(request.guidance))
+        self.scheduler.setCurrentIndex(max(0, self.scheduler.findData(request.scheduler)))
+        self.loras.table.setRowCount(0)
+        for spec in request.loras:
+            self.loras.add(*parse_lora_arg(spec))
+        self._image_parent = None
+        return missed
+
     def fold_image(self, path: str, pattern_id: int | None = None) -> None:
         """Set the Brief to fold this image (a library pattern's file: the tiles name it as their parent)."""
         self.engine.setCurrentIndex(max(0, self.engine.findData("procedural")))

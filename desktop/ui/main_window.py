@@ -45,6 +45,7 @@ QUIET_JOBS = frozenset({"load", "read-library", "search", "probe-gpu", "qa", "ex
 FINISH_JOBS = frozenset({"store", "update", "collection", "publish-queue", "trash", "empty-trash"})
 # what the render process imports when it is warmed: what a first diffusion job would wait for
 RENDER_IMPORTS = ("torch", "diffusers", "desktop.engine.generate", "desktop.engine.diffusion.engine")
+BRIEF_BEFORE = "(the Brief before the last one opened)"  # Open a saved brief…: the way back
 
 
 def _unsearched(count: int) -> str:
@@ -67,6 +68,7 @@ class MainWindow(QMainWindow):
         self._duplicates = None  # the Find duplicates dialog, made on first use
         self._models = None  # the Models dialog, likewise
         self._closing = False
+        self._brief_before = None  # the GenerateRequest an opened saved brief replaced
         self.stuck = False  # set at shutdown when a job could not be stopped in time
         self._live_job: int | None = None
         self.current: TileEntry | None = None
@@ -173,6 +175,8 @@ class MainWindow(QMainWindow):
         self.generate_action = self._action(gen, "&Generate", self.brief.request_generate, "Ctrl+Return",
                                             "Generate tiles from the brief")
         self._action(gen, "New &seed", self.brief.new_seed, "Ctrl+R")
+        self._action(gen, "&Open a saved brief…", self.open_saved_brief, "Ctrl+Shift+O",
+                     "Set the Brief to one a collection keeps (Save brief as collection… keeps one)")
         self._action(gen, "&Cancel all jobs", self.cancel_all, "Ctrl+.")
         gen.addSeparator()
         self._action(gen, "&Models…", self.show_models, "Ctrl+Shift+M",
@@ -980,10 +984,9 @@ class MainWindow(QMainWindow):
         name, ok = QInputDialog.getText(self, "Save brief as collection", "Collection name:")
         if not ok or not name.strip():
             return
-        request, lib = self.brief.build_request(), self.lib
-        brief = {"style": request.style, "params": request.params, "repeat": request.repeat,
-                 "palette": [c for c in request.palette.split(",")] if "#" in request.palette else request.palette,
-                 "qa_profile": request.qa_profile, "size": [request.width, request.height]}
+        from desktop.engine.briefs import brief_of
+
+        lib, brief = self.lib, brief_of(self.brief.build_request())
 
         def write(ctx):
             from desktop.library import collections
@@ -993,6 +996,37 @@ class MainWindow(QMainWindow):
 
         self.submit("collection", write, lane=Lane.WRITER, title=f"Saving collection {name}",
                     on_done=lambda snap: self.library.set_collections(snap.result))
+
+    def open_saved_brief(self) -> None:
+        """Set the Brief to a collection's saved brief; the Brief it replaces is offered next time."""
+        from PySide6.QtWidgets import QInputDialog
+
+        from desktop.engine.briefs import request_of
+        from desktop.library import LibraryError, collections
+
+        if self.lib is None:
+            QMessageBox.information(self, "No library", "Saved briefs live in the library, which is not open.")
+            return
+        names = [c["name"] for c in collections.all_collections(self.lib)]  # a small query
+        if self._brief_before is not None:
+            names.insert(0, BRIEF_BEFORE)
+        if not names:
+            QMessageBox.information(self, "No saved briefs", "No collection keeps a brief yet: "
+                                    "Save brief as collection… (under the Brief) keeps the one you have.")
+            return
+        name, ok = QInputDialog.getItem(self, "Open a saved brief", "The brief of:", names, 0, False)
+        if not ok:
+            return
+        before = self.brief.build_request()
+        try:
+            request = self._brief_before if name == BRIEF_BEFORE else request_of(collections.saved_brief(self.lib, name))
+            missed = self.brief.apply_request(request)
+        except (UserError, LibraryError) as exc:
+            QMessageBox.warning(self, "Open a saved brief", str(exc))
+            return
+        self._brief_before = before
+        said = f"The Brief is now {'the one before' if name == BRIEF_BEFORE else name + chr(8217) + 's'}"
+        self.statusBar().showMessage(said + (f" ({'; '.join(missed)})" if missed else ""), 10000)
 
     def refresh_collections(self) -> None:
         """The Library dock's collection filter, read again (a small query)."""
