@@ -149,3 +149,17 @@ def test_a_brief_whose_model_is_not_here_says_so_and_keeps_the_rest(window):
     assert window.brief.engine.currentData() == "procedural" and window.brief.prompt.text() == "fans"
     assert any("house-deco" in m for m in missed) and any("bogus" in m for m in missed)
     assert window.brief.palette_spec() == "art-deco"
+
+
+def test_a_collection_saved_with_a_palettes_letters_shows_its_colours(tmp_path):
+    """Before 2026-12-06 the window stored a named palette's letters as the collection's colours."""
+    from sqlalchemy import update
+    from sqlalchemy.orm import Session
+
+    from desktop.library.models import Collection
+
+    with Library(tmp_path / "lib") as lib:
+        collections.create(lib, "Old", {"palette": "art-deco"})
+        with Session(lib.engine) as session, session.begin():
+            session.execute(update(Collection).values(palette=list("art-deco")))
+        assert collections.all_collections(lib)[0]["palette"] == parse_palette("art-deco").hex

@@ -102,9 +102,23 @@ def all_collections(lib: Library) -> list[dict[str, Any]]:
                                       .join(Pattern, Pattern.id == CollectionMember.pattern_id)
                                       .where(Pattern.trashed.is_(None))  # the trash is not counted
                                       .group_by(CollectionMember.collection_id)).all())
-        return [{"id": c.id, "name": c.name, "repeat": c.repeat, "qa_profile": c.qa_profile, "palette": c.palette,
+        return [{"id": c.id, "name": c.name, "repeat": c.repeat, "qa_profile": c.qa_profile, "palette": _colours(c),
                  "prompt_template": c.prompt_template, "patterns": counts.get(c.id, 0)}
                 for c in session.scalars(select(Collection).order_by(Collection.name))]
+
+
+def _colours(row: Collection) -> list[str]:
+    """A collection's palette as hex colours (one saved from a palette's name before 2026-12-06 kept
+    the name's letters: its brief still has the name)."""
+    if all(str(colour).startswith("#") for colour in row.palette or []):
+        return list(row.palette or [])
+    from desktop.engine.briefs import palette_colours
+    from desktop.errors import UserError
+
+    try:
+        return palette_colours((row.brief or {}).get("palette") or [])
+    except UserError:  # a palette this machine does not have
+        return []
 
 
 def saved_brief(lib: Library, name: str) -> dict[str, Any]:
