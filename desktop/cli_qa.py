@@ -62,6 +62,21 @@ def add_parsers(sub, common: argparse.ArgumentParser) -> None:
                     "colourway as a 2x2 repeat over its palette's swatches and name")
 
 
+    co = sub.add_parser("coordinates", parents=[common], help="plainer patterns in a hero tile's own inks",
+                        description="Coordinates for IMAGE (the hero): a stripe, a spot, a gingham, a ditsy, a "
+                        "tone-on-tone texture and a small geometric, each in the hero's own inks (its brief's "
+                        "palette colours where they are them), at its size and repeat.")
+    co.add_argument("image", metavar="IMAGE")
+    co.add_argument("--kind", action="append", default=[], metavar="KIND",
+                    help="one of stripe, spot, gingham, ditsy, texture, geometric; repeatable (default: all)")
+    co.add_argument("--out", required=True, metavar="DIR", help="output folder")
+    co.add_argument("--to-library", action="store_true",
+                    help="also store them in the library, each naming the hero as its parent")
+    co.add_argument("--collection", metavar="NAME", help="with --to-library: put the hero and its coordinates "
+                    "in this collection (made if missing)")
+    co.add_argument("--sheet", metavar="PNG", help="also write a presentation sheet of the hero and its coordinates")
+
+
 def _load(path: str) -> tuple[np.ndarray, dict[str, Any], dict[str, Any]]:
     from desktop.engine.images import load_rgb_with_info, read_metadata
 
@@ -262,7 +277,65 @@ def cmd_colourways(args: argparse.Namespace, emit) -> int:
     return 0
 
 
-COMMANDS = {"qa": cmd_qa, "repair-seam": cmd_repair_seam, "recolor": cmd_recolor, "colourways": cmd_colourways,
+def cmd_coordinates(args: argparse.Namespace, emit) -> int:
+    from desktop.engine.coordinates import KIND_NAMES, coordinates
+    from desktop.palettes import Palette, slug
+
+    if args.collection and not args.to_library:
+        raise UserError("--collection needs --to-library")
+    image, _, meta = _load(args.image)
+    repeat, brief = meta.get("repeat") or "basic", Palette.from_dict(meta.get("palette"))
+    made = coordinates(image, repeat, args.kind or KIND_NAMES, palette=brief)
+    library = None
+    if args.to_library:
+        from desktop.cli_library import library_root
+        from desktop.library import Library
+
+        library = Library(library_root(args))  # opened before anything is written: a locked library is said first
+    try:
+        parent, stem = None, Path(args.image).stem
+        title = meta.get("title") or stem
+        if library is not None:
+            from desktop.library.catalogue import sha256_bytes
+
+            parent = library.pattern_with(sha256_bytes(Path(args.image).read_bytes()))  # the hero, if stored
+            if parent is not None:
+                title = library.get(parent)["title"] or title
+        written, ids, written_sheet = [], [], None
+        for coordinate in made:
+            tile_meta = coordinate.metadata(meta, parent, title)
+            written.append(_write_png(Path(args.out) / f"{stem}-{slug(coordinate.kind.name)}.png", coordinate.image,
+                                      tile_meta))
+            if library is not None:
+                ids.append(library.add_tile(coordinate.image, tile_meta, source="coordinate").pattern_id)
+        if args.sheet:
+            from desktop.engine.sheet import SheetItem, presentation_sheet
+
+            items = [SheetItem(image, repeat, title, brief.colors if brief else ())]
+            items += [SheetItem(c.image, repeat, c.kind.label, c.palette.colors) for c in made]
+            written_sheet = _write_png(Path(args.sheet), presentation_sheet(items, columns=min(4, len(items))),
+                                       {"sheet": {"source": title, "coordinates": len(made)}})
+        if library is not None:
+            from desktop.library import search
+
+            search.embed_pending(library)
+            if args.collection:
+                from desktop.library import collections
+
+                collections.add(library, args.collection, ([parent] if parent else []) + ids, make_missing=True)
+    finally:
+        if library is not None:
+            library.close()
+    emit({"written": written, "library_ids": ids, "parent": parent, "sheet": written_sheet,
+          "coordinates": [{"kind": c.kind.name, "style": c.kind.style, "palette": c.palette.hex} for c in made]},
+         "\n".join(f"wrote {path} ({c.kind.label.lower()}: {c.kind.style} in {', '.join(c.palette.hex)})"
+                   for path, c in zip(written, made))
+         + (f"\n  stored as patterns {', '.join(map(str, ids))}" if ids else "")
+         + (f"\n  sheet {written_sheet}" if written_sheet else ""))
+    return 0
+
+
+COMMANDS = {"qa": cmd_qa, "coordinates": cmd_coordinates, "repair-seam": cmd_repair_seam, "recolor": cmd_recolor, "colourways": cmd_colourways,
             "colorways": cmd_colourways}
 
 

@@ -6,6 +6,7 @@ import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -40,6 +41,15 @@ class Palette:
         if self.weights:
             out["weights"] = [round(w, 4) for w in self.weights]
         return out
+
+    @classmethod
+    def from_dict(cls, raw: Any) -> Palette | None:
+        """The palette `as_dict` wrote (a tile's metadata keeps one), or None where there is none
+        or it cannot be read."""
+        try:
+            return cls(tuple(parse_hex(c) for c in raw["colors"]), name=str(raw.get("name") or ""))
+        except (KeyError, TypeError, AttributeError, UserError):
+            return None
 
 
 def to_hex(color: tuple[int, int, int]) -> str:

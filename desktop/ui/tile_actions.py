@@ -29,6 +29,9 @@ class TileActions:
                        "Reduce to N colours for screen printing, with one separation per ink")
         window._action(menu, "Colour&ways…", self.colourways, "Ctrl+Shift+W",
                        "The design in other palettes, light and dark kept, gathered in a collection")
+        window._action(menu, "Coor&dinates…", self.coordinates, "Ctrl+Shift+J",
+                       "Plainer patterns in the tile's own inks (stripe, spot, gingham, ditsy, texture, "
+                       "geometric) to sell beside it, gathered with it in a collection")
         window._action(menu, "&Variations…", self.variations, "Ctrl+Shift+V",
                        "Re-render the selected tile with the Brief's diffusion model, keeping its repeat")
         window._action(menu, "&Upscale…", self.upscale, "Ctrl+Shift+U",
@@ -67,9 +70,10 @@ class TileActions:
         """Run `make(pixels, repeat)` on the current tile, store the result as a child pattern, show it."""
         self._derive_many(label, lambda image, meta, ctx: [(make(image, meta.get("repeat", "basic")), note)])
 
-    def _derive_many(self, label: str, make_all, collection: str = "") -> None:
+    def _derive_many(self, label: str, make_all, collection: str = "", inherit: bool = True) -> None:
         """Run `make_all(pixels, metadata, ctx)` on the current tile: a list of (pixels, note), each
-        stored as a child pattern (its metadata the parent's, less its QA, with the note), then
+        stored as a child pattern (its metadata the parent's, less its QA, with the note; without
+        `inherit`, the note alone: a new design drawn from the tile, not the tile changed), then
         gathered in `collection` if named; the first is shown."""
         entry = self._current()
         if entry is None:
@@ -80,7 +84,7 @@ class TileActions:
         def run(ctx):
             made = []
             for pixels, note in make_all(image, meta, ctx):
-                child = dict(meta, parents=[parent] if parent else [], **note)
+                child = dict(meta if inherit else {}, parents=[parent] if parent else [], **note)
                 for key in ("qa", "attempts", "library_id"):
                     child.pop(key, None)
                 made.append((pixels, child))
@@ -169,6 +173,32 @@ class TileActions:
                                     if k in ("palette", "colourway", "title")}) for result in made]
 
         self._derive_many("Colourways", make_all, dialog.collection_name())
+
+    def coordinates(self) -> None:
+        from desktop.ui.colourways_dialog import CoordinatesDialog
+
+        entry = self._current()
+        if entry is None:
+            return
+        meta = entry.metadata or {}
+        title = entry.title or meta.get("title") or (Path(entry.path).stem if entry.path else "Tile")
+        repeat = meta.get("repeat") or "basic"
+        from desktop.palettes import Palette
+
+        dialog = CoordinatesDialog(title, entry.image, repeat, Palette.from_dict(meta.get("palette")), self.window)
+        if dialog.exec() != CoordinatesDialog.Accepted:
+            return
+        kinds = dialog.ticked()
+
+        def make_all(image, meta, ctx):
+            from desktop.engine.coordinates import coordinates
+            from desktop.palettes import Palette
+
+            made = coordinates(image[..., :3], repeat, kinds, progress=ctx.progress,
+                               palette=Palette.from_dict(meta.get("palette")))
+            return [(c.image, c.metadata(meta, None, title)) for c in made]
+
+        self._derive_many("Coordinates", make_all, dialog.collection_name(), inherit=False)
 
     def mockups(self) -> None:
         from desktop.ui.mockup_dialog import MockupDialog
