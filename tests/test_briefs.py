@@ -163,3 +163,11 @@ def test_a_collection_saved_with_a_palettes_letters_shows_its_colours(tmp_path):
         with Session(lib.engine) as session, session.begin():
             session.execute(update(Collection).values(palette=list("art-deco")))
         assert collections.all_collections(lib)[0]["palette"] == parse_palette("art-deco").hex
+
+
+def test_a_brief_with_a_palette_this_machine_lacks_changes_nothing(window):
+    brief = window.brief
+    before = brief_of(brief.build_request())
+    with pytest.raises(UserError):
+        brief.apply_request(GenerateRequest(style="toss", palette="a-palette-from-another-studio"))
+    assert brief_of(brief.build_request()) == before

@@ -469,6 +469,9 @@ class BriefPanel(QWidget):
         Returns what it could not take, in words (a model or style this machine lacks)."""
         from desktop.engine.diffusion.loras import parse_lora_arg
 
+        named = self.palette_combo.findData(request.palette) >= 0 and request.palette != CUSTOM
+        custom = None if named else parse_palette(request.palette)  # refused before any change: a bad palette,
+        loras = [parse_lora_arg(spec) for spec in request.loras]  # a LoRA weight out of range
         missed = []
         engine = self.engine.findData(request.engine)
         if engine < 0:
@@ -483,10 +486,10 @@ class BriefPanel(QWidget):
                     self.set_option(name, value)
                 else:
                     missed.append(f"the {request.style} style has no option '{name}'")
-        if self.palette_combo.findData(request.palette) >= 0 and request.palette != CUSTOM:
+        if custom is None:
             self.palette_combo.setCurrentIndex(self.palette_combo.findData(request.palette))
         else:
-            self.set_custom_palette(parse_palette(request.palette))
+            self.set_custom_palette(custom)
         self.repeat.setCurrentIndex(max(0, self.repeat.findData(request.repeat)))
         self.width_spin.setValue(int(request.width))
         self.height_spin.setValue(int(request.height))
@@ -502,8 +505,8 @@ class BriefPanel(QWidget):
         self.guidance.setValue(float(request.guidance))
         self.scheduler.setCurrentIndex(max(0, self.scheduler.findData(request.scheduler)))
         self.loras.table.setRowCount(0)
-        for spec in request.loras:
-            self.loras.add(*parse_lora_arg(spec))
+        for path, weight in loras:
+            self.loras.add(path, weight)
         self._image_parent = None
         return missed
 
