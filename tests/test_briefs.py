@@ -130,6 +130,7 @@ def test_the_window_saves_the_brief_and_opens_it_again(window, qtbot, monkeypatc
         return items[-1], True
 
     monkeypatch.setattr(QInputDialog, "getItem", staticmethod(choose))
+    collections.add(window.lib, "Picks", [], make_missing=True)  # a collection of patterns keeps no brief
     window.open_saved_brief()
     assert asked[-1] == ["Client A"]
     assert brief_of(brief.build_request()) == brief_of(saved)

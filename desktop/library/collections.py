@@ -103,7 +103,7 @@ def all_collections(lib: Library) -> list[dict[str, Any]]:
                                       .where(Pattern.trashed.is_(None))  # the trash is not counted
                                       .group_by(CollectionMember.collection_id)).all())
         return [{"id": c.id, "name": c.name, "repeat": c.repeat, "qa_profile": c.qa_profile, "palette": _colours(c),
-                 "prompt_template": c.prompt_template, "patterns": counts.get(c.id, 0)}
+                 "prompt_template": c.prompt_template, "patterns": counts.get(c.id, 0), "has_brief": bool(c.brief)}
                 for c in session.scalars(select(Collection).order_by(Collection.name))]
 
 

@@ -1007,7 +1007,7 @@ class MainWindow(QMainWindow):
         if self.lib is None:
             QMessageBox.information(self, "No library", "Saved briefs live in the library, which is not open.")
             return
-        names = [c["name"] for c in collections.all_collections(self.lib)]  # a small query
+        names = [c["name"] for c in collections.all_collections(self.lib) if c["has_brief"]]  # a small query
         if self._brief_before is not None:
             names.insert(0, BRIEF_BEFORE)
         if not names:
