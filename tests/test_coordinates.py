@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from desktop.cli import main
-from desktop.engine.coordinates import KIND_NAMES, SAME, TONE, coordinates, hero_inks
+from desktop.engine.coordinates import KIND_NAMES, SAME, SNAP, TONE, coordinates, hero_inks
 from desktop.engine.images import read_metadata, save_png
 from desktop.engine.qa import run_qa
 from desktop.engine.qa.colour import srgb_to_lab
@@ -57,6 +57,13 @@ def test_the_heros_inks_are_found_ground_first_and_snapped_to_its_palette():
         assert min(delta_e(want, got) for got in inks.colors) < SAME
     snapped = hero_inks(hero(), INKS)
     assert set(snapped.colors) <= set(INKS.colors) and snapped.colors[0] == INKS.colors[0]
+    # two inks of the hero that are one colour of its brief become that colour, once
+    a, b, brief = (188, 70, 40), (205, 105, 62), (196, 88, 50)
+    assert delta_e(a, b) > SAME and delta_e(a, brief) < SNAP and delta_e(b, brief) < SNAP
+    two_rusts = np.full((64, 64, 3), INKS.colors[0], np.uint8)
+    two_rusts[:20, :20], two_rusts[40:, 40:] = a, b
+    inks = hero_inks(two_rusts, Palette((INKS.colors[0], brief)))
+    assert inks.colors == (INKS.colors[0], brief) and sum(inks.weights) == pytest.approx(1.0)
     # two inks k-means would split (a brown and a brown 3 levels off) are one
     two_browns = np.zeros((64, 64, 3), np.uint8)
     two_browns[:, :32], two_browns[:, 32:] = (99, 67, 48), (96, 64, 45)

@@ -24,6 +24,8 @@ from desktop.palettes import Palette
 
 INKS = 5  # at most this many inks are taken from the hero
 SAME = 10.0  # ΔE76: inks nearer than this are one ink
+SNAP = 20.0  # ΔE76: an ink this near a colour of the hero's brief is that colour (k-means centres are
+# pulled towards the colours an ink is antialiased against: a red's edges on gold, 15 ΔE off)
 TONE = 25.0  # ΔE76: the furthest an ink may be from the ground to make a tone-on-tone texture with it
 
 
@@ -73,7 +75,7 @@ class Coordinate:
 def hero_inks(image: np.ndarray, palette: Palette | None = None) -> Palette:
     """The hero's inks, the one covering most first, the rest by share; an ink within SAME of a
     larger one is taken as that ink (two browns k-means split are one to the eye), and one within
-    SAME of a colour of the hero's own `palette` (its brief's) is taken as that colour exactly."""
+    SNAP of a colour of the hero's own `palette` (its brief's) is taken as that colour exactly."""
     from desktop.engine.colourways import design_inks
     from desktop.engine.qa.colour import srgb_to_lab
 
@@ -94,10 +96,13 @@ def hero_inks(image: np.ndarray, palette: Palette | None = None) -> Palette:
         brief = srgb_to_lab(np.asarray(palette.colors, np.uint8)).reshape(-1, 3)
         for i, k in enumerate(kept):
             gaps = np.linalg.norm(brief - lab[k], axis=1)
-            if gaps.min() < SAME:
+            if gaps.min() < SNAP:
                 colours[i] = tuple(int(c) for c in palette.colors[int(gaps.argmin())])
-    return Palette(tuple(colours), name=palette.name if palette is not None and palette.name else "hero inks",
-                   weights=tuple(shares))
+    merged: dict[tuple[int, ...], float] = {}  # two inks that are one colour of the brief: one ink
+    for colour, share in zip(colours, shares):
+        merged[colour] = merged.get(colour, 0.0) + share
+    return Palette(tuple(merged), name=palette.name if palette is not None and palette.name else "hero inks",
+                   weights=tuple(merged.values()))
 
 
 def _inks_for(kind: Kind, inks: Palette, turn: int) -> Palette:
