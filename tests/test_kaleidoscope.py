@@ -337,3 +337,21 @@ def test_the_brief_takes_the_window_chosen(window, qtbot, tmp_path, monkeypatch)
     options = brief.options()
     assert options["x"] == pytest.approx(0.3) and options["y"] == pytest.approx(0.6)
     assert options["rotation"] == -10.0 and options["jitter"] == 0.0 and brief.error.text() == ""
+
+
+@pytest.mark.parametrize("group", ["p3m1", "p6m"])
+@pytest.mark.parametrize("repeat", ["half-drop", "half-brick"])
+def test_a_hexagonal_kaleidoscope_is_truly_dropped(tmp_path, group, repeat):
+    """Its lattice takes the tile's offset: the tile is not two stacked halves (a half-drop drawn on
+    its content rectangle would be), and it is seamless through the repeat."""
+    from desktop.engine.procedural.kaleidoscope import offset_axis
+    from desktop.repeat import parse_repeat
+
+    assert offset_axis(group, parse_repeat(repeat)) == ("x" if repeat == "half-drop" else "y")
+    img = kaleidoscope(repeat, (192, 160), image_path=str(picture(tmp_path)), group=group, colours="image")
+    halves = (img[:80], img[80:]) if repeat == "half-drop" else (img[:, :96], img[:, 96:])
+    assert np.abs(halves[0] - halves[1]).mean() > 0.02
+    rx, ry = seam_ratios(img, repeat)
+    assert rx <= 1.02 and ry <= 1.02
+    assert run_qa(img, repeat).check("seam").status == "pass"
+    assert offset_axis("pmm", parse_repeat(repeat)) == ""  # a rectangle's lattice has no centre to drop by

@@ -12,7 +12,10 @@ would join unrelated edges of the image, so only these four are offered.
 The geometry is exact in lattice coordinates (as the wallpaper groups are): the tile holds a whole
 number of periods, so a square or hexagonal period may be stretched in pixels, by at most 6 %
 where some count of periods allows it (`periods`). The seed moves and turns the window
-(`jitter`), so Count 4 gives four kaleidoscopes of one image. Colours are the palette's inks
+(`jitter`), so Count 4 gives four kaleidoscopes of one image. The triangle groups' lattices are
+centred, so on a half-drop or half-brick tile they take the tile's offset as one of their own
+translations and are truly dropped (`offset_axis`); the others are drawn on the repeat's content
+rectangle. Colours are the palette's inks
 (flat), the image's inks moved onto the palette (`colourways.colourway`), or the image's own.
 """
 
@@ -27,7 +30,7 @@ import numpy as np
 from desktop.engine.procedural.canvas import RenderContext
 from desktop.engine.procedural.params import Param, Style
 from desktop.errors import UserError
-from desktop.repeat import Repeat
+from desktop.repeat import Repeat, content_period
 
 S3 = float(np.sqrt(3.0))
 
@@ -97,26 +100,50 @@ def fold(x: np.ndarray, y: np.ndarray, group: str) -> tuple[np.ndarray, np.ndarr
 TRUE_SHAPE = 0.06  # how far (as a ratio) a period may be stretched from its true shape
 
 
-def periods(group: str, width: int, height: int, cells: int) -> tuple[int, int]:
-    """How many periods across and down the area holds: `cells` across, and as many down as keep
-    the period nearest its true shape. A rectangle (pmm) may take any shape; a triangle's mirrors
-    meet at set angles, so where `cells` across would stretch its period by more than TRUE_SHAPE,
-    the first count up to four times as many that does not is taken (else the truest of them)."""
+def periods(group: str, width: int, height: int, cells: int, offset: str = "") -> tuple[float, float]:
+    """How many rectangular periods across and down the area holds: `cells` across, and as many
+    down as keep the period nearest its true shape. A rectangle (pmm) may take any shape; a
+    triangle's mirrors meet at set angles, so where `cells` across would stretch its period by more
+    than TRUE_SHAPE, the first count up to four times as many that does not is taken (else the
+    truest of them).
+
+    `offset` ("x" or "y") is for a hexagonal group drawn on a whole half-drop ("x") or half-brick
+    ("y") tile: its lattice is centred, so the tile's own offset is one of its translations when
+    the tile holds a whole number and a half of periods along that axis and an odd number along
+    the other (half-drop: (W, H/2) is then a lattice vector; half-brick: (W/2, H))."""
     pw, ph = GROUPS[group][0]
 
-    def fit(nx: int) -> tuple[float, int, int]:
-        ny = max(1, round(height / (width / nx * ph / pw)))
+    def snap(value: float, halves: bool, odd: bool) -> float:
+        if halves:  # 0.5, 1.5, 2.5, ...
+            return max(0.5, np.floor(value) + 0.5)
+        if odd:  # 1, 3, 5, ...
+            return float(max(1, 2 * round((value - 1) / 2) + 1))
+        return float(max(1, round(value)))
+
+    def fit(nx: float) -> tuple[float, float, float]:
+        ny = snap(height / (width / nx * ph / pw), offset == "y", offset == "x")
         return abs(np.log((width / nx) / (height / ny) * ph / pw)), nx, ny
 
-    first = fit(max(1, int(cells)))
+    start = snap(cells, offset == "x", offset == "y")
+    step = 2.0 if offset == "y" else 1.0
+    first = fit(start)
     if group == "pmm" or first[0] <= np.log1p(TRUE_SHAPE):
         return first[1:]
-    tries = [fit(n) for n in range(first[1] + 1, 4 * first[1] + 1)]
+    tries = [fit(start + step * k) for k in range(1, int((4 * max(1, cells) - start) / step) + 1)]
     good = next((t for t in tries if t[0] <= np.log1p(TRUE_SHAPE)), None)
     return (good or min([first, *tries]))[1:]
 
 
-def folded(group: str, width: int, height: int, nx: int, ny: int) -> tuple[np.ndarray, np.ndarray]:
+def offset_axis(group: str, repeat: Repeat) -> str:
+    """"x" or "y" where the kaleidoscope's own lattice can take the tile's offset (a hexagonal group
+    on a half-drop or half-brick: drawn on the whole tile, truly dropped); "" where it is drawn on
+    the repeat's content rectangle and laid out through it."""
+    if group not in ("p3m1", "p6m"):
+        return ""
+    return {Repeat.HALF_DROP: "x", Repeat.HALF_BRICK: "y"}.get(repeat, "")
+
+
+def folded(group: str, width: int, height: int, nx: float, ny: float) -> tuple[np.ndarray, np.ndarray]:
     """Each pixel centre of a width x height area holding nx x ny periods, folded (lattice units,
     read-only). Kept for the next tile of the same size (a batch, or a new seed) up to KEPT_PIXELS."""
     if width * height <= KEPT_PIXELS:
@@ -125,11 +152,11 @@ def folded(group: str, width: int, height: int, nx: int, ny: int) -> tuple[np.nd
 
 
 @lru_cache(maxsize=2)
-def _folded_kept(group: str, width: int, height: int, nx: int, ny: int) -> tuple[np.ndarray, np.ndarray]:
+def _folded_kept(group: str, width: int, height: int, nx: float, ny: float) -> tuple[np.ndarray, np.ndarray]:
     return _fold_area(group, width, height, nx, ny)
 
 
-def _fold_area(group: str, width: int, height: int, nx: int, ny: int) -> tuple[np.ndarray, np.ndarray]:
+def _fold_area(group: str, width: int, height: int, nx: float, ny: float) -> tuple[np.ndarray, np.ndarray]:
     pw, ph = GROUPS[group][0]
     xs = (np.arange(width, dtype=np.float32) + np.float32(0.5)) * np.float32(nx * pw / width)
     ys = (np.arange(height, dtype=np.float32) + np.float32(0.5)) * np.float32(ny * ph / height)
@@ -201,6 +228,17 @@ def outline(params: dict, width: int, height: int) -> np.ndarray:
 
 
 def render_kaleidoscope(ctx: RenderContext) -> np.ndarray:
+    """The whole tile: a hexagonal group truly dropped on a half-drop or half-brick tile, else the
+    repeat's content rectangle laid out over it (a design periodic on it is valid for the repeat)."""
+    offset = offset_axis(ctx.params["group"], ctx.repeat)
+    width, height = (ctx.width, ctx.height) if offset else content_period(ctx.repeat, ctx.width, ctx.height)
+    drawn = _draw(ctx, width, height, offset)
+    if (width, height) != (ctx.width, ctx.height):
+        drawn = np.tile(drawn, (ctx.height // height, ctx.width // width, 1))
+    return drawn
+
+
+def _draw(ctx: RenderContext, width: int, height: int, offset: str) -> np.ndarray:
     p = ctx.params
     group = p["group"]
     (pw, ph), corners, _, _ = GROUPS[group]
@@ -210,9 +248,9 @@ def render_kaleidoscope(ctx: RenderContext) -> np.ndarray:
     affine = placement(p, sw, sh, ctx.rng)
     per_unit = float(np.hypot(*affine[:, 0]))
     # every pixel's centre in lattice units, folded, then placed in the window (image pixels)
-    nx, ny = periods(group, ctx.width, ctx.height, p["cells"])
-    ux, uy = nx * pw / ctx.width, ny * ph / ctx.height
-    lx, ly = folded(group, ctx.width, ctx.height, nx, ny)
+    nx, ny = periods(group, width, height, p["cells"], offset)
+    ux, uy = nx * pw / width, ny * ph / height
+    lx, ly = folded(group, width, height, nx, ny)
     # the window in image pixels (pixel k's centre at k + 0.5): an affine map of the region, whose
     # corners bound it; only that part of the image is worked on, at the tile's own density:
     # shrunk (a lookup alone would alias the detail the tile cannot show) or enlarged (so that
@@ -266,5 +304,5 @@ STYLES = [
         Param("colours", str, "flat", "flat: the palette's colours alone (as printed inks); palette: the image's "
               "inks moved onto the palette, keeping its shading; image: the image's own.",
               choices=("flat", "palette", "image")),
-    ), family="symmetry"),
+    ), periodic="lattice", family="symmetry"),
 ]
