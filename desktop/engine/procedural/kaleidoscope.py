@@ -58,13 +58,16 @@ GROUP_NAMES = tuple(GROUPS)
 MARBLE = 384  # the side of the marble folded when no image is given
 KEPT_PIXELS = 2048 * 2048  # the largest area whose folded coordinates are kept (32 MB)
 INK_SAMPLE = 20_000  # pixels of the window its inks are found from
-MAX_REFLECTIONS = 64  # far more than a point of one period needs (p3m1: three after the zigzags)
+MAX_REFLECTIONS = 64  # far more than a point needs (see `fold`)
 INSIDE = 1e-6  # lattice units a point may lie beyond a mirror and count as on it (float32 rounding)
 
 
 def fold(x: np.ndarray, y: np.ndarray, group: str) -> tuple[np.ndarray, np.ndarray]:
-    """Plane points (lattice units, float32 or float64) folded into the group's fundamental
-    region, in place."""
+    """Plane points (lattice units, float32 or float64, contiguous arrays) folded into the group's
+    fundamental region, in place. At most three rounds of reflections follow the zigzags (p3m1;
+    p6m two, p4m one, pmm none: measured on 200,000 points spread over 40 x 40 lattice units)."""
+    if not (x.flags.c_contiguous and y.flags.c_contiguous and x.flags.writeable and y.flags.writeable):
+        raise ValueError("fold works in place on contiguous, writeable arrays")
     (pw, ph), _, mirrors, (zig_x, zig_y) = GROUPS[group]
     for axis, period, zigzag in ((x, pw, zig_x), (y, ph, zig_y)):
         np.mod(axis, period, out=axis)
