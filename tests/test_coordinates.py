@@ -185,3 +185,36 @@ def test_tile_coordinates_makes_the_ticked_ones_as_the_heros_children(window, qt
     for m in made:
         assert set(Palette.from_dict(m["provenance"]["palette"]).colors) <= hero_palette
     assert sorted(collections.member_ids(window.lib, "Dots and friends")) == sorted([hero_id, *(m["id"] for m in made)])
+
+
+def test_a_dark_ground_hero_gets_dark_ground_coordinates():
+    navy, cream, rust = (27, 42, 73), (242, 232, 207), (194, 86, 46)
+    dark = np.full((96, 96, 3), navy, np.uint8)
+    dark[10:40, 10:40], dark[55:85, 50:80] = cream, rust
+    for c in coordinates(dark, "basic", ("spot", "ditsy", "gingham")):
+        colours, counts = np.unique(c.image.reshape(-1, 3), axis=0, return_counts=True)
+        share = dict(zip(map(tuple, colours), counts / counts.sum()))
+        if c.kind.name == "gingham":  # a quarter ground, a quarter check, half their crossing
+            assert share[navy] > 0.2 and share[navy] < 0.3, share
+        else:
+            assert tuple(colours[counts.argmax()]) == navy, c.kind.name
+        assert c.params["ground"] == "first"
+
+
+@pytest.mark.parametrize("style", ["polka-dots", "gingham", "toss", "motif", "wallpaper"])
+def test_a_styles_ground_can_be_its_darkest_or_first_colour(style):
+    from desktop.engine import procedural
+
+    cream, navy = (242, 232, 207), (27, 42, 73)
+    palette = parse_palette("#1b2a49,#f2e8cf,#c2562e")  # navy first, cream the lightest, rust
+    ground = {}
+    for mode in ("lightest", "darkest", "first"):
+        image = procedural.render(style, {"ground": mode, **({"colour": 2} if style == "gingham" else {})},
+                                  "basic", 96, 96, palette, 3)
+        pixels = np.round(image.reshape(-1, 3) * 255).astype(int)
+        colours, counts = np.unique(pixels, axis=0, return_counts=True)
+        if style == "gingham":  # the ground is the tone that is a pure palette colour besides the check
+            ground[mode] = next(tuple(c) for c in colours[np.argsort(-counts)] if tuple(c) in (cream, navy))
+        else:
+            ground[mode] = tuple(colours[counts.argmax()])
+    assert ground == {"lightest": cream, "darkest": navy, "first": navy}, ground

@@ -7,8 +7,8 @@ found (`colourways.design_inks`: k-means in CIELAB, blends along edges left out,
 each covers; inks nearer than SAME are one), and each coordinate is a procedural style drawn in
 the ink that covers most and one or two of the others that stand out from it, turn about, so the
 set uses all of them; the texture is tone on tone (that ink and the one nearest it, or a tone of
-it). As everywhere in the procedural engine, a style lays its lightest colour as the ground.
-Every coordinate is drawn at the hero's size and repeat, so it is seamless wherever the hero is,
+it). The ink that covers most is each coordinate's ground too (the styles' `ground` option), so
+a navy-ground hero gets navy-ground coordinates. Every coordinate is drawn at the hero's size and repeat, so it is seamless wherever the hero is,
 and it is deterministic.
 """
 
@@ -41,7 +41,7 @@ class Kind:
 KINDS: dict[str, Kind] = {kind.name: kind for kind in (
     Kind("stripe", "Stripe", "stripes", {"direction": "vertical", "count": 12, "variation": 0.5}, 2),
     Kind("spot", "Spot", "polka-dots", {"cells": 8, "radius": 0.22, "offset": True}, 1),
-    Kind("gingham", "Gingham", "gingham", {"cells": 12}, 1),
+    Kind("gingham", "Gingham", "gingham", {"cells": 12, "colour": 1}, 1),
     Kind("ditsy", "Ditsy", "toss", {"motif": "sprig", "count": 70, "size": 0.06, "spacing": 1.2}, 2),
     Kind("texture", "Texture", "fbm", {"scale": 6, "octaves": 5, "levels": 0}, 0),
     Kind("geometric", "Geometric", "hexagons", {"cells": 10, "outline": 0.1}, 1),
@@ -152,11 +152,11 @@ def coordinates(image: np.ndarray, repeat: str = "basic", kinds: list[str] | tup
     for turn, name in enumerate(kinds):
         kind = KINDS[name]
         palette = _inks_for(kind, inks, turn)
+        style = procedural.get_style(kind.style)
         values = dict(kind.params)
-        if kind.style == "gingham":  # its check is the colour `colour` names, crossed over the lightest
-            light = int(np.argmax(np.asarray(palette.colors).sum(1)))
-            values["colour"] = next(i for i in range(len(palette.colors)) if i != light) if len(palette.colors) > 1 else 0
-        params = procedural.get_style(kind.style).resolve(values)
+        if style.param("ground") is not None:  # the hero's ground is the coordinate's, light or dark
+            values["ground"] = "first"
+        params = style.resolve(values)
         drawn = procedural.render(kind.style, params, repeat, width, height, palette, seed + turn)
         made.append(Coordinate(kind, to_uint8(drawn), palette, str(repeat), seed + turn, params))
         if progress is not None:

@@ -46,6 +46,16 @@ class RenderContext:
         start, stop = self.rows or (0, self.height)
         return (np.arange(start, stop, dtype=np.float32) + 0.5)[:, None]
 
+    def ground_index(self, lightest: int) -> int:
+        """Which palette colour is the ground: the style's own lightest (`lightest`, as it measures
+        it) unless the `ground` option says the darkest or the palette's first."""
+        mode = self.params.get("ground", "lightest")
+        if mode == "first":
+            return 0
+        if mode == "darkest":
+            return int(np.argmin(self.colors @ np.array([0.2126, 0.7152, 0.0722], np.float32)))
+        return lightest
+
     def color_sequence(self, n: int, start: int = 0) -> np.ndarray:
         """n colours that cycle through the palette without two equal neighbours (when it can)."""
         k = len(self.colors)

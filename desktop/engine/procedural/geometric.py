@@ -9,7 +9,7 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 from desktop.engine.procedural.canvas import RenderContext, band_profile, cell_spans, lookup, two_nearest
-from desktop.engine.procedural.params import Param, Style
+from desktop.engine.procedural.params import GROUND, Param, Style
 
 
 def _even(n: int) -> int:
@@ -17,9 +17,9 @@ def _even(n: int) -> int:
 
 
 def _ground_and_inks(ctx: RenderContext) -> tuple[np.ndarray, np.ndarray]:
-    """The lightest colour as ground, the rest (or its opposite) as inks."""
+    """The ground (the lightest colour, or as the `ground` option says), the rest (or its opposite) as inks."""
     colors = ctx.colors
-    light = int(np.argmax(colors @ np.array([0.2126, 0.7152, 0.0722], np.float32)))
+    light = ctx.ground_index(int(np.argmax(colors @ np.array([0.2126, 0.7152, 0.0722], np.float32))))
     inks = np.delete(colors, light, axis=0) if len(colors) > 1 else 1.0 - colors
     return colors[light], inks
 
@@ -268,7 +268,7 @@ STYLES = [
         Param("cells", int, 6, "Dots across one repeat.", 1, 128),
         Param("radius", float, 0.28, "Dot radius as a share of the cell.", 0.02, 0.5),
         Param("offset", bool, True, "Offset alternate rows by half a dot."),
-        Param("multicolour", bool, False, "Give each dot a palette colour of its own."),
+        Param("multicolour", bool, False, "Give each dot a palette colour of its own."), GROUND,
     )),
     Style("hexagons", "Hexagons", "A honeycomb of palette-coloured cells.", render_hexagons, (
         Param("cells", int, 8, "Hexagons across one repeat.", 1, 128),

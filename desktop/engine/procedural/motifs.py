@@ -15,7 +15,7 @@ import cv2
 import numpy as np
 
 from desktop.engine.procedural.canvas import RenderContext, stamp, wrap_offsets
-from desktop.engine.procedural.params import Param, Style
+from desktop.engine.procedural.params import GROUND, Param, Style
 from desktop.errors import UserError
 from desktop.repeat import lattice
 
@@ -119,7 +119,7 @@ def load_motif(ctx: RenderContext, size: int) -> np.ndarray:
         w, h = max(1, round(src.shape[1] * scale)), max(1, round(src.shape[0] * scale))
         return cv2.resize(src, (w, h), interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_CUBIC)
     colors = ctx.colors
-    ground = int(np.argmax(colors.sum(1)))
+    ground = ctx.ground_index(int(np.argmax(colors.sum(1))))
     inks = np.delete(colors, ground, axis=0) if len(colors) > 1 else 1 - colors
     return builtin_motif(ctx.params.get("motif", "flower"), max(4, size), inks)
 
@@ -185,7 +185,7 @@ def toss_points(ctx: RenderContext, count: int, min_distance: float, tries: int 
 
 
 def _ground(ctx: RenderContext) -> np.ndarray:
-    ground = ctx.colors[int(np.argmax(ctx.colors.sum(1)))]
+    ground = ctx.colors[ctx.ground_index(int(np.argmax(ctx.colors.sum(1))))]
     canvas = np.empty((ctx.height, ctx.width, 3), np.float32)
     canvas[:] = ground  # one fill, no temporary copies
     return canvas
@@ -252,7 +252,7 @@ _ROT = Param("rotation", float, 0.0, "Base rotation in degrees.", -360.0, 360.0)
 STYLES = [
     Style("toss", "Toss", "Motifs scattered at random, never closer than a minimum distance, wrapping "
           "across the tile edges.", render_toss, (
-        _MOTIF, MOTIF_PATH,
+        _MOTIF, MOTIF_PATH, GROUND,
         Param("count", int, 24, "How many motifs (fewer if they do not fit).", 1, 2000),
         Param("size", float, 0.12, "Motif size as a share of the tile.", 0.01, 0.9),
         Param("spacing", float, 1.1, "Minimum distance between motifs, in motif sizes.", 0.0, 4.0),
@@ -262,7 +262,7 @@ STYLES = [
     ), periodic="lattice", family="motif"),
     Style("motif", "Motif layout", "Your motif (or a built-in one) in a grid, half-drop, brick or toss layout.",
           render_motif, (
-        _MOTIF, MOTIF_PATH,
+        _MOTIF, MOTIF_PATH, GROUND,
         Param("layout", str, "half-drop", "How the motifs are arranged.",
               choices=("grid", "half-drop", "brick", "toss")),
         Param("cells", int, 4, "Motifs across the tile.", 1, 64),

@@ -108,3 +108,8 @@ class Style:
     def describe(self) -> dict[str, Any]:
         return {"name": self.name, "label": self.label, "family": self.family, "description": self.description,
                 "periodic": self.periodic, "params": [p.describe() for p in self.params]}
+
+
+# the ground of a style that lays inks on a field (dots, motifs, a gingham's check): RenderContext.ground_index
+GROUND = Param("ground", str, "lightest", "Which palette colour is the ground: the lightest, the darkest, or the "
+               "palette's first.", choices=("lightest", "darkest", "first"))

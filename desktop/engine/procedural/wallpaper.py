@@ -19,7 +19,7 @@ import numpy as np
 
 from desktop.engine.procedural.canvas import RenderContext, stamp
 from desktop.engine.procedural.motifs import BUILTIN_MOTIFS, MOTIF_PATH, load_motif, transformed
-from desktop.engine.procedural.params import Param, Style
+from desktop.engine.procedural.params import GROUND, Param, Style
 from desktop.repeat import Repeat, translates
 
 _TERM = re.compile(r"([+-]?)(\d+/\d+|\d+|x|y)")
@@ -109,7 +109,7 @@ def render_wallpaper(ctx: RenderContext) -> np.ndarray:
     base = np.deg2rad(p["rotation"])
     base_m = np.array([[np.cos(base), -np.sin(base)], [np.sin(base), np.cos(base)]])
     f0 = np.array([p["x"], p["y"]])
-    ground = ctx.colors[int(np.argmax(ctx.colors.sum(1)))]
+    ground = ctx.colors[ctx.ground_index(int(np.argmax(ctx.colors.sum(1))))]
     canvas = np.empty((ctx.height, ctx.width, 3), np.float32)
     canvas[:] = ground
     offsets = np.round(translates(Repeat.BASIC, ctx.width, ctx.height, reach=1)).astype(np.int64)
@@ -135,6 +135,6 @@ STYLES = [
         Param("size", float, 0.32, "Motif size as a share of the cell.", 0.02, 1.5),
         Param("x", float, 0.24, "Where the motif sits in the cell, across (0..1).", 0.0, 1.0),
         Param("y", float, 0.12, "Where the motif sits in the cell, down (0..1).", 0.0, 1.0),
-        Param("rotation", float, 20.0, "Motif rotation in degrees.", -360.0, 360.0),
+        Param("rotation", float, 20.0, "Motif rotation in degrees.", -360.0, 360.0), GROUND,
     ), family="symmetry"),
 ]

@@ -12,7 +12,7 @@ from collections.abc import Callable
 import numpy as np
 
 from desktop.engine.procedural.canvas import RenderContext, band_profile, lookup
-from desktop.engine.procedural.params import Param, Style
+from desktop.engine.procedural.params import GROUND, Param, Style
 from desktop.errors import UserError
 
 # Standard tartan colour letters (used when colours='tartan'; otherwise they index the palette).
@@ -124,7 +124,7 @@ def render_gingham(ctx: RenderContext) -> np.ndarray:
     ny = _even(max(2, round(nx * ctx.height / ctx.width)))
     ax = _parity_profile(nx, ctx.width)
     ay = _parity_profile(ny, ctx.height)
-    ground = ctx.colors[int(np.argmax(ctx.colors.sum(1)))]  # the lightest colour is the ground
+    ground = ctx.colors[ctx.ground_index(int(np.argmax(ctx.colors.sum(1))))]  # the lightest, unless told
     ink = ctx.colors[int(ctx.params["colour"]) % len(ctx.colors)]
     return _rows_by_value(ay, lambda a: _two_tone(ground, ink, (ax + a) / 2.0))
 
@@ -212,10 +212,10 @@ STYLES = [
     Style("checks", "Checks", "A two-colour checkerboard.", render_checks, (
         Param("cells", int, 8, "Squares across one repeat (rounded up to even).", 2, 256),
     ), family="stripes"),
-    Style("gingham", "Gingham", "Gingham: a colour crossed with itself over a light ground, in three tones.",
+    Style("gingham", "Gingham", "Gingham: a colour crossed with itself over a ground (the lightest colour), in three tones.",
           render_gingham, (
         Param("cells", int, 12, "Bands across one repeat (rounded up to even).", 2, 256),
-        Param("colour", int, 1, "Which palette colour is the ink (0 = first).", 0, 63),
+        Param("colour", int, 1, "Which palette colour is the ink (0 = first).", 0, 63), GROUND,
     ), family="stripes"),
     Style("plaid", "Plaid / tartan", "A woven plaid from a thread-count string (sett).", render_plaid, (
         Param("sett", str, "K4 R24 K24 Y4", "Colour letters with thread counts; letters take palette colours in order."),
