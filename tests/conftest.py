@@ -57,3 +57,16 @@ def subprocess_env(**extra: str) -> dict[str, str]:
     env.update(extra)
     env.setdefault("QT_QPA_PLATFORM", "offscreen")
     return env
+
+
+def one_pattern_shown(window, qtbot, style: str = "polka-dots", size: int = 96) -> int:
+    """Generate one small tile of `style` into the window's library and show it; its pattern id."""
+    brief = window.brief
+    brief.set_style(style)
+    brief.width_spin.setValue(size)
+    brief.height_spin.setValue(size)
+    brief.request_generate()
+    qtbot.waitUntil(lambda: window.lib.count() == 1 and window.library.count() == 1, timeout=30_000)
+    window.library.select_row(0)
+    qtbot.waitUntil(lambda: window.current is not None and window.current.pattern_id is not None, timeout=30_000)
+    return window.current.pattern_id

@@ -6,6 +6,7 @@ import json
 import numpy as np
 import pytest
 
+from conftest import one_pattern_shown
 from desktop.cli import main
 from desktop.engine.coordinates import KIND_NAMES, SAME, SNAP, TONE, coordinates, hero_inks
 from desktop.engine.images import read_metadata, save_png
@@ -154,15 +155,7 @@ def test_tile_coordinates_makes_the_ticked_ones_as_the_heros_children(window, qt
     from desktop.library import collections
     from desktop.ui.colourways_dialog import CoordinatesDialog
 
-    brief = window.brief
-    brief.set_style("polka-dots")
-    brief.width_spin.setValue(96)
-    brief.height_spin.setValue(96)
-    brief.request_generate()
-    qtbot.waitUntil(lambda: window.lib.count() == 1 and window.library.count() == 1, timeout=30_000)
-    window.library.select_row(0)
-    qtbot.waitUntil(lambda: window.current is not None and window.current.pattern_id is not None, timeout=30_000)
-    hero_id = window.current.pattern_id
+    hero_id = one_pattern_shown(window, qtbot)
     shown = {}
 
     def answer(dialog):

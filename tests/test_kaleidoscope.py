@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from conftest import one_pattern_shown
 from desktop.cli import main
 from desktop.engine import procedural
 from desktop.engine.images import read_metadata
@@ -237,14 +238,7 @@ def test_the_brief_folds_a_chosen_photo_into_the_library(window, qtbot, tmp_path
 
 def test_tile_kaleidoscope_folds_the_pattern_shown_and_names_it_as_parent(window, qtbot):
     brief = window.brief
-    brief.set_style("polka-dots")
-    brief.width_spin.setValue(96)
-    brief.height_spin.setValue(96)
-    brief.request_generate()
-    qtbot.waitUntil(lambda: window.lib.count() == 1 and window.library.count() == 1, timeout=30_000)
-    window.library.select_row(0)
-    qtbot.waitUntil(lambda: window.current is not None and window.current.pattern_id is not None, timeout=30_000)
-    parent = window.current.pattern_id
+    parent = one_pattern_shown(window, qtbot)
     source = window.lib.get(parent)["file"]
     brief.count.setValue(2)
     window.tile_actions.kaleidoscope()
