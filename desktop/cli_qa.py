@@ -53,13 +53,8 @@ def add_parsers(sub, common: argparse.ArgumentParser) -> None:
                     help="a palette (name or \"#hex,#hex\"); give it once per colourway")
     cw.add_argument("--all-palettes", action="store_true", help="one colourway in every saved palette")
     cw.add_argument("--flat", action="store_true", help="flat inks: exactly the palette's colours")
-    cw.add_argument("--out", required=True, metavar="DIR", help="output folder")
-    cw.add_argument("--to-library", action="store_true",
-                    help="also store them in the library, each naming the source as its parent")
-    cw.add_argument("--collection", metavar="NAME", help="with --to-library: put the source and its colourways "
-                    "in this collection (made if missing)")
-    cw.add_argument("--sheet", metavar="PNG", help="also write a presentation sheet: the source and each "
-                    "colourway as a 2x2 repeat over its palette's swatches and name")
+    _outputs(cw, "source", "colourways", "the source and each colourway as a 2x2 repeat over its palette's "
+             "swatches and name")
 
 
     co = sub.add_parser("coordinates", parents=[common], help="plainer patterns in a hero tile's own inks",
@@ -69,12 +64,18 @@ def add_parsers(sub, common: argparse.ArgumentParser) -> None:
     co.add_argument("image", metavar="IMAGE")
     co.add_argument("--kind", action="append", default=[], metavar="KIND",
                     help="one of stripe, spot, gingham, ditsy, texture, geometric; repeatable (default: all)")
-    co.add_argument("--out", required=True, metavar="DIR", help="output folder")
-    co.add_argument("--to-library", action="store_true",
-                    help="also store them in the library, each naming the hero as its parent")
-    co.add_argument("--collection", metavar="NAME", help="with --to-library: put the hero and its coordinates "
-                    "in this collection (made if missing)")
-    co.add_argument("--sheet", metavar="PNG", help="also write a presentation sheet of the hero and its coordinates")
+    _outputs(co, "hero", "coordinates", "the hero and its coordinates")
+
+
+def _outputs(parser: argparse.ArgumentParser, source: str, made: str, sheet: str) -> None:
+    """Where tiles made from one IMAGE go: a folder, the library (naming it as their parent), a
+    collection, a presentation sheet."""
+    parser.add_argument("--out", required=True, metavar="DIR", help="output folder")
+    parser.add_argument("--to-library", action="store_true",
+                        help=f"also store them in the library, each naming the {source} as its parent")
+    parser.add_argument("--collection", metavar="NAME", help=f"with --to-library: put the {source} and its {made} "
+                        "in this collection (made if missing)")
+    parser.add_argument("--sheet", metavar="PNG", help=f"also write a presentation sheet: {sheet}")
 
 
 def _load(path: str) -> tuple[np.ndarray, dict[str, Any], dict[str, Any]]:

@@ -158,7 +158,7 @@ class TileActions:
         if entry is None:
             return
         meta = entry.metadata or {}
-        title = entry.title or meta.get("title") or (Path(entry.path).stem if entry.path else "Tile")
+        title = _title(entry)
         current = (meta.get("palette") or {}).get("name", "") if isinstance(meta.get("palette"), dict) else ""
         dialog = ColourwaysDialog(title, self.window.brief.palette_spec(), current, self.window)
         if dialog.exec() != ColourwaysDialog.Accepted:
@@ -181,7 +181,7 @@ class TileActions:
         if entry is None:
             return
         meta = entry.metadata or {}
-        title = entry.title or meta.get("title") or (Path(entry.path).stem if entry.path else "Tile")
+        title = _title(entry)
         repeat = meta.get("repeat") or "basic"
         from desktop.palettes import Palette
 
@@ -209,7 +209,7 @@ class TileActions:
         meta = dict(entry.metadata or {})
         if entry.pattern_id is not None:
             meta["library_id"] = entry.pattern_id
-        title = entry.title or meta.get("title") or (Path(entry.path).stem if entry.path else "tile")
+        title = _title(entry, "tile")
         try:
             from desktop.repeat import check_size
 
@@ -322,3 +322,8 @@ class TileActions:
 
         window.submit("sheet", run, lane=Lane.IO, title=f"Presentation sheet of {len(ids)} pattern(s)",
                       on_done=lambda s: window.statusBar().showMessage(f"Saved {s.result}", 6000))
+
+
+def _title(entry, untitled: str = "Tile") -> str:
+    """What a pattern is called where a dialog or a derived tile names it: its title, its file's name."""
+    return entry.title or (entry.metadata or {}).get("title") or (Path(entry.path).stem if entry.path else untitled)
