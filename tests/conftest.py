@@ -21,6 +21,117 @@ def isolated_home(tmp_path, monkeypatch):
     return home
 
 
+# -- nothing waits for ever -------------------------------------------------------------------------
+# A modal that nobody answers runs its own event loop until someone does: under test, no one will.
+# The guard below answers it (rejects it) after MODAL_GRACE_MS and fails the test with its title.
+# Tests that open a dialog on purpose answer it themselves (monkeypatch QMessageBox.question, or a
+# QTimer that clicks a button), well within the grace.
+MODAL_GRACE_MS = 5_000
+# pytest-timeout stops its timer as soon as a test fails (its pytest_exception_interact hook, meant
+# for pdb), so the teardown of a failed test ran with no limit at all: that is how a "Quit Tessera?"
+# modal in a failed window test's teardown held a run for 29 minutes. Teardown gets its own limit.
+TEARDOWN_LIMIT_S = int(os.environ.get("TESSERA_TEARDOWN_LIMIT_S", "240"))
+
+
+class _ModalGuard:
+    """An application event filter that answers a modal left open past the grace, and remembers it."""
+
+    def __init__(self, app):
+        from PySide6.QtCore import QObject
+
+        class Filter(QObject):
+            def eventFilter(inner, obj, event):  # noqa: N805 (Qt's signature)
+                self._seen(obj, event)
+                return False
+
+        self.app = app
+        self.unanswered: list[str] = []
+        self.filter = Filter()
+        app.installEventFilter(self.filter)
+
+    def _seen(self, obj, event) -> None:
+        from PySide6.QtCore import QEvent, QTimer
+        from PySide6.QtWidgets import QProgressDialog, QWidget
+
+        if event.type() != QEvent.Type.Show or not isinstance(obj, QWidget):
+            return
+        # a progress dialog closes itself when its work ends: it asks nothing
+        if not (obj.isWindow() and obj.isModal()) or isinstance(obj, QProgressDialog):
+            return
+        QTimer.singleShot(MODAL_GRACE_MS, lambda w=obj: self._answer(w))
+
+    def _answer(self, widget) -> None:
+        from PySide6.QtWidgets import QDialog, QMessageBox
+        from shiboken6 import isValid
+
+        if not isValid(widget) or not widget.isVisible():
+            return  # answered in time
+        text = widget.text() if isinstance(widget, QMessageBox) else ""
+        self.unanswered.append(f"{widget.windowTitle()!r}" + (f" ({text.splitlines()[0]})" if text else ""))
+        if isinstance(widget, QDialog):
+            widget.done(QDialog.DialogCode.Rejected)  # ends its exec(): a question gets its Cancel
+        else:
+            widget.close()
+
+    def remove(self) -> None:
+        self.app.removeEventFilter(self.filter)
+
+
+@pytest.fixture(autouse=True)
+def unanswered_modals_fail(request):
+    """A test that uses Qt fails, with the dialog's title, when a modal is left waiting for an answer."""
+    if "qapp" not in request.fixturenames:
+        yield None
+        return
+    guard = _ModalGuard(request.getfixturevalue("qapp"))
+    yield guard
+    guard.remove()
+    if guard.unanswered:
+        pytest.fail(f"a modal dialog was left unanswered and was rejected after {MODAL_GRACE_MS} ms: "
+                    + "; ".join(guard.unanswered), pytrace=False)
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_teardown(item):
+    """Teardown under a limit of its own (pytest-timeout's timer is off once a test has failed).
+
+    The limit is pytest-timeout's own timer, set again: on expiry it dumps every thread's stack
+    and ends the process (under xdist the worker is replaced and the test reported as crashed).
+    """
+    from pytest_timeout import Settings
+
+    hook = item.config.pluginmanager.hook
+    hook.pytest_timeout_cancel_timer(item=item)  # the test's own timer, if still running
+    hook.pytest_timeout_set_timer(item=item, settings=Settings(TEARDOWN_LIMIT_S, "thread", False, False))
+    try:
+        return (yield)
+    finally:
+        hook.pytest_timeout_cancel_timer(item=item)
+
+
+# A wait is an upper bound, never a pass condition: waitUntil returns as soon as its condition holds.
+# Each is stretched PATIENCE times, so a machine whose cores are busy with other work (CI's neighbours,
+# the other xdist worker) finishes the same tests, only later; a test that truly fails still fails.
+PATIENCE = float(os.environ.get("TESSERA_TEST_PATIENCE", "4"))
+
+
+@pytest.fixture
+def qtbot(qtbot):
+    """pytest-qt's qtbot, with every wait's limit stretched PATIENCE times."""
+    wait_until = qtbot.waitUntil
+
+    def patient_wait_until(callback, *, timeout: int = 5000):
+        return wait_until(callback, timeout=int(timeout * PATIENCE))
+
+    qtbot.waitUntil = qtbot.wait_until = patient_wait_until
+    return qtbot
+
+
+def wait_exposed(qtbot, widget) -> None:
+    """Wait until a shown window is on screen (pytest-qt's waitExposed is a context manager around show)."""
+    qtbot.waitUntil(lambda: widget.windowHandle() is not None and widget.windowHandle().isExposed())
+
+
 @pytest.fixture
 def shared_textures() -> Path:
     if not SHARED_DATA.is_dir():
@@ -36,7 +147,7 @@ def window(qtbot, qapp):
     win = create_window(qapp, show_crash_dialogs=False)
     qtbot.addWidget(win)
     win.show()
-    qtbot.waitExposed(win)
+    wait_exposed(qtbot, win)
     qtbot.waitUntil(lambda: win.lib is not None, timeout=30_000)  # the catalogue opens off the start-up path
     yield win
     from shiboken6 import isValid

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from conftest import one_pattern_shown
+from conftest import one_pattern_shown, wait_exposed
 from desktop.cli import main
 from desktop.engine import procedural
 from desktop.engine.images import read_metadata
@@ -285,7 +285,7 @@ def test_the_window_dialog_moves_sizes_and_turns_the_window_and_shows_its_tile(q
                                       (300, 200))
     qtbot.addWidget(dialog)
     dialog.show()
-    qtbot.waitExposed(dialog)
+    wait_exposed(qtbot, dialog)
     assert dialog.preview.has_tile() and dialog.tile_size == (256, 170)
     picker = dialog.picker
     before = picker.outline().copy()

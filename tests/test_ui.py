@@ -14,7 +14,7 @@ pytest.importorskip("pytestqt")
 
 from PySide6.QtCore import Qt
 
-from conftest import ROOT, subprocess_env
+from conftest import ROOT, subprocess_env, wait_exposed
 from desktop.jobs import JobState
 
 
@@ -731,7 +731,7 @@ def test_find_duplicates_lists_pairs_with_scores_and_opens_them(window, qtbot, t
                     timeout=30_000)
     window.show_duplicates()
     dialog = window._duplicates
-    qtbot.waitExposed(dialog)
+    wait_exposed(qtbot, dialog)
     qtbot.mouseClick(dialog.find_button, Qt.LeftButton)
     assert not dialog.find_button.isEnabled()  # busy while the job runs
     qtbot.waitUntil(lambda: dialog.table.rowCount() == 1 and dialog.find_button.isEnabled(), timeout=30_000)

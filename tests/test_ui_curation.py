@@ -9,6 +9,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QMessageBox
 
 from desktop.jobs import Lane
+from conftest import wait_exposed
 from desktop.ui.library_panel import TileEntry
 
 
@@ -252,7 +253,7 @@ def test_compare_shows_the_selection_repeating_and_takes_the_curation_keys(windo
     window.library.list.selectAll()
     qtbot.keyClick(window.library.list, Qt.Key_C)
     dialog = window.findChildren(CompareDialog)[0]
-    qtbot.waitExposed(dialog)
+    wait_exposed(qtbot, dialog)
     qtbot.waitUntil(lambda: all(c.canvas.has_tile() for c in dialog.cells), timeout=30_000)
     assert sorted(dialog.pattern_ids()) == sorted(ids) and dialog.cells[0].canvas.repeats == 2
     first, second = dialog.pattern_ids()[:2]
