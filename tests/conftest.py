@@ -40,7 +40,7 @@ class _ModalGuard:
         from PySide6.QtCore import QObject
 
         class Filter(QObject):
-            def eventFilter(inner, obj, event):  # noqa: N805 (Qt's signature)
+            def eventFilter(inner, obj, event):
                 self._seen(obj, event)
                 return False
 

@@ -6,7 +6,11 @@ import json
 
 
 class LoopbackMarket:
-    """Lists what it is sent; `script` holds statuses to answer first (503, 422, ...), then 201s."""
+    """Lists what it is sent; `script` holds what to do first, then 201s: a status to answer (503,
+    422, ...), or "lose": list the pattern, then drop the connection without answering (a lost answer).
+
+    As a real API does, a publish without an Idempotency-Key is refused (400): exactly-once rests on it.
+    """
 
     def __init__(self, token: str = "secret"):
         import email.parser
@@ -39,9 +43,11 @@ class LoopbackMarket:
                 market.requests.append({"path": self.path, "key": key})
                 if self.headers.get("Authorization") != f"Bearer {market.token}":
                     return self._answer(401, {"error": "bad token"})
-                if market.script:
-                    status = market.script.pop(0)
-                    return self._answer(status, {"error": f"scripted {status}"}, {"Retry-After": "0"})
+                if not key:
+                    return self._answer(400, {"error": "an Idempotency-Key header is required"})
+                action = market.script.pop(0) if market.script else None
+                if action is not None and action != "lose":
+                    return self._answer(action, {"error": f"scripted {action}"}, {"Retry-After": "0"})
                 message = email.parser.BytesParser().parsebytes(
                     b"Content-Type: " + self.headers["Content-Type"].encode() + b"\r\n\r\n" + raw)
                 parts = {p.get_param("name", header="content-disposition"): p.get_payload(decode=True)
@@ -55,6 +61,9 @@ class LoopbackMarket:
                                         "image": parts["image"],
                                         "files": {k: v for k, v in parts.items() if k not in ("image", "metadata")},
                                         "names": names}
+                if action == "lose":  # listed, but the answer never reaches the client
+                    self.close_connection = True
+                    return
                 self._answer(201, listing)
 
             def log_message(self, *args):

@@ -3,6 +3,7 @@ patterns go, what is queued offline is sent by the next sync, a busy marketplace
 lost answer or a second queueing is one listing, a refusal keeps the pattern approved with the
 reason, a refused token stops the sync, and the login file is the user's alone."""
 
+import hashlib
 import json
 import sqlite3
 import stat
@@ -13,7 +14,7 @@ import pytest
 
 from desktop.cli import main
 from desktop.library import Library, publishing
-from desktop.library.marketplace import Account, Marketplace, load_account
+from desktop.library.marketplace import Account, Marketplace, Refused, load_account
 from loopback_market import LoopbackMarket
 
 
@@ -86,13 +87,36 @@ def test_a_busy_marketplace_is_retried_and_a_lost_answer_is_one_listing(lib, mar
     result = publishing.sync(lib, connect(market, retries=3))
     assert len(result["published"]) == 1 and len(market.requests) == 3
     assert len({r["key"] for r in market.requests}) == 1  # every try had the same idempotency key
-    # the answer was lost (say): the same pattern sent again is the same listing
+    # a second queueing of the same pattern is the same listing
     with Session(lib) as session:
         session.execute("UPDATE publication SET state = 'queued'")
         session.execute("UPDATE pattern SET status = 'approved'")
     again = publishing.sync(lib, connect(market))
     assert again["published"][0]["id"] == ids[0] and again["published"][0]["url"] == result["published"][0]["url"]
     assert len(market.listings) == 1
+
+
+def test_a_lost_answer_is_retried_under_the_same_key_and_is_one_listing(lib, market):
+    """The marketplace lists the pattern, the answer is lost on the way, the client tries again:
+    only the idempotency key, the file's own sha256 and the same on every try, makes that one listing."""
+    ids = three(lib)
+    publishing.queue(lib, ids[:1])
+    market.script = ["lose"]
+    result = publishing.sync(lib, connect(market, retries=3))
+    assert [p["id"] for p in result["published"]] == [ids[0]] and result["failed"] == []
+    assert len(market.requests) == 2  # the lost one and its retry
+    sha = hashlib.sha256(Path(lib.get(ids[0])["file"]).read_bytes()).hexdigest()
+    assert [r["key"] for r in market.requests] == [f"tessera-{sha}"] * 2
+    assert len(market.listings) == 1
+    assert result["published"][0]["url"] == next(iter(market.listings.values()))["listing"]["url"]
+
+
+def test_the_loopback_marketplace_refuses_a_publish_without_a_key(market):
+    """As a real API does: without this, a client that dropped its key would still pass the tests above."""
+    client = Marketplace(Account(market.url, "secret"), retries=0)
+    with pytest.raises(Refused, match="Idempotency-Key"):
+        client.publish(b"png", "a.png", {}, key="")
+    assert market.listings == {}
 
 
 def test_a_refusal_keeps_the_pattern_approved_with_the_reason(lib, market):

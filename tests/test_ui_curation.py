@@ -8,8 +8,8 @@ import threading
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QMessageBox
 
-from desktop.jobs import Lane
 from conftest import wait_exposed
+from desktop.jobs import Lane
 from desktop.ui.library_panel import TileEntry
 
 
