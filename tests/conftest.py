@@ -132,11 +132,31 @@ def wait_exposed(qtbot, widget) -> None:
     qtbot.waitUntil(lambda: widget.windowHandle() is not None and widget.windowHandle().isExposed())
 
 
+SHARED_MISSING = f"the real textures are not at {SHARED_DATA}"
+
+
+def running_in_ci() -> bool:
+    """CI sets CI=true (.ci/run); there, a test that cannot run is a failure, not a skip."""
+    return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
+
+
 @pytest.fixture
 def shared_textures() -> Path:
     if not SHARED_DATA.is_dir():
-        pytest.skip(f"real textures not present at {SHARED_DATA}")
+        if running_in_ci():
+            pytest.fail(f"{SHARED_MISSING}: CI runs with ../shared beside the clone", pytrace=False)
+        pytest.skip(SHARED_MISSING)
     return SHARED_DATA
+
+
+def pytest_terminal_summary(terminalreporter):
+    """One line for the tests that could not run without the shared textures (never silent)."""
+    missing = [r for r in terminalreporter.stats.get("skipped", [])
+               if isinstance(r.longrepr, tuple) and SHARED_MISSING in str(r.longrepr[2])]
+    if missing:
+        terminalreporter.write_line(
+            f"{len(missing)} tests skipped: {SHARED_MISSING} (clone the project beside its shared/ folder; "
+            "in CI this fails the run)", yellow=True, bold=True)
 
 
 @pytest.fixture

@@ -84,3 +84,23 @@ def test_a_failed_tests_teardown_runs_under_a_limit(tmp_path):
     out = done.stdout + done.stderr
     assert "Timeout" in out and "threading.Event().wait()" in out, out  # every stack, dumped
     assert seconds < 100  # ended by the 3 s teardown limit, not by pytest-timeout's 120 s
+
+
+USES_SHARED = '''
+def test_reads_a_real_texture(shared_textures):
+    assert shared_textures.is_dir()
+
+
+def test_another(shared_textures):
+    assert shared_textures.is_dir()
+'''
+
+
+def test_without_the_shared_textures_tests_skip_aloud_and_ci_fails(tmp_path):
+    """(The copied conftest looks for ../shared beside tmp_path's parent, where there is none.)"""
+    local, _ = _pytest(tmp_path, USES_SHARED, CI="")
+    assert local.returncode == 0 and "2 skipped" in local.stdout, local.stdout
+    assert "2 tests skipped: the real textures are not at" in local.stdout
+    ci, _ = _pytest(tmp_path, USES_SHARED, CI="true")
+    assert ci.returncode == 1 and "2 errors" in ci.stdout, ci.stdout
+    assert "CI runs with ../shared beside the clone" in ci.stdout
