@@ -133,6 +133,55 @@ def test_status_rating_and_tags_are_undone_and_redone_exactly(window, qtbot):
     assert "Undo reject 2 patterns" in window.statusBar().currentMessage()
 
 
+def test_undo_goes_back_to_what_was_there_not_to_the_defaults(window, qtbot):
+    """From a rejected, two-star pattern tagged client-b and navy: every change undone gives exactly that
+    back (an undo that reset to draft, 0 stars and no tags would fail here), and redo gives the change."""
+    ids = _tiles(window, qtbot, 2)
+    view = window.library.list
+    window.library.select_row(0)
+    view.setFocus()
+    pid = window.library.selected_entries()[0].pattern_id
+    qtbot.keyClick(view, Qt.Key_X)  # rejected
+    qtbot.keyClick(view, Qt.Key_2)
+    window.edit_tags(pid, ["client-b", "navy"], [])
+    _idle(window, qtbot)
+    window.curation.stack.clear()  # that is where this pattern starts
+
+    def state():
+        got = window.lib.get(pid)
+        return got["status"], got["rating"], sorted(window.lib.curation([pid])[pid]["tags"])
+
+    start = ("rejected", 2, ["client-b", "navy"])
+    assert state() == start and (_entry(window, pid).status, _entry(window, pid).rating) == start[:2]
+    qtbot.keyClick(view, Qt.Key_P)
+    _idle(window, qtbot)
+    qtbot.keyClick(view, Qt.Key_5)
+    _idle(window, qtbot)
+    window.edit_tags(pid, ["client-a"], ["navy"])
+    _idle(window, qtbot)
+    changed = [("approved", 2, ["client-b", "navy"]), ("approved", 5, ["client-b", "navy"]),
+               ("approved", 5, ["client-a", "client-b"])]
+    assert state() == changed[-1]
+    stack = window.curation.stack
+    for expected in [*reversed(changed[:-1]), start]:  # each undo, one step back
+        stack.undo()
+        _idle(window, qtbot)
+        assert state() == expected
+    assert (_entry(window, pid).status, _entry(window, pid).rating) == ("rejected", 2)  # the grid too
+    for expected in changed:  # and each redo, one step forward
+        stack.redo()
+        _idle(window, qtbot)
+        assert state() == expected
+    # several at once (one step), each undone to its own value, not to one shared default
+    other = next(i for i in ids if i != pid)
+    assert window.lib.get(other)["status"] == "draft"
+    window.set_status(ids, "rejected")
+    _idle(window, qtbot)
+    stack.undo()
+    _idle(window, qtbot)
+    assert window.lib.get(pid)["status"] == "approved" and window.lib.get(other)["status"] == "draft"
+
+
 def test_delete_moves_the_selection_to_the_trash_and_ctrl_z_brings_it_back(window, qtbot):
     ids = _tiles(window, qtbot)
     view = window.library.list
