@@ -39,10 +39,16 @@ def stops_with_part(request, ctx):
         made.append(k)
         if ctx.cancelled:
             raise JobCancelled(partial=made)
+        try:
+            ctx.progress(k + 1, 10_000, "making parts")  # the test stops it once a part is made
+        except JobCancelled:  # progress honours a stop too: the part made goes with it
+            raise JobCancelled(partial=made) from None
     return made
 
 
 def never_stops(request, ctx):
+    if ctx is not None:
+        ctx.progress(0, 1, "inside the job")  # the test knows the worker is in it
     time.sleep(600)
 
 
