@@ -119,9 +119,11 @@ def _in_a_fresh_process(tmp_path, then: str) -> str:
         f"{then}"
         "w.queue.shutdown(timeout=5)\n"
     )
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=120,
+    # generous: on a busy machine a fresh interpreter's imports and a first diffusion take minutes
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=280,
                           env=subprocess_env(TESSERA_HOME=str(tmp_path)))
-    assert done.returncode == 0, done.stderr
+    logs = "".join(f.read_text(errors="replace")[-2000:] for f in sorted(tmp_path.rglob("*.log")))
+    assert done.returncode == 0, done.stderr + done.stdout + logs  # (the window's crash handler logs a traceback)
     return done.stdout.strip().splitlines()[-1]
 
 
@@ -873,6 +875,7 @@ def test_the_default_layout_shows_the_whole_brief_on_a_laptop_screen(window, qtb
     assert window.docks["Preview"].width() >= window.preview.minimumSizeHint().width()
 
 
+@pytest.mark.timeout(600)
 def test_the_window_renders_diffusion_in_its_worker_process_without_importing_torch(tmp_path):
     """A diffusion job runs in the render process: the tile lands in the library with its
     provenance, the process stays for the next job, and this process never imports torch (whose
@@ -885,7 +888,7 @@ def test_the_window_renders_diffusion_in_its_worker_process_without_importing_to
     ModelRegistry(tmp_path / "config" / "models.json").add(str(tmp_path / "tiny-sd"), name="tiny")
     last = _in_a_fresh_process(tmp_path, (
         "import time\n"
-        "def wait(until, seconds=90):\n"
+        "def wait(until, seconds=240):\n"
         "    end = time.monotonic() + seconds\n"
         "    while not until() and time.monotonic() < end:\n"
         "        app.processEvents(); time.sleep(0.01)\n"
