@@ -5,7 +5,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lint bench clean gpu-wheels
+.PHONY: run test lint bench clean gpu-wheels mutants
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -37,7 +37,15 @@ bench: $(STAMP)
 	$(PY) benchmarks/training.py
 
 clean:
-	rm -rf $(VENV) build *.egg-info
+	rm -rf $(VENV) build *.egg-info mutants
+
+# Mutation testing (not part of `make test`: about 15 minutes on 2 cores). mutmut copies the project
+# into ./mutants and runs the tests from there; tests/conftest.py finds ../shared from that copy.
+mutants: $(STAMP)
+	$(PY) -m pip install --quiet 'mutmut>=3.8,<4'
+	rm -rf mutants
+	QT_QPA_PLATFORM=offscreen $(VENV)/bin/mutmut run --max-children 2 > /dev/null
+	$(PY) benchmarks/mutants.py
 
 # The wheels benchmarks/gpu.sh installs on a lent GPU machine (Python 3.12 there): what the
 # diffusion and training benchmarks import that its image lacks (diffusers, peft with accelerate and psutil,

@@ -8,7 +8,18 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-SHARED_DATA = ROOT.parent / "shared" / "data" / "textures"
+
+
+def _shared_textures() -> Path:
+    """../shared/data/textures beside the clone; a run from a copy inside it (mutmut runs the tests
+    from ./mutants) finds it beside the nearest folder above that has one."""
+    for folder in ROOT.parents:
+        if (folder / "shared" / "data" / "textures").is_dir():
+            return folder / "shared" / "data" / "textures"
+    return ROOT.parent / "shared" / "data" / "textures"
+
+
+SHARED_DATA = _shared_textures()
 
 
 @pytest.fixture(autouse=True)
