@@ -81,6 +81,43 @@ def check_size(repeat: Repeat | str, width: int, height: int) -> None:
         )
 
 
+def size_steps(repeat: Repeat | str, halvings: int, scale: int = 1, least: int = 1) -> tuple[int, int]:
+    """The multiples (of width, of height) a tile's sides must be for the repeat to stay exact in a
+    network that sees the tile at `scale` px per pixel and then `halvings` times halved again (SD 1.5:
+    scale 8, the VAE's, and 3 UNet downsamplings). A half-drop's H/2 must be a whole pixel at the
+    coarsest level, so the height must be a whole number of 2 coarsest pixels; half-brick likewise
+    for the width. Basic and mirror only need whole pixels at the first level. `least`: a multiple
+    every side needs anyway (diffusers asks for 8)."""
+    repeat = parse_repeat(repeat)
+    fine = max(scale, least)
+    offset = max(fine, 2 * scale * 2 ** halvings)
+    return {Repeat.HALF_DROP: (fine, offset), Repeat.HALF_BRICK: (offset, fine)}.get(repeat, (fine, fine))
+
+
+def snap_to_step(value: int, step: int) -> int:
+    """The multiple of `step` nearest `value` (ties go up), never below `step`."""
+    return max(step, (int(value) + step // 2) // step * step)
+
+
+def check_steps(repeat: Repeat | str, width: int, height: int, halvings: int, scale: int = 1,
+                model: str = "this model", least: int = 1) -> None:
+    """Raise RepeatError, in one sentence with the nearest sizes that work, when a side is not a
+    multiple of its step (`size_steps`)."""
+    repeat = parse_repeat(repeat)
+    step_w, step_h = size_steps(repeat, halvings, scale, least)
+    for side, value, step in (("width", width, step_w), ("height", height, step_h)):
+        if value % step == 0:
+            continue
+        lower, upper = value // step * step, (value // step + 1) * step
+        options = f"{lower} or {upper}" if lower else f"{upper}"
+        if step > max(scale, least):
+            raise RepeatError(
+                f"{repeat.value} moves each {'column' if repeat is Repeat.HALF_DROP else 'row'} by half the tile's "
+                f"{side}, and {model} works the tile down to 1/{step // 2} of its size, where half of {value} px is "
+                f"{value / step:g} pixels: the {side} must be a multiple of {step} px for this repeat (try {options})")
+        raise RepeatError(f"the {side} must be a multiple of {step} px for {model}: {value} is not (try {options})")
+
+
 # -- the lookup -------------------------------------------------------------------------------
 def plane_to_tile(repeat: Repeat | str, width: int, height: int, x: Any, y: Any) -> tuple[np.ndarray, np.ndarray]:
     """Tile coordinates (tx, ty) of the integer plane positions (x, y); broadcasts like numpy.

@@ -157,3 +157,21 @@ def test_global_options_work_before_and_after_the_command(capsys, tmp_path, monk
                  ["--json", "library", "--library", str(lib), "list"]):
         code, out, _ = run(capsys, *argv)
         assert code == 0 and [p["title"] for p in json.loads(out)["patterns"]] == ["red"], argv
+
+
+def test_a_diffusion_size_an_offset_repeat_cannot_keep_exact_is_refused_with_exit_2(tmp_path, capsys):
+    """An SD 1.5 folder (its configs are all that is read before drawing): 576 px high is a multiple
+    of 64 but not of 128, so half-drop's offset would be half a pixel at the UNet's coarsest level."""
+    folder = tmp_path / "sd15"
+    for part, config in (("unet", {"block_out_channels": [320, 640, 1280, 1280], "cross_attention_dim": 768}),
+                         ("vae", {"block_out_channels": [128, 256, 512, 512]})):
+        (folder / part).mkdir(parents=True)
+        (folder / part / "config.json").write_text(json.dumps(config))
+    (folder / "model_index.json").write_text(json.dumps({"_class_name": "StableDiffusionPipeline"}))
+    base = ["generate", "--engine", "diffusion", "--model", str(folder), "--prompt", "linen", "--out", str(tmp_path)]
+    assert main([*base, "--repeat", "half-drop", "--size", "512x576"]) == 2
+    err = capsys.readouterr().err
+    assert "the height must be a multiple of 128 px for this repeat (try 512 or 640)" in err
+    assert "half of 576 px is 4.5 pixels" in err and len(err.strip().splitlines()) == 1
+    assert main([*base, "--repeat", "half-brick", "--size", "704x512"]) == 2
+    assert "the width must be a multiple of 128 px" in capsys.readouterr().err

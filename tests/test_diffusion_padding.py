@@ -6,6 +6,8 @@ downsampling) moves the decoded image by k x the VAE's scale factor, to float to
 each repeat's own lattice. Tiny models are built from configs, as diffusers' tests do.
 """
 
+from types import SimpleNamespace
+
 import pytest
 
 torch = pytest.importorskip("torch")
@@ -184,3 +186,61 @@ def test_a_channels_last_unet_pads_through_the_gather_and_keeps_its_picture(tiny
     assert torch.allclose(got, expected, atol=1e-5), float((got - expected).abs().max())
     convs = [m for m in unet.modules() if isinstance(m, torch.nn.Conv2d) and m.padding != (0, 0)]
     assert len(gathers) == len(convs)  # every padded convolution ran the gather
+
+
+# SD 1.5's depth: four resolution levels, three halvings (tiny channels, random weights)
+DEEP_UNET = dict(block_out_channels=(8, 8, 16, 16), layers_per_block=1, norm_num_groups=8, sample_size=16,
+                 in_channels=4, out_channels=4, cross_attention_dim=32, attention_head_dim=4,
+                 down_block_types=("CrossAttnDownBlock2D",) * 3 + ("DownBlock2D",),
+                 up_block_types=("UpBlock2D",) + ("CrossAttnUpBlock2D",) * 3)
+
+
+@pytest.fixture(scope="module")
+def deep():
+    torch.manual_seed(0)
+    unet = diffusers.UNet2DConditionModel(**DEEP_UNET).eval()
+    torch.manual_seed(2)
+    return unet, torch.randn(1, 7, 32), torch.randn(1, 4, 24, 24)
+
+
+def _moved_error(deep, repeat, h, w, shift):
+    """max |UNet(latents moved along the plane) - the UNet's output moved the same way|, padding on."""
+    unet, text, noise = deep
+    latents = noise[..., :h, :w].contiguous()
+    dx, dy = shift
+    apply_repeat_padding(unet, repeat)
+    try:
+        with torch.no_grad():
+            out = unet(latents, 10, encoder_hidden_states=text).sample
+            moved = unet(window(latents, repeat, dx, dy, w, h), 10, encoder_hidden_states=text).sample
+    finally:
+        restore_padding(unet)
+    return float((moved - window(out, repeat, dx, dy, w, h)).abs().max())
+
+
+@pytest.mark.parametrize("repeat", ["basic", "half-drop", "half-brick"])
+def test_every_repeat_is_exact_at_the_sizes_the_rule_accepts(deep, repeat):
+    """At SD 1.5's depth, a latent side of 16 (128 px) keeps every repeat exact: moving the latents by
+    a whole coarsest pixel (8 latent pixels) moves the UNet's output with them."""
+    from desktop.engine.diffusion.pipeline import unet_halvings
+    from desktop.repeat import check_steps
+
+    assert unet_halvings(SimpleNamespace(unet=deep[0])) == 3
+    check_steps(repeat, 16, 16, 3)  # accepted
+    for shift in ((8, 0), (0, 8), (8, 8)):
+        assert _moved_error(deep, repeat, 16, 16, shift) < 1e-4, shift
+
+
+@pytest.mark.parametrize("repeat,h,w", [("half-drop", 24, 16), ("half-brick", 16, 24)])
+def test_a_size_whose_coarsest_level_is_odd_is_refused_not_drawn_wrong(deep, repeat, h, w):
+    """24 latent pixels (192 px; SD 1.5's 576 px is the same case) halve to 3 at the coarsest level,
+    where half a tile is not a whole pixel: drawn anyway the repeat is off (the reason for the rule),
+    so the pipeline refuses it with one sentence before drawing."""
+    from desktop.engine.diffusion.pipeline import DiffusionRequest, check_request
+    from desktop.errors import UserError
+
+    assert _moved_error(deep, repeat, h, w, (8, 8)) > 1e-2  # what the old fallback drew
+    pipe = SimpleNamespace(unet=deep[0], vae_scale_factor=8)
+    with pytest.raises(UserError, match=r"must be a multiple of 128 px for this repeat \(try 128 or 256\)"):
+        check_request(pipe, DiffusionRequest("linen", repeat=repeat, width=w * 8, height=h * 8))
+    assert check_request(pipe, DiffusionRequest("linen", repeat=repeat, width=128, height=128)) == (16, 16)

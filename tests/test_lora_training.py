@@ -206,6 +206,24 @@ def test_training_sizes_keep_the_aspect_at_the_resolution():
     assert training_size(30, 30, 512, 64) == (512, 512)
 
 
+def test_training_puts_offset_tiles_on_sizes_their_repeat_keeps_exact():
+    """SD 1.5 (a VAE of scale 8, a UNet that halves 3 times): a half-drop tile's height is a multiple of
+    128, not only of 64, so its offset is a whole pixel at the UNet's coarsest level."""
+    from types import SimpleNamespace
+
+    from desktop.engine.diffusion.training import LoraTrainer
+    from desktop.repeat import Repeat
+
+    sd15 = SimpleNamespace(pipe=SimpleNamespace(unet=SimpleNamespace(config=SimpleNamespace(
+        block_out_channels=[320, 640, 1280, 1280])), vae_scale_factor=8))
+    sd15.multiple = LoraTrainer.multiple.fget(sd15)
+    steps = {r: LoraTrainer.multiples(sd15, r) for r in Repeat}
+    assert steps == {Repeat.BASIC: (64, 64), Repeat.MIRROR: (64, 64), Repeat.HALF_DROP: (64, 128),
+                     Repeat.HALF_BRICK: (128, 64)}
+    w, h = training_size(1152, 1152, 576, steps[Repeat.HALF_DROP])  # 576 px would be half a pixel off
+    assert (w, h) == (576, 512) and h % 128 == 0
+
+
 def _library_with_tiles(tmp_path, tiles):
     from desktop.engine.images import load_rgb, read_metadata
     from desktop.library import Library

@@ -136,3 +136,27 @@ def test_wrap_point_lands_in_the_tile_by_a_lattice_vector(kind):
         assert 0 <= wx < 8 and 0 <= wy < 6
         m, n = np.linalg.solve([[ax, bx], [ay, by]], [x - wx, y - wy])
         assert abs(m - round(m)) < 1e-9 and abs(n - round(n)) < 1e-9
+
+
+def test_offset_repeats_ask_whole_pixels_at_the_coarsest_level():
+    """SD 1.5 sees a tile at 1/8 (its VAE) and halves it 3 more times: a half-drop's H/2 is a whole
+    pixel at 1/64 only when H is a multiple of 128 px. Basic and mirror take any multiple of 8."""
+    from desktop.repeat import RepeatError, check_steps, size_steps, snap_to_step
+
+    assert size_steps("half-drop", 3, 8) == (8, 128) and size_steps("half-brick", 3, 8) == (128, 8)
+    assert size_steps("basic", 3, 8) == size_steps("mirror", 3, 8) == (8, 8)
+    assert size_steps("half-drop", 2, 8) == (8, 64)  # SDXL's UNet halves twice
+    assert size_steps("half-drop", 1, 2, least=8) == (8, 8)  # a tiny test model's offset is finer than 8
+    for side in (512, 640, 768, 896, 1024):
+        check_steps("half-drop", 520, side, 3, 8)
+        check_steps("half-brick", side, 520, 3, 8)
+    for side in (576, 704, 832, 960):  # multiples of 64 but not of 128: were silently wrong
+        check_steps("basic", side, side, 3, 8)
+        check_steps("mirror", side, side, 3, 8)
+        with pytest.raises(RepeatError, match=rf"height must be a multiple of 128 px .*\(try {side - 64} or {side + 64}\)"):
+            check_steps("half-drop", 512, side, 3, 8, "SD 1.5")
+        with pytest.raises(RepeatError, match="width must be a multiple of 128 px"):
+            check_steps("half-brick", side, 512, 3, 8)
+    with pytest.raises(RepeatError, match=r"multiple of 8 px for SD 1\.5: 516 is not"):
+        check_steps("basic", 516, 512, 3, 8, "SD 1.5")
+    assert [snap_to_step(v, 128) for v in (576, 575, 700, 20)] == [640, 512, 640, 128]

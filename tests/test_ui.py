@@ -969,3 +969,32 @@ def test_a_drop_of_a_file_gone_and_a_broken_one_says_why_without_a_dialog(window
                        " — broken.png: not a readable image (damaged, or not an image at all)")
     assert window.lib.count() == 0
     assert not (window.lib.quarantine / "moved-away.png.reason.txt").exists()
+
+
+def test_the_briefs_size_fields_offer_only_sizes_the_repeat_and_model_keep_exact(window, qtbot, tmp_path):
+    """With an SD 1.5 model and half-drop, the height moves in 128 px steps and a typed 576 becomes
+    640 when the field is left; half-brick does the same for the width; basic takes multiples of 8."""
+    folder = tmp_path / "sd15"
+    for part, channels in (("unet", [320, 640, 1280, 1280]), ("vae", [128, 256, 512, 512])):
+        (folder / part).mkdir(parents=True)
+        (folder / part / "config.json").write_text(json.dumps({"block_out_channels": channels}))
+    brief = window.brief
+    brief.set_models([("house", "SD 1.5", "sd15", str(folder))])
+    brief.engine.setCurrentIndex(brief.engine.findData("house"))
+    brief.repeat.setCurrentIndex(brief.repeat.findData("half-drop"))
+    assert (brief.width_spin.step, brief.height_spin.step) == (8, 128)
+    assert brief.height_spin.value() % 128 == 0 and brief.height_spin.singleStep() == 128
+    brief.height_spin.setFocus()
+    brief.height_spin.lineEdit().selectAll()
+    qtbot.keyClicks(brief.height_spin.lineEdit(), "576")
+    qtbot.keyClick(brief.height_spin, Qt.Key_Tab)  # leaving the field puts a size between two on the nearest
+    assert brief.height_spin.value() == 640
+    brief.repeat.setCurrentIndex(brief.repeat.findData("half-brick"))
+    assert (brief.width_spin.step, brief.height_spin.step) == (128, 8)
+    brief.width_spin.setValue(700)  # set from elsewhere (an opened brief): put on a valid size once the steps change
+    brief.repeat.setCurrentIndex(brief.repeat.findData("basic"))
+    assert brief.width_spin.value() == 704  # the nearest multiple of 8
+    brief.repeat.setCurrentIndex(brief.repeat.findData("half-brick"))
+    assert brief.width_spin.value() == 768  # of 128
+    brief.engine.setCurrentIndex(brief.engine.findData("procedural"))
+    assert (brief.width_spin.step, brief.height_spin.step) == (2, 1)  # half a tile is a whole pixel

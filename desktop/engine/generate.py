@@ -78,6 +78,7 @@ class GenerateRequest:
         model, loras = None, []
         if self.engine != "procedural":
             from desktop.engine.diffusion import loras as lora_files
+            from desktop.engine.diffusion.families import check_model_size
             from desktop.engine.diffusion.metadata import scheduler_key
             from desktop.engine.diffusion.padding import check_axes
             from desktop.engine.diffusion.pipeline import SCHEDULERS
@@ -96,6 +97,7 @@ class GenerateRequest:
                 raise UserError("a diffusion model needs a prompt")
             if int(self.width) % 8 or int(self.height) % 8:
                 raise UserError("diffusion sizes must be multiples of 8")
+            check_model_size(model.family, model.location, repeat, int(self.width), int(self.height))
             if scheduler_key(self.scheduler) not in SCHEDULERS:  # a key, or A1111's name ("Euler a")
                 raise UserError(f"unknown scheduler '{self.scheduler}' (choose one of {', '.join(SCHEDULERS)}, "
                                 "or A1111's name for one)")

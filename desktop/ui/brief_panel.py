@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 
 from PySide6.QtCore import QSize, Qt, Signal
-from PySide6.QtGui import QColor, QPainter
+from PySide6.QtGui import QColor, QPainter, QValidator
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -29,12 +29,41 @@ from desktop.engine.generate import GenerateRequest
 from desktop.engine.procedural import STYLES, Param, Style
 from desktop.errors import UserError
 from desktop.palettes import Palette, load_named, palette_names, parse_palette
-from desktop.repeat import Repeat
+from desktop.repeat import Repeat, size_steps, snap_to_step
 from desktop.ui.theme import error_label
 
 CUSTOM = "Custom"
 # what the file dialog of an image option offers, where not every image will do
 _IMAGE_FILES = {"motif_path": "Images with transparency (*.png *.webp *.tif *.tiff)"}
+
+
+class SizeSpin(QSpinBox):
+    """A tile side in pixels that takes only multiples of its step: the arrows move between them, and
+    a typed size between two is put on the nearest when the field is left."""
+
+    def __init__(self):
+        super().__init__()
+        self.step = 1
+        self.setRange(16, 8192)
+        self.setSingleStep(64)
+        self.setValue(1024)
+        self.setSuffix(" px")
+
+    def set_step(self, step: int) -> None:
+        self.step = max(1, int(step))
+        self.setSingleStep(max(64, self.step))
+        if self.value() % self.step:
+            self.setValue(snap_to_step(self.value(), self.step))
+
+    def validate(self, text: str, pos: int):
+        state, text, pos = super().validate(text, pos)
+        if state == QValidator.State.Acceptable and self.valueFromText(text) % self.step:
+            state = QValidator.State.Intermediate
+        return state, text, pos
+
+    def fixup(self, text: str) -> str:
+        digits = "".join(ch for ch in text if ch.isdigit())
+        return self.textFromValue(snap_to_step(int(digits), self.step)) if digits else text
 
 
 class SwatchStrip(QWidget):
@@ -95,6 +124,7 @@ class BriefPanel(QWidget):
         self._option_widgets: dict[str, QWidget] = {}
         self._image_parent: tuple[str, int] | None = None  # a library pattern's file an image option names
         self._families: dict[str, str] = {}  # diffusion model name -> family
+        self._locations: dict[str, str] = {}  # and -> where its files are
 
         self.engine = QComboBox()
         self.engine.addItem("Procedural (no GPU needed)", "procedural")
@@ -230,6 +260,7 @@ class BriefPanel(QWidget):
         form.addRow("", self.size_advice)
         self.width_spin.valueChanged.connect(self._advise_size)
         self.height_spin.valueChanged.connect(self._advise_size)
+        self.repeat.currentIndexChanged.connect(self._apply_size_steps)
         seed_row = QHBoxLayout()
         seed_row.addWidget(self.seed, 1)
         seed_row.addWidget(dice)
@@ -268,13 +299,26 @@ class BriefPanel(QWidget):
         self._palette_chosen()
 
     @staticmethod
-    def _size_spin() -> QSpinBox:
-        spin = QSpinBox()
-        spin.setRange(16, 8192)
-        spin.setSingleStep(64)
-        spin.setValue(1024)
-        spin.setSuffix(" px")
-        return spin
+    def _size_spin() -> SizeSpin:
+        return SizeSpin()
+
+    def _apply_size_steps(self) -> None:
+        """Sizes the chosen repeat and engine keep exact: a diffusion model's half-drop height (half-brick
+        width) is a multiple of twice its coarsest level (SD 1.5: 128 px), every diffusion side of 8."""
+        from desktop.engine.diffusion.families import VAE_SCALE, model_levels
+
+        if not hasattr(self, "height_spin"):  # the engine list is filled before the size fields exist
+            return
+        repeat = self.repeat.currentData() or "basic"
+        if self.engine.currentData() == "procedural":
+            steps = size_steps(repeat, 0, 1)  # half a tile must be a whole pixel
+        else:
+            family, location = self._families.get(self.engine.currentData(), ""), self._locations.get(
+                self.engine.currentData(), "")
+            halvings, scale = model_levels(family, location) or (0, VAE_SCALE)
+            steps = size_steps(repeat, halvings, scale, least=8)
+        self.width_spin.set_step(steps[0])
+        self.height_spin.set_step(steps[1])
 
     # -- style options ---------------------------------------------------------------------
     def current_style(self) -> Style:
@@ -543,15 +587,16 @@ class BriefPanel(QWidget):
             out["print"]["print_size_in"] = [side, round(side * ratio, 2)]
         return out
 
-    def set_models(self, models: list[tuple[str, str, str]]) -> None:
-        """Registered diffusion models as (name, label: its family and whether it is missing, family),
-        after the procedural engine."""
+    def set_models(self, models: list[tuple[str, str, str, str]]) -> None:
+        """Registered diffusion models as (name, label: its family and whether it is missing, family,
+        location), after the procedural engine."""
         current = self.engine.currentData()
         self.engine.blockSignals(True)
         while self.engine.count() > 1:
             self.engine.removeItem(1)
-        self._families = {name: family for name, _, family in models}
-        for name, text, _ in models:
+        self._families = {name: family for name, _, family, _ in models}
+        self._locations = {name: location for name, _, _, location in models}
+        for name, text, _, _ in models:
             self.engine.addItem(f"{name} ({text})", name)
         self.engine.setCurrentIndex(max(0, self.engine.findData(current)))
         self.engine.blockSignals(False)
@@ -563,6 +608,7 @@ class BriefPanel(QWidget):
         self.options_box.setVisible(not diffusion)
         self.style_combo.setEnabled(not diffusion)
         self.loras.set_model_family(self._families.get(self.engine.currentData(), ""))
+        self._apply_size_steps()
         self._advise_size()
 
     def _advise_size(self) -> None:

@@ -934,7 +934,7 @@ class MainWindow(QMainWindow):
         except UserError as exc:
             self.statusBar().showMessage(str(exc), 10_000)
             entries = []
-        self.brief.set_models([(e.name, label(e), e.family) for e in entries])
+        self.brief.set_models([(e.name, label(e), e.family, e.location) for e in entries])
 
     def show_models(self) -> None:
         if self._models is None:

@@ -112,6 +112,45 @@ def family_of_folder(folder: Path) -> str:
     return "sd15" if unet else "unknown"
 
 
+# How many times each family's UNet halves its latents (SD 1.5: 4 resolution levels, SDXL: 3).
+UNET_HALVINGS = {"sd15": 3, "sdxl": 2}
+VAE_SCALE = 8
+
+
+def _config(location: str, part: str) -> dict:
+    try:
+        config = json.loads((Path(location) / part / "config.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError, TypeError):
+        return {}
+    return config if isinstance(config, dict) else {}
+
+
+def model_levels(family: str, location: str = "") -> tuple[int, int] | None:
+    """(how many times the UNet halves its latents, the VAE's scale) of a model: from a diffusers
+    folder's configs (cheap, nothing loaded), else its family's; None when neither says."""
+    unet, vae = _config(location, "unet"), _config(location, "vae")
+    try:
+        halvings = max(0, len(unet["block_out_channels"]) - 1)
+    except (KeyError, TypeError):
+        halvings = UNET_HALVINGS.get(family)
+    if halvings is None:
+        return None
+    try:
+        scale = 2 ** max(0, len(vae["block_out_channels"]) - 1)
+    except (KeyError, TypeError):
+        scale = VAE_SCALE
+    return halvings, scale
+
+
+def check_model_size(family: str, location: str, repeat: str, width: int, height: int) -> None:
+    """Refuse, in one sentence, a size at which the model's UNet cannot keep the repeat exact."""
+    from desktop.repeat import check_steps
+
+    levels = model_levels(family, location)
+    if levels is not None:
+        check_steps(repeat, width, height, *levels, FAMILY_NAMES.get(family, "this model"), least=8)
+
+
 def size_advice(family: str, width: int, height: int) -> str:
     """A sentence when a tile's size is far from what the family draws well at; "" when it is fine."""
     side = TRAINED_SIDE.get(family)

@@ -23,7 +23,7 @@ from desktop.engine.diffusion.metadata import scheduler_key
 from desktop.engine.diffusion.padding import repeat_padding
 from desktop.engine.diffusion.previews import LatentFactors, PreviewStream
 from desktop.errors import UserError
-from desktop.repeat import check_size, parse_repeat
+from desktop.repeat import check_size, check_steps, parse_repeat
 
 
 @dataclass
@@ -201,6 +201,13 @@ def warn(ctx, warnings: list[str], message: str, step: int = 0, total: int | Non
         ctx.progress(step, total, message)
 
 
+def unet_halvings(pipe) -> int:
+    """How many times the pipeline's UNet halves its latents (one fewer than its resolution levels)."""
+    unet = getattr(pipe, "unet", None)
+    channels = getattr(getattr(unet, "config", None), "block_out_channels", None)
+    return max(0, len(channels) - 1) if channels else 0
+
+
 def check_request(pipe, request: DiffusionRequest) -> tuple[int, int]:
     """Validate the request against the model; returns the latent size (w, h)."""
     from desktop.engine.diffusion.padding import check_axes
@@ -209,9 +216,8 @@ def check_request(pipe, request: DiffusionRequest) -> tuple[int, int]:
     check_size(repeat, request.width, request.height)
     check_axes(repeat, request.axes)
     scale = getattr(pipe, "vae_scale_factor", 8)
-    multiple = max(8, scale)  # diffusers itself asks for multiples of 8
-    if request.width % multiple or request.height % multiple:
-        raise UserError(f"width and height must be multiples of {multiple} for this model")
+    # diffusers itself asks for multiples of 8; an offset repeat asks more of the UNet's coarsest level
+    check_steps(repeat, request.width, request.height, unet_halvings(pipe), scale, least=8)
     if request.vae_tiling not in ("auto", "on", "off"):
         raise UserError(f"VAE tiling is auto, on or off, not '{request.vae_tiling}'")
     if not 1 <= request.batch_size <= 64:

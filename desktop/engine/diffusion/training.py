@@ -134,11 +134,12 @@ def output_path(request: TrainingRequest) -> Path:
     return path
 
 
-def training_size(width: int, height: int, resolution: int, multiple: int) -> tuple[int, int]:
-    """The tile's aspect at about resolution² pixels, each side a multiple of `multiple`."""
+def training_size(width: int, height: int, resolution: int, multiple: int | tuple[int, int]) -> tuple[int, int]:
+    """The tile's aspect at about resolution² pixels, each side a multiple of `multiple` (one for both
+    sides, or (for the width, for the height))."""
+    mx, my = (multiple, multiple) if isinstance(multiple, int) else multiple
     scale = resolution / math.sqrt(width * height)
-    return (max(multiple, round(width * scale / multiple) * multiple),
-            max(multiple, round(height * scale / multiple) * multiple))
+    return max(mx, round(width * scale / mx) * mx), max(my, round(height * scale / my) * my)
 
 
 def shifted(latents, repeat: Repeat, dx: int, dy: int):
@@ -194,6 +195,16 @@ class LoraTrainer:
         blocks = len(self.pipe.unet.config.block_out_channels)
         return int(getattr(self.pipe, "vae_scale_factor", 8)) * 2 ** (blocks - 1)
 
+    def multiples(self, repeat: Repeat) -> tuple[int, int]:
+        """(width, height) multiples for a tile of this repeat: `multiple`, and for a half-drop's
+        height (a half-brick's width) twice that, so the offset is a whole pixel at the UNet's
+        coarsest level (desktop.repeat.size_steps)."""
+        from desktop.repeat import size_steps
+
+        blocks = len(self.pipe.unet.config.block_out_channels)
+        steps = size_steps(repeat, blocks - 1, int(getattr(self.pipe, "vae_scale_factor", 8)))
+        return math.lcm(self.multiple, steps[0]), math.lcm(self.multiple, steps[1])
+
     def prepare(self, ctx=None) -> None:
         """Encode every caption and tile once (frozen encoders), then attach the LoRA."""
         import torch
@@ -221,8 +232,8 @@ class LoraTrainer:
             repeat = parse_repeat(item.get("repeat") or "basic")
             try:
                 image = load_rgb(item["file"])
-                w, h = training_size(image.shape[1], image.shape[0], resolution, self.multiple)
-                image = wrap_resize(image, repeat.value, w, h)  # refuses a size the repeat cannot take
+                w, h = training_size(image.shape[1], image.shape[0], resolution, self.multiples(repeat))
+                image = wrap_resize(image, repeat.value, w, h)  # resized through its repeat
             except (OSError, ValueError, UserError, KeyError) as exc:
                 reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
                 self.skipped.append({"file": str(item.get("file", "")), "reason": reason})
