@@ -131,7 +131,7 @@ def test_hashing_reports_progress_and_can_be_stopped(registry, tmp_path):
     folder = tmp_path / "model"
     (folder / "unet").mkdir(parents=True)
     (folder / "model_index.json").write_text(json.dumps({"_class_name": "StableDiffusionPipeline"}))
-    (folder / "unet" / "weights.bin").write_bytes(os.urandom(3 * module.BLOCK + 5))
+    (folder / "unet" / "weights.safetensors").write_bytes(os.urandom(3 * module.BLOCK + 5))
     seen = []
     entry = registry.add(str(folder), progress=lambda done, total: seen.append((done, total)))
     total = sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
@@ -291,3 +291,36 @@ def test_a_list_from_a_later_version_is_read_and_a_damaged_one_is_refused(regist
         registry.path.write_text(json.dumps(damaged))
         with pytest.raises(UserError, match="damaged"):
             registry.entries()
+
+
+def test_a_folder_of_pickle_weights_goes_through_the_same_gate(registry, tmp_path):
+    """The side door: a diffusers folder whose weights are .bin loaded without --trust-pickle."""
+    pytest.importorskip("diffusers")
+    from desktop.engine.diffusion.pipeline import load_pipeline
+    from desktop.engine.diffusion.registry import verify_trusted_pickle
+    from tiny_sd import tiny_pipeline
+
+    folder = tmp_path / "old-style"
+    tiny_pipeline(tmp_path / "src").save_pretrained(folder, safe_serialization=False)
+    assert list(folder.rglob("*.bin"))  # the UNet and VAE (transformers 5 writes its text encoder as safetensors)
+    with pytest.raises(UserError, match=r"old-style/.*\.bin is a pickle file, which can run code .*--trust-pickle"):
+        registry.add(str(folder))
+    assert registry.entries() == []
+    with pytest.raises(UserError, match="is a pickle file"):  # nor straight from the folder
+        load_pipeline(folder)
+    entry = registry.add(str(folder), trust_pickle=True)
+    assert entry.trusted_pickle and entry.kind == "diffusers-folder"
+    verify_trusted_pickle(entry)
+    assert load_pipeline(folder, trust_pickle=True).unet is not None
+    with open(next(folder.rglob("*.bin")), "ab") as fh:  # changed since it was trusted
+        fh.write(b"\0")
+    with pytest.raises(UserError, match="changed since it was added"):
+        verify_trusted_pickle(entry)
+
+
+def test_a_folder_of_safetensors_is_not_asked_to_be_trusted(registry, tmp_path):
+    pytest.importorskip("diffusers")
+    from tiny_sd import tiny_pipeline
+
+    tiny_pipeline(tmp_path / "src").save_pretrained(tmp_path / "modern")
+    assert not registry.add(str(tmp_path / "modern")).trusted_pickle

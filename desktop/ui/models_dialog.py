@@ -244,12 +244,13 @@ class ModelsDialog(QDialog):
             self.add(text.strip())
 
     def add(self, location: str) -> None:
-        """Add a model in the background, after asking about a pickle file."""
-        from desktop.engine.diffusion.registry import PICKLE_SUFFIXES
+        """Add a model in the background, after asking about a pickle file (or a folder holding some)."""
+        from desktop.engine.diffusion.families import PICKLE_SUFFIXES, folder_pickles
 
         path = Path(location)
         trust = False
-        if path.is_file() and path.suffix.lower() in PICKLE_SUFFIXES:
+        pickled = (path.is_file() and path.suffix.lower() in PICKLE_SUFFIXES) or (path.is_dir() and folder_pickles(path))
+        if pickled:
             if not self.confirm_pickle(path):
                 self.status.setText(f"{path.name} was not added.")
                 return
@@ -271,9 +272,12 @@ class ModelsDialog(QDialog):
             self._show_busy()
 
     def confirm_pickle(self, path: Path) -> bool:
+        from desktop.engine.diffusion.families import folder_pickles
+
+        what = (f"{path.name} holds pickle files ({', '.join(p.name for p in folder_pickles(path)[:3])})"
+                if path.is_dir() else f"{path.name} is a pickle file")
         box = QMessageBox(QMessageBox.Warning, "Trust this file?",
-                          f"{path.name} is a pickle file. Pickle files can run code when they are opened.",
-                          QMessageBox.NoButton, self)
+                          f"{what}. Pickle files can run code when they are opened.", QMessageBox.NoButton, self)
         box.setInformativeText("Tessera reads it as tensors only (weights_only=True) and refuses anything else, "
                                "but add it only if you trust where it came from. A .safetensors file "
                                "has no such risk.")

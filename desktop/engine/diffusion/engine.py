@@ -127,7 +127,11 @@ class DiffusionEngine:
 
             pipe = load_single_file(entry, device=device, dtype=dtype, config=options.config)
         else:
-            pipe = load_pipeline(entry.location, device=device, dtype=dtype)
+            if entry.trusted_pickle:  # a folder with pickle weights: trusted when added, and unchanged since
+                from desktop.engine.diffusion.registry import verify_trusted_pickle
+
+                verify_trusted_pickle(entry)
+            pipe = load_pipeline(entry.location, device=device, dtype=dtype, trust_pickle=entry.trusted_pickle)
         engine = cls(pipe, entry.family, entry.name, entry.sha256, warnings)
         engine._tune(device, options)
         engine.use_taesd()

@@ -81,6 +81,28 @@ def dropped_kind(path: Path) -> str:
     return "lora" if is_lora(keys) else "model"
 
 
+PICKLE_SUFFIXES = {".ckpt", ".pt", ".pth", ".bin", ".pkl", ".pickle"}  # unpickling can run code
+
+
+def pickle_message(name: str) -> str:
+    return (f"{name} is a pickle file, which can run code when it is loaded; add it with --trust-pickle "
+            "only if you trust where it came from (it is then read with weights_only=True)")
+
+
+def folder_pickles(folder: Path) -> list[Path]:
+    """The pickle files anywhere in a model folder (every component's weights, links included)."""
+    return sorted(p for p in folder.rglob("*") if p.suffix.lower() in PICKLE_SUFFIXES and p.is_file())
+
+
+def refuse_untrusted_pickles(folder: Path, trusted: bool) -> bool:
+    """Refuse a folder with pickle weights that the user did not trust, as a pickle file is refused;
+    whether it holds any."""
+    found = folder_pickles(folder)
+    if found and not trusted:
+        raise UserError(pickle_message(f"{folder.name}/{found[0].relative_to(folder)}"))
+    return bool(found)
+
+
 def refuse_code(folder: Path) -> None:
     """A model folder that ships Python (a custom pipeline or component) is refused: loading it
     would mean running that code, and Tessera runs no code that comes with a model."""

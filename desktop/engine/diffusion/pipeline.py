@@ -62,8 +62,10 @@ def diffusers_quiet(level: int) -> Iterator[None]:
         diffusers_logging.set_verbosity(before)
 
 
-def load_pipeline(location: str | Path, device: str = "cpu", dtype: str = "float32"):
-    """A diffusers folder (or, when online, a hub id) as a StableDiffusionPipeline, offline first."""
+def load_pipeline(location: str | Path, device: str = "cpu", dtype: str = "float32", trust_pickle: bool = False):
+    """A diffusers folder (or, when online, a hub id) as a StableDiffusionPipeline, offline first.
+    Pickle weights (.bin, .ckpt, ...) are read only from a folder the user trusted, and then with
+    safetensors preferred; otherwise only .safetensors are read."""
     import torch
     from diffusers import DiffusionPipeline
 
@@ -72,12 +74,14 @@ def load_pipeline(location: str | Path, device: str = "cpu", dtype: str = "float
     torch_dtype = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}[dtype]
     local = Path(str(location)).exists()
     if local:
-        from desktop.engine.diffusion.families import refuse_code
+        from desktop.engine.diffusion.families import refuse_code, refuse_untrusted_pickles
 
         refuse_code(Path(str(location)))  # checked when added too; files may have come since
+        refuse_untrusted_pickles(Path(str(location)), trust_pickle)
     try:
         with diffusers_quiet(logging.ERROR):  # not "couldn't connect to the Hub" before the message below
             pipe = DiffusionPipeline.from_pretrained(str(location), dtype=torch_dtype,
+                                                     use_safetensors=None if trust_pickle else True,
                                                      local_files_only=local or not downloads_allowed())
     except (OSError, ValueError) as exc:
         text = str(exc)

@@ -24,10 +24,16 @@ from pathlib import Path
 from typing import Any
 
 from desktop.config import atomic_write_bytes
-from desktop.engine.diffusion.families import FAMILY_NAMES, family_of_folder, family_of_weights
+from desktop.engine.diffusion.families import (
+    FAMILY_NAMES,
+    PICKLE_SUFFIXES,
+    family_of_folder,
+    family_of_weights,
+    pickle_message,
+    refuse_untrusted_pickles,
+)
 from desktop.errors import UserError
 
-PICKLE_SUFFIXES = {".ckpt", ".pt", ".pth", ".bin"}
 HF_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
 BLOCK = 4 << 20
 STAMP_VERSION = 2  # a stamp of another shape (1: count, size, latest mtime) makes the model hashed once more
@@ -149,15 +155,14 @@ def describe_location(location: str, name: str | None = None, trust_pickle: bool
     else is refused here rather than when it is first used."""
     path = Path(location).expanduser()
     if path.is_dir():
+        pickled = refuse_untrusted_pickles(path, trust_pickle)  # the same gate as a pickle file's
         family, stamp = family_of_folder(path), fingerprint(str(path))  # the stamp before the hash
         return ModelEntry(name or path.name, "diffusers-folder", str(path.resolve()), family,
-                          _sha256_folder(path, progress), str(path), stamp=stamp)
+                          _sha256_folder(path, progress), str(path), trusted_pickle=pickled, stamp=stamp)
     if path.is_file():
         suffix = path.suffix.lower()
         if suffix in PICKLE_SUFFIXES and not trust_pickle:
-            raise UserError(f"{path.name} is a pickle file, which can run code when it is loaded; "
-                            "add it with --trust-pickle only if you trust where it came from "
-                            "(it is then read with weights_only=True)")
+            raise UserError(pickle_message(path.name))
         if suffix == ".safetensors":
             header = safetensors_header(path)[0]
             family = family_of_weights(path.name, {k: list(v.get("shape", [])) for k, v in header.items()
@@ -344,11 +349,13 @@ class ModelRegistry:
 
 
 def verify_trusted_pickle(entry: ModelEntry) -> None:
-    """A pickle checkpoint is read only if the user trusted it and it has not changed since."""
+    """A pickle checkpoint (or a folder holding pickles) is read only if the user trusted it and it has
+    not changed since."""
     path = Path(entry.location)
     if not entry.trusted_pickle:
         raise UserError(f"{path.name} is a pickle file that was never trusted")
-    if _sha256_file(path) != entry.sha256:
+    sha = _sha256_folder(path) if path.is_dir() else _sha256_file(path)
+    if sha != entry.sha256:
         raise UserError(f"{path.name} changed since it was added (its sha256 differs); add it again to use it")
 
 
