@@ -97,12 +97,17 @@ def test_to_basic_gives_a_plain_grid_tile(kind, shape):
     assert np.array_equal(R.repeat_view(basic, "basic", 3, 3), plane)
 
 
+@pytest.mark.parametrize("x0,y0", [(-13, -7), (29, 17), (0, 0), (-3, 40)])
 @pytest.mark.parametrize("kind", REPEATS)
-def test_placements_paint_the_same_plane_as_the_lookup(kind):
+def test_placements_paint_the_same_plane_as_the_lookup(kind, x0, y0):
     t = tile(6, 8)
-    x0, y0, w, h = -13, -7, 40, 30
+    w, h = 40, 30
     canvas = np.full((h, w, 3), -1.0, np.float32)
-    for spot in R.placements(kind, 8, 6, x0, y0, x0 + w, y0 + h):
+    spots = R.placements(kind, 8, 6, x0, y0, x0 + w, y0 + h)
+    for spot in spots:  # each one is needed: it covers part of the rectangle, not only touches it
+        assert spot.x < x0 + w and spot.x + 8 > x0 and spot.y < y0 + h and spot.y + 6 > y0, spot
+    assert len({(s.x, s.y) for s in spots}) == len(spots)
+    for spot in spots:
         img = t[:, ::-1] if spot.flip_x else t
         img = img[::-1] if spot.flip_y else img
         for yy in range(6):
@@ -114,16 +119,61 @@ def test_placements_paint_the_same_plane_as_the_lookup(kind):
 
 
 def test_unsupported_sizes_are_explained():
-    with pytest.raises(UserError, match="height must be even"):
+    with pytest.raises(UserError, match=r"height must be even: 63 is odd \(try 62 or 64\)"):
         R.check_size("half-drop", 64, 63)
-    with pytest.raises(UserError, match="width must be even"):
+    with pytest.raises(UserError, match=r"width must be even: 63 is odd \(try 62 or 64\)"):
         R.check_size("half-brick", 63, 64)
     with pytest.raises(UserError, match="8192"):
         R.check_size("basic", 9000, 64)
+    R.check_size("basic", 8192, 8192)  # the limit itself is allowed, one more is not
+    for size in ((8193, 64), (64, 8193)):
+        with pytest.raises(UserError, match=r"8193x64 is over|64x8193 is over"):
+            R.check_size("basic", *size)
+    R.check_size("basic", 2, 2)
+    for size in ((1, 5), (5, 1)):
+        with pytest.raises(UserError, match=rf"at least 2x2 pixels, not {size[0]}x{size[1]}"):
+            R.check_size("basic", *size)
     with pytest.raises(UserError, match="unknown repeat"):
         R.parse_repeat("diagonal")
     R.check_size("half-drop", 63, 64)  # odd width is fine for half-drop
     assert R.parse_repeat("half_drop") is R.Repeat.HALF_DROP
+
+
+@pytest.mark.parametrize("name,repeat", [
+    ("half_drop", "half-drop"), ("Half Drop", "half-drop"), ("halfdrop", "half-drop"), ("drop", "half-drop"),
+    ("HalfBrick", "half-brick"), ("half brick", "half-brick"), ("brick", "half-brick"), ("  MIRROR ", "mirror"),
+    ("full-drop", "basic"), ("full drop", "basic"), ("grid", "basic"), ("block", "basic"), (R.Repeat.MIRROR, "mirror")])
+def test_the_names_people_use_for_repeats(name, repeat):
+    assert R.parse_repeat(name) is R.Repeat(repeat)
+
+
+def test_lookups_are_whole_pixels_whatever_the_coordinates_were_given_as():
+    tx, ty = R.plane_to_tile("half-drop", 8, 6, np.array([9.0, -1.0]), np.array([2.0, 0.0]))
+    assert tx.dtype.kind == ty.dtype.kind == "i" and tx.tolist() == [1, 7] and ty.tolist() == [5, 3]
+
+
+def test_the_geometry_works_on_any_two_adjacent_axes():
+    """A channels-first array (C, H, W) with axes=(1, 2), and a torch tensor's default last two axes."""
+    t = tile(6, 8)  # (H, W, C)
+    first = np.ascontiguousarray(np.moveaxis(t, -1, 0))
+    for kind in REPEATS:
+        assert np.array_equal(R.pad(first, (1, 2, 3, 4), kind, axes=(1, 2)),
+                              np.moveaxis(R.pad(t, (1, 2, 3, 4), kind), -1, 0))
+        assert np.array_equal(R.repeat_view(first, kind, 2, 3, axes=(1, 2)),
+                              np.moveaxis(R.repeat_view(t, kind, 2, 3), -1, 0))
+        assert np.array_equal(R.to_basic(first, kind, axes=(1, 2)), np.moveaxis(R.to_basic(t, kind), -1, 0))
+        chw = torch.from_numpy(first)  # torch: (C, H, W), the last two axes by default
+        assert torch.equal(R.pad(chw, 2, kind), torch.from_numpy(np.ascontiguousarray(np.moveaxis(R.pad(t, 2, kind), -1, 0))))
+    with pytest.raises(ValueError, match=r"^the height axis must come just before the width axis$"):
+        R.window(t, "basic", 0, 0, 2, 2, axes=(0, 2))
+
+
+def test_the_lattice_translations_reach_every_way():
+    for kind in REPEATS:
+        moves = {tuple(v) for v in R.translates(kind, 8, 6, reach=2)}
+        assert len(moves) == 25 and all((-x, -y) in moves for x, y in moves)
+    assert {tuple(v) for v in R.translates("half-brick", 8, 6, reach=1)} == {
+        (m * 8 + n * 4.0, n * 6.0) for m in (-1, 0, 1) for n in (-1, 0, 1)}
 
 
 @pytest.mark.parametrize("kind", ["basic", "half-drop", "half-brick"])
