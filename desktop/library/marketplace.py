@@ -89,7 +89,7 @@ def check_login(url: str, token: str) -> None:
     parsed = parse_url(url.strip())
     if parsed.scheme not in ("http", "https") or not parsed.host:
         raise UserError(f"the marketplace address must be an http(s) URL, not '{url}'")
-    if parsed.scheme == "http" and parsed.host not in ("127.0.0.1", "localhost", "::1"):
+    if parsed.scheme == "http" and parsed.host.strip("[]") not in ("127.0.0.1", "localhost", "::1"):  # [::1]
         raise UserError("the marketplace address must use https (a token must not travel in the clear)")
     if not token.strip():
         raise UserError("the marketplace token is empty")

@@ -1,0 +1,200 @@
+"""The marketplace client against a loopback marketplace: what it sends, how it reads each answer,
+which failures it retries and how often, how long it waits, and where its login comes from."""
+
+import json
+import stat
+import time
+
+import pytest
+
+from desktop.errors import UserError
+from desktop.library.marketplace import (
+    Account,
+    Marketplace,
+    NotAllowed,
+    Offline,
+    Refused,
+    check_login,
+    load_account,
+    save_account,
+    working_offline,
+)
+from loopback_market import LoopbackMarket
+
+
+@pytest.fixture
+def market(monkeypatch):
+    monkeypatch.delenv("TESSERA_OFFLINE", raising=False)  # a loopback marketplace is this machine
+    served = LoopbackMarket()
+    yield served
+    served.close()
+
+
+def client(market, retries=0, **kw):
+    return Marketplace(Account(market.url, market.token), retries=retries, backoff=kw.pop("backoff", 0), **kw)
+
+
+def test_a_publish_sends_the_image_its_metadata_and_mockups_as_the_api_says(market):
+    listing = client(market).publish(b"\x89PNG", "tile.png", {"title": "Gold", "a": 1}, key="tessera-abc",
+                                     files={"mockup_mug": ("mug.jpg", b"jpeg", "image/jpeg")})
+    assert listing == {"id": "L1", "url": "https://market.test/p/1"}
+    (sent,) = market.requests
+    assert (sent["method"], sent["path"]) == ("POST", "/v1/patterns")
+    headers = sent["headers"]
+    assert headers["Authorization"] == "Bearer secret" and headers["Idempotency-Key"] == "tessera-abc"
+    assert headers["Accept"] == "application/json" and headers["User-Agent"] == "Tessera"
+    assert sent["names"] == {"image": "tile.png", "metadata": "metadata.json", "mockup_mug": "mug.jpg"}
+    assert sent["types"] == {"image": "image/png", "metadata": "application/json", "mockup_mug": "image/jpeg"}
+    assert sent["raw_metadata"] == b'{"a": 1, "title": "Gold"}'  # keys sorted: the same listing, the same bytes
+    client(market).publish(b"jpeg", "tile.jpg", {}, key="tessera-def")
+    assert market.requests[-1]["types"]["image"] == "image/jpeg"
+
+
+def test_whoami_asks_the_me_route(market):
+    assert client(market).whoami() == {"name": "Studio Nine"}
+    assert [(r["method"], r["path"]) for r in market.requests] == [("GET", "/v1/me")]
+    with pytest.raises(NotAllowed, match="refused the token"):
+        Marketplace(Account(market.url, "wrong"), retries=0).whoami()
+
+
+@pytest.mark.parametrize("status", [401, 403])
+def test_a_refused_token_stops_publishing_and_says_how_to_log_in(market, status):
+    market.script = [{"status": status, "retry_after": None}]
+    with pytest.raises(NotAllowed) as caught:
+        client(market).publish(b"png", "a.png", {}, key="k")
+    assert str(caught.value) == (f"127.0.0.1 refused the token (scripted {status}): log in again with "
+                                 "'tessera publish login URL' or Library ▸ Marketplace login…")
+
+
+@pytest.mark.parametrize("status", [400, 404, 413, 415, 422, 430])
+def test_a_refusal_is_this_patterns_alone(market, status):
+    market.script = [{"status": status, "retry_after": None}]
+    with pytest.raises(Refused, match=rf"^127\.0\.0\.1 refused it: scripted {status}$"):
+        client(market).publish(b"png", "a.png", {}, key="k")
+
+
+@pytest.mark.parametrize("status", [429, 500, 501, 502, 503, 504])
+def test_a_busy_answer_leaves_the_pattern_queued(market, status):
+    market.script = [{"status": status, "retry_after": None}]
+    with pytest.raises(Offline, match=rf"is busy \({status} scripted {status}\); it will be tried again"):
+        client(market).publish(b"png", "a.png", {}, key="k")
+
+
+@pytest.mark.parametrize("status,retried", [(429, True), (500, True), (501, False), (502, True), (503, True),
+                                            (504, True)])
+def test_busy_answers_are_retried_and_others_are_not(market, status, retried):
+    market.script = [{"status": status, "retry_after": None}]
+    if retried:
+        assert client(market, retries=1).publish(b"png", "a.png", {}, key="k")["id"] == "L1"
+    else:
+        with pytest.raises(Offline):
+            client(market, retries=1).publish(b"png", "a.png", {}, key="k")
+    assert len(market.requests) == (2 if retried else 1)
+
+
+def test_retries_stop_at_the_total_whatever_mix_of_failures(market):
+    """Two retries: a busy answer, a lost answer and a busy answer again are three failures, the end;
+    the answer that stopped it says the marketplace is busy (not that it cannot be reached)."""
+    market.script = [{"status": 503, "retry_after": None}, "lose", {"status": 503, "retry_after": None}]
+    with pytest.raises(Offline, match=r"is busy \(503 scripted 503\)"):
+        client(market, retries=2).publish(b"png", "a.png", {}, key="k")
+    assert len(market.requests) == 3
+
+
+def test_retry_after_is_honoured(market):
+    market.script = [{"status": 503, "retry_after": "1"}]
+    start = time.monotonic()
+    client(market, retries=1).publish(b"png", "a.png", {}, key="k")
+    assert time.monotonic() - start >= 0.95  # a lower bound: a busy machine only waits longer
+
+
+def test_retries_back_off(market):
+    market.script = [{"status": 503, "retry_after": None}] * 3
+    start = time.monotonic()
+    client(market, retries=3, backoff=0.3).publish(b"png", "a.png", {}, key="k")
+    assert time.monotonic() - start >= 0.55  # urllib3 waits 0, then 0.6 s and 1.2 s before the retries
+
+
+def test_a_stalled_server_is_given_up_on_after_the_read_timeout(market):
+    market.script = [{"hang": 3}]
+    with pytest.raises(Offline, match=r"^127\.0\.0\.1 cannot be reached \(\w+Error\)$"):
+        client(market, timeout=0.5).publish(b"png", "a.png", {}, key="k")
+
+
+def test_an_unreachable_marketplace_is_named_with_what_failed(market):
+    url = market.url
+    market.close()
+    with pytest.raises(Offline, match=r"^127\.0\.0\.1 cannot be reached \((MaxRetryError|NewConnectionError)\)$"):
+        Marketplace(Account(url, "secret"), retries=0).whoami()
+
+
+def test_the_reason_is_the_error_or_the_message_or_the_status_line(market):
+    for body, reason in (({"error": "too dark"}, "too dark"), ({"message": "too light"}, "too light"),
+                         (b"<html>oops</html>", "Unprocessable Entity"), ({"error": "x" * 400}, "x" * 300)):
+        market.script = [{"status": 422, "retry_after": None, "body": body}]
+        with pytest.raises(Refused) as caught:
+            client(market).publish(b"png", "a.png", {}, key="k")
+        assert str(caught.value) == f"127.0.0.1 refused it: {reason}"
+
+
+def test_an_answer_without_a_listing_id_is_a_refusal(market, monkeypatch):
+    monkeypatch.setattr(Marketplace, "_request", lambda self, *a, **k: (201, {"url": "u"}))
+    with pytest.raises(Refused, match=r"^127\.0\.0\.1 answered 201 without a listing id$"):
+        client(market).publish(b"png", "a.png", {}, key="k")
+    monkeypatch.setattr(Marketplace, "_request", lambda self, *a, **k: (201, {"id": 7}))
+    assert client(market).publish(b"png", "a.png", {}, key="k") == {"id": "7", "url": ""}
+
+
+@pytest.mark.parametrize("value,offline", [("1", True), ("yes", True), ("", False), ("0", False), ("false", False),
+                                           ("FALSE", False), ("no", False), (" No ", False)])
+def test_working_offline_is_read_as_people_write_it(monkeypatch, value, offline):
+    monkeypatch.setenv("TESSERA_OFFLINE", value)
+    assert working_offline() is offline
+
+
+def test_offline_no_request_leaves_this_machine(market, monkeypatch):
+    monkeypatch.setenv("TESSERA_OFFLINE", "1")
+    with pytest.raises(Offline, match=r"^this machine works offline \(TESSERA_OFFLINE\)$"):
+        client(market).whoami()
+    assert market.requests == []
+
+
+def test_https_everywhere_but_this_machine():
+    for url in ("https://market.example", "HTTPS://market.example", "http://127.0.0.1:8000", "http://localhost",
+                "http://[::1]:9"):
+        check_login(url, "t")
+    with pytest.raises(UserError, match=r"^the marketplace address must use https \(a token must not travel in the clear\)$"):
+        check_login("http://market.example", "t")
+    for url in ("ftp://market.example", "market.example", "https://"):
+        with pytest.raises(UserError, match="must be an http"):
+            check_login(url, "t")
+    with pytest.raises(UserError, match=r"^the marketplace token is empty$"):
+        check_login("https://market.example", "  ")
+
+
+def test_the_login_comes_from_the_environment_then_the_file(isolated_home, monkeypatch):
+    monkeypatch.delenv("TESSERA_MARKET_URL", raising=False)
+    monkeypatch.delenv("TESSERA_MARKET_TOKEN", raising=False)
+    assert load_account() is None
+    path = save_account("https://market.example/api/", " tok ")
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert json.loads(path.read_text()) == {"url": "https://market.example/api", "token": "tok"}
+    assert load_account() == Account("https://market.example/api", "tok")
+    monkeypatch.setenv("TESSERA_MARKET_TOKEN", "from-env")  # each part from wherever it is given
+    assert load_account() == Account("https://market.example/api", "from-env")
+    monkeypatch.setenv("TESSERA_MARKET_URL", "https://other.example/")
+    assert load_account() == Account("https://other.example", "from-env")
+    monkeypatch.delenv("TESSERA_MARKET_TOKEN")
+    assert load_account() == Account("https://other.example", "tok")
+    for broken in ("not json", "[1, 2]", '{"url": "https://x"}'):
+        monkeypatch.delenv("TESSERA_MARKET_URL")
+        path.write_text(broken)
+        assert load_account() is None
+        monkeypatch.setenv("TESSERA_MARKET_URL", "https://other.example/")
+
+
+def test_a_login_that_cannot_be_saved_says_where_and_why(isolated_home):
+    isolated_home.mkdir(parents=True, exist_ok=True)
+    (isolated_home / "config").write_text("a file where the config folder should be")  # fails for root too
+    with pytest.raises(UserError, match=r"^could not save the marketplace login to .*marketplace\.json: \w"):
+        save_account("https://market.example", "tok")
