@@ -300,6 +300,8 @@ def cmd_coordinates(args: argparse.Namespace, emit) -> int:
             from desktop.library.catalogue import sha256_bytes
 
             parent = library.pattern_with(sha256_bytes(Path(args.image).read_bytes()))  # the hero, if stored
+            if parent is None:  # stored with its coordinates: they name it as their parent, and its set holds it
+                parent = library.import_file(Path(args.image)).pattern_id
             if parent is not None:
                 title = library.get(parent)["title"] or title
         written, ids, written_sheet = [], [], None

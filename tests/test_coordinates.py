@@ -1,6 +1,7 @@
 """Coordinates: plainer patterns in a hero tile's own inks (desktop/engine/coordinates.py), from the
 engine, the command line and Tile ▸ Coordinates…."""
 
+import hashlib
 import json
 
 import numpy as np
@@ -147,6 +148,22 @@ def test_the_cli_writes_coordinates_a_sheet_and_a_collection(capsys, tmp_path):
         assert sorted(collections.member_ids(library, "Meadow")) == [1, *out["library_ids"]]
     code = main(["coordinates", str(path), "--kind", "plaid", "--out", str(tmp_path / "bad")])
     assert code == 2 and "unknown coordinate plaid" in capsys.readouterr().err and not (tmp_path / "bad").exists()
+
+
+def test_a_hero_from_outside_the_library_joins_its_coordinates(capsys, tmp_path):
+    """The hero file was never imported: stored with its coordinates, it is their parent and in their set."""
+    lib = str(tmp_path / "lib")
+    path = tmp_path / "meadow.png"
+    save_png(path, hero(), {"repeat": "half-drop", "palette": INKS.as_dict(), "title": "Meadow"})
+    assert main(["--library", lib, "coordinates", str(path), "--kind", "spot", "--out", str(tmp_path / "out"),
+                 "--to-library", "--collection", "Meadow", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    from desktop.library import Library, collections
+
+    with Library(lib) as library:
+        assert library.get(out["parent"])["sha256"] == hashlib.sha256(path.read_bytes()).hexdigest()
+        assert sorted(collections.member_ids(library, "Meadow")) == sorted([out["parent"], *out["library_ids"]])
+    assert read_metadata(out["written"][0])["parents"] == [out["parent"]]
 
 
 def test_tile_coordinates_makes_the_ticked_ones_as_the_heros_children(window, qtbot, monkeypatch):
