@@ -18,6 +18,7 @@ from typing import Any
 
 from desktop import __version__
 from desktop.errors import CheckFailed, UserError
+from desktop.palettes import DEFAULT_PALETTE
 
 log = logging.getLogger("tessera.cli")
 
@@ -178,7 +179,7 @@ def cmd_generate(args: argparse.Namespace, extra: list[str]) -> int:
     if args.layout:
         style = style or "motif"
         options["layout"] = args.layout
-    repeat, palette = args.repeat, args.palette or "indigo-dye"
+    repeat, palette = args.repeat, args.palette or DEFAULT_PALETTE
     if args.source:  # the source's own repeat and palette, unless given (no palette: none to check)
         from desktop.engine.images import read_metadata
 

@@ -18,7 +18,10 @@ def add_parsers(sub, common: argparse.ArgumentParser) -> None:
 
     lib = sub.add_parser("library", parents=[common], help="the pattern library (SQLite + vector index)")
     cmds = lib.add_subparsers(dest="library_command", metavar="ACTION", required=True)
-    imp = cmds.add_parser("import", parents=[common], help="import files and folders (recursively)")
+    imp = cmds.add_parser("import", parents=[common], help="import files and folders (recursively)",
+                          description="Import image files and folders (recursively). Exit 0 when anything was "
+                          "stored or was in the library already, 1 when every file was refused (quarantined or "
+                          "not an image), 2 on bad input (a path that is not there, a locked library).")
     imp.add_argument("paths", nargs="+", metavar="PATH")
     ls = cmds.add_parser("list", parents=[common], help="list patterns, newest first")
     ls.add_argument("--status")
@@ -198,7 +201,9 @@ def cmd_library(args: argparse.Namespace, emit) -> int:
             changes = finder.import_into(lib, args.paths)
             emit(changes.as_dict(), changes.import_summary()
                  + "".join(f"\n  quarantined {q['source']}: {q['reason']}" for q in changes.quarantined))
-            return 0
+            refused = changes.quarantined or changes.ignored
+            stored = changes.added or changes.restored or changes.skipped
+            return 1 if refused and not stored else 0  # a run that did nothing because all was refused
         if action == "list":
             items = lib.list(status=args.status, tag=args.tag, limit=args.limit, collection=args.collection,
                              trashed=args.trashed, sort=args.sort)

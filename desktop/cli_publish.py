@@ -15,7 +15,11 @@ def add_parsers(sub, common: argparse.ArgumentParser) -> None:
     login = cmds.add_parser("login", parents=[common], help="save the marketplace's address and your API token")
     login.add_argument("url", help="the marketplace API address, like https://market.example.com")
     login.add_argument("--token", help="the API token (default: read from standard input)")
-    qu = cmds.add_parser("queue", parents=[common], help="queue approved patterns, then sync (unless --no-sync)")
+    qu = cmds.add_parser("queue", parents=[common], help="queue approved patterns, then sync (unless --no-sync)",
+                         description="Queue approved patterns, then sync (unless --no-sync). Exit 0 when what was "
+                         "queued went (or, with --no-sync, was queued), 1 when nothing could be queued (every "
+                         "pattern named was refused: not approved, already published, not there) or a listing "
+                         "failed, 2 on bad input.")
     qu.add_argument("ids", nargs="*", type=int, metavar="ID")
     qu.add_argument("--approved", action="store_true", help="every approved pattern not yet published")
     qu.add_argument("--no-sync", action="store_true", help="only queue (working offline); 'sync' sends them later")
@@ -50,9 +54,10 @@ def cmd_publish(args: argparse.Namespace, emit) -> int:
             payload = publishing.queue(lib, ids)
             text.append(f"queued {len(payload['queued'])}" + "".join(
                 f"\n  skipped {s['id']}: {s['reason']}" for s in payload["skipped"]))
+            nothing = not payload["queued"] and bool(payload["skipped"])  # every one named was refused
             if args.no_sync:
                 emit(payload, "\n".join(text) + "\n'tessera publish sync' sends them")
-                return 0
+                return 1 if nothing else 0
         result = _sync(lib, with_mockups=not args.no_mockups)
         payload.update(result)
         text.append(f"published {len(result['published'])}, failed {len(result['failed'])}, "
@@ -63,7 +68,8 @@ def cmd_publish(args: argparse.Namespace, emit) -> int:
             print(f"tessera: warning: {result['stopped']}; {result['waiting']} pattern(s) stay queued",
                   file=sys.stderr)
         emit(payload, "\n".join(text))
-        return 1 if result["failed"] else 0
+        refused_all = args.publish_command == "queue" and not payload["queued"] and bool(payload["skipped"])
+        return 1 if result["failed"] or refused_all else 0
 
 
 def _sync(lib, with_mockups: bool = True) -> dict:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -128,13 +129,17 @@ def cmd_qa(args: argparse.Namespace, emit) -> int:
 
 
 def _qa_each(args, emit, library, overrides, palette_arg, repeat_arg, out_dir) -> int:
+    from desktop.engine.images import IMAGE_SUFFIXES, images_under
     from desktop.engine.qa import run_qa
     from desktop.engine.qa.overlay import overlay_on
     from desktop.palettes import parse_palette
     from desktop.repeat import check_size, parse_repeat
 
     reports, errors, lines = [], [], []
-    for path in args.images:
+    paths = images_under(args.images)  # a folder is the images in it, as `library import` takes it
+    if not paths:
+        raise UserError(f"no images ({', '.join(sorted(IMAGE_SUFFIXES))}) in {', '.join(args.images)}")
+    for path in paths:
         try:
             image, info, meta = _load(path)
             repeat = repeat_arg or parse_repeat(meta.get("repeat", "basic"))
@@ -153,7 +158,8 @@ def _qa_each(args, emit, library, overrides, palette_arg, repeat_arg, out_dir) -
                             provider=similar)
         except UserError as exc:
             errors.append({"image": path, "error": str(exc)})
-            lines.append(f"{path}: error: {exc}")
+            if not getattr(args, "json", False):
+                print(f"{path}: error: {exc}", file=sys.stderr)  # error lines go to stderr, the report to stdout
             continue
         entry = report.as_dict()
         if out_dir is not None:

@@ -124,7 +124,10 @@ def delete_palette(name: str) -> None:
     path.unlink()
 
 
-def parse_palette(spec: str | Palette | None, default: str = "indigo-dye") -> Palette:
+DEFAULT_PALETTE = "indigo-dye"  # the CLI's and the window's, one place
+
+
+def parse_palette(spec: str | Palette | None, default: str = DEFAULT_PALETTE) -> Palette:
     """A palette from a name, a "#hex,#hex,..." string, or None for the default."""
     if isinstance(spec, Palette):
         return spec

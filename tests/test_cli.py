@@ -175,3 +175,31 @@ def test_a_diffusion_size_an_offset_repeat_cannot_keep_exact_is_refused_with_exi
     assert "half of 576 px is 4.5 pixels" in err and len(err.strip().splitlines()) == 1
     assert main([*base, "--repeat", "half-brick", "--size", "704x512"]) == 2
     assert "the width must be a multiple of 128 px" in capsys.readouterr().err
+
+
+def test_qa_takes_folders_and_says_its_errors_on_stderr(tmp_path, capsys):
+    folder = tmp_path / "tiles"
+    assert main(["generate", "--style", "stripes", "--size", "64", "--count", "2", "--out", str(folder / "sub")]) == 0
+    (folder / "broken.png").write_text("not an image")
+    (folder / ".hidden.png").write_text("left out")
+    capsys.readouterr()
+    assert main(["qa", str(folder)]) == 2  # a file it could not read
+    out, err = capsys.readouterr()
+    assert out.count(": PASS") + out.count(": FAIL") == 2 and "broken.png" not in out
+    assert err.strip().splitlines() == [f"{folder / 'broken.png'}: error: broken.png: not a readable image "
+                                        "(damaged, or not an image at all)"]
+    (folder / "broken.png").unlink()
+    assert main(["qa", str(folder), "--json"]) in (0, 1)
+    assert len(json.loads(capsys.readouterr().out)["reports"]) == 2
+    (tmp_path / "nothing").mkdir()
+    assert main(["qa", str(tmp_path / "nothing")]) == 2 and "no images" in capsys.readouterr().err
+
+
+def test_an_import_that_refused_everything_exits_1(tmp_path, capsys):
+    lib = str(tmp_path / "lib")
+    (tmp_path / "bad.png").write_text("not an image")
+    assert main(["--library", lib, "library", "import", str(tmp_path / "bad.png")]) == 1
+    assert "quarantined 1" in capsys.readouterr().out
+    assert main(["generate", "--style", "stripes", "--size", "64", "--out", str(tmp_path / "ok")]) == 0
+    assert main(["--library", lib, "library", "import", str(tmp_path / "ok"), str(tmp_path / "bad.png")]) == 0
+    assert main(["--library", lib, "library", "import", str(tmp_path / "ok")]) == 0  # already there: not refused

@@ -170,8 +170,10 @@ def test_the_publish_command_logs_in_queues_offline_and_syncs(tmp_path, market, 
     assert main(["--library", str(root), "--json", "library", "show", str(ids[0])]) == 0
     shown = json.loads(capsys.readouterr().out)
     assert shown["status"] == "published" and shown["publication"]["url"].startswith("https://market.test/p/")
-    assert main(["--library", str(root), "publish", "queue", str(ids[2])]) == 0
-    assert f"skipped {ids[2]}: it is draft: approve it first" in capsys.readouterr().out
+    # a queue that queued nothing because every pattern named was refused exits 1, offline or not
+    for more in ([], ["--no-sync"]):
+        assert main(["--library", str(root), "publish", "queue", str(ids[2]), *more]) == 1
+        assert f"skipped {ids[2]}: it is draft: approve it first" in capsys.readouterr().out
 
 
 def test_a_listing_says_how_large_it_prints_and_shows_it_on_a_product(lib, market):

@@ -998,3 +998,10 @@ def test_the_briefs_size_fields_offer_only_sizes_the_repeat_and_model_keep_exact
     assert brief.width_spin.value() == 768  # of 128
     brief.engine.setCurrentIndex(brief.engine.findData("procedural"))
     assert (brief.width_spin.step, brief.height_spin.step) == (2, 1)  # half a tile is a whole pixel
+
+
+def test_the_window_and_the_cli_start_from_the_same_palette(window):
+    from desktop.engine.generate import GenerateRequest
+    from desktop.palettes import DEFAULT_PALETTE
+
+    assert window.brief.palette_spec() == DEFAULT_PALETTE == GenerateRequest().palette

@@ -22,7 +22,7 @@ from desktop.engine import procedural
 from desktop.engine.images import save_png, to_uint8
 from desktop.errors import UserError
 from desktop.jobs import JobCancelled, PartContext
-from desktop.palettes import Palette, parse_palette
+from desktop.palettes import DEFAULT_PALETTE, Palette, parse_palette
 from desktop.repeat import check_size, parse_repeat
 
 MAX_COUNT = 1000
@@ -40,7 +40,7 @@ class GenerateRequest:
     repeat: str = "basic"
     width: int = 1024
     height: int = 1024
-    palette: str = "indigo-dye"  # a palette name or "#hex,#hex,..."; "" with a source: none (no palette check)
+    palette: str = DEFAULT_PALETTE  # a palette name or "#hex,#hex,..."; "" with a source: none (no palette check)
     seed: int = 0
     count: int = 1
     out_dir: str | None = None  # None: keep the tiles in memory only
@@ -146,7 +146,7 @@ def _validated_from_source(req: GenerateRequest) -> ValidRequest:
     if req.engine != "procedural" and (w % 8 or h % 8):
         raise UserError(f"{Path(req.source).name} is {w}x{h}; diffusion needs sides that are multiples of 8")
     count = 1 if req.upscale else req.count
-    inner = dataclasses.replace(req, source="", width=w, height=h, count=count, palette=req.palette or "indigo-dye")
+    inner = dataclasses.replace(req, source="", width=w, height=h, count=count, palette=req.palette or DEFAULT_PALETTE)
     valid = inner.validated()
     return dataclasses.replace(valid, request=dataclasses.replace(inner, source=req.source, palette=req.palette),
                                source_image=source, palette=valid.palette if req.palette else None)

@@ -28,6 +28,23 @@ Image.MAX_IMAGE_PIXELS = MAX_PIXELS
 warnings.filterwarnings("ignore", category=Image.DecompressionBombWarning)
 TESSERA_KEY = "tessera"
 
+# The image files Tessera reads (imports, QA): a folder given in their place means these inside it.
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".webp", ".tif", ".tiff"}
+
+
+def images_under(paths) -> list[str]:
+    """The paths given, with each folder replaced by the image files under it (sorted, hidden ones
+    left out); a path that is neither is kept, for its reader to explain."""
+    out: list[str] = []
+    for raw in paths:
+        path = Path(raw).expanduser()
+        if path.is_dir():
+            out += [str(p) for p in sorted(path.rglob("*")) if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES
+                    and not any(part.startswith(".") for part in p.relative_to(path).parts)]
+        else:
+            out.append(str(raw))
+    return out
+
 
 class ImageReadError(UserError):
     pass

@@ -25,12 +25,13 @@ from sqlalchemy import create_engine, event, func, select, text
 from sqlalchemy.orm import Session, selectinload
 
 from desktop.config import atomic_write_bytes, make_durable
+from desktop.engine.images import IMAGE_SUFFIXES
 from desktop.errors import UserError
 from desktop.library import SORTS
 from desktop.library.models import STATUSES, AuditLog, EmbeddingOutbox, Pattern, Provenance, QAReportRow, Tag
 from desktop.library.titles import tile_title
 
-IMPORTABLE = {".png", ".jpg", ".jpeg", ".webp", ".tif", ".tiff"}
+IMPORTABLE = IMAGE_SUFFIXES
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
 

@@ -28,7 +28,7 @@ from PySide6.QtWidgets import (
 from desktop.engine.generate import GenerateRequest
 from desktop.engine.procedural import STYLES, Param, Style
 from desktop.errors import UserError
-from desktop.palettes import Palette, load_named, palette_names, parse_palette
+from desktop.palettes import DEFAULT_PALETTE, Palette, load_named, palette_names, parse_palette
 from desktop.repeat import Repeat, size_steps, snap_to_step
 from desktop.ui.theme import error_label
 
@@ -174,6 +174,7 @@ class BriefPanel(QWidget):
             except UserError:
                 continue  # a damaged saved palette is skipped here; the CLI names it
         self.palette_combo.addItem(CUSTOM, CUSTOM)
+        self.palette_combo.setCurrentIndex(max(0, self.palette_combo.findData(DEFAULT_PALETTE)))  # as the CLI's
         self.palette_edit = QLineEdit()
         self.palette_edit.setPlaceholderText("#1b2a49, #c9d6e3, …")
         self.swatches = SwatchStrip()
