@@ -234,6 +234,8 @@ def cmd_generate(args: argparse.Namespace, extra: list[str]) -> int:
     summaries = [tile.summary() for tile in tiles]
     for warning in dict.fromkeys(w for tile in tiles for w in tile.metadata.get("warnings", [])):
         print(f"tessera: warning: {warning}", file=sys.stderr)
+    for note in dict.fromkeys(n for tile in tiles for n in tile.metadata.get("notes", [])):
+        print(f"tessera: note: {note}", file=sys.stderr)
     def line(tile) -> str:
         qa = tile.metadata.get("qa", {})
         verdict = "QA pass" if qa.get("passed") else f"QA fail: {', '.join(qa.get('failed', []))}"

@@ -149,3 +149,26 @@ def test_styles_drawn_in_strips_are_identical_to_one_pass(name, repeat):
     whole = procedural.render(name, {}, repeat, 256, 192, palette, 5, strips=1)
     for n in (2, 3):
         assert np.array_equal(procedural.render(name, {}, repeat, 256, 192, palette, 5, strips=n), whole)
+
+
+def test_a_setts_letters_take_the_palette_colours_they_name():
+    """R24 draws red, not whichever colour comes second: each letter takes the palette colour nearest its
+    tartan meaning, each its own where it can; a letter with no meaning takes a colour left over."""
+    from desktop.engine.procedural.weave import sett_inks
+
+    deco = parse_palette("art-deco")  # black, gold, cream, teal, red
+    inks = sett_inks(["K", "R", "Y", "Q"], deco.array())
+    assert {letter: deco.hex[k] for letter, k in inks.items() if letter != "Q"} == {
+        "K": "#111111", "R": "#8c2f39", "Y": "#c9a227"}
+    assert inks["Q"] not in (inks["K"], inks["R"], inks["Y"])
+    img = procedural.render("plaid", {"sett": "R24 K8", "weave": "flat", "symmetric": False}, "basic", 128, 128,
+                            deco, 1)
+    red = np.abs(img - np.array([0x8C, 0x2F, 0x39]) / 255).sum(-1) < 0.1
+    gold = np.abs(img - np.array([0xC9, 0xA2, 0x27]) / 255).sum(-1) < 0.1
+    assert red.mean() > 0.4 and gold.mean() == 0
+    from desktop.engine.generate import GenerateRequest
+
+    valid = GenerateRequest(style="plaid", params={"sett": "K4 R24 Y4"}, palette="art-deco").validated()
+    assert valid.notes == ["the sett's letters took K #111111, R #8c2f39, Y #c9a227 from the palette"]
+    tartan = GenerateRequest(style="plaid", params={"colours": "tartan"}, palette="art-deco").validated()
+    assert tartan.notes == []  # the tartan colours themselves: nothing taken from the palette

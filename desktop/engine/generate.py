@@ -125,7 +125,8 @@ class GenerateRequest:
             out = Path(self.out_dir)
             if out.exists() and not out.is_dir():
                 raise UserError(f"{out} exists and is not a folder")
-        return ValidRequest(self, style, params, repeat.value, palette, model, tuple(loras))
+        notes = style.notes(params, palette.array()) if style.notes is not None and model is None else []
+        return ValidRequest(self, style, params, repeat.value, palette, model, tuple(loras), notes=notes)
 
 
 def _validated_from_source(req: GenerateRequest) -> ValidRequest:
@@ -178,6 +179,7 @@ class ValidRequest:
     loras: tuple = ()  # resolved LoraSpecs
     source_image: np.ndarray | None = None  # variations and upscales start from it
     warnings: list = field(default_factory=list)  # what the engine warned of (CPU fallback, memory)
+    notes: list = field(default_factory=list)  # what the style made of the brief (a sett's letters' colours)
 
 
 @dataclass
@@ -344,6 +346,8 @@ def _render_all(valid: ValidRequest, request: GenerateRequest, out: Path | None,
         meta.update(qa_meta)
         if valid.warnings:
             meta["warnings"] = list(valid.warnings)
+        if valid.notes:
+            meta["notes"] = list(valid.notes)
         if final_seed != seed:
             meta["requested_seed"] = seed
         tile = Tile(pixels, meta)

@@ -15,7 +15,8 @@ from desktop.engine.procedural.canvas import RenderContext, band_profile, lookup
 from desktop.engine.procedural.params import GROUND, Param, Style
 from desktop.errors import UserError
 
-# Standard tartan colour letters (used when colours='tartan'; otherwise they index the palette).
+# Standard tartan colour letters: the colours themselves with colours='tartan'; with the palette, each
+# letter takes the palette colour nearest its meaning (R the reddest, K the darkest).
 TARTAN_COLOURS = {
     "K": "#101010", "W": "#f2f0e6", "R": "#b2182b", "B": "#1f3a93", "G": "#1b5e20", "Y": "#e3b505",
     "N": "#808080", "A": "#5dade2", "P": "#5b2c6f", "O": "#e67e22", "T": "#8d6e63", "C": "#c2185b",
@@ -176,6 +177,45 @@ def check_plaid(params: dict) -> None:
                         f"known: {' '.join(sorted(TARTAN_COLOURS))}, or use colours=palette")
 
 
+def sett_inks(letters: list[str], colors: np.ndarray) -> dict[str, int]:
+    """Which palette colour (index) each sett letter takes. A letter that names a colour (R red, K black,
+    Y yellow, G green, B blue, W white, ...) takes the palette colour nearest that colour (CIEDE2000),
+    each letter its own colour where the palette has enough; other letters take the colours left over,
+    in order."""
+    from scipy.optimize import linear_sum_assignment
+
+    from desktop.engine.qa.colour import delta_e2000, srgb_to_lab
+    from desktop.palettes import parse_hex
+
+    named = [letter for letter in letters if letter in TARTAN_COLOURS]
+    out: dict[str, int] = {}
+    if named:
+        meant = srgb_to_lab(np.array([parse_hex(TARTAN_COLOURS[letter]) for letter in named], np.float32) / 255)
+        have = srgb_to_lab(np.asarray(colors, np.float32))
+        cost = delta_e2000(meant[:, None, :], have[None, :, :])
+        if len(named) <= len(colors):
+            rows, cols = linear_sum_assignment(cost)
+            out = {named[r]: int(c) for r, c in zip(rows, cols)}
+        else:
+            out = {letter: int(k) for letter, k in zip(named, cost.argmin(axis=1))}
+    left = [k for k in range(len(colors)) if k not in out.values()] or list(range(len(colors)))
+    for n, letter in enumerate(letter for letter in letters if letter not in out):
+        out[letter] = left[n % len(left)]
+    return out
+
+
+def plaid_notes(params: dict, colors: np.ndarray) -> list[str]:
+    """Which palette colour each sett letter took, in one sentence (with colours=palette)."""
+    if params["colours"] != "palette":
+        return []
+    from desktop.palettes import to_hex
+
+    letters = list(dict.fromkeys(letter for letter, _ in parse_sett(params["sett"])))
+    chosen = sett_inks(letters, colors)
+    return ["the sett's letters took " + ", ".join(
+        f"{letter} {to_hex(np.round(np.asarray(colors[chosen[letter]]) * 255))}" for letter in letters) + " from the palette"]
+
+
 def render_plaid(ctx: RenderContext) -> np.ndarray:
     p = ctx.params
     entries = parse_sett(p["sett"])
@@ -186,7 +226,8 @@ def render_plaid(ctx: RenderContext) -> np.ndarray:
 
         table = {letter: np.asarray(parse_hex(TARTAN_COLOURS[letter]), np.float32) / 255 for letter in letters}
     else:
-        table = {letter: ctx.colors[k % len(ctx.colors)] for k, letter in enumerate(letters)}
+        chosen = sett_inks(letters, ctx.colors)
+        table = {letter: ctx.colors[chosen[letter]] for letter in letters}
     multiple = {"twill": 4, "plain": 2}.get(p["weave"], 1)
     seq = _threads_multiple(threads, p["repeats"], multiple)
     colors = np.stack([table[letter] for letter in seq]).astype(np.float32)
@@ -218,13 +259,14 @@ STYLES = [
         Param("colour", int, 1, "Which palette colour is the ink (0 = first).", 0, 63), GROUND,
     ), family="stripes"),
     Style("plaid", "Plaid / tartan", "A woven plaid from a thread-count string (sett).", render_plaid, (
-        Param("sett", str, "K4 R24 K24 Y4", "Colour letters with thread counts; letters take palette colours in order."),
+        Param("sett", str, "K4 R24 K24 Y4", "Colour letters with thread counts; each letter takes the palette "
+              "colour nearest its meaning (R red, K black, Y yellow, G green, B blue, W white, ...)."),
         Param("repeats", int, 2, "Sett repeats across the tile.", 1, 64),
         Param("symmetric", bool, True, "Reflect the sett about its ends, as most tartans do."),
         Param("weave", str, "twill", "How the threads cross.", choices=("twill", "plain", "flat")),
         Param("colours", str, "palette", "Letters map to the palette, or to standard tartan colours.",
               choices=("palette", "tartan")),
-    ), family="woven", check=check_plaid),
+    ), family="woven", check=check_plaid, notes=plaid_notes),
     Style("houndstooth", "Houndstooth", "Classic four-and-four houndstooth, woven in 2/2 twill.",
           render_houndstooth, (
         Param("repeats", int, 8, "Houndstooth units across one repeat.", 1, 256),
