@@ -130,6 +130,7 @@ def cmd_qa(args: argparse.Namespace, emit) -> int:
 
 def _qa_each(args, emit, library, overrides, palette_arg, repeat_arg, out_dir) -> int:
     from desktop.engine.images import IMAGE_SUFFIXES, images_under
+    from desktop.engine.procedural import palette_unused
     from desktop.engine.qa import run_qa
     from desktop.engine.qa.overlay import overlay_on
     from desktop.palettes import parse_palette
@@ -144,9 +145,12 @@ def _qa_each(args, emit, library, overrides, palette_arg, repeat_arg, out_dir) -
             image, info, meta = _load(path)
             repeat = repeat_arg or parse_repeat(meta.get("repeat", "basic"))
             check_size(repeat, image.shape[1], image.shape[0])
-            palette = palette_arg
+            palette, checks = palette_arg, overrides
             if palette is None and meta.get("palette", {}).get("colors"):
                 palette = parse_palette(",".join(meta["palette"]["colors"]))
+                unused = palette_unused(str(meta.get("style", "")), meta.get("params"))
+                if unused:  # a tile made to keep its image's colours: the palette check cannot apply
+                    checks = {**overrides, "palette": {**overrides.get("palette", {}), "skip_reason": unused}}
             similar = None
             if library is not None:
                 from desktop.library.catalogue import sha256_bytes
@@ -154,7 +158,7 @@ def _qa_each(args, emit, library, overrides, palette_arg, repeat_arg, out_dir) -
 
                 stored = library.pattern_with(sha256_bytes(Path(path).read_bytes()))  # the image itself, if stored
                 similar = LibrarySimilarity(library, stored, meta.get("parents", []))
-            report = run_qa(image, repeat.value, palette, args.profile, overrides, info, source=path,
+            report = run_qa(image, repeat.value, palette, args.profile, checks, info, source=path,
                             provider=similar)
         except UserError as exc:
             errors.append({"image": path, "error": str(exc)})

@@ -349,3 +349,26 @@ def test_a_hexagonal_kaleidoscope_is_truly_dropped(tmp_path, group, repeat):
     assert rx <= 1.02 and ry <= 1.02
     assert run_qa(img, repeat).check("seam").status == "pass"
     assert offset_axis("pmm", parse_repeat(repeat)) == ""  # a rectangle's lattice has no centre to drop by
+
+
+def test_a_kaleidoscope_in_the_images_own_colours_is_not_judged_on_the_palette(tmp_path, capsys):
+    """colours=image cannot meet the brief's palette, by design: generate and `tessera qa` skip that check
+    and say why; in the palette's colours the check runs as before."""
+    photo = tmp_path / "photo.png"
+    rng = np.random.default_rng(3)
+    Image.fromarray((rng.random((96, 128, 3)) * [255, 120, 40]).astype(np.uint8)).save(photo)  # oranges
+    for colours, status in (("image", "skip"), ("flat", "pass")):
+        out = tmp_path / colours
+        assert main(["generate", "--style", "kaleidoscope", "--kaleidoscope", str(photo), "--colours", colours,
+                     "--size", "128", "--out", str(out), "--json"]) == 0
+        capsys.readouterr()
+        (path,) = out.glob("*.png")
+        checks = {c["name"]: c for c in read_metadata(path)["qa"]["checks"]}
+        assert checks["palette"]["status"] == status
+        assert main(["qa", str(path), "--json"]) in (0, 1)
+        (report,) = json.loads(capsys.readouterr().out)["reports"]
+        palette = next(c for c in report["checks"] if c["name"] == "palette")
+        assert palette["status"] == status
+        if status == "skip":
+            assert palette["explanation"] == ("Not compared: colours=image keeps the image's own colours, not the "
+                                              "brief's palette.")

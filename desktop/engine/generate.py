@@ -400,6 +400,9 @@ def _render_checked(valid: ValidRequest, seed: int, progress, ctx, rendered: np.
     if valid.model is None and valid.style.family == "noise":
         overrides = merge(overrides, {"sharpness": {
             "skip_reason": f"Soft by design: {valid.style.label} is made of smooth gradients."}})
+    unused = procedural.palette_unused(valid.style.name, valid.params) if valid.model is None else None
+    if unused:  # a check the tile cannot meet by design: skipped, with the reason
+        overrides = merge(overrides, {"palette": {"skip_reason": unused}})
 
     def qa(image: np.ndarray):
         return run_qa(image, valid.repeat, valid.palette, req.qa_profile, overrides, provider=similar)

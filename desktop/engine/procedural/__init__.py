@@ -85,3 +85,13 @@ def render(style: str | Style, params: dict[str, Any] | None, repeat: Repeat | s
     if (area_w, area_h) != (width, height):
         image = np.tile(image, (height // area_h, width // area_w, 1))
     return np.clip(image, 0.0, 1.0, out=image)
+
+
+def palette_unused(style: str, params: dict[str, Any] | None) -> str | None:
+    """Why a tile of this style and these options leaves the brief's palette aside (QA skips its palette
+    check, saying this); None when it uses it, or when the style or options are not known here."""
+    try:
+        spec = get_style(style)
+        return spec.palette_unused(spec.resolve(params)) if spec.palette_unused else None
+    except UserError:
+        return None

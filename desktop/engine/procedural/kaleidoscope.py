@@ -307,5 +307,7 @@ STYLES = [
         Param("colours", str, "flat", "flat: the palette's colours alone (as printed inks); palette: the image's "
               "inks moved onto the palette, keeping its shading; image: the image's own.",
               choices=("flat", "palette", "image")),
-    ), periodic="lattice", family="symmetry"),
+    ), periodic="lattice", family="symmetry",
+        palette_unused=lambda p: ("Not compared: colours=image keeps the image's own colours, not the brief's "
+                                  "palette." if p["colours"] == "image" else None)),
 ]

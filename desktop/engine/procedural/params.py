@@ -87,6 +87,9 @@ class Style:
     # what the style made of the brief, in words, where that is not plain (which palette colour a
     # sett letter took): notes(params, palette colours as 0..1 RGB rows) -> sentences
     notes: Callable[[dict[str, Any], Any], list[str]] | None = None
+    # why these options leave the brief's palette aside (QA then skips its palette check, saying so);
+    # None: the palette is used
+    palette_unused: Callable[[dict[str, Any]], str | None] | None = None
     # every pixel depends only on its own coordinates (ctx.xs(), ctx.ys()) and on draws from
     # ctx.rng made before any pixel work: the tile can be drawn as row strips on several threads
     strips: bool = False
