@@ -244,7 +244,7 @@ STYLES = [
         Param("sharpness", float, 1.0, "Higher makes thinner, sharper veins.", 0.2, 8.0), _LEVELS,
     ), periodic="lattice", family="noise"),
     Style("worley", "Worley cells", "Cellular (Worley) noise: cells, cracks or bubbles.", render_worley, (
-        Param("scale", int, 8, "Cells across the tile.", 2, 128),
+        Param("scale", int, 16, "Cells across the tile (fewer, larger cells show the repeat more: one dark cell reads as a blob).", 2, 128),
         Param("mode", str, "cells", "What to draw.", choices=("cells", "cracks", "bubbles")), _LEVELS,
     ), periodic="lattice", family="noise"),
 ]
