@@ -73,7 +73,8 @@ def style_plane(style: str, params: dict, repeat: str, width: int, height: int, 
     spec = procedural.get_style(style)
     assert spec.periodic == "box", f"{style} is not drawn on a content rectangle"
     box_w, box_h = content_box(repeat, width, height)
-    ctx = RenderContext(box_w, box_h, width, height, Repeat(repeat), palette, int(seed), spec.resolve(params))
+    values, palette = procedural.design(spec, params, palette, seed)  # the seed's variant, as render draws it
+    ctx = RenderContext(box_w, box_h, width, height, Repeat(repeat), palette, int(seed), values)
     box = np.clip(np.asarray(spec.render(ctx), dtype=np.float32), 0.0, 1.0)
     return np.tile(box, ((rows * height) // box_h + 1, (cols * width) // box_w + 1, 1))[:rows * height, :cols * width]
 

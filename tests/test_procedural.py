@@ -185,3 +185,51 @@ def test_worleys_defaults_pass_the_apps_own_qa():
                                              auto_correct=False))
         failed += [(palette, t.metadata["seed"], t.metadata["qa"]["failed"]) for t in tiles if not t.metadata["qa"]["passed"]]
     assert failed == []
+
+
+def _same_design(a: np.ndarray, b: np.ndarray) -> bool:
+    """Whether b is a (cyclic) shift of a: the best alignment by cross-correlation leaves nothing."""
+    la, lb = a.mean(-1), b.mean(-1)
+    f = np.fft.ifft2(np.fft.fft2(la) * np.conj(np.fft.fft2(lb))).real
+    dy, dx = np.unravel_index(f.argmax(), f.shape)
+    return float(np.abs(np.roll(b, (dy, dx), axis=(0, 1)) - a).mean()) < 0.01
+
+
+VARIED = ["checks", "gingham", "plaid", "houndstooth", "herringbone", "polka-dots", "wallpaper"]
+
+
+@pytest.mark.parametrize("style", VARIED)
+def test_count_4_is_four_designs_not_one_design_moved(style):
+    """These styles draw nothing at random: before, every seed drew the same design (or moved it). Now
+    consecutive seeds are different variants within the brief, and seed 0 is the default design."""
+    deco = parse_palette("art-deco")
+    tiles = [procedural.render(style, {}, "basic", 128, 128, deco, seed) for seed in range(7, 11)]
+    assert not any(_same_design(tiles[i], tiles[j]) for i in range(4) for j in range(i + 1, 4))
+    default = procedural.render(style, {}, "basic", 128, 128, deco, 0)
+    assert np.array_equal(default, procedural.render(style, {}, "basic", 128, 128, deco, 0, vary=False))
+
+
+def test_a_seed_varies_only_what_the_brief_leaves_open_and_says_when_it_runs_out():
+    from desktop.engine.generate import GenerateRequest
+    from desktop.engine.procedural.variants import variant_count
+
+    deco = parse_palette("art-deco")
+    for seed in range(6):
+        values, _ = procedural.design("plaid", {"sett": "K4 R8"}, deco, seed)
+        assert values["sett"] == "K4 R8"  # set in the brief: kept
+    assert variant_count("plaid", {"sett": "K4 R8", "repeats": 4}, 5) == 1
+    assert variant_count("checks", {}, 2) == 4 * 2  # four scales, two ways round
+    assert variant_count("fbm", {}, 5) is None  # draws from its seed: as many designs as seeds
+    valid = GenerateRequest(style="plaid", params={"sett": "K4 R8", "repeats": 4}, palette="art-deco",
+                            count=3).validated()
+    assert any(n.startswith("Plaid / tartan has only 1 design for this brief") for n in valid.notes)
+    assert not any("has only" in n for n in GenerateRequest(style="plaid", count=3).validated().notes)
+
+
+def test_a_tiles_metadata_names_the_variant_it_drew(tmp_path):
+    from desktop.engine.generate import GenerateRequest, run_generate
+
+    tiles = run_generate(GenerateRequest(style="plaid", palette="art-deco", count=2, seed=1, width=96, height=96,
+                                         auto_correct=False))
+    setts = [t.metadata["params"]["sett"] for t in tiles]
+    assert setts[0] != setts[1] and all(s in procedural.variants.PLAID_SETTS for s in setts)

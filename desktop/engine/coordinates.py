@@ -157,7 +157,7 @@ def coordinates(image: np.ndarray, repeat: str = "basic", kinds: list[str] | tup
         if style.param("ground") is not None:  # the hero's ground is the coordinate's, light or dark
             values["ground"] = "first"
         params = style.resolve(values)
-        drawn = procedural.render(kind.style, params, repeat, width, height, palette, seed + turn)
+        drawn = procedural.render(kind.style, params, repeat, width, height, palette, seed + turn, vary=False)
         made.append(Coordinate(kind, to_uint8(drawn), palette, str(repeat), seed + turn, params))
         if progress is not None:
             progress((turn + 1) / len(kinds))

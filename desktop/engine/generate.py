@@ -126,6 +126,11 @@ class GenerateRequest:
             if out.exists() and not out.is_dir():
                 raise UserError(f"{out} exists and is not a folder")
         notes = style.notes(params, palette.array()) if style.notes is not None and model is None else []
+        variants = procedural.variants.variant_count(style.name, params, len(palette.colors)) if model is None else None
+        if variants is not None and int(self.count) > variants:  # "Count 8" of a style with fewer designs
+            notes.append(f"{style.label} has only {variants} design{'s' if variants != 1 else ''} for this brief "
+                         f"(its options as set and the palette's {len(palette.colors)} colours): the tiles after the "
+                         f"first {variants} repeat them; ask for fewer, or leave more of its options at their defaults")
         return ValidRequest(self, style, params, repeat.value, palette, model, tuple(loras), notes=notes)
 
 
@@ -264,7 +269,8 @@ def _base_metadata(valid: ValidRequest, seed: int, elapsed_s: float) -> dict[str
         "tessera": __version__,
         "engine": req.engine,
         "style": valid.style.name,
-        "params": valid.params,
+        "params": procedural.design(valid.style, valid.params, valid.palette, seed)[0] if valid.palette
+        else valid.params,  # the seed's variant of the design, as drawn
         **({"inputs": inputs} if (inputs := _inputs(valid.params)) else {}),
         "repeat": valid.repeat,
         "size": [int(req.width), int(req.height)],

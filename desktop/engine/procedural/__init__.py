@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from desktop.engine.procedural import geometric, kaleidoscope, motifs, noise, wallpaper, weave
+from desktop.engine.procedural import geometric, kaleidoscope, motifs, noise, variants, wallpaper, weave
 from desktop.engine.procedural.canvas import RenderContext
 from desktop.engine.procedural.params import Param, Style
 from desktop.errors import UserError
@@ -66,14 +66,24 @@ def _draw(style: Style, area_w: int, area_h: int, width: int, height: int, repea
     return np.concatenate(parts, axis=0)
 
 
+def design(style: str | Style, params: dict[str, Any] | None, palette: Palette, seed: int
+           ) -> tuple[dict[str, Any], Palette]:
+    """The options and palette a tile of this seed is drawn with: the brief's, and, for the styles that
+    draw nothing at random, the seed's variant of the design within it (variants.py)."""
+    style = get_style(style) if isinstance(style, str) else style
+    return variants.vary(style.name, params, style.resolve(params), palette, seed)
+
+
 def render(style: str | Style, params: dict[str, Any] | None, repeat: Repeat | str, width: int, height: int,
            palette: Palette, seed: int, progress: Callable[[float], None] | None = None,
-           strips: int | None = None) -> np.ndarray:
-    """Draw one tile: HxWx3 float32 in 0..1. `strips`: how many row strips to draw it in (None: the default)."""
+           strips: int | None = None, vary: bool = True) -> np.ndarray:
+    """Draw one tile: HxWx3 float32 in 0..1. `strips`: how many row strips to draw it in (None: the
+    default). `vary`: the seed picks the design's variant (`design`); False draws exactly the options
+    and palette order given (a coordinate in its hero's inks)."""
     style = get_style(style) if isinstance(style, str) else style
     repeat = parse_repeat(repeat)
     check_size(repeat, width, height)
-    values = style.resolve(params)
+    values, palette = design(style, params, palette, seed) if vary else (style.resolve(params), palette)
     if style.periodic == "box":
         area_w, area_h = content_period(repeat, width, height)
     else:
