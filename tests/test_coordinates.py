@@ -140,7 +140,7 @@ def test_the_cli_writes_coordinates_a_sheet_and_a_collection(capsys, tmp_path):
     assert code == 0 and len(out["written"]) == 2 and out["parent"] == 1
     stripe = read_metadata(out["written"][0])
     assert stripe["style"] == "stripes" and stripe["repeat"] == "half-drop" and stripe["parents"] == [1]
-    assert stripe["title"] == "meadow · stripe" and stripe["dpi"] == 300
+    assert stripe["title"] == "Meadow · stripe" and stripe["dpi"] == 300  # the hero's own title, not its file name
     assert "sheet" in read_metadata(tmp_path / "sheet.png")
     from desktop.library import Library, collections
 

@@ -848,7 +848,7 @@ def test_a_diffusion_tile_is_named_by_its_prompt_and_a_long_caption_never_widens
     prompt = "art deco fans, gold leaf on deep navy, with a fine engraved linework and a pearl ground"
     meta = {"engine": "diffusion", "model": "deco-v2", "prompt": prompt, "repeat": "half-drop", "seed": 7}
     assert tile_title(meta) == "art deco fans, gold leaf on deep navy,… · seed 7"
-    assert tile_title({"style": "plaid", "seed": 3}) == "plaid 3" and tile_title({}) == "tile"
+    assert tile_title({"style": "plaid", "seed": 3}) == "Plaid (3)" and tile_title({}) == "tile"
     before = window.preview.minimumSizeHint().width()
     tile = Tile(np.full((64, 64, 3), 90, np.uint8), meta, path="/tmp/" + "0123456789abcdef" * 4 + ".png")
     window._show_generated([tile], [None])

@@ -126,7 +126,7 @@ class GenerateRequest:
             if out.exists() and not out.is_dir():
                 raise UserError(f"{out} exists and is not a folder")
         notes = style.notes(params, palette.array()) if style.notes is not None and model is None else []
-        variants = procedural.variants.variant_count(style.name, params, len(palette.colors)) if model is None else None
+        variants = procedural.variants.variant_count(style.name, self.params, len(palette.colors)) if model is None else None
         if variants is not None and int(self.count) > variants:  # "Count 8" of a style with fewer designs
             notes.append(f"{style.label} has only {variants} design{'s' if variants != 1 else ''} for this brief "
                          f"(its options as set and the palette's {len(palette.colors)} colours): the tiles after the "
@@ -269,7 +269,7 @@ def _base_metadata(valid: ValidRequest, seed: int, elapsed_s: float) -> dict[str
         "tessera": __version__,
         "engine": req.engine,
         "style": valid.style.name,
-        "params": procedural.design(valid.style, valid.params, valid.palette, seed)[0] if valid.palette
+        "params": procedural.design(valid.style, valid.request.params, valid.palette, seed)[0] if valid.palette
         else valid.params,  # the seed's variant of the design, as drawn
         **({"inputs": inputs} if (inputs := _inputs(valid.params)) else {}),
         "repeat": valid.repeat,
@@ -396,8 +396,8 @@ def _render_checked(valid: ValidRequest, seed: int, progress, ctx, rendered: np.
             return _from_source(valid, s, float(settings.get("guidance_scale", req.guidance)), ctx)
         if valid.model is not None:
             return _diffuse(valid, s, float(settings.get("guidance_scale", req.guidance)), ctx)
-        image = procedural.render(valid.style, valid.params, valid.repeat, int(req.width), int(req.height),
-                                  valid.palette, s, progress)
+        image = procedural.render(valid.style, req.params, valid.repeat, int(req.width), int(req.height),
+                                  valid.palette, s, progress)  # the brief's own options: the seed varies the rest
         return to_uint8(image)
 
     from desktop.engine.qa.report import merge

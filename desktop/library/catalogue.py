@@ -430,7 +430,7 @@ class Library:
             source, title = item.get("source", ""), item.get("title", "")
             patterns.append({"sha256": digest, "file": relative, "width": item["width"], "height": item["height"],
                              "repeat": tessera.get("repeat") or a1111.get("repeat") or "basic", "status": "draft",
-                             "rating": 0, "title": (title or Path(source).stem) if source else title,
+                             "rating": 0, "title": title or _import_title(tessera, source),
                              "created": stamp, "updated": stamp})
         table = Pattern.__table__
         with self.engine.begin() as conn:
@@ -951,6 +951,14 @@ def _read_and_decode(path: Path, prepare=None, known=None, store=None, keep_pixe
 # what Tessera writes that shows tiles but is not one (its PNG chunk says so): never imported
 NOT_TILES = {"mockup": "a product mockup Tessera made, not a tile", "sheet": "a presentation sheet Tessera made, not a tile",
              "swatch": "a 3x3 swatch Tessera exported, not a tile"}
+
+
+def _import_title(tessera: dict[str, Any], source: str) -> str:
+    """A file Tessera made is titled as a tile is (titles.tile_title: its inks, motif, style and repeat),
+    not by its file name; any other file by its name."""
+    if tessera.get("title") or tessera.get("style") or tessera.get("prompt"):
+        return tile_title(tessera)
+    return Path(source).stem if source else ""
 
 
 def _item_of(path: Path, read: dict[str, Any]) -> dict[str, Any]:

@@ -426,6 +426,13 @@ class BriefPanel(QWidget):
             for name, value in dialog.chosen().items():
                 self.set_option(name, value)
 
+    def set_options(self) -> dict:
+        """The options changed from the style's defaults: what the brief sets (a seed varies the rest of a
+        style that draws nothing at random: procedural/variants.py)."""
+        style = self.current_style()
+        return {name: value for name, value in self.options().items()
+                if (param := style.param(name)) is None or value != param.default}
+
     def options(self) -> dict:
         values = {}
         for name, widget in self._option_widgets.items():
@@ -570,7 +577,7 @@ class BriefPanel(QWidget):
 
     def build_request(self) -> GenerateRequest:
         return GenerateRequest(parent_id=self._parent_id(),
-            style=self.current_style().name, params=self.options(), repeat=self.repeat.currentData(),
+            style=self.current_style().name, params=self.set_options(), repeat=self.repeat.currentData(),
             width=self.width_spin.value(), height=self.height_spin.value(), palette=self.palette_spec(),
             seed=self.seed.value(), count=self.count.value(), engine=self.engine.currentData(),
             qa_profile=self.qa_profile.currentText(), auto_correct=self.auto_correct.isChecked(),

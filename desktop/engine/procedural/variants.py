@@ -4,8 +4,7 @@ Checks, gingham, plaid, houndstooth, herringbone, polka dots and the wallpaper g
 design whatever the seed, so "Count 4" gave one design four times. For these a seed picks a
 variant of the design within the brief: the options the brief left at their defaults (a sett, a
 group, a scale, a dot size) take other values a designer would use, and the palette's colours swap
-roles (which one is the ground, which the ink). Options the brief sets to other values than their
-defaults are kept. Seed 0 is the
+roles (which one is the ground, which the ink). Options the brief sets are kept. Seed 0 is the
 style's default design, and consecutive seeds are different variants until the variants run out:
 `variant_count` says how many there are, so a batch that asks for more can say so.
 """
@@ -38,11 +37,10 @@ def _role_orders(colours: int, style: str) -> int:
 
 
 def _free(style: str, given: dict[str, Any]) -> list[tuple[str, tuple]]:
-    """The options a seed may vary: those the brief does not set, or sets to the default (the window
-    sends every option, so an option left at its default is one the brief leaves open)."""
-    given = {name.replace("-", "_"): value for name, value in given.items()}
-    return [(name, values) for name, values in OPTIONS.get(style, {}).items()
-            if name not in given or given[name] == values[0]]
+    """The options a seed may vary: those the brief does not set (the Brief sends only the options
+    changed from their defaults; `tessera generate --sett …` sets one)."""
+    given_names = {name.replace("-", "_") for name in given}
+    return [(name, values) for name, values in OPTIONS.get(style, {}).items() if name not in given_names]
 
 
 def variant_count(style: str, given: dict[str, Any] | None, colours: int) -> int | None:
