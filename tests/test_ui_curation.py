@@ -407,3 +407,41 @@ def test_compare_says_which_pattern_it_cannot_show(window, qtbot):
     whole = next(c for c in dialog.cells if c.entry.pattern_id == ids[1])
     qtbot.waitUntil(lambda: "cannot be shown" in broken.caption.text() and whole.canvas.has_tile(), timeout=30_000)
     dialog.close()
+
+
+def test_curation_keys_act_on_the_tile_shown_whatever_has_the_focus(window, qtbot):
+    """After Generate the focus is in the Brief: P, 4 and O still act on the tile shown; in a field being
+    typed in, the letter is typed, and the status bar says once why it did not curate."""
+    ids = _tiles(window, qtbot, 1)
+    window.library.select_row(0)
+    qtbot.waitUntil(lambda: window.current is not None and window.current.pattern_id == ids[0], timeout=30_000)
+    combo = window.brief.repeat  # focus somewhere in the Brief that is not a text field
+    combo.setFocus()
+    qtbot.waitUntil(combo.hasFocus)
+    qtbot.keyClick(combo, Qt.Key_P)
+    qtbot.keyClick(combo, Qt.Key_4)
+    _idle(window, qtbot)
+    assert (window.lib.get(ids[0])["status"], window.lib.get(ids[0])["rating"]) == ("approved", 4)
+    assert combo.currentData() == window.brief.repeat.currentData()  # the combo did not take the keys
+    prompt = window.brief.prompt
+    prompt.setFocus()
+    qtbot.waitUntil(prompt.hasFocus)
+    window.statusBar().clearMessage()
+    qtbot.keyClicks(prompt, "x2")
+    _idle(window, qtbot)
+    assert prompt.text().endswith("x2") and window.lib.get(ids[0])["status"] == "approved"
+    assert window.statusBar().currentMessage().startswith("X went into the Prompt field, which is being typed in")
+
+
+def test_the_seed_field_says_which_seed_made_the_tile_shown(window, qtbot):
+    brief = window.brief
+    brief.seed.setValue(40)
+    _tiles(window, qtbot, 2)  # seeds 40 and 41; the next are 42 on
+    window.library.select_row(1)
+    qtbot.waitUntil(lambda: window.current is not None and "seed" in (window.current.metadata or {}), timeout=30_000)
+    shown = window.current.metadata["seed"]
+    assert shown in (40, 41)
+    assert brief.seed_note.text() == (f"The tile shown was made with seed {shown}; the next tiles start at 42 "
+                                      f"(type {shown} to make it again).")
+    brief.seed.setValue(shown)
+    assert brief.seed_note.text() == "The tile shown was made with this seed."

@@ -267,6 +267,13 @@ class BriefPanel(QWidget):
         seed_row.addWidget(dice)
         seed_row.addWidget(self.seed_lock)
         form.addRow("Seed", seed_row)
+        self.seed_note = QLabel()  # the tile shown's seed, when it is not the next one
+        self.seed_note.setStyleSheet("color: #9a9aa0;")
+        self.seed_note.setWordWrap(True)
+        self.seed_note.hide()
+        form.addRow("", self.seed_note)
+        self._shown_seed: int | None = None
+        self.seed.valueChanged.connect(lambda _: self.show_tile_seed(self._shown_seed))
         form.addRow("Count", self.count)
         print_row = QHBoxLayout()
         print_row.addWidget(self.print_size, 1)
@@ -425,6 +432,16 @@ class BriefPanel(QWidget):
         if dialog.exec() == QDialog.Accepted:
             for name, value in dialog.chosen().items():
                 self.set_option(name, value)
+
+    def show_tile_seed(self, seed: int | None) -> None:
+        """Say under the seed which seed the tile shown was made with, when the next tiles' differs."""
+        self._shown_seed = None if seed is None else int(seed)
+        if self._shown_seed is None or self._shown_seed == self.seed.value():
+            self.seed_note.setText("" if self._shown_seed is None else "The tile shown was made with this seed.")
+        else:
+            self.seed_note.setText(f"The tile shown was made with seed {self._shown_seed}; the next tiles start at "
+                                   f"{self.seed.value()} (type {self._shown_seed} to make it again).")
+        self.seed_note.setVisible(bool(self.seed_note.text()))
 
     def set_options(self) -> dict:
         """The options changed from the style's defaults: what the brief sets (a seed varies the rest of a

@@ -138,6 +138,9 @@ class MainWindow(QMainWindow):
         self._background_started = False
         self.preview.canvas.installEventFilter(self)
         QTimer.singleShot(FIRST_PAINT_WAIT_MS, self._start_background)
+        from desktop.ui.curation_keys import CurationKeys
+
+        self.curation_keys = CurationKeys(self)  # P, X, U, 0-5 and O act on the tile shown, whatever has the focus
 
     # -- layout -----------------------------------------------------------------------------
     def _add_dock(self, title: str, widget: QWidget, area: Qt.DockWidgetArea) -> QDockWidget:
@@ -412,6 +415,7 @@ class MainWindow(QMainWindow):
     def shutdown(self) -> None:
         """Stop the jobs, then close the library (in that order: a writer may be mid-transaction)."""
         self._closing = True
+        self.curation_keys.remove()
         self.bridge.stop()  # no job callbacks after this point
         self._on_done.clear()
         self._on_failed.clear()
@@ -796,6 +800,7 @@ class MainWindow(QMainWindow):
         image = entry.image
         self.current = entry
         meta = entry.metadata
+        self.brief.show_tile_seed((meta or {}).get("seed"))
         from desktop.library.catalogue import tile_title
 
         name = meta.get("title") or meta.get("style") or entry.title or (
