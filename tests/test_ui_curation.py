@@ -445,3 +445,15 @@ def test_the_seed_field_says_which_seed_made_the_tile_shown(window, qtbot):
                                       f"(type {shown} to make it again).")
     brief.seed.setValue(shown)
     assert brief.seed_note.text() == "The tile shown was made with this seed."
+
+
+def test_the_brief_says_what_a_style_made_of_it(window, qtbot):
+    brief = window.brief
+    brief.set_style("plaid")
+    brief.width_spin.setValue(64)
+    brief.height_spin.setValue(64)
+    brief.palette_combo.setCurrentIndex(brief.palette_combo.findData("art-deco"))
+    brief.request_generate()
+    assert brief.notes.isVisibleTo(window)
+    assert brief.notes.text().startswith("The sett's letters took K #111111, R #8c2f39, Y #c9a227 from the palette")
+    qtbot.waitUntil(lambda: window.lib.count() == 1, timeout=30_000)

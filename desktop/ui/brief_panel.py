@@ -297,6 +297,11 @@ class BriefPanel(QWidget):
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addWidget(scroll, 1)
         layout.addWidget(self.error)
+        self.notes = QLabel()  # what the style made of the brief (a sett's colours, how many designs it has)
+        self.notes.setWordWrap(True)
+        self.notes.setStyleSheet("color: #9a9aa0;")
+        self.notes.hide()
+        layout.addWidget(self.notes)
         save = QPushButton("Save brief as collection…")
         save.setToolTip("Keep this brief (style, options, palette, repeat, QA) as a library collection")
         save.clicked.connect(self.saveCollectionRequested)
@@ -648,11 +653,13 @@ class BriefPanel(QWidget):
     def request_generate(self) -> None:
         request = self.build_request()
         try:
-            request.validated()
+            valid = request.validated()
         except UserError as exc:
             self.error.setText(str(exc))
             return
         self.error.setText("")
+        self.notes.setText("\n".join(note[:1].upper() + note[1:] + "." for note in valid.notes))
+        self.notes.setVisible(bool(valid.notes))
         self.generateRequested.emit(request)
         if not self.seed_lock.isChecked():
             self.seed.setValue(self.seed.value() + request.count)
