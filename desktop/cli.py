@@ -211,15 +211,18 @@ def cmd_generate(args: argparse.Namespace, extra: list[str]) -> int:
 
         library = Library(library_root(args))  # opened first: a locked library is reported before any work
     try:
-        fn = None
+        from desktop.engine.generate import run_generate
+        from desktop.library.alignment import BatchSimilarity
+
+        inner = None
         if library is not None:  # QA also fails a tile that is one of the library's designs (and retries)
-            from desktop.engine.generate import run_generate
             from desktop.library.search import LibrarySimilarity
 
-            similar = LibrarySimilarity(library, parents=[request.parent_id] if request.parent_id else [])
+            inner = LibrarySimilarity(library, parents=[request.parent_id] if request.parent_id else [])
+        similar = BatchSimilarity(inner)  # and one that is an earlier tile's design in this batch
 
-            def fn(req, ctx):
-                return run_generate(req, ctx, similar)
+        def fn(req, ctx):
+            return run_generate(req, ctx, similar)
         tiles = _run_as_job("generate", request, args, fn)
         if library is not None:
             from desktop.library import search

@@ -192,3 +192,20 @@ def test_the_qa_command_checks_against_the_library_when_asked(capsys, tmp_path, 
     assert gravel["status"] == "pass" and gravel["score"] < 0.3
     code, [unasked] = duplicates_check(str(tmp_path / "shifted.png"))
     assert unasked["status"] == "skip"  # not asked: not compared
+
+
+def test_qa_finds_a_near_duplicate_within_a_batch_without_a_library():
+    """Three tiles of a plaid whose every option is set (one design): the second and third are flagged
+    as the first's design; three seeds of the default brief are three designs and pass."""
+    from desktop.engine.generate import GenerateRequest, run_generate
+    from desktop.library.alignment import BatchSimilarity
+
+    def checks(params):
+        tiles = run_generate(GenerateRequest(style="plaid", params=params, palette="art-deco", count=3, width=96,
+                                             height=96, auto_correct=False), similar=BatchSimilarity())
+        return [next(c for c in t.metadata["qa"]["checks"] if c["name"] == "duplicates") for t in tiles]
+
+    same = checks({"sett": "K4 R24 K24 Y4", "repeats": 2})
+    assert [c["status"] for c in same] == ["pass", "fail", "fail"]
+    assert same[1]["explanation"].startswith("Very like tile 1 of this batch (similarity")
+    assert [c["status"] for c in checks({})] == ["pass", "pass", "pass"]

@@ -357,6 +357,8 @@ def _render_all(valid: ValidRequest, request: GenerateRequest, out: Path | None,
         if final_seed != seed:
             meta["requested_seed"] = seed
         tile = Tile(pixels, meta)
+        if (remember := getattr(similar, "remember", None)) is not None:
+            remember(pixels)  # the batch's later tiles are compared with it too
         if out is not None:
             stem = valid.model.name if valid.model is not None else valid.style.name
             if valid.source_image is not None:

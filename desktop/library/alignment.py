@@ -93,3 +93,24 @@ def match(turned: np.ndarray | None, other: np.ndarray | None, at_least: float =
 
 def match_images(a_rgb: np.ndarray, b_rgb: np.ndarray) -> float:
     return match(turns(layout(a_rgb)), spectrum(layout(b_rgb)))
+
+
+class BatchSimilarity:
+    """The QA near-duplicate hook for a batch: the library's answer (`inner`, when a library is
+    connected) and the batch's own earlier tiles, so "Count 4" of one design is caught even with no
+    library. The generator calls `remember` with each tile it keeps."""
+
+    def __init__(self, inner=None):
+        self.inner, self.kept = inner, []
+
+    def remember(self, image: np.ndarray) -> None:
+        self.kept.append(spectrum(layout(image)))
+
+    def nearest(self, image: np.ndarray, k: int = 5):
+        from desktop.engine.qa import SimilarItem
+
+        items = list(self.inner.nearest(image, k)) if self.inner is not None else []
+        query = turns(layout(image))
+        items += [SimilarItem(f"batch-{n + 1}", round(match(query, kept, SAME_DESIGN), 4),
+                              f"tile {n + 1} of this batch", "batch") for n, kept in enumerate(self.kept)]
+        return sorted(items, key=lambda item: -item.score)[:k]

@@ -721,11 +721,14 @@ class MainWindow(QMainWindow):
             title = f"Upscale {name} ×{request.upscale:g}" if request.upscale else \
                 f"Variations of {name} ({request.engine})"
         if request.engine == "procedural":
-            similar = None
+            from desktop.library.alignment import BatchSimilarity
+
+            inner = None
             if self.lib is not None:  # QA fails a tile that is a library pattern's design (and retries)
                 from desktop.library.search import LibrarySimilarity
 
-                similar = LibrarySimilarity(self.lib, parents=[request.parent_id] if request.parent_id else [])
+                inner = LibrarySimilarity(self.lib, parents=[request.parent_id] if request.parent_id else [])
+            similar = BatchSimilarity(inner)  # or an earlier tile's of this batch
 
             def run(ctx):
                 return run_generate(request, ctx, similar)
