@@ -144,28 +144,31 @@ def test_the_qa_check_tells_copies_from_look_alikes(tmp_path, shared_textures):
 
 
 def test_generation_qa_asks_the_library_and_reseeds_a_copy_of_one_of_its_designs(tmp_path):
-    """A plaid is the same whatever the seed: the second one generated into a library holding the
-    first fails QA as a near-duplicate (the loop tries other seeds, and says so); a noise style's
+    """A plaid whose every option is set is the same whatever the seed: the second one generated into
+    a library holding the first fails QA as a near-duplicate (the loop tries other seeds, and says so); a noise style's
     new seed passes; and a variation's QA does not count the parent it was made from."""
     from desktop.engine.generate import GenerateRequest, run_generate
 
+    pinned = {"sett": "K4 R24 K24 Y4", "repeats": 2}  # nothing left for a seed to vary
     with Library(tmp_path / "lib") as lib:
-        first = run_generate(GenerateRequest(style="plaid", width=96, height=96, seed=1, out_dir=None))[0]
+        first = run_generate(GenerateRequest(style="plaid", params=pinned, width=96, height=96, seed=1,
+                                             out_dir=None))[0]
         lib.add_tile(first.image, first.metadata)
         finder.embed_pending(lib)
         similar = finder.LibrarySimilarity(lib)
-        again = run_generate(GenerateRequest(style="plaid", width=96, height=96, seed=2, out_dir=None,
+        again = run_generate(GenerateRequest(style="plaid", params=pinned, width=96, height=96, seed=2, out_dir=None,
                                              auto_correct=True, max_attempts=2), similar=similar)[0]
         assert again.metadata["qa"]["failed"] == ["duplicates"]
         assert [a["action"] for a in again.metadata["attempts"]] == ["generate", "reseed"]
         fresh = run_generate(GenerateRequest(style="fbm", width=96, height=96, seed=3, out_dir=None),
                              similar=similar)[0]
         assert "duplicates" not in fresh.metadata["qa"]["failed"]
-        skipped = run_generate(GenerateRequest(style="plaid", width=96, height=96, seed=2, out_dir=None))[0]
+        skipped = run_generate(GenerateRequest(style="plaid", params=pinned, width=96, height=96, seed=2,
+                                               out_dir=None))[0]
         assert "duplicates" not in skipped.metadata["qa"]["failed"]  # no library: not compared
         family = finder.LibrarySimilarity(lib, parents=[1])
-        child = run_generate(GenerateRequest(style="plaid", width=96, height=96, seed=2, out_dir=None),
-                             similar=family)[0]
+        child = run_generate(GenerateRequest(style="plaid", params=pinned, width=96, height=96, seed=2,
+                                             out_dir=None), similar=family)[0]
         assert "duplicates" not in child.metadata["qa"]["failed"]
 
 

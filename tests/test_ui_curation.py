@@ -372,12 +372,14 @@ def test_the_inspectors_history_is_in_words():
 
 def test_f2_renames_the_pattern_shown_and_ctrl_z_takes_it_back(window, qtbot):
     (pid,) = _tiles(window, qtbot, 1)
+    drafted = "Navy and Indigo Polka Dots (0)"  # titles.tile_title: the inks, the style, the seed
+    assert window.lib.get(pid)["title"] == drafted
     window.library.select_row(0)
-    qtbot.waitUntil(lambda: window.inspector.title.text() == "polka-dots 0", timeout=30_000)
+    qtbot.waitUntil(lambda: window.inspector.title.text() == drafted, timeout=30_000)
     window.library.list.setFocus()
     qtbot.keyClick(window.library.list, Qt.Key_F2)
     field = window.inspector.title
-    assert field.hasFocus() and field.selectedText() == "polka-dots 0"
+    assert field.hasFocus() and field.selectedText() == drafted
     qtbot.keyClicks(field, "Navy dots")
     qtbot.keyClick(field, Qt.Key_Return)
     qtbot.waitUntil(lambda: window.lib.get(pid)["title"] == "Navy dots", timeout=30_000)
@@ -385,8 +387,8 @@ def test_f2_renames_the_pattern_shown_and_ctrl_z_takes_it_back(window, qtbot):
                     timeout=30_000)
     window.library.list.setFocus()
     window.curation.stack.undo()
-    qtbot.waitUntil(lambda: window.lib.get(pid)["title"] == "polka-dots 0", timeout=30_000)
-    qtbot.waitUntil(lambda: field.text() == "polka-dots 0", timeout=30_000)
+    qtbot.waitUntil(lambda: window.lib.get(pid)["title"] == drafted, timeout=30_000)
+    qtbot.waitUntil(lambda: field.text() == drafted, timeout=30_000)
     assert not window.library.model.data(window.library.model.index(0)).startswith("Navy")
 
 
