@@ -12,7 +12,10 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e '.[dev]'
 	@touch $(STAMP)
 
+# Qt's X11 libraries first (desktop/syslibs.py): installed with apt-get where the user may (root, or
+# sudo without a password), else the one command to run is printed and make stops
 run: $(STAMP)
+	$(PY) -m desktop.syslibs --install
 	$(PY) main.py
 
 lint: $(STAMP)

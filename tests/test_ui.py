@@ -1005,3 +1005,40 @@ def test_the_window_and_the_cli_start_from_the_same_palette(window):
     from desktop.palettes import DEFAULT_PALETTE
 
     assert window.brief.palette_spec() == DEFAULT_PALETTE == GenerateRequest().palette
+
+
+def test_qts_system_libraries_are_found_on_ld_library_path_and_installed_where_allowed(tmp_path, monkeypatch, capsys):
+    from desktop import syslibs
+
+    display = {"DISPLAY": ":0"}
+    nothing = lambda name: None  # noqa: E731 (the linker's cache knows none of them)
+    assert syslibs.missing_packages(display, nothing) == list(syslibs.QT_X11_LIBRARIES.values())
+    for lib in syslibs.QT_X11_LIBRARIES:
+        (tmp_path / f"lib{lib}.so.0").write_bytes(b"")
+    assert syslibs.missing_packages({**display, "LD_LIBRARY_PATH": f"/nowhere:{tmp_path}"}, nothing) == []
+    assert syslibs.main([], env={"QT_QPA_PLATFORM": "offscreen"}, find=nothing) == 0  # no X11 here: nothing to do
+
+    ran = []
+
+    class Done:
+        def __init__(self, code):
+            self.returncode = code
+
+    installed = set()
+
+    def run(command, **kw):
+        ran.append(command)
+        if "install" in command:
+            installed.update(syslibs.QT_X11_LIBRARIES)
+        return Done(0)
+
+    monkeypatch.setattr(syslibs, "may_install", lambda run: True)
+    assert syslibs.main(["--install"], run=run, env=display, find=lambda name: "x" if name in installed else None) == 0
+    assert ran[0][-6:] == list(syslibs.QT_X11_LIBRARIES.values()) and "install" in ran[0]
+    assert "installing Qt's X11 libraries" in capsys.readouterr().err
+    monkeypatch.setattr(syslibs, "may_install", lambda run: False)  # a sudo that asks: say the command
+    assert syslibs.main(["--install"], run=run, env=display, find=nothing) == 2
+    assert "On Debian or Ubuntu: " in (err := capsys.readouterr().err)
+    assert "apt-get install -y --no-install-recommends libxcb-cursor0 libxcb-icccm4" in err
+    assert syslibs.install_command(["libxcb-cursor0"], root=False)[:2] == ["sudo", "-n"]
+    assert syslibs.install_command(["libxcb-cursor0"], root=True)[0] == "apt-get"

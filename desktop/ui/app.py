@@ -5,7 +5,6 @@ Kept light: nothing here imports torch, diffusers, peft, open_clip or lancedb.
 
 from __future__ import annotations
 
-import ctypes.util
 import logging
 import os
 import sys
@@ -46,12 +45,13 @@ def display_problem(env: dict[str, str] | None = None) -> str | None:
                 "(python main.py --help); QT_QPA_PLATFORM=offscreen runs the window without a screen.")
     if env.get("WAYLAND_DISPLAY"):
         return None
-    needed = {"xcb-cursor": "libxcb-cursor0", "xcb-icccm": "libxcb-icccm4", "xkbcommon-x11": "libxkbcommon-x11-0",
-              "xcb-keysyms": "libxcb-keysyms1", "xcb-image": "libxcb-image0", "xcb-render-util": "libxcb-render-util0"}
-    missing = [pkg for lib, pkg in needed.items() if ctypes.util.find_library(lib) is None]
+    from desktop.syslibs import install_command, missing_packages
+
+    missing = missing_packages(env)
     if missing:
         return (f"Qt's X11 window support needs system libraries that are missing. "
-                f"On Debian or Ubuntu: sudo apt install {' '.join(missing)}")
+                f"On Debian or Ubuntu: sudo {' '.join(install_command(missing, root=True))} "
+                "('make run' installs them where it may)")
     return None
 
 
