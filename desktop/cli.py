@@ -454,6 +454,10 @@ def main(argv: list[str] | None = None) -> int:
             from desktop.cli_publish import cmd_publish
 
             return cmd_publish(args, emitter(args))
+        if args.command == "market":
+            from desktop.cli_publish import cmd_market
+
+            return cmd_market(args, emitter(args))
         if args.command == "lora":
             from desktop.cli_lora import cmd_lora
 

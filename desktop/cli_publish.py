@@ -1,5 +1,6 @@
 """`tessera publish login|queue|sync|status`: approved patterns to the marketplace, through an
-outbox that keeps what was queued offline until the next sync."""
+outbox that keeps what was queued offline until the next sync. `tessera market serve --demo`: a
+marketplace on this machine to try that on."""
 
 from __future__ import annotations
 
@@ -10,6 +11,18 @@ from desktop.errors import UserError
 
 
 def add_parsers(sub, common: argparse.ArgumentParser) -> None:
+    market = sub.add_parser("market", parents=[common], help="a demo marketplace on this machine, to try publishing")
+    mcmds = market.add_subparsers(dest="market_command", metavar="ACTION", required=True)
+    serve = mcmds.add_parser(
+        "serve", parents=[common], help="serve the demo marketplace until Ctrl+C",
+        description="Serve a marketplace on this machine that speaks Tessera's marketplace API, to try the "
+        "whole publish cycle without an account: log in to the address it prints with its token, queue and "
+        "sync, and see the listings at its page. It keeps them in memory only. Exit 0 when stopped with "
+        "Ctrl+C, 2 on bad input (a port in use, an address that is not this machine's).")
+    serve.add_argument("--demo", action="store_true", required=True, help="the demo marketplace (the only one)")
+    serve.add_argument("--port", type=int, default=8765, help="its port (default 8765; 0: any free one)")
+    serve.add_argument("--host", default="127.0.0.1", help="127.0.0.1 (default), localhost or ::1")
+    serve.add_argument("--token", default="demo", help="the token it accepts (default: demo)")
     pub = sub.add_parser("publish", parents=[common], help="publish approved patterns to the marketplace")
     cmds = pub.add_subparsers(dest="publish_command", metavar="ACTION", required=True)
     login = cmds.add_parser("login", parents=[common], help="save the marketplace's address and your API token")
@@ -99,4 +112,40 @@ def _login(args: argparse.Namespace, emit) -> int:
         checked = f"saved, not checked: {exc}"
     path = save_account(args.url, token)
     emit({"saved": str(path), "checked": checked}, f"{checked}; the login is in {path}")
+    return 0
+
+
+def cmd_market(args: argparse.Namespace, emit) -> int:
+    import signal
+    import threading
+
+    from desktop.library.demo_market import DemoMarket
+
+    if not 0 <= args.port <= 65535:
+        raise UserError(f"--port must be between 0 and 65535, not {args.port}")
+    try:
+        market = DemoMarket(token=args.token, host=args.host, port=args.port, name="Your studio")
+    except OSError as exc:
+        raise UserError(f"cannot serve on {args.host}:{args.port}: {exc.strerror or exc}") from None
+    stop = threading.Event()
+
+    def stopping(signum, frame):  # Ctrl+C, or a service manager's SIGTERM (and SIGINT even where it was ignored)
+        stop.set()
+
+    previous = {sig: signal.signal(sig, stopping) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        emit({"url": market.url, "token": args.token, "page": market.url + "/"},
+             f"Demo marketplace at {market.url} (listings kept in memory until it stops)\n"
+             f"  log in:   tessera publish login {market.url} --token {args.token}\n"
+             f"  publish:  tessera publish queue --approved\n"
+             f"  listings: {market.url}/\n"
+             "Ctrl+C stops it.")
+        sys.stdout.flush()
+        while not stop.wait(0.5):
+            pass
+        print(f"stopped; {len(market.listings)} listing(s) were made", file=sys.stderr)
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        market.close()
     return 0

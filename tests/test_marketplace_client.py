@@ -37,7 +37,7 @@ def client(market, retries=0, **kw):
 def test_a_publish_sends_the_image_its_metadata_and_mockups_as_the_api_says(market):
     listing = client(market).publish(b"\x89PNG", "tile.png", {"title": "Gold", "a": 1}, key="tessera-abc",
                                      files={"mockup_mug": ("mug.jpg", b"jpeg", "image/jpeg")})
-    assert listing == {"id": "L1", "url": "https://market.test/p/1"}
+    assert listing == {"id": "L1", "url": f"{market.url}/#L1"}
     (sent,) = market.requests
     assert (sent["method"], sent["path"]) == ("POST", "/v1/patterns")
     headers = sent["headers"]

@@ -166,10 +166,10 @@ def test_the_publish_command_logs_in_queues_offline_and_syncs(tmp_path, market, 
     assert len(out["published"]) == 2 and out["waiting"] == 0
     assert all(sent["files"] == {} and "mockups" not in sent["metadata"] for sent in market.listings.values())
     assert main(["--library", str(root), "publish", "status", "--state", "published"]) == 0
-    assert capsys.readouterr().out.count("https://market.test/p/") == 2
+    assert capsys.readouterr().out.count(f"{market.url}/#L") == 2
     assert main(["--library", str(root), "--json", "library", "show", str(ids[0])]) == 0
     shown = json.loads(capsys.readouterr().out)
-    assert shown["status"] == "published" and shown["publication"]["url"].startswith("https://market.test/p/")
+    assert shown["status"] == "published" and shown["publication"]["url"].startswith(f"{market.url}/#L")
     # a queue that queued nothing because every pattern named was refused exits 1, offline or not
     for more in ([], ["--no-sync"]):
         assert main(["--library", str(root), "publish", "queue", str(ids[2]), *more]) == 1
@@ -322,3 +322,38 @@ class Session:
     def __exit__(self, *exc):
         self.conn.commit()
         self.conn.close()
+
+
+def test_the_demo_marketplace_serves_the_whole_cycle_and_stops_on_a_signal(tmp_path, isolated_home):
+    """`tessera market serve --demo`: log in to the address it prints, publish, see the listing on its page."""
+    import signal
+    import subprocess
+    import sys
+    import urllib.request
+
+    from conftest import ROOT, subprocess_env
+
+    env = subprocess_env(TESSERA_HOME=str(isolated_home), TESSERA_OFFLINE="")
+    server = subprocess.Popen([sys.executable, "-m", "desktop", "market", "serve", "--demo", "--port", "0"],
+                              cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        first = server.stdout.readline()
+        assert first.startswith("Demo marketplace at http://127.0.0.1:")
+        url = first.split()[3]
+        root = tmp_path / "lib"
+        with Library(root) as lib:
+            ids = three(lib)
+        tessera = [sys.executable, "-m", "desktop", "--library", str(root)]
+        login = subprocess.run([*tessera, "publish", "login", url, "--token", "demo"], cwd=ROOT, env=env,
+                               capture_output=True, text=True, timeout=120)
+        assert login.returncode == 0 and "logged in as Your studio" in login.stdout
+        queued = subprocess.run([*tessera, "publish", "queue", str(ids[0]), "--no-mockups"], cwd=ROOT, env=env,
+                                capture_output=True, text=True, timeout=120)
+        assert queued.returncode == 0 and "published 1" in queued.stdout
+        page = urllib.request.urlopen(url + "/", timeout=30).read().decode()
+        assert "1 listing(s)" in page and '<img src="/listings/L1.png"' in page
+        assert urllib.request.urlopen(url + "/listings/L1.png", timeout=30).read()[:4] == b"\x89PNG"
+    finally:
+        server.send_signal(signal.SIGINT)
+        code = server.wait(60)
+    assert code == 0 and "stopped; 1 listing(s) were made" in server.stderr.read()

@@ -60,7 +60,7 @@ def test_the_selected_approved_patterns_are_published(window, qtbot, market, mon
     assert window.library.model.entries[row].status == "published"
     window.show_entry(window.library.model.entries[row])  # the Inspector says where it is listed
     qtbot.waitUntil(lambda: "Marketplace: published" in window.inspector.view.toPlainText(), timeout=10_000)
-    assert "https://market.test/p/1" in window.inspector.view.toPlainText()
+    assert f"{market.url}/#L1" in window.inspector.view.toPlainText()
 
 
 @pytest.fixture
