@@ -2,6 +2,7 @@
 which failures it retries and how often, how long it waits, and where its login comes from."""
 
 import json
+import os
 import stat
 import time
 
@@ -184,13 +185,34 @@ def test_the_login_comes_from_the_environment_then_the_file(isolated_home, monke
     assert load_account() == Account("https://market.example/api", "from-env")
     monkeypatch.setenv("TESSERA_MARKET_URL", "https://other.example/")
     assert load_account() == Account("https://other.example", "from-env")
+    monkeypatch.setenv("TESSERA_MARKET_URL", "https://other.example/X/")  # only the slash goes
+    assert load_account() == Account("https://other.example/X", "from-env")
+    monkeypatch.setenv("TESSERA_MARKET_URL", "https://other.example/")
     monkeypatch.delenv("TESSERA_MARKET_TOKEN")
     assert load_account() == Account("https://other.example", "tok")
-    for broken in ("not json", "[1, 2]", '{"url": "https://x"}'):
+    for broken in ("not json", "[1, 2]", '{"url": "https://x"}', '{"token": "t"}'):
         monkeypatch.delenv("TESSERA_MARKET_URL")
         path.write_text(broken)
         assert load_account() is None
         monkeypatch.setenv("TESSERA_MARKET_URL", "https://other.example/")
+
+
+def test_the_login_is_written_readable_by_this_user_alone_from_its_first_byte(isolated_home, monkeypatch):
+    """Not only chmod 600 afterwards: the file is created under a umask that gives nobody else any access."""
+    from desktop import config
+
+    seen = []
+    write = config.atomic_write_bytes
+
+    def watched(path, data, *args, **kwargs):
+        current = os.umask(0)
+        os.umask(current)
+        seen.append(current)
+        return write(path, data, *args, **kwargs)
+
+    monkeypatch.setattr(config, "atomic_write_bytes", watched)
+    path = save_account("https://market.example/X/", "tok")
+    assert seen == [0o077] and json.loads(path.read_text())["url"] == "https://market.example/X"
 
 
 def test_a_login_that_cannot_be_saved_says_where_and_why(isolated_home):
