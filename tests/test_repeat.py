@@ -210,3 +210,37 @@ def test_offset_repeats_ask_whole_pixels_at_the_coarsest_level():
     with pytest.raises(RepeatError, match=r"multiple of 8 px for SD 1\.5: 516 is not"):
         check_steps("basic", 516, 512, 3, 8, "SD 1.5")
     assert [snap_to_step(v, 128) for v in (576, 575, 700, 20)] == [640, 512, 640, 128]
+
+
+def test_the_size_rules_words_and_defaults():
+    """The sentence names the axis the repeat moves, the level and the half-pixel; the defaults are the
+    plainest network (no scale, no halving, nothing asked of every side)."""
+    from desktop.repeat import RepeatError, check_steps, size_steps, snap_to_step
+
+    with pytest.raises(RepeatError) as drop:
+        check_steps("half-drop", 512, 576, 3, 8)
+    assert str(drop.value) == ("half-drop moves each column by half the tile's height, and this model works the "
+                               "tile down to 1/64 of its size, where half of 576 px is 4.5 pixels: the height must be "
+                               "a multiple of 128 px for this repeat (try 512 or 640)")
+    with pytest.raises(RepeatError) as brick:
+        check_steps("half-brick", 96, 512, 3, 8, "SD 1.5")
+    assert str(brick.value).startswith("half-brick moves each row by half the tile's width, and SD 1.5 works the tile "
+                                       "down to 1/64 of its size, where half of 96 px is 0.75 pixels")
+    assert str(brick.value).endswith("(try 128)")  # no size below the first step to offer
+    assert size_steps("half-drop", 0) == (1, 2) and size_steps("basic", 0) == (1, 1)
+    check_steps("half-drop", 3, 4, 0)  # whole pixels and an even height: all a plain network asks
+    with pytest.raises(RepeatError, match="multiple of 8 px for this model: 12 is not"):
+        check_steps("basic", 12, 16, 1, 2, least=8)
+    assert isinstance(snap_to_step(576, 128), int)
+    with pytest.raises(RepeatError, match=r"choose one of basic, half-drop, half-brick, mirror$"):
+        R.parse_repeat("zigzag")
+
+
+def test_defaults_of_the_views_and_the_lattice():
+    t = tile(6, 8)
+    for kind in REPEATS:
+        assert R.repeat_view(t, kind).shape == (18, 24, 3)  # 3 x 3 tiles
+        assert len(R.translates(kind, 8, 6)) == 25  # reach 2 each way
+    param = torch.nn.Parameter(torch.from_numpy(np.ascontiguousarray(np.moveaxis(t, -1, 0))).float(),
+                               requires_grad=False)  # a torch type from a submodule (torch.nn.parameter)
+    assert tuple(R.pad(param, 1, "basic").shape) == (3, 8, 10)
