@@ -73,7 +73,7 @@ def test_bad_requests_are_clear(model_folder, tmp_path):
     pipe = load_pipeline(model_folder)
     with pytest.raises(UserError, match="even"):
         generate(pipe, DiffusionRequest("x", repeat="half-brick", width=31, height=32, steps=1))
-    with pytest.raises(UserError, match="multiples"):
+    with pytest.raises(UserError, match="must be a multiple of 8 px for this model: 36 is not"):
         generate(pipe, DiffusionRequest("x", width=36, height=32, steps=1))
     with pytest.raises(UserError, match="unknown scheduler"):
         generate(pipe, DiffusionRequest("x", width=32, height=32, steps=1, scheduler="warp"))

@@ -143,12 +143,12 @@ def test_curation_and_set_curation_put_status_rating_and_tags_back_exactly(lib):
     lib.set_auto_tags(ids[0], [("gold", 0.8), ("navy", 0.6)])
     lib.update(ids[0], add_tags=["client-a"])
     before = lib.curation(ids)
-    assert before[ids[0]] == {"status": "draft", "rating": 0, "tags": ["client-a"], "title": "toss 0",
+    assert before[ids[0]] == {"status": "draft", "rating": 0, "tags": ["client-a"], "title": "Toss (0)",
                               "auto": {"gold": pytest.approx(0.8), "navy": pytest.approx(0.6)}}
     changes = lib.update_many(ids, status="rejected", rating=2, add_tags=["gold", "sale"], remove_tags=["navy"])
     assert changes.changed == ids
     assert lib.curation([ids[0]])[ids[0]] == {"status": "rejected", "rating": 2, "tags": ["client-a", "gold", "sale"],
-                                              "auto": {}, "title": "toss 0"}  # "gold" became hers; "navy" went
+                                              "auto": {}, "title": "Toss (0)"}  # "gold" became hers; "navy" went
     assert lib.set_curation(before).changed == ids
     assert lib.curation(ids) == before
     assert lib.set_curation(before).changed == []  # nothing left to change
@@ -334,15 +334,15 @@ def test_a_title_is_set_audited_and_undone_like_any_curation(tmp_path, capsys):
     with Library(root) as lib:
         ids = stocked(lib, 2)
         before = lib.curation([ids[0]])
-        assert before[ids[0]]["title"] == "toss 0"
+        assert before[ids[0]]["title"] == "Toss (0)"
         lib.update(ids[0], title="  Gilded   fans — navy ")
         assert lib.get(ids[0])["title"] == "Gilded fans — navy"  # spaces tidied
-        assert lib.get(ids[0])["history"][-1]["detail"]["title"] == ["toss 0", "Gilded fans — navy"]
+        assert lib.get(ids[0])["history"][-1]["detail"]["title"] == ["Toss (0)", "Gilded fans — navy"]
         with pytest.raises(LibraryError, match="1 to 255 characters"):
             lib.update(ids[0], title="   ")
         lib.set_curation(before)
-        assert lib.get(ids[0])["title"] == "toss 0"
-        assert publishing.metadata_for(lib.get(ids[0]))["title"] == "toss 0"  # what a listing is called
+        assert lib.get(ids[0])["title"] == "Toss (0)"
+        assert publishing.metadata_for(lib.get(ids[0]))["title"] == "Toss (0)"  # what a listing is called
     run = ["--library", str(root), "--json", "library", "set"]
     assert main([*run, str(ids[1]), "--title", "Fans"]) == 0
     assert json.loads(capsys.readouterr().out)["pattern"]["title"] == "Fans"
