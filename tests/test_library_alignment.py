@@ -212,3 +212,14 @@ def test_qa_finds_a_near_duplicate_within_a_batch_without_a_library():
     assert [c["status"] for c in same] == ["pass", "fail", "fail"]
     assert same[1]["explanation"].startswith("Very like tile 1 of this batch (similarity")
     assert [c["status"] for c in checks({})] == ["pass", "pass", "pass"]
+
+
+def test_the_render_process_target_checks_the_batch(monkeypatch):
+    """What the window's render process runs for a diffusion batch passes a batch checker to run_generate."""
+    from desktop.engine import generate
+    from desktop.library import alignment
+
+    seen = []
+    monkeypatch.setattr(generate, "run_generate", lambda request, ctx=None, similar=None: seen.append(similar) or [])
+    assert alignment.generate_checking_the_batch(object()) == []
+    assert isinstance(seen[0], alignment.BatchSimilarity) and seen[0].inner is None

@@ -114,3 +114,11 @@ class BatchSimilarity:
         items += [SimilarItem(f"batch-{n + 1}", round(match(query, kept, SAME_DESIGN), 4),
                               f"tile {n + 1} of this batch", "batch") for n, kept in enumerate(self.kept)]
         return sorted(items, key=lambda item: -item.score)[:k]
+
+
+def generate_checking_the_batch(request, ctx=None):
+    """run_generate with QA's near-duplicate check over the batch's own tiles: what the window's render
+    process runs for a diffusion batch (named as a target, as worker_process calls functions)."""
+    from desktop.engine.generate import run_generate
+
+    return run_generate(request, ctx, BatchSimilarity())

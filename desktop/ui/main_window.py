@@ -734,7 +734,8 @@ class MainWindow(QMainWindow):
                 return run_generate(request, ctx, similar)
         else:
             def run(ctx):
-                return self.renderer.call(ctx, "desktop.engine.generate:run_generate", request)
+                # (with QA's near-duplicate check over the batch's own tiles, as the procedural path has)
+                return self.renderer.call(ctx, "desktop.library.alignment:generate_checking_the_batch", request)
         job = self.submit("generate", run, request, title=title, on_done=self._generated)
         self._live_job = job.id if job is not None else None
         self.statusBar().showMessage("Generating…", 3000)
