@@ -194,6 +194,17 @@ def window(qtbot, qapp):
     win.crash_reporter.uninstall()
 
 
+@pytest.fixture
+def market(monkeypatch):
+    """The demo marketplace on 127.0.0.1 (desktop/library/demo_market.py), for the publishing tests."""
+    from desktop.library.demo_market import DemoMarket
+
+    monkeypatch.delenv("TESSERA_OFFLINE", raising=False)  # a loopback marketplace is this machine
+    served = DemoMarket()
+    yield served
+    served.close()
+
+
 def subprocess_env(**extra: str) -> dict[str, str]:
     env = dict(os.environ)
     env.update(extra)

@@ -20,15 +20,6 @@ from desktop.library.marketplace import (
     save_account,
     working_offline,
 )
-from loopback_market import LoopbackMarket
-
-
-@pytest.fixture
-def market(monkeypatch):
-    monkeypatch.delenv("TESSERA_OFFLINE", raising=False)  # a loopback marketplace is this machine
-    served = LoopbackMarket()
-    yield served
-    served.close()
 
 
 def client(market, retries=0, **kw):

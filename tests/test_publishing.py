@@ -15,15 +15,6 @@ import pytest
 from desktop.cli import main
 from desktop.library import Library, publishing
 from desktop.library.marketplace import Account, Marketplace, Refused, load_account
-from loopback_market import LoopbackMarket
-
-
-@pytest.fixture
-def market(monkeypatch):
-    monkeypatch.delenv("TESSERA_OFFLINE", raising=False)  # a loopback marketplace is this machine
-    served = LoopbackMarket()
-    yield served
-    served.close()
 
 
 def tile(seed: int) -> np.ndarray:

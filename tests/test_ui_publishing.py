@@ -6,15 +6,6 @@ import numpy as np
 import pytest
 
 from desktop.library.marketplace import load_account
-from loopback_market import LoopbackMarket
-
-
-@pytest.fixture
-def market(monkeypatch):
-    monkeypatch.delenv("TESSERA_OFFLINE", raising=False)
-    served = LoopbackMarket()
-    yield served
-    served.close()
 
 
 def test_the_selected_approved_patterns_are_published(window, qtbot, market, monkeypatch):
