@@ -211,3 +211,12 @@ def test_a_login_that_cannot_be_saved_says_where_and_why(isolated_home):
     (isolated_home / "config").write_text("a file where the config folder should be")  # fails for root too
     with pytest.raises(UserError, match=r"^could not save the marketplace login to .*marketplace\.json: \w"):
         save_account("https://market.example", "tok")
+
+
+def test_by_default_a_busy_marketplace_is_tried_four_times_in_all(market):
+    """The client's default: three retries (with a growing pause) after the first try, then the pattern
+    stays queued."""
+    market.script = [{"status": 503, "retry_after": None}] * 4
+    with pytest.raises(Offline, match="is busy"):
+        Marketplace(Account(market.url, market.token)).publish(b"png", "a.png", {}, key="k")
+    assert len(market.requests) == 4
