@@ -3,6 +3,7 @@ a title the user gave a pattern from the one it was made with)."""
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any
 
 
@@ -49,8 +50,14 @@ def _drafted(metadata: dict[str, Any]) -> str:
 def ink_names(colours: list[str]) -> list[str]:
     """The colour names (resources/tags/colours.json, by CIEDE2000) of a palette's colours, in its order,
     each name once."""
+    return list(_ink_names(tuple(str(c) for c in colours)))
+
+
+@lru_cache(maxsize=256)
+def _ink_names(colours: tuple[str, ...]) -> tuple[str, ...]:
+    """(cached: the grid's captions ask for a tile's title on every paint)"""
     if not colours:
-        return []
+        return ()
     try:
         import numpy as np
 
@@ -59,11 +66,11 @@ def ink_names(colours: list[str]) -> list[str]:
         from desktop.palettes import parse_hex
 
         names, lab = _named_lab()
-        mine = srgb_to_lab(np.array([parse_hex(str(c)) for c in colours], np.float32) / 255.0)
+        mine = srgb_to_lab(np.array([parse_hex(c) for c in colours], np.float32) / 255.0)
         nearest = delta_e2000(mine[:, None, :], lab[None, :, :]).argmin(axis=1)
     except Exception:  # a damaged palette in old metadata: no colour words
-        return []
-    return list(dict.fromkeys(names[int(k)] for k in nearest))
+        return ()
+    return tuple(dict.fromkeys(names[int(k)] for k in nearest))
 
 
 def file_stem(title: str, fallback: str = "tile") -> str:
