@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 
 from desktop.engine.diffusion import loras as lora_files
+from desktop.engine.diffusion import lora_keys
 from desktop.engine.diffusion.families import FAMILY_NAMES
 from desktop.engine.diffusion.pipeline import DiffusionRequest, diffusers_quiet, generate, load_pipeline
 from desktop.errors import UserError
@@ -197,16 +198,22 @@ class DiffusionEngine:
             self.pipe.unload_lora_weights()
             self.loras = []
         for name, spec in zip(names, resolved):
-            # diffusers reads its own files (their metadata carries the LoRA's alpha)
-            state = str(spec.path) if spec.layout == "diffusers" else lora_files.read_state(spec)
+            model = FAMILY_NAMES.get(self.family, self.family)
             try:
+                # diffusers reads its own files (their metadata carries the LoRA's alpha); kohya, A1111,
+                # LoCon and peft tensors are placed on this model's own layers first
+                state = (str(spec.path) if spec.layout == "diffusers"
+                         else lora_keys.to_diffusers(lora_files.read_state(spec), self.pipe, spec.name, model))
                 with diffusers_quiet(logging.CRITICAL):  # it logs every mismatched layer; one sentence says it
                     self.pipe.load_lora_weights(state, adapter_name=name)
+            except UserError:
+                self.pipe.unload_lora_weights()
+                raise
             except (ValueError, KeyError, RuntimeError) as exc:
                 self.pipe.unload_lora_weights()
                 log.debug("LoRA %s did not load: %s", spec.path, exc)
                 sizes = "size mismatch" in str(exc)
-                raise UserError(f"{spec.name} does not fit this {FAMILY_NAMES.get(self.family, self.family)} model"
+                raise UserError(f"{spec.name} does not fit this {model} model"
                                 + (": its layers have other sizes, so it was made for another kind of model"
                                    if sizes else f" ({str(exc).splitlines()[0][:200]})")) from None
         if resolved:
