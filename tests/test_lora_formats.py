@@ -4,7 +4,7 @@ The key names come from the formats themselves, not from Tessera's mapping: kohy
 names a layer ``lora_unet_`` / ``lora_te_`` (``lora_te1_`` / ``lora_te2_`` for SDXL) plus the
 model's module path with dots as underscores, starting at ``text_model.`` for a text encoder and,
 for SDXL, at the original (LDM) UNet's ``input_blocks`` / ``middle_block`` / ``output_blocks``.
-The SDXL names here are written out by hand or derived by ``tiny_sd._unet_to_ldm``, the test
+The SDXL names here are written out by hand or derived by ``tiny_sd.kohya_sdxl_names``, the test
 mapping that diffusers' own single-file loader checks. Each layer's effect is checked against the
 LoRA's definition, ``W x + weight x (alpha / rank) x up(down(x))``, on the module itself.
 """
@@ -20,7 +20,7 @@ from desktop.engine.diffusion import lora_keys  # noqa: E402
 from desktop.engine.diffusion.engine import DiffusionEngine, EngineOptions  # noqa: E402
 from desktop.engine.diffusion.pipeline import DiffusionRequest  # noqa: E402
 from desktop.errors import UserError  # noqa: E402
-from tiny_sd import _unet_to_ldm, tiny_pipeline, tiny_sdxl_pipeline  # noqa: E402
+from tiny_sd import kohya_sdxl_names, tiny_pipeline, tiny_sdxl_pipeline  # noqa: E402
 
 F = torch.nn.functional
 
@@ -144,14 +144,6 @@ def test_a_locon_tucker_core_folds_into_one_plain_layer(sd15):
         sd15.unload_lora_weights()
 
 
-def _ldm_names(unet):
-    """kohya's SDXL name of each diffusers UNet module, through the single-file test mapping."""
-    keys = {k: k for k in unet.state_dict() if k.endswith(".weight")}
-    ldm = _unet_to_ldm(keys, layers=1, n_blocks=2)
-    return {ours.removesuffix(".weight"): "lora_unet_" + theirs.removeprefix("model.diffusion_model.")
-            .removesuffix(".weight").replace(".", "_") for theirs, ours in ldm.items()}
-
-
 SDXL_PATHS = ["down_blocks.1.attentions.0.transformer_blocks.0.attn1.to_q",
               "down_blocks.1.attentions.0.transformer_blocks.1.attn2.to_v",
               "down_blocks.1.attentions.0.proj_in", "mid_block.attentions.0.transformer_blocks.1.ff.net.2",
@@ -161,7 +153,7 @@ SDXL_PATHS = ["down_blocks.1.attentions.0.transformer_blocks.0.attn1.to_q",
 
 
 def test_an_sdxl_kohya_file_with_both_text_encoders_and_ldm_unet_names_loads_exactly(sdxl):
-    names = _ldm_names(sdxl.unet)
+    names = kohya_sdxl_names(sdxl.unet)
     # a few names written out by hand, as sd-scripts writes them for this two-level, one-layer UNet
     assert names["down_blocks.1.attentions.0.proj_in"] == "lora_unet_input_blocks_3_1_proj_in"
     assert names["up_blocks.0.upsamplers.0.conv"] == "lora_unet_output_blocks_1_2_conv"
@@ -200,14 +192,14 @@ def test_other_lycoris_formats_are_named_never_called_a_misfit(sd15, suffixes, f
 def test_a_layer_the_model_lacks_or_of_other_sizes_does_not_fit(sd15):
     state = {}
     layer(state, "lora_unet_down_blocks_3_attentions_2_proj_in", torch.nn.Linear(8, 8))
-    with pytest.raises(UserError, match="does not fit this SD 1.5 model: it has a layer lora_unet_down_blocks_3"):
+    with pytest.raises(UserError, match=r"does not fit this SD 1\.5 model: it has a layer lora_unet_down_blocks_3"):
         lora_keys.to_diffusers(state, sd15, "style", "SD 1.5")
     state = {}
     layer(state, "lora_unet_down_blocks_1_attentions_0_transformer_blocks_0_attn2_to_k", torch.nn.Linear(768, 64))
     with pytest.raises(UserError, match="other sizes"):
         lora_keys.to_diffusers(state, sd15, "style", "SD 1.5")
     state = {"lora_unet_down_blocks_1_attentions_0_proj_in.lora_down.weight": torch.zeros(2, 64, 1, 1)}
-    with pytest.raises(UserError, match="damaged.*up weights"):
+    with pytest.raises(UserError, match=r"damaged.*up weights"):
         lora_keys.to_diffusers(state, sd15, "style", "SD 1.5")
 
 
@@ -274,6 +266,6 @@ def test_a_loha_file_in_the_engine_is_named(engine, tmp_path):
     name = "lora_unet_down_blocks_1_attentions_0_transformer_blocks_0_attn1_to_q"
     save_file({f"{name}.{s}": torch.zeros(2, 64) for s in ("hada_w1_a", "hada_w1_b", "hada_w2_a", "hada_w2_b")},
               str(tmp_path / "loha.safetensors"))
-    with pytest.raises(UserError, match="loha is LoHa .*reads LoRA and LoCon"):
+    with pytest.raises(UserError, match=r"loha is LoHa .*reads LoRA and LoCon"):
         engine.set_loras([str(tmp_path / "loha.safetensors")])
     assert engine.loras == []

@@ -3,9 +3,12 @@ it writes is the LoRA it trained (Generate draws the same with it), its metadata
 was trained on, each step sees a tile from another origin on its plane, a stop writes nothing,
 and bad input is one sentence. The tiles are real seamless tiles from the procedural engine."""
 
+import base64
 import errno
+import io
 import json
 import os
+import re
 
 import numpy as np
 import pytest
@@ -328,6 +331,21 @@ def test_an_sdxl_lora_trains_with_its_size_conditioning_and_loads_back(tiles, tm
     attached = sum(isinstance(m, LoraLayer) for m in engine.pipe.unet.modules())
     assert attached == result["layers"] > 0
     assert engine.loras[0].sha256 == result["sha256"]
+    # written in kohya's SDXL names, which diffusers' own loader maps back onto a stock pipeline
+    from diffusers import StableDiffusionXLPipeline
+
+    from desktop.engine.diffusion.registry import safetensors_header
+    from tiny_sd import kohya_sdxl_names
+
+    header = safetensors_header(spec.path)[0]
+    assert any(k.startswith("lora_unet_input_blocks_") for k in header)
+    assert not any(k.startswith("lora_unet_down_blocks_") for k in header)
+    meta = header["__metadata__"]
+    assert meta["modelspec.architecture"] == "stable-diffusion-xl-v1-base/lora"
+    assert meta["modelspec.implementation"] == "https://github.com/Stability-AI/generative-models"
+    assert meta["ss_base_model_version"] == "sdxl_base_v1-0"
+    stock = StableDiffusionXLPipeline.from_pretrained(str(tmp_path / "sdxl"))
+    _applied_by_stock_diffusers(stock, spec.path, kohya_sdxl_names(stock.unet).__getitem__)
 
 
 def test_samples_drawn_as_it_trains_reach_the_preview_and_the_last_is_kept_beside_the_lora(model, tiles, tmp_path):
@@ -409,3 +427,55 @@ def test_half_precision_trains_the_lora_in_float32_under_autocast(model, tiles, 
     assert {p.dtype for p in trainer.params} == {torch.float32}
     assert np.isfinite(trainer.step(0))
     trainer.detach()
+
+
+def _applied_by_stock_diffusers(pipe, path, names):
+    """Load a LoRA file with diffusers' own load_lora_weights (not Tessera's loader) and check that every
+    layer in the file is on the UNet with the file's delta, up @ down x alpha / rank."""
+    from peft.tuners.lora import LoraLayer
+    from safetensors.torch import load_file
+
+    state = load_file(str(path))
+    pipe.load_lora_weights(str(path.parent), weight_name=path.name, adapter_name="stock")
+    layers = {n: m for n, m in pipe.unet.named_modules() if isinstance(m, LoraLayer)}
+    downs = [k for k in state if k.endswith(".lora_down.weight")]
+    assert len(layers) == len(downs) > 0  # every layer of the file, and nothing else
+    for path_in_unet, module in layers.items():
+        kohya = names(path_in_unet)
+        down, up = state[f"{kohya}.lora_down.weight"].float(), state[f"{kohya}.lora_up.weight"].float()
+        scale = float(state[f"{kohya}.alpha"]) / down.shape[0]
+        want = (up.flatten(1) @ down.flatten(1)) * scale
+        got = module.get_delta_weight("stock").float().flatten(1)
+        assert torch.allclose(got, want, atol=1e-3), path_in_unet
+
+
+def test_a_trained_lora_is_complete_for_diffusers_own_loader_and_says_what_it_is(model, tiles, tmp_path):
+    from diffusers import StableDiffusionPipeline
+
+    from desktop.engine.diffusion.registry import safetensors_header
+
+    result = train_lora(request(model, tiles, samples=1, sample_steps=2, out=str(tmp_path / "deco.safetensors")))
+    path = tmp_path / "deco.safetensors"
+    header = safetensors_header(path)[0]
+    meta = header["__metadata__"]
+    # ModelSpec, as A1111's and ComfyUI's browsers read it
+    assert meta["modelspec.sai_model_spec"] == "1.0.0"
+    assert meta["modelspec.architecture"] == "stable-diffusion-v1/lora"
+    assert meta["modelspec.implementation"] == "diffusers" and meta["modelspec.title"] == "deco"
+    assert meta["modelspec.resolution"] == "32x32" and meta["modelspec.trigger_phrase"] == "tsr deco"
+    assert meta["modelspec.prediction_type"] == "epsilon" and "3 seamless pattern tiles" in meta["modelspec.description"]
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d", meta["modelspec.date"])
+    assert meta["modelspec.hash_sha256"] == "0x" + loras._hashes(path, 8 + int.from_bytes(path.read_bytes()[:8], "little"))[1]
+    thumb = meta["modelspec.thumbnail"]
+    assert thumb.startswith("data:image/jpeg;base64,") and len(thumb) < 40_000
+    from PIL import Image
+
+    assert Image.open(io.BytesIO(base64.b64decode(thumb.partition(",")[2]))).size == (32, 32)
+    # kohya's, for the tag browsers
+    assert json.loads(meta["ss_tag_frequency"]) == {"1_deco": {"tsr deco": 3, "stripes pattern": 2, "checks pattern": 1}}
+    assert meta["ss_resolution"] == "(32, 32)" and meta["ss_base_model_version"] == "sd_v1"
+    assert meta["ss_output_name"] == "deco"
+    # a stock pipeline of the same model takes every tensor of it
+    stock = StableDiffusionPipeline.from_pretrained(str(model), safety_checker=None)
+    _applied_by_stock_diffusers(stock, path, lambda p: "lora_unet_" + p.replace(".", "_"))
+    assert result["layers"] == sum(k.endswith(".lora_down.weight") for k in header if k != "__metadata__")

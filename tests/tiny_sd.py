@@ -106,6 +106,15 @@ def _unet_to_ldm(state: dict, layers: int, n_blocks: int) -> dict:
     return out
 
 
+def kohya_sdxl_names(unet) -> dict:
+    """kohya's SDXL LoRA name of each diffusers UNet module (``lora_unet_input_blocks_…``), through the
+    LDM mapping above, which diffusers' own single-file loader checks in the single-file tests."""
+    keys = {k: k for k in unet.state_dict() if k.endswith(".weight")}
+    ldm = _unet_to_ldm(keys, layers=unet.config.layers_per_block, n_blocks=len(unet.config.block_out_channels))
+    return {ours.removesuffix(".weight"): "lora_unet_" + theirs.removeprefix("model.diffusion_model.")
+            .removesuffix(".weight").replace(".", "_") for theirs, ours in ldm.items()}
+
+
 def _vae_to_ldm(state: dict, n_blocks: int) -> dict:
     out = {}
     for key, value in state.items():

@@ -26,8 +26,8 @@ from typing import Any
 
 import numpy as np
 
-from desktop.engine.diffusion import loras as lora_files
 from desktop.engine.diffusion import lora_keys
+from desktop.engine.diffusion import loras as lora_files
 from desktop.engine.diffusion.families import FAMILY_NAMES
 from desktop.engine.diffusion.pipeline import DiffusionRequest, diffusers_quiet, generate, load_pipeline
 from desktop.errors import UserError

@@ -51,6 +51,9 @@ log = logging.getLogger("tessera.training")
 TARGETS = ("to_q", "to_k", "to_v", "to_out.0", "proj_in", "proj_out", "ff.net.0.proj", "ff.net.2")
 ADAPTER = "tessera_training"
 RESOLUTION = {"sd15": 512, "sdxl": 1024}
+# ModelSpec's implementation: the codebase whose names the tensors carry (SD 1.5: diffusers' module paths;
+# SDXL: kohya's, which are Stability's generative-models UNet's)
+IMPLEMENTATION = {"sd15": "diffusers", "sdxl": "https://github.com/Stability-AI/generative-models"}
 BASE_VERSION = {"sd15": ("sd_v1", "stable-diffusion-v1/lora"), "sdxl": ("sdxl_base_v1-0", "stable-diffusion-xl-v1-base/lora")}
 _NAME = re.compile(r"[\w][\w .-]{0,79}")
 
@@ -487,14 +490,20 @@ class LoraTrainer:
         from desktop.engine.diffusion.loras import peft_state_to_kohya
 
         state = get_peft_model_state_dict(self.pipe.unet, adapter_name=ADAPTER)
-        kohya = peft_state_to_kohya(state, self.config.to_dict())
+        # SDXL LoRAs in kohya's SDXL names (the original UNet's), as A1111 and ComfyUI expect them
+        sdxl = self.pipe.unet.config if self.family == "sdxl" else None
+        kohya = peft_state_to_kohya(state, self.config.to_dict(), sdxl_unet=sdxl)
         return {k: v.detach().to("cpu", torch.float16 if v.ndim else torch.float32).contiguous()
                 for k, v in kohya.items()}
 
-    def metadata(self, base: dict[str, str], seconds: float) -> dict[str, str]:
+    def metadata(self, base: dict[str, str], seconds: float, thumbnail: np.ndarray | None = None) -> dict[str, str]:
+        """What the file says of itself: Tessera's full record, ModelSpec's keys (title, trigger, resolution,
+        a thumbnail of the last sample) and kohya's (tag frequencies, resolution, base model), so A1111's
+        and ComfyUI's LoRA browsers show its tags and trigger."""
         request = self.request
         version, architecture = BASE_VERSION.get(self.family, ("", ""))
         trigger = request.trigger.strip()
+        resolution = request.resolution or RESOLUTION.get(self.family, 512)
         facts = {
             "tessera": __version__, "base_model": base, "steps": len(self.losses), "rank": request.rank,
             "alpha": request.alpha or request.rank, "learning_rate": request.learning_rate,
@@ -513,7 +522,20 @@ class LoraTrainer:
             "ss_steps": str(len(self.losses)), "ss_learning_rate": f"{request.learning_rate:g}",
             "ss_num_train_images": str(len(self.tiles)), "ss_sd_model_name": base.get("name", ""),
             "ss_new_sd_model_hash": base.get("sha256", ""),
+            "ss_output_name": request.name, "ss_resolution": f"({resolution}, {resolution})",
+            "ss_tag_frequency": json.dumps({f"1_{request.name}": tag_frequency(t.caption_text for t in self.tiles)}),
+            "ss_training_comment": f"trained by Tessera {__version__} on seamless tiles through their repeats",
+            "modelspec.sai_model_spec": "1.0.0", "modelspec.implementation": IMPLEMENTATION.get(self.family, ""),
+            "modelspec.date": time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime()),
+            "modelspec.resolution": f"{resolution}x{resolution}", "modelspec.trigger_phrase": trigger,
+            "modelspec.prediction_type": self.prediction_type(),
+            "modelspec.description": describe(request, self.tiles),
+            **({"modelspec.thumbnail": data_url(thumbnail)} if thumbnail is not None else {}),
         }
+
+    def prediction_type(self) -> str:
+        kind = str(getattr(self.pipe.scheduler.config, "prediction_type", "epsilon"))
+        return "v" if kind == "v_prediction" else kind
 
     def detach(self) -> None:
         """Take the LoRA off the UNet again (the pipeline is as it was loaded)."""
@@ -522,6 +544,41 @@ class LoraTrainer:
         unet.eval()
         if hasattr(unet, "delete_adapters"):
             unet.delete_adapters(ADAPTER)
+
+
+def tag_frequency(captions) -> dict[str, int]:
+    """How often each comma-separated tag occurs in the captions, as kohya's ss_tag_frequency counts."""
+    counts: dict[str, int] = {}
+    for caption in captions:
+        for tag in (t.strip() for t in str(caption).split(",")):
+            if tag:
+                counts[tag] = counts.get(tag, 0) + 1
+    return counts
+
+
+def describe(request: TrainingRequest, tiles) -> str:
+    """The ModelSpec description: what it is, its trigger, what it learned from (markdown, as the spec asks)."""
+    repeats = sorted({t.repeat.value for t in tiles})
+    text = (f"A style LoRA trained by Tessera on {len(tiles)} seamless pattern tile{'s' * (len(tiles) != 1)} "
+            f"({', '.join(repeats)}), each seen through its repeat, so it draws motifs rather than where a tile "
+            "was cut.")
+    if request.trigger.strip():
+        text += f"\n\nTrigger: `{request.trigger.strip()}`"
+    return text
+
+
+def data_url(image: np.ndarray, side: int = 256) -> str:
+    """A small JPEG of an image as a data URL (ModelSpec's thumbnail: 256 px at most, a few kB)."""
+    import base64
+    import io
+
+    from PIL import Image
+
+    picture = Image.fromarray(np.ascontiguousarray(image[..., :3]).astype(np.uint8))
+    picture.thumbnail((side, side))
+    buffer = io.BytesIO()
+    picture.save(buffer, format="JPEG", quality=85)
+    return "data:image/jpeg;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
 def preview_path(path: Path) -> Path:
@@ -562,6 +619,11 @@ def save(path: Path, tensors: dict[str, Any], metadata: dict[str, str]) -> str:
     from desktop.config import atomic_write_bytes
 
     data = to_bytes(tensors, metadata=metadata)
+    # ModelSpec's hash is of the tensor data after the header (A1111's LoRA hash too): the same bytes
+    # whatever the metadata says, so it is taken once and the file written with it
+    header = 8 + int.from_bytes(data[:8], "little")
+    digest = hashlib.sha256(memoryview(data)[header:]).hexdigest()
+    data = to_bytes(tensors, metadata={**metadata, "modelspec.hash_sha256": "0x" + digest})
     try:
         atomic_write_bytes(path, data)
     except OSError as exc:
@@ -627,7 +689,7 @@ def train_lora(request: TrainingRequest | dict[str, Any], ctx=None) -> dict[str,
         seconds = time.perf_counter() - started
         base = {"name": entry.name, "sha256": engine.model_hash or "", "family": entry.family}
         tensors = trainer.tensors()
-        sha = save(path, tensors, trainer.metadata(base, seconds))
+        sha = save(path, tensors, trainer.metadata(base, seconds, thumbnail=sample))
         preview = _save_sample(path, sample, trainer, base) if sample is not None else None
     finally:
         from desktop.engine.diffusion.pipeline import collect_memory
