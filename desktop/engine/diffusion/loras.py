@@ -3,8 +3,8 @@
 A LoRA is named on the command line or in a brief as ``PATH[:WEIGHT]``. Three layouts are
 read, all as safetensors (a LoRA is never unpickled):
 
-- kohya / A1111 (``lora_unet_…`` / ``lora_te_…`` keys with ``lora_down``/``lora_up``/``alpha``),
-  which diffusers converts itself;
+- kohya / A1111 / LyCORIS LoCon (``lora_unet_…`` / ``lora_te_…`` / ``lora_te1_…`` keys with
+  ``lora_down``/``lora_up``/``alpha``), placed on the model's layers by ``lora_keys``;
 - diffusers (``unet.…lora_A.weight``, as ``save_lora_weights`` writes);
 - peft (an ``adapter_model.safetensors`` beside ``adapter_config.json``, as ``save_pretrained``
   writes for a UNet): its keys are renamed to kohya's and its scale (``lora_alpha``/``r``, rsLoRA,
