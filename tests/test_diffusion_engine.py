@@ -90,6 +90,24 @@ def test_a_lora_changes_the_output_and_survives_save_and_reload(engine, lora_fil
     assert np.array_equal(engine.generate(small())[0]["image"], base)  # unloading puts the model back
 
 
+@pytest.mark.parametrize("layout", ["kohya", "diffusers", "peft"])
+def test_each_layout_changes_a_layer_in_proportion_to_its_weight(engine, lora_files, layout):
+    """The weight scales a LoRA's change linearly, whatever layout carried it (0.5 is half of 1)."""
+    path = "down_blocks.1.attentions.0.transformer_blocks.0.attn1.to_q"
+    x = torch.randn(2, 64, generator=torch.Generator().manual_seed(1))
+    outputs = {}
+    try:
+        for weight in (0.0, 0.5, 1.0):
+            engine.set_loras([f"{lora_files[layout]}:{weight}"])
+            with torch.no_grad():
+                outputs[weight] = engine.pipe.unet.get_submodule(path)(x)
+    finally:
+        engine.set_loras([])
+    full, half = outputs[1.0] - outputs[0.0], outputs[0.5] - outputs[0.0]
+    assert full.abs().max() > 1e-2
+    assert torch.allclose(half, full / 2, atol=1e-5)
+
+
 def test_several_loras_with_weights_triggers_and_provenance(engine, lora_files, folder):
     base = engine.generate(small())[0]["image"]
     (folder / "peft-lora" / "adapter_model.txt").write_text("ikat weave, indigo\n")
