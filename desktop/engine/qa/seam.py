@@ -1,27 +1,41 @@
-"""The seam check: is the step across each wrapped edge just another step of this tile?
+"""The seam judgment: does the tile continue across each wrapped edge as it does inside?
 
-Two numbers, both taken through the repeat geometry (so half-drop and half-brick
-neighbours are the right ones):
+A seam is judged by **continuity**, not only by strength. Each wrapped edge (left/right and
+top/bottom, through the repeat, so half-drop and half-brick neighbours are the right ones) is a
+join between two columns (rows) of pixels, and so is every pair of neighbouring columns inside
+the tile. Each join is described at four scales (1, 2, 4 and 8 px blocks) by two numbers: how
+alike the two sides are (their correlation along the join) and the mean step across it. Then:
 
-- `ratio`: the mean step across the wrap ÷ the mean step between interior neighbours. A
-  seamless tile scores about 1; a cut through a texture scores 2 and up.
-- `ratio_vs_strongest`: the same step ÷ the tile's strongest interior column (row) step.
-  A pattern whose edge runs along a line or a mortar joint has a high `ratio`, but the same
-  line also occurs inside the tile, so this stays near 1.
+- **continuity**: the wrap passes when some join inside the tile is no more continuous at every
+  scale (a tile's own grout line, plank edge or drawn line is such a join, so an edge that runs
+  along one passes). A wrap less continuous than every join inside, whose step is also clearly
+  larger than a normal step (``max_step_ratio``), is a seam: lines that do not meet, a texture
+  whose statistics change.
+- **periodicity**: a tile with a strong period of its own (bricks, tiles, plates, drawn patterns)
+  must keep it across the wrap: the columns after the edge must be the ones a period earlier.
+  A crop that is not a whole number of periods breaks it, however strong its lines.
+- **banding**: uneven light (a tile lit brighter on one side) steps the low-frequency lightness
+  at the wrap. Measured on the column (row) means with a linear fit each side of every join, so
+  a smooth ramp inside does not count and its jump at the wrap does; for a periodic tile, by the
+  signed difference one period apart, which a ramp turns one way inside and the other way across
+  the wrap.
 
-A seam fails only when both are high. The second view rolls the seam into the centre and
-compares the gradient energy of the band around it with the median band of the tile
-(`centre_band_energy_ratio` in the details). The heatmap draws the per-pixel wrap step,
-against the tile's own strong steps, along the edges where it breaks.
+A step smaller than ``min_visible_step`` grey levels is never a seam (nobody sees it). Every
+quantity the verdict came from is in the result's details (``tessera qa --explain``).
 """
 
 from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
 
 import cv2
 import numpy as np
 
 from desktop.engine.qa.report import FAIL, PASS, CheckResult
 from desktop.repeat import Repeat, parse_repeat, window
+
+SCALES = (1, 2, 4, 8)
+_LUMA = np.array([0.299, 0.587, 0.114], np.float32)
 
 
 def step_means(img: np.ndarray, axis: int) -> np.ndarray:
@@ -86,39 +100,209 @@ def seam_heatmap(stats: dict, h: int, w: int, reference: float, width: int) -> n
     return heat
 
 
+def _gray(img: np.ndarray) -> np.ndarray:
+    if img.ndim == 2:
+        return img.astype(np.float32)
+    return np.ascontiguousarray(img[..., :3].astype(np.float32) @ _LUMA)
+
+
+def joins(tile: np.ndarray, after: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Correlation and mean step of every join at every scale.
+
+    `tile` is a grey (h, w) image, `after` the 8 columns the repeat puts after its right edge.
+    Returns (rho, step), each (len(SCALES), n + 1): the interior joins x = 8 .. w - 8 (between
+    columns x - 1 and x), then the wrap. At scale s a join is between the s-column blocks either
+    side of it, each averaged over s rows.
+    """
+    h, w = tile.shape
+    reach = max(SCALES)
+    extended = np.concatenate([tile, after[:, :reach]], axis=1)
+    at = np.append(np.arange(reach, w - reach + 1), w)
+    rhos, steps = [], []
+    for s in SCALES:
+        rows = h // s
+        blocks = extended[:rows * s].reshape(rows, s, -1).mean(axis=1, dtype=np.float32)
+        sums = np.cumsum(blocks, axis=1, dtype=np.float64)
+        sums = np.concatenate([np.zeros((rows, 1)), sums], axis=1)
+        boxes = ((sums[:, s:] - sums[:, :-s]) / s).astype(np.float32)  # boxes[:, x] = columns x .. x+s-1
+        left, right = boxes[:, at - s], boxes[:, at]
+        left = left - left.mean(axis=0)
+        right = right - right.mean(axis=0)
+        var_l, var_r = (left * left).mean(axis=0), (right * right).mean(axis=0)
+        rho = (left * right).mean(axis=0) / np.sqrt(np.maximum(var_l * var_r, 1e-12))
+        flat = (var_l < 1.0) | (var_r < 1.0)  # a blank side (under a grey level of variation) joins anything
+        rhos.append(np.where(flat, 1.0, rho))
+        steps.append(np.abs(boxes[:, at - s] - boxes[:, at]).mean(axis=0))
+    return np.array(rhos), np.array(steps)
+
+
+def period(tile: np.ndarray, after: np.ndarray) -> dict[str, float]:
+    """The tile's strongest period across (by its rows' autocorrelation), how strong it is, and
+    whether the wrap keeps it: the columns after the edge against those one period earlier."""
+    h, w = tile.shape
+    lags = np.arange(8, w // 2 + 1)  # the autocorrelation is circular: a lag past half is a short one
+    if len(lags) == 0:
+        return {"period": 0, "period_strength": 0.0, "period_ratio": 0.0, "period_drift": 0.0,
+                "period_wrap_drift": 0.0}
+    centred = tile - tile.mean(axis=1, keepdims=True)
+    spectrum = np.fft.rfft(centred, axis=1)
+    auto = np.fft.irfft((spectrum * spectrum.conj()).real.sum(axis=0), n=w)
+    auto /= max(float(auto[0]), 1e-6)
+    # a period is a peak after the autocorrelation has first fallen (a smooth tile is merely alike nearby)
+    rises = np.flatnonzero(np.diff(auto[:w // 2 + 1]) > 0)
+    lags = lags[lags > (rises[0] if len(rises) else w)]
+    if len(lags) == 0:
+        return {"period": 0, "period_strength": 0.0, "period_ratio": 0.0, "period_drift": 0.0,
+                "period_wrap_drift": 0.0}
+    p = int(lags[np.argmax(auto[lags])])
+    k = min(8, p)
+    inside = tile[:, p:] - tile[:, :w - p]
+    across = after[:, :k] - tile[:, w - p:w - p + k]
+    e_ref = float(np.abs(inside).mean())
+    return {"period": p, "period_strength": float(auto[p]),
+            "period_ratio": float(np.abs(across).mean()) / max(e_ref, 0.5),
+            # signed: uneven light moves one way a period on inside, and back across the wrap
+            "period_drift": float(inside.mean()), "period_wrap_drift": float(across.mean())}
+
+
+def lighting_jump(tile: np.ndarray) -> tuple[float, float]:
+    """(the step of the low-frequency lightness at the wrap, the largest such step inside), in grey
+    levels: the column means, a straight line fitted to an eighth of the tile each side of a join
+    and both carried to it (column means ignore a half-drop's shift, so the wrap is the tile's start)."""
+    means = tile.mean(axis=0, dtype=np.float64)
+    w = len(means)
+    b = max(4, w // 8)
+    ext = np.concatenate([means, means[:b]])
+    win = np.lib.stride_tricks.sliding_window_view(ext, b)  # win[i] = ext[i:i+b]
+    t = np.arange(b) - (b - 1) / 2
+    mean, slope = win.mean(axis=1), win @ t / (t @ t)
+    x = np.arange(b, w + 1)
+    jump = np.abs((mean[x] - slope[x] * b / 2) - (mean[x - b] + slope[x - b] * b / 2))
+    inside = jump[b:w - 2 * b + 1] if w - 2 * b + 1 > b else jump[:1] * 0
+    return float(jump[-1]), float(inside.max()) if len(inside) else 0.0
+
+
+@dataclass
+class EdgeJudgment:
+    """One wrapped edge: the verdict and every quantity it came from."""
+
+    edge: str
+    verdict: str = PASS
+    reason: str = ""  # continuity | period | banding | "" (passed)
+    wrap_step: float = 0.0  # grey levels, at full size
+    step_ratio: list[float] = field(default_factory=list)  # the wrap's step / the median join's, per scale
+    wrap_rho: list[float] = field(default_factory=list)
+    median_rho: list[float] = field(default_factory=list)
+    joins_as_broken: int = 0  # joins inside no more continuous than the wrap at every scale
+    joins: int = 0
+    light_jump: float = 0.0
+    light_jump_inside: float = 0.0
+    period: dict[str, float] = field(default_factory=dict)
+
+
+def judge_edge(tile: np.ndarray, after: np.ndarray, edge: str, cfg: dict) -> EdgeJudgment:
+    rho, step = joins(tile, after)
+    medians = np.median(step[:, :-1], axis=1)
+    ratios = step[:, -1] / np.maximum(medians, 1e-3)
+    as_broken = np.all((rho[:, -1:] >= rho[:, :-1] - cfg.get("rho_tolerance", 0.05))
+                       & (step[:, -1:] <= step[:, :-1] * 1.1 + 0.5), axis=0)
+    light, light_inside = lighting_jump(tile)
+    judged = EdgeJudgment(edge, wrap_step=float(step[0, -1]), step_ratio=[round(float(r), 3) for r in ratios],
+                          wrap_rho=[round(float(r), 3) for r in rho[:, -1]],
+                          median_rho=[round(float(r), 3) for r in np.median(rho[:, :-1], axis=1)],
+                          joins_as_broken=int(as_broken.sum()), joins=int(rho.shape[1] - 1),
+                          light_jump=round(light, 2), light_jump_inside=round(light_inside, 2),
+                          period={k: round(v, 3) for k, v in period(tile, after).items()})
+    visible = cfg.get("min_visible_step", 1.5)
+    per = judged.period
+    periodic = per["period_strength"] >= cfg.get("period_strength", 0.3)
+    if judged.wrap_step >= visible and periodic and per["period_ratio"] >= cfg.get("max_period_ratio", 1.5):
+        judged.verdict, judged.reason = FAIL, "period"
+    elif judged.wrap_step >= visible and judged.joins_as_broken < 1 and max(ratios) >= cfg.get("max_step_ratio", 1.6):
+        judged.verdict, judged.reason = FAIL, "continuity"
+    elif _banded(judged, periodic, cfg):
+        judged.verdict, judged.reason = FAIL, "banding"
+    return judged
+
+
+def _banded(judged: EdgeJudgment, periodic: bool, cfg: dict) -> bool:
+    least = cfg.get("min_light_jump", 3.0)
+    per = judged.period
+    if periodic:
+        drift, back = per["period_drift"], per["period_wrap_drift"]
+        return drift * back < 0 and abs(back) >= least and abs(drift) >= 0.5 * least
+    return judged.light_jump >= least and judged.light_jump >= cfg.get("max_light_ratio", 1.3) * judged.light_jump_inside
+
+
+def judge_edges(img: np.ndarray, repeat: Repeat, cfg: dict) -> tuple[EdgeJudgment, EdgeJudgment]:
+    """Both wrapped edges of a tile, through its repeat (the columns after the right edge, the rows below)."""
+    h, w = img.shape[:2]
+    reach = max(SCALES)
+    gray = _gray(img)
+    right = _gray(window(img, repeat, w, 0, reach, h))
+    below = _gray(window(img, repeat, 0, h, w, reach))
+    return (judge_edge(gray, right, "left/right", cfg),
+            judge_edge(np.ascontiguousarray(gray.T), np.ascontiguousarray(below.T), "top/bottom", cfg))
+
+
+def _sentence(edge: EdgeJudgment) -> str:
+    ratio = max(edge.step_ratio)
+    if edge.reason == "period":
+        return (f"Visible seam at the {edge.edge} edges: the tile's own pattern repeats every "
+                f"{int(edge.period['period'])} px and the repeat breaks it (the tile is not a whole number of "
+                "its repeats, or is cut off-beat).")
+    if edge.reason == "continuity":
+        return (f"Visible seam at the {edge.edge} edges: the texture does not continue across the repeat "
+                f"(the step there is {ratio:.1f}× a normal step, and no join inside the tile breaks like it).")
+    jump = edge.light_jump if edge.light_jump else abs(edge.period.get("period_wrap_drift", 0.0))
+    return (f"Light banding at the {edge.edge} edges: the lighting changes across the tile, so a wall of it shows "
+            f"light and dark bands (a {jump:.0f}-level step where the tiles meet). Flatten the lighting "
+            "(repair-seam --flatten).")
+
+
 def check_seam(img: np.ndarray, repeat: Repeat | str, cfg: dict) -> CheckResult:
     """`img` is HxWx3 uint8 (or float in 0..255 units, the scale of the published thresholds)."""
     repeat = parse_repeat(repeat)
     h, w = img.shape[:2]
-    limit, limit_strong = cfg["max_ratio"], cfg["max_ratio_vs_strongest"]
     if repeat is Repeat.MIRROR:
-        return CheckResult("seam", "Seam", PASS, 0.0, limit,
+        return CheckResult("seam", "Seam", PASS, 0.0, cfg.get("max_step_ratio", 1.6),
                            "Mirror repeats meet themselves at every edge: seamless by construction.",
                            {"ratio": 0.0}, np.zeros((h, w), np.float32))
+    across, down = judge_edges(img, repeat, cfg)
     stats = _edge_stats(img, repeat)
     eps = 1e-6
-    ratio_x = stats["wrap_x"].mean() / max(stats["cols"].mean(), eps)
-    ratio_y = stats["wrap_y"].mean() / max(stats["rows"].mean(), eps)
-    strong_x = stats["wrap_x"].mean() / max(stats["cols"].max(), eps)
-    strong_y = stats["wrap_y"].mean() / max(stats["rows"].max(), eps)
-    ratio, strongest = max(ratio_x, ratio_y), max(strong_x, strong_y)
-    failed = ratio > limit and strongest > limit_strong
-    band = band_energy_ratio(stats)
+    ratio_x = float(stats["wrap_x"].mean() / max(stats["cols"].mean(), eps))
+    ratio_y = float(stats["wrap_y"].mean() / max(stats["rows"].mean(), eps))
+    strongest = float(max(stats["wrap_x"].mean() / max(stats["cols"].max(), eps),
+                          stats["wrap_y"].mean() / max(stats["rows"].max(), eps)))
     reference = max(float(np.percentile(np.concatenate([stats["cols"], stats["rows"]]), 99)), eps)
     width = max(3, min(h, w) // 32)
+    failing = [e for e in (across, down) if e.verdict == FAIL]
+    worst = max(failing or [across, down], key=lambda e: max(e.step_ratio))
+    score = float(max(worst.step_ratio))
 
     def heat() -> np.ndarray:
-        return seam_heatmap(stats, h, w, reference, width)
+        shown = dict(stats)
+        if across.verdict != FAIL:  # draw only the edges that break
+            shown["wrap_x"] = np.zeros_like(stats["wrap_x"])
+        if down.verdict != FAIL:
+            shown["wrap_y"] = np.zeros_like(stats["wrap_y"])
+        if failing and all(e.reason == "banding" for e in failing):  # banding: the whole edge, evenly
+            for key, e in (("wrap_x", across), ("wrap_y", down)):
+                if e.verdict == FAIL:
+                    shown[key] = np.full_like(stats[key], 2.0 * reference)
+        return seam_heatmap(shown, h, w, reference, width)
 
-    axis = "left/right" if ratio_x * (strong_x > limit_strong) >= ratio_y * (strong_y > limit_strong) else "top/bottom"
-    if failed:
-        text = (f"Visible seam at the {axis} edges: the step across the repeat is {ratio:.1f}× a normal step "
-                f"in this tile and {strongest:.1f}× its strongest edge.")
-    elif ratio > limit:
-        text = (f"Seamless: the edge runs along a line that also occurs inside the tile "
-                f"({ratio:.1f}× a normal step, but no stronger than its own lines).")
+    if failing:
+        text = " ".join(_sentence(e) for e in failing)
+    elif score > cfg.get("max_step_ratio", 1.6):
+        text = (f"Seamless: the edge runs along a join the tile has inside it too "
+                f"({score:.1f}× a normal step, and it continues as the tile's own joins do).")
     else:
-        text = f"Seamless: the step across the repeat is {ratio:.2f}× a normal step in this tile."
-    details = {"ratio_x": ratio_x, "ratio_y": ratio_y, "ratio_vs_strongest": strongest,
-               "strong_x": strong_x, "strong_y": strong_y, "centre_band_energy_ratio": band, "repeat": repeat.value}
-    return CheckResult("seam", "Seam", FAIL if failed else PASS, float(ratio), limit, text, details, heat)
+        text = f"Seamless: the texture continues across the repeat (the step there is {score:.2f}× a normal step)."
+    details = {"repeat": repeat.value, "edges": [asdict(across), asdict(down)],
+               "ratio_x": ratio_x, "ratio_y": ratio_y, "ratio_vs_strongest": strongest,
+               "centre_band_energy_ratio": band_energy_ratio(stats),
+               "reasons": sorted({e.reason for e in failing})}
+    return CheckResult("seam", "Seam", FAIL if failing else PASS, score, cfg.get("max_step_ratio", 1.6), text,
+                       details, heat)
