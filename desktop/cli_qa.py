@@ -30,6 +30,9 @@ def add_parsers(sub, common: argparse.ArgumentParser) -> None:
     qa.add_argument("--against-library", action="store_true",
                     help="also fail an image that is one of the library's designs (a copy, shifted, turned or "
                          "recoloured; its own family left out: see --library)")
+    qa.add_argument("--explain", action="store_true",
+                    help="for one image: print every quantity each verdict came from (the seam's joins at each "
+                         "scale, its period and lighting, the other checks' measures)")
 
     rep = sub.add_parser("repair-seam", parents=[common], help="mend the seams of a tile")
     rep.add_argument("image", metavar="IMAGE")
@@ -112,6 +115,8 @@ def cmd_qa(args: argparse.Namespace, emit) -> int:
             raise UserError(f"--dpi must be between 10 and 2400, not {args.dpi}")
         overrides["print"]["dpi"] = args.dpi
     load_profile(args.profile)  # an unknown profile is reported before any image is read
+    if getattr(args, "explain", False) and (len(args.images) != 1 or Path(args.images[0]).is_dir()):
+        raise UserError("--explain explains one image: name one file")
     palette_arg = parse_palette(args.palette) if args.palette else None
     repeat_arg = parse_repeat(args.repeat) if args.repeat else None
     out_dir = Path(args.overlay_dir) if args.overlay_dir else None
@@ -173,11 +178,41 @@ def _qa_each(args, emit, library, overrides, palette_arg, repeat_arg, out_dir) -
         reports.append(entry)
         lines.append(f"{path}: {'PASS' if report.passed else 'FAIL'}")
         lines += [f"  {c.status:4s}  {c.label:18s} {c.explanation}" for c in report.checks]
+        if getattr(args, "explain", False):
+            lines += explain_lines(report)
     emit({"reports": reports, "errors": errors, "passed": not errors and all(r["passed"] for r in reports)},
          "\n".join(lines))
     if errors:
         return 2
     return 0 if all(r["passed"] for r in reports) else 1
+
+
+def explain_lines(report) -> list[str]:
+    """Every quantity behind each verdict, one per line (`qa --explain`)."""
+    lines = []
+    for check in report.checks:
+        lines.append(f"  {check.name}: {check.status}, score {_number(check.score)} against {_number(check.threshold)}")
+        lines += [f"    {key}: {value}" for key, value in _flat(check.details)]
+    return lines
+
+
+def _flat(value, prefix: str = ""):
+    if isinstance(value, dict):
+        for key, item in value.items():
+            yield from _flat(item, f"{prefix}.{key}" if prefix else str(key))
+    elif isinstance(value, (list, tuple)) and value and all(isinstance(v, dict) for v in value):
+        for item in value:
+            yield from _flat(item, f"{prefix}[{item.get('edge', value.index(item))}]")
+    elif isinstance(value, (list, tuple)):
+        yield prefix, "[" + ", ".join(_number(v) for v in value) + "]"
+    else:
+        yield prefix, _number(value)
+
+
+def _number(value) -> str:
+    if isinstance(value, (float, np.floating)):
+        return f"{float(value):.4g}"
+    return str(value)
 
 
 def cmd_repair_seam(args: argparse.Namespace, emit) -> int:

@@ -73,7 +73,8 @@ def _ramp(h: int, w: int, direction: str, amount: float = 0.10) -> np.ndarray:
 
 
 def build(root: Path) -> list[Case]:
-    rows = {r["file"]: r for r in csv.DictReader(open(root / "labels.csv", encoding="utf-8"))}
+    with open(root / "labels.csv", encoding="utf-8") as fh:
+        rows = {r["file"]: r for r in csv.DictReader(fh)}
     files = sorted(rows)
     rng = np.random.default_rng(31)
     cases: list[Case] = []
@@ -100,7 +101,7 @@ def build(root: Path) -> list[Case]:
             cases.append(Case(stem + ":basic-as-half-brick", img, "half-brick", "misclaimed",
                               _same(img[0], np.roll(img[0], w // 2, axis=0)), held))
         for k in range(2):
-            ch, cw = (int(round(s * rng.uniform(0.55, 0.85))) for s in (h, w))
+            ch, cw = (round(s * rng.uniform(0.55, 0.85)) for s in (h, w))
             y0, x0 = int(rng.integers(0, h - ch + 1)), int(rng.integers(0, w - cw + 1))
             crop = img[y0:y0 + ch, x0:x0 + cw]
             # a crop tiles only when its sides are whole periods of the texture

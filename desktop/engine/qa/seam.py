@@ -100,10 +100,27 @@ def seam_heatmap(stats: dict, h: int, w: int, reference: float, width: int) -> n
     return heat
 
 
+SAMPLES = 1 << 30  # every row (block): sampling fewer moved borderline structured tiles (stone-brick-wall)
+
+
 def _gray(img: np.ndarray) -> np.ndarray:
     if img.ndim == 2:
         return img.astype(np.float32)
+    if img.dtype == np.uint8:
+        return cv2.cvtColor(np.ascontiguousarray(img[..., :3]), cv2.COLOR_RGB2GRAY).astype(np.float32)
     return np.ascontiguousarray(img[..., :3].astype(np.float32) @ _LUMA)
+
+
+def _row_blocks(image: np.ndarray, s: int) -> np.ndarray:
+    """Blocks of s rows, averaged, at most SAMPLES of them spread evenly down the image."""
+    rows = image.shape[0] // s
+    if rows > SAMPLES:
+        starts = (np.arange(SAMPLES) * rows // SAMPLES) * s
+        image = image[(starts[:, None] + np.arange(s)).ravel()]
+        rows = SAMPLES
+    if s == 1:
+        return image[:rows]
+    return image[:rows * s].reshape(rows, s, -1).mean(axis=1, dtype=np.float32)
 
 
 def joins(tile: np.ndarray, after: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -120,11 +137,9 @@ def joins(tile: np.ndarray, after: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     at = np.append(np.arange(reach, w - reach + 1), w)
     rhos, steps = [], []
     for s in SCALES:
-        rows = h // s
-        blocks = extended[:rows * s].reshape(rows, s, -1).mean(axis=1, dtype=np.float32)
-        sums = np.cumsum(blocks, axis=1, dtype=np.float64)
-        sums = np.concatenate([np.zeros((rows, 1)), sums], axis=1)
-        boxes = ((sums[:, s:] - sums[:, :-s]) / s).astype(np.float32)  # boxes[:, x] = columns x .. x+s-1
+        blocks = _row_blocks(extended, s)
+        # boxes[:, x] = the mean of columns x .. x+s-1 (only x <= w is read: inside the extended strip)
+        boxes = blocks if s == 1 else cv2.boxFilter(blocks, -1, (s, 1), anchor=(0, 0), borderType=cv2.BORDER_REPLICATE)
         left, right = boxes[:, at - s], boxes[:, at]
         left = left - left.mean(axis=0)
         right = right - right.mean(axis=0)
@@ -139,12 +154,13 @@ def joins(tile: np.ndarray, after: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 def period(tile: np.ndarray, after: np.ndarray) -> dict[str, float]:
     """The tile's strongest period across (by its rows' autocorrelation), how strong it is, and
     whether the wrap keeps it: the columns after the edge against those one period earlier."""
-    h, w = tile.shape
+    w = tile.shape[1]
     lags = np.arange(8, w // 2 + 1)  # the autocorrelation is circular: a lag past half is a short one
     if len(lags) == 0:
         return {"period": 0, "period_strength": 0.0, "period_ratio": 0.0, "period_drift": 0.0,
                 "period_wrap_drift": 0.0}
-    centred = tile - tile.mean(axis=1, keepdims=True)
+    sample = tile[np.linspace(0, tile.shape[0] - 1, min(tile.shape[0], 64)).astype(int)]  # the rows' average
+    centred = sample - sample.mean(axis=1, keepdims=True)
     spectrum = np.fft.rfft(centred, axis=1)
     auto = np.fft.irfft((spectrum * spectrum.conj()).real.sum(axis=0), n=w)
     auto /= max(float(auto[0]), 1e-6)
@@ -218,10 +234,10 @@ def judge_edge(tile: np.ndarray, after: np.ndarray, edge: str, cfg: dict) -> Edg
     periodic = per["period_strength"] >= cfg.get("period_strength", 0.3)
     if judged.wrap_step >= visible and periodic and per["period_ratio"] >= cfg.get("max_period_ratio", 1.5):
         judged.verdict, judged.reason = FAIL, "period"
+    elif _banded(judged, periodic, cfg):  # before continuity: uneven light also steps a soft texture's wrap
+        judged.verdict, judged.reason = FAIL, "banding"
     elif judged.wrap_step >= visible and judged.joins_as_broken < 1 and max(ratios) >= cfg.get("max_step_ratio", 1.6):
         judged.verdict, judged.reason = FAIL, "continuity"
-    elif _banded(judged, periodic, cfg):
-        judged.verdict, judged.reason = FAIL, "banding"
     return judged
 
 
@@ -256,8 +272,8 @@ def _sentence(edge: EdgeJudgment) -> str:
                 f"(the step there is {ratio:.1f}× a normal step, and no join inside the tile breaks like it).")
     jump = edge.light_jump if edge.light_jump else abs(edge.period.get("period_wrap_drift", 0.0))
     return (f"Light banding at the {edge.edge} edges: the lighting changes across the tile, so a wall of it shows "
-            f"light and dark bands (a {jump:.0f}-level step where the tiles meet). Flatten the lighting "
-            "(repair-seam --flatten).")
+            f"light and dark bands (a {jump:.0f}-level step where the tiles meet). Even out the lighting of the "
+            "source before it repeats.")
 
 
 def check_seam(img: np.ndarray, repeat: Repeat | str, cfg: dict) -> CheckResult:
