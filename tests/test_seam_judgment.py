@@ -11,10 +11,10 @@ import sys
 
 import numpy as np
 import pytest
+from seam_cases import build
 
 from desktop.engine.qa.report import FAIL, PASS, load_profile
 from desktop.engine.qa.seam import check_seam
-from seam_cases import build
 
 SEAM = load_profile()["seam"]
 
