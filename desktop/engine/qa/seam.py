@@ -131,7 +131,7 @@ def joins(tile: np.ndarray, after: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     columns x - 1 and x), then the wrap. At scale s a join is between the s-column blocks either
     side of it, each averaged over s rows.
     """
-    h, w = tile.shape
+    w = tile.shape[1]
     reach = max(SCALES)
     extended = np.concatenate([tile, after[:, :reach]], axis=1)
     at = np.append(np.arange(reach, w - reach + 1), w)
