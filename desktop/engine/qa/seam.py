@@ -155,14 +155,15 @@ def period(tile: np.ndarray, after: np.ndarray) -> dict[str, float]:
     """The tile's strongest period across (by its rows' autocorrelation), how strong it is, and
     whether the wrap keeps it: the columns after the edge against those one period earlier."""
     w = tile.shape[1]
-    lags = np.arange(8, w // 2 + 1)  # the autocorrelation is circular: a lag past half is a short one
+    lags = np.arange(8, w // 2 + 1)  # at least two periods in the tile
     if len(lags) == 0:
         return {"period": 0, "period_strength": 0.0, "period_ratio": 0.0, "period_drift": 0.0,
                 "period_wrap_drift": 0.0}
     sample = tile[np.linspace(0, tile.shape[0] - 1, min(tile.shape[0], 64)).astype(int)]  # the rows' average
     centred = sample - sample.mean(axis=1, keepdims=True)
-    spectrum = np.fft.rfft(centred, axis=1)
-    auto = np.fft.irfft((spectrum * spectrum.conj()).real.sum(axis=0), n=w)
+    # not circular (zero-padded), per overlapping pixel: a crop's broken wrap does not weaken its period
+    spectrum = np.fft.rfft(centred, n=2 * w, axis=1)
+    auto = np.fft.irfft((spectrum * spectrum.conj()).real.sum(axis=0), n=2 * w)[:w] / (w - np.arange(w))
     auto /= max(float(auto[0]), 1e-6)
     # a period is a peak after the autocorrelation has first fallen (a smooth tile is merely alike nearby)
     rises = np.flatnonzero(np.diff(auto[:w // 2 + 1]) > 0)
@@ -220,8 +221,8 @@ def judge_edge(tile: np.ndarray, after: np.ndarray, edge: str, cfg: dict) -> Edg
     rho, step = joins(tile, after)
     medians = np.median(step[:, :-1], axis=1)
     ratios = step[:, -1] / np.maximum(medians, 1e-3)
-    as_broken = np.all((rho[:, -1:] >= rho[:, :-1] - cfg.get("rho_tolerance", 0.05))
-                       & (step[:, -1:] <= step[:, :-1] * 1.1 + 0.5), axis=0)
+    as_broken = np.all((rho[:, -1:] >= rho[:, :-1] - cfg.get("rho_tolerance", 0.1))
+                       & (step[:, -1:] <= step[:, :-1] * cfg.get("step_tolerance", 1.3) + 0.5), axis=0)
     light, light_inside = lighting_jump(tile)
     judged = EdgeJudgment(edge, wrap_step=float(step[0, -1]), step_ratio=[round(float(r), 3) for r in ratios],
                           wrap_rho=[round(float(r), 3) for r in rho[:, -1]],
@@ -231,8 +232,8 @@ def judge_edge(tile: np.ndarray, after: np.ndarray, edge: str, cfg: dict) -> Edg
                           period={k: round(v, 3) for k, v in period(tile, after).items()})
     visible = cfg.get("min_visible_step", 1.5)
     per = judged.period
-    periodic = per["period_strength"] >= cfg.get("period_strength", 0.3)
-    if judged.wrap_step >= visible and periodic and per["period_ratio"] >= cfg.get("max_period_ratio", 1.5):
+    periodic = per["period_strength"] >= cfg.get("period_strength", 0.8)
+    if judged.wrap_step >= visible and periodic and per["period_ratio"] >= cfg.get("max_period_ratio", 2.0):
         judged.verdict, judged.reason = FAIL, "period"
     elif _banded(judged, periodic, cfg):  # before continuity: uneven light also steps a soft texture's wrap
         judged.verdict, judged.reason = FAIL, "banding"
