@@ -151,14 +151,16 @@ def joins(tile: np.ndarray, after: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return np.array(rhos), np.array(steps)
 
 
+NO_PERIOD = {"period": 0, "period_strength": 0.0, "period_ratio": 0.0, "period_drift": 0.0, "period_wrap_drift": 0.0}
+
+
 def period(tile: np.ndarray, after: np.ndarray) -> dict[str, float]:
     """The tile's strongest period across (by its rows' autocorrelation), how strong it is, and
     whether the wrap keeps it: the columns after the edge against those one period earlier."""
     w = tile.shape[1]
     lags = np.arange(8, w // 2 + 1)  # at least two periods in the tile
     if len(lags) == 0:
-        return {"period": 0, "period_strength": 0.0, "period_ratio": 0.0, "period_drift": 0.0,
-                "period_wrap_drift": 0.0}
+        return dict(NO_PERIOD)
     sample = tile[np.linspace(0, tile.shape[0] - 1, min(tile.shape[0], 64)).astype(int)]  # the rows' average
     centred = sample - sample.mean(axis=1, keepdims=True)
     # not circular (zero-padded), per overlapping pixel: a crop's broken wrap does not weaken its period
@@ -169,8 +171,7 @@ def period(tile: np.ndarray, after: np.ndarray) -> dict[str, float]:
     rises = np.flatnonzero(np.diff(auto[:w // 2 + 1]) > 0)
     lags = lags[lags > (rises[0] if len(rises) else w)]
     if len(lags) == 0:
-        return {"period": 0, "period_strength": 0.0, "period_ratio": 0.0, "period_drift": 0.0,
-                "period_wrap_drift": 0.0}
+        return dict(NO_PERIOD)
     p = int(lags[np.argmax(auto[lags])])
     k = min(8, p)
     inside = tile[:, p:] - tile[:, :w - p]
