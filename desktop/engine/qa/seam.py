@@ -123,6 +123,11 @@ def _row_blocks(image: np.ndarray, s: int) -> np.ndarray:
     return image[:rows * s].reshape(rows, s, -1).mean(axis=1, dtype=np.float32)
 
 
+def _column_sums(values: np.ndarray) -> np.ndarray:
+    """Each column's sum, in float64 (OpenCV's reduce: several times numpy's for a float32 image)."""
+    return cv2.reduce(values, 0, cv2.REDUCE_SUM, dtype=cv2.CV_64F).ravel()
+
+
 def joins(tile: np.ndarray, after: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Correlation and mean step of every join at every scale.
 
@@ -134,20 +139,31 @@ def joins(tile: np.ndarray, after: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     w = tile.shape[1]
     reach = max(SCALES)
     extended = np.concatenate([tile, after[:, :reach]], axis=1)
-    at = np.append(np.arange(reach, w - reach + 1), w)
     rhos, steps = [], []
+    blocks = extended
     for s in SCALES:
-        blocks = _row_blocks(extended, s)
+        # each scale's row blocks from the last one's (SCALES double): half the rows to average each time
+        blocks = _row_blocks(blocks, 2) if s > 1 else _row_blocks(extended, 1)
         # boxes[:, x] = the mean of columns x .. x+s-1 (only x <= w is read: inside the extended strip)
         boxes = blocks if s == 1 else cv2.boxFilter(blocks, -1, (s, 1), anchor=(0, 0), borderType=cv2.BORDER_REPLICATE)
-        left, right = boxes[:, at - s], boxes[:, at]
-        left = left - left.mean(axis=0)
-        right = right - right.mean(axis=0)
-        var_l, var_r = (left * left).mean(axis=0), (right * right).mean(axis=0)
-        rho = (left * right).mean(axis=0) / np.sqrt(np.maximum(var_l * var_r, 1e-12))
+        n = boxes.shape[0]
+        boxes = boxes[:, :w + 1]
+        # joins x = reach .. w - reach and the wrap x = w: the boxes either side are x - s and x. Column sums
+        # give each side's mean and spread; one product per pair gives their covariance (no copies)
+        sums = _column_sums(boxes) / n
+        squares = _column_sums(cv2.multiply(boxes, boxes)) / n
+        left = np.append(np.arange(reach - s, w - reach + 1 - s), w - s)
+        right = np.append(np.arange(reach, w - reach + 1), w)
+        inner = _column_sums(cv2.multiply(boxes[:, reach - s:w - reach + 1 - s], boxes[:, reach:w - reach + 1]))
+        cross = np.append(inner, boxes[:, w - s] @ boxes[:, w].astype(np.float64)) / n
+        var_l = np.maximum(squares[left] - sums[left] ** 2, 0.0)
+        var_r = np.maximum(squares[right] - sums[right] ** 2, 0.0)
+        rho = (cross - sums[left] * sums[right]) / np.sqrt(np.maximum(var_l * var_r, 1e-12))
         flat = (var_l < 1.0) | (var_r < 1.0)  # a blank side (under a grey level of variation) joins anything
         rhos.append(np.where(flat, 1.0, rho))
-        steps.append(np.abs(boxes[:, at - s] - boxes[:, at]).mean(axis=0))
+        gaps = cv2.absdiff(boxes[:, reach - s:w - reach + 1 - s], boxes[:, reach:w - reach + 1])
+        wrap_gap = np.abs(boxes[:, w - s] - boxes[:, w]).mean(dtype=np.float64)
+        steps.append(np.append(_column_sums(gaps) / n, wrap_gap))
     return np.array(rhos), np.array(steps)
 
 
@@ -216,6 +232,8 @@ class EdgeJudgment:
     light_jump: float = 0.0
     light_jump_inside: float = 0.0
     period: dict[str, float] = field(default_factory=dict)
+    full_ratio: float = 0.0  # at full size: the wrap's mean step / the mean step inside
+    full_vs_strongest: float = 0.0  # ... / the strongest column (row) step inside
 
 
 def judge_edge(tile: np.ndarray, after: np.ndarray, edge: str, cfg: dict) -> EdgeJudgment:
@@ -252,15 +270,27 @@ def _banded(judged: EdgeJudgment, periodic: bool, cfg: dict) -> bool:
     return judged.light_jump >= least and judged.light_jump >= cfg.get("max_light_ratio", 1.3) * judged.light_jump_inside
 
 
+JUDGED_SIDE = 1024  # tiles this large or larger are judged at half size (or less)
+
+
+def judged_size(img: np.ndarray) -> np.ndarray:
+    """The tile by exact halvings (2x2 means) while its longer side is at least JUDGED_SIDE: a seamless tile
+    stays seamless, a wrap boundary stays a boundary, and the half-drop shift stays whole (sides of 4n)."""
+    while max(img.shape[:2]) >= JUDGED_SIDE and img.shape[0] % 4 == 0 and img.shape[1] % 4 == 0:
+        img = cv2.resize(img, (img.shape[1] // 2, img.shape[0] // 2), interpolation=cv2.INTER_AREA)
+    return img
+
+
 def judge_edges(img: np.ndarray, repeat: Repeat, cfg: dict) -> tuple[EdgeJudgment, EdgeJudgment]:
     """Both wrapped edges of a tile, through its repeat (the columns after the right edge, the rows below)."""
+    img = judged_size(img)
     h, w = img.shape[:2]
     reach = max(SCALES)
     gray = _gray(img)
     right = _gray(window(img, repeat, w, 0, reach, h))
     below = _gray(window(img, repeat, 0, h, w, reach))
     return (judge_edge(gray, right, "left/right", cfg),
-            judge_edge(np.ascontiguousarray(gray.T), np.ascontiguousarray(below.T), "top/bottom", cfg))
+            judge_edge(cv2.transpose(gray), cv2.transpose(below), "top/bottom", cfg))
 
 
 def _sentence(edge: EdgeJudgment) -> str:
@@ -269,6 +299,9 @@ def _sentence(edge: EdgeJudgment) -> str:
         return (f"Visible seam at the {edge.edge} edges: the tile's own pattern repeats every "
                 f"{int(edge.period['period'])} px and the repeat breaks it (the tile is not a whole number of "
                 "its repeats, or is cut off-beat).")
+    if edge.reason == "step":
+        return (f"Visible seam at the {edge.edge} edges: the step across the repeat is {edge.full_ratio:.1f}× a normal "
+                f"step in this tile and {edge.full_vs_strongest:.1f}× its strongest edge.")
     if edge.reason == "continuity":
         return (f"Visible seam at the {edge.edge} edges: the texture does not continue across the repeat "
                 f"(the step there is {ratio:.1f}× a normal step, and no join inside the tile breaks like it).")
@@ -289,6 +322,15 @@ def check_seam(img: np.ndarray, repeat: Repeat | str, cfg: dict) -> CheckResult:
     across, down = judge_edges(img, repeat, cfg)
     stats = _edge_stats(img, repeat)
     eps = 1e-6
+    for edge, wrap, inside in ((across, stats["wrap_x"], stats["cols"]), (down, stats["wrap_y"], stats["rows"])):
+        # at full size, a step across the wrap stronger than any inside the tile is a seam, whatever else
+        step = float(wrap.mean())
+        edge.full_ratio = round(step / max(float(inside.mean()), eps), 3)
+        edge.full_vs_strongest = round(step / max(float(inside.max()), eps), 3)
+        if (edge.verdict != FAIL and step >= cfg.get("min_visible_step", 1.5)
+                and edge.full_ratio > cfg.get("max_ratio", 1.6)
+                and edge.full_vs_strongest > cfg.get("max_ratio_vs_strongest", 1.15)):
+            edge.verdict, edge.reason = FAIL, "step"
     ratio_x = float(stats["wrap_x"].mean() / max(stats["cols"].mean(), eps))
     ratio_y = float(stats["wrap_y"].mean() / max(stats["rows"].mean(), eps))
     strongest = float(max(stats["wrap_x"].mean() / max(stats["cols"].max(), eps),
