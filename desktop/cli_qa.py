@@ -38,6 +38,8 @@ def add_parsers(sub, common: argparse.ArgumentParser) -> None:
     rep.add_argument("image", metavar="IMAGE")
     rep.add_argument("--repeat", help="repeat type (default: from metadata, else basic)")
     rep.add_argument("--out", required=True, help="output PNG")
+    rep.add_argument("--flatten", action="store_true",
+                     help="first even out lighting that changes across the tile (the seam check's 'light banding')")
 
     rec = sub.add_parser("recolor", parents=[common], help="recolour to a palette or reduce to N spot colours")
     rec.add_argument("image", metavar="IMAGE")
@@ -217,18 +219,24 @@ def _number(value) -> str:
 
 def cmd_repair_seam(args: argparse.Namespace, emit) -> int:
     from desktop.engine.qa import run_qa
-    from desktop.engine.qa.repair import repair_seam
+    from desktop.engine.qa.repair import flatten_lighting, repair_seam
     from desktop.repeat import check_size, parse_repeat
 
     image, _, meta = _load(args.image)
     repeat = parse_repeat(args.repeat or meta.get("repeat", "basic"))
     check_size(repeat, image.shape[1], image.shape[0])
     before = run_qa(image, repeat.value, profile="default").check("seam")
-    fixed = repair_seam(image, repeat)
+    banded = "banding" in before.details.get("reasons", [])
+    fixed = flatten_lighting(image, repeat) if args.flatten else image
+    fixed = repair_seam(fixed, repeat)
     after = run_qa(fixed, repeat.value, profile="default").check("seam")
-    out = _write_png(Path(args.out), fixed, dict(meta, repeat=repeat.value, repaired="seam", repaired_from=args.image))
-    emit({"written": out, "repeat": repeat.value, "seam_before": before.as_dict(), "seam_after": after.as_dict()},
-         f"wrote {out}\n  seam before: {before.explanation}\n  seam after:  {after.explanation}")
+    repaired = "lighting, seam" if args.flatten else "seam"
+    out = _write_png(Path(args.out), fixed, dict(meta, repeat=repeat.value, repaired=repaired, repaired_from=args.image))
+    text = f"wrote {out}\n  seam before: {before.explanation}\n  seam after:  {after.explanation}"
+    if banded and not args.flatten:
+        text += "\n  the lighting bands where the tiles meet: run again with --flatten to even it out"
+    emit({"written": out, "repeat": repeat.value, "flattened": bool(args.flatten), "banding_before": banded,
+          "seam_before": before.as_dict(), "seam_after": after.as_dict()}, text)
     return 0
 
 

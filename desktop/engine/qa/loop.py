@@ -1,7 +1,8 @@
 """The self-correcting loop: QA a tile, pick the cheapest fix, try again, keep every attempt.
 
-A policy reads the report and chooses: mend the seam, recolour to the palette, change the
-guidance (diffusion only), or draw a new seed. Mends that keep the design come first; a
+A policy reads the report and chooses: even out the lighting (when the seam fails as light
+banding), mend the seam, recolour to the palette, change the guidance (diffusion only), or draw a
+new seed. Mends that keep the design come first; a
 new seed is the last resort. The loop stops at the first pass or after `max_attempts`, and
 returns the best attempt (fewest failed checks) with the whole history, so the library
 can store it as provenance.
@@ -16,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from desktop.engine.qa.repair import recolour, repair_seam
+from desktop.engine.qa.repair import flatten_lighting, recolour, repair_seam
 from desktop.engine.qa.report import QAReport
 from desktop.palettes import Palette
 
@@ -28,7 +29,7 @@ RESEED_STRIDE = 1_000_003  # a reseed jumps far from the batch's own consecutive
 @dataclass
 class Attempt:
     number: int
-    action: str  # generate | repair-seam | recolour | guidance | reseed
+    action: str  # generate | flatten-lighting | repair-seam | recolour | guidance | reseed
     seed: int
     note: str
     report: QAReport
@@ -56,6 +57,9 @@ class Correction:
 def choose_action(report: QAReport, tried: set[str], palette: Palette | None, can_guide: bool) -> str:
     """The next fix for this candidate. `tried` holds what was already done to it."""
     failed = set(report.failed)
+    if "seam" in failed and report.check("seam").details.get("reasons") == ["banding"] \
+            and "flatten-lighting" not in tried:
+        return "flatten-lighting"  # light banding alone: no seam mender evens out the light across the tile
     if "seam" in failed and "repair-seam" not in tried:
         return "repair-seam"
     if "palette" in failed and palette is not None and "recolour" not in tried:
@@ -87,7 +91,9 @@ def self_correct(generate: Callable[[int, dict[str, Any]], np.ndarray], qa: Call
         if check_cancelled is not None:
             check_cancelled()
         action = choose_action(report, tried, palette, can_guide)
-        if action == "repair-seam":
+        if action == "flatten-lighting":
+            image, note = flatten_lighting(image, repeat), "evened out the lighting (it banded where the tiles meet)"
+        elif action == "repair-seam":
             if mend_seam is not None:
                 image, note = mend_seam[0](image), mend_seam[1]
             else:

@@ -1,4 +1,5 @@
-"""Repairs: mend a seam, recolour to the palette, reduce to N spot colours (with separations).
+"""Repairs: mend a seam, flatten uneven lighting, recolour to the palette, reduce to N spot colours
+(with separations).
 
 Every operation goes through the repeat geometry, so a repaired half-drop tile is still a
 half-drop tile, and works on uint8 RGB.
@@ -71,6 +72,41 @@ def repair_seam(image: np.ndarray, repeat: Repeat | str, band: int | None = None
             mended = np.ascontiguousarray(mended.transpose(1, 0, 2))
         out = np.ascontiguousarray(window(mended, repeat, -dx, -dy, w, h))
     return out
+
+
+def flatten_lighting(image: np.ndarray, repeat: Repeat | str = Repeat.BASIC) -> np.ndarray:
+    """Even out lighting that changes across the tile (a texture shot under uneven light), so a wall of it
+    shows no light and dark bands.
+
+    Only an edge the seam check finds banded is touched. Across it, the texture continues, so the
+    pixels either side differ by the light alone: the median ratio of the two columns (rows) that
+    meet there, taken through the repeat, is the gain from the tile's start to its end, and a gain
+    that ramps by it across the tile is divided out. Texture and colour are kept: only a gain.
+    """
+    from desktop.engine.qa import load_profile
+    from desktop.engine.qa.seam import _gray, banded_edges
+
+    repeat = parse_repeat(repeat)
+    if repeat is Repeat.MIRROR:
+        return image.copy()  # a mirror meets itself: a ramp is continuous across every edge
+    out = image.astype(np.float32)
+    h, w = image.shape[:2]
+    across, down = banded_edges(image, repeat, load_profile()["seam"])
+    for axis, banded in ((1, across), (0, down)):
+        if not banded:
+            continue
+        current = np.clip(out, 0, 255)
+        if axis == 1:
+            last, after = current[:, -2:], window(current, repeat, w, 0, 2, h)
+        else:
+            last, after = current[-2:], window(current, repeat, 0, h, w, 2)
+        end = np.log1p(_gray(last).mean(axis=axis))
+        start = np.log1p(_gray(after).mean(axis=axis))
+        rise = float(np.median(end - start))  # log of the gain at the end over the gain at the start
+        n = w if axis == 1 else h
+        gain = np.exp(rise * (np.arange(n, dtype=np.float32) / max(n - 1, 1) - 0.5))
+        out /= gain[None, :, None] if axis == 1 else gain[:, None, None]
+    return np.clip(out + 0.5, 0, 255).astype(np.uint8)
 
 
 def _bayer(n: int) -> np.ndarray:

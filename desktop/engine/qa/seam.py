@@ -128,12 +128,12 @@ def _column_sums(values: np.ndarray) -> np.ndarray:
     return cv2.reduce(values, 0, cv2.REDUCE_SUM, dtype=cv2.CV_64F).ravel()
 
 
-def joins(tile: np.ndarray, after: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def joins(tile: np.ndarray, after: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Correlation and mean step of every join at every scale.
 
     `tile` is a grey (h, w) image, `after` the 8 columns the repeat puts after its right edge.
     Returns (rho, step), each (len(SCALES), n + 1): the interior joins x = 8 .. w - 8 (between
-    columns x - 1 and x), then the wrap. At scale s a join is between the s-column blocks either
+    columns x - 1 and x), then the wrap; and the wrap's signed step along it, 8-px block by block. At scale s a join is between the s-column blocks either
     side of it, each averaged over s rows.
     """
     w = tile.shape[1]
@@ -164,7 +164,8 @@ def joins(tile: np.ndarray, after: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         gaps = cv2.absdiff(boxes[:, reach - s:w - reach + 1 - s], boxes[:, reach:w - reach + 1])
         wrap_gap = np.abs(boxes[:, w - s] - boxes[:, w]).mean(dtype=np.float64)
         steps.append(np.append(_column_sums(gaps) / n, wrap_gap))
-    return np.array(rhos), np.array(steps)
+        across = boxes[:, w] - boxes[:, w - s]  # the wrap's step block by block, signed (the last scale's is kept)
+    return np.array(rhos), np.array(steps), across
 
 
 NO_PERIOD = {"period": 0, "period_strength": 0.0, "period_ratio": 0.0, "period_drift": 0.0, "period_wrap_drift": 0.0}
@@ -199,10 +200,11 @@ def period(tile: np.ndarray, after: np.ndarray) -> dict[str, float]:
             "period_drift": float(inside.mean()), "period_wrap_drift": float(across.mean())}
 
 
-def lighting_jump(tile: np.ndarray) -> tuple[float, float]:
-    """(the step of the low-frequency lightness at the wrap, the largest such step inside), in grey
-    levels: the column means, a straight line fitted to an eighth of the tile each side of a join
-    and both carried to it (column means ignore a half-drop's shift, so the wrap is the tile's start)."""
+def lighting_jumps(tile: np.ndarray) -> np.ndarray:
+    """The signed step of the low-frequency lightness at every join x = b .. w (the last is the wrap), in
+    grey levels, start minus end: the column means, a straight line fitted to an eighth of the tile each
+    side of a join and both carried to it (column means ignore a half-drop's shift, so the wrap is the
+    tile's start). A tile lit brighter towards its right edge steps down at the wrap."""
     means = tile.mean(axis=0, dtype=np.float64)
     w = len(means)
     b = max(4, w // 8)
@@ -211,8 +213,14 @@ def lighting_jump(tile: np.ndarray) -> tuple[float, float]:
     t = np.arange(b) - (b - 1) / 2
     mean, slope = win.mean(axis=1), win @ t / (t @ t)
     x = np.arange(b, w + 1)
-    jump = np.abs((mean[x] - slope[x] * b / 2) - (mean[x - b] + slope[x - b] * b / 2))
-    inside = jump[b:w - 2 * b + 1] if w - 2 * b + 1 > b else jump[:1] * 0
+    return (mean[x] - slope[x] * b / 2) - (mean[x - b] + slope[x - b] * b / 2)
+
+
+def lighting_jump(tile: np.ndarray) -> tuple[float, float]:
+    """(the wrap's lighting step, the largest inside, away from the wrap), in grey levels."""
+    jump = np.abs(lighting_jumps(tile))
+    w, b = tile.shape[1], max(4, tile.shape[1] // 8)
+    inside = jump[b:w - 2 * b + 1] if w - 2 * b + 1 > b else jump[:0]
     return float(jump[-1]), float(inside.max()) if len(inside) else 0.0
 
 
@@ -231,13 +239,15 @@ class EdgeJudgment:
     joins: int = 0
     light_jump: float = 0.0
     light_jump_inside: float = 0.0
+    light_agreement: float = 0.0  # the share of the edge whose step goes the way the light's does (1: all of it)
+    light_share: float = 0.0  # the lighting step as a share of the tile's mean lightness
     period: dict[str, float] = field(default_factory=dict)
     full_ratio: float = 0.0  # at full size: the wrap's mean step / the mean step inside
     full_vs_strongest: float = 0.0  # ... / the strongest column (row) step inside
 
 
 def judge_edge(tile: np.ndarray, after: np.ndarray, edge: str, cfg: dict) -> EdgeJudgment:
-    rho, step = joins(tile, after)
+    rho, step, across = joins(tile, after)
     medians = np.median(step[:, :-1], axis=1)
     ratios = step[:, -1] / np.maximum(medians, 1e-3)
     as_broken = np.all((rho[:, -1:] >= rho[:, :-1] - cfg.get("rho_tolerance", 0.1))
@@ -248,6 +258,8 @@ def judge_edge(tile: np.ndarray, after: np.ndarray, edge: str, cfg: dict) -> Edg
                           median_rho=[round(float(r), 3) for r in np.median(rho[:, :-1], axis=1)],
                           joins_as_broken=int(as_broken.sum()), joins=int(rho.shape[1] - 1),
                           light_jump=round(light, 2), light_jump_inside=round(light_inside, 2),
+                          light_agreement=round(float(np.mean(np.sign(across) == np.sign(np.median(across)))), 3),
+                          light_share=round(light / max(float(tile.mean()), 1.0), 3),
                           period={k: round(v, 3) for k, v in period(tile, after).items()})
     visible = cfg.get("min_visible_step", 1.5)
     per = judged.period
@@ -263,6 +275,9 @@ def judge_edge(tile: np.ndarray, after: np.ndarray, edge: str, cfg: dict) -> Edg
 
 def _banded(judged: EdgeJudgment, periodic: bool, cfg: dict) -> bool:
     least = cfg.get("min_light_jump", 3.0)
+    if judged.light_agreement < cfg.get("min_light_agreement", 0.75) or judged.light_share > cfg.get(
+            "max_light_share", 0.4):
+        return False  # light steps one way all along an edge, by a share of the lightness; a cut does not
     per = judged.period
     if periodic:
         drift, back = per["period_drift"], per["period_wrap_drift"]
@@ -291,6 +306,13 @@ def judge_edges(img: np.ndarray, repeat: Repeat, cfg: dict) -> tuple[EdgeJudgmen
     below = _gray(window(img, repeat, 0, h, w, reach))
     return (judge_edge(gray, right, "left/right", cfg),
             judge_edge(cv2.transpose(gray), cv2.transpose(below), "top/bottom", cfg))
+
+
+def banded_edges(img: np.ndarray, repeat: Repeat | str, cfg: dict) -> tuple[bool, bool]:
+    """Whether the left/right and the top/bottom edges step in light (banding), whatever else they do."""
+    edges = judge_edges(img, parse_repeat(repeat), cfg)
+    strength = cfg.get("period_strength", 0.8)
+    return tuple(_banded(e, e.period["period_strength"] >= strength, cfg) for e in edges)  # type: ignore[return-value]
 
 
 def _sentence(edge: EdgeJudgment) -> str:
