@@ -509,6 +509,14 @@ def test_tile_actions_make_child_patterns_with_provenance(window, qtbot):
     qtbot.waitUntil(lambda: window.lib.count() == 5, timeout=30_000)
     big = window.lib.get(max(p["id"] for p in window.lib.list()))
     assert tuple(big["size"]) == (128, 128) and big["provenance"]["parents"] == [recoloured]
+    # the Tile menu's lighting mend makes a child too
+    biggest = max(p["id"] for p in window.lib.list())
+    qtbot.waitUntil(lambda: window.current is not None and window.current.pattern_id == biggest, timeout=30_000)
+    window.tile_actions.flatten_lighting()
+    qtbot.waitUntil(lambda: window.lib.count() == 6, timeout=30_000)
+    evened = window.lib.get(max(p["id"] for p in window.lib.list()))
+    assert evened["provenance"]["parents"] == [biggest] and tuple(evened["size"]) == (128, 128)
+    qtbot.waitUntil(lambda: not window.work_in_progress(), timeout=30_000)  # its follow-up work too
 
 
 def test_inspector_shows_provenance_lookalikes_and_edits_tags(window, qtbot):

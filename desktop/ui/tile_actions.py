@@ -23,6 +23,8 @@ class TileActions:
         menu = window.menuBar().addMenu("&Tile")
         window._action(menu, "Repair &seam", self.repair_seam, "Ctrl+Shift+R",
                        "Mend the seams of the selected tile through its repeat")
+        window._action(menu, "Even out the &lighting", self.flatten_lighting, "Ctrl+Alt+L",
+                       "Divide out light that changes across the tile, so a wall of it shows no light and dark bands")
         window._action(menu, "&Recolour to the brief's palette", self.recolour, "Ctrl+Shift+C",
                        "Map every pixel to the nearest palette colour (CIELAB)")
         window._action(menu, "Reduce to spot &colours…", self.reduce, "Ctrl+Shift+K",
@@ -129,6 +131,11 @@ class TileActions:
         from desktop.engine.qa.repair import repair_seam
 
         self._derive("Repair seam", repair_seam, {"repaired": "seam"})
+
+    def flatten_lighting(self) -> None:
+        from desktop.engine.qa.repair import flatten_lighting
+
+        self._derive("Even out lighting", flatten_lighting, {"repaired": "lighting"})
 
     def recolour(self) -> None:
         from desktop.engine.qa.repair import recolour
