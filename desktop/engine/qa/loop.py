@@ -57,8 +57,8 @@ class Correction:
 def choose_action(report: QAReport, tried: set[str], palette: Palette | None, can_guide: bool) -> str:
     """The next fix for this candidate. `tried` holds what was already done to it."""
     failed = set(report.failed)
-    if "seam" in failed and report.check("seam").details.get("reasons") == ["banding"] \
-            and "flatten-lighting" not in tried:
+    seam_reasons = next((c.details.get("reasons") for c in report.checks if c.name == "seam"), None)
+    if "seam" in failed and seam_reasons == ["banding"] and "flatten-lighting" not in tried:
         return "flatten-lighting"  # light banding alone: no seam mender evens out the light across the tile
     if "seam" in failed and "repair-seam" not in tried:
         return "repair-seam"
