@@ -131,7 +131,7 @@ def test_train_lora_writes_a_kohya_file_that_says_what_trained_it(model, tiles, 
     assert [m for m in ctx.messages if m and m.startswith("step ")][-1].startswith("step 4 of 4, loss ")
     spec = loras.resolve(result["path"])
     assert spec.sha256 == result["sha256"] and spec.trigger_words == ["tsr deco"] and spec.family == "sd15"
-    from desktop.engine.diffusion.registry import safetensors_header
+    from desktop.engine.diffusion.weights import safetensors_header
 
     meta = safetensors_header(spec.path)[0]["__metadata__"]
     facts = json.loads(meta["tessera.training"])
@@ -334,7 +334,7 @@ def test_an_sdxl_lora_trains_with_its_size_conditioning_and_loads_back(tiles, tm
     # written in kohya's SDXL names, which diffusers' own loader maps back onto a stock pipeline
     from diffusers import StableDiffusionXLPipeline
 
-    from desktop.engine.diffusion.registry import safetensors_header
+    from desktop.engine.diffusion.weights import safetensors_header
     from tiny_sd import kohya_sdxl_names
 
     header = safetensors_header(spec.path)[0]
@@ -452,7 +452,7 @@ def _applied_by_stock_diffusers(pipe, path, names):
 def test_a_trained_lora_is_complete_for_diffusers_own_loader_and_says_what_it_is(model, tiles, tmp_path):
     from diffusers import StableDiffusionPipeline
 
-    from desktop.engine.diffusion.registry import safetensors_header
+    from desktop.engine.diffusion.weights import safetensors_header
 
     result = train_lora(request(model, tiles, samples=1, sample_steps=2, out=str(tmp_path / "deco.safetensors")))
     path = tmp_path / "deco.safetensors"

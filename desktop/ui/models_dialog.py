@@ -245,7 +245,8 @@ class ModelsDialog(QDialog):
 
     def add(self, location: str) -> None:
         """Add a model in the background, after asking about a pickle file (or a folder holding some)."""
-        from desktop.engine.diffusion.families import PICKLE_SUFFIXES, folder_pickles
+        from desktop.engine.diffusion.families import folder_pickles
+        from desktop.engine.diffusion.weights import PICKLE_SUFFIXES
 
         path = Path(location)
         trust = False

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from desktop.engine.diffusion.weights import PICKLE_SUFFIXES, is_lora, safetensors_header
 from desktop.errors import UserError
 
 FAMILY_NAMES = {"sd15": "SD 1.5", "sdxl": "SDXL", "unknown": "unknown family", "sd2": "SD 2", "sd3": "SD 3",
@@ -20,13 +21,6 @@ FIRST_CONV = "model.diffusion_model.input_blocks.0.0.weight"  # its input channe
 
 def _refuse(name: str, what: str, advice: str = SUPPORTED) -> UserError:
     return UserError(f"{name} looks like {what}, not a model Tessera can draw with; {advice}")
-
-
-def is_lora(keys: list[str]) -> bool:
-    """Whether these tensor names are a LoRA's: a layout Tessera reads, or LoRA down/up weights."""
-    from desktop.engine.diffusion.loras import layout_of
-
-    return layout_of(keys) != "unknown" or any(m in k for k in keys for m in (".lora_down.", ".lora_A.", "lora_up."))
 
 
 def family_of_weights(name: str, shapes: dict[str, list[int]]) -> str:
@@ -65,8 +59,6 @@ def family_of_weights(name: str, shapes: dict[str, list[int]]) -> str:
 def dropped_kind(path: Path) -> str:
     """What a file or folder dropped on the window is for: 'model' (a diffusers folder, a
     checkpoint), 'lora', or 'other' (an image, say): read from its name and safetensors header."""
-    from desktop.engine.diffusion.registry import PICKLE_SUFFIXES, safetensors_header
-
     if path.is_dir():
         return "model" if (path / "model_index.json").is_file() else "other"
     suffix = path.suffix.lower()
@@ -81,7 +73,6 @@ def dropped_kind(path: Path) -> str:
     return "lora" if is_lora(keys) else "model"
 
 
-PICKLE_SUFFIXES = {".ckpt", ".pt", ".pth", ".bin", ".pkl", ".pickle"}  # unpickling can run code
 
 
 def pickle_message(name: str) -> str:

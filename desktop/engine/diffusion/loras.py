@@ -27,7 +27,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from desktop.engine.diffusion.registry import safetensors_header
+from desktop.engine.diffusion.families import FAMILY_NAMES, family_of_weights
+from desktop.engine.diffusion.weights import layout_of, safetensors_header
 from desktop.errors import UserError
 
 MAX_LORAS = 8
@@ -79,16 +80,6 @@ def _hashes(path: Path, data_offset: int) -> tuple[str, str]:
     return whole.hexdigest(), data.hexdigest()
 
 
-def layout_of(keys: list[str]) -> str:
-    if any(k.startswith(("lora_unet_", "lora_te_", "lora_te1_", "lora_te2_")) for k in keys):
-        return "kohya"
-    if any(k.startswith("base_model.model.") for k in keys):
-        return "peft"
-    if any(k.startswith(("unet.", "text_encoder.", "text_encoder_2.")) and "lora" in k for k in keys):
-        return "diffusers"
-    return "unknown"
-
-
 def _from_metadata(meta: dict[str, str]) -> list[str]:
     for key in ("tessera.trigger_words", "modelspec.trigger_phrase", "ss_trigger_words"):
         value = meta.get(key)
@@ -137,8 +128,6 @@ def family_of_lora(header: dict[str, Any]) -> str:
 
 def _refuse_a_model(path: Path, header: dict[str, Any]) -> None:
     """A whole checkpoint given as a LoRA: say where it belongs."""
-    from desktop.engine.diffusion.families import FAMILY_NAMES, family_of_weights
-
     shapes = {k: list(v.get("shape", [])) for k, v in header.items() if k != "__metadata__" and isinstance(v, dict)}
     try:
         family = family_of_weights(path.name, shapes)
@@ -150,8 +139,6 @@ def _refuse_a_model(path: Path, header: dict[str, Any]) -> None:
 
 def check_families(model_family: str, loras: list[LoraSpec]) -> None:
     """Refuse a LoRA made for another family than the model's, before anything loads."""
-    from desktop.engine.diffusion.families import FAMILY_NAMES
-
     for lora in loras:
         if lora.family and model_family in ("sd15", "sdxl") and lora.family != model_family:
             made, model = (FAMILY_NAMES.get(f, f.upper()) for f in (lora.family, model_family))

@@ -15,7 +15,6 @@ import dataclasses
 import hashlib
 import json
 import re
-import struct
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -26,12 +25,12 @@ from typing import Any
 from desktop.config import atomic_write_bytes
 from desktop.engine.diffusion.families import (
     FAMILY_NAMES,
-    PICKLE_SUFFIXES,
     family_of_folder,
     family_of_weights,
     pickle_message,
     refuse_untrusted_pickles,
 )
+from desktop.engine.diffusion.weights import PICKLE_SUFFIXES, safetensors_header
 from desktop.errors import UserError
 
 HF_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
@@ -98,22 +97,6 @@ def _sha256_folder(folder: Path, progress: Progress | None = None) -> str:
         digest.update(str(path.relative_to(folder)).encode())
         digest.update(sha.encode())
     return digest.hexdigest()
-
-
-def safetensors_header(path: Path) -> tuple[dict[str, Any], int]:
-    """A .safetensors file's JSON header and where its tensor data starts, read without loading a
-    tensor (or importing torch)."""
-    try:
-        with open(path, "rb") as fh:
-            (size,) = struct.unpack("<Q", fh.read(8))
-            if size > 100_000_000:
-                raise ValueError("header too large")
-            header = json.loads(fh.read(size))
-        if not isinstance(header, dict):
-            raise ValueError("the header is not a table")
-    except (OSError, ValueError, struct.error) as exc:
-        raise UserError(f"{path.name} is not a readable .safetensors file ({exc})") from None
-    return header, 8 + size
 
 
 def read_pickle_tensors(path: Path) -> dict[str, Any]:

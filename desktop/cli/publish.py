@@ -45,7 +45,7 @@ def add_parsers(sub, common: argparse.ArgumentParser) -> None:
 
 
 def cmd_publish(args: argparse.Namespace, emit) -> int:
-    from desktop.cli_library import library_root
+    from desktop.cli.common import library_root
     from desktop.library import Library, publishing
 
     if args.publish_command == "login":
@@ -149,3 +149,6 @@ def cmd_market(args: argparse.Namespace, emit) -> int:
             signal.signal(sig, handler)
         market.close()
     return 0
+
+
+COMMANDS = {"publish": cmd_publish, "market": cmd_market}

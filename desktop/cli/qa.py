@@ -1,16 +1,15 @@
-"""`tessera qa`, `tessera repair-seam`, `tessera recolor` and `tessera colourways`: the QA jobs and
-the recolourings as commands."""
+"""`tessera qa`, `tessera repair-seam`, `tessera recolor`: the QA jobs and the repairs as commands."""
 
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from desktop.cli.common import load_image, write_png
 from desktop.errors import UserError
 
 
@@ -49,58 +48,6 @@ def add_parsers(sub, common: argparse.ArgumentParser) -> None:
     rec.add_argument("--separations", metavar="DIR", help="write one mask per colour here")
     rec.add_argument("--out", required=True, help="output PNG")
 
-    cw = sub.add_parser("colourways", aliases=["colorways"], parents=[common],
-                        help="the design in other palettes, light and dark kept",
-                        description="One colourway of IMAGE per palette: the design's own inks each take a colour "
-                        "of the palette, light and dark in order, shading and texture kept (--flat: the inks "
-                        "alone, for screen print). Seamless tiles stay seamless.")
-    cw.add_argument("image", metavar="IMAGE")
-    cw.add_argument("--palette", action="append", default=[], metavar="PALETTE",
-                    help="a palette (name or \"#hex,#hex\"); give it once per colourway")
-    cw.add_argument("--all-palettes", action="store_true", help="one colourway in every saved palette")
-    cw.add_argument("--flat", action="store_true", help="flat inks: exactly the palette's colours")
-    _outputs(cw, "source", "colourways", "the source and each colourway as a 2x2 repeat over its palette's "
-             "swatches and name")
-
-
-    co = sub.add_parser("coordinates", parents=[common], help="plainer patterns in a hero tile's own inks",
-                        description="Coordinates for IMAGE (the hero): a stripe, a spot, a gingham, a ditsy, a "
-                        "tone-on-tone texture and a small geometric, each in the hero's own inks (its brief's "
-                        "palette colours where they are them), at its size and repeat.")
-    co.add_argument("image", metavar="IMAGE")
-    co.add_argument("--kind", action="append", default=[], metavar="KIND",
-                    help="one of stripe, spot, gingham, ditsy, texture, geometric; repeatable (default: all)")
-    _outputs(co, "hero", "coordinates", "the hero and its coordinates")
-
-
-def _outputs(parser: argparse.ArgumentParser, source: str, made: str, sheet: str) -> None:
-    """Where tiles made from one IMAGE go: a folder, the library (naming it as their parent), a
-    collection, a presentation sheet."""
-    parser.add_argument("--out", required=True, metavar="DIR", help="output folder")
-    parser.add_argument("--to-library", action="store_true",
-                        help=f"also store them in the library, each naming the {source} as its parent")
-    parser.add_argument("--collection", metavar="NAME", help=f"with --to-library: put the {source} and its {made} "
-                        "in this collection (made if missing)")
-    parser.add_argument("--sheet", metavar="PNG", help=f"also write a presentation sheet: {sheet}")
-
-
-def _load(path: str) -> tuple[np.ndarray, dict[str, Any], dict[str, Any]]:
-    from desktop.engine.images import load_rgb_with_info, read_metadata
-
-    image, info = load_rgb_with_info(path)
-    meta = read_metadata(path) if info.get("format") == "PNG" else {}
-    return image, info, meta
-
-
-def _write_png(path: Path, image: np.ndarray, meta: dict[str, Any] | None = None) -> str:
-    from desktop.engine.images import save_png
-
-    try:
-        save_png(path, image, meta)
-    except OSError as exc:
-        raise UserError(f"could not write {path}: {exc.strerror or exc}") from None
-    return str(path)
-
 
 def cmd_qa(args: argparse.Namespace, emit) -> int:
     from desktop.engine.qa import load_profile
@@ -124,7 +71,7 @@ def cmd_qa(args: argparse.Namespace, emit) -> int:
     out_dir = Path(args.overlay_dir) if args.overlay_dir else None
     library = None
     if args.against_library:
-        from desktop.cli_library import library_root
+        from desktop.cli.common import library_root
         from desktop.library import Library
 
         library = Library(library_root(args))  # a locked library is reported before any image is read
@@ -133,6 +80,7 @@ def cmd_qa(args: argparse.Namespace, emit) -> int:
     finally:
         if library is not None:
             library.close()
+
 
 
 def _qa_each(args, emit, library, overrides, palette_arg, repeat_arg, out_dir) -> int:
@@ -149,7 +97,7 @@ def _qa_each(args, emit, library, overrides, palette_arg, repeat_arg, out_dir) -
         raise UserError(f"no images ({', '.join(sorted(IMAGE_SUFFIXES))}) in {', '.join(args.images)}")
     for path in paths:
         try:
-            image, info, meta = _load(path)
+            image, info, meta = load_image(path)
             repeat = repeat_arg or parse_repeat(meta.get("repeat", "basic"))
             check_size(repeat, image.shape[1], image.shape[0])
             palette, checks = palette_arg, overrides
@@ -175,7 +123,7 @@ def _qa_each(args, emit, library, overrides, palette_arg, repeat_arg, out_dir) -
         entry = report.as_dict()
         if out_dir is not None:
             out_dir.mkdir(parents=True, exist_ok=True)
-            entry["overlays"] = {name: _write_png(out_dir / f"{Path(path).stem}-{name}.png", overlay_on(image, heat))
+            entry["overlays"] = {name: write_png(out_dir / f"{Path(path).stem}-{name}.png", overlay_on(image, heat))
                                  for name, heat in report.overlays().items()}
         reports.append(entry)
         lines.append(f"{path}: {'PASS' if report.passed else 'FAIL'}")
@@ -189,6 +137,7 @@ def _qa_each(args, emit, library, overrides, palette_arg, repeat_arg, out_dir) -
     return 0 if all(r["passed"] for r in reports) else 1
 
 
+
 def explain_lines(report) -> list[str]:
     """Every quantity behind each verdict, one per line (`qa --explain`)."""
     lines = []
@@ -196,6 +145,7 @@ def explain_lines(report) -> list[str]:
         lines.append(f"  {check.name}: {check.status}, score {_number(check.score)} against {_number(check.threshold)}")
         lines += [f"    {key}: {value}" for key, value in _flat(check.details)]
     return lines
+
 
 
 def _flat(value, prefix: str = ""):
@@ -211,10 +161,12 @@ def _flat(value, prefix: str = ""):
         yield prefix, _number(value)
 
 
+
 def _number(value) -> str:
     if isinstance(value, (float, np.floating)):
         return f"{float(value):.4g}"
     return str(value)
+
 
 
 def cmd_repair_seam(args: argparse.Namespace, emit) -> int:
@@ -222,7 +174,7 @@ def cmd_repair_seam(args: argparse.Namespace, emit) -> int:
     from desktop.engine.qa.repair import flatten_lighting, repair_seam
     from desktop.repeat import check_size, parse_repeat
 
-    image, _, meta = _load(args.image)
+    image, _, meta = load_image(args.image)
     repeat = parse_repeat(args.repeat or meta.get("repeat", "basic"))
     check_size(repeat, image.shape[1], image.shape[0])
     before = run_qa(image, repeat.value, profile="default").check("seam")
@@ -231,7 +183,7 @@ def cmd_repair_seam(args: argparse.Namespace, emit) -> int:
     fixed = repair_seam(fixed, repeat)
     after = run_qa(fixed, repeat.value, profile="default").check("seam")
     repaired = "lighting, seam" if args.flatten else "seam"
-    out = _write_png(Path(args.out), fixed, dict(meta, repeat=repeat.value, repaired=repaired, repaired_from=args.image))
+    out = write_png(Path(args.out), fixed, dict(meta, repeat=repeat.value, repaired=repaired, repaired_from=args.image))
     text = f"wrote {out}\n  seam before: {before.explanation}\n  seam after:  {after.explanation}"
     if banded and not args.flatten:
         text += "\n  the lighting bands where the tiles meet: run again with --flatten to even it out"
@@ -240,23 +192,24 @@ def cmd_repair_seam(args: argparse.Namespace, emit) -> int:
     return 0
 
 
+
 def cmd_recolor(args: argparse.Namespace, emit) -> int:
     from desktop.engine.qa.repair import recolour, reduce_colours, separations
     from desktop.palettes import parse_palette
 
     if bool(args.palette) == bool(args.colors):
         raise UserError("give either --palette (map onto it) or --colors N (reduce to N spot colours)")
-    image, _, meta = _load(args.image)
+    image, _, meta = load_image(args.image)
     result = reduce_colours(image, args.colors, args.dither) if args.colors else \
         recolour(image, parse_palette(args.palette), args.dither)
-    out = _write_png(Path(args.out), result.image,
+    out = write_png(Path(args.out), result.image,
                      dict(meta, palette=result.palette.as_dict(), recoloured_from=args.image))
     written_seps = []
     if args.separations:
         folder = Path(args.separations)
         folder.mkdir(parents=True, exist_ok=True)
         for name, mask in separations(result):
-            written_seps.append(_write_png(folder / f"{name}.png", np.repeat(mask[..., None], 3, axis=2)))
+            written_seps.append(write_png(folder / f"{name}.png", np.repeat(mask[..., None], 3, axis=2)))
     counts = np.bincount(result.labels.ravel(), minlength=len(result.palette.colors)) / result.labels.size
     emit({"written": out, "palette": result.palette.hex, "coverage": [round(float(c), 4) for c in counts],
           "dithered": result.dithered, "separations": written_seps},
@@ -266,136 +219,4 @@ def cmd_recolor(args: argparse.Namespace, emit) -> int:
     return 0
 
 
-def cmd_colourways(args: argparse.Namespace, emit) -> int:
-    from desktop.engine.colourways import colourways
-    from desktop.palettes import load_named, palette_names, parse_palette, slug
-
-    palettes = [parse_palette(spec) for spec in args.palette]
-    palettes += [load_named(name) for name in palette_names()] if args.all_palettes else []
-    if not palettes:
-        raise UserError("give --palette (once per colourway) or --all-palettes")
-    if args.collection and not args.to_library:
-        raise UserError("--collection needs --to-library")
-    image, _, meta = _load(args.image)
-    library = None
-    if args.to_library:
-        from desktop.cli_library import library_root
-        from desktop.library import Library
-
-        library = Library(library_root(args))  # opened first: a locked library is reported before any work
-    try:
-        made = colourways(image, palettes, flat=args.flat)
-        parent, stem = None, Path(args.image).stem
-        title = meta.get("title") or stem
-        if library is not None:
-            from desktop.library.catalogue import sha256_bytes
-
-            parent = library.pattern_with(sha256_bytes(Path(args.image).read_bytes()))  # the source, if stored
-            if parent is not None:
-                title = library.get(parent)["title"]
-        folder = Path(args.out)
-        written, ids, written_sheet = [], [], None
-        for i, result in enumerate(made):
-            name = slug(result.palette.name) if result.palette.name else f"palette-{i + 1}"
-            tile_meta = result.metadata(meta, parent, title)
-            written.append(_write_png(folder / f"{stem}-{name}.png", result.image, tile_meta))
-            if library is not None:
-                changes = library.add_tile(result.image[..., :3], tile_meta, source="colourway")
-                ids.append(changes.pattern_id)
-        if args.sheet:
-            from desktop.engine.colourways import sheet
-
-            repeat = meta.get("repeat", "basic")
-            written_sheet = _write_png(Path(args.sheet), sheet(image, made, repeat, source_label=title),
-                                       {"sheet": {"source": title, "colourways": len(made)}})
-        if library is not None:
-            from desktop.library import search
-
-            search.embed_pending(library)
-            if args.collection:
-                from desktop.library import collections
-
-                collections.add(library, args.collection, ids + ([parent] if parent else []), make_missing=True)
-    finally:
-        if library is not None:
-            library.close()
-    def line(path: str, result) -> str:
-        moves = ", ".join(f"{m['from']}→{m['to']}" for m in result.as_dict()["inks"])
-        return f"wrote {path} ({moves})"
-
-    emit({"written": written, "library_ids": ids, "parent": parent, "colourways": [r.as_dict() for r in made],
-          "sheet": written_sheet},
-         "\n".join(line(path, r) for path, r in zip(written, made))
-         + (f"\n  stored as patterns {', '.join(map(str, ids))}" if ids else "")
-         + (f"\n  sheet {written_sheet}" if written_sheet else ""))
-    return 0
-
-
-def cmd_coordinates(args: argparse.Namespace, emit) -> int:
-    from desktop.engine.coordinates import KIND_NAMES, coordinates
-    from desktop.palettes import Palette, slug
-
-    if args.collection and not args.to_library:
-        raise UserError("--collection needs --to-library")
-    image, _, meta = _load(args.image)
-    repeat, brief = meta.get("repeat") or "basic", Palette.from_dict(meta.get("palette"))
-    made = coordinates(image, repeat, args.kind or KIND_NAMES, palette=brief)
-    library = None
-    if args.to_library:
-        from desktop.cli_library import library_root
-        from desktop.library import Library
-
-        library = Library(library_root(args))  # opened before anything is written: a locked library is said first
-    try:
-        parent, stem = None, Path(args.image).stem
-        title = meta.get("title") or stem
-        if library is not None:
-            from desktop.library.catalogue import sha256_bytes
-
-            parent = library.pattern_with(sha256_bytes(Path(args.image).read_bytes()))  # the hero, if stored
-            if parent is None:  # stored with its coordinates: they name it as their parent, and its set holds it
-                parent = library.import_file(Path(args.image)).pattern_id
-            if parent is not None:
-                title = library.get(parent)["title"] or title
-        written, ids, written_sheet = [], [], None
-        for coordinate in made:
-            tile_meta = coordinate.metadata(meta, parent, title)
-            written.append(_write_png(Path(args.out) / f"{stem}-{slug(coordinate.kind.name)}.png", coordinate.image,
-                                      tile_meta))
-            if library is not None:
-                ids.append(library.add_tile(coordinate.image, tile_meta, source="coordinate").pattern_id)
-        if args.sheet:
-            from desktop.engine.sheet import SheetItem, presentation_sheet
-
-            items = [SheetItem(image, repeat, title, brief.colors if brief else ())]
-            items += [SheetItem(c.image, repeat, c.kind.label, c.palette.colors) for c in made]
-            written_sheet = _write_png(Path(args.sheet), presentation_sheet(items, columns=min(4, len(items))),
-                                       {"sheet": {"source": title, "coordinates": len(made)}})
-        if library is not None:
-            from desktop.library import search
-
-            search.embed_pending(library)
-            if args.collection:
-                from desktop.library import collections
-
-                collections.add(library, args.collection, ([parent] if parent else []) + ids, make_missing=True)
-    finally:
-        if library is not None:
-            library.close()
-    emit({"written": written, "library_ids": ids, "parent": parent, "sheet": written_sheet,
-          "coordinates": [{"kind": c.kind.name, "style": c.kind.style, "palette": c.palette.hex} for c in made]},
-         "\n".join(f"wrote {path} ({c.kind.label.lower()}: {c.kind.style} in {', '.join(c.palette.hex)})"
-                   for path, c in zip(written, made))
-         + (f"\n  stored as patterns {', '.join(map(str, ids))}" if ids else "")
-         + (f"\n  sheet {written_sheet}" if written_sheet else ""))
-    return 0
-
-
-COMMANDS = {"qa": cmd_qa, "coordinates": cmd_coordinates, "repair-seam": cmd_repair_seam, "recolor": cmd_recolor, "colourways": cmd_colourways,
-            "colorways": cmd_colourways}
-
-
-def emitter(args: argparse.Namespace):
-    def emit(payload: Any, text: str) -> None:
-        print(json.dumps(payload, indent=2, sort_keys=True, default=str) if args.json else text)
-    return emit
+COMMANDS = {"qa": cmd_qa, "repair-seam": cmd_repair_seam, "recolor": cmd_recolor}

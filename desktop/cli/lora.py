@@ -60,8 +60,7 @@ def _ids(text: str | None) -> list[int] | None:
 
 
 def _train(args: argparse.Namespace, emit) -> int:
-    from desktop.cli import _run_as_job
-    from desktop.cli_library import library_root
+    from desktop.cli.common import library_root, run_as_job
     from desktop.engine.diffusion.training import TrainingRequest, train_lora
     from desktop.library import Library
     from desktop.library.training_set import describe_set, training_items
@@ -82,7 +81,7 @@ def _train(args: argparse.Namespace, emit) -> int:
         device="" if args.device == "auto" else args.device,
         precision="" if args.precision == "auto" else args.precision)
     request.check()  # before the model loads
-    result = _run_as_job("train-lora", request, args, fn=train_lora, cancelled="cancelled; no LoRA was written")
+    result = run_as_job("train-lora", request, args, fn=train_lora, cancelled="cancelled; no LoRA was written")
     for skipped in result["skipped"]:
         print(f"tessera: warning: skipped {skipped['file']}: {skipped['reason']}", file=sys.stderr)
     for warning in result["warnings"]:
@@ -122,3 +121,6 @@ def _list(emit) -> int:
         lines.append(f"{lora['name']:24s} {lora['family'] or '?':5s} trigger: {words}; {origin}")
     emit({"folder": str(folder), "loras": found}, "\n".join(lines) or f"no LoRAs in {folder}")
     return 0
+
+
+COMMANDS = {"lora": cmd_lora}

@@ -38,7 +38,7 @@ def render_products(args: argparse.Namespace, image, meta: dict, stem: str, repe
                     dpi: float | None, source: dict) -> tuple[list[str], list[dict]]:
     """Every product asked for, of `image` (its Tessera metadata `meta`), written as
     OUT/STEM-PRODUCT.png; (paths, what each shows)."""
-    from desktop.cli_qa import _write_png
+    from desktop.cli.common import write_png
     from desktop.engine.mockups import PRODUCTS, render, tile_inches
 
     products = list(PRODUCTS) if args.all_products else (args.product or ["swatch"])
@@ -46,7 +46,7 @@ def render_products(args: argparse.Namespace, image, meta: dict, stem: str, repe
     written, made = [], []
     for product in products:
         mockup = render(image, repeat or meta.get("repeat") or "basic", product, tile_in, units=args.units)
-        written.append(_write_png(Path(args.out) / f"{stem}-{product}.png", mockup.image, mockup.metadata(source)))
+        written.append(write_png(Path(args.out) / f"{stem}-{product}.png", mockup.image, mockup.metadata(source)))
         made.append(dict(mockup.as_dict(), **{f"source_{k}": v for k, v in source.items() if v}))
     return written, made
 
@@ -60,12 +60,12 @@ def report(emit, written: list[str], made: list[dict]) -> None:
 
 
 def cmd_mockup(args: argparse.Namespace, emit) -> int:
-    from desktop.cli_qa import _load
+    from desktop.cli.common import load_image
     from desktop.library.catalogue import sha256_bytes
 
     written, made = [], []
     for name in args.images:
-        image, _, meta = _load(name)
+        image, _, meta = load_image(name)
         source = {"title": meta.get("title") or Path(name).stem, "sha256": sha256_bytes(Path(name).read_bytes()),
                   "file": name}
         paths, shown = render_products(args, image, meta, Path(name).stem, args.repeat, args.dpi, source)
@@ -78,13 +78,13 @@ def cmd_mockup(args: argparse.Namespace, emit) -> int:
 def cmd_library_mockup(lib, ids: list[int], args: argparse.Namespace, emit) -> int:
     """`library mockup`: patterns of the library, each at its own repeat and DPI, named ID-TITLE-PRODUCT
     (`titles.pattern_stem`, as an export names them)."""
-    from desktop.cli_qa import _load
+    from desktop.cli.common import load_image
     from desktop.library.titles import pattern_stem
 
     written, made = [], []
     for pattern_id in ids:
         item = lib.get(pattern_id)
-        image, _, meta = _load(item["file"])
+        image, _, meta = load_image(item["file"])
         source = {"title": item["title"], "sha256": item["sha256"], "library_id": pattern_id}
         stem = pattern_stem(pattern_id, item["title"])
         paths, shown = render_products(args, image, meta, stem, item["repeat"], None, source)
@@ -92,3 +92,6 @@ def cmd_library_mockup(lib, ids: list[int], args: argparse.Namespace, emit) -> i
         made += shown
     report(emit, written, made)
     return 0
+
+
+COMMANDS = {"mockup": cmd_mockup, "mockups": cmd_mockup}

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from desktop.cli.common import library_root
 from desktop.errors import UserError
 from desktop.library import SORTS
 from desktop.library.alignment import SAME_DESIGN
@@ -108,7 +109,7 @@ def add_parsers(sub, common: argparse.ArgumentParser) -> None:
                          help="patterns at their printed size on a wall, fabric, a cushion or a swatch")
     mk.add_argument("ids", nargs="*", type=int, help="the patterns (or choose them with the options below)")
     _selection_options(mk)
-    from desktop.cli_mockup import product_options
+    from desktop.cli.mockup import product_options
 
     product_options(mk)
     cl = cmds.add_parser("clip-download", parents=[common],
@@ -160,15 +161,6 @@ def cmd_models(args: argparse.Namespace, emit) -> int:
                        + ("" if available(e) else "  (missing: add it again from where it now is)") for e in entries)
              or "no models yet: add one with 'tessera models add PATH'")
     return 0
-
-
-def library_root(args: argparse.Namespace) -> Path:
-    from desktop.config import library_dir, load_settings, resolve_paths
-
-    if getattr(args, "library", None):
-        return Path(args.library).expanduser()
-    paths = resolve_paths()
-    return library_dir(paths, load_settings(paths.settings_file))
 
 
 def cmd_library(args: argparse.Namespace, emit) -> int:
@@ -277,7 +269,7 @@ def cmd_library(args: argparse.Namespace, emit) -> int:
                  + put_aside or "no near-duplicates at these thresholds")
             return 0
         if action in ("mockup", "mockups"):
-            from desktop.cli_mockup import cmd_library_mockup
+            from desktop.cli.mockup import cmd_library_mockup
 
             return cmd_library_mockup(lib, _chosen(lib, args), args, emit)
         if action == "sheet":
@@ -450,3 +442,6 @@ def _emit_hits(lib, hits: list[dict[str, Any]], emit, clip_note: str = "") -> in
          f"(searched with {note})\n" + "\n".join(
              f"{h['similarity']:.3f}  {_line(h['pattern'])}" for h in hits))
     return 0
+
+
+COMMANDS = {"library": cmd_library, "models": cmd_models}
