@@ -65,14 +65,12 @@ def cmd_colourways(args: argparse.Namespace, emit) -> int:
             if parent is not None:
                 title = library.get(parent)["title"]
         folder = Path(args.out)
-        written, ids, written_sheet = [], [], None
+        written, tiles, ids, written_sheet = [], [], [], None
         for i, result in enumerate(made):
             name = slug(result.palette.name) if result.palette.name else f"palette-{i + 1}"
             tile_meta = result.metadata(meta, parent, title)
             written.append(write_png(folder / f"{stem}-{name}.png", result.image, tile_meta))
-            if library is not None:
-                changes = library.add_tile(result.image[..., :3], tile_meta, source="colourway")
-                ids.append(changes.pattern_id)
+            tiles.append((result.image, tile_meta))
         if args.sheet:
             from desktop.engine.colourways import sheet
 
@@ -80,13 +78,9 @@ def cmd_colourways(args: argparse.Namespace, emit) -> int:
             written_sheet = write_png(Path(args.sheet), sheet(image, made, repeat, source_label=title),
                                        {"sheet": {"source": title, "colourways": len(made)}})
         if library is not None:
-            from desktop.library import search
+            from desktop.library.ops import store_tiles
 
-            search.embed_pending(library)
-            if args.collection:
-                from desktop.library import collections
-
-                collections.add(library, args.collection, ids + ([parent] if parent else []), make_missing=True)
+            ids = store_tiles(library, tiles, "colourway", args.collection, parent).ids
     finally:
         if library is not None:
             library.close()
@@ -129,13 +123,12 @@ def cmd_coordinates(args: argparse.Namespace, emit) -> int:
                 parent = library.import_file(Path(args.image)).pattern_id
             if parent is not None:
                 title = library.get(parent)["title"] or title
-        written, ids, written_sheet = [], [], None
+        written, tiles, ids, written_sheet = [], [], [], None
         for coordinate in made:
             tile_meta = coordinate.metadata(meta, parent, title)
             written.append(write_png(Path(args.out) / f"{stem}-{slug(coordinate.kind.name)}.png", coordinate.image,
                                       tile_meta))
-            if library is not None:
-                ids.append(library.add_tile(coordinate.image, tile_meta, source="coordinate").pattern_id)
+            tiles.append((coordinate.image, tile_meta))
         if args.sheet:
             from desktop.engine.sheet import SheetItem, presentation_sheet
 
@@ -144,13 +137,9 @@ def cmd_coordinates(args: argparse.Namespace, emit) -> int:
             written_sheet = write_png(Path(args.sheet), presentation_sheet(items, columns=min(4, len(items))),
                                        {"sheet": {"source": title, "coordinates": len(made)}})
         if library is not None:
-            from desktop.library import search
+            from desktop.library.ops import store_tiles
 
-            search.embed_pending(library)
-            if args.collection:
-                from desktop.library import collections
-
-                collections.add(library, args.collection, ([parent] if parent else []) + ids, make_missing=True)
+            ids = store_tiles(library, tiles, "coordinate", args.collection, parent).ids
     finally:
         if library is not None:
             library.close()

@@ -182,12 +182,11 @@ def cmd_generate(args: argparse.Namespace, emit) -> int:
             return run_generate(req, ctx, similar)
         tiles = run_as_job("generate", request, args, fn)
         if library is not None:
-            from desktop.library import search
+            from desktop.library.ops import store_tiles
 
-            for tile in tiles:
-                changes = library.add_tile(tile.image, tile.metadata)
-                tile.metadata["library_id"] = changes.pattern_id
-            search.embed_pending(library)
+            stored = store_tiles(library, [(tile.image, tile.metadata) for tile in tiles])
+            for tile, pattern_id in zip(tiles, stored.ids):
+                tile.metadata["library_id"] = pattern_id
     finally:
         if library is not None:
             library.close()

@@ -748,17 +748,13 @@ class MainWindow(QMainWindow):
         lib = self.lib
 
         def store(ctx):
-            from desktop.library import search
+            from desktop.library.ops import store_tiles
 
-            ids = []
-            for tile in tiles:
-                changes = lib.add_tile(tile.image, tile.metadata)
-                pattern_id = changes.pattern_id
-                ids.append(pattern_id)
+            ids = store_tiles(lib, [(tile.image, tile.metadata) for tile in tiles]).ids
+            for tile, pattern_id in zip(tiles, ids):
                 if pattern_id is not None:  # read here, on the writer, not on the UI thread
                     tile.path = lib.get(pattern_id)["file"]
                     tile.metadata = dict(tile.metadata, library_id=pattern_id)
-            search.embed_pending(lib, ids=[i for i in ids if i is not None])  # what it stored, not a backlog
             return ids
 
         self.submit("store", store, lane=Lane.WRITER, title=f"Adding {len(tiles)} tile(s) to the library",

@@ -93,17 +93,10 @@ class TileActions:
             ids: list[int | None] = [None] * len(made)
             new: list[int] = []  # those this made (not copies the library had): what an undo takes away
             if window.lib is not None:
-                from desktop.library import search
+                from desktop.library.ops import store_tiles
 
-                for i, (pixels, child) in enumerate(made):
-                    changes = window.lib.add_tile(pixels[..., :3], child, source=label)
-                    ids[i] = changes.pattern_id
-                    new += changes.added + changes.restored
-                search.embed_pending(window.lib, ids=[i for i in ids if i is not None])
-                if collection:
-                    from desktop.library import collections
-
-                    collections.add(window.lib, collection, [i for i in (*ids, parent) if i], make_missing=True)
+                stored = store_tiles(window.lib, made, label, collection, parent)
+                ids, new = stored.ids, stored.new
             return made, ids, new
 
         def done(snap: JobSnapshot) -> None:
