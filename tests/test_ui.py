@@ -333,7 +333,7 @@ def test_filters_search_and_more_like_this(window, qtbot):
     assert window.library.model.entries[0].pattern_id == first
     window.library.status_filter.setCurrentIndex(0)
     qtbot.waitUntil(lambda: window.library.count() == 2, timeout=30_000)
-    window.more_like_this(window.library.model.entries[0])
+    window.search.more_like_this(window.library.model.entries[0])
     qtbot.waitUntil(lambda: "result" in window.library.header.text(), timeout=30_000)
     assert all(e.score is not None for e in window.library.model.entries)
     window.library.search.setText("damask")
@@ -358,7 +358,7 @@ def test_searches_and_look_alikes_say_what_is_not_indexed_yet(window, qtbot, mon
                             {"repeat": "basic"})
     assert search.waiting(window.lib) == 3
     entry = window.library.model.entries[0]
-    window.more_like_this(entry)
+    window.search.more_like_this(entry)
     qtbot.waitUntil(lambda: "result" in window.library.header.text(), timeout=30_000)
     assert "3 pattern(s) still being indexed are not searched yet" in window.library.header.text()
     window.current = entry
@@ -366,7 +366,7 @@ def test_searches_and_look_alikes_say_what_is_not_indexed_yet(window, qtbot, mon
     qtbot.waitUntil(lambda: "3 pattern(s) are still being indexed" in window.inspector.view.toPlainText(),
                     timeout=30_000)
     assert search.embed_pending(window.lib) == 3 and search.waiting(window.lib) == 0
-    window.more_like_this(entry)
+    window.search.more_like_this(entry)
     qtbot.waitUntil(lambda: "4 result(s) like" in window.library.header.text(), timeout=30_000)  # all but itself
     assert "still being indexed" not in window.library.header.text()
 

@@ -25,6 +25,7 @@ from desktop.ui.inspector_panel import InspectorPanel
 from desktop.ui.jobs_panel import JobsPanel
 from desktop.ui.library_panel import LibraryPanel, TileEntry, entries_for_hits, read_library, scan_folder
 from desktop.ui.preview import PreviewPanel
+from desktop.ui.search_controller import LatestRequest, SearchController
 from desktop.worker_process import WorkerProcess
 
 log = logging.getLogger("tessera.ui")
@@ -46,11 +47,6 @@ FINISH_JOBS = frozenset({"store", "update", "collection", "publish-queue", "tras
 # what the render process imports when it is warmed: what a first diffusion job would wait for
 RENDER_IMPORTS = ("torch", "diffusers", "desktop.engine.generate", "desktop.engine.diffusion.engine")
 BRIEF_BEFORE = "(the Brief before the last one opened)"  # Open a saved brief…: the way back
-
-
-def _unsearched(count: int) -> str:
-    """What a search could not see yet: the patterns still waiting to be indexed."""
-    return f" · {count} pattern(s) still being indexed are not searched yet" if count else ""
 
 
 class MainWindow(QMainWindow):
@@ -97,7 +93,9 @@ class MainWindow(QMainWindow):
         self._add_dock("Jobs", self.jobs, Qt.BottomDockWidgetArea)
         self.splitDockWidget(self.docks["Brief"], self.docks["Preview"], Qt.Horizontal)
         self.splitDockWidget(self.docks["Library"], self.docks["Inspector"], Qt.Vertical)
-
+        self.grid = LatestRequest()  # the library read or search whose answer may fill the grid
+        self.search = SearchController(self.submit, self._running, lambda: self.lib, self.library, self.grid,
+                                       self.paths.data_dir, self.clip_worker, self.reload_library, self)
 
         self.bridge = JobBridge(queue, parent=self)
         self.bridge.jobUpdated.connect(self._job_updated)
@@ -113,9 +111,9 @@ class MainWindow(QMainWindow):
         self.library.ratingRequested.connect(self.set_rating)
         self.library.hint.connect(lambda text: self.statusBar().showMessage(text, 5000))
         self.library.filtersChanged.connect(lambda filters: self.reload_library())
-        self.library.textSearchRequested.connect(self.search_text)
-        self.library.imageSearchRequested.connect(self.search_image)
-        self.library.moreLikeThisRequested.connect(self.more_like_this)
+        self.library.textSearchRequested.connect(self.search.search_text)
+        self.library.imageSearchRequested.connect(self.search.search_image)
+        self.library.moreLikeThisRequested.connect(self.search.more_like_this)
         self.library.importRequested.connect(self.import_paths)
         self.library.largeViewRequested.connect(self.toggle_large_view)
         self.library.compareRequested.connect(self.compare_selected)
@@ -435,7 +433,7 @@ class MainWindow(QMainWindow):
         self.status_gpu.setToolTip(gpu_text(self.devices))
 
     def _library_scanned(self, snap: JobSnapshot) -> None:
-        if snap.id != getattr(self, "_grid_job", snap.id):
+        if not self.grid.holds(snap):
             return  # a newer filter or search has been asked for since: its answer wins
         entries = snap.result or []
         self.library.show_entries(entries)
@@ -453,9 +451,8 @@ class MainWindow(QMainWindow):
             self.library.trash_count_known.emit(trash.summary(lib)["patterns"])  # (a queued signal: any thread)
             return read_library(lib, ctx=ctx, **filters)
 
-        job = self.submit("read-library", read, lane=Lane.IO, title="Reading the library",
-                          on_done=self._library_scanned)
-        self._grid_job = job.id if job is not None else None
+        self.grid.claim(self.submit("read-library", read, lane=Lane.IO, title="Reading the library",
+                                    on_done=self._library_scanned))
 
     def set_status(self, ids: list[int], status: str) -> None:
         self.curation.set_status(ids, status)  # undoable: see desktop/ui/curation.py
@@ -472,38 +469,6 @@ class MainWindow(QMainWindow):
     def edit_tags(self, pattern_id: int, add: list[str], remove: list[str]) -> None:
         self.curation.edit_tags(pattern_id, add, remove)
 
-    def _show_hits(self, kind: str, fn) -> None:
-        if self.lib is None:
-            self.library.header.setText("Search needs the library.")
-            return
-        # a search looks outside the trash (the index does not hold it), in order of likeness
-        lib, filters = self.lib, {k: v for k, v in self.library.filters().items()
-                                     if v and k not in ("trashed", "sort")}
-
-        def run(ctx):
-            from desktop.library import search
-
-            return entries_for_hits(lib, fn(lib, filters)), search.waiting(lib)
-
-        def done(snap: JobSnapshot) -> None:
-            if snap.id == self._grid_job:  # only the latest request fills the grid
-                entries, unsearched = snap.result
-                self.library.show_entries(entries, f"{len(entries)} result(s) {kind}" + _unsearched(unsearched))
-
-        job = self.submit("search", run, lane=Lane.IO, title=f"Searching {kind}", on_done=done)
-        self._search_job = self._grid_job = job.id if job is not None else None
-
-    def search_text(self, text: str) -> None:
-        if not text:
-            self.reload_library()
-            return
-        from desktop.library import search
-
-        if self.lib is not None and search.embedder(self.lib) is None:
-            self._attach_clip_then_search(text)
-            return
-        self._show_hits(f"for '{text}' (CLIP)", lambda lib, f: search.search_text(lib, text, 60, **f))
-
     def _running(self, job_id: int | None) -> bool:
         """Whether that job is queued or running, or has finished without its on_done having run yet
         (it is delivered through the event loop); a cleared finished job is forgotten: not running."""
@@ -515,71 +480,6 @@ class MainWindow(QMainWindow):
             return not self.queue.get(job_id).snapshot().state.finished
         except KeyError:
             return False
-
-    def _attach_clip_then_search(self, text: str) -> None:
-        """First text search: load CLIP (on a worker: it imports torch), or offer to download it."""
-        from desktop.library import search
-
-        lib, data_dir = self.lib, self.paths.data_dir
-        if self._running(getattr(self, "_clip_job", None)):
-            self.library.header.setText("CLIP is still loading (see Jobs).")
-            return
-        self.library.header.setText("Loading CLIP for text search…")
-
-        def loaded(snap: JobSnapshot) -> None:
-            if lib is not self.lib:
-                return
-            if not snap.result:
-                self.search_text(text)
-                return
-            from desktop.config import downloads_allowed
-
-            if not downloads_allowed():
-                self.library.header.setText("Text search needs CLIP weights; downloads are off here.")
-                self.library.header.setToolTip(f"{snap.result}. Downloads are off on this machine "
-                                               "(HF_HUB_OFFLINE or TESSERA_OFFLINE). Search by image works "
-                                               "without CLIP.")
-                return
-            answer = QMessageBox.question(
-                self, "Download CLIP?",
-                "Text search finds patterns by meaning with CLIP (open_clip ViT-B-32), and its weights are not "
-                "on this machine yet.\n\nDownload them now? About 600 MB, once; search by image works without them.")
-            if answer != QMessageBox.StandardButton.Yes:
-                self.library.header.setText("Text search needs CLIP weights (not downloaded).")
-                return
-
-            def fetch(ctx):
-                def progress(done: int, total: int) -> None:
-                    ctx.progress(done, total or None, f"Downloading CLIP weights: {done / 1e6:.0f} MB")
-
-                why = search.ensure_clip(lib, data_dir, download=True, progress=progress, worker=self.clip_worker)
-                if why:
-                    raise UserError(why)
-                return ""
-
-            job = self.submit("clip-download", fetch, lane=Lane.IO, title="Downloading CLIP weights",
-                              on_done=loaded)
-            self._search_job = job.id if job is not None else None  # a failure shows in the grid's header
-            self._clip_job = self._search_job
-
-        job = self.submit("clip", lambda ctx: search.ensure_clip(lib, data_dir, download=False, worker=self.clip_worker),
-                          lane=Lane.IO, title="Loading CLIP", on_done=loaded)
-        self._clip_job = job.id if job is not None else None
-
-    def search_image(self, path: str) -> None:
-        from desktop.engine.images import load_rgb
-        from desktop.library import search
-
-        self._show_hits(f"like {Path(path).name} (built-in descriptor)",
-                        lambda lib, f: search.search_image(lib, load_rgb(path), 60, **f))
-
-    def more_like_this(self, entry: TileEntry) -> None:
-        if entry.pattern_id is None:
-            return
-        from desktop.library import search
-
-        self._show_hits(f"like #{entry.pattern_id} (built-in descriptor)",
-                        lambda lib, f: search.similar(lib, entry.pattern_id, 60, **f))
 
     def import_paths(self, paths: list[str]) -> None:
         """Dropped or chosen files: models go to the Models dialog, LoRAs to the Brief's list, the
@@ -693,8 +593,6 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage(f"Job failed: {event.message}", 10_000)
             if event.job_id == self._live_job:
                 self.brief.error.setText(event.message)
-            if event.job_id == getattr(self, "_search_job", None):
-                self.library.header.setText(event.message)
 
     def cancel_all(self) -> None:
         for snap in self.queue.jobs():
