@@ -292,7 +292,9 @@ def cmd_library(args: argparse.Namespace, emit) -> int:
              f"{result['quick_check']}, {len(result['missing_files'])} missing file(s), "
              f"{len(result['stray_files'])} stray file(s); index: removed "
              f"{len(result['index']['removed_from_index'])}, queued {len(result['index']['queued'])}"
-             + "".join(f"\n  {action}" for action in result["repairs"]))
+             + "".join(f"\n  {action}" for action in result["repairs"])
+             + "".join(f"\n  pattern {u['id']} ({u['file']}) cannot be opened again: {u['reason']}"
+                       for u in result["unreadable_files"]))
         return 0 if result["ok"] else 1
 
 

@@ -819,11 +819,30 @@ class Library:
                 actions += [f"registered {path.name} again as pattern {pid}" for pid in changes.added]
                 actions += [f"could not register {path.name}: {q['reason']}" for q in changes.quarantined]
             stray = []
+        unreadable = self._unreadable(rows)
         return {"quick_check": quick, "patterns": len(rows), "missing_files": missing,
                 "stray_files": [str(p.relative_to(self.files)) for p in stray],
                 "partial_files": [] if repair else [p.name for p in partial],
                 "purged_files": [str(p.relative_to(self.files)) for p in leftover], "repairs": actions,
-                "ok": quick == "ok" and not missing}
+                "unreadable_files": unreadable, "ok": quick == "ok" and not missing and not unreadable}
+
+    def _unreadable(self, rows: dict[int, str]) -> list[dict[str, Any]]:
+        """Stored PNGs the app could not open again (a text chunk past Pillow's limits): found by reading
+        their text chunks only, the pixels sought over."""
+        from desktop.library.metadata_chunks import OversizedText, png_text_of_file
+
+        found = []
+        for pid, rel in rows.items():
+            path = self.files / rel
+            if path.suffix.lower() != ".png" or not path.is_file():
+                continue
+            try:
+                png_text_of_file(path)
+            except OversizedText as exc:
+                found.append({"id": pid, "file": rel, "reason": str(exc)})
+            except OSError:
+                continue  # missing or unreadable now: the missing-files list says so
+        return found
 
 
 def _apply(session: Session, pattern: Pattern, status: str | None, rating: int | None, tags: set[str],
@@ -916,7 +935,7 @@ def _read_and_decode(path: Path, prepare=None, known=None, store=None, keep_pixe
     import logging
 
     from desktop.engine.images import ImageReadError, decode_rgb
-    from desktop.library.metadata_chunks import read_chunks
+    from desktop.library.metadata_chunks import OversizedText, read_chunks
 
     if path.suffix.lower() not in IMPORTABLE:
         return {"error": _not_importable(path)}
@@ -926,10 +945,12 @@ def _read_and_decode(path: Path, prepare=None, known=None, store=None, keep_pixe
         existing = known(digest) if known is not None else None
         if existing is not None:
             return {"digest": digest, "duplicate_of": existing}
+        metadata = read_chunks(path, data)  # first: its text is bounded, a bomb is refused before any decode
         pixels, width, height = decode_rgb(data, path.name)
+    except OversizedText as exc:
+        return {"error": f"refused: {exc}"}
     except (ImageReadError, OSError) as exc:
         return {"error": str(exc)}
-    metadata = read_chunks(path, data)
     made = next((NOT_TILES[key] for key in NOT_TILES if key in metadata.get("tessera", {})), None)
     if made:
         return {"digest": digest, "not_a_tile": made}

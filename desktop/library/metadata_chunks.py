@@ -44,14 +44,50 @@ def parse_a1111(text: str) -> dict[str, Any]:
 
 
 _TEXT_CHUNKS = (b"tEXt", b"zTXt", b"iTXt")
+# Pillow's own limits (PngImagePlugin.MAX_TEXT_CHUNK and MAX_TEXT_MEMORY): a file past them is one
+# Pillow refuses to open, so export and mockups could not read it either
+MAX_TEXT_CHUNK = 1 << 20  # one compressed text chunk inflates to at most 1 MiB
+MAX_TEXT_MEMORY = 64 << 20  # all of a file's text together
+
+
+class OversizedText(ValueError):
+    """A PNG text chunk that inflates past the limits: a decompression bomb, or a file the app could not
+    open again. Raised, not skipped: such a file is refused with this reason."""
+
+
+def _inflate(data: bytes, key: str, room: int) -> bytes:
+    import zlib
+
+    inflater = zlib.decompressobj()
+    text = inflater.decompress(data, min(room, MAX_TEXT_CHUNK) + 1)  # never more than the limit, and one byte
+    if len(text) > min(room, MAX_TEXT_CHUNK):
+        raise OversizedText(f"its text chunk '{key[:40]}' inflates past {MAX_TEXT_CHUNK >> 20} MiB "
+                            "(a decompression bomb, or text no image reader will load)")
+    return text
+
+
+def _text_of(kind: bytes, body: bytes, room: int) -> tuple[str, str]:
+    key, _, rest = body.partition(b"\0")
+    name = key.decode("latin-1")
+    if kind == b"tEXt":
+        return name, rest.decode("latin-1")
+    if kind == b"zTXt":
+        return name, _inflate(rest[1:], name, room).decode("latin-1")
+    compressed, rest = rest[0], rest[2:]
+    _lang, _, rest = rest.partition(b"\0")
+    _translated, _, text = rest.partition(b"\0")
+    return name, (_inflate(text, name, room) if compressed else text).decode("utf-8")
 
 
 def png_text(data: bytes) -> dict[str, str]:
-    """A PNG's tEXt, zTXt and iTXt chunks, wherever they sit, without decoding a pixel."""
+    """A PNG's tEXt, zTXt and iTXt chunks, wherever they sit, without decoding a pixel. Each compressed
+    chunk inflates to at most MAX_TEXT_CHUNK and the whole text to MAX_TEXT_MEMORY, as Pillow allows:
+    past that, OversizedText."""
     import struct
     import zlib
 
     out: dict[str, str] = {}
+    used = 0
     pos = len(PNG_SIGNATURE)
     while pos + 8 <= len(data):
         length, kind = struct.unpack_from(">I4s", data, pos)
@@ -60,23 +96,39 @@ def png_text(data: bytes) -> dict[str, str]:
             break
         if kind not in _TEXT_CHUNKS:  # the pixels (IDAT) are stepped over, not copied
             continue
-        body = data[start:start + length]
         try:
-            if kind == b"tEXt":
-                key, _, value = body.partition(b"\0")
-                out[key.decode("latin-1")] = value.decode("latin-1")
-            elif kind == b"zTXt":
-                key, _, rest = body.partition(b"\0")
-                out[key.decode("latin-1")] = zlib.decompress(rest[1:]).decode("latin-1")
-            elif kind == b"iTXt":
-                key, _, rest = body.partition(b"\0")
-                compressed, rest = rest[0], rest[2:]
-                _lang, _, rest = rest.partition(b"\0")
-                _translated, _, text = rest.partition(b"\0")
-                out[key.decode("latin-1")] = (zlib.decompress(text) if compressed else text).decode("utf-8")
+            key, value = _text_of(kind, data[start:start + length], MAX_TEXT_MEMORY - used)
         except (zlib.error, UnicodeDecodeError, IndexError):
             continue  # one damaged chunk does not hide the others
+        used += len(value)
+        if used > MAX_TEXT_MEMORY:
+            raise OversizedText(f"its text chunks hold more than {MAX_TEXT_MEMORY >> 20} MiB")
+        out[key] = value
     return out
+
+
+def png_text_of_file(path) -> dict[str, str]:
+    """png_text of a file on disk, reading only its text chunks (the pixels are sought over, not read)."""
+    import struct
+
+    parts = [PNG_SIGNATURE]
+    with open(path, "rb") as fh:
+        if fh.read(len(PNG_SIGNATURE)) != PNG_SIGNATURE:
+            return {}
+        while True:
+            head = fh.read(8)
+            if len(head) < 8:
+                break
+            length, kind = struct.unpack(">I4s", head)
+            if kind in _TEXT_CHUNKS:
+                if length > MAX_TEXT_MEMORY:
+                    raise OversizedText(f"it has a text chunk of {length >> 20} MiB")
+                parts += [head, fh.read(length), fh.read(4)]
+            else:
+                fh.seek(length + 4, 1)
+            if kind == b"IEND":
+                break
+    return png_text(b"".join(parts))
 
 
 def read_chunks(path, data: bytes | None = None) -> dict[str, Any]:

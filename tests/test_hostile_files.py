@@ -1,0 +1,80 @@
+"""Hostile files: bounded memory and one clear sentence, never a half-imported library (#32)."""
+
+import struct
+import tracemalloc
+import zlib
+
+import numpy as np
+import pytest
+
+from desktop.engine.images import png_bytes
+from desktop.library import Library
+from desktop.library.metadata_chunks import MAX_TEXT_CHUNK, OversizedText, png_text
+
+BOMB = 300 << 20  # what one chunk inflates to
+
+
+def _chunk(kind: bytes, body: bytes) -> bytes:
+    return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body) & 0xFFFFFFFF)
+
+
+def _zeros_deflated(n: int) -> bytes:
+    """n zero bytes deflated, made a MiB at a time (the test never holds them all)."""
+    packer, block, out = zlib.compressobj(9), bytes(1 << 20), []
+    for _ in range(n >> 20):
+        out.append(packer.compress(block))
+    out.append(packer.flush())
+    return b"".join(out)
+
+
+@pytest.fixture(scope="module")
+def bomb_png() -> bytes:
+    """A real 32x32 PNG with three zTXt chunks of 300 MiB each (about 300 KB apiece on disk): one before
+    the pixels, two after them."""
+    png = png_bytes(np.full((32, 32, 3), 128, np.uint8), {"style": "stripes"})
+    deflated = _zeros_deflated(BOMB)
+    bomb = [_chunk(b"zTXt", f"Comment{k}".encode() + b"\0\0" + deflated) for k in range(3)]
+    idat = png.index(b"IDAT") - 4
+    iend = png.index(b"IEND") - 4
+    return png[:idat] + bomb[0] + png[idat:iend] + bomb[1] + bomb[2] + png[iend:]
+
+
+def test_a_text_chunk_bomb_is_refused_with_its_reason_in_bounded_memory(tmp_path, bomb_png):
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "bomb.png").write_bytes(bomb_png)
+    assert len(bomb_png) < 3 << 20
+    with Library(tmp_path / "lib") as lib:
+        tracemalloc.start()
+        try:
+            changes = lib.import_paths([tmp_path / "in"])
+            _, peak = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
+        assert changes.added == [] and len(changes.quarantined) == 1
+        assert "text chunk 'Comment0' inflates past 1 MiB" in changes.quarantined[0]["reason"]
+        assert peak < 512 << 20, peak / 2**20  # the goal; it inflated 900 MiB before
+        assert peak < 64 << 20  # and in fact a few MiB: each chunk stops one byte past its limit
+        assert lib.count() == 0
+
+
+def test_text_within_the_limits_is_read_and_past_them_is_named():
+    png = png_bytes(np.zeros((8, 8, 3), np.uint8), {"style": "stripes"})
+    iend = png.index(b"IEND") - 4
+    fine = zlib.compress(b"x" * (MAX_TEXT_CHUNK - 10))
+    ok = png[:iend] + _chunk(b"zTXt", b"note\0\0" + fine) + png[iend:]
+    assert len(png_text(ok)["note"]) == MAX_TEXT_CHUNK - 10
+    over = zlib.compress(b"x" * (MAX_TEXT_CHUNK + 1))
+    itxt = png[:iend] + _chunk(b"iTXt", b"big\0\1\0\0\0" + over) + png[iend:]
+    with pytest.raises(OversizedText, match="'big' inflates past 1 MiB"):
+        png_text(itxt)
+
+
+def test_check_finds_a_stored_file_the_app_cannot_open_again(tmp_path, bomb_png):
+    with Library(tmp_path / "lib") as lib:
+        changes = lib.add_tile(np.full((16, 16, 3), 90, np.uint8), {"style": "stripes", "repeat": "basic"})
+        pid = changes.pattern_id
+        (path,) = list(lib.files.rglob("*.png"))
+        path.write_bytes(bomb_png)  # what an older version let in
+        result = lib.check()
+        assert not result["ok"] and [u["id"] for u in result["unreadable_files"]] == [pid]
+        assert "inflates past 1 MiB" in result["unreadable_files"][0]["reason"]
