@@ -56,6 +56,7 @@ class Lane(StrEnum):
     COMPUTE = "compute"
     WRITER = "writer"
     IO = "io"
+    NETWORK = "network"  # the marketplace: a slow or busy server never holds up a search or a read
 
 
 class JobCancelled(Exception):
@@ -240,7 +241,7 @@ class JobQueue:
         self._pending: dict[Lane, list[tuple[int, int, Job]]] = {lane: [] for lane in Lane}
         self._events: deque[JobEvent] = deque(maxlen=event_log_size)
         self._stopping = False
-        sizes = {Lane.COMPUTE: 1, Lane.WRITER: 1, Lane.IO: max(1, io_workers)}
+        sizes = {Lane.COMPUTE: 1, Lane.WRITER: 1, Lane.IO: max(1, io_workers), Lane.NETWORK: 1}
         self._threads = [
             threading.Thread(target=self._worker, args=(lane,), name=f"tessera-{lane.value}-{i}", daemon=True)
             for lane, n in sizes.items() for i in range(n)

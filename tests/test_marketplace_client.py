@@ -220,3 +220,43 @@ def test_by_default_a_busy_marketplace_is_tried_four_times_in_all(market):
     with pytest.raises(Offline, match="is busy"):
         Marketplace(Account(market.url, market.token)).publish(b"png", "a.png", {}, key="k")
     assert len(market.requests) == 4
+
+
+def test_a_retry_after_of_an_hour_is_not_waited_for(market):
+    """Retry-After: 3600 once slept an hour a retry, with no way to stop it; now the client gives up at
+    once past MAX_WAIT (60 s) and says so, and the publish stays queued for the next sync."""
+    market.script = [{"status": 503, "retry_after": "3600"}]
+    start = time.monotonic()
+    with pytest.raises(Offline, match=r"busy and asks to wait 3600 s; what is left stays queued"):
+        client(market, retries=3).publish(b"png", "a.png", {}, key="k")
+    assert time.monotonic() - start < 5
+
+
+def test_a_stop_ends_a_wait_between_tries(market):
+    from desktop.jobs import JobCancelled
+
+    market.script = [{"status": 503, "retry_after": "30"}]
+    started = time.monotonic()
+    asked = {"stop": False}
+    market_client = client(market, retries=3, stopped=lambda: asked["stop"] or time.monotonic() - started > 0.5)
+    with pytest.raises(JobCancelled):
+        market_client.publish(b"png", "a.png", {}, key="k")
+    assert time.monotonic() - started < 5  # within a tenth of a second of the stop, not 30 s
+
+
+def test_a_hang_is_tried_twice_at_most(market):
+    market.script = [{"hang": 2}, {"hang": 2}, {"hang": 2}, {"hang": 2}]
+    start = time.monotonic()
+    with pytest.raises(Offline, match="cannot be reached"):
+        client(market, retries=3, timeout=0.5).publish(b"png", "a.png", {}, key="k")
+    assert time.monotonic() - start < 3  # two reads of 0.5 s (and the retries' pauses), not four
+
+
+def test_the_token_never_goes_over_plain_http_to_another_machine(market, monkeypatch):
+    """However the address was set (the environment here), every request checks it: https, or this machine."""
+    monkeypatch.setenv("TESSERA_MARKET_URL", "http://market.example.com")
+    monkeypatch.setenv("TESSERA_MARKET_TOKEN", "secret")
+    account = load_account()
+    with pytest.raises(UserError, match="must use https"):
+        Marketplace(account, retries=0).whoami()
+    assert market.requests == []

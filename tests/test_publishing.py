@@ -161,10 +161,29 @@ def test_the_publish_command_logs_in_queues_offline_and_syncs(tmp_path, market, 
     assert main(["--library", str(root), "--json", "library", "show", str(ids[0])]) == 0
     shown = json.loads(capsys.readouterr().out)
     assert shown["status"] == "published" and shown["publication"]["url"].startswith(f"{market.url}/#L")
+    # a sync that stops with patterns still queued (a busy marketplace asking for an hour) exits 4 and says
+    # what happened to each, in --json
+    lib = Library(root)
+    try:
+        lib.update(ids[2], status="approved")
+        publishing.queue(lib, [ids[2]])
+    finally:
+        lib.close()
+    market.script = [{"status": 503, "retry_after": "3600"}]
+    assert main(["--library", str(root), "--json", "publish", "sync", "--no-mockups"]) == 4
+    captured = capsys.readouterr()
+    out = json.loads(captured.out)
+    assert out["published"] == [] and out["still_queued"] == [ids[2]] and "asks to wait 3600 s" in out["stopped"]
+    assert "1 pattern(s) stay queued" in captured.err
+    market.script = []
+    assert main(["--library", str(root), "--json", "publish", "sync", "--no-mockups"]) == 0  # the next one sends it
+    assert json.loads(capsys.readouterr().out)["still_queued"] == []
     # a queue that queued nothing because every pattern named was refused exits 1, offline or not
+    with Library(root) as lib:
+        extra = lib.add_tile(np.full((16, 16, 3), 7, np.uint8), {"style": "stripes"}).pattern_id  # a draft
     for more in ([], ["--no-sync"]):
-        assert main(["--library", str(root), "publish", "queue", str(ids[2]), *more]) == 1
-        assert f"skipped {ids[2]}: it is draft: approve it first" in capsys.readouterr().out
+        assert main(["--library", str(root), "publish", "queue", str(extra), *more]) == 1
+        assert f"skipped {extra}: it is draft: approve it first" in capsys.readouterr().out
 
 
 def test_a_listing_says_how_large_it_prints_and_shows_it_on_a_product(lib, market):

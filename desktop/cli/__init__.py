@@ -1,6 +1,7 @@
 """`tessera …`: every job as a command, with `--json` for scripts.
 
-Exit codes: 0 ok, 1 a check failed, 2 bad input or usage, 3 an internal error.
+Exit codes: 0 ok, 1 a check failed, 2 bad input or usage, 3 an internal error, 4 a publish sync
+that stopped with patterns still queued.
 Bad input gets one line on stderr; a traceback only with --debug.
 
 One parser: each command family (a module of this package) adds its subcommands and names its

@@ -9,6 +9,14 @@ import sys
 
 from desktop.errors import UserError
 
+STOPPED = 4  # the sync stopped with patterns still queued
+
+
+SYNC_EXITS = ("Exit 0 when every queued pattern went, 1 when a listing failed (the marketplace refused it), "
+              "4 when the sync stopped with patterns still queued (no login, the marketplace unreachable, busy "
+              "past a minute's wait, or the token refused: they go with the next sync), 2 on bad input. With "
+              "--json: published, failed (with why), still_queued and stopped (why).")
+
 
 def add_parsers(sub, common: argparse.ArgumentParser) -> None:
     market = sub.add_parser("market", parents=[common], help="a demo marketplace on this machine, to try publishing")
@@ -29,14 +37,16 @@ def add_parsers(sub, common: argparse.ArgumentParser) -> None:
     login.add_argument("url", help="the marketplace API address, like https://market.example.com")
     login.add_argument("--token", help="the API token (default: read from standard input)")
     qu = cmds.add_parser("queue", parents=[common], help="queue approved patterns, then sync (unless --no-sync)",
-                         description="Queue approved patterns, then sync (unless --no-sync). Exit 0 when what was "
-                         "queued went (or, with --no-sync, was queued), 1 when nothing could be queued (every "
-                         "pattern named was refused: not approved, already published, not there) or a listing "
-                         "failed, 2 on bad input.")
+                         description="Queue approved patterns, then sync (unless --no-sync). " + SYNC_EXITS
+                         .replace("Exit 0 when every queued pattern went", "Exit 0 when what was queued went (or, "
+                                  "with --no-sync, was queued)")
+                         .replace("1 when a listing failed", "1 when nothing could be queued (every pattern named was "
+                                  "refused: not approved, already published, not there) or a listing failed"))
     qu.add_argument("ids", nargs="*", type=int, metavar="ID")
     qu.add_argument("--approved", action="store_true", help="every approved pattern not yet published")
     qu.add_argument("--no-sync", action="store_true", help="only queue (working offline); 'sync' sends them later")
-    sy = cmds.add_parser("sync", parents=[common], help="send what is queued")
+    sy = cmds.add_parser("sync", parents=[common], help="send what is queued", description="Send what is queued. "
+                         + SYNC_EXITS)
     for parser in (qu, sy):
         parser.add_argument("--no-mockups", action="store_true",
                             help="send the listings without product mockups (the settings' listing_mockups)")
@@ -82,7 +92,9 @@ def cmd_publish(args: argparse.Namespace, emit) -> int:
                   file=sys.stderr)
         emit(payload, "\n".join(text))
         refused_all = args.publish_command == "queue" and not payload["queued"] and bool(payload["skipped"])
-        return 1 if result["failed"] or refused_all else 0
+        if result["failed"] or refused_all:
+            return 1
+        return STOPPED if result["stopped"] and result["waiting"] else 0
 
 
 def _sync(lib, with_mockups: bool = True) -> dict:
@@ -94,6 +106,7 @@ def _sync(lib, with_mockups: bool = True) -> dict:
     if account is None:
         waiting = len(publishing.outbox(lib, "queued"))
         return {"published": [], "failed": [], "waiting": waiting,
+                "still_queued": [row["id"] for row in publishing.outbox(lib, "queued")],
                 "stopped": "no marketplace login yet ('tessera publish login URL')"}
     settings = load_settings(resolve_paths().settings_file)
     return publishing.sync(lib, Marketplace(account), mockups=settings.listing_mockups if with_mockups else (),

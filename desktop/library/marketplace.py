@@ -25,6 +25,8 @@ from __future__ import annotations
 
 import json
 import os
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -82,15 +84,24 @@ def load_account() -> Account | None:
     return Account(url.rstrip("/"), token) if url and token else None
 
 
-def check_login(url: str, token: str) -> None:
-    """Refuse an address that is not http(s), a token that would travel in the clear, an empty token."""
+def check_address(url: str) -> None:
+    """Refuse an address that is not http(s), or plain http anywhere but this machine (the token would
+    travel in the clear)."""
     from urllib3.util import parse_url
 
-    parsed = parse_url(url.strip())
+    try:
+        parsed = parse_url(url.strip())
+    except ValueError:
+        raise UserError(f"the marketplace address must be an http(s) URL, not '{url}'") from None
     if parsed.scheme not in ("http", "https") or not parsed.host:
         raise UserError(f"the marketplace address must be an http(s) URL, not '{url}'")
     if parsed.scheme == "http" and parsed.host.strip("[]") not in ("127.0.0.1", "localhost", "::1"):  # [::1]
         raise UserError("the marketplace address must use https (a token must not travel in the clear)")
+
+
+def check_login(url: str, token: str) -> None:
+    """Refuse a bad address (check_address) or an empty token."""
+    check_address(url)
     if not token.strip():
         raise UserError("the marketplace token is empty")
 
@@ -116,28 +127,84 @@ def working_offline() -> bool:
     return os.environ.get("TESSERA_OFFLINE", "").strip().lower() not in ("", "0", "false", "no")
 
 
-class Marketplace:
-    """One account's connection to the marketplace."""
+MAX_WAIT = 60.0  # the longest one wait for a busy marketplace (Retry-After) lasts; longer: the rest stay queued
 
-    def __init__(self, account: Account, retries: int = 3, backoff: float = 0.5, timeout: float = 30.0):
+
+class _WaitTooLong(Exception):
+    def __init__(self, seconds: float):
+        super().__init__(seconds)
+        self.seconds = seconds
+
+
+class _Stopped(Exception):
+    """The job was stopped during a wait between tries."""
+
+
+def _retry_class(stopped: Callable[[], bool]):
+    """urllib3's Retry with waits that are capped (MAX_WAIT) and end when `stopped()` says so."""
+    from urllib3.util import Retry
+
+    class PatientRetry(Retry):
+        def _wait(self, seconds: float) -> None:
+            deadline = time.monotonic() + seconds
+            while (left := deadline - time.monotonic()) > 0:
+                if stopped():
+                    raise _Stopped()
+                time.sleep(min(0.1, left))
+
+        def sleep_for_retry(self, response) -> bool:
+            after = self.get_retry_after(response)
+            if after is None:
+                return False
+            if after > MAX_WAIT:
+                raise _WaitTooLong(after)
+            self._wait(after)
+            return True
+
+        def _sleep_backoff(self) -> None:
+            self._wait(min(self.get_backoff_time(), MAX_WAIT))
+
+    return PatientRetry
+
+
+class Marketplace:
+    """One account's connection to the marketplace.
+
+    Every request is bounded: a try waits at most `timeout` s for an answer, a hang is tried once
+    more, a busy server's Retry-After is honoured up to MAX_WAIT, and `stopped()` (a job's cancel)
+    ends any wait between tries. The token goes only over https (or to this machine), checked on
+    every request, however the address was set."""
+
+    def __init__(self, account: Account, retries: int = 3, backoff: float = 0.5, timeout: float = 30.0,
+                 stopped: Callable[[], bool] | None = None):
         import urllib3
-        from urllib3.util import Retry, Timeout
+        from urllib3.util import Timeout
 
         self.account = account
-        retry = Retry(total=retries, connect=retries, read=retries, status=retries, backoff_factor=backoff,
-                      status_forcelist=(429, 500, 502, 503, 504), allowed_methods=None,
-                      respect_retry_after_header=True, raise_on_status=False)
+        self.stopped = stopped or (lambda: False)
+        retry = _retry_class(lambda: self.stopped())(
+            total=retries, connect=retries, read=min(retries, 1), status=retries, backoff_factor=backoff,
+            status_forcelist=(429, 500, 502, 503, 504), allowed_methods=None, respect_retry_after_header=True,
+            raise_on_status=False)
         self.http = urllib3.PoolManager(retries=retry, timeout=Timeout(connect=10, read=timeout))
 
     def _request(self, method: str, path: str, **kwargs) -> tuple[int, dict[str, Any]]:
         import urllib3
 
+        from desktop.jobs import JobCancelled
+
         if working_offline():
             raise Offline("this machine works offline (TESSERA_OFFLINE)")
+        check_address(self.account.url)  # however the address was set (TESSERA_MARKET_URL too)
         headers = {"Authorization": f"Bearer {self.account.token}", "Accept": "application/json",
                    "User-Agent": "Tessera", **kwargs.pop("headers", {})}
         try:
             response = self.http.request(method, self.account.url + API + path, headers=headers, **kwargs)
+        except _WaitTooLong as exc:
+            raise Offline(f"{self.account.host} is busy and asks to wait {exc.seconds:.0f} s; what is left "
+                          "stays queued for the next sync") from None
+        except _Stopped:
+            raise JobCancelled() from None
         except urllib3.exceptions.HTTPError as exc:
             raise Offline(f"{self.account.host} cannot be reached ({type(exc).__name__})") from None
         try:

@@ -172,7 +172,7 @@ def sync(lib: Library, market: Marketplace, ctx=None, mockups: Sequence[str] = (
          default_dpi: float = 150) -> dict[str, Any]:
     """Send the queue, each listing with its print size (at its PNG's dpi, else `default_dpi`) and
     a mockup on each of `mockups` (product names: desktop.engine.mockups.PRODUCTS). Returns
-    {"published": [...], "failed": [...], "waiting": n, "stopped": reason|""}.
+    {"published": [...], "failed": [...], "waiting": n, "still_queued": [ids], "stopped": reason|""}.
 
     The next listing's file is read and its mockups rendered on a thread while this one uploads,
     so a batch takes about the longer of the two rather than their sum. Whether a pattern goes is
@@ -251,10 +251,11 @@ def sync(lib: Library, market: Marketplace, ctx=None, mockups: Sequence[str] = (
             ending.set()
             for future in ahead.values():
                 future.cancel()
-    waiting = len(outbox(lib, "queued"))
+    queued = [row["id"] for row in outbox(lib, "queued")]
     if ctx is not None:
-        ctx.progress(len(pending), len(pending), f"published {len(published)}, {waiting} waiting")
-    return {"published": published, "failed": failed, "waiting": waiting, "stopped": stopped}
+        ctx.progress(len(pending), len(pending), f"published {len(published)}, {len(queued)} waiting")
+    return {"published": published, "failed": failed, "waiting": len(queued), "still_queued": queued,
+            "stopped": stopped}
 
 
 class _Abandoned(Exception):

@@ -125,9 +125,10 @@ class PublishActions:
 
             if not publishing.outbox(lib, "queued"):
                 return None
-            return publishing.sync(lib, Marketplace(account), ctx, mockups=products, default_dpi=dpi)
+            market = Marketplace(account, stopped=lambda: ctx.cancelled)  # Stop ends a wait between tries
+            return publishing.sync(lib, market, ctx, mockups=products, default_dpi=dpi)
 
-        window.submit("publish", send, lane=Lane.IO, title=f"Publishing to {account.host}",
+        window.submit("publish", send, lane=Lane.NETWORK, title=f"Publishing to {account.host}",
                       on_done=lambda snap: self._synced(snap.result, quiet))
 
     def _synced(self, result: dict[str, Any] | None, quiet: bool) -> None:
