@@ -3,6 +3,7 @@
 import struct
 import tracemalloc
 import zlib
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -78,3 +79,33 @@ def test_check_finds_a_stored_file_the_app_cannot_open_again(tmp_path, bomb_png)
         result = lib.check()
         assert not result["ok"] and [u["id"] for u in result["unreadable_files"]] == [pid]
         assert "inflates past 1 MiB" in result["unreadable_files"][0]["reason"]
+
+
+def test_links_out_of_the_folder_hidden_files_and_quarantine_names(tmp_path):
+    """A link named tile.png to a file outside the folder is not followed (nothing of it reaches the
+    quarantine); hidden files are counted as ignored, with why; two refused files of one name both stay."""
+    import os
+
+    secret = tmp_path / "secret.txt"
+    secret.write_text("root:x:0:0:root:/root:/bin/bash\n")
+    folder = tmp_path / "in"
+    (folder / "a").mkdir(parents=True)
+    (folder / "b").mkdir()
+    os.symlink(secret, folder / "tile.png")
+    (folder / ".hidden.png").write_bytes(png_bytes(np.zeros((8, 8, 3), np.uint8), {}))
+    (folder / "a" / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n" + b"\0" * 40)  # an image's start, damaged
+    (folder / "b" / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n" + b"\1" * 40)
+    (folder / "b" / "notes.png").write_text("not an image at all")
+    with Library(tmp_path / "lib") as lib:
+        changes = lib.import_paths([folder])
+        ignored = {Path(i["source"]).name: i["reason"] for i in changes.ignored}
+        assert "outside the folder imported (not followed)" in ignored["tile.png"]
+        assert "hidden" in ignored[".hidden.png"]
+        assert sorted(Path(q["source"]).name for q in changes.quarantined) == ["broken.png", "broken.png", "notes.png"]
+        kept = sorted(p.name for p in lib.quarantine.iterdir())
+        assert kept == ["broken-2.png", "broken-2.png.reason.txt", "broken.png", "broken.png.reason.txt",
+                        "notes.png.reason.txt"]  # the text file left its reason only
+        assert not any("root:x" in p.read_text(errors="replace") for p in lib.quarantine.iterdir())
+        # named on its own, a link is what the user chose: read, and refused as the text it is
+        named = lib.import_paths([folder / "tile.png"])
+        assert len(named.quarantined) == 1 and not (lib.quarantine / "tile.png").exists()

@@ -61,10 +61,13 @@ def test_import_files_and_folders_skips_duplicates_and_quarantines_bad_files(lib
     assert "not an importable image type" in reasons["named.txt"]
     assert (lib.quarantine / "broken.png.reason.txt").read_text().strip() == reasons["broken.png"]
     # a folder's README or sidecar is left alone, said so, and not copied into quarantine
-    assert [i["source"].rsplit("/", 1)[-1] for i in changes.ignored] == ["notes.txt"]
+    # a hidden folder's file is counted as ignored too, with why
+    ignored = {i["source"].rsplit("/", 1)[-1]: i for i in changes.ignored}
+    assert sorted(ignored) == ["a.png", "notes.txt"]
+    assert ignored["a.png"]["left_alone"] == "hidden" and ".thumbs" in ignored["a.png"]["source"]
     assert not (lib.quarantine / "notes.txt").exists()
     assert changes.import_summary() == ("imported 4, skipped 1 exact duplicate(s), quarantined 2, "
-                                        "ignored 1 file(s) of types it does not read (.txt)")
+                                        "ignored 1 file(s) of types it does not read (.txt), ignored 1 hidden file(s)")
     assert (folder / "broken.png").exists()  # the user's file is never moved
     assert changes.import_details(limit=1) == f"{reasons['broken.png']}; and 1 more in the library's quarantine folder"
     for item in lib.list():

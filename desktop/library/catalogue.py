@@ -82,13 +82,19 @@ class ChangeSet:
             line += f", restored {len(self.restored)} from the trash"
         line += f", skipped {len(self.skipped)} exact duplicate(s), quarantined {len(self.quarantined)}"
         made = [i for i in self.ignored if i.get("made_by_tessera")]
-        others = [i for i in self.ignored if not i.get("made_by_tessera")]
+        hidden = [i for i in self.ignored if i.get("left_alone") == "hidden"]
+        links = [i for i in self.ignored if i.get("left_alone") == "link"]
+        others = [i for i in self.ignored if not i.get("made_by_tessera") and not i.get("left_alone")]
         if others:
             kinds = sorted({Path(i["source"]).suffix.lower() or "no extension" for i in others})
             line += f", ignored {len(others)} file(s) of types it does not read ({', '.join(kinds[:5])}" \
                     + (", …)" if len(kinds) > 5 else ")")
         if made:
             line += f", left out {len(made)} mockup(s), sheet(s) and swatch(es) Tessera made (not tiles)"
+        if hidden:
+            line += f", ignored {len(hidden)} hidden file(s)"
+        if links:
+            line += f", did not follow {len(links)} link(s) out of the folder"
         if self.missing:
             names = [Path(m["source"]).name for m in self.missing]
             line += f", did not find {len(names)} ({', '.join(names[:3])}{', …' if len(names) > 3 else ''})"
@@ -494,9 +500,13 @@ class Library:
 
         changes = ChangeSet()
         files = []
-        for path, named in _walk(paths):
+        for path, how in _walk(paths):
+            named = how == "named"
             if named and not path.exists():  # gone since it was chosen (or never there): nothing to keep
                 changes.missing.append({"source": str(path), "reason": "no such file or folder"})
+            elif how not in ("named", "found"):
+                changes.ignored.append({"source": str(path), "reason": how,
+                                        "left_alone": "hidden" if how.startswith("hidden") else "link"})
             elif named or path.suffix.lower() in IMPORTABLE:
                 files.append(path)
             else:
@@ -571,11 +581,13 @@ class Library:
         return self.add_many([_item_of(path, read)])
 
     def _quarantine(self, path: Path, reason: str) -> ChangeSet:
-        """Copy (never move: the user's file stays where it was) into quarantine/, with the reason."""
+        """Copy (never move: the user's file stays where it was) into quarantine/, with the reason, under a
+        name no earlier quarantined file holds. Only an image file is copied (by its first bytes): a
+        text file named tile.png, or a link to one, leaves its reason and nothing else."""
         self.quarantine.mkdir(parents=True, exist_ok=True)
-        target = self.quarantine / path.name
+        target = _free_path(self.quarantine / path.name)
         with contextlib.suppress(OSError):
-            if path.is_file():
+            if path.is_file() and not path.is_symlink() and _looks_like_an_image(path):
                 shutil.copy2(path, target)
             atomic_write_bytes(target.with_name(target.name + ".reason.txt"), (reason + "\n").encode())
         return ChangeSet(quarantined=[{"source": str(path), "reason": reason}])
@@ -991,15 +1003,48 @@ def _item_of(path: Path, read: dict[str, Any]) -> dict[str, Any]:
 
 
 def _walk(paths: Iterable[str | Path]):
-    """(file, named): every file under the folders given (hidden ones left out) with False, and
-    every file given by name with True."""
+    """(file, how): every file given by name ("named"), and every file under the folders given
+    ("found"), or the reason one found is left alone: hidden (a name starting with a dot, or under
+    such a folder), or a link leading out of the folder imported (never followed: a link named
+    tile.png could be any file on the machine). Links to folders are not walked into."""
     for raw in paths:
         path = Path(raw).expanduser()
-        if path.is_dir():
-            yield from ((p, False) for p in sorted(path.rglob("*"))
-                        if p.is_file() and not any(part.startswith(".") for part in p.relative_to(path).parts))
-        else:
-            yield path, True
+        if not path.is_dir():
+            yield path, "named"
+            continue
+        top = path.resolve()
+        for folder, dirs, names in os.walk(path):  # links to folders are not followed
+            dirs.sort()
+            here = Path(folder)
+            for name in sorted(names):
+                file = here / name
+                parts = file.relative_to(path).parts
+                if any(part.startswith(".") for part in parts):
+                    yield file, "hidden file (its name starts with a dot)"
+                elif file.is_symlink() and not file.resolve().is_relative_to(top):
+                    yield file, "a link to a file outside the folder imported (not followed)"
+                elif file.is_file():
+                    yield file, "found"
+
+
+# the first bytes of the image formats import reads (what a copy into quarantine must start with)
+_IMAGE_MAGIC = (b"\x89PNG", b"\xff\xd8\xff", b"GIF8", b"RIFF", b"II*\0", b"MM\0*", b"BM", b"\0\0\0\x0cjP",
+                b"\xffO\xffQ")
+
+
+def _looks_like_an_image(path: Path) -> bool:
+    with open(path, "rb") as fh:
+        head = fh.read(12)
+    return head.startswith(_IMAGE_MAGIC) or head[4:12] in (b"ftypavif", b"ftypheic", b"ftypmif1")
+
+
+def _free_path(target: Path) -> Path:
+    """`target`, or name-2.ext, name-3.ext …: the first no file (or reason) holds yet."""
+    n, candidate = 1, target
+    while candidate.exists() or candidate.with_name(candidate.name + ".reason.txt").exists():
+        n += 1
+        candidate = target.with_name(f"{target.stem}-{n}{target.suffix}")
+    return candidate
 
 
 def _not_importable(path: Path) -> str:
