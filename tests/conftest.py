@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import pytest
@@ -29,6 +30,13 @@ def isolated_home(tmp_path, monkeypatch):
     monkeypatch.delenv("TESSERA_LIBRARY", raising=False)
     monkeypatch.setenv("TESSERA_GPU_PROBE", "off")  # the probe itself is tested in test_hardware.py
     monkeypatch.setenv("TESSERA_OFFLINE", "1")  # no test reaches the network (downloads test a loopback hub)
+    # no test touches this machine's keyring: none at all, unless a test sets one of its own
+    monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "keyring.backends.fail.Keyring")
+    if "keyring" in sys.modules:
+        import keyring
+        from keyring.backends import fail
+
+        keyring.set_keyring(fail.Keyring())
     return home
 
 

@@ -168,7 +168,7 @@ def test_the_login_comes_from_the_environment_then_the_file(isolated_home, monke
     monkeypatch.delenv("TESSERA_MARKET_URL", raising=False)
     monkeypatch.delenv("TESSERA_MARKET_TOKEN", raising=False)
     assert load_account() is None
-    path = save_account("https://market.example/api/", " tok ")
+    path, _ = save_account("https://market.example/api/", " tok ")
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     assert json.loads(path.read_text()) == {"url": "https://market.example/api", "token": "tok"}
     assert load_account() == Account("https://market.example/api", "tok")
@@ -202,7 +202,7 @@ def test_the_login_is_written_readable_by_this_user_alone_from_its_first_byte(is
         return write(path, data, *args, **kwargs)
 
     monkeypatch.setattr(config, "atomic_write_bytes", watched)
-    path = save_account("https://market.example/X/", "tok")
+    path, _ = save_account("https://market.example/X/", "tok")
     assert seen == [0o077] and json.loads(path.read_text())["url"] == "https://market.example/X"
 
 
@@ -260,3 +260,73 @@ def test_the_token_never_goes_over_plain_http_to_another_machine(market, monkeyp
     with pytest.raises(UserError, match="must use https"):
         Marketplace(account, retries=0).whoami()
     assert market.requests == []
+
+
+class _MemoryKeyring:
+    """A keyring backend that keeps passwords in a dict (as the OS's would, without touching it)."""
+
+    def __new__(cls):
+        from keyring.backend import KeyringBackend
+
+        class Memory(KeyringBackend):
+            priority = 1
+
+            def __init__(self):
+                super().__init__()
+                self.saved = {}
+
+            def get_password(self, service, username):
+                return self.saved.get((service, username))
+
+            def set_password(self, service, username, password):
+                self.saved[(service, username)] = password
+
+            def delete_password(self, service, username):
+                self.saved.pop((service, username), None)
+
+        return Memory()
+
+
+@pytest.fixture
+def memory_keyring(monkeypatch):
+    import keyring
+
+    ring = _MemoryKeyring()
+    keyring.set_keyring(ring)
+    monkeypatch.delenv("TESSERA_MARKET_URL", raising=False)
+    monkeypatch.delenv("TESSERA_MARKET_TOKEN", raising=False)
+    return ring
+
+
+def test_the_token_is_kept_in_the_keyring_not_the_file(memory_keyring, isolated_home):
+    from desktop.library.marketplace import KEYRING_SERVICE, account_file
+
+    path, where = save_account("https://market.example.com/", " tok-1 ")
+    assert where == "keyring" and memory_keyring.saved == {(KEYRING_SERVICE, "https://market.example.com"): "tok-1"}
+    saved = json.loads(path.read_text())
+    assert saved == {"url": "https://market.example.com", "token_in": "keyring"} and "tok-1" not in path.read_text()
+    assert load_account() == Account("https://market.example.com", "tok-1")
+    assert path == account_file()
+
+
+def test_a_token_left_in_the_file_moves_into_the_keyring(memory_keyring, isolated_home):
+    from desktop.library.marketplace import account_file
+
+    path = account_file()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"url": "https://market.example.com", "token": "old-token"}))
+    assert load_account().token == "old-token"
+    assert "old-token" not in path.read_text() and list(memory_keyring.saved.values()) == ["old-token"]
+    assert load_account().token == "old-token"  # read back from the keyring now
+
+
+def test_without_a_keyring_the_file_keeps_it_and_login_says_so(isolated_home, monkeypatch, capsys, market):
+    from desktop.cli import main
+
+    monkeypatch.delenv("TESSERA_MARKET_URL", raising=False)
+    monkeypatch.delenv("TESSERA_MARKET_TOKEN", raising=False)
+    path, where = save_account(market.url, "secret")
+    assert where == "file" and json.loads(path.read_text())["token"] == "secret"
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert main(["publish", "login", market.url, "--token", "secret"]) == 0
+    assert "no OS keyring here" in capsys.readouterr().out

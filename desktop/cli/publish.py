@@ -123,8 +123,11 @@ def _login(args: argparse.Namespace, emit) -> int:
         checked = f"logged in as {me.get('name', '?')}"
     except Offline as exc:  # saved anyway: the first sync online will tell
         checked = f"saved, not checked: {exc}"
-    path = save_account(args.url, token)
-    emit({"saved": str(path), "checked": checked}, f"{checked}; the login is in {path}")
+    from desktop.library.marketplace import NO_KEYRING
+
+    path, where = save_account(args.url, token)
+    kept = "the token is in the OS keyring" if where == "keyring" else NO_KEYRING.format(path=path)
+    emit({"saved": str(path), "token_in": where, "checked": checked}, f"{checked}; {kept}")
     return 0
 
 

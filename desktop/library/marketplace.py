@@ -70,8 +70,49 @@ def account_file() -> Path:
     return resolve_paths().config_dir / "marketplace.json"
 
 
+KEYRING_SERVICE = "Tessera marketplace"  # the token is kept under this service, with the address as the user
+
+
+def _keyring():
+    """The OS keyring module when it has a working backend (Secret Service, Keychain, Credential Locker),
+    else None (a headless Linux without one: the token then stays in marketplace.json, mode 600)."""
+    try:
+        import keyring
+        from keyring.backends import fail
+
+        backend = keyring.get_keyring()
+    except Exception:  # no keyring package, or a backend that fails to load
+        return None
+    if isinstance(backend, fail.Keyring) or getattr(backend, "priority", 1) <= 0:
+        return None
+    return keyring
+
+
+def _keyring_get(url: str) -> str:
+    ring = _keyring()
+    if ring is None:
+        return ""
+    try:
+        return ring.get_password(KEYRING_SERVICE, url) or ""
+    except Exception:  # a locked or broken keyring: as if the token were not saved
+        return ""
+
+
+def _keyring_set(url: str, token: str) -> bool:
+    ring = _keyring()
+    if ring is None:
+        return False
+    try:
+        ring.set_password(KEYRING_SERVICE, url, token)
+    except Exception:
+        return False
+    return True
+
+
 def load_account() -> Account | None:
-    """The marketplace and token, from the environment or marketplace.json; None when not set up."""
+    """The marketplace and token: from the environment, else marketplace.json with the token in the OS
+    keyring (or, where there is no keyring, in the file). A token found in the file where a keyring now
+    exists is moved into it. None when not set up."""
     url, token = os.environ.get("TESSERA_MARKET_URL", ""), os.environ.get("TESSERA_MARKET_TOKEN", "")
     if not (url and token):
         try:
@@ -80,7 +121,11 @@ def load_account() -> Account | None:
             saved = {}
         if not isinstance(saved, dict):
             saved = {}
-        url, token = url or str(saved.get("url", "")), token or str(saved.get("token", ""))
+        url = url or str(saved.get("url", "")).rstrip("/")
+        in_file = str(saved.get("token", ""))
+        if in_file and url and _keyring_set(url, in_file):
+            _write_account_file({"url": url, "token_in": "keyring"})  # moved: the file no longer holds it
+        token = token or in_file or _keyring_get(url)
     return Account(url.rstrip("/"), token) if url and token else None
 
 
@@ -106,21 +151,34 @@ def check_login(url: str, token: str) -> None:
         raise UserError("the marketplace token is empty")
 
 
-def save_account(url: str, token: str) -> Path:
-    """Write marketplace.json atomically, readable by this user only."""
+def save_account(url: str, token: str) -> tuple[Path, str]:
+    """Keep the login: the token in the OS keyring, the address in marketplace.json; where there is no
+    keyring, the token in that file too (written atomically, readable by this user only). Returns
+    (the file, where the token is: "keyring" or "file")."""
+    check_login(url, token)
+    url, token = url.strip().rstrip("/"), token.strip()
+    if _keyring_set(url, token):
+        return _write_account_file({"url": url, "token_in": "keyring"}), "keyring"
+    return _write_account_file({"url": url, "token": token}), "file"
+
+
+def _write_account_file(content: dict[str, str]) -> Path:
     from desktop.config import atomic_write_bytes
 
-    check_login(url, token)
     path = account_file()
     old = os.umask(0o077)
     try:
-        atomic_write_bytes(path, json.dumps({"url": url.strip().rstrip("/"), "token": token.strip()}).encode())
+        atomic_write_bytes(path, json.dumps(content).encode())
     except OSError as exc:
         raise UserError(f"could not save the marketplace login to {path}: {exc.strerror or exc}") from None
     finally:
         os.umask(old)
     os.chmod(path, 0o600)
     return path
+
+
+NO_KEYRING = ("no OS keyring here (Secret Service, Keychain or Credential Locker), so the token is in {path}, "
+              "readable by you only")
 
 
 def working_offline() -> bool:

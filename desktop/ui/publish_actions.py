@@ -48,13 +48,14 @@ class LoginDialog(QDialog):
 
     def accept(self) -> None:
         from desktop.errors import UserError, as_sentence
-        from desktop.library.marketplace import save_account
+        from desktop.library.marketplace import NO_KEYRING, save_account
 
         try:
-            save_account(self.url.text(), self.token.text())
+            path, where = save_account(self.url.text(), self.token.text())
         except UserError as exc:
             self.error.setText(as_sentence(exc))
             return
+        self.kept = "" if where == "keyring" else NO_KEYRING.format(path=path)  # said once, at login
         super().accept()
 
 
@@ -74,7 +75,9 @@ class PublishActions:
         account = load_account()
         dialog = LoginDialog(account.url if account else "", self.window)
         if dialog.exec() == QDialog.Accepted:
-            self.window.statusBar().showMessage("Marketplace login saved.", 5000)
+            kept = getattr(dialog, "kept", "")
+            self.window.statusBar().showMessage("Marketplace login saved" + (f": {kept}." if kept else
+                                                                            " (the token in the OS keyring)."), 8000)
         return dialog
 
     def publish_selected(self) -> None:
