@@ -117,6 +117,10 @@ def add_parsers(sub, common: argparse.ArgumentParser) -> None:
     cl.add_argument("--model", default="ViT-B-32")
     ck = cmds.add_parser("check", parents=[common], help="integrity check and index reconcile")
     ck.add_argument("--restore", action="store_true", help="restore the latest backup over a damaged database")
+    ck.add_argument("--rebuild", action="store_true",
+                    help="no backup to restore: make the catalogue again from the stored files and their PNG "
+                         "chunks (provenance, repeat, palette); tags, collections, statuses, ratings and the "
+                         "history are not in the files and are lost (the damaged database is kept aside)")
 
 
 def add_model_parsers(sub, common: argparse.ArgumentParser) -> None:
@@ -180,6 +184,13 @@ def cmd_library(args: argparse.Namespace, emit) -> int:
         emit({"weights": str(path)}, f"CLIP weights ready: {path}")
         return 0
     clip_note = ""
+    if action == "check" and getattr(args, "rebuild", False):
+        from desktop.library.catalogue import rebuild_catalogue
+
+        rebuilt = rebuild_catalogue(root)
+        emit(rebuilt, f"rebuilt the catalogue: {rebuilt['patterns']} pattern(s) from the stored files"
+             + (f"; the damaged database is kept as {rebuilt['kept_aside']}" if rebuilt["kept_aside"] else "")
+             + f"\n  not in the files, so lost: {', '.join(rebuilt['lost'])}")
     if action == "check" and args.restore:
         restored = restore_latest_backup(root)
         emit({"restored_from": str(restored)}, f"restored {root / 'library.db'} from {restored}")

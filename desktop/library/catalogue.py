@@ -143,10 +143,17 @@ def sha256_bytes(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+def backups_oldest_first(folder: Path) -> list[Path]:
+    """The backups in `folder`, by when they were made (two in one second: by name)."""
+    if not folder.is_dir():
+        return []
+    return sorted(folder.glob("library-*.db"), key=lambda p: (p.stat().st_mtime_ns, p.name))
+
+
 def restore_latest_backup(root: str | Path) -> Path:
     """Put the newest backup in place of a damaged database; the damaged file is kept aside."""
     root = Path(root).expanduser()
-    backups = sorted((root / "backups").glob("library-*.db")) if (root / "backups").is_dir() else []
+    backups = backups_oldest_first(root / "backups")
     if not backups:
         raise LibraryError(f"no backup to restore in {root / 'backups'}")
     lock = _Lock(root / "library.lock")
@@ -161,6 +168,47 @@ def restore_latest_backup(root: str | Path) -> Path:
     finally:
         lock.release()
     return backups[-1]
+
+
+# what `library check --rebuild` makes again of each table, and what it cannot (the files do not hold it);
+# a table a migration adds is named here too (tests/test_library_rebuild.py holds that every table is)
+REBUILT_FROM_FILES = {
+    "pattern": "every stored image, its size and sha256, titled as on import",
+    "provenance": "engine, model, style, seed and prompt from each PNG's Tessera and A1111 chunks",
+    "palette": "the palette a Tessera PNG names",
+    "embedding_outbox": "every pattern queued for the search index again",
+}
+LOST_IN_A_REBUILD = {
+    "tag": "tags", "collection": "collections", "collection_member": "collections' members",
+    "audit_log": "the history of changes", "publication": "what was published and where",
+    "qa_report": "QA reports (run QA again)",
+}
+
+
+def rebuild_catalogue(root: str | Path) -> dict[str, Any]:
+    """A new catalogue made from the stored files alone, for a damaged database with no backup to
+    restore (as digiKam and darktable rebuild theirs): the damaged database is kept aside, a fresh one
+    made, and every file in files/ registered again with what its PNG chunks say (provenance, repeat,
+    palette). Statuses, ratings and what LOST_IN_A_REBUILD names are not in the files: they are lost."""
+    root = Path(root).expanduser()
+    db = root / "library.db"
+    aside = None
+    lock = _Lock(root / "library.lock")
+    try:
+        if db.exists():
+            aside = root / f"library.db.damaged-{time.strftime('%Y%m%d-%H%M%S')}"
+            db.replace(aside)
+        for suffix in ("-wal", "-shm"):
+            with contextlib.suppress(FileNotFoundError):
+                (root / f"library.db{suffix}").unlink()
+    finally:
+        lock.release()
+    with Library(root) as lib:
+        result = lib.check(repair=True)  # every stored file is a stray one now: registered again
+    return {"kept_aside": str(aside) if aside else None, "patterns": result["patterns"] or
+            sum(1 for a in result["repairs"] if a.startswith("registered")),
+            "repairs": result["repairs"], "rebuilt": REBUILT_FROM_FILES,
+            "lost": sorted(set(LOST_IN_A_REBUILD.values()) | {"statuses and ratings", "the trash (restored)"})}
 
 
 class Library:
@@ -178,12 +226,15 @@ class Library:
         # pixels of patterns just added, handed to the embedder so it need not decode them again
         self._fresh_pixels: dict[int, Any] = {}
         self._fresh_bytes = 0  # of the arrays in _fresh_pixels
+        existed = self.db_path.is_file() and self.db_path.stat().st_size > 0  # (a new library has nothing to keep)
         try:
             self._check_integrity()
             self.engine = create_engine(f"sqlite:///{self.db_path}", future=True)
             event.listen(self.engine, "connect", _configure_connection)
             event.listen(self.engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN IMMEDIATE"))
             self._migrate()
+            if existed:
+                self.backup_if_due()
             # reads get their own engine with deferred transactions: under WAL a reader sees a
             # consistent snapshot and never waits for the writer (BEGIN IMMEDIATE would make the
             # window's reads queue behind every commit)
@@ -226,21 +277,49 @@ class Library:
                                  f"Run 'tessera library check --restore' to restore it")
 
     def latest_backup(self) -> Path | None:
-        backups = sorted(self.backups.glob("library-*.db")) if self.backups.is_dir() else []
+        backups = backups_oldest_first(self.backups)
         return backups[-1] if backups else None
 
+    KEEP_BACKUPS = 6  # the newest kept; older ones go as new ones come
+    BACKUP_EVERY_S = 24 * 3600  # a scheduled backup when the newest is older than this (checked on open)
+
     def backup(self, reason: str) -> Path:
-        """A consistent copy of the database (SQLite's online backup), kept in backups/."""
+        """A consistent copy of the database (SQLite's online backup: readers and the writer carry on),
+        kept in backups/, the newest KEEP_BACKUPS of them."""
         self.backups.mkdir(parents=True, exist_ok=True)
-        target = self.backups / f"library-{time.strftime('%Y%m%d-%H%M%S')}-{reason}.db"
+        now = time.time()
+        stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(now)) + f"{now % 1:.3f}"[1:]  # to the millisecond
+        target = self.backups / f"library-{stamp}-{reason}.db"
+        n = 1
+        while target.exists():  # two in one second (an operation right after the scheduled one)
+            n += 1
+            target = self.backups / f"library-{stamp}-{n}-{reason}.db"
+        partial = target.with_name("." + target.name + ".tmp")
         src = sqlite3.connect(self.db_path)
-        dst = sqlite3.connect(target)
+        dst = sqlite3.connect(partial)
         try:
             src.backup(dst)
         finally:
             dst.close()
             src.close()
+        os.replace(partial, target)  # a backup cut off by a crash is never taken for a whole one
+        for old in backups_oldest_first(self.backups)[:-self.KEEP_BACKUPS]:
+            with contextlib.suppress(OSError):
+                old.unlink()
         return target
+
+    def backup_if_due(self) -> Path | None:
+        """The scheduled backup: one when the newest is older than BACKUP_EVERY_S (or there is none)."""
+        latest = self.latest_backup()
+        if latest is not None and time.time() - latest.stat().st_mtime < self.BACKUP_EVERY_S:
+            return None
+        try:
+            return self.backup("scheduled")
+        except (OSError, sqlite3.Error) as exc:  # a full disk: the library works on, the log says why
+            import logging
+
+            logging.getLogger(__name__).warning("the scheduled backup of %s failed: %s", self.db_path, exc)
+            return None
 
     def _migrate(self) -> None:
         from alembic import command

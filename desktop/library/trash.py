@@ -117,6 +117,9 @@ def empty(lib: Library, ids: Iterable[int] | None = None, older_than: timedelta 
     more than `older_than` ago. Patterns outside the trash are never touched. The rows go in one
     transaction, with one 'purge' audit row each (its file's sha256); then the files and their
     thumbnails. ChangeSet.removed: the ids deleted."""
+    with Session(lib.reader) as session:
+        if session.execute(_doomed(ids, older_than)).first() is not None:
+            lib.backup("before-empty-trash")  # the one operation no undo reverses: a copy first
     with Session(lib.engine) as session, session.begin():
         doomed = session.execute(_doomed(ids, older_than)).all()
         if doomed:
