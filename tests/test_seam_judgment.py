@@ -160,3 +160,14 @@ def test_repair_seam_offers_to_flatten_and_flattens(tmp_path):
 
     data = json.loads(flattened.stdout)
     assert data["flattened"] and data["banding_before"] and data["seam_after"]["status"] == "pass"
+
+
+@pytest.mark.parametrize("size", [(2, 2), (3, 5), (8, 8), (16, 16), (17, 33), (31, 200)])
+def test_tiny_tiles_are_judged_without_an_error(size):
+    """A tile too small for the larger join scales is judged at those it has room for (or, under 4 px,
+    by the full-size step alone): a sentence, never an internal error."""
+    h, w = size
+    tile = np.random.default_rng(h * 100 + w).integers(0, 255, (h, w, 3), dtype=np.uint8)
+    for repeat in ("basic", "half-drop", "half-brick", "mirror"):
+        result = check_seam(tile, repeat, SEAM)
+        assert result.status in (PASS, FAIL) and result.explanation

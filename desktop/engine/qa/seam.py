@@ -79,6 +79,8 @@ def band_energy_ratio(stats: dict, band: int = 2) -> float:
         energy = np.roll(np.append(steps, wrap.mean()), shift)  # the wrap step was last: now mid-way
         middle = (len(steps) + shift) % len(energy)
         n = len(energy) // (2 * band + 1)
+        if n == 0:  # a tile a few pixels across has no bands to compare
+            continue
         bands = energy[: n * (2 * band + 1)].reshape(n, -1).mean(axis=1)
         centre = energy[max(0, middle - band):middle + band + 1].mean()
         out = max(out, float(centre / max(np.median(bands), 1e-6)))
@@ -128,7 +130,8 @@ def _column_sums(values: np.ndarray) -> np.ndarray:
     return cv2.reduce(values, 0, cv2.REDUCE_SUM, dtype=cv2.CV_64F).ravel()
 
 
-def joins(tile: np.ndarray, after: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def joins(tile: np.ndarray, after: np.ndarray, scales: tuple[int, ...] = SCALES
+          ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Correlation and mean step of every join at every scale.
 
     `tile` is a grey (h, w) image, `after` the 8 columns the repeat puts after its right edge.
@@ -137,11 +140,11 @@ def joins(tile: np.ndarray, after: np.ndarray) -> tuple[np.ndarray, np.ndarray, 
     side of it, each averaged over s rows.
     """
     w = tile.shape[1]
-    reach = max(SCALES)
+    reach = max(scales)
     extended = np.concatenate([tile, after[:, :reach]], axis=1)
     rhos, steps = [], []
     blocks = extended
-    for s in SCALES:
+    for s in scales:
         # each scale's row blocks from the last one's (SCALES double): half the rows to average each time
         blocks = _row_blocks(blocks, 2) if s > 1 else _row_blocks(extended, 1)
         # boxes[:, x] = the mean of columns x .. x+s-1 (only x <= w is read: inside the extended strip)
@@ -247,7 +250,12 @@ class EdgeJudgment:
 
 
 def judge_edge(tile: np.ndarray, after: np.ndarray, edge: str, cfg: dict) -> EdgeJudgment:
-    rho, step, across = joins(tile, after)
+    # the scales a tile this small has room for (four blocks across and down): none below 4 px, where only
+    # the full-size step rule (check_seam) judges
+    scales = tuple(s for s in SCALES if min(tile.shape) >= 4 * s)
+    if not scales:
+        return EdgeJudgment(edge, wrap_step=float(np.abs(after[:, 0] - tile[:, -1]).mean()))
+    rho, step, across = joins(tile, after, scales)
     medians = np.median(step[:, :-1], axis=1)
     ratios = step[:, -1] / np.maximum(medians, 1e-3)
     as_broken = np.all((rho[:, -1:] >= rho[:, :-1] - cfg.get("rho_tolerance", 0.1))
@@ -316,7 +324,7 @@ def banded_edges(img: np.ndarray, repeat: Repeat | str, cfg: dict) -> tuple[bool
 
 
 def _sentence(edge: EdgeJudgment) -> str:
-    ratio = max(edge.step_ratio)
+    ratio = max(edge.step_ratio, default=edge.full_ratio)
     if edge.reason == "period":
         return (f"Visible seam at the {edge.edge} edges: the tile's own pattern repeats every "
                 f"{int(edge.period['period'])} px and the repeat breaks it (the tile is not a whole number of "
@@ -360,8 +368,8 @@ def check_seam(img: np.ndarray, repeat: Repeat | str, cfg: dict) -> CheckResult:
     reference = max(float(np.percentile(np.concatenate([stats["cols"], stats["rows"]]), 99)), eps)
     width = max(3, min(h, w) // 32)
     failing = [e for e in (across, down) if e.verdict == FAIL]
-    worst = max(failing or [across, down], key=lambda e: max(e.step_ratio))
-    score = float(max(worst.step_ratio))
+    worst = max(failing or [across, down], key=lambda e: max(e.step_ratio, default=e.full_ratio))
+    score = float(max(worst.step_ratio, default=worst.full_ratio))
 
     def heat() -> np.ndarray:
         shown = dict(stats)
