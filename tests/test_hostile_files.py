@@ -109,3 +109,29 @@ def test_links_out_of_the_folder_hidden_files_and_quarantine_names(tmp_path):
         # named on its own, a link is what the user chose: read, and refused as the text it is
         named = lib.import_paths([folder / "tile.png"])
         assert len(named.quarantined) == 1 and not (lib.quarantine / "tile.png").exists()
+
+
+def test_scripts_read_the_library_beside_the_open_window(tmp_path, capsys):
+    """The window holds the library's lock; a script that only reads (list, show, search, export) runs
+    beside it, read-only, and one that writes is refused in one sentence, as before."""
+    import json
+
+    from desktop.cli import main
+
+    root = tmp_path / "lib"
+    with Library(root) as window:  # what the window holds while it is open
+        pid = window.add_tile(np.full((16, 16, 3), 70, np.uint8), {"style": "stripes", "repeat": "basic"}).pattern_id
+        assert main(["--library", str(root), "--json", "library", "list"]) == 0
+        captured = capsys.readouterr()
+        assert [p["id"] for p in json.loads(captured.out)["patterns"]] == [pid]
+        assert "reading it only" in captured.err
+        assert main(["--library", str(root), "--json", "library", "show", str(pid)]) == 0
+        assert json.loads(capsys.readouterr().out)["id"] == pid
+        assert main(["--library", str(root), "library", "search", "--image", str(next(window.files.rglob("*.png")))]) == 0
+        capsys.readouterr()
+        assert main(["--library", str(root), "library", "set", str(pid), "--rating", "3"]) == 2
+        assert "open in another Tessera" in capsys.readouterr().err
+        # a read-only library cannot write, whatever is asked of it
+        with Library(root, read_only=True) as reader, pytest.raises(Exception, match=r"readonly database"):
+            reader.update(pid, rating=5)
+        assert window.get(pid)["rating"] == 0  # the window's library is as it was

@@ -169,7 +169,7 @@ def cmd_models(args: argparse.Namespace, emit) -> int:
 
 def cmd_library(args: argparse.Namespace, emit) -> int:
     from desktop.config import resolve_paths
-    from desktop.library import Library, restore_latest_backup
+    from desktop.library import restore_latest_backup
     from desktop.library import search as finder
 
     root = library_root(args)
@@ -194,8 +194,8 @@ def cmd_library(args: argparse.Namespace, emit) -> int:
     if action == "check" and args.restore:
         restored = restore_latest_backup(root)
         emit({"restored_from": str(restored)}, f"restored {root / 'library.db'} from {restored}")
-    with Library(root) as lib:
-        if action in ("import", "search", "check"):
+    with _open(root, action) as lib:
+        if action in ("import", "search", "check") and not lib.read_only:
             clip_note = _attach_clip(lib)
         if action == "import":
             missing = [p for p in args.paths if not Path(p).exists()]
@@ -233,7 +233,8 @@ def cmd_library(args: argparse.Namespace, emit) -> int:
                  "\n".join(_line(p) for p in items))
             return 0
         if action == "search":
-            finder.embed_pending(lib)  # a search reads only a little of the outbox: the CLI's reads are complete
+            if not lib.read_only:  # beside the window, its own drain indexes what waits
+                finder.embed_pending(lib)  # a search reads only a little of the outbox: the CLI's reads are complete
             filters = {"status": args.status, "tag": args.tag, "min_rating": args.min_rating,
                        "collection": args.collection}
             if args.image:
@@ -254,7 +255,8 @@ def cmd_library(args: argparse.Namespace, emit) -> int:
         if action == "collection":
             return _collection(lib, args, emit)
         if action == "similar":
-            finder.embed_pending(lib)
+            if not lib.read_only:
+                finder.embed_pending(lib)
             return _emit_hits(lib, finder.similar(lib, args.id, args.limit), emit)
         if action == "dupes":
             thresholds = finder.Thresholds(hash=args.hash_threshold, descriptor=args.threshold,
@@ -307,6 +309,24 @@ def cmd_library(args: argparse.Namespace, emit) -> int:
              + "".join(f"\n  pattern {u['id']} ({u['file']}) cannot be opened again: {u['reason']}"
                        for u in result["unreadable_files"]))
         return 0 if result["ok"] else 1
+
+
+# what reads the library and writes nothing to it: these run beside the open window
+READING = {"list", "show", "search", "similar", "export", "sheet"}
+
+
+def _open(root: Path, action: str):
+    """The library for this command. A reading command beside the open window (which holds the lock)
+    opens it read-only and says so once on stderr; a writing one is refused with the window's name."""
+    from desktop.library import Library, LibraryLocked
+
+    try:
+        return Library(root)
+    except LibraryLocked:
+        if action not in READING:
+            raise
+        print("tessera: note: the library is open in the window: reading it only", file=sys.stderr)
+        return Library(root, read_only=True)
 
 
 def _selection_options(parser: argparse.ArgumentParser) -> None:

@@ -212,8 +212,14 @@ def rebuild_catalogue(root: str | Path) -> dict[str, Any]:
 
 
 class Library:
-    def __init__(self, root: str | Path):
+    """The catalogue of one library folder. Opened for writing it holds the folder's lock (a second
+    writer is refused); `read_only=True` takes no lock, so a script can read beside the open window:
+    every connection is `query_only` (a write raises LibraryReadOnly), and nothing is migrated or
+    backed up."""
+
+    def __init__(self, root: str | Path, read_only: bool = False):
         self.root = Path(root).expanduser()
+        self.read_only = read_only
         try:
             self.root.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
@@ -222,27 +228,34 @@ class Library:
         self.quarantine = self.root / "quarantine"
         self.backups = self.root / "backups"
         self.db_path = self.root / "library.db"
-        self._lock = _Lock(self.root / "library.lock")
+        if read_only and not self.db_path.is_file():
+            raise LibraryError(f"there is no library at {self.root} yet")
+        self._lock = None if read_only else _Lock(self.root / "library.lock")
         # pixels of patterns just added, handed to the embedder so it need not decode them again
         self._fresh_pixels: dict[int, Any] = {}
         self._fresh_bytes = 0  # of the arrays in _fresh_pixels
         existed = self.db_path.is_file() and self.db_path.stat().st_size > 0  # (a new library has nothing to keep)
+        configure = _configure_read_only if read_only else _configure_connection
         try:
-            self._check_integrity()
+            if not read_only:
+                self._check_integrity()
             self.engine = create_engine(f"sqlite:///{self.db_path}", future=True)
-            event.listen(self.engine, "connect", _configure_connection)
-            event.listen(self.engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN IMMEDIATE"))
-            self._migrate()
-            if existed:
-                self.backup_if_due()
+            event.listen(self.engine, "connect", configure)
+            event.listen(self.engine, "begin", lambda conn: conn.exec_driver_sql(
+                "BEGIN" if read_only else "BEGIN IMMEDIATE"))
+            if not read_only:
+                self._migrate()
+                if existed:
+                    self.backup_if_due()
             # reads get their own engine with deferred transactions: under WAL a reader sees a
             # consistent snapshot and never waits for the writer (BEGIN IMMEDIATE would make the
             # window's reads queue behind every commit)
             self.reader = create_engine(f"sqlite:///{self.db_path}", future=True)
-            event.listen(self.reader, "connect", _configure_connection)
+            event.listen(self.reader, "connect", configure)
             event.listen(self.reader, "begin", lambda conn: conn.exec_driver_sql("BEGIN"))
         except BaseException:
-            self._lock.release()
+            if self._lock is not None:
+                self._lock.release()
             raise
 
     # -- lifecycle ------------------------------------------------------------------------------
@@ -251,7 +264,8 @@ class Library:
             self.engine.dispose()
         with contextlib.suppress(Exception):
             self.reader.dispose()
-        self._lock.release()
+        if self._lock is not None:
+            self._lock.release()
 
     def __enter__(self) -> Library:
         return self
@@ -989,6 +1003,15 @@ def tag_list(tag: str | Iterable[str] | None) -> list[str]:
         return []
     names = [tag] if isinstance(tag, str) else list(tag)
     return [n.strip().lower() for n in names if n and n.strip()]
+
+
+def _configure_read_only(dbapi_connection, record) -> None:
+    """A reader beside the window: WAL as the writer set it, and no write of any kind (query_only)."""
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    for pragma in ("busy_timeout=5000", "query_only=ON"):
+        cursor.execute(f"PRAGMA {pragma}")
+    cursor.close()
 
 
 def _configure_connection(dbapi_connection, record) -> None:

@@ -220,7 +220,10 @@ def embed_pending(lib: Library, batch: int = 64, ctx=None, limit: int | None = N
 def catch_up(lib: Library) -> int:
     """What a search does before it reads: index a little of what waits (what was just written),
     never a whole backlog (the window drains that in parts, and a look-alike lookup must not take
-    the minutes a large library's remake does), and never wait behind a drain at work."""
+    the minutes a large library's remake does), and never wait behind a drain at work. A reader beside
+    the window (read-only) leaves that to the window."""
+    if getattr(lib, "read_only", False):
+        return 0
     return embed_pending(lib, limit=READ_CATCH_UP, wait=False)
 
 
