@@ -135,3 +135,22 @@ def test_scripts_read_the_library_beside_the_open_window(tmp_path, capsys):
         with Library(root, read_only=True) as reader, pytest.raises(Exception, match=r"readonly database"):
             reader.update(pid, rating=5)
         assert window.get(pid)["rating"] == 0  # the window's library is as it was
+
+
+def test_qa_refuses_a_pixel_bomb_from_its_header_before_decoding(tmp_path, capsys):
+    """A 275 KB PNG of 16000x16000 once cost QA 2.7 GB before it was refused; the header says enough."""
+    from PIL import Image
+
+    from desktop.cli import main
+
+    big = tmp_path / "big.png"
+    Image.new("L", (16000, 16000)).save(big, optimize=False)
+    assert big.stat().st_size < 2 << 20
+    tracemalloc.start()
+    try:
+        code = main(["qa", str(big)])
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert code == 2 and "16000x16000, over the 8192 px limit per side" in capsys.readouterr().err
+    assert peak < 64 << 20

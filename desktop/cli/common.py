@@ -24,8 +24,14 @@ def emitter(args: argparse.Namespace) -> Callable[[Any, str], None]:
 
 
 def load_image(path: str) -> tuple[np.ndarray, dict[str, Any], dict[str, Any]]:
-    from desktop.engine.images import load_rgb_with_info, read_metadata
+    """A tile for a command: its pixels, facts and Tessera metadata. Its size is read from the header
+    first, so a file over the tile limit is refused before a byte of it is decoded."""
+    from desktop.engine.images import image_size, load_rgb_with_info, read_metadata
+    from desktop.repeat import MAX_TILE_SIDE
 
+    width, height = image_size(path)
+    if width > MAX_TILE_SIDE or height > MAX_TILE_SIDE:
+        raise UserError(f"{Path(path).name} is {width}x{height}, over the {MAX_TILE_SIDE} px limit per side of a tile")
     image, info = load_rgb_with_info(path)
     meta = read_metadata(path) if info.get("format") == "PNG" else {}
     return image, info, meta

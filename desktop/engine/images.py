@@ -175,6 +175,20 @@ def describe(img: Image.Image, path: str | Path | None = None) -> dict[str, Any]
             "mode": img.mode, "bits": bits, "has_alpha": has_alpha, "size": list(img.size)}
 
 
+def image_size(path: str | Path) -> tuple[int, int]:
+    """(width, height) from the file's header alone, nothing decoded; ImageReadError says why not."""
+    path = Path(path)
+    if not path.is_file():
+        raise ImageReadError(f"{path}: no such file")
+    try:
+        with Image.open(path) as img:
+            return img.width, img.height
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise ImageReadError(f"{path.name}: too many pixels to open safely (limit {MAX_PIXELS:,})") from None
+    except (OSError, ValueError, SyntaxError) as exc:
+        raise ImageReadError(f"{path.name}: not a readable image ({exc})") from None
+
+
 def load_rgb_with_info(path: str | Path) -> tuple[np.ndarray, dict[str, Any]]:
     """HxWx3 uint8 sRGB plus `describe()` facts; transparent areas composited over white."""
     img = open_image(path)
