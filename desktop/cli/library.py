@@ -115,7 +115,12 @@ def add_parsers(sub, common: argparse.ArgumentParser) -> None:
     cl = cmds.add_parser("clip-download", parents=[common],
                          help="download the CLIP weights (ViT-B-32, OpenAI) into the models folder now")
     cl.add_argument("--model", default="ViT-B-32")
-    ck = cmds.add_parser("check", parents=[common], help="integrity check and index reconcile")
+    ck = cmds.add_parser("check", parents=[common], help="integrity check and index reconcile",
+                         description="Check the library: SQLite's quick_check, every pattern's file, no file without "
+                         "its pattern, every stored PNG still openable (its text chunks within the limits); "
+                         "half-written files are removed and stray ones registered again. Exit 0 when all is well, "
+                         "1 when a problem remains (listed), 2 on bad input (a damaged database: --restore puts "
+                         "the latest backup back, --rebuild makes the catalogue again from the files).")
     ck.add_argument("--restore", action="store_true", help="restore the latest backup over a damaged database")
     ck.add_argument("--rebuild", action="store_true",
                     help="no backup to restore: make the catalogue again from the stored files and their PNG "
