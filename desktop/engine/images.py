@@ -185,6 +185,8 @@ def image_size(path: str | Path) -> tuple[int, int]:
             return img.width, img.height
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         raise ImageReadError(f"{path.name}: too many pixels to open safely (limit {MAX_PIXELS:,})") from None
+    except Image.UnidentifiedImageError:  # as open_image says it: Pillow's message names only its buffer
+        raise ImageReadError(f"{path.name}: not a readable image (damaged, or not an image at all)") from None
     except (OSError, ValueError, SyntaxError) as exc:
         raise ImageReadError(f"{path.name}: not a readable image ({exc})") from None
 
