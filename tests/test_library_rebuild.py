@@ -7,8 +7,8 @@ import numpy as np
 
 from desktop.cli import main
 from desktop.library import Library, collections, trash
-from desktop.library.catalogue import LOST_IN_A_REBUILD, REBUILT_FROM_FILES
 from desktop.library.models import Base
+from desktop.library.recovery import LOST_IN_A_REBUILD, REBUILT_FROM_FILES
 
 
 def test_a_rebuild_names_every_table_it_makes_again_or_loses():

@@ -190,7 +190,7 @@ def cmd_library(args: argparse.Namespace, emit) -> int:
         return 0
     clip_note = ""
     if action == "check" and getattr(args, "rebuild", False):
-        from desktop.library.catalogue import rebuild_catalogue
+        from desktop.library.recovery import rebuild_catalogue
 
         rebuilt = rebuild_catalogue(root)
         emit(rebuilt, f"rebuilt the catalogue: {rebuilt['patterns']} pattern(s) from the stored files"

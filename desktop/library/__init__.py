@@ -23,11 +23,15 @@ if TYPE_CHECKING:
         LibraryCorrupt,
         LibraryError,
         LibraryLocked,
-        restore_latest_backup,
     )
+    from desktop.library.recovery import restore_latest_backup
 
 
 def __getattr__(name: str) -> Any:
+    if name == "restore_latest_backup":
+        from desktop.library import recovery
+
+        return recovery.restore_latest_backup
     if name in __all__:
         from desktop.library import catalogue
 
