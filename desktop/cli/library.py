@@ -238,8 +238,7 @@ def cmd_library(args: argparse.Namespace, emit) -> int:
                  "\n".join(_line(p) for p in items))
             return 0
         if action == "search":
-            if not lib.read_only:  # beside the window, its own drain indexes what waits
-                finder.embed_pending(lib)  # a search reads only a little of the outbox: the CLI's reads are complete
+            finder.embed_pending(lib)  # a search reads only a little of the outbox: the CLI's reads are complete
             filters = {"status": args.status, "tag": args.tag, "min_rating": args.min_rating,
                        "collection": args.collection}
             if args.image:
@@ -260,8 +259,7 @@ def cmd_library(args: argparse.Namespace, emit) -> int:
         if action == "collection":
             return _collection(lib, args, emit)
         if action == "similar":
-            if not lib.read_only:
-                finder.embed_pending(lib)
+            finder.embed_pending(lib)
             return _emit_hits(lib, finder.similar(lib, args.id, args.limit), emit)
         if action == "dupes":
             thresholds = finder.Thresholds(hash=args.hash_threshold, descriptor=args.threshold,

@@ -207,7 +207,10 @@ def embed_pending(lib: Library, batch: int = 64, ctx=None, limit: int | None = N
     both drain before they read, and two drains of the same queued ids would each embed them,
     one's add racing the other's (the index then held a pattern twice, or, for a moment, not at
     all). The second waits, then finds the outbox empty, or what came after; with wait=False it
-    does not wait: it returns 0 at once (a search then reads the index as the drain leaves it)."""
+    does not wait: it returns 0 at once (a search then reads the index as the drain leaves it).
+    A library opened read-only (a script beside the window) drains nothing: the window does."""
+    if getattr(lib, "read_only", False):
+        return 0
     lock = _drain_lock(lib)
     if not lock.acquire(blocking=wait):
         return 0
@@ -220,10 +223,7 @@ def embed_pending(lib: Library, batch: int = 64, ctx=None, limit: int | None = N
 def catch_up(lib: Library) -> int:
     """What a search does before it reads: index a little of what waits (what was just written),
     never a whole backlog (the window drains that in parts, and a look-alike lookup must not take
-    the minutes a large library's remake does), and never wait behind a drain at work. A reader beside
-    the window (read-only) leaves that to the window."""
-    if getattr(lib, "read_only", False):
-        return 0
+    the minutes a large library's remake does), and never wait behind a drain at work."""
     return embed_pending(lib, limit=READ_CATCH_UP, wait=False)
 
 
