@@ -98,7 +98,7 @@ def test_generate_from_a_collections_brief_with_the_command_line_over_it(capsys,
 def test_the_window_saves_the_brief_and_opens_it_again(window, qtbot, monkeypatch, tmp_path):
     from PySide6.QtWidgets import QInputDialog
 
-    from desktop.ui.main_window import BRIEF_BEFORE
+    from desktop.ui.brief_controller import BRIEF_BEFORE
 
     brief = window.brief
     brief.set_style("kaleidoscope")
@@ -114,7 +114,7 @@ def test_the_window_saves_the_brief_and_opens_it_again(window, qtbot, monkeypatc
     brief.auto_correct.setChecked(True)
     saved = brief.build_request()
     monkeypatch.setattr(QInputDialog, "getText", staticmethod(lambda *a, **k: ("Client A", True)))
-    window.save_brief_as_collection()
+    window.briefs.save_brief_as_collection()
     qtbot.waitUntil(lambda: "Client A" in [c["name"] for c in collections.all_collections(window.lib)],
                     timeout=30_000)
     # the Brief changes; opening the saved one puts every field back
@@ -131,16 +131,16 @@ def test_the_window_saves_the_brief_and_opens_it_again(window, qtbot, monkeypatc
 
     monkeypatch.setattr(QInputDialog, "getItem", staticmethod(choose))
     collections.add(window.lib, "Picks", [], make_missing=True)  # a collection of patterns keeps no brief
-    window.open_saved_brief()
+    window.briefs.open_saved_brief()
     assert asked[-1] == ["Client A"]
     assert brief_of(brief.build_request()) == brief_of(saved)
     # and the Brief it replaced is offered first, to go back to
     monkeypatch.setattr(QInputDialog, "getItem", staticmethod(lambda parent, title, label, items, *a: (items[0], True)))
-    window.open_saved_brief()
+    window.briefs.open_saved_brief()
     assert brief_of(brief.build_request()) == brief_of(changed)
     monkeypatch.setattr(QInputDialog, "getItem", staticmethod(lambda parent, title, label, items, *a: (
         asked.append(list(items)) or (BRIEF_BEFORE, True))))
-    window.open_saved_brief()
+    window.briefs.open_saved_brief()
     assert asked[-1] == [BRIEF_BEFORE, "Client A"] and brief_of(brief.build_request()) == brief_of(saved)
 
 

@@ -39,8 +39,8 @@ def test_a_trashed_pattern_leaves_every_listing_and_search_and_comes_back_as_it_
     lib.update(ids[1], status="approved", rating=4, add_tags=["client-a"])
     collections.add(lib, "Spring", ids[:2], make_missing=True)
     before = lib.get(ids[1])
-    assert trash.trash(lib, [ids[1]]).removed == [ids[1]]
-    assert trash.trash(lib, [ids[1]]).removed == []  # already there: passed over
+    assert trash.trash(lib, [ids[1]]).trashed == [ids[1]]
+    assert trash.trash(lib, [ids[1]]).trashed == []  # already there: passed over
     assert ids[1] not in {p["id"] for p in lib.list()} and lib.count() == len(ids) - 1
     assert [p["id"] for p in lib.list(trashed=True)] == [ids[1]]
     assert ids[1] not in {p["id"] for p in lib.list(collection="Spring")}

@@ -245,7 +245,14 @@ def test_help_lists_every_shortcut_where_it_is_defined(window, qtbot):
     assert any(r[:2] == ("Library grid", "P") for r in rows)
     menu_keys = {a.shortcut().toString() for a in window.findChildren(type(window.generate_action))
                  if not a.shortcut().isEmpty() and a.parent() is window}
-    assert menu_keys <= {keys for _, keys, _ in rows}  # every menu shortcut is listed
+    assert menu_keys <= {key for _, keys, _ in rows for key in keys.split(", ")}  # every menu shortcut is listed
+    from desktop.ui import actions
+
+    declared = {a.name for a in actions.declared() if actions.key_sequences(a)}
+    assert declared <= set(window.actions)  # what the list reads is what the menus were built from
+    for name in declared:
+        built = {k.toString() for k in window.actions[name].shortcuts()}
+        assert built == {k.toString() for k in actions.key_sequences(actions.by_name(name))}
     dialog.filter.setText("seed")
     assert [r[2] for r in dialog.visible_rows()] == ["New seed"]
     dialog.filter.setText("")
@@ -326,7 +333,7 @@ def test_curation_keys_set_status_and_rating(window, qtbot):
 def test_filters_search_and_more_like_this(window, qtbot):
     _generate_two(window, qtbot)
     first = window.library.model.entries[0].pattern_id
-    window.set_status([first], "approved")
+    window.curation.set_status([first], "approved")
     qtbot.waitUntil(lambda: window.lib.get(first)["status"] == "approved", timeout=30_000)
     window.library.status_filter.setCurrentText("approved")
     qtbot.waitUntil(lambda: window.library.count() == 1, timeout=30_000)
@@ -361,8 +368,8 @@ def test_searches_and_look_alikes_say_what_is_not_indexed_yet(window, qtbot, mon
     window.search.more_like_this(entry)
     qtbot.waitUntil(lambda: "result" in window.library.header.text(), timeout=30_000)
     assert "3 pattern(s) still being indexed are not searched yet" in window.library.header.text()
-    window.current = entry
-    window.load_library_facts(entry)
+    window.tile_view.current = entry
+    window.tile_view.load_library_facts(entry)
     qtbot.waitUntil(lambda: "3 pattern(s) are still being indexed" in window.inspector.view.toPlainText(),
                     timeout=30_000)
     assert search.embed_pending(window.lib) == 3 and search.waiting(window.lib) == 0
@@ -561,7 +568,7 @@ def test_how_diffusion_runs_is_the_machines_setting(window, qtbot, isolated_home
     assert (saved["device"], saved["precision"], saved["batch_size"], saved["compile_unet"]) == ("cpu", "bfloat16", 4, True)
     seen = []
     monkeypatch.setattr(generate, "run_generate", lambda request, ctx, similar=None: seen.append(request) or [])
-    window.generate(window.brief.build_request())
+    window.generation.generate(window.brief.build_request())
     qtbot.waitUntil(lambda: bool(seen), timeout=10_000)
     assert (seen[0].device, seen[0].precision, seen[0].batch_size, seen[0].compile) == ("cpu", "bfloat16", 4, True)
     reopened = SettingsDialog(window.paths, window.settings, None, window)  # shows what was saved
@@ -588,7 +595,7 @@ def test_settings_are_saved_and_briefs_become_collections(window, qtbot, isolate
     from PySide6.QtWidgets import QInputDialog
 
     monkeypatch.setattr(QInputDialog, "getText", lambda *a, **k: ("Spring 27", True))
-    window.save_brief_as_collection()
+    window.briefs.save_brief_as_collection()
     qtbot.waitUntil(lambda: window.library.collection_filter.findData("Spring 27") >= 0, timeout=30_000)
     from desktop.library import collections
 
@@ -689,7 +696,6 @@ def test_an_index_an_older_look_made_is_remade_in_parts_at_start(qtbot, qapp, tm
     from desktop.library import Library, search
     from desktop.library.descriptor import MODEL
     from desktop.ui.app import create_window
-    from desktop.ui.main_window import MainWindow
 
     folder = tmp_path / "in"
     folder.mkdir()
@@ -702,7 +708,9 @@ def test_an_index_an_older_look_made_is_remade_in_parts_at_start(qtbot, qapp, tm
         search.index(lib).upsert([{**r, "hashes": [0], "tags": [t for t in r["tags"].split("|") if t]} for r in old])
         assert set(search.index(lib).models().values()) == {"tessera-descriptor-v1"}
     monkeypatch.setenv("TESSERA_LIBRARY", str(root))
-    monkeypatch.setattr(MainWindow, "INDEX_PART", 3)
+    from desktop.ui.library_controller import LibraryController
+
+    monkeypatch.setattr(LibraryController, "INDEX_PART", 3)
     # the Inspector's look-alikes of the first tile shown index a little of the outbox themselves,
     # as early or as late as the lanes run: none here, so that the parts alone drain it
     monkeypatch.setattr(search, "READ_CATCH_UP", 0)
@@ -739,8 +747,8 @@ def test_find_duplicates_lists_pairs_with_scores_and_opens_them(window, qtbot, t
     # the import's indexing and the grid's reload done (the reload shows a tile of its own)
     qtbot.waitUntil(lambda: all(j.state.finished for j in window.queue.jobs()) and window.library.count() == 3,
                     timeout=30_000)
-    window.show_duplicates()
-    dialog = window._duplicates
+    window.catalogue.show_duplicates()
+    dialog = window.catalogue.duplicates_dialog
     wait_exposed(qtbot, dialog)
     qtbot.mouseClick(dialog.find_button, Qt.LeftButton)
     assert not dialog.find_button.isEnabled()  # busy while the job runs
@@ -792,10 +800,10 @@ def test_find_duplicates_says_why_it_failed(window, qtbot, monkeypatch):
         raise LibraryError("the search index could not be read")
 
     monkeypatch.setattr(search, "duplicates", broken)
-    window.show_duplicates()
-    window._duplicates.request_find()
-    qtbot.waitUntil(lambda: window._duplicates.find_button.isEnabled(), timeout=30_000)
-    assert "could not be read" in window._duplicates.summary.text()
+    window.catalogue.show_duplicates()
+    window.catalogue.duplicates_dialog.request_find()
+    qtbot.waitUntil(lambda: window.catalogue.duplicates_dialog.find_button.isEnabled(), timeout=30_000)
+    assert "could not be read" in window.catalogue.duplicates_dialog.summary.text()
 
 
 def test_quitting_over_running_work_asks_stops_it_and_waits(window, qtbot, monkeypatch):
@@ -836,7 +844,7 @@ def test_stopping_a_batch_keeps_the_tiles_already_made(window, qtbot, monkeypatc
     def render(*args, **kwargs):
         calls.append(1)
         if len(calls) == 2:  # the second of five tiles: the art director presses Cancel
-            window.queue.cancel(window._live_job)
+            window.queue.cancel(window.generation.live_job)
         return real(*args, **kwargs)
 
     monkeypatch.setattr(gen, "_render_checked", render)
@@ -844,7 +852,7 @@ def test_stopping_a_batch_keeps_the_tiles_already_made(window, qtbot, monkeypatc
     brief.count.setValue(5)
     brief.request_generate()
     qtbot.waitUntil(lambda: window.lib.count() == 2, timeout=30_000)
-    assert window.queue.get(window._live_job).state is JobState.CANCELLED and len(calls) == 2
+    assert window.queue.get(window.generation.live_job).state is JobState.CANCELLED and len(calls) == 2
     assert "the 2 finished tiles are kept" in window.statusBar().currentMessage()
 
 
@@ -859,7 +867,7 @@ def test_a_diffusion_tile_is_named_by_its_prompt_and_a_long_caption_never_widens
     assert tile_title({"style": "plaid", "seed": 3}) == "Plaid (3)" and tile_title({}) == "tile"
     before = window.preview.minimumSizeHint().width()
     tile = Tile(np.full((64, 64, 3), 90, np.uint8), meta, path="/tmp/" + "0123456789abcdef" * 4 + ".png")
-    window._show_generated([tile], [None])
+    window.generation._show([tile], [None])
     entry = window.library.model.entries[0]
     qtbot.waitUntil(lambda: "art deco fans" in window.preview.caption.text(), timeout=10_000)
     assert window.preview.caption.text().startswith("art deco fans, gold leaf") and "0123456789" not in \
@@ -906,11 +914,11 @@ def test_the_window_renders_diffusion_in_its_worker_process_without_importing_to
         "seen = []\n"
         "for k in (1, 2):\n"
         "    r = w.brief.build_request(); r.width = r.height = 64; r.steps = 2; r.seed = k; r.repeat = 'half-drop'\n"
-        "    w.generate(r); job = w._live_job\n"
+        "    w.generation.generate(r); job = w.generation.live_job\n"
         "    assert wait(lambda: w.lib.count() == k), w.brief.error.text()\n"
         "    seen.append(w.queue.get(job).snapshot().progress.message)\n"
         "row = w.lib.browse()[0]\n"
-        "alive = w.renderer.alive; w.unload_model()\n"
+        "alive = w.renderer.alive; w.generation.unload_model()\n"
         "unloaded = (alive, w.renderer.alive, w.statusBar().currentMessage())\n"
         "print(json.dumps({'torch': 'torch' in sys.modules, 'starts': w.renderer.starts, 'seen': seen,\n"
         "                  'unloaded': unloaded,\n"

@@ -97,7 +97,7 @@ def test_colourways_need_a_tile(window, qtbot, monkeypatch):
 
     said = []
     monkeypatch.setattr(QMessageBox, "information", lambda *a: said.append(a[2]))
-    window.current = None
+    window.tile_view.current = None
     window.tile_actions.colourways()
     assert said and "Select or generate a tile" in said[0]
 

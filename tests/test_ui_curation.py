@@ -44,7 +44,7 @@ def test_a_pattern_opened_while_a_trash_is_on_its_way_stays_in_the_preview(windo
     release = threading.Event()
     window.queue.submit("hold", lambda ctx: release.wait(30), lane=Lane.WRITER, title="Holding the writer")
     window.curation.trash([trashed])  # queued behind the hold
-    window.open_pattern(chosen)  # asked for after the trash: it wins over the grid's next pattern
+    window.tile_view.open_pattern(chosen)  # asked for after the trash: it wins over the grid's next pattern
     qtbot.waitUntil(lambda: window.current is not None and window.current.pattern_id == chosen, timeout=30_000)
     release.set()
     qtbot.waitUntil(lambda: window.library.count() == 2, timeout=30_000)
@@ -64,7 +64,7 @@ def test_a_pattern_opened_while_a_trash_is_on_its_way_stays_in_the_preview(windo
     # there, and the curation keys say what to do and do nothing
     outside = str(tmp_path / "outside.png")
     shutil.copyfile(window.lib.get(ids[1])["file"], outside)
-    window.show_entry(TileEntry(outside, None, {}))
+    window.tile_view.show_entry(TileEntry(outside, None, {}))
     qtbot.waitUntil(lambda: window.current is not None and window.current.path == outside, timeout=30_000)
     assert window.library.selected_entries() == []
     for key in (Qt.Key_P, Qt.Key_3, Qt.Key_Delete):
@@ -91,7 +91,7 @@ def test_a_late_open_gives_way_to_a_pattern_chosen_after_it(window, qtbot):
     release = threading.Event()
     for _ in range(2):  # both of its workers
         window.queue.submit("hold", lambda ctx: release.wait(30), lane=Lane.IO, title="Holding the I/O lane")
-    window.open_pattern(ids[0])  # its lookup waits behind the hold
+    window.tile_view.open_pattern(ids[0])  # its lookup waits behind the hold
     window.library.select_row(2)  # chosen in the grid meanwhile
     release.set()
     qtbot.waitUntil(lambda: all(s.state.finished for s in window.queue.jobs() if s.kind in ("load", "hold")),
@@ -108,7 +108,7 @@ def test_status_rating_and_tags_are_undone_and_redone_exactly(window, qtbot):
     pid = window.library.selected_entries()[0].pattern_id
     qtbot.keyClick(view, Qt.Key_P)
     qtbot.keyClick(view, Qt.Key_4)
-    window.edit_tags(pid, ["client-a"], [])
+    window.curation.edit_tags(pid, ["client-a"], [])
     _idle(window, qtbot)
     assert window.lib.curation([pid])[pid]["tags"] == ["client-a"]
     assert window.curation.undo_action.text() == "&Undo Tag client-a"
@@ -126,7 +126,7 @@ def test_status_rating_and_tags_are_undone_and_redone_exactly(window, qtbot):
     _idle(window, qtbot)
     assert window.lib.get(pid)["status"] == "approved" and _entry(window, pid).status == "approved"
 
-    window.set_status(ids, "rejected")  # several at once: one step
+    window.curation.set_status(ids, "rejected")  # several at once: one step
     window.curation.stack.undo()
     _idle(window, qtbot)
     assert [window.lib.get(i)["status"] for i in ids] == ["approved" if i == pid else "draft" for i in ids]
@@ -143,7 +143,7 @@ def test_undo_goes_back_to_what_was_there_not_to_the_defaults(window, qtbot):
     pid = window.library.selected_entries()[0].pattern_id
     qtbot.keyClick(view, Qt.Key_X)  # rejected
     qtbot.keyClick(view, Qt.Key_2)
-    window.edit_tags(pid, ["client-b", "navy"], [])
+    window.curation.edit_tags(pid, ["client-b", "navy"], [])
     _idle(window, qtbot)
     window.curation.stack.clear()  # that is where this pattern starts
 
@@ -157,7 +157,7 @@ def test_undo_goes_back_to_what_was_there_not_to_the_defaults(window, qtbot):
     _idle(window, qtbot)
     qtbot.keyClick(view, Qt.Key_5)
     _idle(window, qtbot)
-    window.edit_tags(pid, ["client-a"], ["navy"])
+    window.curation.edit_tags(pid, ["client-a"], ["navy"])
     _idle(window, qtbot)
     changed = [("approved", 2, ["client-b", "navy"]), ("approved", 5, ["client-b", "navy"]),
                ("approved", 5, ["client-a", "client-b"])]
@@ -175,7 +175,7 @@ def test_undo_goes_back_to_what_was_there_not_to_the_defaults(window, qtbot):
     # several at once (one step), each undone to its own value, not to one shared default
     other = next(i for i in ids if i != pid)
     assert window.lib.get(other)["status"] == "draft"
-    window.set_status(ids, "rejected")
+    window.curation.set_status(ids, "rejected")
     _idle(window, qtbot)
     stack.undo()
     _idle(window, qtbot)
@@ -214,7 +214,7 @@ def test_the_trash_view_restores_and_deletes_for_good_after_asking(window, qtbot
     qtbot.waitUntil(lambda: window.library.count() == 0, timeout=30_000)
     trash_entry = window.library.status_filter.findData("Trash")
     qtbot.waitUntil(lambda: window.library.status_filter.itemText(trash_entry) == "Trash (3)", timeout=30_000)
-    window.curation.show_trash_action.trigger()
+    window.actions["show_trash"].trigger()
     qtbot.waitUntil(lambda: window.library.count() == 3, timeout=30_000)
     assert "in the trash" in window.library.header.text()
 
@@ -222,7 +222,7 @@ def test_the_trash_view_restores_and_deletes_for_good_after_asking(window, qtbot
     back = window.library.selected_entries()[0].pattern_id
     qtbot.waitUntil(lambda: "In the trash since" in window.inspector.view.toPlainText(), timeout=30_000)
     assert "moved to the trash" in window.inspector.view.toPlainText()  # its history, in words
-    window.curation.restore_action.trigger()
+    window.actions["restore"].trigger()
     qtbot.waitUntil(lambda: window.library.count() == 2, timeout=30_000)
     assert window.lib.get(back)["trashed"] is None
 
@@ -236,7 +236,7 @@ def test_the_trash_view_restores_and_deletes_for_good_after_asking(window, qtbot
     assert window.lib.count() == 1 and len(window.lib.list(trashed=True)) == 2  # cancelled: nothing went
 
     monkeypatch.setattr(QMessageBox, "warning", lambda *a, **k: QMessageBox.Yes)
-    window.curation.empty_action.trigger()
+    window.actions["empty_trash"].trigger()
     qtbot.waitUntil(lambda: window.library.count() == 0, timeout=30_000)
     assert window.lib.list(trashed=True) == [] and [p["id"] for p in window.lib.list()] == [back]
     assert window.curation.stack.count() == 0  # nothing left to undo that names what is gone
@@ -276,8 +276,8 @@ def test_a_tile_actions_result_is_undone_to_the_trash_and_redone_back(window, qt
 
 def test_the_grid_sorts_as_asked_and_keeps_the_order_chosen(window, qtbot, isolated_home):
     ids = _tiles(window, qtbot, 3)
-    window.set_rating([ids[1]], 5)
-    window.set_rating([ids[2]], 3)
+    window.curation.set_rating([ids[1]], 5)
+    window.curation.set_rating([ids[2]], 3)
     _idle(window, qtbot)
     sort = window.library.sort
     sort.setCurrentIndex(sort.findData("rating"))
@@ -335,14 +335,14 @@ def test_the_selection_goes_into_a_collection_and_out_undoably(window, qtbot, mo
     window.library.select_row(0)
     window.library.list.selectAll()
     monkeypatch.setattr(QInputDialog, "getItem", lambda *a, **k: ("Client picks", True))
-    window.curation.add_to_collection_action.trigger()
+    window.actions["add_to_collection"].trigger()
     qtbot.waitUntil(lambda: window.library.collection_filter.findData("Client picks") >= 0, timeout=30_000)
     assert sorted(collections.member_ids(window.lib, "Client picks")) == sorted(ids)
     window.library.collection_filter.setCurrentIndex(window.library.collection_filter.findData("Client picks"))
     qtbot.waitUntil(lambda: window.library.count() == 3, timeout=30_000)
     window.library.select_row(0)
     out = window.library.selected_entries()[0].pattern_id
-    window.curation.take_out_action.trigger()
+    window.actions["take_out"].trigger()
     qtbot.waitUntil(lambda: window.library.count() == 2, timeout=30_000)
     assert out not in collections.member_ids(window.lib, "Client picks") and window.lib.get(out)
     window.curation.stack.undo()  # back in
@@ -354,7 +354,7 @@ def test_the_selection_goes_into_a_collection_and_out_undoably(window, qtbot, mo
     qtbot.waitUntil(lambda: window.library.collection_filter.findData("Client picks") >= 0, timeout=30_000)
     window.library.collection_filter.setCurrentIndex(window.library.collection_filter.findData("Client picks"))
     monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.Yes)
-    window.curation.delete_collection_action.trigger()
+    window.actions["delete_collection"].trigger()
     qtbot.waitUntil(lambda: window.library.collection_filter.findData("Client picks") < 0, timeout=30_000)
     qtbot.waitUntil(lambda: window.library.count() == 3, timeout=30_000)  # all patterns again; none went
 
@@ -403,7 +403,7 @@ def test_compare_says_which_pattern_it_cannot_show(window, qtbot):
         entry.image = None  # as the grid holds a pattern it read from the library: its thumbnail only
     window.library.select_row(0)
     window.library.list.selectAll()
-    window.compare_selected()
+    window.catalogue.compare_selected()
     dialog = window.findChildren(CompareDialog)[0]
     broken = next(c for c in dialog.cells if c.entry.pattern_id == ids[0])
     whole = next(c for c in dialog.cells if c.entry.pattern_id == ids[1])
@@ -459,3 +459,57 @@ def test_the_brief_says_what_a_style_made_of_it(window, qtbot):
     assert brief.notes.isVisibleTo(window)
     assert brief.notes.text().startswith("The sett's letters took K #111111, R #8c2f39, Y #c9a227 from the palette")
     qtbot.waitUntil(lambda: window.lib.count() == 1, timeout=30_000)
+
+
+def test_each_library_operation_is_broadcast_once_and_the_panels_follow_it(window, qtbot, monkeypatch):
+    """One `changed` per operation, after its caller's own finish: the grid refreshes the rows it
+    names (reading nothing), a pattern joining the view shown reads the grid again, and the
+    Inspector reads its facts again only where the pattern it shows changed."""
+    ids = _tiles(window, qtbot)
+    window.library.select_row(0)
+    qtbot.waitUntil(lambda: window.current is not None and window.current.pattern_id == ids[0], timeout=30_000)
+    _idle(window, qtbot)
+    heard, facts, reads = [], [], []
+    window.catalogue.changed.connect(heard.append)
+    monkeypatch.setattr(window.tile_view, "load_library_facts", lambda entry: facts.append(entry.pattern_id))
+    original_reload = window.catalogue.reload
+    monkeypatch.setattr(window.catalogue, "reload", lambda: reads.append(1) or original_reload())
+
+    window.curation.set_status([ids[1], ids[2]], "approved")  # not the pattern shown
+    qtbot.waitUntil(lambda: len(heard) == 1, timeout=30_000)
+    qtbot.wait(100)
+    assert len(heard) == 1 and sorted(heard[0].states) == sorted(ids[1:])
+    assert [_entry(window, i).status for i in ids[1:]] == ["approved", "approved"]  # the rows, from the change set
+    assert facts == [] and reads == []  # the Inspector's pattern did not change; nothing joined the view
+
+    window.curation.set_rating([ids[0]], 3)  # the pattern shown: its facts are read again
+    qtbot.waitUntil(lambda: len(heard) == 2, timeout=30_000)
+    assert _entry(window, ids[0]).rating == 3 and facts == [ids[0]] and reads == []
+
+    window.curation.trash([ids[2]])
+    qtbot.waitUntil(lambda: len(heard) == 3, timeout=30_000)
+    assert heard[2].trashed == [ids[2]] and heard[2].trash_count == 1 and _entry(window, ids[2]) is None
+    assert reads == []  # leaving the view needs no read
+
+    window.curation.stack.undo()  # restored: it joins the view shown, whose order only a read knows
+    qtbot.waitUntil(lambda: len(heard) == 4, timeout=30_000)
+    assert heard[3].restored == [ids[2]] and heard[3].trash_count == 0 and reads == [1]
+    qtbot.waitUntil(lambda: _entry(window, ids[2]) is not None, timeout=30_000)
+
+
+def test_every_action_is_declared_once_with_keys_no_other_action_has(window):
+    from desktop.ui import actions
+
+    names = [a.name for a in actions.declared()]
+    assert len(names) == len(set(names))
+    seen: dict[str, str] = {}
+    for spec in actions.declared():
+        for key in actions.key_sequences(spec):
+            assert key.toString() not in seen, f"{key.toString()} is both {seen[key.toString()]} and {spec.name}"
+            seen[key.toString()] = spec.name
+    # every action in the menus was built from the table: none was added beside it
+    in_menus = [a for menu in window.menuBar().actions() for a in menu.menu().actions()
+                if not a.isSeparator() and a.menu() is None]
+    built = set(window.actions.values()) | {d.toggleViewAction() for d in window.docks.values()}
+    assert in_menus and all(a in built for a in in_menus)
+    assert [a.text() for a in window.menuBar().actions()] == [actions.MNEMONICS[m] for m in actions.MENUS]

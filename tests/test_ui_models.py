@@ -41,7 +41,7 @@ def _engines(window):
 @pytest.fixture
 def dialog(window, qtbot):
     window.brief.models_button.click()
-    found = window._models
+    found = window.briefs.models_dialog
     qtbot.waitUntil(found.isVisible)
     yield found
     found.close()
@@ -153,10 +153,10 @@ def test_a_model_whose_files_are_gone_is_marked(window, dialog, qtbot, tmp_path)
     _wait_added(qtbot, dialog)
     assert "the same weights as moved" in dialog.status.text()
     path.unlink()
-    window.show_models()  # opening it again looks again
+    window.briefs.show_models()  # opening it again looks again
     assert dialog.table.item(0, 4).text().endswith("(missing)")
     assert "gone" in dialog.table.item(0, 4).toolTip()
-    window._load_models()
+    window.briefs.load_models()
     assert window.brief.engine.itemText(1) == "moved (SD 1.5, missing)"
 
 
@@ -284,7 +284,7 @@ def test_the_dialog_says_which_previews_each_family_gets(window, dialog):
     folder = window.paths.data_dir / "models" / "taesd"
     folder.mkdir(parents=True)
     (folder / "config.json").write_text("{}")
-    window.show_models()
+    window.briefs.show_models()
     assert f"SD 1.5 previews: TAESD from {folder}." in dialog.previews.text()
     assert "SDXL previews: the latent colours" in dialog.previews.text()
 
@@ -313,7 +313,7 @@ def test_dropped_files_go_where_they_belong(window, qtbot, tmp_path, shared_text
     window.dropEvent(QDropEvent(QPointF(5, 5), Qt.CopyAction, mime, Qt.LeftButton, Qt.NoModifier))
     table = window.brief.loras.table
     assert [table.item(r, 0).text() for r in range(table.rowCount())] == ["gilded"]
-    dialog = window._models
+    dialog = window.briefs.models_dialog
     assert dialog is not None and dialog.isVisible()
     qtbot.waitUntil(lambda: not dialog.pending, timeout=20_000)
     assert [e.name for e in dialog.registry.entries()] == ["house"]

@@ -38,7 +38,7 @@ def test_the_selected_approved_patterns_are_published(window, qtbot, market, mon
     ids = [window.lib.add_tile(rng.integers(0, 255, (32, 32, 3), dtype=np.uint8), {"style": "dots", "seed": k}
                                ).added[0] for k in range(2)]
     window.lib.update(ids[0], status="approved")
-    window.reload_library()
+    window.catalogue.reload()
     qtbot.waitUntil(lambda: window.library.count() == 2, timeout=10_000)
     window.library.list.selectAll()
     window.publishing.publish_selected()
@@ -49,7 +49,7 @@ def test_the_selected_approved_patterns_are_published(window, qtbot, market, mon
     assert set(listing["files"]) == {"mockup_swatch"} and listing["metadata"]["print"]["dpi"] == 200
     row = next(r for r in range(window.library.model.rowCount()) if window.library.model.entries[r].pattern_id == ids[0])
     assert window.library.model.entries[row].status == "published"
-    window.show_entry(window.library.model.entries[row])  # the Inspector says where it is listed
+    window.tile_view.show_entry(window.library.model.entries[row])  # the Inspector says where it is listed
     qtbot.waitUntil(lambda: "Marketplace: published" in window.inspector.view.toPlainText(), timeout=10_000)
     assert f"{market.url}/#L1" in window.inspector.view.toPlainText()
 

@@ -23,7 +23,7 @@ def test_a_lora_trained_from_the_approved_tiles_lands_in_the_brief(window, qtbot
 
     tiny_pipeline(tmp_path / "src").save_pretrained(tmp_path / "tiny-sd")
     ModelRegistry(isolated_home / "config" / "models.json").add(str(tmp_path / "tiny-sd"), name="tiny")
-    window._load_models()
+    window.briefs.load_models()
     ids = [window.lib.add_tile(t.image, t.metadata).added[0] for t in (_tile("checks", 1), _tile("stripes", 2))]
     told = []
     monkeypatch.setattr(QMessageBox, "information", lambda parent, title, text: told.append(text))

@@ -273,7 +273,7 @@ def cmd_library(args: argparse.Namespace, emit) -> int:
                 from desktop.library.dedupe import redundant_copies
 
                 choice = redundant_copies(lib, pairs)
-                moved = trash.trash(lib, choice["trash"]).removed
+                moved = trash.trash(lib, choice["trash"]).trashed
                 put_aside = (f"\nmoved {len(moved)} extra cop{'y' if len(moved) == 1 else 'ies'} to the trash, keeping "
                              f"{', '.join(map(str, choice['keep']))} (tessera library restore IDS brings them back)")
                 payload |= {"trashed": moved, "kept": choice["keep"]}
@@ -364,7 +364,7 @@ def _trash(lib, args: argparse.Namespace, emit) -> int:
     from desktop.library import search, trash
 
     if args.library_command == "trash":
-        moved = trash.trash(lib, args.ids).removed
+        moved = trash.trash(lib, args.ids).trashed
         emit({"trashed": moved}, f"moved {len(moved)} pattern(s) to the trash"
              + (f" (tessera library restore {' '.join(map(str, moved))} brings them back)" if moved else ""))
         return 0

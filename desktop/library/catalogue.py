@@ -49,14 +49,27 @@ class LibraryCorrupt(LibraryError):
 
 @dataclass
 class ChangeSet:
+    """What one library operation changed, said once: the command prints it, the window broadcasts
+    it (`library_changed`) and each panel refreshes only what it names."""
+
     added: list[int] = field(default_factory=list)
     changed: list[int] = field(default_factory=list)
-    removed: list[int] = field(default_factory=list)
+    removed: list[int] = field(default_factory=list)  # deleted for good
     skipped: list[dict[str, Any]] = field(default_factory=list)  # exact duplicates
     quarantined: list[dict[str, Any]] = field(default_factory=list)  # files refused, with the reason
     ignored: list[dict[str, Any]] = field(default_factory=list)  # files that are not tiles, left alone
     restored: list[int] = field(default_factory=list)  # brought back from the trash
     missing: list[dict[str, Any]] = field(default_factory=list)  # paths named that are not there
+    trashed: list[int] = field(default_factory=list)  # moved to the trash
+    # what a view needs to show the change without reading the library again (filled by ops.py)
+    states: dict[int, dict[str, Any]] = field(default_factory=dict)  # curation after: status, rating, tags, title
+    collections: list[str] = field(default_factory=list)  # collections whose list or brief changed
+    collection_names: list[str] | None = None  # every collection's name after, when `collections` is not empty
+    trash_count: int | None = None  # patterns the trash holds after, when it moved
+    unknown: bool = False  # another process changed the library: which patterns, nobody said
+
+    LISTS = ("added", "changed", "removed", "skipped", "quarantined", "ignored", "restored", "missing", "trashed",
+             "collections")
 
     @property
     def pattern_id(self) -> int | None:
@@ -65,15 +78,27 @@ class ChangeSet:
         found = self.added or self.restored or [s["duplicate_of"] for s in self.skipped]
         return found[0] if found else None
 
+    @property
+    def touched(self) -> set[int]:
+        """Every pattern whose row or facts this changed."""
+        return {*self.added, *self.changed, *self.removed, *self.restored, *self.trashed, *self.states}
+
     def merge(self, other: ChangeSet) -> ChangeSet:
-        for name in ("added", "changed", "removed", "skipped", "quarantined", "ignored", "restored", "missing"):
-            getattr(self, name).extend(getattr(other, name))
+        for name in self.LISTS:
+            getattr(self, name).extend(x for x in getattr(other, name)
+                                       if name != "collections" or x not in self.collections)
+        self.states.update(other.states)
+        self.collection_names = other.collection_names if other.collection_names is not None else self.collection_names
+        self.trash_count = other.trash_count if other.trash_count is not None else self.trash_count
+        self.unknown = self.unknown or other.unknown
         return self
 
     def as_dict(self) -> dict[str, Any]:
         return {"added": self.added, "changed": self.changed, "removed": self.removed,
                 "skipped": self.skipped, "quarantined": self.quarantined, "ignored": self.ignored,
-                "restored": self.restored, "missing": self.missing}
+                "restored": self.restored, "missing": self.missing,
+                **({"trashed": self.trashed} if self.trashed else {}),
+                **({"collections": self.collections} if self.collections else {})}
 
     def import_summary(self) -> str:
         """One line for an import: what came in, what was skipped, refused and left alone."""

@@ -59,7 +59,7 @@ def _trashed_since(session: Session, ids: list[int]) -> dict[int, Any]:
 
 def trash(lib: Library, ids: Iterable[int]) -> ChangeSet:
     """Move patterns to the trash, in one transaction, and take them out of the index. Those
-    already there are passed over. ChangeSet.removed: the ids moved."""
+    already there are passed over. ChangeSet.trashed: the ids moved."""
     ids = _ids(ids)
     with Session(lib.engine) as session, session.begin():
         moving = [i for i, since in _trashed_since(session, ids).items() if since is None]
@@ -69,7 +69,7 @@ def trash(lib: Library, ids: Iterable[int]) -> ChangeSet:
             session.execute(delete(EmbeddingOutbox).where(EmbeddingOutbox.pattern_id.in_(moving)))
             session.add_all(AuditLog(action="trash", pattern_id=i, detail={}) for i in moving)
     _forget(lib, moving)
-    return ChangeSet(removed=sorted(moving))
+    return ChangeSet(trashed=sorted(moving))
 
 
 def _forget(lib: Library, ids: list[int]) -> None:

@@ -280,7 +280,7 @@ class LibraryPanel(QWidget):
         self.search.installEventFilter(self)
         self.more_like = QToolButton(text="More like this")
         self.more_like.setToolTip("Patterns that look like the selected one")
-        self.more_like.clicked.connect(self._more_like_this)
+        self.more_like.clicked.connect(self.more_like_selected)
         self.sort = QComboBox()
         from desktop.library import SORTS
 
@@ -470,6 +470,29 @@ class LibraryPanel(QWidget):
             self._quiet = False
         self._update_header()
 
+    def apply_changes(self, changes, show_next: bool = True) -> bool:
+        """Show what one library operation changed (a ChangeSet), touching only the rows it names:
+        new states, patterns leaving the view shown, the collections and the trash's count. True
+        where patterns join the view shown (or the shown collection changed), whose places only a
+        fresh read knows: the caller reads the grid again."""
+        collection = self.collection_filter.currentData()  # (before the list changes: it may go)
+        if changes.collection_names is not None:
+            self.set_collections(changes.collection_names)
+        if changes.trash_count is not None:
+            self._show_trash_count(changes.trash_count)
+        for pid, state in changes.states.items():
+            self.model.refresh(pid, status=state["status"], rating=state["rating"], title=state["title"],
+                               tags=sorted({*state["tags"], *state.get("auto", ())}))
+        in_trash = self.status_filter.currentData() == TRASH
+        leaving = {*changes.removed, *(changes.restored if in_trash else changes.trashed)}
+        if leaving & {e.pattern_id for e in self.model.entries}:
+            self.remove_patterns(leaving, show_next)
+        joining = changes.trashed if in_trash else [*changes.restored, *changes.added]
+        shown = {e.pattern_id for e in self.model.entries}
+        return changes.unknown or any(pid not in shown for pid in joining) or (
+            collection is not None and (collection in changes.collections or
+                                        collection not in (changes.collection_names or [collection])))
+
     def filters(self) -> dict[str, Any]:
         status = self.status_filter.currentData()
         return {"status": None if status == TRASH else status,
@@ -490,7 +513,7 @@ class LibraryPanel(QWidget):
     def _filters_changed(self, *args) -> None:
         self.filtersChanged.emit(self.filters())
 
-    def _more_like_this(self) -> None:
+    def more_like_selected(self) -> None:
         entries = self.selected_entries()
         if entries:
             self.moreLikeThisRequested.emit(entries[0])

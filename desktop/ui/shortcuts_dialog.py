@@ -1,6 +1,6 @@
-"""Help ▸ Keyboard shortcuts: every key the window answers to, found where it is defined (the
-menus' actions, the Preview's and the Library grid's key tables), so the list cannot drift from
-what the keys do. A filter field narrows it."""
+"""Help ▸ Keyboard shortcuts: every key the window answers to, read from where it is declared (the
+actions' table in actions.py, from which the menus are built, and the Preview's and the Library
+grid's key tables), so the list cannot drift from what the keys do. A filter field narrows it."""
 
 from __future__ import annotations
 
@@ -10,7 +10,6 @@ from PySide6.QtWidgets import (
     QDialog,
     QHeaderView,
     QLineEdit,
-    QMenu,
     QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
@@ -18,28 +17,13 @@ from PySide6.QtWidgets import (
 )
 
 
-def _plain(text: str) -> str:
-    return text.replace("&", "").removesuffix("…").strip()
-
-
-def shortcut_rows(window) -> list[tuple[str, str, str]]:
-    """(where, keys, what it does) for the window's menus, the Preview and the Library grid."""
+def shortcut_rows(window=None) -> list[tuple[str, str, str]]:
+    """(where, keys, what it does) for the menus' actions, the Preview and the Library grid."""
+    from desktop.ui.actions import shortcut_rows as action_rows
     from desktop.ui.library_panel import GRID_KEYS
     from desktop.ui.preview import CANVAS_KEYS, CANVAS_MOUSE
 
-    rows: list[tuple[str, str, str]] = []
-
-    def walk(menu: QMenu, where: str) -> None:
-        for action in menu.actions():
-            if action.menu() is not None:
-                walk(action.menu(), f"{where} ▸ {_plain(action.text())}")
-            elif not action.isSeparator() and not action.shortcut().isEmpty():
-                keys = action.shortcut().toString(QKeySequence.NativeText)
-                rows.append((where, keys, action.statusTip() or _plain(action.text())))
-
-    for action in window.menuBar().actions():
-        if action.menu() is not None:
-            walk(action.menu(), _plain(action.text()))
+    rows = action_rows()
     rows += [("Preview", shown, does) for shown, does, _ in CANVAS_KEYS.values()]
     rows += [("Preview", shown, does) for shown, does in CANVAS_MOUSE]
     rows += [("Library grid", shown, does) for shown, does in GRID_KEYS]

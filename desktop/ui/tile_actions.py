@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import QFileDialog, QInputDialog, QMessageBox
 
 from desktop.jobs import JobSnapshot, Lane
@@ -18,42 +17,15 @@ if TYPE_CHECKING:
 
 
 class TileActions:
+    """The Tile menu's handlers (declared in actions.py). Derived tiles are made on the compute
+    lane and stored by the library operation that stores tiles, whose change set the Library dock
+    shows; the first is shown and Ctrl+Z takes them away."""
+
     def __init__(self, window: MainWindow):
         self.window = window
-        menu = window.menuBar().addMenu("&Tile")
-        window._action(menu, "Repair &seam", self.repair_seam, "Ctrl+Shift+R",
-                       "Mend the seams of the selected tile through its repeat")
-        window._action(menu, "Even out the &lighting", self.flatten_lighting, "Ctrl+Alt+L",
-                       "Divide out light that changes across the tile, so a wall of it shows no light and dark bands")
-        window._action(menu, "&Recolour to the brief's palette", self.recolour, "Ctrl+Shift+C",
-                       "Map every pixel to the nearest palette colour (CIELAB)")
-        window._action(menu, "Reduce to spot &colours…", self.reduce, "Ctrl+Shift+K",
-                       "Reduce to N colours for screen printing, with one separation per ink")
-        window._action(menu, "Colour&ways…", self.colourways, "Ctrl+Shift+W",
-                       "The design in other palettes, light and dark kept, gathered in a collection")
-        window._action(menu, "Coor&dinates…", self.coordinates, "Ctrl+Shift+J",
-                       "Plainer patterns in the tile's own inks (stripe, spot, gingham, ditsy, texture, "
-                       "geometric) to sell beside it, gathered with it in a collection")
-        window._action(menu, "&Variations…", self.variations, "Ctrl+Shift+V",
-                       "Re-render the selected tile with the Brief's diffusion model, keeping its repeat")
-        window._action(menu, "&Upscale…", self.upscale, "Ctrl+Shift+U",
-                       "Enlarge seamlessly through the repeat (refined by the Brief's diffusion model, if any)")
-        window._action(menu, "&Kaleidoscope from this", self.kaleidoscope, "Ctrl+K",
-                       "Fold a window of the selected image by mirrors into new seamless tiles (the Brief's "
-                       "Kaleidoscope style: change its options and generate again for more)")
-        menu.addSeparator()
-        window._action(menu, "&Approve", lambda: self._status("approved"), QKeySequence("Ctrl+Shift+P"))
-        window._action(menu, "Re&ject", lambda: self._status("rejected"), QKeySequence("Ctrl+Shift+X"))
-        menu.addSeparator()
-        window._action(menu, "Export &print-ready…", self.export_print_ready, "Ctrl+Shift+S",
-                       "PNG or TIFF at the print DPI, sRGB profile embedded, metadata kept")
-        window._action(menu, "Presentation s&heet…", self.export_sheet, "Ctrl+Shift+H",
-                       "The selected patterns side by side, each as a 2x2 repeat over its palette and title")
-        window._action(menu, "&Mockups…", self.mockups, "Ctrl+M",
-                       "The tile at its printed size on a wall, fabric, a cushion and a measured swatch")
 
     def _current(self):
-        entry = self.window.current
+        entry = self.window.tile_view.current
         if entry is None or entry.image is None:
             QMessageBox.information(self.window, "No tile", "Select or generate a tile first.")
             return None
@@ -90,35 +62,38 @@ class TileActions:
                 for key in ("qa", "attempts", "library_id"):
                     child.pop(key, None)
                 made.append((pixels, child))
-            ids: list[int | None] = [None] * len(made)
-            new: list[int] = []  # those this made (not copies the library had): what an undo takes away
-            if window.lib is not None:
-                from desktop.library.ops import store_tiles
+            return made
 
-                stored = store_tiles(window.lib, made, label, collection, parent)
-                ids, new = stored.ids, stored.new
-            return made, ids, new
-
-        def done(snap: JobSnapshot) -> None:
+        def show(made, ids, paths, new) -> None:
             from desktop.ui.library_panel import THUMB, TileEntry
 
-            made, ids, new = snap.result
             entries = []
-            for (pixels, child), pattern_id in zip(made, ids):
-                path = window.lib.get(pattern_id)["file"] if pattern_id else None
+            for (pixels, child), pattern_id, path in zip(made, ids, paths):
                 small = pixels[:: max(1, pixels.shape[0] // THUMB), :: max(1, pixels.shape[1] // THUMB), :3]
                 entries.append(TileEntry(path, small.copy(), child, pixels[..., :3], pattern_id=pattern_id,
                                          status="draft", title=child.get("title", "")))
             window.library.add_entries(entries[::-1])  # the first made ends up first
             if entries:
-                window.show_entry(entries[0])
-            if collection and window.lib is not None:
-                window.refresh_collections()
+                window.tile_view.show_entry(entries[0])
             window.curation.made(label, new)  # Ctrl+Z moves them to the trash
             window.statusBar().showMessage((f"{label}: done" if len(entries) < 2 else
                                             f"{label}: {len(entries)} made") + " · Ctrl+Z undoes", 4000)
 
-        window.submit(label.lower(), run, meta, lane=Lane.COMPUTE, title=label, on_done=done)
+        def made_all(snap: JobSnapshot) -> None:
+            made = snap.result
+            if window.catalogue.lib is None:
+                show(made, [None] * len(made), [None] * len(made), [])
+                return
+
+            def store(lib, ctx):
+                from desktop.library.ops import store_tiles
+
+                return store_tiles(lib, made, label, collection, parent)
+
+            window.catalogue.run("store", f"{label}: into the library", store,
+                                 on_done=lambda stored: show(made, stored.ids, stored.files, stored.new))
+
+        window.submit(label.lower(), run, meta, lane=Lane.COMPUTE, title=label, on_done=made_all)
 
     def repair_seam(self) -> None:
         from desktop.engine.qa.repair import repair_seam
@@ -217,7 +192,7 @@ class TileActions:
         except Exception as exc:  # a repeat this image cannot take: say so, rather than an empty dialog
             QMessageBox.warning(self.window, "Mockups", str(exc))
             return
-        dialog = MockupDialog(entry.image, meta, title, self.window.submit, self.window._ui_state, self.window,
+        dialog = MockupDialog(entry.image, meta, title, self.window.submit, self.window.ui_state, self.window,
                               profile=self.window.brief.qa_profile.currentText() or "default",
                               cancel=self.window.queue.cancel)
         dialog.setAttribute(Qt.WA_DeleteOnClose)
@@ -240,7 +215,7 @@ class TileActions:
         except UserError as exc:
             QMessageBox.warning(self.window, "Cannot start", str(exc))
             return
-        self.window.generate(request)
+        self.window.generation.generate(request)
 
     def kaleidoscope(self) -> None:
         entry = self._current_file()
@@ -269,20 +244,29 @@ class TileActions:
             self._from_current(upscale=factor, strength=0.3, count=1)
 
     def _status(self, status: str) -> None:
-        ids = [e.pattern_id for e in self.window.library.selected_entries() if e.pattern_id is not None]
+        ids = self.window.catalogue.selected_ids()
         if ids:
-            self.window.set_status(ids, status)
+            self.window.curation.set_status(ids, status)
+
+    def approve(self) -> None:
+        self._status("approved")
+
+    def reject(self) -> None:
+        self._status("rejected")
+
+    def unflag(self) -> None:
+        self._status("draft")
 
     def export_print_ready(self) -> None:
         window = self.window
         ids = [e.pattern_id for e in window.library.selected_entries() if e.pattern_id is not None]
-        if window.lib is None or not ids:
+        if window.catalogue.lib is None or not ids:
             QMessageBox.information(window, "Nothing to export", "Select patterns in the library first.")
             return
         folder = QFileDialog.getExistingDirectory(window, "Export print-ready files to")
         if not folder:
             return
-        lib, dpi = window.lib, int(window.settings.default_dpi)
+        lib, dpi = window.catalogue.lib, int(window.settings.default_dpi)
 
         def run(ctx):
             from desktop.library.export import export_patterns
@@ -295,7 +279,7 @@ class TileActions:
     def export_sheet(self) -> None:
         window = self.window
         ids = [e.pattern_id for e in window.library.selected_entries() if e.pattern_id is not None]
-        if window.lib is None or not ids:
+        if window.catalogue.lib is None or not ids:
             QMessageBox.information(window, "Nothing to show", "Select patterns in the library first (a "
                                     "design and its colourways, say).")
             return
@@ -303,17 +287,17 @@ class TileActions:
 
         choices = {"The repeats only": None, **{f"Each also on a {p.name} mockup, at its printed size": p.name
                                                 for p in PRODUCTS.values()}}
-        last, products = window._ui_state.value("sheet/mockup", "") or None, list(choices.values())
+        last, products = window.ui_state.value("sheet/mockup", "") or None, list(choices.values())
         shown, ok = QInputDialog.getItem(window, "Presentation sheet", f"A sheet of {len(ids)} pattern(s):",
                                          list(choices), products.index(last) if last in products else 0, False)
         if not ok:
             return
         mockup = choices[shown]
-        window._ui_state.setValue("sheet/mockup", mockup or "")
+        window.ui_state.setValue("sheet/mockup", mockup or "")
         path, _ = QFileDialog.getSaveFileName(window, "Save the presentation sheet", "sheet.png", "PNG (*.png)")
         if not path:
             return
-        lib, dpi = window.lib, int(window.settings.default_dpi)
+        lib, dpi = window.catalogue.lib, int(window.settings.default_dpi)
 
         def run(ctx):
             from desktop.library.export import export_sheet

@@ -141,10 +141,8 @@ class TrainDialog(QDialog):
 class LoraTraining:
     """The menu item, the dialog, gathering the set on the I/O lane, and the training job."""
 
-    def __init__(self, window: MainWindow, menu):
-        self.window = window
-        self.action = window._action(menu, "Train a style &LoRA…", self.start, "Ctrl+Shift+L",
-                                     "Train a style LoRA from the approved tiles (or the selected ones) on the GPU")
+    def __init__(self, window: MainWindow):
+        self.window = window  # (Library ▸ Train a style LoRA… is declared in actions.py)
 
     def _models(self) -> list[tuple[str, str]]:
         from desktop.engine.diffusion.registry import ModelRegistry
@@ -175,7 +173,7 @@ class LoraTraining:
 
     def train(self, dialog: TrainDialog) -> None:
         """Gather the set (I/O lane), then train (the render process), then offer the LoRA."""
-        window, lib = self.window, self.window.lib
+        window, lib = self.window, self.window.catalogue.lib
         if lib is None:
             QMessageBox.information(window, "Library", "The library is still opening; try again in a moment.")
             return
@@ -226,7 +224,7 @@ class LoraTraining:
         job = window.submit("train-lora", run, request, title=f"Train LoRA {request.name} ({tiles(len(items))}, "
                             f"{request.steps} steps)", on_done=self._trained)
         if job is not None:
-            window._live_job = job.id  # its samples show in the Preview, tiled, as it trains
+            window.generation.live_job = job.id  # its samples show in the Preview, tiled, as it trains
         window.statusBar().showMessage(f"Training {request.name} on {tiles(len(items))}…", 5000)
 
     def _trained(self, snap: JobSnapshot) -> None:
