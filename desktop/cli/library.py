@@ -230,9 +230,10 @@ def cmd_library(args: argparse.Namespace, emit) -> int:
         if action == "set":
             if args.title is not None and len(set(args.ids)) > 1:
                 raise UserError("--title names one pattern: give one ID")
-            changes = lib.update_many(args.ids, status=args.status, rating=args.rating, add_tags=args.tag,
-                                      remove_tags=args.untag, title=args.title)  # all, or on an unknown id none
-            finder.refresh_fields(lib, changes.changed)
+            from desktop.library import ops
+
+            changes = ops.curate(lib, args.ids, status=args.status, rating=args.rating, add_tags=args.tag,
+                                 remove_tags=args.untag, title=args.title)  # all, or on an unknown id none
             items = [lib.get(i) for i in dict.fromkeys(args.ids)]
             emit({"changed": changes.changed, "patterns": items, **({"pattern": items[0]} if len(items) == 1 else {})},
                  "\n".join(_line(p) for p in items))
@@ -269,11 +270,11 @@ def cmd_library(args: argparse.Namespace, emit) -> int:
             titles = {} if getattr(args, "json", False) else lib.titles(p[k] for p in pairs for k in "ab")
             put_aside, payload = "", {"pairs": pairs, "thresholds": thresholds.__dict__}
             if args.trash_copies:
-                from desktop.library import trash
+                from desktop.library import ops
                 from desktop.library.dedupe import redundant_copies
 
                 choice = redundant_copies(lib, pairs)
-                moved = trash.trash(lib, choice["trash"]).trashed
+                moved = ops.trash(lib, choice["trash"]).trashed
                 put_aside = (f"\nmoved {len(moved)} extra cop{'y' if len(moved) == 1 else 'ies'} to the trash, keeping "
                              f"{', '.join(map(str, choice['keep']))} (tessera library restore IDS brings them back)")
                 payload |= {"trashed": moved, "kept": choice["keep"]}
@@ -361,16 +362,15 @@ def _chosen(lib, args: argparse.Namespace) -> list[int]:
 def _trash(lib, args: argparse.Namespace, emit) -> int:
     from datetime import timedelta
 
-    from desktop.library import search, trash
+    from desktop.library import ops, trash
 
     if args.library_command == "trash":
-        moved = trash.trash(lib, args.ids).trashed
+        moved = ops.trash(lib, args.ids).trashed
         emit({"trashed": moved}, f"moved {len(moved)} pattern(s) to the trash"
              + (f" (tessera library restore {' '.join(map(str, moved))} brings them back)" if moved else ""))
         return 0
     if args.library_command == "restore":
-        back = trash.restore(lib, args.ids).restored
-        search.embed_pending(lib, ids=back)
+        back = ops.restore(lib, args.ids).restored  # (indexed again)
         emit({"restored": back}, f"restored {len(back)} pattern(s) from the trash")
         return 0
     older = timedelta(days=args.older_than) if args.older_than is not None else None
@@ -383,13 +383,13 @@ def _trash(lib, args: argparse.Namespace, emit) -> int:
                         + (f" ({', '.join(map(str, ids[:10]))}{', …' if len(ids) > 10 else ''})" if ids else "")
                         + (f", {listed} of them on the marketplace (their listings stay there)" if listed else "")
                         + "; run it again with --yes")
-    gone = trash.empty(lib, args.ids or None, older).removed
+    gone = ops.empty_trash(lib, args.ids or None, older).removed
     emit({"deleted": gone}, f"deleted {len(gone)} pattern(s) for good")
     return 0
 
 
 def _collection(lib, args: argparse.Namespace, emit) -> int:
-    from desktop.library import collections
+    from desktop.library import collections, ops
 
     if args.collection_action == "list":
         rows = collections.all_collections(lib)
@@ -416,17 +416,17 @@ def _collection(lib, args: argparse.Namespace, emit) -> int:
         emit({"renamed": [args.name, args.to]}, f"renamed {args.name} to {args.to}")
         return 0
     if args.collection_action == "delete":
-        held = collections.delete_collection(lib, args.name)
+        held = ops.delete_collection(lib, args.name).changed
         emit({"deleted": args.name, "patterns": held},
              f"deleted collection {args.name} ({len(held)} pattern(s), which stay in the library)")
         return 0
     if not args.ids:
         raise UserError(f"collection {args.collection_action} needs pattern IDS after the NAME")
     if args.collection_action == "remove":
-        changes = collections.remove(lib, args.name, args.ids)
+        changes = ops.take_out_of_collection(lib, args.name, args.ids)
         emit({"removed": changes.changed}, f"took {len(changes.changed)} pattern(s) out of {args.name}")
         return 0
-    changes = collections.add(lib, args.name, args.ids)
+    changes = ops.add_to_collection(lib, args.name, args.ids, make_missing=False)
     emit({"added": changes.changed}, f"added {len(changes.changed)} pattern(s) to {args.name}")
     return 0
 

@@ -74,7 +74,10 @@ def cmd_publish(args: argparse.Namespace, emit) -> int:
                 ids += [p["id"] for p in lib.list(status="approved")]
             if not ids:
                 raise UserError("name the patterns to publish (IDs), or --approved for every approved one")
-            payload = publishing.queue(lib, ids)
+            from desktop.library import ops
+
+            queued = ops.queue_for_marketplace(lib, ids)
+            payload = {"queued": [{"id": i} for i in queued.changed], "skipped": queued.skipped}
             text.append(f"queued {len(payload['queued'])}" + "".join(
                 f"\n  skipped {s['id']}: {s['reason']}" for s in payload["skipped"]))
             nothing = not payload["queued"] and bool(payload["skipped"])  # every one named was refused
