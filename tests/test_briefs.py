@@ -8,7 +8,7 @@ import pytest
 
 from desktop.cli import BRIEF_FLAGS, main
 from desktop.engine.briefs import FIELDS, brief_of, request_of
-from desktop.engine.generate import GenerateRequest
+from desktop.engine.generate import GenerateRequest, Machine, ModelSettings
 from desktop.engine.images import read_metadata
 from desktop.errors import UserError
 from desktop.library import Library, collections
@@ -17,8 +17,10 @@ from desktop.palettes import parse_palette
 DECO = GenerateRequest(style="toss", params={"count": 12, "size": 0.2}, repeat="half-drop", width=320, height=240,
                        palette="#111111,#c9a227,#f0e6d2", count=3, dpi=300, qa_profile="print-strict",
                        qa_overrides={"print": {"dpi": 300, "print_size_in": [12.0, 9.0]}}, auto_correct=True,
-                       prompt="art deco fans", negative_prompt="text", steps=25, guidance=6.5, scheduler="euler",
-                       seed=99, out_dir="/somewhere", source="x.png", parent_id=7, batch_size=4, device="cuda")
+                       prompt="art deco fans", negative_prompt="text",
+                       diffusion=ModelSettings(steps=25, guidance=6.5, scheduler="euler"),
+                       seed=99, out_dir="/somewhere", source="x.png", parent_id=7,
+                       machine=Machine(batch_size=4, device="cuda"))
 
 
 def test_a_brief_keeps_what_to_make_and_not_one_run_or_one_machine():
@@ -26,7 +28,25 @@ def test_a_brief_keeps_what_to_make_and_not_one_run_or_one_machine():
     assert json.loads(json.dumps(brief)) == brief  # plain JSON, as a collection stores it
     assert not {"seed", "out_dir", "source", "parent_id", "batch_size", "device", "precision", "compile"} & set(brief)
     again = request_of(brief, seed=5)
-    assert again == dataclasses.replace(GenerateRequest(), **brief, seed=5)
+    assert again.diffusion == DECO.diffusion and again.machine == Machine()  # the model's part kept, not the machine's
+    assert again == dataclasses.replace(DECO, seed=5, out_dir=None, source="", parent_id=None, machine=Machine())
+
+
+def test_a_request_is_three_parts_and_its_repeat_is_parsed_once():
+    from desktop.repeat import Repeat, RepeatError
+
+    request = GenerateRequest(repeat="Half Drop")
+    assert request.repeat is Repeat.HALF_DROP  # parsed where it is made; carried as a Repeat
+    with pytest.raises(RepeatError, match="unknown repeat"):
+        GenerateRequest(repeat="zigzag")
+    flat = DECO.flat()
+    assert flat["steps"] == 25 and flat["batch_size"] == 4 and flat["repeat"] == "half-drop"
+    assert json.loads(json.dumps(flat)) == flat
+    assert GenerateRequest.from_dict(flat) == DECO  # flat, as saved briefs and older jobs hold it
+    nested = dataclasses.asdict(DECO)  # as a job's request is kept now
+    assert GenerateRequest.from_dict(nested) == DECO
+    assert DECO.with_flat(steps=40, device="cpu").diffusion.steps == 40
+    assert DECO.with_flat(device="cpu").machine.device == "cpu" and DECO.machine.device == "cuda"
 
 
 def test_an_older_brief_reads_as_before():

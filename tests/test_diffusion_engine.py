@@ -183,13 +183,13 @@ def test_a_loras_family_is_read_from_its_metadata_or_its_shapes(meta, shapes, fa
 def test_a_lora_for_another_family_is_refused_before_anything_loads(folder, lora_files, tmp_path, monkeypatch):
     from safetensors.torch import load_file, save_file
 
-    from desktop.engine.generate import GenerateRequest
+    from desktop.engine.generate import GenerateRequest, ModelSettings
 
     xl = tmp_path / "xl-style.safetensors"
     save_file(load_file(str(lora_files["kohya"])), str(xl), metadata={"ss_base_model_version": "sdxl_base_v1-0"})
     monkeypatch.setattr(DiffusionEngine, "load", lambda *a, **k: pytest.fail("the model was loaded"))
-    request = GenerateRequest(engine="diffusion", model=str(folder / "model"), prompt="x", width=32, height=32,
-                              loras=[f"{xl}:0.8"])
+    request = GenerateRequest(engine="diffusion", prompt="x", width=32, height=32,
+                              diffusion=ModelSettings(model=str(folder / "model"), loras=[f"{xl}:0.8"]))
     with pytest.raises(UserError, match=r"xl-style is a LoRA for SDXL, and the model is SD 1\.5: choose a LoRA"):
         request.validated()
     assert loras.resolve(str(lora_files["kohya"])).family == ""  # a tiny LoRA: its widths name no family

@@ -147,7 +147,7 @@ def test_the_window_generates_with_a_registered_model(model_folder, qtbot, qapp)
     # variations of the selected tile (Tile > Variations), into the library with their parent
     win.library.select_row(0)
     qtbot.waitUntil(lambda: win.current is not None and win.current.pattern_id == item["id"], timeout=30_000)
-    assert brief.build_request().loras == []
+    assert brief.build_request().diffusion.loras == []
     win.tile_actions._from_current(strength=0.5, count=1)
     qtbot.waitUntil(lambda: win.lib.count() == 2, timeout=60_000)
     child = win.lib.get(max(p["id"] for p in win.lib.list()))
@@ -202,11 +202,11 @@ class Recording:
 
 def test_a_batch_fills_one_bar_and_names_the_tile_and_the_step(model_folder):
     """Two tiles of three steps: one bar from 0 to the end, each tile's steps inside its share."""
-    from desktop.engine.generate import GenerateRequest, run_generate
+    from desktop.engine.generate import GenerateRequest, ModelSettings, run_generate
 
     ctx = Recording()
-    tiles = run_generate(GenerateRequest(engine="diffusion", model=str(model_folder), prompt="x", width=32,
-                                         height=32, steps=3, count=2, seed=1), ctx)
+    tiles = run_generate(GenerateRequest(engine="diffusion", prompt="x", width=32, height=32, count=2, seed=1,
+                                         diffusion=ModelSettings(model=str(model_folder), steps=3)), ctx)
     assert len(tiles) == 2 and ctx.previews >= 6
     steps = [step for step, _, _ in ctx.reports]
     assert steps == sorted(steps) and steps[-1] == ctx.reports[-1][1] == 200  # never back to zero
@@ -217,11 +217,12 @@ def test_a_batch_fills_one_bar_and_names_the_tile_and_the_step(model_folder):
 
 def test_a_batched_render_fills_the_bar_once(model_folder):
     """Rendered two at a time, then checked one by one: the bar still only moves forward."""
-    from desktop.engine.generate import GenerateRequest, run_generate
+    from desktop.engine.generate import GenerateRequest, Machine, ModelSettings, run_generate
 
     ctx = Recording()
-    run_generate(GenerateRequest(engine="diffusion", model=str(model_folder), prompt="x", width=32, height=32,
-                                 steps=2, count=2, batch_size=2, seed=1), ctx)
+    run_generate(GenerateRequest(engine="diffusion", prompt="x", width=32, height=32, count=2, seed=1,
+                                 diffusion=ModelSettings(model=str(model_folder), steps=2), machine=Machine(batch_size=2)),
+                 ctx)
     steps = [step for step, _, _ in ctx.reports]
     assert steps == sorted(steps) and steps[-1] == 200 and max(steps[:-2]) <= 195
     assert any("images 1-2 of 2, step 2 of 2" in (m or "") for _, _, m in ctx.reports)
@@ -230,7 +231,6 @@ def test_a_batched_render_fills_the_bar_once(model_folder):
 def test_switching_models_frees_the_first_before_the_second_loads(model_folder, tmp_path, monkeypatch):
     """One model in memory at a time: the old engine (its recorded steps refer back to its UNet, a
     cycle) is collected before the next model is read, so two never share the GPU's memory."""
-    import dataclasses
     import shutil
     import weakref
 
@@ -240,8 +240,8 @@ def test_switching_models_frees_the_first_before_the_second_loads(model_folder, 
 
     generate.release_engines()
     shutil.copytree(model_folder, tmp_path / "other")
-    request = generate.GenerateRequest(engine="diffusion", model=str(model_folder), prompt="x", width=32,
-                                       height=32, steps=1)
+    request = generate.GenerateRequest(engine="diffusion", prompt="x", width=32, height=32,
+                                       diffusion=generate.ModelSettings(model=str(model_folder), steps=1))
     first = generate.diffusion_engine(request.validated())
     graphs.attach(first.pipe.unet, graphs.ReplayCapture())  # the cycle a recorded step makes
     gone = weakref.ref(first.pipe.unet)  # what holds the memory
@@ -253,13 +253,12 @@ def test_switching_models_frees_the_first_before_the_second_loads(model_folder, 
         return real(model, options)
 
     monkeypatch.setattr(DiffusionEngine, "load", load)
-    second = generate.diffusion_engine(dataclasses.replace(request, model=str(tmp_path / "other")).validated())
+    second = generate.diffusion_engine(request.with_flat(model=str(tmp_path / "other")).validated())
     assert alive_at_load == [False] and second.pipe is not None
     generate.release_engines()
 
 
 def test_the_requested_device_reaches_the_engine(model_folder, monkeypatch, tmp_path, capsys):
-    import dataclasses
 
     from desktop.cli import main
     from desktop.engine import generate
@@ -269,15 +268,16 @@ def test_the_requested_device_reaches_the_engine(model_folder, monkeypatch, tmp_
     seen = []
     real = DiffusionEngine.load
     monkeypatch.setattr(DiffusionEngine, "load", lambda model, options=None: seen.append(options) or real(model, options))
-    request = generate.GenerateRequest(engine="diffusion", model=str(model_folder), prompt="x", width=32,
-                                       height=32, steps=1, device="cpu", precision="float32")
+    request = generate.GenerateRequest(engine="diffusion", prompt="x", width=32, height=32,
+                                       diffusion=generate.ModelSettings(model=str(model_folder), steps=1),
+                                       machine=generate.Machine(device="cpu", precision="float32"))
     engine = generate.diffusion_engine(request.validated())
     assert (seen[-1].device, seen[-1].dtype) == ("cpu", "float32")
     assert not any("No CUDA GPU found" in w for w in engine.warnings)  # asked for: no warning
-    auto = generate.diffusion_engine(dataclasses.replace(request, device="").validated())  # another engine
+    auto = generate.diffusion_engine(request.with_flat(device="").validated())  # another engine
     assert seen[-1].device is None and auto is not engine
     with pytest.raises(UserError, match="unknown device"):
-        dataclasses.replace(request, device="tpu").validated()
+        request.with_flat(device="tpu").validated()
     assert main(["generate", "--engine", "diffusion", "--model", str(model_folder), "--prompt", "x",
                  "--size", "32", "--steps", "1", "--device", "cpu", "--out", str(tmp_path / "o")]) == 0
     assert seen[-1].device == "cpu"
@@ -309,8 +309,8 @@ def test_a_model_replaced_in_place_is_loaded_again(model_folder, tmp_path):
     generate.release_engines()
     folder = tmp_path / "house"
     shutil.copytree(model_folder, folder)
-    valid = generate.GenerateRequest(engine="diffusion", model=str(folder), prompt="x", width=32, height=32,
-                                     steps=1).validated()
+    valid = generate.GenerateRequest(engine="diffusion", prompt="x", width=32, height=32,
+                                     diffusion=generate.ModelSettings(model=str(folder), steps=1)).validated()
     first = generate.diffusion_engine(valid)
     assert generate.diffusion_engine(valid) is first  # unchanged: kept
     config = folder / "unet" / "config.json"

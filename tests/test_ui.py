@@ -570,7 +570,8 @@ def test_how_diffusion_runs_is_the_machines_setting(window, qtbot, isolated_home
     monkeypatch.setattr(generate, "run_generate", lambda request, ctx, similar=None: seen.append(request) or [])
     window.generation.generate(window.brief.build_request())
     qtbot.waitUntil(lambda: bool(seen), timeout=10_000)
-    assert (seen[0].device, seen[0].precision, seen[0].batch_size, seen[0].compile) == ("cpu", "bfloat16", 4, True)
+    machine = seen[0].machine  # this machine's part of the request, from the Settings
+    assert (machine.device, machine.precision, machine.batch_size, machine.compile) == ("cpu", "bfloat16", 4, True)
     reopened = SettingsDialog(window.paths, window.settings, None, window)  # shows what was saved
     assert (reopened.device.currentText(), reopened.batch.value(), reopened.compile_unet.isChecked()) == ("cpu", 4, True)
     import dataclasses
@@ -913,7 +914,7 @@ def test_the_window_renders_diffusion_in_its_worker_process_without_importing_to
         "w.brief.engine.setCurrentIndex(w.brief.engine.findData('tiny')); w.brief.prompt.setText('linen')\n"
         "seen = []\n"
         "for k in (1, 2):\n"
-        "    r = w.brief.build_request(); r.width = r.height = 64; r.steps = 2; r.seed = k; r.repeat = 'half-drop'\n"
+        "    r = w.brief.build_request().with_flat(width=64, height=64, steps=2, seed=k, repeat='half-drop')\n"
         "    w.generation.generate(r); job = w.generation.live_job\n"
         "    assert wait(lambda: w.lib.count() == k), w.brief.error.text()\n"
         "    seen.append(w.queue.get(job).snapshot().progress.message)\n"

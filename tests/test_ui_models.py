@@ -293,7 +293,7 @@ def test_the_brief_names_samplers_as_a1111_does(window):
     combo = window.brief.scheduler
     assert [combo.itemText(i) for i in range(combo.count())] == ["DDIM", "Euler", "Euler a", "DPM++ 2M", "PLMS"]
     combo.setCurrentIndex(combo.findText("Euler a"))
-    assert window.brief.build_request().scheduler == "euler-a"
+    assert window.brief.build_request().diffusion.scheduler == "euler-a"
 
 
 def test_dropped_files_go_where_they_belong(window, qtbot, tmp_path, shared_textures):

@@ -113,7 +113,7 @@ def style_options(extra: list[str], given: list[str]) -> dict[str, str]:
 
 def cmd_generate(args: argparse.Namespace, emit) -> int:
     extra = getattr(args, "extra", [])
-    from desktop.engine.generate import GenerateRequest
+    from desktop.engine.generate import GenerateRequest, Machine, ModelSettings
 
     if args.source and args.size is not None:  # it would be ignored: say so rather than surprise
         raise UserError("--size does not go with --from: a variation keeps the image's size, and "
@@ -152,11 +152,12 @@ def cmd_generate(args: argparse.Namespace, emit) -> int:
         style=style or "stripes", params=options, repeat=repeat or "basic", width=width, height=height,
         palette=palette, seed=args.seed, count=args.count, out_dir=args.out,
         engine=args.engine, dpi=args.dpi, qa_profile=args.qa_profile, auto_correct=args.auto_correct,
-        max_attempts=args.max_attempts, prompt=args.prompt, negative_prompt=args.negative_prompt, steps=args.steps,
-        guidance=args.guidance, scheduler=args.scheduler, model=args.model, loras=args.lora, tiling=args.tiling,
-        batch_size=args.batch_size, precision="" if args.precision == "auto" else args.precision,
-        compile=args.compile, device="" if args.device == "auto" else args.device, source=args.source,
-        strength=strength, upscale=args.upscale,
+        max_attempts=args.max_attempts, prompt=args.prompt, negative_prompt=args.negative_prompt,
+        source=args.source, strength=strength, upscale=args.upscale,
+        diffusion=ModelSettings(model=args.model, loras=list(args.lora or []), steps=args.steps, guidance=args.guidance,
+                                scheduler=args.scheduler, tiling=args.tiling),
+        machine=Machine(device="" if args.device == "auto" else args.device, batch_size=args.batch_size,
+                        precision="" if args.precision == "auto" else args.precision, compile=args.compile),
     )
     if args.brief:
         request = _with_brief(args, request, options, bool(style))
@@ -220,8 +221,6 @@ BRIEF_FLAGS = {"repeat": ("--repeat",), "palette": ("--palette",), "count": ("--
 def _with_brief(args: argparse.Namespace, request, options: dict, style_given: bool):
     """`request` on the brief a collection keeps (--brief NAME): what the command line says
     outright wins; the brief gives the rest, its style options under those given here."""
-    import dataclasses
-
     from desktop.cli.common import library_root
     from desktop.engine.briefs import request_of
     from desktop.library import Library, collections
@@ -233,13 +232,14 @@ def _with_brief(args: argparse.Namespace, request, options: dict, style_given: b
     def given(flags: tuple[str, ...]) -> bool:
         return any(token == flag or token.startswith(flag + "=") for token in argv for flag in flags)
 
-    fields = {name: getattr(request if given(BRIEF_FLAGS[name]) else saved, name) for name in BRIEF_FLAGS}
+    ours, theirs = request.flat(), saved.flat()
+    fields = {name: (ours if given(BRIEF_FLAGS[name]) else theirs)[name] for name in BRIEF_FLAGS}
     if args.size is None:
         fields.update(width=saved.width, height=saved.height)
     if not style_given:
         fields.update(style=saved.style, params={**saved.params, **options})
     fields.update(qa_overrides=saved.qa_overrides)  # no option sets these: the brief's print size
-    return dataclasses.replace(request, **fields)
+    return request.with_flat(**fields)
 
 
 

@@ -8,7 +8,6 @@ palette as a list or a name, qa_profile, size, prompt); `request_of` reads both.
 
 from __future__ import annotations
 
-import dataclasses
 from typing import Any
 
 from desktop.engine.generate import GenerateRequest, request_from_dict
@@ -21,11 +20,13 @@ FIELDS = ("style", "params", "repeat", "width", "height", "palette", "count", "e
 
 def brief_of(request: GenerateRequest) -> dict[str, Any]:
     """The brief a collection keeps of this request."""
-    return {name: getattr(request, name) for name in FIELDS}
+    flat = request.flat()
+    return {name: flat[name] for name in FIELDS}
 
 
 def request_of(brief: dict[str, Any], **run: Any) -> GenerateRequest:
-    """The request a saved brief makes, with this run's own fields (seed, out_dir, ...) from `run`."""
+    """The request a saved brief makes, with this run's own fields (seed, out_dir, ..., this
+    machine's batch_size or device) from `run`, by their own names."""
     if not isinstance(brief, dict):
         raise UserError("this collection's brief is not one Tessera can read")
     raw = {name: brief[name] for name in FIELDS if name in brief}
@@ -38,7 +39,7 @@ def request_of(brief: dict[str, Any], **run: Any) -> GenerateRequest:
         raw["palette"] = ",".join(raw["palette"])
     if not raw.get("palette"):
         raw.pop("palette", None)  # no palette kept: the default
-    return dataclasses.replace(request_from_dict(raw), **run)
+    return request_from_dict(raw).with_flat(**run) if run else request_from_dict(raw)
 
 
 def palette_colours(spec: str | list[str]) -> list[str]:

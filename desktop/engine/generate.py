@@ -23,7 +23,7 @@ from desktop.engine.images import save_png, to_uint8
 from desktop.errors import UserError
 from desktop.jobs import JobCancelled, PartContext
 from desktop.palettes import DEFAULT_PALETTE, Palette, parse_palette
-from desktop.repeat import check_size, parse_repeat
+from desktop.repeat import Repeat, check_size, parse_repeat
 
 MAX_COUNT = 1000
 
@@ -32,48 +32,103 @@ DEVICE = re.compile(r"|cpu|cuda(:\d+)?")
 
 
 @dataclass
+class ModelSettings:
+    """What a diffusion model needs beyond the brief's words: which model, its LoRAs, how it samples,
+    and which axes wrap. The procedural engine reads none of it."""
+
+    model: str = ""  # engine "diffusion": a registered model's name, a model path or a Hugging Face id
+    loras: list[str] = field(default_factory=list)  # "PATH[:WEIGHT]"
+    steps: int = 30
+    guidance: float = 7.0
+    scheduler: str = "ddim"
+    tiling: str = "xy"  # "x" or "y": wrap one axis only (basic repeat)
+
+
+@dataclass
+class Machine:
+    """How this machine renders: the Settings dialog's (or the command's flags), never a brief's."""
+
+    device: str = ""  # cpu | cuda | cuda:N; "" = CUDA when there is one
+    precision: str = ""  # float16 | bfloat16 | float32; "" = the device's default
+    batch_size: int = 1
+    compile: bool = False  # torch.compile the UNet (worth it for long batches on a GPU)
+
+    @classmethod
+    def from_settings(cls, settings) -> Machine:
+        """This machine's part from the app's Settings ("auto" is the default, "")."""
+        return cls(device="" if settings.device == "auto" else settings.device,
+                   precision="" if settings.precision == "auto" else settings.precision,
+                   batch_size=max(1, int(settings.batch_size)), compile=bool(settings.compile_unet))
+
+
+PARTS = {"diffusion": ModelSettings, "machine": Machine}
+
+
+@dataclass
 class GenerateRequest:
-    """What to generate. Plain data: it serialises to JSON and back."""
+    """What to generate, in three parts: what the brief says (these fields, with this run's seed,
+    output and source image), what a diffusion model needs (`diffusion`) and what this machine uses
+    (`machine`). The repeat is parsed once, here. Plain data: `flat()` and `from_dict` are its JSON,
+    one level deep as saved briefs and older jobs wrote it."""
 
     style: str = "stripes"
     params: dict[str, Any] = field(default_factory=dict)
-    repeat: str = "basic"
+    repeat: Repeat = Repeat.BASIC
     width: int = 1024
     height: int = 1024
     palette: str = DEFAULT_PALETTE  # a palette name or "#hex,#hex,..."; "" with a source: none (no palette check)
     seed: int = 0
     count: int = 1
     out_dir: str | None = None  # None: keep the tiles in memory only
-    engine: str = "procedural"
+    engine: str = "procedural"  # or "diffusion" (with diffusion.model), or a registered model's name
     dpi: int = 150
     qa_profile: str = "default"
     qa_overrides: dict[str, Any] = field(default_factory=dict)  # a brief's own thresholds
     auto_correct: bool = False  # retry failed tiles: mend, recolour or reseed
     max_attempts: int = 4
-    # diffusion engines (engine = a registered model's name)
     prompt: str = ""
     negative_prompt: str = ""
-    steps: int = 30
-    guidance: float = 7.0
-    scheduler: str = "ddim"
-    model: str = ""  # engine "diffusion": a registered model's name, a model path or a Hugging Face id
-    loras: list[str] = field(default_factory=list)  # "PATH[:WEIGHT]"
-    tiling: str = "xy"  # "x" or "y": wrap one axis only (basic repeat)
-    batch_size: int = 1
-    precision: str = ""  # float16 | bfloat16 | float32; "" = the device's default
-    compile: bool = False  # torch.compile the UNet (worth it for long batches on a GPU)
-    device: str = ""  # cpu | cuda | cuda:N; "" = CUDA when there is one
     # start from an image: variations (a diffusion model, at `strength`) or an upscale by `upscale` x
     source: str = ""  # the image's path
     parent_id: int | None = None  # its library id, when it came from the library
     strength: float = 0.5
     upscale: float = 0.0  # 0: off
+    diffusion: ModelSettings = field(default_factory=ModelSettings)
+    machine: Machine = field(default_factory=Machine)
+
+    def __post_init__(self) -> None:
+        self.repeat = parse_repeat(self.repeat)  # an unknown name is bad input, said in one sentence
+
+    @classmethod
+    def from_dict(cls, raw: dict[str, Any]) -> GenerateRequest:
+        """A request from its JSON: flat (a saved brief, an older job) or with its parts nested;
+        names it does not know are passed over."""
+        own = {f.name for f in dataclasses.fields(cls)} - set(PARTS)
+        parts = {}
+        for name, part in PARTS.items():
+            names = {f.name for f in dataclasses.fields(part)}
+            nested = raw.get(name) if isinstance(raw.get(name), dict) else {}
+            parts[name] = part(**{k: v for k, v in {**raw, **nested}.items() if k in names})
+        return cls(**{k: v for k, v in raw.items() if k in own}, **parts)
+
+    def flat(self) -> dict[str, Any]:
+        """Every field by its own name, the parts' too: the request as saved briefs and the command
+        line name its settings."""
+        out = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name not in PARTS}
+        for name in PARTS:
+            out.update(dataclasses.asdict(getattr(self, name)))
+        out["repeat"] = self.repeat.value
+        return out
+
+    def with_flat(self, **changes: Any) -> GenerateRequest:
+        """A copy with these fields changed, whichever part holds them."""
+        return GenerateRequest.from_dict({**self.flat(), **changes})
 
     def validated(self) -> ValidRequest:
         """Check everything up front; raises UserError with one clear sentence."""
         if self.source:
             return _validated_from_source(self)
-        repeat = parse_repeat(self.repeat)
+        repeat, settings, machine = parse_repeat(self.repeat), self.diffusion, self.machine  # (set since, maybe)
         check_size(repeat, int(self.width), int(self.height))
         model, loras = None, []
         if self.engine != "procedural":
@@ -83,26 +138,26 @@ class GenerateRequest:
             from desktop.engine.diffusion.padding import check_axes
             from desktop.engine.diffusion.pipeline import SCHEDULERS
 
-            if not DEVICE.fullmatch(self.device):
-                raise UserError(f"unknown device '{self.device}' (choose auto, cpu, cuda or cuda:N)")
-            model = find_model(self.model if self.engine == "diffusion" else self.engine)
-            loras = [lora_files.resolve(text) for text in self.loras]
+            if not DEVICE.fullmatch(machine.device):
+                raise UserError(f"unknown device '{machine.device}' (choose auto, cpu, cuda or cuda:N)")
+            model = find_model(settings.model if self.engine == "diffusion" else self.engine)
+            loras = [lora_files.resolve(text) for text in settings.loras]
             lora_files.check_families(model.family, loras)
-            check_axes(repeat, self.tiling)
-            if not 1 <= int(self.batch_size) <= 64:
-                raise UserError(f"batch size must be between 1 and 64, not {self.batch_size}")
-            if self.precision and self.precision not in ("float16", "bfloat16", "float32"):
-                raise UserError(f"unknown precision '{self.precision}' (float16, bfloat16 or float32)")
+            check_axes(repeat, settings.tiling)
+            if not 1 <= int(machine.batch_size) <= 64:
+                raise UserError(f"batch size must be between 1 and 64, not {machine.batch_size}")
+            if machine.precision and machine.precision not in ("float16", "bfloat16", "float32"):
+                raise UserError(f"unknown precision '{machine.precision}' (float16, bfloat16 or float32)")
             if not self.prompt.strip():
                 raise UserError("a diffusion model needs a prompt")
             if int(self.width) % 8 or int(self.height) % 8:
                 raise UserError("diffusion sizes must be multiples of 8")
             check_model_size(model.family, model.location, repeat, int(self.width), int(self.height))
-            if scheduler_key(self.scheduler) not in SCHEDULERS:  # a key, or A1111's name ("Euler a")
-                raise UserError(f"unknown scheduler '{self.scheduler}' (choose one of {', '.join(SCHEDULERS)}, "
+            if scheduler_key(settings.scheduler) not in SCHEDULERS:  # a key, or A1111's name ("Euler a")
+                raise UserError(f"unknown scheduler '{settings.scheduler}' (choose one of {', '.join(SCHEDULERS)}, "
                                 "or A1111's name for one)")
-            if not 1 <= int(self.steps) <= 200:
-                raise UserError(f"steps must be between 1 and 200, not {self.steps}")
+            if not 1 <= int(settings.steps) <= 200:
+                raise UserError(f"steps must be between 1 and 200, not {settings.steps}")
         style = procedural.get_style(self.style)
         params = style.resolve(self.params)
         for path in image_inputs(params).values():
@@ -131,7 +186,7 @@ class GenerateRequest:
             notes.append(f"{style.label} has only {variants} design{'s' if variants != 1 else ''} for this brief "
                          f"(its options as set and the palette's {len(palette.colors)} colours): the tiles after the "
                          f"first {variants} repeat them; ask for fewer, or leave more of its options at their defaults")
-        return ValidRequest(self, style, params, repeat.value, palette, model, tuple(loras), notes=notes)
+        return ValidRequest(self, style, params, repeat, palette, model, tuple(loras), notes=notes)
 
 
 def _validated_from_source(req: GenerateRequest) -> ValidRequest:
@@ -178,7 +233,7 @@ class ValidRequest:
     request: GenerateRequest
     style: procedural.Style
     params: dict[str, Any]
-    repeat: str
+    repeat: Repeat
     palette: Palette | None
     model: Any = None  # a registry ModelEntry for diffusion engines
     loras: tuple = ()  # resolved LoraSpecs
@@ -258,12 +313,13 @@ def _base_metadata(valid: ValidRequest, seed: int, elapsed_s: float) -> dict[str
             "tessera": __version__, "engine": "diffusion", "model": model.name, "model_hash": model.sha256,
             "model_family": model.family, "prompt": req.prompt, "negative_prompt": req.negative_prompt,
             **({"prompt_used": used} if used != req.prompt else {}),
-            "steps": int(req.steps), "cfg": float(req.guidance), "scheduler": scheduler_key(req.scheduler),
-            "repeat": valid.repeat, "size": [int(req.width), int(req.height)], "seed": int(seed),
+            "steps": int(req.diffusion.steps), "cfg": float(req.diffusion.guidance),
+            "scheduler": scheduler_key(req.diffusion.scheduler), "repeat": valid.repeat.value,
+            "size": [int(req.width), int(req.height)], "seed": int(seed),
             "palette": valid.palette.as_dict() if valid.palette else {}, "dpi": int(req.dpi), "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
             "render_ms": round(elapsed_s * 1000, 1),
             "loras": [spec.as_dict() for spec in valid.loras],
-            **({"tiling": req.tiling} if req.tiling != "xy" else {}),
+            **({"tiling": req.diffusion.tiling} if req.diffusion.tiling != "xy" else {}),
         }
     return {
         "tessera": __version__,
@@ -272,7 +328,7 @@ def _base_metadata(valid: ValidRequest, seed: int, elapsed_s: float) -> dict[str
         "params": procedural.design(valid.style, valid.request.params, valid.palette, seed)[0] if valid.palette
         else valid.params,  # the seed's variant of the design, as drawn
         **({"inputs": inputs} if (inputs := _inputs(valid.params)) else {}),
-        "repeat": valid.repeat,
+        "repeat": valid.repeat.value,
         "size": [int(req.width), int(req.height)],
         "seed": int(seed),
         "palette": valid.palette.as_dict() if valid.palette else {},
@@ -309,7 +365,7 @@ def run_generate(request: GenerateRequest, ctx=None, similar=None) -> list[Tile]
     total = int(request.count) * 100
     tiles: list[Tile] = []
     batched: dict[int, np.ndarray] = {}
-    if (valid.model is not None and valid.source_image is None and int(request.batch_size) > 1
+    if (valid.model is not None and valid.source_image is None and int(request.machine.batch_size) > 1
             and not request.auto_correct):
         # every image first, batch_size per UNet call (most of the bar); then QA each
         batched = _diffuse_batch(valid, None if ctx is None else PartContext(
@@ -369,9 +425,9 @@ def _render_all(valid: ValidRequest, request: GenerateRequest, out: Path | None,
                 from desktop.engine.diffusion.metadata import a1111_parameters, sampler_name
 
                 text["parameters"] = a1111_parameters(
-                    meta.get("prompt_used", request.prompt), request.negative_prompt, steps=request.steps,
-                    sampler=sampler_name(request.scheduler),
-                    cfg=request.guidance, seed=meta["seed"], width=request.width, height=request.height,
+                    meta.get("prompt_used", request.prompt), request.negative_prompt, steps=request.diffusion.steps,
+                    sampler=sampler_name(request.diffusion.scheduler),
+                    cfg=request.diffusion.guidance, seed=meta["seed"], width=request.width, height=request.height,
                     model_hash=valid.model.sha256, model=valid.model.name, version=f"Tessera {__version__}",
                     loras=[{"name": s.name, "sha256": s.a1111_hash} for s in valid.loras])
             try:
@@ -395,9 +451,9 @@ def _render_checked(valid: ValidRequest, seed: int, progress, ctx, rendered: np.
 
     def generate(s: int, settings: dict) -> np.ndarray:
         if valid.source_image is not None:
-            return _from_source(valid, s, float(settings.get("guidance_scale", req.guidance)), ctx)
+            return _from_source(valid, s, float(settings.get("guidance_scale", req.diffusion.guidance)), ctx)
         if valid.model is not None:
-            return _diffuse(valid, s, float(settings.get("guidance_scale", req.guidance)), ctx)
+            return _diffuse(valid, s, float(settings.get("guidance_scale", req.diffusion.guidance)), ctx)
         image = procedural.render(valid.style, req.params, valid.repeat, int(req.width), int(req.height),
                                   valid.palette, s, progress)  # the brief's own options: the seed varies the rest
         return to_uint8(image)
@@ -441,7 +497,7 @@ def _engine_key(valid: ValidRequest) -> tuple:
 
     model, req = valid.model, valid.request
     stamp = tuple(fingerprint(model.location)) if model.kind != "hf-id" and available(model) else ()
-    return (model.location, stamp, req.device, req.precision, bool(req.compile))
+    return (model.location, stamp, req.machine.device, req.machine.precision, bool(req.machine.compile))
 
 
 def release_engines() -> None:
@@ -467,7 +523,7 @@ def diffusion_engine(valid: ValidRequest):
     key = _engine_key(valid)
     if key not in _ENGINES:
         release_engines()  # one model in memory at a time
-        options = EngineOptions(device=req.device or None, dtype=req.precision or None, compile=bool(req.compile))
+        options = EngineOptions(device=req.machine.device or None, dtype=req.machine.precision or None, compile=bool(req.machine.compile))
         _ENGINES[key] = DiffusionEngine.load(model, options)
     engine = _ENGINES[key]
     if [(s.sha256, s.weight) for s in engine.loras] != [(s.sha256, s.weight) for s in valid.loras]:
@@ -483,8 +539,8 @@ def diffusion_request(valid: ValidRequest, seed: int, guidance: float | None = N
 
     req = valid.request
     return DiffusionRequest(req.prompt, req.negative_prompt, valid.repeat, int(req.width), int(req.height),
-                            int(req.steps), float(req.guidance if guidance is None else guidance), int(seed), count,
-                            scheduler_key(req.scheduler), valid.model.family, axes=req.tiling, batch_size=batch_size)
+                            int(req.diffusion.steps), float(req.diffusion.guidance if guidance is None else guidance), int(seed), count,
+                            scheduler_key(req.diffusion.scheduler), valid.model.family, axes=req.diffusion.tiling, batch_size=batch_size)
 
 
 def _diffuse(valid: ValidRequest, seed: int, guidance: float, ctx) -> np.ndarray:
@@ -515,10 +571,9 @@ def _from_source(valid: ValidRequest, seed: int, guidance: float, ctx) -> np.nda
 def _diffuse_batch(valid: ValidRequest, ctx) -> dict[int, np.ndarray]:
     """Every seed's image, rendered batch_size at a time (for requests without auto-correct)."""
     req = valid.request
-    request = diffusion_request(valid, int(req.seed), count=int(req.count), batch_size=int(req.batch_size))
+    request = diffusion_request(valid, int(req.seed), count=int(req.count), batch_size=int(req.machine.batch_size))
     return {r["seed"]: r["image"] for r in _noted(valid, diffusion_engine(valid).generate(request, ctx))}
 
 
 def request_from_dict(raw: dict[str, Any]) -> GenerateRequest:
-    known = {f.name for f in dataclasses.fields(GenerateRequest)}
-    return GenerateRequest(**{k: v for k, v in raw.items() if k in known})
+    return GenerateRequest.from_dict(raw)

@@ -25,7 +25,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from desktop.engine.generate import GenerateRequest
+from desktop.engine.generate import GenerateRequest, ModelSettings
 from desktop.engine.procedural import STYLES, Param, Style
 from desktop.errors import UserError
 from desktop.palettes import DEFAULT_PALETTE, Palette, load_named, palette_names, parse_palette
@@ -545,7 +545,7 @@ class BriefPanel(QWidget):
 
         named = self.palette_combo.findData(request.palette) >= 0 and request.palette != CUSTOM
         custom = None if named else parse_palette(request.palette)  # refused before any change: a bad palette,
-        loras = [parse_lora_arg(spec) for spec in request.loras]  # a LoRA weight out of range
+        loras = [parse_lora_arg(spec) for spec in request.diffusion.loras]  # a LoRA weight out of range
         missed = []
         engine = self.engine.findData(request.engine)
         if engine < 0:
@@ -564,7 +564,7 @@ class BriefPanel(QWidget):
             self.palette_combo.setCurrentIndex(self.palette_combo.findData(request.palette))
         else:
             self.set_custom_palette(custom)
-        self.repeat.setCurrentIndex(max(0, self.repeat.findData(request.repeat)))
+        self.repeat.setCurrentIndex(max(0, self.repeat.findData(request.repeat.value)))
         self.width_spin.setValue(int(request.width))
         self.height_spin.setValue(int(request.height))
         self.count.setValue(int(request.count))
@@ -575,9 +575,9 @@ class BriefPanel(QWidget):
         self.auto_correct.setChecked(bool(request.auto_correct))
         self.prompt.setText(request.prompt)
         self.negative_prompt.setText(request.negative_prompt)
-        self.steps.setValue(int(request.steps))
-        self.guidance.setValue(float(request.guidance))
-        self.scheduler.setCurrentIndex(max(0, self.scheduler.findData(request.scheduler)))
+        self.steps.setValue(int(request.diffusion.steps))
+        self.guidance.setValue(float(request.diffusion.guidance))
+        self.scheduler.setCurrentIndex(max(0, self.scheduler.findData(request.diffusion.scheduler)))
         self.loras.table.setRowCount(0)
         for path, weight in loras:
             self.loras.add(path, weight)
@@ -598,14 +598,19 @@ class BriefPanel(QWidget):
         return None
 
     def build_request(self) -> GenerateRequest:
-        return GenerateRequest(parent_id=self._parent_id(),
+        """What the Brief says (this machine's part is the window's to add, from its Settings)."""
+        diffusion = self.engine.currentData() != "procedural"
+        return GenerateRequest(
+            parent_id=self._parent_id(),
             style=self.current_style().name, params=self.set_options(), repeat=self.repeat.currentData(),
             width=self.width_spin.value(), height=self.height_spin.value(), palette=self.palette_spec(),
             seed=self.seed.value(), count=self.count.value(), engine=self.engine.currentData(),
             qa_profile=self.qa_profile.currentText(), auto_correct=self.auto_correct.isChecked(),
-            prompt=self.prompt.text(), negative_prompt=self.negative_prompt.text(), steps=self.steps.value(),
-            guidance=self.guidance.value(), scheduler=self.scheduler.currentData(), dpi=self.dpi.value(),
-            qa_overrides=self.print_overrides(), loras=self.loras.specs() if self.engine.currentData() != "procedural" else [],
+            prompt=self.prompt.text(), negative_prompt=self.negative_prompt.text(), dpi=self.dpi.value(),
+            qa_overrides=self.print_overrides(),
+            diffusion=ModelSettings(steps=self.steps.value(), guidance=self.guidance.value(),
+                                    scheduler=self.scheduler.currentData(),
+                                    loras=self.loras.specs() if diffusion else []),
         )
 
     def print_overrides(self) -> dict:

@@ -33,12 +33,9 @@ class GenerationController:
         lib = self.catalogue.lib
         # with the catalogue open, tiles go through its writer; without it, to the tiles folder
         request.out_dir = None if lib is not None else str(self.tiles_dir)
-        # how diffusion runs is this machine's setting, not the brief's
-        settings = self.settings()
-        request.device = "" if settings.device == "auto" else settings.device
-        request.precision = "" if settings.precision == "auto" else settings.precision
-        request.batch_size = max(1, int(settings.batch_size))
-        request.compile = bool(settings.compile_unet)
+        from desktop.engine.generate import Machine
+
+        request.machine = Machine.from_settings(self.settings())  # how diffusion runs is this machine's, not the brief's
         if request.engine == "procedural":
             from desktop.library.alignment import BatchSimilarity
 

@@ -109,7 +109,7 @@ class LoraList(QWidget):
         self.changed.emit()
 
     def specs(self) -> list[str]:
-        """Every LoRA as PATH:WEIGHT, as GenerateRequest.loras takes them."""
+        """Every LoRA as PATH:WEIGHT, as ModelSettings.loras (a GenerateRequest's) takes them."""
         out = []
         for row in range(self.table.rowCount()):
             path = self.table.item(row, 0).data(Qt.UserRole)

@@ -286,9 +286,9 @@ class DiffusionEngine:
         symmetric about the seam, so what lies outside the band is kept exactly and the tile
         still wraps.
         """
-        from desktop.repeat import Repeat, parse_repeat
+        from desktop.repeat import Repeat
 
-        if parse_repeat(request.repeat) is Repeat.MIRROR:
+        if request.repeat is Repeat.MIRROR:
             return image.copy()  # a mirror repeat meets itself at every edge
         h, w = image.shape[:2]
         band = band or max(4, min(w, h) // 16)

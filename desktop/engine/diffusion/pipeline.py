@@ -23,14 +23,14 @@ from desktop.engine.diffusion.metadata import scheduler_key
 from desktop.engine.diffusion.padding import repeat_padding
 from desktop.engine.diffusion.previews import LatentFactors, PreviewStream
 from desktop.errors import UserError
-from desktop.repeat import check_size, check_steps, parse_repeat
+from desktop.repeat import Repeat, check_size, check_steps, parse_repeat
 
 
 @dataclass
 class DiffusionRequest:
     prompt: str
     negative_prompt: str = ""
-    repeat: str = "basic"
+    repeat: Repeat = Repeat.BASIC  # parsed once, when the request is made
     width: int = 512
     height: int = 512
     steps: int = 30
@@ -43,6 +43,9 @@ class DiffusionRequest:
     batch_size: int = 1  # images per UNet call; halved when the GPU runs out of memory
     vae_tiling: str = "auto"  # auto (large images, or after running out of memory) | on | off
     extra: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.repeat = parse_repeat(self.repeat)
 
 
 SCHEDULERS = {"ddim": "DDIMScheduler", "euler": "EulerDiscreteScheduler", "euler-a": "EulerAncestralDiscreteScheduler",
@@ -216,7 +219,7 @@ def check_request(pipe, request: DiffusionRequest) -> tuple[int, int]:
     """Validate the request against the model; returns the latent size (w, h)."""
     from desktop.engine.diffusion.padding import check_axes
 
-    repeat = parse_repeat(request.repeat)
+    repeat = request.repeat
     check_size(repeat, request.width, request.height)
     check_axes(repeat, request.axes)
     scale = getattr(pipe, "vae_scale_factor", 8)
