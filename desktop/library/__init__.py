@@ -10,20 +10,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-# the orders Library.list gives (here, not in the catalogue, for the CLI's parser and the window's
-# Library dock, which must not import SQLAlchemy to list them)
-SORTS = ("newest", "oldest", "rating", "title", "changed")
+from desktop.library.sorts import SORTS
 
-__all__ = ["ChangeSet", "Library", "LibraryCorrupt", "LibraryError", "LibraryLocked", "restore_latest_backup"]
+__all__ = ["SORTS", "ChangeSet", "Library", "LibraryCorrupt", "LibraryError", "LibraryLocked", "restore_latest_backup"]
 
 if TYPE_CHECKING:
-    from desktop.library.catalogue import (
-        ChangeSet,
-        Library,
-        LibraryCorrupt,
-        LibraryError,
-        LibraryLocked,
-    )
+    from desktop.library.catalogue import Library
+    from desktop.library.changeset import ChangeSet, LibraryCorrupt, LibraryError, LibraryLocked
     from desktop.library.recovery import restore_latest_backup
 
 
@@ -32,8 +25,12 @@ def __getattr__(name: str) -> Any:
         from desktop.library import recovery
 
         return recovery.restore_latest_backup
-    if name in __all__:
+    if name == "Library":
         from desktop.library import catalogue
 
-        return getattr(catalogue, name)
+        return catalogue.Library
+    if name in __all__:
+        from desktop.library import changeset
+
+        return getattr(changeset, name)
     raise AttributeError(f"module 'desktop.library' has no attribute {name!r}")

@@ -17,120 +17,33 @@ import sqlite3
 import threading
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import create_engine, event, func, select, text
+from sqlalchemy import create_engine, event, func, select, text, update
 from sqlalchemy.orm import Session, selectinload
 
 from desktop.config import atomic_write_bytes, make_durable
 from desktop.engine.images import IMAGE_SUFFIXES
-from desktop.errors import UserError
-from desktop.library import SORTS
-from desktop.library.models import STATUSES, AuditLog, EmbeddingOutbox, Pattern, Provenance, QAReportRow, Tag
+from desktop.library.changeset import ChangeSet, LibraryCorrupt, LibraryError, LibraryLocked
+from desktop.library.metadata_chunks import OversizedText, png_text_of_file, read_chunks
+from desktop.library.models import (
+    STATUSES,
+    AuditLog,
+    Collection,
+    CollectionMember,
+    EmbeddingOutbox,
+    Pattern,
+    Provenance,
+    QAReportRow,
+    Tag,
+    now,
+)
+from desktop.library.sorts import SORTS
 from desktop.library.titles import tile_title
 
 IMPORTABLE = IMAGE_SUFFIXES
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
-
-
-class LibraryError(UserError):
-    pass
-
-
-class LibraryLocked(LibraryError):
-    pass
-
-
-class LibraryCorrupt(LibraryError):
-    pass
-
-
-@dataclass
-class ChangeSet:
-    """What one library operation changed, said once: the command prints it, the window broadcasts
-    it (`library_changed`) and each panel refreshes only what it names."""
-
-    added: list[int] = field(default_factory=list)
-    changed: list[int] = field(default_factory=list)
-    removed: list[int] = field(default_factory=list)  # deleted for good
-    skipped: list[dict[str, Any]] = field(default_factory=list)  # exact duplicates
-    quarantined: list[dict[str, Any]] = field(default_factory=list)  # files refused, with the reason
-    ignored: list[dict[str, Any]] = field(default_factory=list)  # files that are not tiles, left alone
-    restored: list[int] = field(default_factory=list)  # brought back from the trash
-    missing: list[dict[str, Any]] = field(default_factory=list)  # paths named that are not there
-    trashed: list[int] = field(default_factory=list)  # moved to the trash
-    # what a view needs to show the change without reading the library again (filled by ops.py)
-    states: dict[int, dict[str, Any]] = field(default_factory=dict)  # curation after: status, rating, tags, title
-    collections: list[str] = field(default_factory=list)  # collections whose list or brief changed
-    collection_names: list[str] | None = None  # every collection's name after, when `collections` is not empty
-    trash_count: int | None = None  # patterns the trash holds after, when it moved
-    unknown: bool = False  # another process changed the library: which patterns, nobody said
-
-    LISTS = ("added", "changed", "removed", "skipped", "quarantined", "ignored", "restored", "missing", "trashed",
-             "collections")
-
-    @property
-    def pattern_id(self) -> int | None:
-        """For one image stored: its pattern, whether added now, brought back from the trash, or
-        the exact copy the library already held."""
-        found = self.added or self.restored or [s["duplicate_of"] for s in self.skipped]
-        return found[0] if found else None
-
-    @property
-    def touched(self) -> set[int]:
-        """Every pattern whose row or facts this changed."""
-        return {*self.added, *self.changed, *self.removed, *self.restored, *self.trashed, *self.states}
-
-    def merge(self, other: ChangeSet) -> ChangeSet:
-        for name in self.LISTS:
-            getattr(self, name).extend(x for x in getattr(other, name)
-                                       if name != "collections" or x not in self.collections)
-        self.states.update(other.states)
-        self.collection_names = other.collection_names if other.collection_names is not None else self.collection_names
-        self.trash_count = other.trash_count if other.trash_count is not None else self.trash_count
-        self.unknown = self.unknown or other.unknown
-        return self
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"added": self.added, "changed": self.changed, "removed": self.removed,
-                "skipped": self.skipped, "quarantined": self.quarantined, "ignored": self.ignored,
-                "restored": self.restored, "missing": self.missing,
-                **({"trashed": self.trashed} if self.trashed else {}),
-                **({"collections": self.collections} if self.collections else {})}
-
-    def import_summary(self) -> str:
-        """One line for an import: what came in, what was skipped, refused and left alone."""
-        line = f"imported {len(self.added)}"
-        if self.restored:
-            line += f", restored {len(self.restored)} from the trash"
-        line += f", skipped {len(self.skipped)} exact duplicate(s), quarantined {len(self.quarantined)}"
-        made = [i for i in self.ignored if i.get("made_by_tessera")]
-        hidden = [i for i in self.ignored if i.get("left_alone") == "hidden"]
-        links = [i for i in self.ignored if i.get("left_alone") == "link"]
-        others = [i for i in self.ignored if not i.get("made_by_tessera") and not i.get("left_alone")]
-        if others:
-            kinds = sorted({Path(i["source"]).suffix.lower() or "no extension" for i in others})
-            line += f", ignored {len(others)} file(s) of types it does not read ({', '.join(kinds[:5])}" \
-                    + (", …)" if len(kinds) > 5 else ")")
-        if made:
-            line += f", left out {len(made)} mockup(s), sheet(s) and swatch(es) Tessera made (not tiles)"
-        if hidden:
-            line += f", ignored {len(hidden)} hidden file(s)"
-        if links:
-            line += f", did not follow {len(links)} link(s) out of the folder"
-        if self.missing:
-            names = [Path(m["source"]).name for m in self.missing]
-            line += f", did not find {len(names)} ({', '.join(names[:3])}{', …' if len(names) > 3 else ''})"
-        return line
-
-    def import_details(self, limit: int = 3) -> str:
-        """Why the first `limit` files were quarantined, for a line under the summary."""
-        said = [q["reason"] if q["reason"].startswith(f"{Path(q['source']).name}:")  # the decoder names it
-                else f"{Path(q['source']).name}: {q['reason']}" for q in self.quarantined[:limit]]
-        more = len(self.quarantined) - limit
-        return "; ".join(said) + (f"; and {more} more in the library's quarantine folder" if more > 0 else "")
 
 
 class _Lock:
@@ -469,21 +382,35 @@ class Library:
     def _restore_skipped(self, changes: ChangeSet) -> ChangeSet:
         """Exact copies of patterns in the trash bring them back: the file was asked for again.
         They are reported as restored, not skipped."""
-        from desktop.library import trash
-
-        ids = [s["duplicate_of"] for s in changes.skipped if s.get("duplicate_of") is not None]
-        back = set(trash.restore(self, trash.in_trash(self, ids)).restored) if ids else set()
+        ids = sorted({s["duplicate_of"] for s in changes.skipped if s.get("duplicate_of") is not None})
+        if ids:
+            with Session(self.reader) as session:
+                ids = list(session.scalars(select(Pattern.id).where(Pattern.id.in_(ids), Pattern.trashed.is_not(None))))
+        back = set(self.restore_from_trash(ids)) if ids else set()
         if back:
             changes.skipped = [s for s in changes.skipped if s.get("duplicate_of") not in back]
             changes.restored.extend(sorted(back))
         return changes
 
+    def restore_from_trash(self, ids: Iterable[int]) -> list[int]:
+        """Bring patterns back from the trash, as they were, in one transaction; their vectors are
+        queued in it (search.embed_pending makes them). Returns the ids brought back (those not in
+        the trash are passed over; an unknown id is refused). `trash.restore` is the public way."""
+        ids = sorted({int(i) for i in ids})
+        with Session(self.engine) as session, session.begin():
+            back = sorted(i for i, since in trashed_since(session, ids).items() if since is not None)
+            if back:
+                session.execute(update(Pattern).where(Pattern.id.in_(back)).values(trashed=None))
+                queued = set(session.scalars(select(EmbeddingOutbox.pattern_id)
+                                             .where(EmbeddingOutbox.pattern_id.in_(back))))
+                session.add_all(EmbeddingOutbox(pattern_id=i) for i in back if i not in queued)
+                session.add_all(AuditLog(action="restore", pattern_id=i, detail={}) for i in back)
+        return back
+
     def _insert_rows(self, fresh: list[tuple[dict[str, Any], str]], stored: list[str]) -> list[int]:
         """The rows of a batch of new patterns, in one BEGIN IMMEDIATE transaction (Core inserts: the
         ORM's per-object bookkeeping cost more than the commit)."""
         from sqlalchemy import insert
-
-        from desktop.library.models import now
 
         stamp = now()
         patterns = []
@@ -757,9 +684,12 @@ class Library:
             "title": [func.lower(Pattern.title), Pattern.id],
             "changed": [Pattern.updated.desc(), Pattern.id.desc()]}[sort])
         if collection:
-            from desktop.library.collections import member_ids
-
-            query = query.where(Pattern.id.in_(member_ids(self, collection)))
+            with Session(self.reader) as session:
+                cid = session.scalar(select(Collection.id).where(Collection.name == collection))
+            if cid is None:  # (as collections.member_ids refuses it)
+                raise LibraryError(f"no collection called '{collection}'")
+            query = query.where(Pattern.id.in_(select(CollectionMember.pattern_id)
+                                               .where(CollectionMember.collection_id == cid)))
         if status:
             query = query.where(Pattern.status == status)
         if min_rating:
@@ -867,8 +797,6 @@ class Library:
         partial = sorted(p for p in files if p.name.startswith(".") and p.name.endswith(".tmp"))
         stray = sorted(p for p in files if p not in partial and str(p.relative_to(self.files)) not in known)
         if stray:  # a pattern deleted for good whose file outlived its row (a crash between the two)
-            from desktop.library.trash import purged_files
-
             purged = purged_files(self)
             leftover = [p for p in stray if str(p.relative_to(self.files)) in purged]
             stray = [p for p in stray if p not in leftover]
@@ -898,8 +826,6 @@ class Library:
     def _unreadable(self, rows: dict[int, str]) -> list[dict[str, Any]]:
         """Stored PNGs the app could not open again (a text chunk past Pillow's limits): found by reading
         their text chunks only, the pixels sought over."""
-        from desktop.library.metadata_chunks import OversizedText, png_text_of_file
-
         found = []
         for pid, rel in rows.items():
             path = self.files / rel
@@ -954,11 +880,27 @@ def _apply(session: Session, pattern: Pattern, status: str | None, rating: int |
             pattern.tags.remove(tag)
             detail.setdefault("untagged", []).append(name)
     if detail:
-        from desktop.library.models import now
-
         pattern.updated = now()  # a change of tags only is a change too ("changed" sorts by it)
         session.add(AuditLog(action="update", pattern_id=pattern.id, detail=detail))
     return bool(detail)
+
+
+def trashed_since(session: Session, ids: list[int]) -> dict[int, Any]:
+    """id -> when it was trashed (None: not in the trash), for every one of `ids`; an unknown id
+    is refused."""
+    found = dict(session.execute(select(Pattern.id, Pattern.trashed).where(Pattern.id.in_(ids))).all())
+    missing = [i for i in ids if i not in found]
+    if missing:
+        raise LibraryError(f"no pattern {missing[0]} in this library")
+    return found
+
+
+def purged_files(lib: Library) -> set[str]:
+    """Store paths (relative) of patterns deleted for good: `check` removes such a file rather
+    than register it again (left by a crash between a purge's commit and its unlink)."""
+    with Session(lib.reader) as session:
+        details = session.scalars(select(AuditLog.detail).where(AuditLog.action == "purge"))
+        return {d.get("file") for d in details if isinstance(d, dict) and d.get("file")}
 
 
 def tag_list(tag: str | Iterable[str] | None) -> list[str]:
@@ -1013,8 +955,6 @@ def _read_and_decode(path: Path, prepare=None, known=None, store=None, keep_pixe
     import logging
 
     from desktop.engine.images import ImageReadError, decode_rgb
-    from desktop.library.metadata_chunks import OversizedText, read_chunks
-
     if path.suffix.lower() not in IMPORTABLE:
         return {"error": _not_importable(path)}
     try:

@@ -4,13 +4,16 @@ create, add, remove, rename, delete (the patterns always stay in the library).""
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from desktop.library.catalogue import ChangeSet, Library, LibraryError
+from desktop.library.changeset import ChangeSet, LibraryError
 from desktop.library.models import AuditLog, Collection, CollectionMember, Pattern
+
+if TYPE_CHECKING:
+    from desktop.library.catalogue import Library
 
 
 def create(lib: Library, name: str, brief: dict[str, Any] | None = None) -> int:

@@ -14,13 +14,17 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterable
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
-from desktop.library.catalogue import ChangeSet, Library, LibraryError
+from desktop.library.catalogue import trashed_since
+from desktop.library.changeset import ChangeSet
 from desktop.library.models import AuditLog, EmbeddingOutbox, Pattern, Publication, now
+
+if TYPE_CHECKING:
+    from desktop.library.catalogue import Library
 
 
 def _ids(ids: Iterable[int]) -> list[int]:
@@ -47,22 +51,12 @@ def summary(lib: Library, ids: Iterable[int] | None = None) -> dict[str, Any]:
     return {"patterns": count, "oldest": oldest.isoformat() if oldest else None, "published": listed}
 
 
-def _trashed_since(session: Session, ids: list[int]) -> dict[int, Any]:
-    """id -> when it was trashed (None: not in the trash), for every one of `ids`; an unknown id
-    is refused."""
-    found = dict(session.execute(select(Pattern.id, Pattern.trashed).where(Pattern.id.in_(ids))).all())
-    missing = [i for i in ids if i not in found]
-    if missing:
-        raise LibraryError(f"no pattern {missing[0]} in this library")
-    return found
-
-
 def trash(lib: Library, ids: Iterable[int]) -> ChangeSet:
     """Move patterns to the trash, in one transaction, and take them out of the index. Those
     already there are passed over. ChangeSet.trashed: the ids moved."""
     ids = _ids(ids)
     with Session(lib.engine) as session, session.begin():
-        moving = [i for i, since in _trashed_since(session, ids).items() if since is None]
+        moving = [i for i, since in trashed_since(session, ids).items() if since is None]
         if moving:
             stamp = now()
             session.execute(update(Pattern).where(Pattern.id.in_(moving)).values(trashed=stamp))
@@ -85,15 +79,7 @@ def _forget(lib: Library, ids: list[int]) -> None:
 def restore(lib: Library, ids: Iterable[int]) -> ChangeSet:
     """Bring patterns back from the trash, as they were. Their vectors are queued in the same
     transaction (search.embed_pending makes them). ChangeSet.restored: the ids brought back."""
-    ids = _ids(ids)
-    with Session(lib.engine) as session, session.begin():
-        back = sorted(i for i, since in _trashed_since(session, ids).items() if since is not None)
-        if back:
-            session.execute(update(Pattern).where(Pattern.id.in_(back)).values(trashed=None))
-            queued = set(session.scalars(select(EmbeddingOutbox.pattern_id).where(EmbeddingOutbox.pattern_id.in_(back))))
-            session.add_all(EmbeddingOutbox(pattern_id=i) for i in back if i not in queued)
-            session.add_all(AuditLog(action="restore", pattern_id=i, detail={}) for i in back)
-    return ChangeSet(restored=back)
+    return ChangeSet(restored=lib.restore_from_trash(ids))
 
 
 def _doomed(ids: Iterable[int] | None, older_than: timedelta | None):
@@ -141,11 +127,3 @@ def _unlink(lib: Library, digest: str, relative: str) -> None:
     for thumb in (lib.root / "thumbs").glob(f"{digest}-*.png"):
         with contextlib.suppress(OSError):
             thumb.unlink()
-
-
-def purged_files(lib: Library) -> set[str]:
-    """Store paths (relative) of patterns deleted for good: `check` removes such a file rather
-    than register it again (left by a crash between a purge's commit and its unlink)."""
-    with Session(lib.reader) as session:
-        details = session.scalars(select(AuditLog.detail).where(AuditLog.action == "purge"))
-        return {d.get("file") for d in details if isinstance(d, dict) and d.get("file")}

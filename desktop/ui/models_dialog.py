@@ -33,7 +33,7 @@ from desktop.jobs import JobSnapshot, Lane
 
 if TYPE_CHECKING:
     from desktop.engine.diffusion.registry import ModelEntry
-    from desktop.ui.main_window import MainWindow
+    from desktop.ui.host import JobsHost
 
 COLUMNS = ("Name", "Family", "Kind", "sha256", "Location", "Added")
 KIND_TEXT = {"diffusers-folder": "diffusers folder", "single-file": "checkpoint", "hf-id": "Hugging Face id"}
@@ -51,7 +51,7 @@ class ModelsDialog(QDialog):
     changed = Signal()  # the list of models changed (the Brief reloads its engines)
     renamed = Signal(str, str)  # old name, new name (sent before `changed`: the Brief keeps its choice)
 
-    def __init__(self, window: MainWindow):
+    def __init__(self, window: JobsHost):
         super().__init__(window)
         from desktop.engine.diffusion.registry import ModelRegistry
 

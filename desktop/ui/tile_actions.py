@@ -13,7 +13,7 @@ from PySide6.QtWidgets import QFileDialog, QInputDialog, QMessageBox
 from desktop.jobs import JobSnapshot, Lane
 
 if TYPE_CHECKING:
-    from desktop.ui.main_window import MainWindow
+    from desktop.ui.host import WindowHost
 
 
 class TileActions:
@@ -21,7 +21,7 @@ class TileActions:
     lane and stored by the library operation that stores tiles, whose change set the Library dock
     shows; the first is shown and Ctrl+Z takes them away."""
 
-    def __init__(self, window: MainWindow):
+    def __init__(self, window: WindowHost):
         self.window = window
 
     def _current(self):

@@ -26,7 +26,7 @@ from desktop.jobs import JobSnapshot, Lane
 from desktop.ui.theme import error_label
 
 if TYPE_CHECKING:
-    from desktop.ui.main_window import MainWindow
+    from desktop.ui.host import WindowHost
 
 TRAINABLE = ("sd15", "sdxl")
 
@@ -141,7 +141,7 @@ class TrainDialog(QDialog):
 class LoraTraining:
     """The menu item, the dialog, gathering the set on the I/O lane, and the training job."""
 
-    def __init__(self, window: MainWindow):
+    def __init__(self, window: WindowHost):
         self.window = window  # (Library ▸ Train a style LoRA… is declared in actions.py)
 
     def _models(self) -> list[tuple[str, str]]:
