@@ -111,30 +111,43 @@ def test_links_out_of_the_folder_hidden_files_and_quarantine_names(tmp_path):
         assert len(named.quarantined) == 1 and not (lib.quarantine / "tile.png").exists()
 
 
-def test_scripts_read_the_library_beside_the_open_window(tmp_path, capsys):
-    """The window holds the library's lock; a script that only reads (list, show, search, export) runs
-    beside it, read-only, and one that writes is refused in one sentence, as before."""
+def test_scripts_read_and_write_the_library_beside_the_open_window(tmp_path, capsys, monkeypatch):
+    """The window holds the library's window lock; a script runs beside it: reads (list, show,
+    search) and writes (set) through SQLite's own locking. Where the library cannot be shared (a
+    schema to upgrade), a reading command opens it read-only and says so."""
     import json
 
     from desktop.cli import main
+    from desktop.library import LibraryLocked, catalogue
 
     root = tmp_path / "lib"
-    with Library(root) as window:  # what the window holds while it is open
+    with Library(root, window=True) as window:  # what the window holds while it is open
         pid = window.add_tile(np.full((16, 16, 3), 70, np.uint8), {"style": "stripes", "repeat": "basic"}).pattern_id
         assert main(["--library", str(root), "--json", "library", "list"]) == 0
         captured = capsys.readouterr()
         assert [p["id"] for p in json.loads(captured.out)["patterns"]] == [pid]
-        assert "reading it only" in captured.err
         assert main(["--library", str(root), "--json", "library", "show", str(pid)]) == 0
         assert json.loads(capsys.readouterr().out)["id"] == pid
         assert main(["--library", str(root), "library", "search", "--image", str(next(window.files.rglob("*.png")))]) == 0
         capsys.readouterr()
-        assert main(["--library", str(root), "library", "set", str(pid), "--rating", "3"]) == 2
-        assert "open in another Tessera" in capsys.readouterr().err
+        window.settle()
+        assert main(["--library", str(root), "library", "set", str(pid), "--rating", "3"]) == 0
+        assert window.get(pid)["rating"] == 3 and window.outside_changes()
         # a read-only library cannot write, whatever is asked of it
         with Library(root, read_only=True) as reader, pytest.raises(Exception, match=r"readonly database"):
             reader.update(pid, rating=5)
-        assert window.get(pid)["rating"] == 0  # the window's library is as it was
+        assert window.get(pid)["rating"] == 3
+
+        def cannot_share(*args, **kwargs):
+            raise LibraryLocked("the library needs its database upgraded, and another process has it open")
+
+        real = catalogue.Library
+        monkeypatch.setattr(catalogue, "Library",
+                            lambda root, read_only=False: real(root, read_only=True) if read_only else cannot_share())
+        assert main(["--library", str(root), "--json", "library", "list"]) == 0
+        assert "reading it only" in capsys.readouterr().err
+        assert main(["--library", str(root), "library", "set", str(pid), "--rating", "1"]) == 2
+        assert "needs its database upgraded" in capsys.readouterr().err
 
 
 def test_qa_refuses_a_pixel_bomb_from_its_header_before_decoding(tmp_path, capsys):

@@ -36,9 +36,40 @@ def test_opening_creates_a_migrated_database_with_safe_settings(lib):
             "embedding_outbox"} <= tables
 
 
-def test_a_second_instance_is_refused(lib):
-    with pytest.raises(LibraryLocked, match="open in another Tessera"):
-        Library(lib.root)
+def test_a_second_window_is_refused_and_a_script_writes_beside_the_window(tmp_path):
+    with Library(tmp_path / "lib", window=True) as window:
+        with pytest.raises(LibraryLocked, match="open in another Tessera"):
+            Library(window.root, window=True)
+        window.settle()
+        assert not window.outside_changes()
+        with Library(window.root) as script:  # a `tessera` command beside the open window
+            pid = script.add_tile(tile(7), {"style": "stripes", "repeat": "basic"}).pattern_id
+            script.update_many([pid], status="approved")
+        assert window.get(pid)["status"] == "approved"  # through SQLite: one database, no copy
+        assert window.outside_changes()  # the window notices the other process's commits
+        assert not window.outside_changes()  # once
+        window.update_many([pid], rating=3)
+        assert not window.outside_changes()  # its own write, known as its own
+
+
+def test_a_schema_upgrade_needs_the_library_to_itself(tmp_path, monkeypatch):
+    from desktop.library import catalogue
+
+    root = tmp_path / "lib"
+    Library(root).close()
+    with Library(root, window=True):
+        monkeypatch.setattr(catalogue.Library, "revision", lambda self: "0000")
+        real = catalogue.Library._migrate
+
+        def older(self):  # as if this library's schema were behind the code's
+            from alembic.runtime import migration
+
+            monkeypatch.setattr(migration.MigrationContext, "get_current_revision", lambda ctx: "0001")
+            return real(self)
+
+        monkeypatch.setattr(catalogue.Library, "_migrate", older)
+        with pytest.raises(LibraryLocked, match="needs its database upgraded"):
+            Library(root)
 
 
 def test_import_files_and_folders_skips_duplicates_and_quarantines_bad_files(lib, shared_textures, tmp_path):

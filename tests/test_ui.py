@@ -277,7 +277,7 @@ def test_a_library_held_by_another_instance_is_explained(qtbot, qapp, isolated_h
 
     warnings = []
     monkeypatch.setattr(QMessageBox, "warning", lambda *args: warnings.append(args[2]))
-    holder = Library(isolated_home / "library")
+    holder = Library(isolated_home / "library", window=True)  # another window holds it
     try:
         win = create_window(qapp, show_crash_dialogs=False)
         qtbot.addWidget(win)

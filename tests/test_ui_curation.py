@@ -470,7 +470,7 @@ def test_each_library_operation_is_broadcast_once_and_the_panels_follow_it(windo
     qtbot.waitUntil(lambda: window.current is not None and window.current.pattern_id == ids[0], timeout=30_000)
     _idle(window, qtbot)
     heard, facts, reads = [], [], []
-    window.catalogue.changed.connect(heard.append)
+    window.catalogue.library_changed.connect(heard.append)
     monkeypatch.setattr(window.tile_view, "load_library_facts", lambda entry: facts.append(entry.pattern_id))
     original_reload = window.catalogue.reload
     monkeypatch.setattr(window.catalogue, "reload", lambda: reads.append(1) or original_reload())
@@ -513,3 +513,44 @@ def test_every_action_is_declared_once_with_keys_no_other_action_has(window):
     built = set(window.actions.values()) | {d.toggleViewAction() for d in window.docks.values()}
     assert in_menus and all(a in built for a in in_menus)
     assert [a.text() for a in window.menuBar().actions()] == [actions.MNEMONICS[m] for m in actions.MENUS]
+
+
+def test_a_script_writing_beside_the_open_window_is_seen_through_the_same_broadcast(window, qtbot, tmp_path):
+    """A `tessera` command run while the window is open writes through SQLite's own locking; the
+    window notices (PRAGMA data_version) and its grid and Inspector follow, by one broadcast that
+    names no pattern."""
+    import os
+    import subprocess
+    import sys
+
+    import numpy as np
+    from PIL import Image
+
+    ids = _tiles(window, qtbot, count=2)
+    window.library.select_row(0)
+    qtbot.waitUntil(lambda: window.current is not None, timeout=30_000)
+    _idle(window, qtbot)
+    heard = []
+    window.catalogue.library_changed.connect(heard.append)
+    outside = tmp_path / "scanned.png"
+    Image.fromarray((np.random.default_rng(3).random((48, 48, 3)) * 255).astype(np.uint8)).save(outside)
+    env = dict(os.environ, PYTHONPATH=os.getcwd())
+
+    def tessera(*args):
+        done = subprocess.run([sys.executable, "-m", "desktop.cli", "--library", str(window.lib.root), *args],
+                              capture_output=True, text=True, timeout=120, env=env)
+        assert done.returncode == 0, done.stderr
+        return done
+
+    tessera("library", "set", str(ids[1]), "--status", "approved", "--rating", "4")
+    tessera("library", "import", str(outside))
+    qtbot.waitUntil(lambda: any(c.unknown for c in heard), timeout=30_000)
+    qtbot.waitUntil(lambda: window.library.count() == 3, timeout=30_000)  # the imported one, read again
+    assert (_entry(window, ids[1]).status, _entry(window, ids[1]).rating) == ("approved", 4)
+    assert window.lib.count() == 3
+    # and the window's own writes are not taken for another's
+    before = len(heard)
+    window.curation.set_rating([ids[0]], 2)
+    qtbot.waitUntil(lambda: len(heard) == before + 1, timeout=30_000)
+    qtbot.wait(2 * window.catalogue.WATCH_MS + 500)
+    assert not any(c.unknown for c in heard[before:])

@@ -320,8 +320,9 @@ READING = {"list", "show", "search", "similar", "export", "sheet"}
 
 
 def _open(root: Path, action: str):
-    """The library for this command. A reading command beside the open window (which holds the lock)
-    opens it read-only and says so once on stderr; a writing one is refused with the window's name."""
+    """The library for this command: beside the open window too (they share it through SQLite's
+    locking). Where it cannot be shared (its schema to upgrade while another process has it open),
+    a reading command opens it read-only and says so once on stderr; a writing one is refused."""
     from desktop.library import Library, LibraryLocked
 
     try:
@@ -329,7 +330,8 @@ def _open(root: Path, action: str):
     except LibraryLocked:
         if action not in READING:
             raise
-        print("tessera: note: the library is open in the window: reading it only", file=sys.stderr)
+        print("tessera: note: the library is open elsewhere and cannot be shared now: reading it only",
+              file=sys.stderr)
         return Library(root, read_only=True)
 
 

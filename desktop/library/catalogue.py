@@ -47,11 +47,27 @@ MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
 
 class _Lock:
-    """An exclusive lock on `library.lock`, held while the library is open."""
+    """A lock on a file of the library folder, held while the library is open: shared (every writer
+    holds `library.lock` so, and the window `window.lock` exclusively) or exclusive. Windows has
+    no shared file locks: there every lock is exclusive, as before."""
 
-    def __init__(self, path: Path):
+    def __init__(self, path: Path, shared: bool = False, what: str = "another Tessera"):
         self.path = path
+        self.shared = shared and os.name != "nt"
         self.fh = open(path, "a+")  # noqa: SIM115 (held open for the library's lifetime)
+        if not self._take(exclusive=not self.shared):
+            self.fh.seek(0)
+            holder = self.fh.read().strip() or "another process"
+            self.fh.close()
+            raise LibraryLocked(f"the library at {path.parent} is open in {what} ({holder}); "
+                                f"close it there first") from None
+        if not self.shared:
+            self.fh.seek(0)
+            self.fh.truncate()
+            self.fh.write(f"pid {os.getpid()}")
+            self.fh.flush()
+
+    def _take(self, exclusive: bool) -> bool:
         try:
             if os.name == "nt":
                 import msvcrt
@@ -60,17 +76,23 @@ class _Lock:
             else:
                 import fcntl
 
-                fcntl.flock(self.fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+                fcntl.flock(self.fh.fileno(), (fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH) | fcntl.LOCK_NB)
         except OSError:
-            self.fh.seek(0)
-            holder = self.fh.read().strip() or "another process"
-            self.fh.close()
-            raise LibraryLocked(f"the library at {path.parent} is open in another Tessera ({holder}); "
-                                f"close it there first") from None
-        self.fh.seek(0)
-        self.fh.truncate()
-        self.fh.write(f"pid {os.getpid()}")
-        self.fh.flush()
+            return False
+        return True
+
+    @contextlib.contextmanager
+    def alone(self):
+        """Held exclusively for a moment (a schema upgrade), then shared again; LibraryLocked where
+        another process has the library open."""
+        if self.shared and not self._take(exclusive=True):
+            raise LibraryLocked(f"the library at {self.path.parent} needs its database upgraded, and another "
+                                "process has it open: close the other Tessera (or script) and try again")
+        try:
+            yield
+        finally:
+            if self.shared:
+                self._take(exclusive=False)
 
     def release(self) -> None:
         with contextlib.suppress(OSError):
@@ -89,12 +111,14 @@ def backups_oldest_first(folder: Path) -> list[Path]:
 
 
 class Library:
-    """The catalogue of one library folder. Opened for writing it holds the folder's lock (a second
-    writer is refused); `read_only=True` takes no lock, so a script can read beside the open window:
-    every connection is `query_only` (a write raises LibraryReadOnly), and nothing is migrated or
-    backed up."""
+    """The catalogue of one library folder. Opened for writing, it shares the folder's lock with
+    other writers (a script beside the open window writes through SQLite's own locking, with a busy
+    timeout), and `window=True` also holds the window's lock (a second window is refused). A schema
+    upgrade needs the library to itself. `read_only=True` takes no lock: every connection is
+    `query_only` (a write raises LibraryReadOnly), and nothing is migrated or backed up.
+    `outside_changes()` says whether another process has written since it last looked."""
 
-    def __init__(self, root: str | Path, read_only: bool = False):
+    def __init__(self, root: str | Path, read_only: bool = False, window: bool = False):
         self.root = Path(root).expanduser()
         self.read_only = read_only
         try:
@@ -107,7 +131,17 @@ class Library:
         self.db_path = self.root / "library.db"
         if read_only and not self.db_path.is_file():
             raise LibraryError(f"there is no library at {self.root} yet")
-        self._lock = None if read_only else _Lock(self.root / "library.lock")
+        self._window_lock = _Lock(self.root / "window.lock") if window and not read_only else None
+        try:
+            self._lock = None if read_only else _Lock(self.root / "library.lock", shared=True)
+        except BaseException:
+            if self._window_lock is not None:
+                self._window_lock.release()
+            raise
+        self._watch = None  # the connection that watches for other processes' commits (opened on first look)
+        self._seen_version: int | None = None
+        self._watch_lock = threading.Lock()  # the watching connection is asked from the writers' threads too
+        self._outside_before_own = False  # another process had committed when this one began a write
         # pixels of patterns just added, handed to the embedder so it need not decode them again
         self._fresh_pixels: dict[int, Any] = {}
         self._fresh_bytes = 0  # of the arrays in _fresh_pixels
@@ -116,10 +150,13 @@ class Library:
         try:
             if not read_only:
                 self._check_integrity()
-            self.engine = create_engine(f"sqlite:///{self.db_path}", future=True)
+            self.engine = create_engine(f"sqlite:///{self.db_path}", future=True,
+                                        connect_args={} if read_only else {"factory": _CommitHooked})
             event.listen(self.engine, "connect", configure)
-            event.listen(self.engine, "begin", lambda conn: conn.exec_driver_sql(
-                "BEGIN" if read_only else "BEGIN IMMEDIATE"))
+            event.listen(self.engine, "begin", self._begin)
+            if not read_only:
+                event.listen(self.engine, "connect", lambda dbapi, record: setattr(dbapi, "after_commit",
+                                                                                   self._own_commit_done))
             if not read_only:
                 self._migrate()
                 if existed:
@@ -131,9 +168,53 @@ class Library:
             event.listen(self.reader, "connect", configure)
             event.listen(self.reader, "begin", lambda conn: conn.exec_driver_sql("BEGIN"))
         except BaseException:
-            if self._lock is not None:
-                self._lock.release()
+            self._release_locks()
             raise
+
+    def _release_locks(self) -> None:
+        for lock in (self._lock, self._window_lock):
+            if lock is not None:
+                lock.release()
+
+    # -- other processes ----------------------------------------------------------------------------
+    # SQLite's `PRAGMA data_version`, asked on a connection of its own, moves when any other
+    # connection commits, this process's writers' included. So each of this process's writes reads
+    # it twice: once it holds the write lock (BEGIN IMMEDIATE: nobody else can commit until it
+    # ends), where a move means another process committed since the last look; and once it has
+    # committed, as the version its own commit leaves. `outside_changes` then tells another
+    # process's commits from this one's without a marker in the data. What it cannot tell apart: a
+    # commit another process makes in the microseconds between this one's COMMIT and that second
+    # reading (seen with the next change, not lost for good: its rows are read by every later read).
+    def data_version(self) -> int:
+        import sqlite3
+
+        with self._watch_lock:
+            if self._watch is None:
+                self._watch = sqlite3.connect(f"file:{self.db_path}?mode=ro", uri=True, check_same_thread=False,
+                                              timeout=5)
+            return int(self._watch.execute("PRAGMA data_version").fetchone()[0])
+
+    def _begin(self, conn) -> None:
+        conn.exec_driver_sql("BEGIN" if self.read_only else "BEGIN IMMEDIATE")
+        if not self.read_only and self._seen_version is not None and self.data_version() != self._seen_version:
+            self._outside_before_own = True
+
+    def _own_commit_done(self) -> None:
+        if self._seen_version is not None:
+            self._seen_version = self.data_version()
+
+    def settle(self) -> None:
+        """Start watching: what `outside_changes` reports is what other processes commit from now."""
+        self._outside_before_own = False
+        self._seen_version = self.data_version()
+
+    def outside_changes(self) -> bool:
+        """Whether another process has committed since the last look (or `settle`)."""
+        version = self.data_version()
+        changed = self._outside_before_own or (self._seen_version is not None and version != self._seen_version)
+        self._outside_before_own = False
+        self._seen_version = version
+        return changed
 
     # -- lifecycle ------------------------------------------------------------------------------
     def close(self) -> None:
@@ -141,8 +222,10 @@ class Library:
             self.engine.dispose()
         with contextlib.suppress(Exception):
             self.reader.dispose()
-        if self._lock is not None:
-            self._lock.release()
+        if self._watch is not None:
+            with contextlib.suppress(Exception):
+                self._watch.close()
+        self._release_locks()
 
     def __enter__(self) -> Library:
         return self
@@ -213,7 +296,6 @@ class Library:
             return None
 
     def _migrate(self) -> None:
-        from alembic import command
         from alembic.config import Config
         from alembic.runtime.migration import MigrationContext
         from alembic.script import ScriptDirectory
@@ -226,6 +308,12 @@ class Library:
             current = MigrationContext.configure(conn).get_current_revision()
         if current == head:
             return
+        with self._lock.alone():  # (nobody else may have it open while its schema changes)
+            self._upgrade(cfg, current, head, existed)
+
+    def _upgrade(self, cfg, current: str | None, head: str, existed: bool) -> None:
+        from alembic import command
+
         backup = self.backup(f"before-{head}") if existed else None
         try:
             with self.engine.begin() as conn:
@@ -918,6 +1006,18 @@ def _configure_read_only(dbapi_connection, record) -> None:
     for pragma in ("busy_timeout=5000", "query_only=ON"):
         cursor.execute(f"PRAGMA {pragma}")
     cursor.close()
+
+
+class _CommitHooked(sqlite3.Connection):
+    """A writer's connection that says when it has committed (the library watches for other
+    processes' commits by telling its own apart)."""
+
+    after_commit = None
+
+    def commit(self) -> None:
+        super().commit()
+        if self.after_commit is not None:
+            self.after_commit()
 
 
 def _configure_connection(dbapi_connection, record) -> None:

@@ -64,6 +64,14 @@ class VectorIndex:
             self._generation += 1
             self._cache.clear()
 
+    def catch_up(self) -> None:
+        """See what another process wrote to the index (a script beside the window): the tables
+        move to their latest versions and what was cached of them is dropped."""
+        with self._writing():
+            for table in (self.table, self.clip):
+                if table is not None and hasattr(table, "checkout_latest"):
+                    table.checkout_latest()
+
     def _remember(self, key: str, value, generation: int):
         if generation == self._generation:
             self._cache[key] = value

@@ -2,7 +2,7 @@
 library operation runs and says what it changed.
 
 `run(kind, title, op)` runs `op(lib, ctx)` (one of desktop/library/ops.py's operations) on the
-writer lane; when it is done, the caller's `on_done` sees its result, then `changed` is emitted
+writer lane; when it is done, the caller's `on_done` sees its result, then `library_changed` is emitted
 once with the operation's ChangeSet (Anki's CollectionOp and OpChanges are the model). The
 Library dock and the Inspector subscribe: the dock updates the rows the change names (and reads
 the grid again only where patterns join the view shown), the Inspector reads its facts again
@@ -16,7 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtCore import QObject, Qt, QTimer, Signal
 from PySide6.QtWidgets import QMessageBox, QWidget
 
 from desktop.jobs import JobSnapshot, JobState, Lane
@@ -27,9 +27,10 @@ log = logging.getLogger("tessera.ui")
 
 
 class LibraryController(QObject):
-    changed = Signal(object)  # library_changed(ChangeSet): once per operation, after its caller's on_done
+    library_changed = Signal(object)  # a ChangeSet: once per operation, after its caller's on_done
 
     INDEX_PART = 2048  # patterns one indexing job takes before the writer lane serves what waits
+    WATCH_MS = 2000  # how often the window looks for another process's changes (a script's)
 
     def __init__(self, submit: Callable, running: Callable[[int | None], bool], panel: LibraryPanel,
                  grid: LatestRequest, say: Callable[[str, int], None], tiles_dir: Path,
@@ -43,7 +44,10 @@ class LibraryController(QObject):
         self.open_pattern: Callable[[int], None] = lambda pattern_id: None  # shows one (the tile view's)
         self.duplicates_dialog = None  # the Find duplicates dialog, made on first use
         self._show_next = True
-        self.changed.connect(self._show_changes)
+        self.library_changed.connect(self._show_changes)
+        self.watch = QTimer(self)
+        self.watch.setInterval(self.WATCH_MS)
+        self.watch.timeout.connect(self.look_outside)
 
     # -- operations ----------------------------------------------------------------------------
     def run(self, kind: str, title: str, op: Callable, on_done: Callable[[Any], None] | None = None,
@@ -69,12 +73,38 @@ class LibraryController(QObject):
         job elsewhere (publishing, on the network lane) hands its ChangeSet here."""
         if changes is not None:
             self._show_next = show_next
-            self.changed.emit(changes)
+            self.library_changed.emit(changes)
 
     def _show_changes(self, changes) -> None:
+        if changes.unknown:
+            self.refresh_collections()
         if self.panel.apply_changes(changes, show_next=self._show_next):
             self.reload()
         self._show_next = True
+
+    def look_outside(self) -> None:
+        """Another process (a `tessera` script) wrote to the library: the index catches up with it,
+        then the change is broadcast as its own operations' are, naming no pattern (nobody said
+        which), so every view reads again. A look is one PRAGMA on a connection of its own."""
+        lib = self.lib
+        if lib is None:
+            return
+        try:
+            changed = lib.outside_changes()
+        except Exception as exc:  # (a database gone from under the window: `check` says more)
+            log.warning("could not look for other processes' changes: %s", exc)
+            return
+        if not changed:
+            return
+        from desktop.library.changeset import ChangeSet
+
+        def catch_up(ctx):
+            from desktop.library import search
+
+            search.index(lib).catch_up()
+
+        self.submit("read-library", catch_up, lane=Lane.IO, title="Reading what another process changed",
+                    on_done=lambda snap: self.announce(ChangeSet(unknown=True)))
 
     # -- opening --------------------------------------------------------------------------------
     def open(self, root: Path) -> None:
@@ -94,6 +124,8 @@ class LibraryController(QObject):
             return
         self.lib = lib
         self.panel.set_folder(lib.root)
+        lib.settle()
+        self.watch.start()
 
         def reconcile(ctx):
             from desktop.library import search
@@ -343,7 +375,7 @@ def _open_library(root):
     from desktop.library import Library
 
     try:
-        return Library(root), None
+        return Library(root, window=True), None
     except UserError as exc:
         return None, str(exc)
 

@@ -145,7 +145,7 @@ class MainWindow(QMainWindow):
         self.bridge = JobBridge(self.queue, parent=self)
         self.bridge.jobUpdated.connect(self._job_updated)
         self.bridge.jobEvent.connect(self._job_event)
-        self.catalogue.changed.connect(self.tile_view.library_changed)  # (the grid's own subscriber is first)
+        self.catalogue.library_changed.connect(self.tile_view.library_changed)  # (the grid's own subscriber is first)
         brief, library, curation = self.brief, self.library, self.curation
         brief.generateRequested.connect(self.generation.generate)
         brief.extractPaletteRequested.connect(self.briefs.extract_palette)
@@ -317,6 +317,7 @@ class MainWindow(QMainWindow):
         """Stop the jobs, then close the library (in that order: a writer may be mid-transaction)."""
         self._closing = True
         self.generation.closing = True
+        self.catalogue.watch.stop()
         self.curation_keys.remove()
         self.bridge.stop()  # no job callbacks after this point
         self._on_done.clear()
