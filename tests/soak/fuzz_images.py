@@ -14,6 +14,7 @@ A1111's text, compressed text), a JPEG, a WebP and a TIFF, plus any files in the
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import sys
@@ -59,22 +60,14 @@ def _with_chunk(png: bytes, kind: bytes, body: bytes) -> bytes:
 
 
 def one_input(data: bytes) -> None:
-    try:
+    with contextlib.suppress(UserError):
         decode_rgb(data, "fuzz")
-    except UserError:
-        pass
-    try:
+    with contextlib.suppress(UserError):
         open_image(io.BytesIO(data), "fuzz")
-    except UserError:
-        pass
-    try:
+    with contextlib.suppress(OversizedText):
         png_text(b"\x89PNG\r\n\x1a\n" + data[8:] if len(data) > 8 else data)
-    except OversizedText:
-        pass
-    try:
+    with contextlib.suppress(OversizedText):
         read_chunks(None, data)
-    except OversizedText:
-        pass
     parse_a1111(data.decode("utf-8", "replace"))
 
 
