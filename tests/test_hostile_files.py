@@ -167,3 +167,29 @@ def test_qa_refuses_a_pixel_bomb_from_its_header_before_decoding(tmp_path, capsy
         tracemalloc.stop()
     assert code == 2 and "16000x16000, over the 8192 px limit per side" in capsys.readouterr().err
     assert peak < 64 << 20
+
+
+# found by tests/soak/fuzz_images.py: a 573-byte TIFF whose header claims 17 gigapixels
+FUZZED_TIFF = "SUkqAAgAAAAKAAABBAABAAAAFwAAPQEBBAABAAAAEQAAAAIBAwADAAAAhgAAAAMBAwABAAAAAQAAAAYBAwABAAAAAgAAABEBBAABAAAAjAAAABUBAwABAAAAAwAAABYBBAABAAAAEQAAABcBBAABAAAAlQQAABwBAwABAAAAAgAAAAAAAAAIAAgACACiRAoEz+iauoru0ADaCLos3IpMawcfq6WcYf76rqWvYyK3hU974u5bkVKXVmPjOZ4V1Mg93w5VJnLLOg1nMheTTKsy8F0aoOxw839snv3xdcF+hshpu7XtHbns9gPc+vQl+OLRejvM60OJcO0KupwHtwTBguwQ1hFXbfaPQj3iOR9JlY3Ojklp0J/0XoyX2CVn6ArRadMCXRSmRbPwINwPYW18+MVORNzgglf9UC7gz6r07L7bPySqtipk6I+TMYaFFvqRAcX5llEvqzGTmfUSf70tYhC5FmTeeOjD6SASEd2hfimrUbV1gckXkzLOfPwu9cxKyUYSrsujV44Fj9oTYSpgA9N+b5nYSkQMQxAKjC4S6SUY96q5jxHWamQiHIWRhJzfgGBBTo/KcAovF1WulqhzG0uCfj7SbtdD8BzEBTzdWe3tzGXadCDZ0CLchL1ENdiZJV3bd1VW0nPxT8BIwwQhQt1SexuQGCTMPg+ZJQ3TZdy9MxUrflvUd41iwK+uxGUe0Fiw/LLnA5kY3vQIIdSv+sCXifgCx2Ebi16aBCqJmxSi1kmE57M09lfSc8nq"
+
+
+def test_a_tiff_claiming_gigapixels_has_no_metadata_and_one_clear_error(tmp_path):
+    """The fuzz harness's first finding: reading the metadata of a non-PNG raised Pillow's
+    DecompressionBombError (an import would have stopped on it); now there is no metadata to read,
+    and opening the image says why in one sentence."""
+    import base64
+
+    from desktop.engine.images import ImageReadError, decode_rgb, read_metadata
+    from desktop.library.metadata_chunks import read_chunks
+
+    data = base64.b64decode(FUZZED_TIFF)
+    assert data.startswith(b"II*\x00")
+    assert read_chunks(None, data) == {}
+    path = tmp_path / "claims.tif"
+    path.write_bytes(data)
+    assert read_metadata(path) == {}
+    with pytest.raises(ImageReadError, match="too many pixels"):
+        decode_rgb(data, "claims.tif")
+    with Library(tmp_path / "lib") as lib:  # an import quarantines it, with the reason, and goes on
+        changes = lib.import_paths([path])
+    assert changes.added == [] and "too many pixels" in changes.quarantined[0]["reason"]

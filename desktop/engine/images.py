@@ -250,9 +250,12 @@ def save_png(path: str | Path, image: np.ndarray, metadata: dict[str, Any] | Non
 
 
 def read_metadata(path: str | Path) -> dict[str, Any]:
-    """Tessera's JSON metadata from a PNG, or {} if it has none."""
-    with Image.open(path) as img:
-        raw = getattr(img, "text", {}).get(TESSERA_KEY)
+    """Tessera's JSON metadata from a PNG, or {} if it has none (or is no image Pillow will open)."""
+    try:
+        with Image.open(path) as img:
+            raw = getattr(img, "text", {}).get(TESSERA_KEY)
+    except (Image.DecompressionBombError, ValueError, SyntaxError, OSError):
+        return {}
     if not raw:
         return {}
     try:

@@ -147,8 +147,8 @@ def read_chunks(path, data: bytes | None = None) -> dict[str, Any]:
         else:
             with Image.open(io.BytesIO(data)) as img:  # the bytes already read: no second read of the file
                 text = dict(getattr(img, "text", {}) or {})
-    except OSError:
-        return out
+    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError):
+        return out  # not an image Pillow will open (its header claims 17 gigapixels, say): no metadata to read
     if text.get(TESSERA_KEY):
         import json
 
