@@ -1,6 +1,7 @@
 """Hostile files: bounded memory and one clear sentence, never a half-imported library (#32)."""
 
 import struct
+import sys
 import tracemalloc
 import zlib
 from pathlib import Path
@@ -193,3 +194,40 @@ def test_a_tiff_claiming_gigapixels_has_no_metadata_and_one_clear_error(tmp_path
     with Library(tmp_path / "lib") as lib:  # an import quarantines it, with the reason, and goes on
         changes = lib.import_paths([path])
     assert changes.added == [] and "too many pixels" in changes.quarantined[0]["reason"]
+
+
+_IMPORT_PEAK = """
+import resource, sys
+from pathlib import Path
+from desktop.library import Library, search
+with Library(Path(sys.argv[1])) as lib:
+    changes = search.import_into(lib, [Path(p) for p in sys.argv[2:]])
+assert len(changes.added) == len(sys.argv) - 2, changes.as_dict()
+print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)  # KiB on Linux
+"""
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="ru_maxrss in KiB is Linux's")
+def test_large_scans_are_imported_one_at_a_time_so_four_cost_what_one_does(tmp_path):
+    """Four 64-megapixel scans (a 600 DPI textile scan is bigger still) were decoded side by side and
+    held until their batch was stored: four cost four times one. Read ahead by their headers within a
+    pixel budget, and their pixels not kept once the small copy is made, four cost what one does."""
+    import subprocess
+
+    from PIL import Image
+
+    from conftest import ROOT, subprocess_env
+
+    scans = []
+    for k, colour in enumerate([(200, 180, 150), (90, 60, 40), (30, 90, 140), (150, 40, 60)]):
+        scans.append(tmp_path / f"scan-{k}.png")
+        Image.new("RGB", (8000, 8000), colour).save(scans[-1], compress_level=1)
+
+    def peak_mib(files, name) -> float:
+        done = subprocess.run([sys.executable, "-c", _IMPORT_PEAK, str(tmp_path / name), *map(str, files)],
+                              capture_output=True, text=True, cwd=ROOT, env=subprocess_env(), timeout=600)
+        assert done.returncode == 0, done.stderr[-2000:]
+        return int(done.stdout.split()[-1]) / 1024
+
+    one, four = peak_mib(scans[:1], "one"), peak_mib(scans, "four")
+    assert four < one + 128, (one, four)  # before: about one + 3 x 183 MiB

@@ -360,6 +360,7 @@ class Library:
 
     IMPORT_THREADS = 2  # decode, look and file-writing threads of an import
     IMPORT_AHEAD = 10  # files read ahead of the one being stored
+    IMPORT_PIXELS_AHEAD = 48 * 1024 * 1024  # and decoded pixels at most (144 MB of RGB); a larger file alone
 
     FRESH_PIXELS_BUDGET = 256 * 1024 * 1024  # bytes of decoded pixels (and small copies) kept for the embedder
     FRESH_MAX = 16_384  # patterns whose pixels or small copy are kept for it at most
@@ -585,6 +586,7 @@ class Library:
                 changes.ignored.append({"source": str(path), "reason": _not_importable(path)})
         queue: deque = deque()
         upcoming = iter(files)
+        following: list[Path] = []  # a file looked at but left for later (the pixel budget was full)
         pending: list[dict[str, Any]] = []
 
         def store() -> None:
@@ -600,18 +602,24 @@ class Library:
         with _opencv_on_one_thread(), self._digest_lookup() as known, \
                 ThreadPoolExecutor(max_workers=self.IMPORT_THREADS, thread_name_prefix="tessera-decode") as pool:
             def top_up() -> None:
+                # read ahead at most IMPORT_AHEAD files and IMPORT_PIXELS_AHEAD decoded pixels (by their
+                # headers): a large scan is read alone, so four of them cost what one does
                 while len(queue) < self.IMPORT_AHEAD:
-                    path = next(upcoming, None)
+                    path = following.pop() if following else next(upcoming, None)
                     if path is None:
                         return
-                    queue.append((path, pool.submit(_read_and_decode, path, prepare, known,
-                                                    store_ahead, keep_pixels)))
+                    pixels = _header_pixels(path)
+                    if queue and sum(px for _, px, _ in queue) + pixels > self.IMPORT_PIXELS_AHEAD:
+                        following.append(path)
+                        return
+                    queue.append((path, pixels, pool.submit(_read_and_decode, path, prepare, known,
+                                                            store_ahead, keep_pixels)))
 
             try:
                 top_up()
                 done = 0
                 while queue:
-                    path, future = queue[0]
+                    path, _, future = queue[0]
                     if ctx is not None:
                         ctx.progress(done, len(files), f"Importing {path.name}")
                     read = future.result()
@@ -633,9 +641,9 @@ class Library:
                 store()
                 self._restore_skipped(changes)
             except BaseException:
-                for _, future in queue:
+                for _, _, future in queue:
                     future.cancel()
-                ahead = [f.result() for _, f in queue if not f.cancelled() and f.exception() is None]
+                ahead = [f.result() for _, _, f in queue if not f.cancelled() and f.exception() is None]
                 self._discard_uncommitted((r["stored"], r["digest"]) for r in [*pending, *ahead] if r.get("created"))
                 raise
         if ctx is not None:
@@ -1080,11 +1088,28 @@ def _read_and_decode(path: Path, prepare=None, known=None, store=None, keep_pixe
                 pixels = None
         except Exception:  # the embedder makes it again from the stored file, and reports there
             logging.getLogger(__name__).exception("preparing %s for the index", path)
+    if width * height > KEEP_PIXELS_UP_TO:  # a large scan's pixels are not held on: read back when needed
+        pixels = None
     read = {"data": data, "digest": digest, "width": width, "height": height,
             "pixels": pixels, "prepared": prepared, "metadata": metadata}
     if store is not None:
         read["stored"], read["created"] = store(data, digest, path.suffix.lower())
     return read
+
+
+KEEP_PIXELS_UP_TO = 16 * 1024 * 1024  # decoded pixels an import keeps for the embedder (a larger scan's are dropped)
+
+
+def _header_pixels(path: Path) -> int:
+    """How many pixels a file says it holds, from its header alone (0 where it says nothing
+    readable: the decode then says why)."""
+    from PIL import Image
+
+    try:
+        with Image.open(path) as img:
+            return int(img.width) * int(img.height)
+    except Exception:
+        return 0
 
 
 # what Tessera writes that shows tiles but is not one (its PNG chunk says so): never imported

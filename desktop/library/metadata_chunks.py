@@ -143,12 +143,15 @@ def read_chunks(path, data: bytes | None = None) -> dict[str, Any]:
             with open(path, "rb") as fh:
                 data = fh.read()
         if data.startswith(PNG_SIGNATURE):
-            text = png_text(data)
+            text = png_text(data)  # (OversizedText goes up: the file is refused for it)
         else:
-            with Image.open(io.BytesIO(data)) as img:  # the bytes already read: no second read of the file
-                text = dict(getattr(img, "text", {}) or {})
-    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError):
-        return out  # not an image Pillow will open (its header claims 17 gigapixels, say): no metadata to read
+            try:
+                with Image.open(io.BytesIO(data)) as img:  # the bytes already read: no second read of the file
+                    text = dict(getattr(img, "text", {}) or {})
+            except (ValueError, SyntaxError, Image.DecompressionBombError):
+                return out  # no image Pillow will open (its header claims 17 gigapixels, say): no metadata
+    except OSError:
+        return out
     if text.get(TESSERA_KEY):
         import json
 
