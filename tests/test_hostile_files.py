@@ -231,3 +231,12 @@ def test_large_scans_are_imported_one_at_a_time_so_four_cost_what_one_does(tmp_p
 
     one, four = peak_mib(scans[:1], "one"), peak_mib(scans, "four")
     assert four < one + 128, (one, four)  # before: about one + 3 x 183 MiB
+
+
+def test_a1111_parameters_with_odd_digits_are_read_as_far_as_they_go():
+    """The fuzz harness's second finding: 'Size: ³512x512' passed str.isdigit and broke int()."""
+    from desktop.library.metadata_chunks import parse_a1111
+
+    odd = parse_a1111("linen\nSteps: ⁵, Sampler: Euler a, CFG scale: 7, Seed: 5, Size: ³512x512")
+    assert odd["size"] is None and "steps" not in odd and odd["seed"] == 5 and odd["scheduler"] == "euler-a"
+    assert parse_a1111("x\nSteps: 20, Size: 768x512")["size"] == [768, 512]

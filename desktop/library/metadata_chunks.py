@@ -37,7 +37,8 @@ def parse_a1111(text: str) -> dict[str, Any]:
     out["model_hash"] = settings.get("Model hash", "")
     if settings.get("Size") and "x" in settings["Size"]:
         w, h = settings["Size"].split("x", 1)
-        out["size"] = [int(w), int(h)] if w.isdigit() and h.isdigit() else None
+        digits = re.compile(r"[0-9]{1,6}")  # (str.isdigit takes "³", which int() refuses: found by fuzzing)
+        out["size"] = [int(w), int(h)] if digits.fullmatch(w.strip()) and digits.fullmatch(h.strip()) else None
     if settings.get("Tiling", "").lower() == "true":
         out["repeat"] = "basic"
     return out
