@@ -60,14 +60,15 @@ def parse_repeat(name: str | Repeat) -> Repeat:
         raise RepeatError(f"unknown repeat '{name}': choose one of {', '.join(REPEATS)}") from None
 
 
-def check_size(repeat: Repeat | str, width: int, height: int) -> None:
-    """Raise RepeatError, in words, if this repeat cannot take a width x height tile."""
+def check_size(repeat: Repeat | str, width: int, height: int, most: int | None = MAX_TILE_SIDE) -> None:
+    """Raise RepeatError, in words, if this repeat cannot take a width x height tile (at most `most`
+    a side: what Tessera makes; None for an image only judged, such as a scan QA reads)."""
     repeat = parse_repeat(repeat)
     if width < 2 or height < 2:
         raise RepeatError(f"a tile must be at least 2x2 pixels, not {width}x{height}")
-    if width > MAX_TILE_SIDE or height > MAX_TILE_SIDE:
+    if most is not None and (width > most or height > most):
         raise RepeatError(
-            f"{width}x{height} is over the {MAX_TILE_SIDE} px limit per side; generate smaller and upscale"
+            f"{width}x{height} is over the {most} px limit per side; generate smaller and upscale"
         )
     if repeat is Repeat.HALF_DROP and height % 2:
         raise RepeatError(

@@ -128,3 +128,37 @@ def test_recolor_command_with_separations(capsys, shared_textures, tmp_path):
     assert code == 2 and "either --palette" in err
     code, out, _ = run(capsys, "recolor", src, "--palette", "art-deco", "--out", str(tmp_path / "deco.png"), "--json")
     assert code == 0 and set(json.loads(out)["palette"]) == {"#111111", "#c9a227", "#f0e6d2", "#1f4e5f", "#8c2f39"}
+
+
+def test_qa_judges_a_scan_larger_than_a_tile_on_a_reduced_copy(tmp_path, capsys):
+    """One rule for what opens: a scan wider than a tile (8192) is what the library imports, so QA
+    reads it too, judging an area-reduced copy (its memory then bounded by the decode) while the
+    print check reads the real size."""
+    import json
+
+    import numpy as np
+    from PIL import Image
+
+    from desktop.cli import main
+    from desktop.engine.qa import QA_SIDE, judged_copy, run_qa
+
+    rng = np.random.default_rng(4)
+    small = (rng.random((60, 90, 3)) * 255).astype(np.uint8)
+    scan = tmp_path / "scan.png"
+    Image.fromarray(small).resize((9000, 6000), Image.NEAREST).save(scan, compress_level=1)
+    code = main(["--json", "qa", str(scan), "--dpi", "600", "--overlay-dir", str(tmp_path / "qa")])
+    report = json.loads(capsys.readouterr().out)["reports"][0]
+    assert code in (0, 1) and report["size"] == [9000, 6000]
+    assert report["judged_at"] == [QA_SIDE, 2731]
+    printed = next(c for c in report["checks"] if c["name"] == "print")
+    assert printed["details"]["max_print_in"] == [15.0, 10.0]  # 9000 x 6000 px at 600 DPI: the real size
+    overlay = next(iter(report["overlays"].values()))
+    assert Image.open(overlay).size == (QA_SIDE, 2731)  # drawn over the copy QA read
+
+    # in the window, the tile shown is the full one: the overlays are made at its size
+    full = np.zeros((6002, 8200, 3), np.uint8)
+    assert judged_copy(full, "half-drop").shape[0] % 2 == 0  # the half offset stays a whole pixel
+    shown = run_qa(full, "half-drop", profile="default")
+    assert shown.judged_at[0] == QA_SIDE and shown.judged_at[1] % 2 == 0
+    heat = next(iter(shown.overlays().values()))
+    assert heat.shape == (6002, 8200)

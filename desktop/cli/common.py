@@ -23,14 +23,19 @@ def emitter(args: argparse.Namespace) -> Callable[[Any, str], None]:
     return emit
 
 
-def load_image(path: str) -> tuple[np.ndarray, dict[str, Any], dict[str, Any]]:
+def load_image(path: str, to_judge: bool = False) -> tuple[np.ndarray, dict[str, Any], dict[str, Any]]:
     """A tile for a command: its pixels, facts and Tessera metadata. Its size is read from the header
-    first, so a file over the tile limit is refused before a byte of it is decoded."""
-    from desktop.engine.images import image_size, load_rgb_with_info, read_metadata
+    first, so a file over the limit is refused before a byte of it is decoded. The limit is one
+    rule: what a command makes a tile from is at most MAX_TILE_SIDE a side (what Tessera makes);
+    what it only judges (`to_judge`: QA) is whatever the library imports (images.MAX_PIXELS)."""
+    from desktop.engine.images import MAX_PIXELS, image_size, load_rgb_with_info, read_metadata
     from desktop.repeat import MAX_TILE_SIDE
 
     width, height = image_size(path)
-    if width > MAX_TILE_SIDE or height > MAX_TILE_SIDE:
+    if to_judge and width * height > MAX_PIXELS:
+        raise UserError(f"{Path(path).name} is {width}x{height}: too many pixels to open safely "
+                        f"(limit {MAX_PIXELS:,}, what the library imports)")
+    if not to_judge and (width > MAX_TILE_SIDE or height > MAX_TILE_SIDE):
         raise UserError(f"{Path(path).name} is {width}x{height}, over the {MAX_TILE_SIDE} px limit per side of a tile")
     image, info = load_rgb_with_info(path)
     meta = read_metadata(path) if info.get("format") == "PNG" else {}

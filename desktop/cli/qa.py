@@ -86,7 +86,7 @@ def cmd_qa(args: argparse.Namespace, emit) -> int:
 def _qa_each(args, emit, library, overrides, palette_arg, repeat_arg, out_dir) -> int:
     from desktop.engine.images import IMAGE_SUFFIXES, images_under
     from desktop.engine.procedural import palette_unused
-    from desktop.engine.qa import run_qa
+    from desktop.engine.qa import judged_copy, run_qa
     from desktop.engine.qa.overlay import overlay_on
     from desktop.palettes import parse_palette
     from desktop.repeat import check_size, parse_repeat
@@ -97,9 +97,10 @@ def _qa_each(args, emit, library, overrides, palette_arg, repeat_arg, out_dir) -
         raise UserError(f"no images ({', '.join(sorted(IMAGE_SUFFIXES))}) in {', '.join(args.images)}")
     for path in paths:
         try:
-            image, info, meta = load_image(path)
+            image, info, meta = load_image(path, to_judge=True)
             repeat = repeat_arg or parse_repeat(meta.get("repeat", "basic"))
-            check_size(repeat, image.shape[1], image.shape[0])
+            check_size(repeat, image.shape[1], image.shape[0], most=None)  # (a scan may be larger than a tile)
+            image = judged_copy(image, repeat)  # a large scan: QA reads a reduced copy; the full one goes
             palette, checks = palette_arg, overrides
             if palette is None and meta.get("palette", {}).get("colors"):
                 palette = parse_palette(",".join(meta["palette"]["colors"]))

@@ -21,7 +21,10 @@ from desktop.config import atomic_write_bytes
 from desktop.errors import UserError
 
 ALLOWED_FORMATS = {"PNG", "JPEG", "WEBP", "TIFF", "BMP"}
-MAX_PIXELS = 16384 * 16384
+# One rule for what any reader opens (import, QA, export, the window, a variation's source): a
+# 600 DPI scan of a 24 x 20 in fabric (14,400 x 12,000) fits; a 16,000 px square bomb does not.
+# What Tessera *makes* is another limit: repeat.MAX_TILE_SIDE a side.
+MAX_PIXELS = 200 * 1024 * 1024
 # Set once, not per call: images are opened from several threads at a time. PIL refuses files over
 # twice the limit itself; open_image refuses those over the limit by their header, before decoding.
 Image.MAX_IMAGE_PIXELS = MAX_PIXELS

@@ -10,6 +10,7 @@ costs less than decoding its PNG (benchmarks/qa.py).
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from typing import Any
 
@@ -24,12 +25,43 @@ from desktop.engine.qa.sharpness import check_sharpness
 from desktop.engine.qa.similar import SimilarItem, SimilarityProvider, check_duplicates
 from desktop.engine.qa.visibility import check_visibility
 from desktop.palettes import Palette
-from desktop.repeat import parse_repeat
+from desktop.repeat import Repeat, parse_repeat
 
 __all__ = ["FAIL", "PASS", "SKIP", "CheckResult", "QAReport", "SimilarItem", "SimilarityProvider",
            "load_profile", "profile_names", "run_qa"]
 
 ANALYSIS_SIDE = 256  # colour and tile-scale checks look at a small copy; seams and sharpness at full size
+# a longer image (a 600 DPI scan is 12,000 px) is judged on an area-reduced copy this long: QA's
+# memory is then bounded by the decode alone; the print check still reads the image's real size
+QA_SIDE = 4096
+
+
+def judged_copy(rgb: np.ndarray, repeat: Repeat | str = "basic") -> np.ndarray:
+    """`rgb`, or, where it is longer than QA_SIDE, an area-reduced copy that long, its side kept even
+    where the repeat moves by half of it (so the half offset stays a whole pixel)."""
+    h, w = rgb.shape[:2]
+    if max(h, w) <= QA_SIDE:
+        return rgb
+    repeat = parse_repeat(repeat)
+    scale = QA_SIDE / max(h, w)
+    nw, nh = max(2, round(w * scale)), max(2, round(h * scale))
+    nw -= nw % 2 if repeat is Repeat.HALF_BRICK else 0
+    nh -= nh % 2 if repeat is Repeat.HALF_DROP else 0
+    return cv2.resize(rgb, (nw, nh), interpolation=cv2.INTER_AREA)
+
+
+def _at_shape(check: CheckResult, shape: tuple[int, int]) -> CheckResult:
+    """The check with its overlay made at `shape` (the image's), where it was made at another."""
+    source = check.overlay_source
+    if source is None:
+        return check
+
+    def make() -> np.ndarray:
+        heat = source() if callable(source) else source
+        return heat if heat.shape[:2] == shape else cv2.resize(heat.astype(np.float32), (shape[1], shape[0]),
+                                                                 interpolation=cv2.INTER_LINEAR)
+
+    return dataclasses.replace(check, overlay_source=make)
 
 
 def _small(rgb: np.ndarray) -> np.ndarray:
@@ -68,9 +100,11 @@ def run_qa(image: np.ndarray, repeat: str = "basic", palette: Palette | None = N
     arr = np.asarray(image)
     if arr.ndim != 3 or arr.shape[2] != 3:
         raise ValueError("QA needs an HxWx3 RGB image")
-    rgb8 = _as_uint8(arr)
-    h, w = rgb8.shape[:2]
+    shown = arr.shape[:2]  # the overlays are made at the size of the image given
     info = image_info or {}
+    # the image's own size: given by a caller that passed a reduced copy (`judged_copy`), else its shape
+    w, h = (int(side) for side in info["size"]) if info.get("size") else (shown[1], shown[0])
+    rgb8 = judged_copy(_as_uint8(arr), repeat)
 
     small = _small(rgb8)
     checks: list[CheckResult] = []
@@ -80,9 +114,9 @@ def run_qa(image: np.ndarray, repeat: str = "basic", palette: Palette | None = N
     if cfg["palette"].get("enabled", True) or cfg["contrast"].get("enabled", True):
         major = major_colours(small, cfg["palette"].get("colours", 8))
     if cfg["palette"].get("enabled", True):
-        checks.append(check_palette(small, (h, w), palette, cfg["palette"], major))
+        checks.append(check_palette(small, shown, palette, cfg["palette"], major))
     if cfg["contrast"].get("enabled", True):
-        checks.append(check_contrast(small, (h, w), cfg["contrast"], major))
+        checks.append(check_contrast(small, shown, cfg["contrast"], major))
     if cfg["sharpness"].get("enabled", True):
         gray = cv2.cvtColor(rgb8, cv2.COLOR_RGB2GRAY)
         checks.append(check_sharpness(gray, cfg["sharpness"], judge_blocks=info.get("format") == "JPEG"))
@@ -91,7 +125,7 @@ def run_qa(image: np.ndarray, repeat: str = "basic", palette: Palette | None = N
                                   info.get("has_alpha", False)))
     if cfg["visibility"].get("enabled", True):
         lightness = srgb_to_lab(small)[..., 0]
-        checks.append(check_visibility(lightness, repeat, (h, w), cfg["visibility"]))
+        checks.append(check_visibility(lightness, repeat, shown, cfg["visibility"]))
     if cfg["duplicates"].get("enabled", True):
         checks.append(check_duplicates(rgb8, provider, cfg["duplicates"]))
     for i, check in enumerate(checks):
@@ -99,5 +133,7 @@ def run_qa(image: np.ndarray, repeat: str = "basic", palette: Palette | None = N
         if reason:  # the caller knows better (a style that is soft by design, say)
             checks[i] = CheckResult(check.name, check.label, SKIP, check.score, check.threshold, reason,
                                     check.details, check.overlay_source)
+    checks = [_at_shape(check, shown) for check in checks]
+    judged = [int(rgb8.shape[1]), int(rgb8.shape[0])]
     return QAReport(w, h, repeat.value, cfg.get("name", "custom"), checks,
-                    (time.perf_counter() - start) * 1000, source)
+                    (time.perf_counter() - start) * 1000, source, judged_at=judged if judged != [w, h] else None)

@@ -63,6 +63,7 @@ class QAReport:
     checks: list[CheckResult]
     elapsed_ms: float = 0.0
     source: str | None = None
+    judged_at: list[int] | None = None  # [w, h] of the reduced copy a large image was judged on
 
     @property
     def passed(self) -> bool:
@@ -82,7 +83,8 @@ class QAReport:
     def as_dict(self) -> dict[str, Any]:
         return {"source": self.source, "size": [self.width, self.height], "repeat": self.repeat,
                 "profile": self.profile, "passed": self.passed, "failed": self.failed,
-                "elapsed_ms": round(self.elapsed_ms, 1), "checks": [c.as_dict() for c in self.checks]}
+                "elapsed_ms": round(self.elapsed_ms, 1), "checks": [c.as_dict() for c in self.checks],
+                **({"judged_at": self.judged_at} if self.judged_at else {})}
 
     def summary(self) -> str:
         verdict = "PASS" if self.passed else "FAIL (" + ", ".join(self.failed) + ")"
