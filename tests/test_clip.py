@@ -257,3 +257,32 @@ def test_large_images_are_made_small_the_same_way_for_both_embedders(tiny_weight
     _, weights = tiny_weights
     local = ClipEmbedder("tessera-tiny-clip", weights)
     assert np.allclose(local.embed_images([big]), local.embed_images([small]), atol=1e-6)
+
+
+def test_a_large_scan_read_back_for_clip_is_held_at_what_clip_reads(tmp_path, tiny_weights):
+    """An import keeps no pixels of a large scan; the embedder reads it back, makes its small copy
+    from every pixel, and holds for the batch only what CLIP reads (short side 512)."""
+    from PIL import Image
+
+    from desktop.library.clip import CLIP_SHORT_SIDE
+    from desktop.library.descriptor import small_copy
+
+    _, weights = tiny_weights
+    scan = tmp_path / "scan.png"
+    big = np.kron(tile(3), np.ones((100, 100, 1), np.uint8))  # megapixels of it
+    Image.fromarray(big).save(scan, compress_level=1)
+    with Library(tmp_path / "lib") as lib:
+        embedder = ClipEmbedder("tessera-tiny-clip", weights)
+        seen = []
+        real = embedder.embed_images
+        embedder.embed_images = lambda images: seen.extend(im.shape for im in images) or real(images)
+        finder.set_embedder(lib, embedder)
+        pid = lib.import_paths([scan]).added[0]
+        assert lib.take_fresh(pid) is None  # (nothing kept of its pixels)
+        finder.embed_pending(lib)
+        h, w = big.shape[:2]
+        assert h * w > 16 << 20 and seen == [(CLIP_SHORT_SIDE, round(w * CLIP_SHORT_SIDE / h), 3)]
+        row = next(r for r in finder.index(lib).all_rows() if r["id"] == pid)
+        from desktop.library.search import looks_of
+
+        assert np.allclose(row["vector"], looks_of(small_copy(big)[None])[0]["vector"], atol=1e-5)

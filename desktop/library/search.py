@@ -175,8 +175,14 @@ def _embed_batch(lib: Library, ids: list[int]) -> None:
                 pixels = load_rgb(lib.files / facts[pid].file)
             except Exception:  # a missing or unreadable file is reported by `check`, not fatal here
                 continue
-        loaded.append((pid, pixels))
-        smalls.append(small_copy(pixels) if small is None else small)
+        if small is None:
+            small = small_copy(pixels)  # from every pixel, as an import makes it
+        if clip is not None:  # what CLIP reads, and no more, is held for the batch (a scan is 600 MB)
+            from desktop.library.clip import fit_for_clip
+
+            pixels = fit_for_clip(pixels)
+        loaded.append((pid, pixels if clip is not None else None))
+        smalls.append(small)
     looks = dict(zip((pid for pid, _ in loaded), looks_of(np.stack(smalls)) if smalls else []))
     auto = {pid: list(looks[pid]["colour_tags"]) for pid, _ in loaded}
     clip_rows = []
