@@ -29,6 +29,9 @@ MAX_PIXELS = 200 * 1024 * 1024
 # twice the limit itself; open_image refuses those over the limit by their header, before decoding.
 Image.MAX_IMAGE_PIXELS = MAX_PIXELS
 warnings.filterwarnings("ignore", category=Image.DecompressionBombWarning)
+# a damaged file's decoder complaints ("Tag data larger than file", "Corrupt EXIF data"): the image
+# opens, or open_image says in one sentence why not; the complaints are not the user's to read
+warnings.filterwarnings("ignore", category=UserWarning, module=r"PIL\.")
 TESSERA_KEY = "tessera"
 
 # The image files Tessera reads (imports, QA): a folder given in their place means these inside it.
