@@ -197,18 +197,26 @@ def test_a_tiff_claiming_gigapixels_has_no_metadata_and_one_clear_error(tmp_path
     assert changes.added == [] and "too many pixels" in changes.quarantined[0]["reason"]
 
 
-_IMPORT_PEAK = """
-import resource, sys
+# this process's peak resident memory: VmHWM belongs to its own memory map (ru_maxrss outlives an
+# exec, so a child would report at least its parent's peak)
+_PEAK = """
+def _peak_kib():
+    with open("/proc/self/status") as status:
+        return int(next(line for line in status if line.startswith("VmHWM:")).split()[1])
+"""
+
+_IMPORT_PEAK = _PEAK + """
+import sys
 from pathlib import Path
 from desktop.library import Library, search
 with Library(Path(sys.argv[1])) as lib:
     changes = search.import_into(lib, [Path(p) for p in sys.argv[2:]])
 assert len(changes.added) == len(sys.argv) - 2, changes.as_dict()
-print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)  # KiB on Linux
+print(_peak_kib())
 """
 
 
-@pytest.mark.skipif(sys.platform != "linux", reason="ru_maxrss in KiB is Linux's")
+@pytest.mark.skipif(sys.platform != "linux", reason="VmHWM is Linux's")
 def test_large_scans_are_imported_one_at_a_time_so_four_cost_what_one_does(tmp_path):
     """Four 64-megapixel scans (a 600 DPI textile scan is bigger still) were decoded side by side and
     held until their batch was stored: four cost four times one. Read ahead by their headers within a
@@ -241,3 +249,34 @@ def test_a1111_parameters_with_odd_digits_are_read_as_far_as_they_go():
     odd = parse_a1111("linen\nSteps: ⁵, Sampler: Euler a, CFG scale: 7, Seed: 5, Size: ³512x512")
     assert odd["size"] is None and "steps" not in odd and odd["seed"] == 5 and odd["scheduler"] == "euler-a"
     assert parse_a1111("x\nSteps: 20, Size: 768x512")["size"] == [768, 512]
+
+
+_THUMB_PEAK = _PEAK + """
+import sys
+from pathlib import Path
+from desktop.library import Library
+with Library(Path(sys.argv[1])) as lib:
+    lib.thumbnail({"sha256": "0" * 64, "file": sys.argv[2]}, side=256)
+print(_peak_kib())
+"""
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="VmHWM is Linux's")
+def test_a_scans_thumbnail_is_made_without_a_full_size_copy(tmp_path):
+    """A 64 MP scan's grid thumbnail cost 560 MiB (decoded, then converted at full size); a JPEG is
+    now decoded at an eighth of its size, and other images are reduced before they are converted."""
+    import subprocess
+
+    from PIL import Image
+
+    from conftest import ROOT, subprocess_env
+
+    rng = np.random.default_rng(2)
+    scan = tmp_path / "scan.jpg"
+    Image.fromarray((rng.random((80, 80, 3)) * 255).astype(np.uint8)).resize((8000, 8000)).save(scan, quality=85)
+    done = subprocess.run([sys.executable, "-c", _THUMB_PEAK, str(tmp_path / "lib"), str(scan)],
+                          capture_output=True, text=True, cwd=ROOT, env=subprocess_env(), timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert int(done.stdout.split()[-1]) / 1024 < 200  # MiB; 183 MiB would be the decoded pixels alone
+    with Image.open(tmp_path / "lib" / "thumbs" / f"{'0' * 64}-256.png") as thumb:
+        assert thumb.size == (256, 256) and thumb.mode == "RGB"

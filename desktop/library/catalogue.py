@@ -855,8 +855,13 @@ class Library:
             import io
 
             with Image.open(item["file"]) as img:
-                img = img.convert("RGB")
-                img.thumbnail((side, side))
+                img.draft("RGB", (side, side))  # a JPEG scan decodes at 1/2, 1/4 or 1/8 of its size
+                if img.mode in ("RGB", "RGBA", "L", "LA"):  # reduced first: no full-size RGB copy of a scan
+                    img.thumbnail((side, side))
+                    img = img.convert("RGB")
+                else:  # (a palette or 16-bit image is converted first, so it is averaged, not sampled)
+                    img = img.convert("RGB")
+                    img.thumbnail((side, side))
                 buf = io.BytesIO()
                 img.save(buf, format="PNG")
             atomic_write_bytes(target, buf.getvalue())
