@@ -60,10 +60,10 @@ ACTIONS: tuple[Action | None, ...] = (
     _a("unload_model", "Generate", "&Unload the model", "generation.unload_model", (),
        "Give back the memory (the GPU's too) of the loaded diffusion model; the next job loads it again"),
     # Edit
-    _a("undo", "Edit", "&Undo", "curation.undo_action", "@Undo", "Status, rating, tags and the trash can be undone",
-       existing=True),
+    _a("undo", "Edit", "&Undo", "curation.undo_action", "@Undo",
+       "Take back the last change to a status, rating, tags, a title, a collection or the trash", existing=True),
     _a("redo", "Edit", "&Redo", "curation.redo_action", ("@Redo", "Ctrl+Shift+Z", "Ctrl+Y"),
-       "Status, rating, tags and the trash can be undone", existing=True),
+       "Make again the change Undo took back", existing=True),
     SEPARATOR,
     _a("trash", "Edit", "Move to &trash", "curation.trash_selected", ("@Delete", "Backspace"),
        "Put the selected patterns aside (Ctrl+Z, or Restore, brings them back)", library_only=True),
