@@ -10,7 +10,6 @@ Every write returns a ChangeSet (ids added, changed, removed) so views refresh o
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import os
 import shutil
 import sqlite3
@@ -24,9 +23,20 @@ from sqlalchemy import create_engine, event, func, select, text, update
 from sqlalchemy.orm import Session, selectinload
 
 from desktop.config import atomic_write_bytes, make_durable
-from desktop.engine.images import IMAGE_SUFFIXES
-from desktop.library.changeset import ChangeSet, LibraryCorrupt, LibraryError, LibraryLocked
-from desktop.library.metadata_chunks import OversizedText, png_text_of_file, read_chunks
+from desktop.library.changeset import ChangeSet, LibraryCorrupt, LibraryError
+from desktop.library.importing import (
+    IMPORTABLE,
+    header_pixels,
+    item_of,
+    looks_like_an_image,
+    not_importable,
+    opencv_on_one_thread,
+    read_and_decode,
+    sha256_bytes,
+    walk,
+)
+from desktop.library.locks import FolderLock
+from desktop.library.metadata_chunks import OversizedText, png_text_of_file
 from desktop.library.models import (
     STATUSES,
     AuditLog,
@@ -42,65 +52,7 @@ from desktop.library.models import (
 from desktop.library.sorts import SORTS
 from desktop.library.titles import tile_title
 
-IMPORTABLE = IMAGE_SUFFIXES
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
-
-
-class _Lock:
-    """A lock on a file of the library folder, held while the library is open: shared (every writer
-    holds `library.lock` so, and the window `window.lock` exclusively) or exclusive. Windows has
-    no shared file locks: there every lock is exclusive, as before."""
-
-    def __init__(self, path: Path, shared: bool = False, what: str = "another Tessera"):
-        self.path = path
-        self.shared = shared and os.name != "nt"
-        self.fh = open(path, "a+")  # noqa: SIM115 (held open for the library's lifetime)
-        if not self._take(exclusive=not self.shared):
-            self.fh.seek(0)
-            holder = self.fh.read().strip() or "another process"
-            self.fh.close()
-            raise LibraryLocked(f"the library at {path.parent} is open in {what} ({holder}); "
-                                f"close it there first") from None
-        if not self.shared:
-            self.fh.seek(0)
-            self.fh.truncate()
-            self.fh.write(f"pid {os.getpid()}")
-            self.fh.flush()
-
-    def _take(self, exclusive: bool) -> bool:
-        try:
-            if os.name == "nt":
-                import msvcrt
-
-                msvcrt.locking(self.fh.fileno(), msvcrt.LK_NBLCK, 1)
-            else:
-                import fcntl
-
-                fcntl.flock(self.fh.fileno(), (fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH) | fcntl.LOCK_NB)
-        except OSError:
-            return False
-        return True
-
-    @contextlib.contextmanager
-    def alone(self):
-        """Held exclusively for a moment (a schema upgrade), then shared again; LibraryLocked where
-        another process has the library open."""
-        if self.shared and not self._take(exclusive=True):
-            raise LibraryLocked(f"the library at {self.path.parent} needs its database upgraded, and another "
-                                "process has it open: close the other Tessera (or script) and try again")
-        try:
-            yield
-        finally:
-            if self.shared:
-                self._take(exclusive=False)
-
-    def release(self) -> None:
-        with contextlib.suppress(OSError):
-            self.fh.close()
-
-
-def sha256_bytes(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
 
 
 def backups_oldest_first(folder: Path) -> list[Path]:
@@ -131,9 +83,9 @@ class Library:
         self.db_path = self.root / "library.db"
         if read_only and not self.db_path.is_file():
             raise LibraryError(f"there is no library at {self.root} yet")
-        self._window_lock = _Lock(self.root / "window.lock") if window and not read_only else None
+        self._window_lock = FolderLock(self.root / "window.lock") if window and not read_only else None
         try:
-            self._lock = None if read_only else _Lock(self.root / "library.lock", shared=True)
+            self._lock = None if read_only else FolderLock(self.root / "library.lock", shared=True)
         except BaseException:
             if self._window_lock is not None:
                 self._window_lock.release()
@@ -573,7 +525,7 @@ class Library:
 
         changes = ChangeSet()
         files = []
-        for path, how in _walk(paths):
+        for path, how in walk(paths):
             named = how == "named"
             if named and not path.exists():  # gone since it was chosen (or never there): nothing to keep
                 changes.missing.append({"source": str(path), "reason": "no such file or folder"})
@@ -583,7 +535,7 @@ class Library:
             elif named or path.suffix.lower() in IMPORTABLE:
                 files.append(path)
             else:
-                changes.ignored.append({"source": str(path), "reason": _not_importable(path)})
+                changes.ignored.append({"source": str(path), "reason": not_importable(path)})
         queue: deque = deque()
         upcoming = iter(files)
         following: list[Path] = []  # a file looked at but left for later (the pixel budget was full)
@@ -599,7 +551,7 @@ class Library:
         def store_ahead(data: bytes, digest: str, suffix: str) -> tuple[str, bool]:
             return self._store(data, digest, suffix, durable=False)  # add_many syncs each batch at once
 
-        with _opencv_on_one_thread(), self._digest_lookup() as known, \
+        with opencv_on_one_thread(), self._digest_lookup() as known, \
                 ThreadPoolExecutor(max_workers=self.IMPORT_THREADS, thread_name_prefix="tessera-decode") as pool:
             def top_up() -> None:
                 # read ahead at most IMPORT_AHEAD files and IMPORT_PIXELS_AHEAD decoded pixels (by their
@@ -608,11 +560,11 @@ class Library:
                     path = following.pop() if following else next(upcoming, None)
                     if path is None:
                         return
-                    pixels = _header_pixels(path)
+                    pixels = header_pixels(path)
                     if queue and sum(px for _, px, _ in queue) + pixels > self.IMPORT_PIXELS_AHEAD:
                         following.append(path)
                         return
-                    queue.append((path, pixels, pool.submit(_read_and_decode, path, prepare, known,
+                    queue.append((path, pixels, pool.submit(read_and_decode, path, prepare, known,
                                                             store_ahead, keep_pixels)))
 
             try:
@@ -634,7 +586,7 @@ class Library:
                         changes.skipped.append({"source": str(path), "duplicate_of": read["duplicate_of"],
                                                 "sha256": read["digest"]})
                     else:
-                        pending.append(_item_of(path, read))
+                        pending.append(item_of(path, read))
                     done += 1
                     if len(pending) >= batch:
                         store()
@@ -651,14 +603,14 @@ class Library:
         return changes
 
     def import_file(self, path: Path) -> ChangeSet:
-        return self._import_read(path, _read_and_decode(path))
+        return self._import_read(path, read_and_decode(path))
 
     def _import_read(self, path: Path, read: dict[str, Any]) -> ChangeSet:
         if "error" in read:
             return self._quarantine(path, read["error"])
         if "not_a_tile" in read:
             return ChangeSet(ignored=[{"source": str(path), "reason": read["not_a_tile"], "made_by_tessera": True}])
-        return self.add_many([_item_of(path, read)])
+        return self.add_many([item_of(path, read)])
 
     def _quarantine(self, path: Path, reason: str) -> ChangeSet:
         """Copy (never move: the user's file stays where it was) into quarantine/, with the reason, under a
@@ -667,7 +619,7 @@ class Library:
         self.quarantine.mkdir(parents=True, exist_ok=True)
         target = _free_path(self.quarantine / path.name)
         with contextlib.suppress(OSError):
-            if path.is_file() and not path.is_symlink() and _looks_like_an_image(path):
+            if path.is_file() and not path.is_symlink() and looks_like_an_image(path):
                 shutil.copy2(path, target)
             atomic_write_bytes(target.with_name(target.name + ".reason.txt"), (reason + "\n").encode())
         return ChangeSet(quarantined=[{"source": str(path), "reason": reason}])
@@ -1041,137 +993,12 @@ def _configure_connection(dbapi_connection, record) -> None:
     cursor.close()
 
 
-@contextlib.contextmanager
-def _opencv_on_one_thread():
-    """OpenCV's own worker threads off while an import runs a file per core: on small images its
-    threads spin more than they work (measured: the look cost 3.0 ms of CPU with two, 1.9 with
-    one, and the import 1 ms less CPU per file). The setting is process-wide; the old value is
-    put back afterwards."""
-    import cv2
-
-    before = cv2.getNumThreads()
-    cv2.setNumThreads(1)
-    try:
-        yield
-    finally:
-        cv2.setNumThreads(before)
-
-
-def _read_and_decode(path: Path, prepare=None, known=None, store=None, keep_pixels: bool = True) -> dict[str, Any]:
-    """A file's bytes, digest, decoded RGB (the decode proves it whole) and generation metadata
-    (Tessera's and A1111's chunks), or {'error': why};
-    with `prepare`, also prepare(rgb) (and, with keep_pixels=False, the pixels dropped once it is
-    made: 'pixels' None). With `known(digest)` (the id of a pattern already holding
-    these bytes, or None), an exact copy is reported as {'duplicate_of': id} without decoding.
-    With `store` (Library._store), a whole file is also written to the content-addressed store
-    ('stored', and 'created' when this call wrote it); a failing store raises LibraryError."""
-    import logging
-
-    from desktop.engine.images import ImageReadError, decode_rgb
-    if path.suffix.lower() not in IMPORTABLE:
-        return {"error": _not_importable(path)}
-    try:
-        data = path.read_bytes()
-        digest = sha256_bytes(data)
-        existing = known(digest) if known is not None else None
-        if existing is not None:
-            return {"digest": digest, "duplicate_of": existing}
-        metadata = read_chunks(path, data)  # first: its text is bounded, a bomb is refused before any decode
-        pixels, width, height = decode_rgb(data, path.name)
-    except OversizedText as exc:
-        return {"error": f"refused: {exc}"}
-    except (ImageReadError, OSError) as exc:
-        return {"error": str(exc)}
-    made = next((NOT_TILES[key] for key in NOT_TILES if key in metadata.get("tessera", {})), None)
-    if made:
-        return {"digest": digest, "not_a_tile": made}
-    prepared = None
-    if prepare is not None:
-        try:
-            prepared = prepare(pixels)
-            if not keep_pixels:
-                pixels = None
-        except Exception:  # the embedder makes it again from the stored file, and reports there
-            logging.getLogger(__name__).exception("preparing %s for the index", path)
-    if width * height > KEEP_PIXELS_UP_TO:  # a large scan's pixels are not held on: read back when needed
-        pixels = None
-    read = {"data": data, "digest": digest, "width": width, "height": height,
-            "pixels": pixels, "prepared": prepared, "metadata": metadata}
-    if store is not None:
-        read["stored"], read["created"] = store(data, digest, path.suffix.lower())
-    return read
-
-
-KEEP_PIXELS_UP_TO = 16 * 1024 * 1024  # decoded pixels an import keeps for the embedder (a larger scan's are dropped)
-
-
-def _header_pixels(path: Path) -> int:
-    """How many pixels a file says it holds, from its header alone (0 where it says nothing
-    readable: the decode then says why)."""
-    from PIL import Image
-
-    try:
-        with Image.open(path) as img:
-            return int(img.width) * int(img.height)
-    except Exception:
-        return 0
-
-
-# what Tessera writes that shows tiles but is not one (its PNG chunk says so): never imported
-NOT_TILES = {"mockup": "a product mockup Tessera made, not a tile", "sheet": "a presentation sheet Tessera made, not a tile",
-             "swatch": "a 3x3 swatch Tessera exported, not a tile"}
-
-
 def _import_title(tessera: dict[str, Any], source: str) -> str:
     """A file Tessera made is titled as a tile is (titles.tile_title: its inks, motif, style and repeat),
     not by its file name; any other file by its name."""
     if tessera.get("title") or tessera.get("style") or tessera.get("prompt"):
         return tile_title(tessera)
     return Path(source).stem if source else ""
-
-
-def _item_of(path: Path, read: dict[str, Any]) -> dict[str, Any]:
-    """What add_many stores for a file read by _read_and_decode."""
-    return {"data": read["data"], "suffix": path.suffix.lower(), "width": read["width"], "height": read["height"],
-            "metadata": read["metadata"], "source": str(path), "title": "",
-            "pixels": read["pixels"], "prepared": read.get("prepared"), "digest": read["digest"],
-            "stored": read.get("stored"), "created": read.get("created", False)}
-
-
-def _walk(paths: Iterable[str | Path]):
-    """(file, how): every file given by name ("named"), and every file under the folders given
-    ("found"), or the reason one found is left alone: hidden (a name starting with a dot, or under
-    such a folder), or a link leading out of the folder imported (never followed: a link named
-    tile.png could be any file on the machine). Links to folders are not walked into."""
-    for raw in paths:
-        path = Path(raw).expanduser()
-        if not path.is_dir():
-            yield path, "named"
-            continue
-        top = path.resolve()
-        for folder, dirs, names in os.walk(path):  # links to folders are not followed
-            dirs.sort()
-            here = Path(folder)
-            for name in sorted(names):
-                file = here / name
-                parts = file.relative_to(path).parts
-                if any(part.startswith(".") for part in parts):
-                    yield file, "hidden file (its name starts with a dot)"
-                elif file.is_symlink() and not file.resolve().is_relative_to(top):
-                    yield file, "a link to a file outside the folder imported (not followed)"
-                elif file.is_file():
-                    yield file, "found"
-
-
-# the first bytes of the image formats import reads (what a copy into quarantine must start with)
-_IMAGE_MAGIC = (b"\x89PNG", b"\xff\xd8\xff", b"GIF8", b"RIFF", b"II*\0", b"MM\0*", b"BM", b"\0\0\0\x0cjP",
-                b"\xffO\xffQ")
-
-
-def _looks_like_an_image(path: Path) -> bool:
-    with open(path, "rb") as fh:
-        head = fh.read(12)
-    return head.startswith(_IMAGE_MAGIC) or head[4:12] in (b"ftypavif", b"ftypheic", b"ftypmif1")
 
 
 def _free_path(target: Path) -> Path:
@@ -1181,11 +1008,6 @@ def _free_path(target: Path) -> Path:
         n += 1
         candidate = target.with_name(f"{target.stem}-{n}{target.suffix}")
     return candidate
-
-
-def _not_importable(path: Path) -> str:
-    return (f"{path.suffix or 'no extension'}: not an importable image type "
-            f"({', '.join(sorted(IMPORTABLE))})")
 
 
 def _provenance_values(tessera: dict[str, Any], a1111: dict[str, Any], source: str) -> dict[str, Any]:

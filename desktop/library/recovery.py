@@ -9,7 +9,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from desktop.library.catalogue import Library, LibraryError, _Lock, backups_oldest_first
+from desktop.library.catalogue import Library, LibraryError, backups_oldest_first
+from desktop.library.locks import FolderLock
 
 
 def restore_latest_backup(root: str | Path) -> Path:
@@ -18,7 +19,7 @@ def restore_latest_backup(root: str | Path) -> Path:
     backups = backups_oldest_first(root / "backups")
     if not backups:
         raise LibraryError(f"no backup to restore in {root / 'backups'}")
-    lock = _Lock(root / "library.lock")
+    lock = FolderLock(root / "library.lock")
     try:
         db = root / "library.db"
         if db.exists():
@@ -55,7 +56,7 @@ def rebuild_catalogue(root: str | Path) -> dict[str, Any]:
     root = Path(root).expanduser()
     db = root / "library.db"
     aside = None
-    lock = _Lock(root / "library.lock")
+    lock = FolderLock(root / "library.lock")
     try:
         if db.exists():
             aside = root / f"library.db.damaged-{time.strftime('%Y%m%d-%H%M%S')}"
