@@ -36,7 +36,6 @@ from desktop.library.importing import (
     walk,
 )
 from desktop.library.locks import FolderLock
-from desktop.library.metadata_chunks import OversizedText, png_text_of_file
 from desktop.library.models import (
     STATUSES,
     AuditLog,
@@ -836,61 +835,11 @@ class Library:
             return session.scalar(text("SELECT count(*) FROM pattern WHERE trashed IS NULL"))
 
     def check(self, repair: bool = False) -> dict[str, Any]:
-        """Integrity: quick_check, every row has its file, and no file without its row.
+        """Integrity: quick_check, every row has its file, and no file without its row; with
+        `repair`, what a crash left is mended (desktop/library/integrity.py)."""
+        from desktop.library import integrity
 
-        With `repair`, half-written temp files (a write cut off by a crash) are removed and
-        stored images that lost their row are registered again, so nothing is lost.
-        """
-        with self.engine.connect() as conn:
-            quick = conn.exec_driver_sql("PRAGMA quick_check").scalar()
-            rows = dict(conn.execute(select(Pattern.id, Pattern.file)).all())
-        missing = [pid for pid, rel in rows.items() if not (self.files / rel).is_file()]
-        known = set(rows.values())
-        files = [p for p in self.files.rglob("*") if p.is_file()] if self.files.is_dir() else []
-        partial = sorted(p for p in files if p.name.startswith(".") and p.name.endswith(".tmp"))
-        stray = sorted(p for p in files if p not in partial and str(p.relative_to(self.files)) not in known)
-        if stray:  # a pattern deleted for good whose file outlived its row (a crash between the two)
-            purged = purged_files(self)
-            leftover = [p for p in stray if str(p.relative_to(self.files)) in purged]
-            stray = [p for p in stray if p not in leftover]
-        else:
-            leftover = []
-        actions: list[str] = []
-        if repair:
-            for path in partial:
-                path.unlink(missing_ok=True)
-                actions.append(f"removed the half-written {path.name}")
-            for path in leftover:
-                path.unlink(missing_ok=True)
-                actions.append(f"removed {path.name}, whose pattern was deleted for good")
-            leftover = []
-            for path in stray:  # already at its content address: only the row is missing
-                changes = self.import_file(path)
-                actions += [f"registered {path.name} again as pattern {pid}" for pid in changes.added]
-                actions += [f"could not register {path.name}: {q['reason']}" for q in changes.quarantined]
-            stray = []
-        unreadable = self._unreadable(rows)
-        return {"quick_check": quick, "patterns": len(rows), "missing_files": missing,
-                "stray_files": [str(p.relative_to(self.files)) for p in stray],
-                "partial_files": [] if repair else [p.name for p in partial],
-                "purged_files": [str(p.relative_to(self.files)) for p in leftover], "repairs": actions,
-                "unreadable_files": unreadable, "ok": quick == "ok" and not missing and not unreadable}
-
-    def _unreadable(self, rows: dict[int, str]) -> list[dict[str, Any]]:
-        """Stored PNGs the app could not open again (a text chunk past Pillow's limits): found by reading
-        their text chunks only, the pixels sought over."""
-        found = []
-        for pid, rel in rows.items():
-            path = self.files / rel
-            if path.suffix.lower() != ".png" or not path.is_file():
-                continue
-            try:
-                png_text_of_file(path)
-            except OversizedText as exc:
-                found.append({"id": pid, "file": rel, "reason": str(exc)})
-            except OSError:
-                continue  # missing or unreadable now: the missing-files list says so
-        return found
+        return integrity.check(self, repair)
 
 
 def _apply(session: Session, pattern: Pattern, status: str | None, rating: int | None, tags: set[str],
@@ -946,14 +895,6 @@ def trashed_since(session: Session, ids: list[int]) -> dict[int, Any]:
     if missing:
         raise LibraryError(f"no pattern {missing[0]} in this library")
     return found
-
-
-def purged_files(lib: Library) -> set[str]:
-    """Store paths (relative) of patterns deleted for good: `check` removes such a file rather
-    than register it again (left by a crash between a purge's commit and its unlink)."""
-    with Session(lib.reader) as session:
-        details = session.scalars(select(AuditLog.detail).where(AuditLog.action == "purge"))
-        return {d.get("file") for d in details if isinstance(d, dict) and d.get("file")}
 
 
 def tag_list(tag: str | Iterable[str] | None) -> list[str]:
