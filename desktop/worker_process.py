@@ -42,6 +42,9 @@ log = logging.getLogger("tessera.worker")
 CANCEL_GRACE_S = 10.0  # how long a stop may wait for the next step before the worker is ended
 POLL_S = 0.05
 NICENESS = 10  # the worker's scheduling priority below the window's (Unix)
+# A build machine or a test run that waits on the worker's result may render at the window's priority
+# (0) or at any step below it: at 10 a render gets about a tenth of a core that other busy programs want.
+NICENESS_ENV = "TESSERA_WORKER_NICENESS"
 
 
 class WorkerProcess:
@@ -280,7 +283,18 @@ def _lower_priority() -> None:
     one at once when it needs it (a render using every core cannot then delay a paint)."""
     # (Windows has no nice; a refused change leaves the priority as it is)
     with contextlib.suppress(AttributeError, OSError):
-        os.nice(NICENESS)
+        os.nice(worker_niceness())
+
+
+def worker_niceness() -> int:
+    """How far below the window the worker runs: NICENESS, or TESSERA_WORKER_NICENESS (0 to 19)."""
+    value = os.environ.get(NICENESS_ENV, "").strip()
+    try:
+        return min(max(int(value), 0), 19) if value else NICENESS
+    except ValueError:
+        log.warning("%s=%r is not a number from 0 to 19; the worker runs %d below the window",
+                    NICENESS_ENV, value, NICENESS)
+        return NICENESS
 
 
 def _worker_main(conn, cancel, parent_pid: int) -> None:

@@ -22,6 +22,14 @@ def _shared_textures() -> Path:
 
 SHARED_DATA = _shared_textures()
 
+# Two xdist workers share CI's two cores, each starting render processes of its own. Torch's OpenMP
+# threads spin while they wait for each other, so a second thread per process on a busy machine turned
+# a 10 s tiny training into more than 240 s; and the render process's usual priority (10 below the
+# window) left it a tenth of a core beside the other worker. Both are set before anything imports torch
+# (this file is read first) and inherited by every process a test starts.
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+os.environ.setdefault("TESSERA_WORKER_NICENESS", "0")
+
 
 @pytest.fixture(autouse=True)
 def isolated_home(tmp_path, monkeypatch):
@@ -134,13 +142,29 @@ def pytest_runtest_teardown(item):
 PATIENCE = float(os.environ.get("TESSERA_TEST_PATIENCE", "4"))
 
 
+def _test_limit_s(item) -> float:
+    """The time limit pytest-timeout puts on this test (its marker, else the ini's), 0 for none."""
+    marker = item.get_closest_marker("timeout")
+    if marker is not None and marker.args:
+        return float(marker.args[0])
+    return float(item.config.getini("timeout") or 0)
+
+
 @pytest.fixture
-def qtbot(qtbot):
-    """pytest-qt's qtbot, with every wait's limit stretched PATIENCE times."""
+def qtbot(qtbot, request):
+    """pytest-qt's qtbot, with every wait's limit stretched PATIENCE times.
+
+    A stretched wait never outlasts the test's own time limit: a wait that runs out fails as an
+    assertion, with its traceback and the test's own message, while the limit kills the whole
+    xdist worker with nothing in the report (a wait of 120 s × 4 under a 300 s limit did that).
+    """
     wait_until = qtbot.waitUntil
+    limit_s = _test_limit_s(request.node)
+    ceiling_ms = int(limit_s * 0.8 * 1000) if limit_s else None
 
     def patient_wait_until(callback, *, timeout: int = 5000):
-        return wait_until(callback, timeout=int(timeout * PATIENCE))
+        stretched = int(timeout * PATIENCE)
+        return wait_until(callback, timeout=min(stretched, ceiling_ms) if ceiling_ms else stretched)
 
     qtbot.waitUntil = qtbot.wait_until = patient_wait_until
     return qtbot

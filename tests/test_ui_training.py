@@ -51,7 +51,15 @@ def test_a_lora_trained_from_the_approved_tiles_lands_in_the_brief(window, qtbot
     real_show = window.preview.show_tile
     monkeypatch.setattr(window.preview, "show_tile", lambda image, repeat, caption="": (
         shown.append((caption, repeat, image.shape)), real_show(image, repeat, caption)))
-    qtbot.waitUntil(lambda: window.brief.loras.table.rowCount() == 1, timeout=120_000)
+
+    def trained_or_failed():  # a failed job says why at once, rather than after the whole wait
+        ended = [s for s in window.queue.jobs()
+                 if s.kind in ("gather", "train-lora") and s.state in ("failed", "cancelled")]
+        return window.brief.loras.table.rowCount() == 1 or bool(ended)
+
+    qtbot.waitUntil(trained_or_failed, timeout=120_000)
+    failed = [s.error for s in window.queue.jobs() if s.kind in ("gather", "train-lora") and s.state == "failed"]
+    assert window.brief.loras.table.rowCount() == 1, f"the training job ended without a LoRA: {failed}"
     assert shown and all(caption.startswith("Training… ") and repeat == "half-drop" for caption, repeat, _ in shown)
     assert shown[-1][2] == (32, 32, 3)  # the last thing shown is the last sample itself
     lora = isolated_home / "data" / "loras" / "deco.safetensors"

@@ -162,3 +162,24 @@ def test_a_worker_that_cannot_start_is_one_sentence(worker, monkeypatch):
         worker.call(None, "worker_jobs:count")
     monkeypatch.undo()
     assert worker.call(None, "worker_jobs:count") == 1
+
+
+@pytest.mark.parametrize(("setting", "below"), [(None, 10), ("0", 0), ("4", 4), ("99", 19), ("low", 10)])
+def test_the_worker_runs_below_the_window_by_its_niceness(setting, below):
+    """The render process lowers its own priority (10 by default; TESSERA_WORKER_NICENESS for a build
+    machine or a test run), measured in a fresh process, whose priority this test may then leave."""
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k != "TESSERA_WORKER_NICENESS"}
+    if setting is not None:
+        env["TESSERA_WORKER_NICENESS"] = setting
+    script = ("import os; before = os.getpriority(os.PRIO_PROCESS, 0); "
+              "from desktop.worker_process import _lower_priority; _lower_priority(); "
+              "print(before, os.getpriority(os.PRIO_PROCESS, 0))")
+    out = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=60,
+                         check=True)
+    before, after = (int(v) for v in out.stdout.split())
+    assert after == min(before + below, 19)
+    if setting == "low":
+        assert "is not a number from 0 to 19" in out.stderr
