@@ -14,6 +14,12 @@ repeat). The truth comes from how the case was made, checked where it matters ag
 
 Files are split by name, not by case: a third of them (every third in sorted order) is held out,
 so no held-out case shares a source image with a case the thresholds were tuned on.
+
+Which broken wraps a person can see is a second truth, beside the construction's: a crop of paper
+grain breaks its wrap as surely as a crop of bricks, and nobody sees it (nor the wraps of three of
+the seamless papers, which measure as broken as a crop). Every broken crop and misclaimed repeat
+was looked at in a blind two-alternative test (tests/seam_visibility.csv, made with
+tests/seam_sheets.py); `Case.seen` says whether its seam was found, None where it was not asked.
 """
 
 from __future__ import annotations
@@ -37,6 +43,13 @@ class Case:
     kind: str
     tiles: bool  # the truth: it repeats without a seam under `repeat`
     held_out: bool
+    seen: bool | None = None  # a broken wrap: whether a person found its seam (None: not asked)
+
+    @property
+    def decisive(self) -> bool:
+        """Judged on the seams a person sees: every case but a broken wrap that nobody saw, which a
+        verdict either way serves (the tile does not tile, and no wall of it shows a seam)."""
+        return self.seen is not False
 
 
 def _read(path: Path) -> np.ndarray:
@@ -111,7 +124,20 @@ def build(root: Path) -> list[Case]:
         lit = np.clip(img.astype(np.float32) * _ramp(h, w, direction), 0, 255).round().astype(np.uint8)
         cases.append(Case(f"{stem}:light-{direction}", lit, "basic", "lighting", False, held))
     cases += _engine_cases(root, files)
+    seen = visibility()
+    for case in cases:
+        case.seen = seen.get(case.name)
     return cases
+
+
+VISIBILITY = Path(__file__).with_name("seam_visibility.csv")
+
+
+def visibility() -> dict[str, bool]:
+    """The blind test's answers: case name -> whether its seam was found."""
+    with open(VISIBILITY, encoding="utf-8") as fh:
+        rows = csv.DictReader(line for line in fh if not line.startswith("#"))
+        return {row["case"]: row["seen"] == "1" for row in rows}
 
 
 ENGINE_STYLES = (("marble", None), ("fbm", None), ("worley", {"mode": "cracks"}), ("toss", None),

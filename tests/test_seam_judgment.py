@@ -19,7 +19,7 @@ from desktop.engine.qa.seam import check_seam
 SEAM = load_profile()["seam"]
 
 # measured floors per part (tune, held out), a case or two below what BENCHMARKS.md reports
-FLOORS = {"crop": (0.70, 0.40), "lined crop": (0.78, 0.80), "lighting": (0.55, 0.75), "misclaimed": (0.54, 0.46),
+FLOORS = {"crop": (0.70, 0.40), "lined crop": (0.78, 0.80), "lighting": (0.78, 0.85), "misclaimed": (0.54, 0.46),
           "photo": (0.90, 0.85)}
 
 
@@ -47,6 +47,25 @@ def test_each_class_of_broken_tile_is_caught_as_often_as_measured(judged, kind):
         assert cases
         caught = sum(r.status == FAIL for _, r in cases) / len(cases)
         assert caught >= floor, (kind, "held out" if part else "tuned on", round(caught, 3))
+
+
+@pytest.mark.parametrize("held_out", [False, True], ids=["tuned on", "held out"])
+def test_the_seams_a_person_sees_are_judged_right(judged, held_out):
+    """On the cases whose truth a person would agree with (every case but a broken wrap nobody saw in the
+    blind test), at least 95 % are judged right on each part: measured 96.7 % and 95.7 % (BENCHMARKS.md)."""
+    cases = [(c, r) for c, r in judged if c.held_out == held_out and c.decisive]
+    assert len(cases) >= (250 if not held_out else 130)
+    right = sum((r.status == PASS) == c.tiles for c, r in cases) / len(cases)
+    assert right >= 0.95, round(right, 3)
+    seen = [(c, r) for c, r in cases if c.seen]
+    assert seen and sum(r.status == FAIL for _, r in seen) >= 0.85 * len(seen)  # measured: 57 of 58 tuned on, 20 of 23 held out
+
+
+def test_the_blind_test_covers_every_broken_crop_and_misclaim(judged):
+    asked = [c for c, _ in judged if c.kind in ("crop", "lined crop", "misclaimed") and not c.tiles]
+    assert asked and all(c.seen is not None for c in asked)
+    assert all(c.seen is None for c, _ in judged if c.tiles or c.kind in ("lighting", "photo"))
+    assert 60 <= sum(c.seen for c in asked) <= 100  # 81 of 199 were seen
 
 
 def test_the_old_escape_is_closed_for_lined_textures(judged):

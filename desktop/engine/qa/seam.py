@@ -15,10 +15,12 @@ alike the two sides are (their correlation along the join) and the mean step acr
   must keep it across the wrap: the columns after the edge must be the ones a period earlier.
   A crop that is not a whole number of periods breaks it, however strong its lines.
 - **banding**: uneven light (a tile lit brighter on one side) steps the low-frequency lightness
-  at the wrap. Measured on the column (row) means with a linear fit each side of every join, so
-  a smooth ramp inside does not count and its jump at the wrap does; for a periodic tile, by the
-  signed difference one period apart, which a ramp turns one way inside and the other way across
-  the wrap.
+  at the wrap. Measured three ways on the column (row) means: a ramp fitted to the whole tile with
+  its drop at the wrap, against the same ramp with its drop anywhere else (a sawtooth on the wall;
+  this finds a ±10 % ramp under a busy texture's own shading); a linear fit each side of every join,
+  so a smooth ramp inside does not count and its jump at the wrap does; and, for a periodic tile,
+  the signed difference one period apart, which a ramp turns one way inside and the other way
+  across the wrap.
 
 A step smaller than ``min_visible_step`` grey levels is never a seam (nobody sees it). Every
 quantity the verdict came from is in the result's details (``tessera qa --explain``).
@@ -219,6 +221,26 @@ def lighting_jumps(tile: np.ndarray) -> np.ndarray:
     return (mean[x] - slope[x] * b / 2) - (mean[x - b] + slope[x - b] * b / 2)
 
 
+def light_sawtooth(tile: np.ndarray) -> tuple[float, float]:
+    """The lightness's rise across the tile, fitted as a ramp whose drop is at the wrap; and, for scale,
+    the largest rise fitted with the drop put anywhere a quarter of the tile or more away from it.
+
+    A tile lit brighter towards one side is a ramp across the whole tile, which repeats as a sawtooth:
+    its column means fit a straight line whose drop is at the wrap, and fit it only half as well with
+    the drop half a tile away. A texture's own light and shade fit a ramp about as well wherever its drop
+    is put. Fitting the whole tile, not an eighth each side of the wrap, is what finds a ±10 % ramp under
+    a busy texture's own shading. Grey levels; the sign says which way (positive: brighter towards the end).
+    """
+    means = tile.mean(axis=0, dtype=np.float64)
+    w = len(means)
+    x = np.arange(w) - (w - 1) / 2
+    x /= max(float(x @ x), 1e-9)
+    # rises[j] = the fitted rise with the drop before column j: one circular correlation for every j
+    rises = np.fft.irfft(np.conj(np.fft.rfft(x)) * np.fft.rfft(means), n=w) * w
+    far = np.abs(rises[w // 4:w - w // 4 + 1])
+    return float(rises[0]), float(far.max()) if len(far) else 0.0
+
+
 def lighting_jump(tile: np.ndarray) -> tuple[float, float]:
     """(the wrap's lighting step, the largest inside, away from the wrap), in grey levels."""
     jump = np.abs(lighting_jumps(tile))
@@ -244,6 +266,9 @@ class EdgeJudgment:
     light_jump_inside: float = 0.0
     light_agreement: float = 0.0  # the share of the edge whose step goes the way the light's does (1: all of it)
     light_share: float = 0.0  # the lighting step as a share of the tile's mean lightness
+    light_rise: float = 0.0  # the ramp across the whole tile with its drop at the wrap (light_sawtooth)
+    light_rise_elsewhere: float = 0.0  # the largest such ramp with its drop a quarter tile or more away
+    light_rise_share: float = 0.0  # light_rise as a share of the tile's mean lightness
     period: dict[str, float] = field(default_factory=dict)
     full_ratio: float = 0.0  # at full size: the wrap's mean step / the mean step inside
     full_vs_strongest: float = 0.0  # ... / the strongest column (row) step inside
@@ -261,6 +286,7 @@ def judge_edge(tile: np.ndarray, after: np.ndarray, edge: str, cfg: dict) -> Edg
     as_broken = np.all((rho[:, -1:] >= rho[:, :-1] - cfg.get("rho_tolerance", 0.1))
                        & (step[:, -1:] <= step[:, :-1] * cfg.get("step_tolerance", 1.3) + 0.5), axis=0)
     light, light_inside = lighting_jump(tile)
+    rise, rise_elsewhere = light_sawtooth(tile)
     judged = EdgeJudgment(edge, wrap_step=float(step[0, -1]), step_ratio=[round(float(r), 3) for r in ratios],
                           wrap_rho=[round(float(r), 3) for r in rho[:, -1]],
                           median_rho=[round(float(r), 3) for r in np.median(rho[:, :-1], axis=1)],
@@ -268,6 +294,8 @@ def judge_edge(tile: np.ndarray, after: np.ndarray, edge: str, cfg: dict) -> Edg
                           light_jump=round(light, 2), light_jump_inside=round(light_inside, 2),
                           light_agreement=round(float(np.mean(np.sign(across) == np.sign(np.median(across)))), 3),
                           light_share=round(light / max(float(tile.mean()), 1.0), 3),
+                          light_rise=round(rise, 2), light_rise_elsewhere=round(rise_elsewhere, 2),
+                          light_rise_share=round(abs(rise) / max(float(tile.mean()), 1.0), 3),
                           period={k: round(v, 3) for k, v in period(tile, after).items()})
     visible = cfg.get("min_visible_step", 1.5)
     per = judged.period
@@ -283,13 +311,17 @@ def judge_edge(tile: np.ndarray, after: np.ndarray, edge: str, cfg: dict) -> Edg
 
 def _banded(judged: EdgeJudgment, periodic: bool, cfg: dict) -> bool:
     least = cfg.get("min_light_jump", 3.0)
+    rise = abs(judged.light_rise)
+    if (rise >= least and cfg.get("min_light_rise_share", 0.03) <= judged.light_rise_share
+            <= cfg.get("max_light_share", 0.4) and rise >= cfg.get("min_light_rise_ratio", 1.3) * judged.light_rise_elsewhere):
+        return True  # a ramp across the whole tile, dropping at the wrap: a sawtooth on the wall
+    per = judged.period
+    if periodic:  # the period's own difference: one way a period on inside, back across the wrap
+        drift, back = per["period_drift"], per["period_wrap_drift"]
+        return drift * back < 0 and abs(back) >= least and abs(drift) >= 0.5 * least
     if judged.light_agreement < cfg.get("min_light_agreement", 0.75) or judged.light_share > cfg.get(
             "max_light_share", 0.4):
         return False  # light steps one way all along an edge, by a share of the lightness; a cut does not
-    per = judged.period
-    if periodic:
-        drift, back = per["period_drift"], per["period_wrap_drift"]
-        return drift * back < 0 and abs(back) >= least and abs(drift) >= 0.5 * least
     return judged.light_jump >= least and judged.light_jump >= cfg.get("max_light_ratio", 1.3) * judged.light_jump_inside
 
 
@@ -335,7 +367,7 @@ def _sentence(edge: EdgeJudgment) -> str:
     if edge.reason == "continuity":
         return (f"Visible seam at the {edge.edge} edges: the texture does not continue across the repeat "
                 f"(the step there is {ratio:.1f}× a normal step, and no join inside the tile breaks like it).")
-    jump = edge.light_jump if edge.light_jump else abs(edge.period.get("period_wrap_drift", 0.0))
+    jump = max(edge.light_jump, abs(edge.light_rise)) or abs(edge.period.get("period_wrap_drift", 0.0))
     return (f"Light banding at the {edge.edge} edges: the lighting changes across the tile, so a wall of it shows "
             f"light and dark bands (a {jump:.0f}-level step where the tiles meet). Even out the lighting of the "
             "source before it repeats.")
