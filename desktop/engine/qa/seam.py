@@ -287,15 +287,16 @@ def judge_edge(tile: np.ndarray, after: np.ndarray, edge: str, cfg: dict) -> Edg
                        & (step[:, -1:] <= step[:, :-1] * cfg.get("step_tolerance", 1.3) + 0.5), axis=0)
     light, light_inside = lighting_jump(tile)
     rise, rise_elsewhere = light_sawtooth(tile)
+    lightness = max(float(tile.mean()), 1.0)
     judged = EdgeJudgment(edge, wrap_step=float(step[0, -1]), step_ratio=[round(float(r), 3) for r in ratios],
                           wrap_rho=[round(float(r), 3) for r in rho[:, -1]],
                           median_rho=[round(float(r), 3) for r in np.median(rho[:, :-1], axis=1)],
                           joins_as_broken=int(as_broken.sum()), joins=int(rho.shape[1] - 1),
                           light_jump=round(light, 2), light_jump_inside=round(light_inside, 2),
                           light_agreement=round(float(np.mean(np.sign(across) == np.sign(np.median(across)))), 3),
-                          light_share=round(light / max(float(tile.mean()), 1.0), 3),
+                          light_share=round(light / lightness, 3),
                           light_rise=round(rise, 2), light_rise_elsewhere=round(rise_elsewhere, 2),
-                          light_rise_share=round(abs(rise) / max(float(tile.mean()), 1.0), 3),
+                          light_rise_share=round(abs(rise) / lightness, 3),
                           period={k: round(v, 3) for k, v in period(tile, after).items()})
     visible = cfg.get("min_visible_step", 1.5)
     per = judged.period
