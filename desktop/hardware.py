@@ -34,8 +34,12 @@ def probe_devices() -> dict[str, Any]:
         if info["cuda"]:
             for i in range(torch.cuda.device_count()):
                 props = torch.cuda.get_device_properties(i)
-                info["devices"].append({"index": i, "name": props.name,
-                                        "memory_gb": round(props.total_memory / 2**30, 1)})
+                device = {"index": i, "name": props.name, "memory_gb": round(props.total_memory / 2**30, 1)}
+                try:  # what other programs leave free (tessera doctor)
+                    device["free_gb"] = round(torch.cuda.mem_get_info(i)[0] / 2**30, 1)
+                except Exception:
+                    device["free_gb"] = None
+                info["devices"].append(device)
         info["mps"] = bool(getattr(torch.backends, "mps", None) and torch.backends.mps.is_available())
     except Exception as exc:
         info["error"] = f"device query failed: {exc}"

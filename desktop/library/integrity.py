@@ -19,10 +19,7 @@ def check(lib, repair: bool = False) -> dict[str, Any]:
     With `repair`, half-written temp files (a write cut off by a crash) are removed and
     stored images that lost their row are registered again, so nothing is lost.
     """
-    with lib.engine.connect() as conn:
-        quick = conn.exec_driver_sql("PRAGMA quick_check").scalar()
-        rows = dict(conn.execute(select(Pattern.id, Pattern.file)).all())
-    missing = [pid for pid, rel in rows.items() if not (lib.files / rel).is_file()]
+    quick, rows, missing = _rows_and_missing(lib)
     known = set(rows.values())
     files = [p for p in lib.files.rglob("*") if p.is_file()] if lib.files.is_dir() else []
     partial = sorted(p for p in files if p.name.startswith(".") and p.name.endswith(".tmp"))
@@ -53,6 +50,21 @@ def check(lib, repair: bool = False) -> dict[str, Any]:
             "partial_files": [] if repair else [p.name for p in partial],
             "purged_files": [str(p.relative_to(lib.files)) for p in leftover], "repairs": actions,
             "unreadable_files": unreadable, "ok": quick == "ok" and not missing and not unreadable}
+
+
+def _rows_and_missing(lib) -> tuple[str, dict[int, str], list[int]]:
+    with lib.engine.connect() as conn:
+        quick = conn.exec_driver_sql("PRAGMA quick_check").scalar()
+        rows = dict(conn.execute(select(Pattern.id, Pattern.file)).all())
+    return quick, rows, [pid for pid, rel in rows.items() if not (lib.files / rel).is_file()]
+
+
+def health(lib) -> dict[str, Any]:
+    """The quick part of `check` (SQLite's quick_check, and every row's file there), for `tessera doctor`:
+    one stat a pattern, nothing read, nothing repaired."""
+    quick, rows, missing = _rows_and_missing(lib)
+    return {"quick_check": quick, "patterns": len(rows), "missing_files": missing,
+            "ok": quick == "ok" and not missing}
 
 
 def unreadable_files(lib, rows: dict[int, str]) -> list[dict[str, Any]]:

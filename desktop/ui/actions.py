@@ -136,6 +136,9 @@ ACTIONS: tuple[Action | None, ...] = (
     _a("shortcuts", "Help", "&Keyboard shortcuts", "show_shortcuts", "@HelpContents", "Every key the window answers to"),
     _a("about", "Help", "&About Tessera", "show_about", (), "The version, where things are kept, the GPU"),
     _a("log_folder", "Help", "Open &log folder", "open_log_folder", (), "Where Tessera writes what went wrong"),
+    _a("diagnostics", "Help", "&Diagnostics…", "show_diagnostics", (),
+       "Check this machine (packages, Qt, GPU and PyTorch, disk, library, weights, models, login): each problem "
+       "with its fix, copied in one click for a bug report"),
     # the grid's right-click menu only (its keys are the grid's own: P, X, U; see GRID_KEYS)
     _a("grid_approve", "", "Approve\tP", "tile_actions.approve"),
     _a("grid_reject", "", "Reject\tX", "tile_actions.reject"),

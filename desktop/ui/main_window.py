@@ -401,6 +401,11 @@ class MainWindow(QMainWindow):
     def open_log_folder(self) -> None:
         QDesktopServices.openUrl(QUrl.fromLocalFile(str(self.paths.log_dir)))
 
+    def show_diagnostics(self) -> None:
+        from desktop.ui import diagnostics
+
+        diagnostics.show(self)
+
     # -- jobs ---------------------------------------------------------------------------------------
     def submit(self, kind: str, fn, request=None, *, lane: Lane = Lane.COMPUTE, title: str = "",
                on_done: Callable[[JobSnapshot], None] | None = None,
