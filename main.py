@@ -4,6 +4,16 @@ import sys
 
 
 def main() -> int:
+    from desktop.bundle import add_site_packages
+
+    add_site_packages()  # a bundle's PyTorch from an environment of the user's (TESSERA_SITE_PACKAGES)
+    if sys.argv[1:] == ["--probe-devices"]:  # the GPU probe's child process, in a bundle (desktop/hardware.py)
+        import json
+
+        from desktop.hardware import probe_devices
+
+        print(json.dumps(probe_devices()))
+        return 0
     if len(sys.argv) > 1:
         from desktop.cli import main as cli_main
 

@@ -70,6 +70,12 @@ def check_packages(requirements: list[str] | None = None,
     """Every package Tessera requires is installed, at a version its requirement allows."""
     from packaging.requirements import InvalidRequirement, Requirement
 
+    from desktop.bundle import SITE_ENV, frozen
+
+    if requirements is None and frozen():
+        return [Finding("Packages", INFO, "a bundle: its libraries are inside it, PyTorch and the diffusion stack "
+                        "left out", f"for diffusion: set {SITE_ENV} to a Python 3.11 environment's site-packages "
+                        "with torch, or install with installers/install.sh")]
     requirements = _requirements() if requirements is None else requirements
     if not requirements:
         return [Finding("Packages", WARN, "Tessera's own package metadata is not installed: its requirements "
@@ -154,8 +160,12 @@ def check_gpu(smi: dict | None, torch_info: dict[str, Any], system: str | None =
         findings.append(Finding("PyTorch", INFO, f"torch {torch_version or 'not installed'}: not asked ({torch_info['skipped']})"))
         return findings
     if torch_version is None:
+        from desktop.bundle import SITE_ENV, frozen
+
+        fix = (f"set {SITE_ENV} to the site-packages of a Python 3.11 environment with torch {pin}".rstrip()
+               if frozen() else _torch_fix(build, pin))
         findings.append(Finding("PyTorch", WARN, "not installed: diffusion and LoRA training are off (the procedural "
-                                "engine works)", _torch_fix(build, pin)))
+                                "engine works)", fix))
         return findings
     if torch_info.get("error") and not torch_info.get("cuda"):
         findings.append(Finding("PyTorch", FAIL, f"torch {torch_version}: {torch_info['error']}", _torch_fix(build, pin)))

@@ -49,8 +49,10 @@ def probe_devices() -> dict[str, Any]:
 def probe_devices_subprocess(timeout: float = 90.0) -> dict[str, Any]:
     """probe_devices() in a child process, so torch never loads into the caller."""
     try:
-        done = subprocess.run([sys.executable, "-m", "desktop.hardware"], capture_output=True, text=True,
-                              timeout=timeout, check=False)
+        # a bundle's executable is Tessera itself: it answers --probe-devices (main.py)
+        command = [sys.executable, "--probe-devices"] if getattr(sys, "frozen", False) else [
+            sys.executable, "-m", "desktop.hardware"]
+        done = subprocess.run(command, capture_output=True, text=True, timeout=timeout, check=False)
         return json.loads(done.stdout.strip().splitlines()[-1])
     except (subprocess.TimeoutExpired, OSError, ValueError, IndexError) as exc:
         return {"torch": package_version("torch"), "cuda": False, "devices": [], "error": f"probe failed: {exc}"}

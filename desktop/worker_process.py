@@ -266,8 +266,16 @@ class _Forward(logging.Handler):
 
 
 def _resolve(target: str):
+    from desktop.bundle import missing_stack
+
     module, _, name = target.partition(":")
-    return getattr(importlib.import_module(module), name)
+    try:
+        return getattr(importlib.import_module(module), name)
+    except ModuleNotFoundError as exc:  # PyTorch left out (a bundle) or not installed: one sentence
+        said = missing_stack(exc)
+        if said is None:
+            raise
+        raise said from None
 
 
 def _watch_parent(parent_pid: int) -> None:

@@ -253,3 +253,30 @@ def test_help_diagnostics_shows_the_findings_worst_first_and_copies_them(window,
     dialog.copy_fix(with_fix)
     assert QGuiApplication.clipboard().text() == with_fix.text(2) and "Copied the fix for" in dialog.summary.text()
     dialog.deleteLater()
+
+
+# -- what a bundle leaves out ----------------------------------------------------------------------
+def test_a_missing_pytorch_is_one_sentence_in_the_render_process_and_the_cli(tmp_path, monkeypatch, capsys):
+    from desktop.bundle import add_site_packages, missing_stack
+    from desktop.errors import UserError
+    from desktop.worker_process import _resolve
+
+    assert missing_stack(ModuleNotFoundError("No module named 'numpyx'", name="numpyx")) is None
+    said = missing_stack(ModuleNotFoundError("No module named 'torch.nn'", name="torch.nn"))
+    assert isinstance(said, UserError) and "need PyTorch" in str(said) and "installers/install.sh" in str(said)
+    (tmp_path / "needs_torch.py").write_text(
+        "raise ModuleNotFoundError(\"No module named 'diffusers'\", name='diffusers')\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    with pytest.raises(UserError, match="need PyTorch"):
+        _resolve("needs_torch:render")
+    assert add_site_packages({"TESSERA_SITE_PACKAGES": str(tmp_path)}) == []  # only a frozen bundle adds them
+
+    from desktop import cli
+    from desktop.cli import info
+
+    def broken(args, emit):
+        raise ModuleNotFoundError("No module named 'open_clip'", name="open_clip")
+
+    monkeypatch.setitem(info.COMMANDS, "styles", broken)
+    assert cli.main(["styles"]) == 2
+    assert "need PyTorch, and open_clip is not installed" in capsys.readouterr().err

@@ -92,6 +92,12 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:
         if args.debug:
             raise
+        from desktop.bundle import missing_stack
+
+        said = missing_stack(exc)  # PyTorch left out of a bundle, or not installed: one sentence
+        if said is not None:
+            print(f"tessera: error: {said}", file=sys.stderr)
+            return said.exit_code
         log.exception("internal error")
         print(f"tessera: internal error: {exc} (details in {log_file})", file=sys.stderr)
         return 3
