@@ -18,7 +18,12 @@ t0=$(date +%s); "${E[@]}" bash "$REPO/installers/install.sh" --prefix "$P" --pyt
 t1=$(date +%s)
 "${E[@]}" "$P/bin/tessera" doctor --json > "$WORK/doctor.json" || true
 doctor_ok="$(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(d["ok"], d["counts"])' "$WORK/doctor.json")"
-"${E[@]}" QT_QPA_PLATFORM=offscreen timeout 60 "$P/bin/tessera-studio" > "$WORK/studio.log" 2>&1 & studio=$!
+if command -v xvfb-run >/dev/null 2>&1; then  # a real X server: Qt's X11 plugin and its system libraries
+  display=xvfb; "${E[@]}" timeout 60 xvfb-run -a -s "-screen 0 1600x1000x24" "$P/bin/tessera-studio" > "$WORK/studio.log" 2>&1 &
+else
+  display=offscreen; "${E[@]}" QT_QPA_PLATFORM=offscreen timeout 60 "$P/bin/tessera-studio" > "$WORK/studio.log" 2>&1 &
+fi
+studio=$!
 opened=no
 for _ in $(seq 60); do
   if grep -qs "started; library at" "$H"/.local/state/Tessera/log/*.log 2>/dev/null; then opened=yes; break; fi; sleep 1
@@ -33,5 +38,5 @@ after="$(cd "$H" && find . | sort)"
 left="$(comm -13 <(echo "$before") <(echo "$after") | grep -vE '^\./\.(local(/share|/state)?|cache|config)$' \
         | grep -vE '^\./\.(local/share|local/state|cache|config)/Tessera(/|$)' || true)"
 [ -e "$P" ] && prefix_left=yes || prefix_left=no
-printf '{"install_s": %d, "update_s": %d, "doctor": "%s", "window_opened": "%s", "patterns_after_update": %s, "prefix_left": "%s", "left_in_home": "%s"}\n' \
-  $((t1 - t0)) $((t3 - t2)) "$doctor_ok" "$opened" "$patterns" "$prefix_left" "$(echo "$left" | tr '\n' ' ')"
+printf '{"install_s": %d, "update_s": %d, "doctor": "%s", "window_opened": "%s (%s)", "patterns_after_update": %s, "prefix_left": "%s", "left_in_home": "%s"}\n' \
+  $((t1 - t0)) $((t3 - t2)) "$doctor_ok" "$opened" "$display" "$patterns" "$prefix_left" "$(echo "$left" | tr '\n' ' ')"
