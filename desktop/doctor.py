@@ -125,10 +125,11 @@ def check_qt(env: dict[str, str] | None = None, missing: Callable[[], list[str]]
     if not env.get("DISPLAY"):
         return [Finding("Qt", WARN, "no display (DISPLAY and WAYLAND_DISPLAY are unset): the window cannot open here",
                         "run from a desktop session, or use the `tessera` commands, which need no display")]
-    lacking = (missing or (lambda: syslibs.missing_packages(env)))()
+    manager = syslibs.package_manager()
+    lacking = (missing or (lambda: syslibs.missing_packages(env, manager=manager)))()
     if lacking:
         return [Finding("Qt", FAIL, "Qt's X11 plugin needs system libraries that are missing: " + ", ".join(lacking),
-                        " ".join(syslibs.install_command(lacking)))]
+                        syslibs.shown_command(lacking, manager))]
     return [Finding("Qt", OK, "X11: every system library Qt's plugin needs is installed")]
 
 

@@ -27,6 +27,22 @@ from pathlib import Path
 # the library (as find_library names it) -> its Debian/Ubuntu package
 QT_X11_LIBRARIES = {"xcb-cursor": "libxcb-cursor0", "xcb-icccm": "libxcb-icccm4", "xkbcommon-x11": "libxkbcommon-x11-0",
                     "xcb-keysyms": "libxcb-keysyms1", "xcb-image": "libxcb-image0", "xcb-render-util": "libxcb-render-util0"}
+# the same libraries in the other package managers' names (Fedora/RHEL, Arch, openSUSE)
+PACKAGES = {
+    "apt-get": QT_X11_LIBRARIES,
+    "dnf": {"xcb-cursor": "xcb-util-cursor", "xcb-icccm": "xcb-util-wm", "xkbcommon-x11": "libxkbcommon-x11",
+            "xcb-keysyms": "xcb-util-keysyms", "xcb-image": "xcb-util-image", "xcb-render-util": "xcb-util-renderutil"},
+    "pacman": {"xcb-cursor": "xcb-util-cursor", "xcb-icccm": "xcb-util-wm", "xkbcommon-x11": "libxkbcommon-x11",
+               "xcb-keysyms": "xcb-util-keysyms", "xcb-image": "xcb-util-image", "xcb-render-util": "xcb-util-renderutil"},
+    "zypper": QT_X11_LIBRARIES,  # openSUSE names them as Debian does
+}
+INSTALL = {"apt-get": ["apt-get", "install", "-y", "--no-install-recommends"], "dnf": ["dnf", "install", "-y"],
+           "pacman": ["pacman", "-S", "--needed", "--noconfirm"], "zypper": ["zypper", "--non-interactive", "install"]}
+
+
+def package_manager(which: Callable[[str], str | None] = shutil.which) -> str:
+    """This machine's package manager among those Tessera knows (apt-get when none is found)."""
+    return next((name for name in INSTALL if which(name)), "apt-get")
 
 
 def needs_x11(env: dict[str, str] | None = None) -> bool:
@@ -47,21 +63,28 @@ def _on_library_path(name: str, env: dict[str, str]) -> bool:
 
 
 def missing_packages(env: dict[str, str] | None = None,
-                     find: Callable[[str], str | None] = ctypes.util.find_library) -> list[str]:
-    """The packages of the Qt X11 libraries that neither the linker's cache nor LD_LIBRARY_PATH has."""
+                     find: Callable[[str], str | None] = ctypes.util.find_library, manager: str = "apt-get") -> list[str]:
+    """The packages (in `manager`'s names) of the Qt X11 libraries that neither the linker's cache nor
+    LD_LIBRARY_PATH has."""
     env = os.environ if env is None else env
-    return [pkg for lib, pkg in QT_X11_LIBRARIES.items() if find(lib) is None and not _on_library_path(lib, env)]
+    names = PACKAGES.get(manager, QT_X11_LIBRARIES)
+    return [names[lib] for lib in QT_X11_LIBRARIES if find(lib) is None and not _on_library_path(lib, env)]
 
 
-def install_command(packages: list[str], root: bool | None = None) -> list[str]:
+def install_command(packages: list[str], root: bool | None = None, manager: str = "apt-get") -> list[str]:
     root = (os.geteuid() == 0) if root is None else root
-    return ([] if root else ["sudo", "-n"]) + ["apt-get", "install", "-y", "--no-install-recommends", *packages]
+    return ([] if root else ["sudo", "-n"]) + [*INSTALL.get(manager, INSTALL["apt-get"]), *packages]
+
+
+def shown_command(packages: list[str], manager: str = "apt-get") -> str:
+    """The install command as a person types it (sudo, which may ask for a password)."""
+    return " ".join(["sudo", *INSTALL.get(manager, INSTALL["apt-get"]), *packages])
 
 
 def may_install(run: Callable = subprocess.run) -> bool:
     """Whether packages can be installed here without asking: apt-get, and root or a sudo that does
     not ask for a password."""
-    if shutil.which("apt-get") is None:
+    if shutil.which(package_manager()) is None:
         return False
     if os.geteuid() == 0:
         return True
@@ -81,23 +104,23 @@ def main(argv: list[str] | None = None, run: Callable = subprocess.run, env: dic
     env = os.environ if env is None else env
     if not needs_x11(env):
         return 0
-    missing = missing_packages(env, find)
+    manager = package_manager()
+    missing = missing_packages(env, find, manager)
     if not missing:
         return 0
-    command = install_command(missing)
+    command = install_command(missing, manager=manager)
     if args.install and may_install(run):
         print(f"tessera: installing Qt's X11 libraries: {' '.join(missing)}", file=sys.stderr)
         done = run(command, timeout=600)
-        if done.returncode != 0:  # a fresh machine's package lists may be empty: fetch them once
+        if done.returncode != 0 and manager == "apt-get":  # a fresh machine's package lists may be empty
             update = ([] if os.geteuid() == 0 else ["sudo", "-n"]) + ["apt-get", "update"]
             if run(update, timeout=600).returncode == 0:
                 done = run(command, timeout=600)
-        missing = missing_packages(env, find)
+        missing = missing_packages(env, find, manager)
         if not missing:
             return 0
-    shown = " ".join(["sudo", *command[2:]] if command[:2] == ["sudo", "-n"] else command)
     print(f"tessera: Qt's X11 window support needs system libraries that are missing. "
-          f"On Debian or Ubuntu: {shown}", file=sys.stderr)
+          f"Install them with: {shown_command(missing, manager)}", file=sys.stderr)
     return 2
 
 

@@ -280,3 +280,20 @@ def test_a_missing_pytorch_is_one_sentence_in_the_render_process_and_the_cli(tmp
     monkeypatch.setitem(info.COMMANDS, "styles", broken)
     assert cli.main(["styles"]) == 2
     assert "need PyTorch, and open_clip is not installed" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(("manager", "cursor", "command"), [
+    ("apt-get", "libxcb-cursor0", "sudo apt-get install -y --no-install-recommends"),
+    ("dnf", "xcb-util-cursor", "sudo dnf install -y"),
+    ("pacman", "xcb-util-cursor", "sudo pacman -S --needed --noconfirm"),
+    ("zypper", "libxcb-cursor0", "sudo zypper --non-interactive install"),
+])
+def test_qts_libraries_are_named_in_this_machines_package_manager(manager, cursor, command):
+    from desktop import syslibs
+
+    assert syslibs.package_manager(lambda name: f"/usr/bin/{name}" if name == manager else None) == manager
+    lacking = syslibs.missing_packages({"DISPLAY": ":0"}, lambda lib: None if lib == "xcb-cursor" else "found", manager)
+    assert lacking == [cursor]
+    assert syslibs.shown_command(lacking, manager) == f"{command} {cursor}"
+    assert syslibs.install_command(lacking, root=True, manager=manager)[-1] == cursor
+    assert syslibs.package_manager(lambda name: None) == "apt-get"  # none known: Debian's words

@@ -45,13 +45,14 @@ def display_problem(env: dict[str, str] | None = None) -> str | None:
                 "(python main.py --help); QT_QPA_PLATFORM=offscreen runs the window without a screen.")
     if env.get("WAYLAND_DISPLAY"):
         return None
-    from desktop.syslibs import install_command, missing_packages
+    from desktop.syslibs import missing_packages, package_manager, shown_command
 
-    missing = missing_packages(env)
+    manager = package_manager()
+    missing = missing_packages(env, manager=manager)
     if missing:
         return (f"Qt's X11 window support needs system libraries that are missing. "
-                f"On Debian or Ubuntu: sudo {' '.join(install_command(missing, root=True))} "
-                "('make run' installs them where it may)")
+                f"Install them with: {shown_command(missing, manager)} "
+                "('make run' and the installer install them where they may)")
     return None
 
 
