@@ -762,6 +762,8 @@ class Library:
                 "scheduler", "style", "params", "palette", "parents", "attempts", "source")} if prov else {}
             if prov and (prov.raw or {}).get("tessera", {}).get("inputs"):  # the images a style read
                 out["provenance"]["inputs"] = prov.raw["tessera"]["inputs"]
+            if prov and (prov.raw or {}).get("tessera", {}).get("mode"):  # a variation or upscale of an image
+                out["provenance"]["mode"] = prov.raw["tessera"]["mode"]
             out["qa"] = [{"passed": r.passed, "profile": r.profile, "created": r.created.isoformat(),
                           "failed": r.report.get("failed", [])} for r in pattern.qa_reports]
             out["history"] = [{"time": a.time.isoformat(), "action": a.action, "detail": a.detail}

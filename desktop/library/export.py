@@ -12,6 +12,7 @@ from PIL import Image, ImageCms, PngImagePlugin
 
 from desktop.config import atomic_write_bytes
 from desktop.engine.images import TESSERA_KEY
+from desktop.library import disclosure
 from desktop.library.catalogue import Library, LibraryError
 from desktop.library.titles import pattern_stem
 
@@ -20,16 +21,26 @@ def _srgb_icc() -> bytes:
     return ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
 
 
-def encode(pixels: np.ndarray, fmt: str, dpi: int, metadata: dict) -> bytes:
+def encode(pixels: np.ndarray, fmt: str, dpi: int, metadata: dict, xmp: bytes | None = None) -> bytes:
+    """PNG or TIFF bytes; `xmp` (desktop.library.disclosure.xmp_packet) goes where readers look for it:
+    PNG's "XML:com.adobe.xmp" text chunk, TIFF's tag 700."""
     img = Image.fromarray(pixels)
     buf = io.BytesIO()
     if fmt == "png":
         info = PngImagePlugin.PngInfo()
         info.add_itxt("tessera", json.dumps(metadata, sort_keys=True, default=str))
+        if xmp:
+            info.add_itxt("XML:com.adobe.xmp", xmp.decode("utf-8"))
         img.save(buf, format="PNG", pnginfo=info, dpi=(dpi, dpi), icc_profile=_srgb_icc())
     else:
+        from PIL.TiffImagePlugin import ImageFileDirectory_v2
+
+        tags = ImageFileDirectory_v2()
+        if xmp:
+            tags[700] = xmp
+            tags.tagtype[700] = 1  # BYTE, as the TIFF/XMP specification has it
         img.save(buf, format="TIFF", dpi=(dpi, dpi), icc_profile=_srgb_icc(), compression="tiff_lzw",
-                 description=json.dumps(metadata, sort_keys=True, default=str))
+                 description=json.dumps(metadata, sort_keys=True, default=str), tiffinfo=tags)
     return buf.getvalue()
 
 
@@ -49,15 +60,18 @@ def export_patterns(lib: Library, ids: list[int], out: Path, dpi: int = 150, fmt
     for item in items:
         source = pixels = load_rgb(item["file"])
         repeat = item["repeat"]
+        made = disclosure.for_pattern(lib, item)
         meta = {"pattern": {k: item[k] for k in ("id", "sha256", "title", "status", "rating", "tags")},
-                "provenance": item["provenance"], "repeat": repeat, "dpi": dpi}
+                "provenance": item["provenance"], "repeat": repeat, "dpi": dpi,
+                "digital_source_type": made["digital_source_type"]}
+        xmp = disclosure.xmp_packet(made["digital_source_type"], item["title"] or "", item["tags"])
         if as_basic and repeat != "basic":
             pixels = np.ascontiguousarray(to_basic(pixels, repeat))
             meta.update(repeat="basic", converted_from=repeat)
         stem = pattern_stem(item["id"], item["title"])  # a title's "/" or ":" is no path
         target = out / f"{stem}.{'png' if fmt == 'png' else 'tif'}"
         try:
-            atomic_write_bytes(target, encode(pixels, fmt, dpi, meta))
+            atomic_write_bytes(target, encode(pixels, fmt, dpi, meta, xmp))
             written.append(str(target))
             if swatch:
                 view = repeat_view(source, repeat, 3, 3)  # the tile as read, in its own repeat
@@ -107,6 +121,8 @@ def export_sheet(lib: Library, ids: list[int], out: Path, cell: int = 320, colum
                                        check_cancelled=ctx.check_cancelled if ctx is not None else None).image
             except UserError as exc:  # a tile this product cannot show: the sheet says so
                 note = f"no {mockup} mockup: {exc}"
+        made = disclosure.for_pattern(lib, item)["label"]  # the AI disclosure, on every sheet
+        note = f"{note} · {made}" if note else made
         items.append(SheetItem(rgb, item["repeat"], item["title"] or f"pattern {pattern_id}", colours, scene, note))
     page = presentation_sheet(items, cell, columns)
     buf = io.BytesIO()

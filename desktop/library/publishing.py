@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 
 from desktop.engine.mockups import CM_PER_INCH
 from desktop.errors import UserError
+from desktop.library import disclosure
 from desktop.library.catalogue import Library, LibraryError
 from desktop.library.marketplace import Marketplace, NotAllowed, Offline, Refused
 from desktop.library.models import AuditLog, Pattern, Publication, now
@@ -86,10 +87,12 @@ def publication_of(lib: Library, pattern_id: int) -> dict[str, Any] | None:
     return rows[0] if rows else None
 
 
-def metadata_for(item: dict[str, Any], dpi: float = 150) -> dict[str, Any]:
+def metadata_for(item: dict[str, Any], dpi: float = 150, made: dict[str, Any] | None = None) -> dict[str, Any]:
     """What the marketplace is told of a pattern (Library.get's view of it): its title, tags, repeat,
-    size, palette, provenance, and how large one tile prints at `dpi`."""
+    size, palette, provenance, how large one tile prints at `dpi`, and how it was made (`made`:
+    desktop.library.disclosure.for_pattern; from its own provenance alone when not given)."""
     prov = item.get("provenance") or {}
+    made = made or disclosure.describe(disclosure.source_type(prov))
     palette = prov.get("palette") or {}
     width, height = item["size"]
     return {"title": item["title"] or f"pattern {item['id']}", "tags": item["tags"], "repeat": item["repeat"],
@@ -98,7 +101,9 @@ def metadata_for(item: dict[str, Any], dpi: float = 150) -> dict[str, Any]:
             "print": {"dpi": round(float(dpi), 2), "tile_in": [round(width / dpi, 3), round(height / dpi, 3)],
                       "tile_cm": [round(width / dpi * CM_PER_INCH, 2), round(height / dpi * CM_PER_INCH, 2)]},
             "provenance": {k: prov.get(k) for k in ("engine", "model", "model_hash", "style", "seed", "prompt")
-                           if prov.get(k) not in (None, "")}}
+                           if prov.get(k) not in (None, "")},
+            "disclosure": {"digital_source_type": made["uri"], "text": made["label"],
+                           "generative_ai": made["generative_ai"]}}
 
 
 def print_dpi(path: str | Path, default: float = 150) -> float:
@@ -232,7 +237,7 @@ def sync(lib: Library, market: Marketplace, ctx=None, mockups: Sequence[str] = (
                     _record(lib, pattern_id, state="failed", error=f"its file cannot be read ({exc.strerror or exc})")
                     failed.append({"id": pattern_id, "error": "its file cannot be read"})
                     continue
-                metadata = metadata_for(item, dpi)
+                metadata = metadata_for(item, dpi, disclosure.for_pattern(lib, item))
                 if shown is not None:
                     metadata["mockups"] = shown
                 try:
