@@ -25,7 +25,7 @@ def tile(seed=0, size=64):
 
 
 def test_opening_creates_a_migrated_database_with_safe_settings(lib):
-    assert lib.revision() == "0003"
+    assert lib.revision() == "0004"
     with lib.engine.connect() as conn:
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 2  # FULL
@@ -203,7 +203,7 @@ def test_migrating_an_older_database_takes_a_backup_first(tmp_path):
     con.close()
     with pytest.raises(LibraryError, match="not changed"):  # an unknown revision cannot be upgraded
         Library(root)
-    assert list((root / "backups").glob("library-*-before-0003.db"))
+    assert list((root / "backups").glob("library-*-before-0004.db"))
 
 
 def test_check_repairs_stray_and_half_written_files(lib):

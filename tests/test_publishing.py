@@ -49,7 +49,8 @@ def test_only_approved_patterns_are_queued_and_a_sync_publishes_them(lib, market
     assert lib.get(ids[0])["status"] == "published" and lib.get(ids[2])["status"] == "draft"
     sent = market.listings[f"tessera-{lib.get(ids[0])['sha256']}"]
     assert sent["image"] == Path(lib.get(ids[0])["file"]).read_bytes()  # the stored file itself
-    assert sent["metadata"]["repeat"] == "half-drop" and sent["metadata"]["tags"] == ["gold"]
+    assert sent["metadata"]["repeat"] == "half-drop" and sent["metadata"]["tags"][0] == "gold"  # the listing's tags
+    assert sent["metadata"]["listing_profile"] == "generic" and sent["metadata"]["listing_reviewed"] is False
     assert sent["metadata"]["provenance"]["style"] == "stripes"
     history = [h["action"] for h in lib.get(ids[0])["history"]]
     assert history[-2:] == ["publish-queued", "published"]
@@ -310,13 +311,14 @@ def test_a_library_made_before_publishing_is_migrated_with_a_backup(tmp_path):
     con.execute("DROP TABLE publication")
     con.execute("DROP INDEX ix_pattern_trashed")  # and what came after it (0003: the trash)
     con.execute("ALTER TABLE pattern DROP COLUMN trashed")
+    con.execute("DROP TABLE listing")  # (0004: reviewed listings)
     con.execute("UPDATE alembic_version SET version_num = '0001'")
     con.commit()
     con.close()
     with Library(root) as lib:
-        assert lib.revision() == "0003" and lib.get(pid)["provenance"]["style"] == "checks"
+        assert lib.revision() == "0004" and lib.get(pid)["provenance"]["style"] == "checks"
         assert publishing.outbox(lib) == []
-    assert list((root / "backups").glob("library-*-before-0003.db"))
+    assert list((root / "backups").glob("library-*-before-0004.db"))
 
 
 class Session:

@@ -50,6 +50,22 @@ def add_parsers(sub, common: argparse.ArgumentParser) -> None:
     for parser in (qu, sy):
         parser.add_argument("--no-mockups", action="store_true",
                             help="send the listings without product mockups (the settings' listing_mockups)")
+    for parser in (qu, sy):
+        parser.add_argument("--profile", default="generic", metavar="NAME",
+                            help="the marketplace profile whose limits the listings keep (resources/marketplaces: "
+                            "generic, etsy)")
+    li = cmds.add_parser(
+        "listing", parents=[common], help="a pattern's listing as it will be sent: show it, or edit and keep it",
+        description="A pattern's listing as it will be sent: its title, tags, description, print size and AI "
+        "disclosure, drafted from the pattern until you edit it. --set keeps your edits (what 'sync' then sends); "
+        "a listing that breaks the profile's limits says which and is not kept. Exit 0 when the listing keeps "
+        "every limit (and, with --set, was kept), 1 when it shows one it breaks, 2 on bad input (an edit that "
+        "breaks a limit, an unknown field or profile, no such pattern): nothing is written then.")
+    li.add_argument("id", type=int, metavar="ID")
+    li.add_argument("--profile", default="generic", metavar="NAME",
+                    help="the marketplace profile (resources/marketplaces: generic, etsy)")
+    li.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
+                    help="title=…, tags=a,b,c or description=… (repeatable)")
     st = cmds.add_parser("status", parents=[common], help="the outbox: queued, published and failed patterns")
     st.add_argument("--state", choices=("queued", "published", "failed"))
 
@@ -61,6 +77,8 @@ def cmd_publish(args: argparse.Namespace, emit) -> int:
     if args.publish_command == "login":
         return _login(args, emit)
     with Library(library_root(args)) as lib:
+        if args.publish_command == "listing":
+            return _listing(lib, args, emit)
         if args.publish_command == "status":
             rows = publishing.outbox(lib, args.state)
             lines = [f"{r['id']:6d}  {r['state']:9s}  {r['url'] or r['error'] or 'waiting for a sync'}" for r in rows]
@@ -76,7 +94,7 @@ def cmd_publish(args: argparse.Namespace, emit) -> int:
                 raise UserError("name the patterns to publish (IDs), or --approved for every approved one")
             from desktop.library import ops
 
-            queued = ops.queue_for_marketplace(lib, ids)
+            queued = ops.queue_for_marketplace(lib, ids, profile=args.profile)
             payload = {"queued": [{"id": i} for i in queued.changed], "skipped": queued.skipped}
             text.append(f"queued {len(payload['queued'])}" + "".join(
                 f"\n  skipped {s['id']}: {s['reason']}" for s in payload["skipped"]))
@@ -84,7 +102,7 @@ def cmd_publish(args: argparse.Namespace, emit) -> int:
             if args.no_sync:
                 emit(payload, "\n".join(text) + "\n'tessera publish sync' sends them")
                 return 1 if nothing else 0
-        result = _sync(lib, with_mockups=not args.no_mockups)
+        result = _sync(lib, with_mockups=not args.no_mockups, profile=args.profile)
         payload.update(result)
         text.append(f"published {len(result['published'])}, failed {len(result['failed'])}, "
                     f"{result['waiting']} waiting" + "".join(f"\n  {p['id']}: {p['url'] or p['listing_id']}"
@@ -100,7 +118,29 @@ def cmd_publish(args: argparse.Namespace, emit) -> int:
         return STOPPED if result["stopped"] and result["waiting"] else 0
 
 
-def _sync(lib, with_mockups: bool = True) -> dict:
+def _listing(lib, args: argparse.Namespace, emit) -> int:
+    from desktop.library import listings, ops
+
+    profile = listings.load_profile(args.profile)
+    listing = listings.current(lib, args.id, profile)
+    if args.set:
+        changes = {}
+        for assignment in args.set:
+            name, sep, value = assignment.partition("=")
+            if not sep:
+                raise UserError(f"--set takes FIELD=VALUE, not '{assignment}'")
+            changes[name.strip()] = value
+        listing = listings.edited(listing, changes)
+        ops.save_listing(lib, listing, profile)
+    text = [f"{listing.title}", f"tags: {', '.join(listing.tags)}", f"print: {listing.print_size}",
+            f"made: {listing.disclosure}", "", listing.description, "",
+            ("reviewed and kept" if listing.reviewed else "drafted (not yet reviewed)") + f" for {profile.label}"]
+    text += [f"breaks: {p}" for p in listing.problems]
+    emit(listing.as_dict(), "\n".join(text))
+    return 1 if listing.problems else 0
+
+
+def _sync(lib, with_mockups: bool = True, profile: str = "generic") -> dict:
     from desktop.config import load_settings, resolve_paths
     from desktop.library import publishing
     from desktop.library.marketplace import Marketplace, load_account
@@ -113,7 +153,7 @@ def _sync(lib, with_mockups: bool = True) -> dict:
                 "stopped": "no marketplace login yet ('tessera publish login URL')"}
     settings = load_settings(resolve_paths().settings_file)
     return publishing.sync(lib, Marketplace(account), mockups=settings.listing_mockups if with_mockups else (),
-                           default_dpi=settings.default_dpi)
+                           default_dpi=settings.default_dpi, profile=profile)
 
 
 def _login(args: argparse.Namespace, emit) -> int:

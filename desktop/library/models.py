@@ -167,3 +167,18 @@ class Publication(Base):
     attempts: Mapped[int] = mapped_column(default=0)
     queued: Mapped[datetime] = mapped_column(default=now)
     updated: Mapped[datetime] = mapped_column(default=now, onupdate=now)
+
+
+class ListingRow(Base):
+    """A listing as a person reviewed it, for one marketplace profile: what is sent for the pattern.
+
+    No row: the listing is drafted from the pattern when it is shown or sent (desktop/library/listings.py)."""
+
+    __tablename__ = "listing"
+
+    pattern_id: Mapped[int] = mapped_column(ForeignKey("pattern.id", ondelete="CASCADE"), primary_key=True)
+    profile: Mapped[str] = mapped_column(String(64), primary_key=True)
+    title: Mapped[str] = mapped_column(Text, default="")
+    tags: Mapped[list[Any]] = mapped_column(default=list)
+    description: Mapped[str] = mapped_column(Text, default="")
+    reviewed: Mapped[datetime] = mapped_column(default=now, onupdate=now)

@@ -166,14 +166,24 @@ def import_files(lib: Library, paths: Iterable[str], ctx=None) -> ChangeSet:
     return _with_trash_count(lib, search.import_into(lib, list(paths), ctx))  # (a copy may come back from the trash)
 
 
-def queue_for_marketplace(lib: Library, ids: Iterable[int]) -> ChangeSet:
-    """Queue approved patterns for the marketplace. ChangeSet.changed: those queued;
-    ChangeSet.skipped: the others, each with its reason."""
+def queue_for_marketplace(lib: Library, ids: Iterable[int], profile: str = "generic") -> ChangeSet:
+    """Queue approved patterns for the marketplace, each with a listing within the profile's limits.
+    ChangeSet.changed: those queued; ChangeSet.skipped: the others, each with its reason."""
     from desktop.library import publishing
     from desktop.library.catalogue import ChangeSet
 
-    result = publishing.queue(lib, list(ids))
+    result = publishing.queue(lib, list(ids), profile)
     return ChangeSet(changed=[q["id"] for q in result["queued"]], skipped=result["skipped"])
+
+
+def save_listing(lib: Library, listing, profile) -> ChangeSet:
+    """Keep a reviewed listing (desktop/library/listings.py: refused, with each broken limit, if it breaks any).
+    ChangeSet.changed: its pattern."""
+    from desktop.library import listings
+    from desktop.library.catalogue import ChangeSet
+
+    listings.save(lib, listing, profile)
+    return ChangeSet(changed=[listing.pattern_id])
 
 
 @dataclass

@@ -35,16 +35,33 @@ log = logging.getLogger(__name__)
 MOCKUP_QUALITY = 88  # JPEG quality of a listing's mockups
 
 
-def queue(lib: Library, ids: list[int]) -> dict[str, list[dict[str, Any]]]:
-    """Queue these patterns; only approved ones go (a failed one may be queued again).
+def queue(lib: Library, ids: list[int], profile: str = "generic") -> dict[str, list[dict[str, Any]]]:
+    """Queue these patterns; only approved ones go (a failed one may be queued again), and only with a
+    listing within the marketplace profile's limits (desktop/library/listings.py).
 
     Returns {"queued": [{id}], "skipped": [{id, reason}]}."""
+    from desktop.library import listings
+
+    chosen = listings.load_profile(profile)
+    ids = list(dict.fromkeys(int(i) for i in ids))
+    broken = {}
+    for pattern_id in ids:  # read before the transaction: a listing is drafted from the pattern's file too
+        try:
+            found = listings.current(lib, pattern_id, chosen).problems
+        except LibraryError:
+            continue  # not there: said below
+        if found:
+            broken[pattern_id] = (f"its listing breaks {chosen.label}'s limits: {'; '.join(found)} (mend it with "
+                                  f"'tessera publish listing {pattern_id} --set …')")
     queued, skipped = [], []
     with Session(lib.engine) as session, session.begin():
-        for pattern_id in dict.fromkeys(int(i) for i in ids):
+        for pattern_id in ids:
             pattern = session.get(Pattern, pattern_id)
             if pattern is None:
                 skipped.append({"id": pattern_id, "reason": "no such pattern"})
+                continue
+            if pattern_id in broken and pattern.status == "approved":
+                skipped.append({"id": pattern_id, "reason": broken[pattern_id]})
                 continue
             if pattern.trashed is not None:
                 skipped.append({"id": pattern_id, "reason": "it is in the trash: restore it first"})
@@ -174,7 +191,7 @@ def _record(lib: Library, pattern_id: int, **changes: Any) -> None:
 
 
 def sync(lib: Library, market: Marketplace, ctx=None, mockups: Sequence[str] = (),
-         default_dpi: float = 150) -> dict[str, Any]:
+         default_dpi: float = 150, profile: str = "generic") -> dict[str, Any]:
     """Send the queue, each listing with its print size (at its PNG's dpi, else `default_dpi`) and
     a mockup on each of `mockups` (product names: desktop.engine.mockups.PRODUCTS). Returns
     {"published": [...], "failed": [...], "waiting": n, "still_queued": [ids], "stopped": reason|""}.
@@ -185,6 +202,9 @@ def sync(lib: Library, market: Marketplace, ctx=None, mockups: Sequence[str] = (
     import threading
     from concurrent.futures import Future, ThreadPoolExecutor
 
+    from desktop.library import listings
+
+    chosen = listings.load_profile(profile)
     pending = outbox(lib, "queued")
     published, failed, stopped = [], [], ""
     ending = threading.Event()  # the sync is over: a render read ahead stops between its stages
@@ -238,6 +258,9 @@ def sync(lib: Library, market: Marketplace, ctx=None, mockups: Sequence[str] = (
                     failed.append({"id": pattern_id, "error": "its file cannot be read"})
                     continue
                 metadata = metadata_for(item, dpi, disclosure.for_pattern(lib, item))
+                listing = listings.current(lib, pattern_id, chosen)  # as a person reviewed it, else drafted
+                metadata.update(title=listing.title, tags=listing.tags, description=listing.description,
+                                listing_profile=chosen.name, listing_reviewed=listing.reviewed)
                 if shown is not None:
                     metadata["mockups"] = shown
                 try:

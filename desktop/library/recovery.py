@@ -45,6 +45,7 @@ LOST_IN_A_REBUILD = {
     "tag": "tags", "collection": "collections", "collection_member": "collections' members",
     "audit_log": "the history of changes", "publication": "what was published and where",
     "qa_report": "QA reports (run QA again)",
+    "listing": "reviewed listings (each is drafted again from its pattern)",
 }
 
 
