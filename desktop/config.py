@@ -103,6 +103,7 @@ class Settings:
     default_engine: str = "procedural"
     default_dpi: int = 150
     listing_mockups: list[str] = field(default_factory=lambda: ["wall", "swatch"])  # shown with each listing
+    marketplace_profile: str = "generic"  # whose listing limits apply (resources/marketplaces)
     qa_profile: str = "default"
     recent_palettes: list[str] = field(default_factory=list)
 

@@ -51,9 +51,9 @@ def add_parsers(sub, common: argparse.ArgumentParser) -> None:
         parser.add_argument("--no-mockups", action="store_true",
                             help="send the listings without product mockups (the settings' listing_mockups)")
     for parser in (qu, sy):
-        parser.add_argument("--profile", default="generic", metavar="NAME",
+        parser.add_argument("--profile", metavar="NAME",
                             help="the marketplace profile whose limits the listings keep (resources/marketplaces: "
-                            "generic, etsy)")
+                            "generic, etsy; default: the settings' marketplace_profile, generic)")
     li = cmds.add_parser(
         "listing", parents=[common], help="a pattern's listing as it will be sent: show it, or edit and keep it",
         description="A pattern's listing as it will be sent: its title, tags, description, print size and AI "
@@ -62,8 +62,8 @@ def add_parsers(sub, common: argparse.ArgumentParser) -> None:
         "every limit (and, with --set, was kept), 1 when it shows one it breaks, 2 on bad input (an edit that "
         "breaks a limit, an unknown field or profile, no such pattern): nothing is written then.")
     li.add_argument("id", type=int, metavar="ID")
-    li.add_argument("--profile", default="generic", metavar="NAME",
-                    help="the marketplace profile (resources/marketplaces: generic, etsy)")
+    li.add_argument("--profile", metavar="NAME",
+                    help="the marketplace profile (resources/marketplaces: generic, etsy; default: the settings')")
     li.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
                     help="title=…, tags=a,b,c or description=… (repeatable)")
     st = cmds.add_parser("status", parents=[common], help="the outbox: queued, published and failed patterns")
@@ -76,6 +76,10 @@ def cmd_publish(args: argparse.Namespace, emit) -> int:
 
     if args.publish_command == "login":
         return _login(args, emit)
+    if getattr(args, "profile", None) is None and args.publish_command in ("listing", "queue", "sync"):
+        from desktop.config import load_settings, resolve_paths
+
+        args.profile = load_settings(resolve_paths().settings_file).marketplace_profile
     with Library(library_root(args)) as lib:
         if args.publish_command == "listing":
             return _listing(lib, args, emit)

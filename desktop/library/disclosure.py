@@ -60,7 +60,7 @@ def source_type(provenance: dict[str, Any], parent: Callable[[int], dict[str, An
             return "compositeWithTrainedAlgorithmicMedia" if made_from in (None, *HUMAN) else (
                 made_from if made_from == "compositeWithTrainedAlgorithmicMedia" else "trainedAlgorithmicMedia")
         return "trainedAlgorithmicMedia"
-    if engine == "procedural":
+    if engine == "procedural" or (not engine and prov.get("style")):  # (a style names a procedural design)
         return "algorithmicMedia"
     if engine == "resize" or (not engine and parents):
         made_from = parent_type()

@@ -194,14 +194,15 @@ class Sent:
     changes: ChangeSet | None = None
 
 
-def publish_queued(lib: Library, market, ctx=None, mockups: Iterable[str] = (), default_dpi: float = 150) -> Sent:
+def publish_queued(lib: Library, market, ctx=None, mockups: Iterable[str] = (), default_dpi: float = 150,
+                   profile: str = "generic") -> Sent:
     """Send the marketplace's queue; None as the result when nothing waits."""
     from desktop.library import publishing
     from desktop.library.catalogue import ChangeSet
 
     if not publishing.outbox(lib, "queued"):
         return Sent(None, ChangeSet())
-    result = publishing.sync(lib, market, ctx, mockups=list(mockups), default_dpi=default_dpi)
+    result = publishing.sync(lib, market, ctx, mockups=list(mockups), default_dpi=default_dpi, profile=profile)
     sent = [row["id"] for row in result["published"]]
     touched = sent + [row["id"] for row in result["failed"] if "id" in row]
     changes = _with_states(lib, ChangeSet(changed=touched), sent)

@@ -75,11 +75,56 @@ class PublishActions:
         return dialog
 
     def publish_selected(self) -> None:
+        """The selected patterns' listings in the listing editor; those reviewed there are queued."""
         ids = self.catalogue.selected_ids()
         if self.catalogue.lib is None or not ids:
             QMessageBox.information(self.parent, "Publish", "Select approved patterns in the Library first.")
             return
+        self.review_listings(ids, self.settings().marketplace_profile)
+
+    def review_listings(self, ids: list[int], profile_name: str) -> None:
+        lib = self.catalogue.lib
+
+        def draft(ctx):
+            from desktop.library import listings
+            from desktop.library.catalogue import LibraryError
+
+            profile = listings.load_profile(profile_name)
+            drafted = []
+            for k, pattern_id in enumerate(ids):
+                ctx.check_cancelled()
+                ctx.progress(k, len(ids), f"Drafting listing {k + 1} of {len(ids)}")
+                try:
+                    drafted.append(listings.current(lib, pattern_id, profile))
+                except LibraryError:  # gone since it was selected: the queue says so
+                    continue
+            return profile, drafted
+
+        self.catalogue.submit("draft-listings", draft, lane=Lane.IO, title=f"Drafting {len(ids)} listings",
+                              on_done=lambda snap: self._review(ids, *snap.result))
+
+    def _review(self, ids: list[int], profile, drafted: list) -> None:
         from desktop.library import ops
+        from desktop.library.listings import profile_names
+        from desktop.ui.listing_editor import ListingEditor
+
+        if not drafted:
+            QMessageBox.information(self.parent, "Publish", "The selected patterns are no longer in the library.")
+            return
+        self.editor = ListingEditor(drafted, profile, profile_names(), list(self.settings().listing_mockups),
+                                    self.parent)
+        accepted = self.editor.exec() == QDialog.Accepted
+        if self.editor.switch_to:  # another marketplace's limits: drafted again for it
+            self.review_listings(ids, self.editor.switch_to)
+            return
+        if not accepted:
+            return
+        keep = self.editor.to_keep()
+
+        def queue(lib, ctx):
+            for listing in keep:  # what publishing sends is what was reviewed here
+                ops.save_listing(lib, listing, profile)
+            return ops.queue_for_marketplace(lib, ids, profile.name)
 
         def queued(changes) -> None:
             if not changes.changed:
@@ -91,8 +136,7 @@ class PublishActions:
                      + (f" ({skipped} not approved or already there)" if skipped else ""), 5000)
             self.sync()
 
-        self.catalogue.run("publish-queue", f"Queueing {len(ids)} for the marketplace",
-                           lambda lib, ctx: ops.queue_for_marketplace(lib, ids), on_done=queued)
+        self.catalogue.run("publish-queue", f"Queueing {len(ids)} for the marketplace", queue, on_done=queued)
 
     def sync(self, quiet: bool = False) -> None:
         """Send the queue (on the network lane: the network never holds up the library's writer)."""
@@ -108,13 +152,14 @@ class PublishActions:
             return
         settings = self.settings()
         products, dpi = list(settings.listing_mockups), int(settings.default_dpi)
+        profile = settings.marketplace_profile
 
         def send(ctx):
             from desktop.library import ops
             from desktop.library.marketplace import Marketplace
 
             market = Marketplace(account, stopped=lambda: ctx.cancelled)  # Stop ends a wait between tries
-            return ops.publish_queued(lib, market, ctx, mockups=products, default_dpi=dpi)
+            return ops.publish_queued(lib, market, ctx, mockups=products, default_dpi=dpi, profile=profile)
 
         self.catalogue.submit("publish", send, lane=Lane.NETWORK, title=f"Publishing to {account.host}",
                               on_done=lambda snap: self._synced(snap.result, quiet))

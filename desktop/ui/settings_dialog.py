@@ -91,6 +91,13 @@ class SettingsDialog(QDialog):
         form.addRow("Print resolution", self.dpi)
         form.addRow("Listing mockups", shown)
         form.addRow("", QLabel("Each pattern published goes with these mockups, at its print size."))
+        from desktop.library.listings import profile_names
+
+        self.marketplace = QComboBox()
+        self.marketplace.addItems(profile_names())
+        self.marketplace.setCurrentText(settings.marketplace_profile)
+        self.marketplace.setToolTip("Whose listing limits (title length, tags) the listing editor and publishing keep")
+        form.addRow("Marketplace", self.marketplace)
         buttons = QDialogButtonBox(QDialogButtonBox.Save | QDialogButtonBox.Cancel)
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
@@ -109,7 +116,8 @@ class SettingsDialog(QDialog):
                                    batch_size=self.batch.value(), compile_unet=self.compile_unet.isChecked(),
                                    qa_profile=self.profile.currentText(),
                                    default_dpi=self.dpi.value(),
-                                   listing_mockups=[name for name, box in self.mockups.items() if box.isChecked()])
+                                   listing_mockups=[name for name, box in self.mockups.items() if box.isChecked()],
+                                   marketplace_profile=self.marketplace.currentText() or "generic")
 
     def accept(self) -> None:
         self.settings = self.result_settings()
