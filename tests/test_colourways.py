@@ -182,7 +182,10 @@ def test_the_command_writes_stores_and_collects_colourways(capsys, tmp_path, sha
     assert len(list((tmp_path / "all").glob("*.png"))) == len(palette_names())
     code = main(["library", "sheet", "1", *map(str, result["library_ids"]), "--out", str(tmp_path / "lib.png"),
                  "--cell", "128", "--columns", "3"])
-    assert code == 0 and load_rgb(tmp_path / "lib.png").shape == (128 + 14 + 26 + 2 * 16, 3 * 128 + 4 * 16, 3)
+    from desktop.engine.sheet import NOTE_H
+
+    # each pattern's caption has a second line: how it was made (the AI disclosure)
+    assert code == 0 and load_rgb(tmp_path / "lib.png").shape == (128 + 14 + 26 + NOTE_H + 2 * 16, 3 * 128 + 4 * 16, 3)
     capsys.readouterr()
     code = main(["library", "sheet", "1", "77", "--out", str(tmp_path / "bad.png")])
     assert code == 2 and "no pattern 77" in capsys.readouterr().err and not (tmp_path / "bad.png").exists()

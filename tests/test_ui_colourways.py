@@ -106,7 +106,7 @@ def test_a_presentation_sheet_of_the_selected_patterns(window, qtbot, monkeypatc
     from PySide6.QtWidgets import QFileDialog, QInputDialog
 
     from desktop.engine.images import load_rgb, read_metadata
-    from desktop.engine.sheet import GAP, LABEL_H, SWATCH_H
+    from desktop.engine.sheet import GAP, LABEL_H, NOTE_H, SWATCH_H
 
     _one_tile(window, qtbot)
     window.library.list.selectAll()
@@ -124,7 +124,7 @@ def test_a_presentation_sheet_of_the_selected_patterns(window, qtbot, monkeypatc
     window.tile_actions.export_sheet()
     qtbot.waitUntil(lambda: window.statusBar().currentMessage().startswith("Saved"), timeout=30_000)
     page = load_rgb(target)
-    assert page.shape == (320 + SWATCH_H + LABEL_H + 2 * GAP, 320 + 2 * GAP, 3)
+    assert page.shape == (320 + SWATCH_H + LABEL_H + NOTE_H + 2 * GAP, 320 + 2 * GAP, 3)  # (+ the disclosure line)
 
     window.statusBar().clearMessage()
     choose("wall")  # each pattern also at its printed size on the wall

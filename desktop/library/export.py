@@ -96,7 +96,7 @@ def export_sheet(lib: Library, ids: list[int], out: Path, cell: int = 320, colum
     from desktop.engine.images import load_rgb
     from desktop.engine.sheet import SheetItem, presentation_sheet
     from desktop.errors import UserError
-    from desktop.library.publishing import print_dpi
+    from desktop.library.listings import print_dpi
     from desktop.palettes import parse_hex
 
     if not ids:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import tomllib
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -37,6 +38,18 @@ class Profile:
     disclosure_required: bool = True
     dpi: int = 150
     repeats: dict[str, str] = field(default_factory=dict)  # how the site names each repeat
+
+
+def print_dpi(path: str | Path, default: float = 150) -> float:
+    """The dpi a stored tile prints at: the one its PNG's Tessera metadata names (a tile made for a
+    print size), else `default`."""
+    from desktop.engine.images import read_metadata
+
+    try:
+        dpi = float(read_metadata(path).get("dpi") or 0)
+    except (OSError, ValueError, TypeError):
+        dpi = 0
+    return dpi if 10 <= dpi <= 2400 else float(default)
 
 
 def profile_names() -> list[str]:
@@ -86,7 +99,6 @@ def draft(lib: Library, item: dict[str, Any], profile: Profile) -> Listing:
     pattern allows (tags are cut to the count and length; the title is the pattern's)."""
     from desktop.engine.mockups import tile_inches, tile_size_text
     from desktop.library import disclosure
-    from desktop.library.publishing import print_dpi
     from desktop.library.titles import ink_names
 
     prov = item.get("provenance") or {}

@@ -27,6 +27,7 @@ from desktop.engine.mockups import CM_PER_INCH
 from desktop.errors import UserError
 from desktop.library import disclosure
 from desktop.library.catalogue import Library, LibraryError
+from desktop.library.listings import print_dpi
 from desktop.library.marketplace import Marketplace, NotAllowed, Offline, Refused
 from desktop.library.models import AuditLog, Pattern, Publication, now
 from desktop.library.titles import pattern_stem
@@ -121,18 +122,6 @@ def metadata_for(item: dict[str, Any], dpi: float = 150, made: dict[str, Any] | 
                            if prov.get(k) not in (None, "")},
             "disclosure": {"digital_source_type": made["uri"], "text": made["label"],
                            "generative_ai": made["generative_ai"]}}
-
-
-def print_dpi(path: str | Path, default: float = 150) -> float:
-    """The dpi a stored tile prints at: the one its PNG's Tessera metadata names (a tile made for a
-    print size), else `default`."""
-    from desktop.engine.images import read_metadata
-
-    try:
-        dpi = float(read_metadata(path).get("dpi") or 0)
-    except (OSError, ValueError, TypeError):
-        dpi = 0
-    return dpi if 10 <= dpi <= 2400 else float(default)
 
 
 def listing_mockups(item: dict[str, Any], dpi: float, products: Sequence[str], check_cancelled=None
