@@ -1,6 +1,7 @@
 """Listings: drafted from the pattern, held to each marketplace profile's limits, reviewed, and sent as reviewed."""
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -56,7 +57,7 @@ def test_each_broken_limit_is_named_and_a_broken_listing_is_not_kept(lib):
     assert not listings.current(lib, pid, etsy).reviewed  # nothing was kept
     with pytest.raises(LibraryError, match="cannot be set: set title, tags, description"):
         listings.edited(listing, {"price": "3"})
-    with pytest.raises(LibraryError, match="no marketplace profile 'nope': choose one of etsy, generic"):
+    with pytest.raises(LibraryError, match="no marketplace profile 'nope': choose one of etsy, generic, spoonflower"):
         listings.load_profile("nope")
 
 
@@ -105,3 +106,45 @@ def test_the_listing_command_shows_edits_and_refuses_with_exit_codes(lib, tmp_pa
     assert main(["--library", root, "publish", "listing", str(pid), "--profile", "etsy"]) == 1
     assert "breaks: the title is 150 characters" in capsys.readouterr().out
     assert main(["--library", root, "publish", "listing", "999"]) == 2
+
+
+def test_bundles_for_a_marketplace_without_an_api_hold_everything_a_listing_needs(lib, tmp_path, capsys):
+    import zipfile
+
+    from PIL import Image
+
+    ids = [_pattern(lib), lib.add_tile(tile(2), {"engine": "diffusion", "prompt": "fans", "repeat": "half-brick"}
+                                       ).added[0]]
+    root, out = str(tmp_path / "lib"), tmp_path / "upload"
+    assert main(["--library", root, "publish", "bundle", *map(str, ids), "--profile", "spoonflower", "--out", str(out),
+                 "--mockups", "swatch", "--json"]) == 0
+    made = json.loads(capsys.readouterr().out)
+    first = out / Path(made["bundles"][0]).name
+    names = sorted(p.name for p in first.iterdir())
+    stem = first.name
+    assert names == sorted([f"{stem}.png", f"{stem}-swatch.png", "mockup-swatch.jpg", "listing.txt", "listing.json"])
+    text = (first / "listing.txt").read_text()
+    assert "Repeat: Half-drop" in text and "How it was made: Made by an algorithm" in text
+    with Image.open(first / f"{stem}.png") as img:
+        assert round(img.info["dpi"][0]) == 150 and "XML:com.adobe.xmp" in img.info
+    listing = json.loads((first / "listing.json").read_text())
+    assert listing["marketplace"] == "spoonflower" and listing["repeat"] == "Half-drop"
+    assert (out / "contact-sheet.png").is_file() and not (out / ".bundle-partial").exists()
+    second = json.loads((out / Path(made["bundles"][1]).name / "listing.json").read_text())
+    assert second["repeat"] == "Half-brick" and second["digital_source_type"] == "trainedAlgorithmicMedia"
+
+    zipped = tmp_path / "zipped"
+    assert main(["--library", root, "publish", "bundle", str(ids[0]), "--profile", "spoonflower", "--out",
+                 str(zipped), "--zip", "--mockups", "none"]) == 0
+    capsys.readouterr()
+    [archive] = list(zipped.glob("*.zip"))
+    with zipfile.ZipFile(archive) as z:
+        assert {Path(n).name for n in z.namelist()} == {f"{stem}.png", f"{stem}-swatch.png", "listing.txt",
+                                                         "listing.json"}
+
+    lib.update(ids[0], title="y" * 120)  # over the site's 100: nothing is written, and why is said
+    refused = tmp_path / "refused"
+    assert main(["--library", root, "publish", "bundle", str(ids[0]), "--profile", "spoonflower", "--out",
+                 str(refused)]) == 2
+    assert "breaks Spoonflower-like (upload by hand)'s limits: the title is 120 characters" in capsys.readouterr().err
+    assert not refused.exists() or list(refused.iterdir()) == []

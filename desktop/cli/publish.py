@@ -66,6 +66,22 @@ def add_parsers(sub, common: argparse.ArgumentParser) -> None:
                     help="the marketplace profile (resources/marketplaces: generic, etsy; default: the settings')")
     li.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
                     help="title=…, tags=a,b,c or description=… (repeatable)")
+    bu = cmds.add_parser(
+        "bundle", parents=[common], help="files to upload by hand, for a marketplace without an API",
+        description="For a marketplace without an API (upload by hand): one folder (or zip) per pattern with the "
+        "print file at the profile's DPI (with the XMP disclosure), a 3x3 swatch, the mockups, and the listing "
+        "(title, tags, description, the repeat as that site names it, the print size, how it was made), and a "
+        "contact sheet of the batch. Nothing is written when a listing breaks the profile's limits. Exit 0 when "
+        "written, 2 on bad input (no such pattern, a listing over a limit, an unknown profile or product, a "
+        "folder that cannot be written).")
+    bu.add_argument("ids", nargs="+", type=int, metavar="ID")
+    bu.add_argument("--out", required=True, help="the folder the bundles go in")
+    bu.add_argument("--profile", metavar="NAME",
+                    help="the marketplace profile (resources/marketplaces: spoonflower, etsy, generic; default: the "
+                    "settings')")
+    bu.add_argument("--zip", action="store_true", help="one zip per pattern instead of a folder")
+    bu.add_argument("--mockups", metavar="PRODUCTS",
+                    help="comma-separated products (default: the settings' listing mockups; 'none' for none)")
     st = cmds.add_parser("status", parents=[common], help="the outbox: queued, published and failed patterns")
     st.add_argument("--state", choices=("queued", "published", "failed"))
 
@@ -76,13 +92,15 @@ def cmd_publish(args: argparse.Namespace, emit) -> int:
 
     if args.publish_command == "login":
         return _login(args, emit)
-    if getattr(args, "profile", None) is None and args.publish_command in ("listing", "queue", "sync"):
+    if getattr(args, "profile", None) is None and args.publish_command in ("listing", "queue", "sync", "bundle"):
         from desktop.config import load_settings, resolve_paths
 
         args.profile = load_settings(resolve_paths().settings_file).marketplace_profile
     with Library(library_root(args)) as lib:
         if args.publish_command == "listing":
             return _listing(lib, args, emit)
+        if args.publish_command == "bundle":
+            return _bundle(lib, args, emit)
         if args.publish_command == "status":
             rows = publishing.outbox(lib, args.state)
             lines = [f"{r['id']:6d}  {r['state']:9s}  {r['url'] or r['error'] or 'waiting for a sync'}" for r in rows]
@@ -142,6 +160,23 @@ def _listing(lib, args: argparse.Namespace, emit) -> int:
     text += [f"breaks: {p}" for p in listing.problems]
     emit(listing.as_dict(), "\n".join(text))
     return 1 if listing.problems else 0
+
+
+def _bundle(lib, args: argparse.Namespace, emit) -> int:
+    from pathlib import Path
+
+    from desktop.config import load_settings, resolve_paths
+    from desktop.library import listings
+    from desktop.library.bundles import export_bundles
+
+    if args.mockups is None:
+        products = list(load_settings(resolve_paths().settings_file).listing_mockups)
+    else:
+        products = [] if args.mockups.strip() == "none" else [p.strip() for p in args.mockups.split(",") if p.strip()]
+    made = export_bundles(lib, list(args.ids), Path(args.out), listings.load_profile(args.profile), products,
+                          as_zip=args.zip)
+    emit(made, "\n".join([*made["bundles"], made["contact_sheet"]]))
+    return 0
 
 
 def _sync(lib, with_mockups: bool = True, profile: str = "generic") -> dict:
