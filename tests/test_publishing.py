@@ -48,7 +48,12 @@ def test_only_approved_patterns_are_queued_and_a_sync_publishes_them(lib, market
     assert [p["id"] for p in result["published"]] == ids[:2] and result["waiting"] == 0 and not result["stopped"]
     assert lib.get(ids[0])["status"] == "published" and lib.get(ids[2])["status"] == "draft"
     sent = market.listings[f"tessera-{lib.get(ids[0])['sha256']}"]
-    assert sent["image"] == Path(lib.get(ids[0])["file"]).read_bytes()  # the stored file itself
+    from desktop.engine.images import decode_rgb
+    from desktop.library import credentials
+
+    stored = Path(lib.get(ids[0])["file"]).read_bytes()  # the stored file, its pixels, and its credentials
+    assert (decode_rgb(sent["image"])[0] == decode_rgb(stored)[0]).all()
+    assert credentials.read(sent["image"], "png")["valid"] and credentials.read(stored, "png") is None
     assert sent["metadata"]["repeat"] == "half-drop" and sent["metadata"]["tags"][0] == "gold"  # the listing's tags
     assert sent["metadata"]["listing_profile"] == "generic" and sent["metadata"]["listing_reviewed"] is False
     assert sent["metadata"]["provenance"]["style"] == "stripes"

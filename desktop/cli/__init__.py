@@ -37,7 +37,7 @@ GLOBAL_DEFAULTS = {"json": False, "debug": False, "library": None}
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from desktop.cli import colourways, doctor, generate, info, library, lora, mockup, publish, qa
+    from desktop.cli import colourways, doctor, generate, info, library, lora, mockup, publish, qa, verify
 
     # Accepted before the command and after it. No defaults here: a subcommand's parser would write
     # its default over a value given before the command name; main() fills in GLOBAL_DEFAULTS.
@@ -50,7 +50,7 @@ def build_parser() -> argparse.ArgumentParser:
                      "Run with no arguments (python main.py) to open the window.", parents=[common])
     parser.add_argument("--version", action="version", version=f"tessera {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
-    families = (info, doctor, generate, qa, colourways, mockup, library, lora, publish)
+    families = (info, doctor, generate, qa, colourways, mockup, library, lora, publish, verify)
     for family in families:
         family.add_parsers(sub, common)
     library.add_model_parsers(sub, common)

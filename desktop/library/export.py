@@ -12,7 +12,7 @@ from PIL import Image, ImageCms, PngImagePlugin
 
 from desktop.config import atomic_write_bytes
 from desktop.engine.images import TESSERA_KEY
-from desktop.library import disclosure
+from desktop.library import credentials, disclosure
 from desktop.library.catalogue import Library, LibraryError
 from desktop.library.titles import pattern_stem
 
@@ -70,8 +70,11 @@ def export_patterns(lib: Library, ids: list[int], out: Path, dpi: int = 150, fmt
             meta.update(repeat="basic", converted_from=repeat)
         stem = pattern_stem(item["id"], item["title"])  # a title's "/" or ":" is no path
         target = out / f"{stem}.{'png' if fmt == 'png' else 'tif'}"
+        # C2PA Content Credentials: what was done, from what, with what, signed by the studio
+        signed = credentials.sign(encode(pixels, fmt, dpi, meta, xmp), "png" if fmt == "png" else "tiff",
+                                  credentials.manifest_for(lib, item), credentials.ingredients_for(lib, item))
         try:
-            atomic_write_bytes(target, encode(pixels, fmt, dpi, meta, xmp))
+            atomic_write_bytes(target, signed)
             written.append(str(target))
             if swatch:
                 view = repeat_view(source, repeat, 3, 3)  # the tile as read, in its own repeat

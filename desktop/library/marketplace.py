@@ -88,22 +88,22 @@ def _keyring():
     return keyring
 
 
-def _keyring_get(url: str) -> str:
+def _keyring_get(url: str, service: str = KEYRING_SERVICE) -> str:
     ring = _keyring()
     if ring is None:
         return ""
     try:
-        return ring.get_password(KEYRING_SERVICE, url) or ""
+        return ring.get_password(service, url) or ""
     except Exception:  # a locked or broken keyring: as if the token were not saved
         return ""
 
 
-def _keyring_set(url: str, token: str) -> bool:
+def _keyring_set(url: str, token: str, service: str = KEYRING_SERVICE) -> bool:
     ring = _keyring()
     if ring is None:
         return False
     try:
-        ring.set_password(KEYRING_SERVICE, url, token)
+        ring.set_password(service, url, token)
     except Exception:
         return False
     return True

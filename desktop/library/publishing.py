@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 
 from desktop.engine.mockups import CM_PER_INCH
 from desktop.errors import UserError
-from desktop.library import disclosure
+from desktop.library import credentials, disclosure
 from desktop.library.catalogue import Library, LibraryError
 from desktop.library.listings import print_dpi
 from desktop.library.marketplace import Marketplace, NotAllowed, Offline, Refused
@@ -246,6 +246,17 @@ def sync(lib: Library, market: Marketplace, ctx=None, mockups: Sequence[str] = (
                     _record(lib, pattern_id, state="failed", error=f"its file cannot be read ({exc.strerror or exc})")
                     failed.append({"id": pattern_id, "error": "its file cannot be read"})
                     continue
+                kind = Path(item["file"]).suffix.lstrip(".").lower()
+                if kind in credentials.MIME:  # the listing image carries the studio's content credentials
+                    try:
+                        data = credentials.sign(data, kind, credentials.manifest_for(lib, item),
+                                                credentials.ingredients_for(lib, item))
+                    except credentials.UnsignableAsset as exc:  # the marketplace judges the file as it is
+                        log.warning("pattern %s goes without content credentials: %s", pattern_id, exc)
+                    except credentials.CredentialsError as exc:  # the studio's key: every listing would fail
+                        _record(lib, pattern_id, state="failed", error=str(exc))
+                        failed.append({"id": pattern_id, "error": str(exc)})
+                        continue
                 metadata = metadata_for(item, dpi, disclosure.for_pattern(lib, item))
                 listing = listings.current(lib, pattern_id, chosen)  # as a person reviewed it, else drafted
                 metadata.update(title=listing.title, tags=listing.tags, description=listing.description,

@@ -169,7 +169,8 @@ class InspectorPanel(QWidget):
             + (f"<p style='color:#ffb74d'>In the trash since {html.escape(item['trashed'][:16].replace('T', ' '))}"
                " UTC · Edit ▸ Restore from trash brings it back</p>" if item.get("trashed") else "")
             + f"<table>{_row('status', item['status'])}"
-            f"{_row('rating', '★' * item['rating'] or '0')}{_row('tags', auto_free)}</table>"
+            f"{_row('rating', '★' * item['rating'] or '0')}{_row('tags', auto_free)}"
+            + (_row("content credentials", item["credentials"]) if item.get("credentials") else "") + "</table>"
             + _publication_html(item.get("publication"))
             + (f"<h3>Provenance</h3><table>{prov_rows}</table>" if prov_rows else "")
             + (f"<h3>Look-alikes (built-in descriptor)</h3><table>{looks}</table>" if looks or unindexed else "")

@@ -113,6 +113,7 @@ class TileView:
             for lora in (item.get("provenance") or {}).get("loras") or []:  # what trained each LoRA it drew with
                 if isinstance(lora, dict) and lora.get("path"):
                     lora["training"] = training_facts(lora["path"])
+            item["credentials"] = _credentials_of(item["file"])
             similar = search.similar(lib, pid, limit=5)
             for hit in similar:
                 hit["title"] = lib.get(hit["id"])["title"]
@@ -203,3 +204,23 @@ class TileView:
         from desktop.repeat import repeat_view
 
         self._export("swatch", lambda image, repeat: repeat_view(image, repeat, 3, 3))
+
+
+CREDENTIALS_READ_UP_TO = 64 * 2**20  # bytes: a larger file's manifest is left to `tessera verify`
+
+
+def _credentials_of(path: str) -> str | None:
+    """One line on the C2PA Content Credentials a stored file carries (an imported file may), or None."""
+    from pathlib import Path
+
+    from desktop.library import credentials
+
+    file = Path(path)
+    kind = file.suffix.lstrip(".").lower()
+    try:
+        if kind not in credentials.MIME or file.stat().st_size > CREDENTIALS_READ_UP_TO:
+            return None
+        found = credentials.read(file.read_bytes(), kind)
+    except (OSError, credentials.CredentialsError) as exc:
+        return f"unreadable ({exc})"
+    return None if found is None else credentials.summary(found)
