@@ -147,3 +147,17 @@ def test_the_inspector_shows_the_credentials_an_imported_file_carries(window, qt
     qtbot.waitUntil(lambda: "content credentials" in window.inspector.view.toPlainText(), timeout=20_000)
     text = window.inspector.view.toPlainText()
     assert "valid, signer not from a trusted authority" in text and "c2pa.created" in text
+
+
+def test_each_derived_pattern_says_what_was_done_to_its_parent(lib):
+    parent = lib.add_tile(tile(7), {"engine": "procedural", "style": "checks"}).added[0]
+    made = {"seam": {"repaired": "seam"}, "light": {"repaired": "lighting"},
+            "recolour": {"recoloured_to": {"name": "deco"}}, "spots": {"spot_colours": 4},
+            "colourway": {"colourway": {"name": "sorbet"}}, "upscale": {"mode": "upscale", "engine": "resize"}}
+    expected = {"seam": "c2pa.repaired", "light": "c2pa.color_adjustments", "recolour": "c2pa.color_adjustments",
+                "spots": "c2pa.color_adjustments", "colourway": "c2pa.color_adjustments", "upscale": "c2pa.resized"}
+    for k, (name, note) in enumerate(made.items()):
+        child = lib.add_tile(tile(10 + k), {"engine": "procedural", "style": "checks", "parents": [parent], **note}
+                             ).added[0]
+        actions = credentials.manifest_for(lib, lib.get(child))["assertions"][0]["data"]["actions"]
+        assert [a["action"] for a in actions] == ["c2pa.created", expected[name]], name

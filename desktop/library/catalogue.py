@@ -762,8 +762,13 @@ class Library:
                 "scheduler", "style", "params", "palette", "parents", "attempts", "source")} if prov else {}
             if prov and (prov.raw or {}).get("tessera", {}).get("inputs"):  # the images a style read
                 out["provenance"]["inputs"] = prov.raw["tessera"]["inputs"]
-            if prov and (prov.raw or {}).get("tessera", {}).get("mode"):  # a variation or upscale of an image
-                out["provenance"]["mode"] = prov.raw["tessera"]["mode"]
+            raw = ((prov.raw or {}).get("tessera") or {}) if prov else {}
+            for key in ("mode", "repaired", "spot_colours"):  # what was done to make it from another image
+                if raw.get(key):
+                    out["provenance"][key] = raw[key]
+            for key, said in (("recoloured_to", "recoloured"), ("colourway", "colourway")):
+                if raw.get(key):
+                    out["provenance"][said] = True
             out["qa"] = [{"passed": r.passed, "profile": r.profile, "created": r.created.isoformat(),
                           "failed": r.report.get("failed", [])} for r in pattern.qa_reports]
             out["history"] = [{"time": a.time.isoformat(), "action": a.action, "detail": a.detail}

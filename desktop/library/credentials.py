@@ -28,11 +28,6 @@ from desktop.errors import UserError
 
 KEY_SERVICE = "Tessera content credentials"  # the signing key's place in the OS keyring
 MIME = {"png": "image/png", "tiff": "image/tiff", "tif": "image/tiff", "jpeg": "image/jpeg", "jpg": "image/jpeg"}
-ACTIONS = {  # what a pattern's making or history says -> the C2PA action
-    "created": "c2pa.created", "recolour": "c2pa.color_adjustments", "colourway": "c2pa.color_adjustments",
-    "seam-repair": "c2pa.repaired", "upscale": "c2pa.resized", "variation": "c2pa.edited",
-    "flatten-lighting": "c2pa.color_adjustments",
-}
 
 
 class CredentialsError(UserError):
@@ -165,14 +160,18 @@ def manifest_for(lib, item: dict[str, Any]) -> dict[str, Any]:
     first = {"action": "c2pa.created", "digitalSourceType": made["uri"],
              "softwareAgent": {"name": "Tessera", "version": __version__}}
     actions = [first]
-    for entry in item.get("history") or []:
-        action = ACTIONS.get(str(entry.get("action", "")))
-        if action and action != "c2pa.created":
-            actions.append({"action": action, "when": entry.get("time"),
-                            "parameters": {"tessera": entry.get("action")}})
-    mode = prov.get("mode")
-    if mode in ACTIONS:
-        actions.append({"action": ACTIONS[mode], "digitalSourceType": made["uri"]})
+    done = []  # what was done to the image it was made from (its parent, an ingredient)
+    if prov.get("mode") in ("upscale", "variation") or prov.get("engine") == "resize":
+        done.append(("c2pa.resized" if prov.get("mode") == "upscale" or prov.get("engine") == "resize" else
+                     "c2pa.edited", prov.get("mode") or "resize"))
+    if prov.get("repaired"):
+        done.append(("c2pa.repaired" if prov["repaired"] == "seam" else "c2pa.color_adjustments",
+                     f"{prov['repaired']} repaired"))
+    if prov.get("recoloured") or prov.get("spot_colours"):
+        done.append(("c2pa.color_adjustments", "recoloured"))
+    if prov.get("colourway"):
+        done.append(("c2pa.color_adjustments", "colourway"))
+    actions += [{"action": action, "parameters": {"description": what}} for action, what in done]
     made_with = {k: prov.get(k) for k in ("engine", "model", "model_hash", "style", "seed") if prov.get(k) not in
                  (None, "")}
     loras = [{"name": lo.get("name") or lo.get("path"), "sha256": lo.get("sha256", ""), "weight": lo.get("weight")}
