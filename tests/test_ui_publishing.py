@@ -47,6 +47,8 @@ def test_the_selected_approved_patterns_are_published(window, qtbot, market, mon
 
     def review(editor):  # the listing editor, as a person uses it: one title changed, then Queue
         reviewed.append(sorted(listing.pattern_id for listing in editor.listings))
+        qtbot.waitUntil(lambda: bool(editor.mockup_views), timeout=30_000)  # the mockups it will go with
+        assert editor.mockup_views[0].pixmap().width() > 0 and "swatch" in editor.mockup_views[0].toolTip()
         editor.patterns.setCurrentRow(next(r for r, li in enumerate(editor.listings) if li.pattern_id == ids[0]))
         editor.title.setText("Dotty navy")
         editor.title.textEdited.emit("Dotty navy")

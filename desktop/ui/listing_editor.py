@@ -36,8 +36,10 @@ class ListingEditor(QDialog):
     """`listings`: desktop.library.listings.Listing for each pattern, as they stand (drafted or reviewed)."""
 
     def __init__(self, listings: list, profile, profiles: list[str], mockups: list[str],
-                 parent: QWidget | None = None):
+                 parent: QWidget | None = None, request_mockups=None):
         super().__init__(parent)
+        # request_mockups(pattern_id): render the listing's mockups off the UI thread, then show_mockups()
+        self.request_mockups, self.mockup_images, self.asked = request_mockups, {}, set()
         self.setWindowTitle(f"Listings for {profile.label}")
         self.listings, self.profile, self.edited_ids = listings, profile, set()
         self.switch_to = ""  # another profile chosen: the listings are drafted again for it
@@ -54,6 +56,8 @@ class ListingEditor(QDialog):
         self.description = QPlainTextEdit()
         self.counts = {name: QLabel() for name in ("title", "tags", "description")}
         self.print_size, self.made, self.mockups = QLabel(), QLabel(), QLabel(", ".join(mockups) or "none")
+        self.mockup_row = QHBoxLayout()  # the mockups themselves, as they will go with the listing
+        self.mockup_views = []
         for label in (self.print_size, self.made, self.mockups):
             label.setWordWrap(True)
         self.all_tags = QLineEdit()
@@ -71,6 +75,7 @@ class ListingEditor(QDialog):
         form.addRow("", self.counts["description"])
         form.addRow("Print size", self.print_size)
         form.addRow("Mockups", self.mockups)
+        form.addRow("", self.mockup_row)
         form.addRow("How it was made", self.made)
         many = QHBoxLayout()
         many.addWidget(self.all_tags, 1)
@@ -123,6 +128,37 @@ class ListingEditor(QDialog):
         self.made.setText(listing.disclosure + f" (IPTC {listing.digital_source_type})")
         self._shown = row
         self._check()
+        self._show_mockups(listing.pattern_id)
+
+    # -- the mockups, rendered on request, shown when they come ---------------------------------------
+    def _show_mockups(self, pattern_id: int) -> None:
+        from PySide6.QtGui import QPixmap
+
+        for view in self.mockup_views:
+            view.deleteLater()
+        self.mockup_views = []
+        images = self.mockup_images.get(pattern_id)
+        if images is None:
+            if self.request_mockups is not None and pattern_id not in self.asked:
+                self.asked.add(pattern_id)
+                self.request_mockups(pattern_id)
+            return
+        for product, data in images:
+            view = QLabel()
+            pixmap = QPixmap()
+            pixmap.loadFromData(data)
+            view.setPixmap(pixmap.scaled(150, 150, Qt.AspectRatioMode.KeepAspectRatio,
+                                         Qt.TransformationMode.SmoothTransformation))
+            view.setToolTip(f"{product}: one tile at its printed size")
+            self.mockup_row.addWidget(view)
+            self.mockup_views.append(view)
+
+    def show_mockups(self, pattern_id: int, images: list[tuple[str, bytes]]) -> None:
+        """The rendered mockups of a listing (product, JPEG bytes), shown if it is the one on screen."""
+        self.mockup_images[pattern_id] = images
+        row = self.patterns.currentRow()
+        if 0 <= row < len(self.listings) and self.listings[row].pattern_id == pattern_id:
+            self._show_mockups(pattern_id)
 
     def _edited(self) -> None:
         if self._shown is None:

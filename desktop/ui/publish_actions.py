@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
@@ -100,8 +101,10 @@ class PublishActions:
                     continue
             return profile, drafted
 
+        # the editor opens from the event loop itself, not inside the job bridge's delivery: a modal opened
+        # there would hold every later job's delivery (its mockups among them) until it closed
         self.catalogue.submit("draft-listings", draft, lane=Lane.IO, title=f"Drafting {len(ids)} listings",
-                              on_done=lambda snap: self._review(ids, *snap.result))
+                              on_done=lambda snap: QTimer.singleShot(0, lambda: self._review(ids, *snap.result)))
 
     def _review(self, ids: list[int], profile, drafted: list) -> None:
         from desktop.library import ops
@@ -111,8 +114,23 @@ class PublishActions:
         if not drafted:
             QMessageBox.information(self.parent, "Publish", "The selected patterns are no longer in the library.")
             return
-        self.editor = ListingEditor(drafted, profile, profile_names(), list(self.settings().listing_mockups),
-                                    self.parent)
+        products = list(self.settings().listing_mockups)
+        lib = self.catalogue.lib
+
+        def request_mockups(pattern_id: int) -> None:  # rendered on the I/O lane, shown when done
+            def render(ctx):
+                from desktop.library.listings import print_dpi
+                from desktop.library.publishing import listing_mockups
+
+                item = lib.get(pattern_id)
+                files, _ = listing_mockups(item, print_dpi(item["file"], profile.dpi), products, ctx.check_cancelled)
+                return [(field.removeprefix("mockup_"), data) for field, (_, data, _) in files.items()]
+
+            self.catalogue.submit("listing-mockups", render, lane=Lane.IO, title=f"Mockups for #{pattern_id}",
+                                  on_done=lambda snap: self.editor.show_mockups(pattern_id, snap.result or []))
+
+        self.editor = ListingEditor(drafted, profile, profile_names(), products, self.parent,
+                                    request_mockups=request_mockups if products else None)
         accepted = self.editor.exec() == QDialog.Accepted
         if self.editor.switch_to:  # another marketplace's limits: drafted again for it
             self.review_listings(ids, self.editor.switch_to)
