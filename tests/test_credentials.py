@@ -161,3 +161,35 @@ def test_each_derived_pattern_says_what_was_done_to_its_parent(lib):
                              ).added[0]
         actions = credentials.manifest_for(lib, lib.get(child))["assertions"][0]["data"]["actions"]
         assert [a["action"] for a in actions] == ["c2pa.created", expected[name]], name
+
+
+def _corrupt_manifest(data: bytes) -> bytes:
+    """The PNG with bytes inside its C2PA chunk (caBX) overwritten, the chunk's CRC made right again."""
+    out, pos = bytearray(data[:8]), 8
+    while pos < len(data):
+        length = struct.unpack(">I", data[pos:pos + 4])[0]
+        kind, body = data[pos + 4:pos + 8], bytearray(data[pos + 8:pos + 8 + length])
+        if kind == b"caBX":
+            body[40:80] = b"\x00" * 40
+        out += struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body) & 0xFFFFFFFF)
+        pos += 12 + length
+    return bytes(out)
+
+
+def test_an_unreadable_manifest_and_a_styles_photo_as_ingredient(lib, tmp_path, capsys):
+    from PIL import Image
+
+    from desktop.library.export import export_patterns
+
+    photo = tmp_path / "market-stall.png"
+    Image.fromarray(tile(8)).save(photo)
+    pid = lib.add_tile(tile(9), {"engine": "procedural", "style": "kaleidoscope",
+                                 "inputs": {"image_path": {"path": str(photo), "sha256": "x"}}}).added[0]
+    out = Path(export_patterns(lib, [pid], tmp_path / "out")[0])
+    read = credentials.read(out.read_bytes(), "png")
+    assert read["ingredients"] == [{"title": "market-stall.png", "relationship": "componentOf"}]
+    broken = tmp_path / "broken.png"
+    broken.write_bytes(_corrupt_manifest(out.read_bytes()))
+    code = main(["verify", str(broken)])
+    err = capsys.readouterr().err
+    assert code in (1, 2) and ("cannot be read" in err or "do not validate" in err)  # never a traceback

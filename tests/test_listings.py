@@ -148,3 +148,20 @@ def test_bundles_for_a_marketplace_without_an_api_hold_everything_a_listing_need
                  str(refused)]) == 2
     assert "breaks Spoonflower-like (upload by hand)'s limits: the title is 120 characters" in capsys.readouterr().err
     assert not refused.exists() or list(refused.iterdir()) == []
+
+
+def test_a_profile_that_does_not_parse_is_one_sentence(tmp_path, monkeypatch):
+    import shutil as sh
+
+    from desktop.resources import resources_dir
+
+    copy = tmp_path / "resources"
+    sh.copytree(resources_dir(), copy)
+    (copy / "marketplaces" / "broken.toml").write_text("title_max = [oops\n")
+    (copy / "marketplaces" / "short.toml").write_text('name = "short"\ntitle_max = 10\n')
+    monkeypatch.setenv("TESSERA_RESOURCES", str(copy))
+    with pytest.raises(LibraryError, match=r"the marketplace profile .*broken.toml does not parse: "):
+        listings.load_profile("broken")
+    with pytest.raises(LibraryError, match=r"short.toml does not parse: it lacks 'tags_max'"):
+        listings.load_profile("short")
+    assert main(["publish", "listing", "1", "--profile", "broken"]) == 2
