@@ -66,19 +66,27 @@ def test_an_export_carries_a_signed_manifest_of_what_was_done_and_from_what(lib,
     trusted.close()
 
 
-def _tampered(data: bytes) -> bytes:
-    """The PNG with one pixel byte changed inside its IDAT, the chunk's CRC made right again."""
+def _rewritten(data: bytes, kind_wanted: bytes, change) -> bytes:
+    """The PNG with `change(body) -> body` applied to its chunks of one kind, their CRCs made right again."""
     out, pos = bytearray(data[:8]), 8
     while pos < len(data):
         length = struct.unpack(">I", data[pos:pos + 4])[0]
-        kind, body = data[pos + 4:pos + 8], bytearray(data[pos + 8:pos + 8 + length])
-        if kind == b"IDAT":
-            raw = bytearray(zlib.decompress(bytes(body)))
-            raw[10] ^= 0x55
-            body = bytearray(zlib.compress(bytes(raw)))
+        kind, body = data[pos + 4:pos + 8], bytes(data[pos + 8:pos + 8 + length])
+        if kind == kind_wanted:
+            body = change(body)
         out += struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body) & 0xFFFFFFFF)
         pos += 12 + length
     return bytes(out)
+
+
+def _tampered(data: bytes) -> bytes:
+    """One pixel byte changed inside the IDAT."""
+    def change(body: bytes) -> bytes:
+        raw = bytearray(zlib.decompress(body))
+        raw[10] ^= 0x55
+        return zlib.compress(bytes(raw))
+
+    return _rewritten(data, b"IDAT", change)
 
 
 def test_tessera_verify_says_what_a_manifest_holds_and_its_exit_codes(lib, tmp_path, isolated_home, capsys):
@@ -164,16 +172,8 @@ def test_each_derived_pattern_says_what_was_done_to_its_parent(lib):
 
 
 def _corrupt_manifest(data: bytes) -> bytes:
-    """The PNG with bytes inside its C2PA chunk (caBX) overwritten, the chunk's CRC made right again."""
-    out, pos = bytearray(data[:8]), 8
-    while pos < len(data):
-        length = struct.unpack(">I", data[pos:pos + 4])[0]
-        kind, body = data[pos + 4:pos + 8], bytearray(data[pos + 8:pos + 8 + length])
-        if kind == b"caBX":
-            body[40:80] = b"\x00" * 40
-        out += struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body) & 0xFFFFFFFF)
-        pos += 12 + length
-    return bytes(out)
+    """Bytes inside the C2PA chunk (caBX) overwritten."""
+    return _rewritten(data, b"caBX", lambda body: body[:40] + b"\x00" * 40 + body[80:])
 
 
 def test_an_unreadable_manifest_and_a_styles_photo_as_ingredient(lib, tmp_path, capsys):
