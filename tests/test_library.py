@@ -286,7 +286,7 @@ def test_a_batch_that_fails_leaves_neither_rows_nor_files(lib, monkeypatch):
 
     lib.add_many([_item(1)])
     before = sorted(p.name for p in lib.files.rglob("*") if p.is_file())
-    real = catalogue._provenance_values
+    real = catalogue.provenance_values
     calls = []
 
     def second_fails(*args):
@@ -295,7 +295,7 @@ def test_a_batch_that_fails_leaves_neither_rows_nor_files(lib, monkeypatch):
             raise sqlite3.OperationalError("disk I/O error")
         return real(*args)
 
-    monkeypatch.setattr(catalogue, "_provenance_values", second_fails)
+    monkeypatch.setattr(catalogue, "provenance_values", second_fails)
     with pytest.raises(sqlite3.OperationalError):
         lib.add_many([_item(2), _item(3), _item(4)])
     assert len(calls) == 2 and lib.count() == 1

@@ -48,6 +48,8 @@ from desktop.library.models import (
     Tag,
     now,
 )
+from desktop.library.provenance import values as provenance_values
+from desktop.library.provenance import view as provenance_view
 from desktop.library.sorts import SORTS
 from desktop.library.titles import tile_title
 
@@ -477,7 +479,7 @@ class Library:
                 meta = item.get("metadata") or {}
                 tessera, a1111 = meta.get("tessera", {}), meta.get("a1111", {})
                 source = item.get("source", "")
-                provenance.append({"pattern_id": pid, **_provenance_values(tessera, a1111, source)})
+                provenance.append({"pattern_id": pid, **provenance_values(tessera, a1111, source)})
                 if tessera.get("qa"):
                     qa = tessera["qa"]
                     reports.append({"pattern_id": pid, "passed": bool(qa.get("passed")),
@@ -756,19 +758,7 @@ class Library:
             if pattern is None:
                 raise LibraryError(f"no pattern {pattern_id} in this library")
             out = _summary(pattern, self)
-            prov = pattern.provenance
-            out["provenance"] = {c: getattr(prov, c) for c in (
-                "engine", "model", "model_hash", "loras", "prompt", "negative_prompt", "seed", "steps", "cfg",
-                "scheduler", "style", "params", "palette", "parents", "attempts", "source")} if prov else {}
-            if prov and (prov.raw or {}).get("tessera", {}).get("inputs"):  # the images a style read
-                out["provenance"]["inputs"] = prov.raw["tessera"]["inputs"]
-            raw = ((prov.raw or {}).get("tessera") or {}) if prov else {}
-            for key in ("mode", "repaired", "spot_colours"):  # what was done to make it from another image
-                if raw.get(key):
-                    out["provenance"][key] = raw[key]
-            for key, said in (("recoloured_to", "recoloured"), ("colourway", "colourway")):
-                if raw.get(key):
-                    out["provenance"][said] = True
+            out["provenance"] = provenance_view(pattern.provenance)
             out["qa"] = [{"passed": r.passed, "profile": r.profile, "created": r.created.isoformat(),
                           "failed": r.report.get("failed", [])} for r in pattern.qa_reports]
             out["history"] = [{"time": a.time.isoformat(), "action": a.action, "detail": a.detail}
@@ -956,21 +946,6 @@ def _free_path(target: Path) -> Path:
         n += 1
         candidate = target.with_name(f"{target.stem}-{n}{target.suffix}")
     return candidate
-
-
-def _provenance_values(tessera: dict[str, Any], a1111: dict[str, Any], source: str) -> dict[str, Any]:
-    def fact(key: str, default: Any = ""):  # Tessera's own chunk first, then A1111's
-        return tessera.get(key) if tessera.get(key) not in (None, "") else a1111.get(key, default)
-
-    return dict(
-        engine=tessera.get("engine") or ("diffusion" if a1111 else ""),
-        model=fact("model"), model_hash=fact("model_hash"), loras=tessera.get("loras", []),
-        prompt=fact("prompt"), negative_prompt=fact("negative_prompt"),
-        seed=fact("seed", None), steps=fact("steps", None), cfg=fact("cfg", None),
-        scheduler=fact("scheduler"), style=tessera.get("style", ""), params=tessera.get("params", {}),
-        palette=tessera.get("palette", {}), parents=tessera.get("parents", []),
-        attempts=tessera.get("attempts", []), source=source, raw={"tessera": tessera, "a1111": a1111},
-    )
 
 
 def _summary(pattern: Pattern, library: Library) -> dict[str, Any]:
