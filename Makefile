@@ -58,7 +58,7 @@ gpu-wheels:
 	  --platform manylinux_2_28_x86_64 --platform manylinux2014_x86_64 -d .whl \
 	  diffusers==0.42.1 platformdirs==4.14.9 psygnal==0.16.1 peft==0.21.2 accelerate==1.15.0 psutil==7.2.2
 
-# The PyInstaller bundle, built and run on a fresh HOME (not part of `make test`: about 2 minutes and 1.2 GB).
+# The PyInstaller bundle, built and run on a fresh HOME (not part of `make test`: about 2–3 minutes and 1.5 GB).
 bundle: $(STAMP)
 	$(PY) -m pip install --quiet 'pyinstaller>=6'
 	TESSERA_BUNDLE_TEST=1 QT_QPA_PLATFORM=offscreen $(PY) -m pytest -q -s -p no:xdist tests/test_bundle.py
