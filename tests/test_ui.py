@@ -1059,3 +1059,35 @@ def test_qts_system_libraries_are_found_on_ld_library_path_and_installed_where_a
     assert "apt-get install -y --no-install-recommends libxcb-cursor0 libxcb-icccm4" in err
     assert syslibs.install_command(["libxcb-cursor0"], root=False)[:2] == ["sudo", "-n"]
     assert syslibs.install_command(["libxcb-cursor0"], root=True)[0] == "apt-get"
+
+
+def test_a_dialog_opened_when_a_job_ends_does_not_hold_the_next_jobs_delivery(window, qtbot):
+    """A job's end reaches the window from the event loop, not inside the bridge's poll: a modal that an
+    on_done opens (its own event loop) still sees the next job end, and the bridge keeps polling."""
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QDialog
+
+    from desktop.jobs import Lane
+
+    seen = []
+
+    def opened(snap):
+        dialog = QDialog(window)
+        dialog.setWindowTitle("opened by a job's end")
+
+        def close_once_the_next_job_is_in():
+            if "second done" in seen:
+                dialog.accept()
+            else:
+                QTimer.singleShot(50, close_once_the_next_job_is_in)
+
+        QTimer.singleShot(50, close_once_the_next_job_is_in)
+        # a job that ends while the dialog is open (submitted here: the test's own wait is under this call)
+        window.submit("second", lambda ctx: 2, lane=Lane.IO, on_done=lambda snap: seen.append("second done"))
+        seen.append("dialog open")
+        dialog.exec()
+        seen.append("dialog closed")
+
+    window.submit("first", lambda ctx: 1, lane=Lane.IO, on_done=opened)
+    qtbot.waitUntil(lambda: "dialog closed" in seen, timeout=10_000)
+    assert seen == ["dialog open", "second done", "dialog closed"]

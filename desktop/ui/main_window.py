@@ -144,7 +144,9 @@ class MainWindow(QMainWindow):
     def _connect(self) -> None:
         self.bridge = JobBridge(self.queue, parent=self)
         self.bridge.jobUpdated.connect(self._job_updated)
-        self.bridge.jobEvent.connect(self._job_event)
+        # queued: each job's end is handled from the event loop, after the bridge's poll has returned, so a
+        # dialog an on_done opens (a modal: its own event loop) does not hold every later job's delivery
+        self.bridge.jobEvent.connect(self._job_event, Qt.ConnectionType.QueuedConnection)
         self.catalogue.library_changed.connect(self.tile_view.library_changed)  # (the grid's own subscriber is first)
         brief, library, curation = self.brief, self.library, self.curation
         brief.generateRequested.connect(self.generation.generate)
