@@ -25,11 +25,12 @@ def _tiles(window, qtbot, count=3):
 
 
 def _idle(window, qtbot):
+    """Every curation job finished and its handler run on the UI thread (it is delivered after the job
+    ends: `_running` counts a job as running until then)."""
     def settled():
-        return all(snap.state.finished for snap in window.queue.jobs() if snap.kind in ("update", "trash"))
+        return not any(window._running(snap.id) for snap in window.queue.jobs() if snap.kind in ("update", "trash"))
 
     qtbot.waitUntil(settled, timeout=30_000)
-    qtbot.wait(100)  # a finished job's handler runs on the UI thread after it
 
 
 def _entry(window, pid):
@@ -49,8 +50,8 @@ def test_a_pattern_opened_while_a_trash_is_on_its_way_stays_in_the_preview(windo
     release.set()
     qtbot.waitUntil(lambda: window.library.count() == 2, timeout=30_000)
     _idle(window, qtbot)
-    qtbot.waitUntil(lambda: all(s.state.finished for s in window.queue.jobs() if s.kind == "load"), timeout=30_000)
-    qtbot.wait(200)
+    qtbot.waitUntil(lambda: not any(window._running(s.id) for s in window.queue.jobs() if s.kind == "load"),
+                    timeout=30_000)  # finished, and its handler run
     assert window.current.pattern_id == chosen
     # the grid follows what is shown, so a curation key acts on the pattern in the Preview
     assert [e.pattern_id for e in window.library.selected_entries()] == [chosen]
@@ -94,9 +95,8 @@ def test_a_late_open_gives_way_to_a_pattern_chosen_after_it(window, qtbot):
     window.tile_view.open_pattern(ids[0])  # its lookup waits behind the hold
     window.library.select_row(2)  # chosen in the grid meanwhile
     release.set()
-    qtbot.waitUntil(lambda: all(s.state.finished for s in window.queue.jobs() if s.kind in ("load", "hold")),
-                    timeout=30_000)
-    qtbot.wait(200)
+    qtbot.waitUntil(lambda: not any(window._running(s.id) for s in window.queue.jobs() if s.kind in ("load", "hold")),
+                    timeout=30_000)  # finished, and their handlers run
     assert window.current.pattern_id == window.library.model.entries[2].pattern_id
 
 
