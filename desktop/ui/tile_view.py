@@ -106,9 +106,13 @@ class TileView:
         def run(ctx):
             from desktop.engine.diffusion.loras import training_facts
             from desktop.library import search
+            from desktop.library.catalogue import LibraryError
             from desktop.library.publishing import publication_of
 
-            item = lib.get(pid)
+            try:
+                item = lib.get(pid)
+            except LibraryError:  # deleted for good while this was on its way: nothing to show, nothing wrong
+                return None
             item["publication"] = publication_of(lib, pid)
             for lora in (item.get("provenance") or {}).get("loras") or []:  # what trained each LoRA it drew with
                 if isinstance(lora, dict) and lora.get("path"):
@@ -120,7 +124,7 @@ class TileView:
             return item, similar, search.waiting(lib)
 
         def done(snap: JobSnapshot) -> None:
-            if self.current is not None and self.current.pattern_id == pid:
+            if snap.result is not None and self.current is not None and self.current.pattern_id == pid:
                 self.inspector.show_library_item(*snap.result)
 
         self.submit("load", run, lane=Lane.IO, title=f"Library facts for #{pid}", on_done=done)
