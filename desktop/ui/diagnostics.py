@@ -6,7 +6,7 @@ the window's own GPU probe is reused when it has run.
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import (
     QDialog,
@@ -95,8 +95,6 @@ def show(window) -> None:
     def run(ctx):
         return diagnose(probe_torch=(lambda: probed) if probed is not None else None)
 
-    def shown(snap) -> None:  # from the event loop, not inside the job bridge's delivery (which a modal holds)
-        QTimer.singleShot(0, lambda: DiagnosticsDialog(snap.result or [], window).exec())
-
-    window.submit("diagnose", run, lane=Lane.IO, title="Checking this machine", on_done=shown)
+    window.submit("diagnose", run, lane=Lane.IO, title="Checking this machine",
+                  on_done=lambda snap: DiagnosticsDialog(snap.result or [], window).exec())
     window.statusBar().showMessage("Checking this machine…", 5000)

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
@@ -101,10 +100,8 @@ class PublishActions:
                     continue
             return profile, drafted
 
-        # the editor opens from the event loop itself, not inside the job bridge's delivery: a modal opened
-        # there would hold every later job's delivery (its mockups among them) until it closed
         self.catalogue.submit("draft-listings", draft, lane=Lane.IO, title=f"Drafting {len(ids)} listings",
-                              on_done=lambda snap: QTimer.singleShot(0, lambda: self._review(ids, *snap.result)))
+                              on_done=lambda snap: self._review(ids, *snap.result))
 
     def _review(self, ids: list[int], profile, drafted: list) -> None:
         from desktop.library import ops
