@@ -280,3 +280,36 @@ def test_a_scans_thumbnail_is_made_without_a_full_size_copy(tmp_path):
     assert int(done.stdout.split()[-1]) / 1024 < 200  # MiB; 183 MiB would be the decoded pixels alone
     with Image.open(tmp_path / "lib" / "thumbs" / f"{'0' * 64}-256.png") as thumb:
         assert thumb.size == (256, 256) and thumb.mode == "RGB"
+
+
+def test_a_tiff_with_absurd_samples_per_pixel_is_one_sentence_and_nothing_on_stderr(tmp_path, capfd):
+    """The fuzz run's last stray line: Pillow logs "More samples per pixel than can be decoded" at
+    ERROR before it refuses such a TIFF, and with no logging set up that reached stderr."""
+    import subprocess
+
+    from PIL import Image
+
+    from conftest import ROOT, subprocess_env
+
+    good = tmp_path / "good.tif"
+    Image.new("RGB", (4, 4), (10, 20, 30)).save(good)
+    data = bytearray(good.read_bytes())
+    assert data[:4] == b"II*\x00"
+    ifd = struct.unpack_from("<I", data, 4)[0]
+    for k in range(struct.unpack_from("<H", data, ifd)[0]):
+        entry = ifd + 2 + 12 * k
+        if struct.unpack_from("<H", data, entry)[0] == 277:  # SamplesPerPixel, a SHORT held in the entry
+            struct.pack_into("<HHIH", data, entry, 277, 3, 1, 60000)
+            break
+    else:
+        raise AssertionError("no SamplesPerPixel tag")
+    bad = tmp_path / "bad.tif"
+    bad.write_bytes(bytes(data))
+    # in a fresh process with no logging set up, as the render process and scripts are
+    script = ("import sys\nfrom desktop.engine.images import ImageReadError, load_rgb\n"
+              "try:\n    load_rgb(sys.argv[1])\nexcept ImageReadError as exc:\n    print(exc)\n")
+    done = subprocess.run([sys.executable, "-c", script, str(bad)], capture_output=True, text=True, cwd=ROOT,
+                          env=subprocess_env(), timeout=120)
+    assert done.returncode == 0 and "bad.tif" in done.stdout, (done.stdout, done.stderr)
+    assert done.stderr == "", done.stderr
+    assert len(done.stdout.strip().splitlines()) == 1

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import json
+import logging
 import warnings
 import zlib
 from pathlib import Path
@@ -32,6 +33,10 @@ warnings.filterwarnings("ignore", category=Image.DecompressionBombWarning)
 # a damaged file's decoder complaints ("Tag data larger than file", "Corrupt EXIF data"): the image
 # opens, or open_image says in one sentence why not; the complaints are not the user's to read
 warnings.filterwarnings("ignore", category=UserWarning, module=r"PIL\.")
+# and the ones Pillow logs ("More samples per pixel than can be decoded", at ERROR, just before it raises):
+# with no handler of their own they reached stderr through logging's last resort in any process that
+# had not set up logging (the render process, a script). They still reach the log file where one is set up.
+logging.getLogger("PIL").addHandler(logging.NullHandler())
 TESSERA_KEY = "tessera"
 
 # The image files Tessera reads (imports, QA): a folder given in their place means these inside it.
