@@ -271,3 +271,66 @@ def test_the_second_seam_view_sees_the_seam_in_the_centre(shared_textures):
         crop = tile[: tile.shape[0] * 2 // 3, : tile.shape[1] * 2 // 3]
         cut = check_seam(crop, "basic", SEAM).details["centre_band_energy_ratio"]
         assert clean < 1.3 and cut > clean + 0.1, (name, clean, cut)
+
+
+def _scan_of(texture: np.ndarray, period: int, side: int) -> np.ndarray:
+    """A `side`-px square scan of a texture whose repeat is `period` px (a smooth enlargement): seamless
+    when side == period, a wrap `period - side` px short of its repeat otherwise."""
+    h, w = texture.shape[:2]
+    plane = cv2.resize(np.tile(texture, (3, 3, 1)), (3 * period, 3 * period), interpolation=cv2.INTER_CUBIC)
+    return np.ascontiguousarray(plane[period:period + side, period:period + side])
+
+
+def test_a_large_scans_seams_are_judged_at_full_resolution_where_the_reduction_hides_a_misfit(
+        shared_textures, monkeypatch, tmp_path, capsys):
+    """A scan longer than QA_SIDE is judged on a reduced copy, which averages away a wrap one or two
+    pixels off its repeat; the step rule reads the pixels either side of each wrap at full size.
+    (QA_SIDE is made 1024 so a 4096 px scan stands for a 12,000 px one.)"""
+    import json
+
+    from PIL import Image
+
+    from desktop.cli import main
+    from desktop.engine import qa
+
+    monkeypatch.setattr(qa, "QA_SIDE", 1024)
+    moss = load_rgb(shared_textures / "seamless" / "moss-plants.jpg")
+    good, off = _scan_of(moss, 4096, 4096), _scan_of(moss, 4098, 4096)
+    assert run_qa(good, "basic").check("seam").status == PASS  # no false alarm at full resolution
+    seam = run_qa(off, "basic").check("seam")
+    assert seam.status == FAIL and seam.details["reasons"] == ["step"]
+    assert seam.details["step_rule_at"] == [4096, 4096] and seam.details["edges"][0]["full_ratio"] > 2.0
+    # the reduced copy alone does not see it: this is what the full-resolution edges add
+    reduced = qa.judged_copy(off)
+    assert reduced.shape[:2] == (1024, 1024) and run_qa(reduced, "basic").check("seam").status == PASS
+
+    scan = tmp_path / "scan.png"  # the CLI reduces first and lets the full image go: same verdict
+    Image.fromarray(off).save(scan, compress_level=1)
+    assert main(["--json", "qa", str(scan), "--profile", "default"]) == 1
+    report = json.loads(capsys.readouterr().out)["reports"][0]
+    assert report["judged_at"] == [1024, 1024]
+    checked = next(c for c in report["checks"] if c["name"] == "seam")
+    assert checked["status"] == FAIL and checked["details"]["step_rule_at"] == [4096, 4096]
+
+
+def test_column_and_row_steps_of_a_scan_are_read_in_bands_of_bounded_memory(monkeypatch):
+    """The step rule's full-resolution reading costs a band of rows, not a second copy of the scan,
+    and gives the numbers one pass over the whole image gives."""
+    import tracemalloc
+
+    from desktop.engine.qa import seam
+
+    rng = np.random.default_rng(7)
+    img = rng.integers(0, 256, (1500, 1200, 3), dtype=np.uint8)  # 5.4 MB
+    whole = seam.step_means(img, 1), seam.step_means(img, 0)
+    monkeypatch.setattr(seam, "STEP_CHUNK_BYTES", 256 << 10)  # bands of 71 rows
+    tracemalloc.start()
+    try:
+        banded = seam.step_means(img, 1), seam.step_means(img, 0)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert banded[0].shape == (1199,) and banded[1].shape == (1499,)
+    np.testing.assert_allclose(banded[0], whole[0], rtol=1e-5)
+    np.testing.assert_allclose(banded[1], whole[1], rtol=1e-5)
+    assert peak < 2 << 20, peak  # the absdiff of the whole image alone would be 5.4 MB

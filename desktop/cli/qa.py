@@ -88,6 +88,7 @@ def _qa_each(args, emit, library, overrides, palette_arg, repeat_arg, out_dir) -
     from desktop.engine.procedural import palette_unused
     from desktop.engine.qa import judged_copy, run_qa
     from desktop.engine.qa.overlay import overlay_on
+    from desktop.engine.qa.seam import edge_stats
     from desktop.palettes import parse_palette
     from desktop.repeat import check_size, parse_repeat
 
@@ -100,7 +101,11 @@ def _qa_each(args, emit, library, overrides, palette_arg, repeat_arg, out_dir) -
             image, info, meta = load_image(path, to_judge=True)
             repeat = repeat_arg or parse_repeat(meta.get("repeat", "basic"))
             check_size(repeat, image.shape[1], image.shape[0], most=None)  # (a scan may be larger than a tile)
-            image = judged_copy(image, repeat)  # a large scan: QA reads a reduced copy; the full one goes
+            reduced = judged_copy(image, repeat)  # a large scan: QA reads a reduced copy; the full one goes,
+            # but for the pixels either side of each wrap, which the seams' step rule reads at full resolution
+            full_edges = edge_stats(image, repeat) if reduced is not image else None
+            image = reduced
+            del reduced
             palette, checks = palette_arg, overrides
             if palette is None and meta.get("palette", {}).get("colors"):
                 palette = parse_palette(",".join(meta["palette"]["colors"]))
@@ -115,7 +120,7 @@ def _qa_each(args, emit, library, overrides, palette_arg, repeat_arg, out_dir) -
                 stored = library.pattern_with(sha256_bytes(Path(path).read_bytes()))  # the image itself, if stored
                 similar = LibrarySimilarity(library, stored, meta.get("parents", []))
             report = run_qa(image, repeat.value, palette, args.profile, checks, info, source=path,
-                            provider=similar)
+                            provider=similar, full_edges=full_edges)
         except UserError as exc:
             errors.append({"image": path, "error": str(exc)})
             if not getattr(args, "json", False):

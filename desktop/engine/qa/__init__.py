@@ -20,7 +20,7 @@ import numpy as np
 from desktop.engine.qa.colour import check_contrast, check_palette, major_colours, srgb_to_lab
 from desktop.engine.qa.printing import check_print
 from desktop.engine.qa.report import FAIL, PASS, SKIP, CheckResult, QAReport, load_profile, profile_names
-from desktop.engine.qa.seam import check_seam
+from desktop.engine.qa.seam import check_seam, edge_stats
 from desktop.engine.qa.sharpness import check_sharpness
 from desktop.engine.qa.similar import SimilarItem, SimilarityProvider, check_duplicates
 from desktop.engine.qa.visibility import check_visibility
@@ -87,12 +87,15 @@ def _as_uint8(arr: np.ndarray) -> np.ndarray:
 def run_qa(image: np.ndarray, repeat: str = "basic", palette: Palette | None = None,
            profile: str | dict[str, Any] = "default", overrides: dict[str, Any] | None = None,
            image_info: dict[str, Any] | None = None, provider: SimilarityProvider | None = None,
-           source: str | None = None) -> QAReport:
+           source: str | None = None, full_edges: dict[str, np.ndarray] | None = None) -> QAReport:
     """QA one tile. `image` is HxWx3 (uint8, or float in 0..1).
 
     Seams and sharpness look at every pixel; colour and tile-scale checks at a 256-px copy.
     Overlays are made from each check's own analysis copy and scaled to the image when
-    someone asks for them (`CheckResult.overlay`).
+    someone asks for them (`CheckResult.overlay`). An image longer than QA_SIDE is judged on a
+    reduced copy, but its seams' step rule reads the pixels either side of each wrap at full
+    resolution (`seam.edge_stats`, bounded memory); a caller that has already reduced a scan passes
+    those figures of the full image as `full_edges`.
     """
     start = time.perf_counter()
     cfg = load_profile(profile, overrides) if isinstance(profile, str) else profile
@@ -104,12 +107,16 @@ def run_qa(image: np.ndarray, repeat: str = "basic", palette: Palette | None = N
     info = image_info or {}
     # the image's own size: given by a caller that passed a reduced copy (`judged_copy`), else its shape
     w, h = (int(side) for side in info["size"]) if info.get("size") else (shown[1], shown[0])
-    rgb8 = judged_copy(_as_uint8(arr), repeat)
+    full8 = _as_uint8(arr)
+    rgb8 = judged_copy(full8, repeat)
+    if full_edges is None and rgb8 is not full8 and cfg["seam"].get("enabled", True):
+        full_edges = edge_stats(full8, repeat)
+    del full8
 
     small = _small(rgb8)
     checks: list[CheckResult] = []
     if cfg["seam"].get("enabled", True):
-        checks.append(check_seam(rgb8, repeat, cfg["seam"]))
+        checks.append(check_seam(rgb8, repeat, cfg["seam"], full_edges))
     major = None
     if cfg["palette"].get("enabled", True) or cfg["contrast"].get("enabled", True):
         major = major_colours(small, cfg["palette"].get("colours", 8))

@@ -40,14 +40,31 @@ SCALES = (1, 2, 4, 8)
 _LUMA = np.array([0.299, 0.587, 0.114], np.float32)
 
 
+STEP_CHUNK_BYTES = 32 << 20  # step_means reads a large image this many bytes of rows at a time
+
+
 def step_means(img: np.ndarray, axis: int) -> np.ndarray:
     """Mean absolute step between neighbouring columns (axis 1) or rows (axis 0), over channels.
 
-    `img` is HxW or HxWxC, uint8 or float32 (other types go through numpy)."""
+    `img` is HxW or HxWxC, uint8 or float32 (other types go through numpy). A large image (a scan) is
+    read in bands of rows, so the steps cost a band's memory, not a second copy of the image."""
     h, w = img.shape[:2]
     c = img.shape[2] if img.ndim == 3 else 1
     if img.dtype not in (np.uint8, np.float32):
         return np.abs(np.diff(img.reshape(h, w, c), axis=axis)).mean(axis=(0, 2) if axis == 1 else (1, 2))
+    band = max(2, STEP_CHUNK_BYTES // max(1, w * c * img.itemsize))
+    if h <= band + 1:
+        return _band_steps(img, axis)
+    # bands of rows; for row steps each band starts on the last row of the one before
+    if axis == 1:
+        sums = sum(_band_steps(img[r:r + band], 1).astype(np.float64) * len(img[r:r + band]) for r in range(0, h, band))
+        return (sums / h).astype(np.float32)
+    return np.concatenate([_band_steps(img[r:r + band + 1], 0) for r in range(0, h - 1, band)])
+
+
+def _band_steps(img: np.ndarray, axis: int) -> np.ndarray:
+    h, w = img.shape[:2]
+    c = img.shape[2] if img.ndim == 3 else 1
     # absdiff (saturating for uint8) and a float reduce: exact, and fast (rows need no transpose)
     if axis == 1:
         steps = cv2.absdiff(img[:, 1:], img[:, :-1])  # column slices are regions OpenCV reads as they are
@@ -58,7 +75,10 @@ def step_means(img: np.ndarray, axis: int) -> np.ndarray:
     return sums.ravel() / (w * c)
 
 
-def _edge_stats(img: np.ndarray, repeat: Repeat) -> dict[str, np.ndarray | float]:
+def edge_stats(img: np.ndarray, repeat: Repeat) -> dict[str, np.ndarray]:
+    """The step across each wrapped edge, pixel by pixel along it (`wrap_x`, `wrap_y`), and the mean step
+    of every column and row join inside (`cols`, `rows`): the full-size step rule's inputs. Small
+    arrays, whatever the image's size (a scan's, read at full resolution, go with its reduced copy)."""
     h, w = img.shape[:2]
     # the neighbours the repeat puts just right of the right edge and just below the bottom edge
     right = window(img, repeat, w, 0, 1, h)[:, 0].astype(np.float32)
@@ -374,8 +394,19 @@ def _sentence(edge: EdgeJudgment) -> str:
             "source before it repeats.")
 
 
-def check_seam(img: np.ndarray, repeat: Repeat | str, cfg: dict) -> CheckResult:
-    """`img` is HxWx3 uint8 (or float in 0..255 units, the scale of the published thresholds)."""
+def _resampled(profile: np.ndarray, n: int) -> np.ndarray:
+    """A profile along a full-resolution edge, at n points (the reduced copy's pixels along it)."""
+    if len(profile) == n:
+        return profile
+    return np.interp(np.linspace(0, len(profile) - 1, n), np.arange(len(profile)), profile).astype(np.float32)
+
+
+def check_seam(img: np.ndarray, repeat: Repeat | str, cfg: dict, full: dict | None = None) -> CheckResult:
+    """`img` is HxWx3 uint8 (or float in 0..255 units, the scale of the published thresholds).
+
+    `full`: where `img` is a reduced copy of a larger image (a scan), that image's `edge_stats`, read at
+    full resolution: the step rule then judges the pixels either side of each wrap as they are, where
+    a few pixels' misfit that the reduction averages away still shows in print."""
     repeat = parse_repeat(repeat)
     h, w = img.shape[:2]
     if repeat is Repeat.MIRROR:
@@ -383,9 +414,14 @@ def check_seam(img: np.ndarray, repeat: Repeat | str, cfg: dict) -> CheckResult:
                            "Mirror repeats meet themselves at every edge: seamless by construction.",
                            {"ratio": 0.0}, np.zeros((h, w), np.float32))
     across, down = judge_edges(img, repeat, cfg)
-    stats = _edge_stats(img, repeat)
+    if full is not None:  # the step rule and its drawing at full resolution, drawn along the copy's edges
+        stats = {"wrap_x": _resampled(full["wrap_x"], h), "wrap_y": _resampled(full["wrap_y"], w),
+                 "cols": full["cols"], "rows": full["rows"]}
+        rule = full
+    else:
+        stats = rule = edge_stats(img, repeat)
     eps = 1e-6
-    for edge, wrap, inside in ((across, stats["wrap_x"], stats["cols"]), (down, stats["wrap_y"], stats["rows"])):
+    for edge, wrap, inside in ((across, rule["wrap_x"], rule["cols"]), (down, rule["wrap_y"], rule["rows"])):
         # at full size, a step across the wrap stronger than any inside the tile is a seam, whatever else
         step = float(wrap.mean())
         edge.full_ratio = round(step / max(float(inside.mean()), eps), 3)
@@ -394,10 +430,10 @@ def check_seam(img: np.ndarray, repeat: Repeat | str, cfg: dict) -> CheckResult:
                 and edge.full_ratio > cfg.get("max_ratio", 1.6)
                 and edge.full_vs_strongest > cfg.get("max_ratio_vs_strongest", 1.15)):
             edge.verdict, edge.reason = FAIL, "step"
-    ratio_x = float(stats["wrap_x"].mean() / max(stats["cols"].mean(), eps))
-    ratio_y = float(stats["wrap_y"].mean() / max(stats["rows"].mean(), eps))
-    strongest = float(max(stats["wrap_x"].mean() / max(stats["cols"].max(), eps),
-                          stats["wrap_y"].mean() / max(stats["rows"].max(), eps)))
+    ratio_x = float(rule["wrap_x"].mean() / max(rule["cols"].mean(), eps))
+    ratio_y = float(rule["wrap_y"].mean() / max(rule["rows"].mean(), eps))
+    strongest = float(max(rule["wrap_x"].mean() / max(rule["cols"].max(), eps),
+                          rule["wrap_y"].mean() / max(rule["rows"].max(), eps)))
     reference = max(float(np.percentile(np.concatenate([stats["cols"], stats["rows"]]), 99)), eps)
     width = max(3, min(h, w) // 32)
     failing = [e for e in (across, down) if e.verdict == FAIL]
@@ -426,6 +462,7 @@ def check_seam(img: np.ndarray, repeat: Repeat | str, cfg: dict) -> CheckResult:
     details = {"repeat": repeat.value, "edges": [asdict(across), asdict(down)],
                "ratio_x": ratio_x, "ratio_y": ratio_y, "ratio_vs_strongest": strongest,
                "centre_band_energy_ratio": band_energy_ratio(stats),
-               "reasons": sorted({e.reason for e in failing})}
+               "reasons": sorted({e.reason for e in failing}),
+               **({"step_rule_at": [len(full["wrap_y"]), len(full["wrap_x"])]} if full is not None else {})}
     return CheckResult("seam", "Seam", FAIL if failing else PASS, score, cfg.get("max_step_ratio", 1.6), text,
                        details, heat)
