@@ -7,7 +7,10 @@ makes every overlay at the image's size, as the window does for the tile it show
 Images: real textures from ../shared/data/textures/seamless when present, plus
 procedural tiles. Prints JSON. Goal: ratio <= 1.0.
 
-    python benchmarks/qa.py [--runs 5]
+    python benchmarks/qa.py [--runs 15]
+
+QA, QA with its overlays and the decode are timed in turn, one of each per round (`interleaved_ms`),
+so the ratio compares calls made side by side.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 from PIL import Image
-from timing import machine, median_ms
+from timing import interleaved_ms, machine
 
 from desktop.engine import procedural
 from desktop.engine.images import load_rgb, png_bytes
@@ -32,7 +35,7 @@ SHARED = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "te
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--runs", type=int, default=15)
     args = parser.parse_args()
     palette = parse_palette("botanical")
     images = {}
@@ -46,10 +49,13 @@ def main() -> None:
     for name, image in images.items():
         repeat = "half-drop" if name.startswith("procedural") else "basic"
         run_qa(image, repeat, palette)  # warm-up
-        qa_ms = median_ms(lambda image=image, repeat=repeat: run_qa(image, repeat, palette), args.runs)
-        full_ms = median_ms(lambda image=image, repeat=repeat: run_qa(image, repeat, palette).overlays(), args.runs)
         data = png_bytes(image)
-        decode_ms = median_ms(lambda data=data: np.asarray(Image.open(io.BytesIO(data)).convert("RGB")), args.runs)
+        timed = interleaved_ms({
+            "qa": lambda image=image, repeat=repeat: run_qa(image, repeat, palette),
+            "full": lambda image=image, repeat=repeat: run_qa(image, repeat, palette).overlays(),
+            "decode": lambda data=data: np.asarray(Image.open(io.BytesIO(data)).convert("RGB")),
+        }, args.runs)
+        qa_ms, full_ms, decode_ms = timed["qa"], timed["full"], timed["decode"]
         rows.append({"image": name, "size": list(image.shape[1::-1]), "qa_ms": round(qa_ms, 1),
                      "png_decode_ms": round(decode_ms, 1), "ratio": round(qa_ms / decode_ms, 2),
                      "with_overlays_ms": round(full_ms, 1), "with_overlays_ratio": round(full_ms / decode_ms, 2)})

@@ -40,6 +40,19 @@ def median_ms(fn, runs: int) -> float:
     return statistics.median(times)
 
 
+def interleaved_ms(fns: dict, runs: int) -> dict[str, float]:
+    """Median wall time in ms of each of `fns` (name -> fn), the calls taken in turn, one of each per round:
+    a ratio of two of them then compares calls made side by side, so a minute's slowdown of this shared
+    machine (it moves a run by ±20 %) falls on both."""
+    times: dict[str, list[float]] = {name: [] for name in fns}
+    for _ in range(runs):
+        for name, fn in fns.items():
+            start = time.perf_counter()
+            fn()
+            times[name].append((time.perf_counter() - start) * 1000)
+    return {name: statistics.median(t) for name, t in times.items()}
+
+
 def machine() -> dict:
     return {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()}
 

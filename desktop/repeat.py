@@ -160,6 +160,15 @@ def window_index(repeat: Repeat | str, width: int, height: int, x0: int, y0: int
     return _window_index(parse_repeat(repeat), int(width), int(height), int(x0), int(y0), int(w), int(h))
 
 
+@lru_cache(maxsize=64)
+def _flat_index(repeat: Repeat, width: int, height: int, x0: int, y0: int, w: int, h: int) -> np.ndarray:
+    """The window's pixels as positions in the tile's rows laid end to end (rows * width + cols)."""
+    rows, cols = _window_index(repeat, width, height, x0, y0, w, h)
+    flat = rows * width + cols
+    flat.setflags(write=False)
+    return flat
+
+
 def _is_torch(a: Any) -> bool:
     return type(a).__module__.split(".")[0] == "torch"
 
@@ -178,6 +187,10 @@ def window(tile: Any, repeat: Repeat | str, x0: int, y0: int, w: int, h: int,
     if ax != ay + 1:
         raise ValueError("the height axis must come just before the width axis")
     height, width = tile.shape[ay], tile.shape[ax]
+    if isinstance(tile, np.ndarray) and tile.flags.c_contiguous:
+        # one gather along the tile's pixels laid end to end: several times quicker than a 2-D index
+        flat = _flat_index(parse_repeat(repeat), int(width), int(height), int(x0), int(y0), int(w), int(h))
+        return tile.reshape((*tile.shape[:ay], height * width, *tile.shape[ax + 1:]))[(*(slice(None),) * ay, flat)]
     rows, cols = window_index(repeat, width, height, x0, y0, w, h)
     if _is_torch(tile):
         import torch

@@ -276,7 +276,6 @@ def test_the_second_seam_view_sees_the_seam_in_the_centre(shared_textures):
 def _scan_of(texture: np.ndarray, period: int, side: int) -> np.ndarray:
     """A `side`-px square scan of a texture whose repeat is `period` px (a smooth enlargement): seamless
     when side == period, a wrap `period - side` px short of its repeat otherwise."""
-    h, w = texture.shape[:2]
     plane = cv2.resize(np.tile(texture, (3, 3, 1)), (3 * period, 3 * period), interpolation=cv2.INTER_CUBIC)
     return np.ascontiguousarray(plane[period:period + side, period:period + side])
 
@@ -334,3 +333,14 @@ def test_column_and_row_steps_of_a_scan_are_read_in_bands_of_bounded_memory(monk
     np.testing.assert_allclose(banded[0], whole[0], rtol=1e-5)
     np.testing.assert_allclose(banded[1], whole[1], rtol=1e-5)
     assert peak < 2 << 20, peak  # the absdiff of the whole image alone would be 5.4 MB
+
+
+@pytest.mark.parametrize("shape", [(1024, 1024), (2048, 1536), (1200, 1000), (1028, 2052), (900, 1800), (513, 1024)])
+def test_the_analysis_copy_made_from_the_seams_halvings_is_the_one_made_from_the_tile(shape):
+    """run_qa makes the seam's halved copy once and the colour checks' small copy from it: the same
+    pixels as halving the tile itself, at every size (a judged copy is a prefix of the same halvings)."""
+    from desktop.engine.qa import _small
+    from desktop.engine.qa.seam import judged_size
+
+    tile = np.random.default_rng(sum(shape)).integers(0, 256, (*shape, 3), dtype=np.uint8)
+    assert np.array_equal(_small(judged_size(tile)), _small(tile))

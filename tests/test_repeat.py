@@ -244,3 +244,20 @@ def test_defaults_of_the_views_and_the_lattice():
     param = torch.nn.Parameter(torch.from_numpy(np.ascontiguousarray(np.moveaxis(t, -1, 0))).float(),
                                requires_grad=False)  # a torch type from a submodule (torch.nn.parameter)
     assert tuple(R.pad(param, 1, "basic").shape) == (3, 8, 10)
+
+
+@pytest.mark.parametrize("repeat", list(R.Repeat))
+def test_a_window_gathers_the_same_pixels_from_any_memory_layout(repeat):
+    """A contiguous array is gathered through one flat index (the fast path); a view of another array
+    through the 2-D index maps: the same pixels, for HxW, HxWxC and CxHxW (axes -2, -1) arrays."""
+    rng = np.random.default_rng(3)
+    base = rng.random((2 * 24, 2 * 16, 3)).astype(np.float32)
+    view = base[::2, ::2]  # not contiguous
+    tile = np.ascontiguousarray(view)
+    assert not view.flags.c_contiguous and tile.flags.c_contiguous
+    for x0, y0, w, h in ((-5, -7, 40, 30), (16, 0, 3, 24), (0, 24, 16, 2), (-40, 31, 9, 50)):
+        assert np.array_equal(R.window(view, repeat, x0, y0, w, h), R.window(tile, repeat, x0, y0, w, h))
+        assert np.array_equal(R.window(view[..., 0], repeat, x0, y0, w, h), R.window(tile[..., 0], repeat, x0, y0, w, h))
+        chw = np.ascontiguousarray(tile.transpose(2, 0, 1))
+        assert np.array_equal(R.window(chw, repeat, x0, y0, w, h, axes=(-2, -1)).transpose(1, 2, 0),
+                              R.window(tile, repeat, x0, y0, w, h))

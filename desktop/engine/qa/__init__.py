@@ -20,7 +20,7 @@ import numpy as np
 from desktop.engine.qa.colour import check_contrast, check_palette, major_colours, srgb_to_lab
 from desktop.engine.qa.printing import check_print
 from desktop.engine.qa.report import FAIL, PASS, SKIP, CheckResult, QAReport, load_profile, profile_names
-from desktop.engine.qa.seam import check_seam, edge_stats
+from desktop.engine.qa.seam import check_seam, edge_stats, judged_size
 from desktop.engine.qa.sharpness import check_sharpness
 from desktop.engine.qa.similar import SimilarItem, SimilarityProvider, check_duplicates
 from desktop.engine.qa.visibility import check_visibility
@@ -113,10 +113,13 @@ def run_qa(image: np.ndarray, repeat: str = "basic", palette: Palette | None = N
         full_edges = edge_stats(full8, repeat)
     del full8
 
-    small = _small(rgb8)
+    # the seam is judged on exact halvings of a large tile; the analysis copy goes on halving from there
+    # (_small of a judged_size copy is _small of the tile: the same halvings, made once)
+    half = judged_size(rgb8)
+    small = _small(half)
     checks: list[CheckResult] = []
     if cfg["seam"].get("enabled", True):
-        checks.append(check_seam(rgb8, repeat, cfg["seam"], full_edges))
+        checks.append(check_seam(rgb8, repeat, cfg["seam"], full_edges, judged=half))
     major = None
     if cfg["palette"].get("enabled", True) or cfg["contrast"].get("enabled", True):
         major = major_colours(small, cfg["palette"].get("colours", 8))
@@ -131,7 +134,7 @@ def run_qa(image: np.ndarray, repeat: str = "basic", palette: Palette | None = N
         checks.append(check_print(w, h, cfg["print"], info.get("mode", "RGB"), info.get("bits", 8),
                                   info.get("has_alpha", False)))
     if cfg["visibility"].get("enabled", True):
-        lightness = srgb_to_lab(small)[..., 0]
+        lightness = np.ascontiguousarray(srgb_to_lab(small)[..., 0])  # (contiguous: the repeat gathers it fast)
         checks.append(check_visibility(lightness, repeat, shown, cfg["visibility"]))
     if cfg["duplicates"].get("enabled", True):
         checks.append(check_duplicates(rgb8, provider, cfg["duplicates"]))

@@ -6,7 +6,6 @@ other profiles override some), and a brief can override any of them again.
 
 from __future__ import annotations
 
-import copy
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -131,11 +130,20 @@ def _read_profile(name: str) -> dict[str, Any]:
             _profiles[key] = json.loads(path.read_text(encoding="utf-8"))
         except ValueError as exc:
             raise UserError(f"QA profile {path} is not valid JSON: {exc}") from None
-    return copy.deepcopy(_profiles[key])
+    return _profiles[key]  # shared: load_profile hands out copies
+
+
+def _copied(value: Any) -> Any:
+    """A copy of parsed JSON (dicts, lists, scalars): deepcopy's result, several times faster."""
+    if isinstance(value, dict):
+        return {key: _copied(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_copied(item) for item in value]
+    return value
 
 
 def merge(base: dict[str, Any], override: dict[str, Any] | None) -> dict[str, Any]:
-    out = copy.deepcopy(base)
+    out = _copied(base)
     for key, value in (override or {}).items():
         if isinstance(value, dict) and isinstance(out.get(key), dict):
             out[key] = merge(out[key], value)

@@ -17,8 +17,9 @@ from desktop.engine.qa.report import FAIL, PASS, CheckResult
 from desktop.engine.qa.seam import step_means
 
 
-def detail_score(gray: np.ndarray) -> float:
-    """RMS of the finest pyramid band ÷ RMS of the next band (about 1 for crisp detail)."""
+def detail_score(gray: np.ndarray, unit: float = 1.0) -> float:
+    """RMS of the finest pyramid band ÷ RMS of the next band (about 1 for crisp detail). `unit`: the grey
+    scale's white (1 for 0..1, 255 for 0..255 values): the ratio is the same, its guard scaled."""
     h, w = gray.shape
     if min(h, w) < 16:
         return 1.0
@@ -28,7 +29,7 @@ def detail_score(gray: np.ndarray) -> float:
     fine = cv2.norm(gray, cv2.pyrUp(half, dstsize=(w, h)), cv2.NORM_L2) / np.sqrt(gray.size)
     next_band = cv2.norm(half, cv2.pyrUp(quarter, dstsize=(half.shape[1], half.shape[0])),
                          cv2.NORM_L2) / np.sqrt(half.size)
-    return float(fine / (next_band + 1e-4))
+    return float(fine / (next_band + 1e-4 * unit))
 
 
 def blockiness(gray: np.ndarray, block: int = 8) -> float:
@@ -64,15 +65,16 @@ def check_sharpness(gray: np.ndarray, cfg: dict, judge_blocks: bool = True) -> C
     gray = np.ascontiguousarray(gray)
     scale = 255.0 if gray.dtype == np.uint8 else 1.0
     spread = float(cv2.meanStdDev(gray)[1][0, 0]) / scale
-    blocks = blockiness(gray)  # a ratio of steps: the same in 8-bit units
-    gray = gray.astype(np.float32) * np.float32(1 / scale) if scale != 1.0 else gray.astype(np.float32)
-    detail = detail_score(gray)
+    # a ratio of steps (the same in 8-bit units), measured only where it is judged (a JPEG source)
+    blocks = blockiness(gray) if judge_blocks else None
+    gray = gray.astype(np.float32)  # in its own units: the detail is a ratio (one pass, not two)
+    detail = detail_score(gray, scale)
     problems = []
     if spread < cfg["min_std"]:
         problems.append(f"nearly flat (tone spread {spread:.3f})")
     elif detail < cfg["min_detail"]:
         problems.append(f"soft or blurred (detail {detail:.2f}, want {cfg['min_detail']})")
-    if judge_blocks and blocks > cfg["max_blockiness"]:
+    if blocks is not None and blocks > cfg["max_blockiness"]:
         problems.append(f"JPEG blocking ({blocks:.2f}× steps on the 8-px grid)")
     text = "Crisp." if not problems else "Looks " + " and ".join(problems) + "."
     if not problems and detail < cfg["min_detail"] * 1.5:
