@@ -141,7 +141,8 @@ def test_train_lora_writes_a_kohya_file_that_says_what_trained_it(model, tiles, 
     assert meta["ss_network_dim"] == "4" and meta["ss_base_model_version"] == "sd_v1"
 
 
-def test_a_stop_writes_nothing_and_leaves_the_model_as_it_was(model, tiles, tmp_path, monkeypatch):
+def test_a_stop_writes_no_lora_keeps_the_run_to_resume_and_leaves_the_model_as_it_was(model, tiles, tmp_path,
+                                                                                     monkeypatch):
     seen = []
     real_detach = LoraTrainer.detach
 
@@ -155,7 +156,12 @@ def test_a_stop_writes_nothing_and_leaves_the_model_as_it_was(model, tiles, tmp_
         train_lora(request(model, tiles, steps=50, out=str(tmp_path / "deco.safetensors")), ctx)
     steps = [m for m in ctx.messages if m and m.startswith("step ")]
     assert len(steps) == 2  # it stopped at the next step
-    assert list(tmp_path.iterdir()) == [] and seen == [{}]
+    assert [p.name for p in tmp_path.iterdir()] == ["deco.checkpoints"] and seen == [{}]  # no LoRA
+    assert [p.name for p in (tmp_path / "deco.checkpoints").iterdir()] == ["step-000002.safetensors"]
+    with pytest.raises(JobCancelled):  # and with checkpoints off, nothing at all
+        train_lora(request(model, tiles, steps=50, checkpoint_every=0, out=str(tmp_path / "other.safetensors")),
+                   Ctx(stop_after=2))
+    assert [p.name for p in tmp_path.iterdir()] == ["deco.checkpoints"]
 
 
 def test_unreadable_tiles_are_skipped_and_none_at_all_is_one_sentence(model, tiles, tmp_path):

@@ -70,3 +70,24 @@ def test_a_lora_trained_from_the_approved_tiles_lands_in_the_brief(window, qtbot
     assert trained.title == "Train LoRA deco (1 tile, 3 steps)" and trained.progress.message == "writing the LoRA"
     assert "Trained deco on 1 tile " in window.statusBar().currentMessage()
     assert window.renderer.starts == 1  # it ran in the render process
+
+
+def test_the_dialog_offers_to_resume_a_stopped_run_of_the_name_given(window, qtbot, isolated_home):
+    """A run stopped (or killed) leaves its checkpoints beside the LoRA it will become: the dialog sees
+    them as the name is typed and offers to go on, and starting afresh over them is refused at once."""
+    saved = isolated_home / "data" / "loras" / "deco.checkpoints"
+    saved.mkdir(parents=True)
+    (saved / "step-000040.safetensors").write_bytes(b"")
+    (saved / "step-000020.safetensors").write_bytes(b"")
+
+    dialog = window.training.dialog()
+    assert dialog.resume.isHidden() and dialog.values()["resume"] is False
+    assert dialog.values()["checkpoint_every"] == 100
+    dialog.name.setText("deco")
+    assert not dialog.resume.isHidden() and dialog.resume.text() == "Resume the run stopped at step 40"
+    assert dialog.values()["resume"] is True
+    dialog.resume.setChecked(False)
+    dialog.accept()
+    assert dialog.result() == 0 and "stopped at step 40: resume it, or choose another name" in dialog.error.text()
+    dialog.name.setText("deco-2")
+    assert dialog.resume.isHidden() and dialog.values()["resume"] is False

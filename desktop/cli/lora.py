@@ -16,7 +16,12 @@ def add_parsers(sub, common: argparse.ArgumentParser) -> None:
     tr = cmds.add_parser("train", parents=[common], help="train a style LoRA from library tiles (approved by default)",
                          description="Train a style LoRA (peft, kohya .safetensors) from library tiles, through "
                          "their repeats. The set is the approved tiles unless --status, --tag, --collection or "
-                         "--ids say otherwise. Ctrl-C stops at the next step and writes nothing.")
+                         "--ids say otherwise. Ctrl-C stops at the next step and writes no LoRA; the run is saved "
+                         "(a checkpoint beside the LoRA, NAME.checkpoints) and --resume goes on from it to the "
+                         "weights an unstopped run reaches. A finished run removes its checkpoints. "
+                         "Exit 0: the LoRA is written; 2: bad input, a run that cannot go on (it diverged, or "
+                         "ran out of memory even at one tile a step) or a stop; 3: an internal error (the log "
+                         "has the details).")
     tr.add_argument("--model", required=True, help="the base model: a registered name, a folder, a .safetensors")
     tr.add_argument("--name", required=True, help="the LoRA's name (its file is NAME.safetensors)")
     tr.add_argument("--trigger", default="", help="a trigger word put before every caption (and in the file)")
@@ -38,6 +43,12 @@ def add_parsers(sub, common: argparse.ArgumentParser) -> None:
     tr.add_argument("--samples", type=int, default=4,
                     help="sample tiles drawn as it trains, the last kept as NAME.preview.png (default 4; 0: none)")
     tr.add_argument("--sample-steps", type=int, default=20, help="steps of each sample (default 20)")
+    tr.add_argument("--checkpoint-every", type=int, default=100, metavar="N",
+                    help="save the whole run every N steps, to resume it after a stop or a crash (default 100; "
+                    "0: never)")
+    tr.add_argument("--keep-checkpoints", type=int, default=3, metavar="K", help="keep the last K (default 3)")
+    tr.add_argument("--resume", action="store_true",
+                    help="go on from the last checkpoint of this run (same tiles, model and settings)")
     tr.add_argument("--out", help="the file to write (default: Tessera's loras folder)")
     tr.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
     tr.add_argument("--precision", default="auto", choices=("auto", "float16", "bfloat16", "float32"))
@@ -77,18 +88,21 @@ def _train(args: argparse.Namespace, emit) -> int:
         model=args.model, name=args.name, items=items, trigger=args.trigger, rank=args.rank, alpha=args.alpha,
         steps=args.steps, learning_rate=args.lr, batch_size=args.batch_size, resolution=args.resolution,
         seed=args.seed, shift=not args.no_shift, flip=args.flip, out=args.out or "", samples=args.samples,
-        sample_steps=args.sample_steps,
+        sample_steps=args.sample_steps, checkpoint_every=args.checkpoint_every,
+        keep_checkpoints=args.keep_checkpoints, resume=args.resume,
         device="" if args.device == "auto" else args.device,
         precision="" if args.precision == "auto" else args.precision)
     request.check()  # before the model loads
-    result = run_as_job("train-lora", request, args, fn=train_lora, cancelled="cancelled; no LoRA was written")
+    saved = "; the run is saved: add --resume to go on" if request.checkpoint_every else ""
+    result = run_as_job("train-lora", request, args, fn=train_lora, cancelled=f"cancelled; no LoRA was written{saved}")
     for skipped in result["skipped"]:
         print(f"tessera: warning: skipped {skipped['file']}: {skipped['reason']}", file=sys.stderr)
     for warning in result["warnings"]:
         print(f"tessera: warning: {warning}", file=sys.stderr)
     trigger = f", trigger '{result['trigger_words'][0]}'" if result["trigger_words"] else ""
     count = f"{result['tiles']} tile" + ("" if result["tiles"] == 1 else "s")
-    emit(result, f"wrote {result['path']} ({count}, {result['steps']} steps, final loss "
+    resumed = f", resumed at step {result['resumed_from']}" if result.get("resumed_from") else ""
+    emit(result, f"wrote {result['path']} ({count}, {result['steps']} steps{resumed}, final loss "
          f"{result['loss']:.4f}{trigger}, {result['seconds']:.0f} s on {result['device']})"
          + (f"\nsample: {result['preview']}" if result["preview"] else ""))
     return 0

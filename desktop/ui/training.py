@@ -87,6 +87,19 @@ class TrainDialog(QDialog):
         self.shift.setToolTip("A seamless tile has no edges: every step moves its origin along the repeat, "
                               "so the LoRA learns the motif, not where the tile was cut")
         self.flip = QCheckBox("Mirror tiles left-right at random")
+        self.checkpoint_every = QSpinBox()
+        self.checkpoint_every.setRange(0, 200_000)
+        self.checkpoint_every.setValue(100)
+        self.checkpoint_every.setSingleStep(50)
+        self.checkpoint_every.setSpecialValueText("never")
+        self.checkpoint_every.setSuffix(" steps")
+        self.checkpoint_every.setToolTip("Save the whole run this often (and when it is stopped), so it can be "
+                                         "resumed after a stop or a crash; the last 3 are kept beside the LoRA")
+        self.resume = QCheckBox()  # shown when the name is a run that was stopped
+        self.resume.setChecked(True)
+        self.resume.setToolTip("Go on from the run's last checkpoint, to the weights an unstopped run reaches "
+                               "(the same tiles and settings)")
+        self.name.textChanged.connect(self._stopped_run)
         self.error = error_label()
         form = QFormLayout()
         form.addRow("Base model", self.model)
@@ -101,21 +114,40 @@ class TrainDialog(QDialog):
         form.addRow("Samples", self.samples)
         form.addRow("", self.shift)
         form.addRow("", self.flip)
+        form.addRow("Checkpoint every", self.checkpoint_every)
+        form.addRow("", self.resume)
         buttons = QDialogButtonBox(QDialogButtonBox.Ok | QDialogButtonBox.Cancel)
         buttons.button(QDialogButtonBox.Ok).setText("Train")
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
         layout = QVBoxLayout(self)
         layout.addWidget(QLabel("Train on this machine's GPU from library tiles; the device and precision "
-                                "are the Settings'. Stop in the Jobs panel writes nothing."))
+                                "are the Settings'. Stop in the Jobs panel keeps the run to resume."))
         layout.addLayout(form)
         layout.addWidget(self.error)
         layout.addWidget(buttons)
+        self._stopped_run()
+
+    def _stopped_run(self) -> None:
+        """Offer to resume when the name is a LoRA whose run was stopped (its checkpoints are there)."""
+        from desktop.engine.diffusion.checkpoints import latest_step
+        from desktop.engine.diffusion.training import lora_folder
+
+        name = self.name.text().strip()
+        step = latest_step(lora_folder() / f"{name}.safetensors") if name else None
+        self.stopped_at = step
+        self.resume.setVisible(step is not None)
+        if step is not None:
+            self.resume.setText(f"Resume the run stopped at step {step}")
 
     def accept(self) -> None:
         from desktop.engine.diffusion.training import TrainingRequest
         from desktop.errors import UserError, as_sentence
 
+        if self.stopped_at is not None and not self.resume.isChecked():
+            self.error.setText(f"A run of {self.name.text().strip()} stopped at step {self.stopped_at}: resume it, or "
+                               "choose another name.")
+            return
         if self.model.count() == 0:
             self.error.setText("Add an SD 1.5 or SDXL model first (Generate ▸ Models…).")
             return
@@ -130,7 +162,9 @@ class TrainDialog(QDialog):
         return {"model": self.model.currentData(), "name": self.name.text().strip(),
                 "trigger": self.trigger.text().strip(), "steps": self.steps.value(), "rank": self.rank.value(),
                 "learning_rate": self.rate.value(), "resolution": self.resolution.value(),
-                "samples": self.samples.value(), "shift": self.shift.isChecked(), "flip": self.flip.isChecked()}
+                "samples": self.samples.value(), "shift": self.shift.isChecked(), "flip": self.flip.isChecked(),
+                "checkpoint_every": self.checkpoint_every.value(),
+                "resume": self.stopped_at is not None and self.resume.isChecked()}
 
     def tile_set(self) -> dict[str, Any]:
         kind, collection = self.source.currentData()
@@ -221,8 +255,9 @@ class LoraTraining:
         def run(ctx):
             return window.renderer.call(ctx, "desktop.engine.diffusion.training:train_lora", request)
 
+        resumed = ", resumed" if request.resume else ""
         job = window.submit("train-lora", run, request, title=f"Train LoRA {request.name} ({tiles(len(items))}, "
-                            f"{request.steps} steps)", on_done=self._trained)
+                            f"{request.steps} steps{resumed})", on_done=self._trained)
         if job is not None:
             window.generation.live_job = job.id  # its samples show in the Preview, tiled, as it trains
         window.statusBar().showMessage(f"Training {request.name} on {tiles(len(items))}…", 5000)

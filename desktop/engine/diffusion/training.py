@@ -24,7 +24,8 @@ precision (bfloat16 where the GPU has it, float16 with a gradient scaler where i
 the LoRA in float32; on the CPU, float32. The result is written once, atomically, as kohya
 tensors in float16 with metadata: trigger words, the base model and its sha256, and the tiles'
 sha256, so what a LoRA was trained on is never lost. A cancel stops at the next step and
-writes nothing.
+writes no LoRA; the run is saved as it goes and when stopped (`checkpoints`), and `resume` goes
+on from there to the weights an unstopped run reaches.
 """
 
 from __future__ import annotations
@@ -80,6 +81,9 @@ class TrainingRequest:
     sample_steps: int = 20
     sample_repeat: str = ""  # "": the repeat most of the tiles have
     out: str = ""  # the file to write; "": the loras folder in Tessera's data folder
+    checkpoint_every: int = 100  # save the run's whole state every this many steps (and at a stop); 0: never
+    keep_checkpoints: int = 3  # the last this many are kept (in NAME.checkpoints beside the LoRA)
+    resume: bool = False  # go on from this run's last checkpoint
     device: str = ""  # "", "cpu", "cuda", "cuda:1"
     precision: str = ""  # "", float16, bfloat16, float32
 
@@ -108,6 +112,8 @@ class TrainingRequest:
             raise UserError(f"the training resolution must be between 32 and 2048, not {self.resolution}")
         if self.alpha < 0 or self.snr_gamma < 0:
             raise UserError("alpha and the SNR gamma cannot be negative")
+        if not 0 <= int(self.checkpoint_every) <= 200_000 or not 1 <= int(self.keep_checkpoints) <= 100:
+            raise UserError("checkpoints are saved every 0 (never) to 200000 steps, and 1 to 100 of them kept")
         if not 0 <= self.samples <= 100 or not 1 <= self.sample_steps <= 150:
             raise UserError("samples must be between 0 and 100, and their steps between 1 and 150")
         if self.sample_repeat:
@@ -127,6 +133,14 @@ def output_path(request: TrainingRequest) -> Path:
         raise UserError(f"a LoRA is written as .safetensors, not {path.name}")
     if path.exists():
         raise UserError(f"there is already a LoRA at {path}: choose another name")
+    from desktop.engine.diffusion.checkpoints import folder_for, latest_step
+
+    stopped = latest_step(path)
+    if request.resume and stopped is None:
+        raise UserError(f"there is no stopped run of {path.stem} to resume (no checkpoint in {folder_for(path)})")
+    if not request.resume and stopped is not None:
+        raise UserError(f"a run of {path.stem} stopped at step {stopped}: resume it (--resume), or remove "
+                        f"{folder_for(path)} to train afresh")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         probe = path.with_name(f".{path.name}.probe")
@@ -635,9 +649,11 @@ def train_lora(request: TrainingRequest | dict[str, Any], ctx=None) -> dict[str,
     """Train, write the LoRA, and say what was done. The function a training job runs."""
     import torch
 
+    from desktop.engine.diffusion import checkpoints
     from desktop.engine.diffusion.engine import DiffusionEngine, EngineOptions
     from desktop.engine.diffusion.registry import ModelEntry
     from desktop.engine.generate import find_model, release_engines
+    from desktop.jobs import JobCancelled
 
     if isinstance(request, dict):
         request = TrainingRequest(**request)
@@ -666,23 +682,48 @@ def train_lora(request: TrainingRequest | dict[str, Any], ctx=None) -> dict[str,
     try:
         trainer.prepare(ctx)
         _check_space(path, trainer)
-        smooth, sample, drawn = None, None, 0
+        run = checkpoints.fingerprint(request, engine.model_hash or entry.name)
+        smooth, sample, drawn, start = None, None, 0, 0
+        if request.resume:
+            saved = checkpoints.load(path, run)
+            checkpoints.restore(trainer, saved)
+            start, smooth, drawn = saved.step, saved.state.get("smooth"), int(saved.state.get("drawn", 0))
+            sample = checkpoints.sample_of(saved)
+            log.info("training %s resumed from step %d (%s)", request.name, start, saved.path)
         sample_at = trainer.sample_at()
-        for k in range(request.steps):
-            if ctx is not None:
-                ctx.check_cancelled()
-            value = trainer.step_fitting(k, warnings, ctx)
-            smooth = value if smooth is None else 0.95 * smooth + 0.05 * value
-            message = f"step {k + 1} of {request.steps}, loss {smooth:.4f}"
-            if k + 1 in sample_at and request.samples:  # (none after running out of memory for one)
-                drawn += 1
+        every, last_saved = int(request.checkpoint_every), start
+
+        def checkpoint() -> None:
+            nonlocal last_saved
+            checkpoints.save(trainer, path, run, int(request.keep_checkpoints), {"smooth": smooth, "drawn": drawn},
+                             sample)
+            last_saved = len(trainer.losses)
+
+        try:
+            for k in range(start, request.steps):
                 if ctx is not None:
-                    ctx.progress(k + 1, request.steps, f"{message}, drawing sample {drawn} of {len(sample_at)}")
-                sample = _try_sample(trainer, ctx, warnings)
-                if sample is not None and ctx is not None:
-                    ctx.preview(sample)
-            if ctx is not None:
-                ctx.progress(k + 1, request.steps, message)
+                    ctx.check_cancelled()
+                value = trainer.step_fitting(k, warnings, ctx)
+                smooth = value if smooth is None else 0.95 * smooth + 0.05 * value
+                message = f"step {k + 1} of {request.steps}, loss {smooth:.4f}"
+                if k + 1 in sample_at and request.samples:  # (none after running out of memory for one)
+                    drawn += 1
+                    if ctx is not None:
+                        ctx.progress(k + 1, request.steps, f"{message}, drawing sample {drawn} of {len(sample_at)}")
+                    sample = _try_sample(trainer, ctx, warnings)
+                    if sample is not None and ctx is not None:
+                        ctx.preview(sample)
+                if every and (k + 1) % every == 0 and k + 1 < request.steps:
+                    checkpoint()
+                if ctx is not None:
+                    ctx.progress(k + 1, request.steps, message)
+        except JobCancelled:
+            if every and len(trainer.losses) > last_saved:  # a stopped run can be resumed from where it stopped
+                try:
+                    checkpoint()
+                except UserError as exc:
+                    log.warning("the stopped run could not be saved: %s", exc)
+            raise
         if ctx is not None:
             ctx.check_cancelled()
             ctx.progress(request.steps, request.steps, "writing the LoRA")
@@ -691,6 +732,7 @@ def train_lora(request: TrainingRequest | dict[str, Any], ctx=None) -> dict[str,
         tensors = trainer.tensors()
         sha = save(path, tensors, trainer.metadata(base, seconds, thumbnail=sample))
         preview = _save_sample(path, sample, trainer, base) if sample is not None else None
+        checkpoints.remove(path)  # the run is done: the LoRA is what they were kept for
     finally:
         from desktop.engine.diffusion.pipeline import collect_memory
 
@@ -705,6 +747,7 @@ def train_lora(request: TrainingRequest | dict[str, Any], ctx=None) -> dict[str,
             "skipped": trainer.skipped, "preview": preview, "loss": trainer.losses[-1] if trainer.losses else None,
             "loss_curve": _thin(trainer.losses), "seconds": round(time.perf_counter() - started, 2),
             "device": device, "precision": dtype, "family": entry.family, "warnings": warnings,
+            "resumed_from": start or None,
             "request": {**{k: v for k, v in asdict(request).items() if k not in ("items", "model")},
                         "model": entry.name}}
 
