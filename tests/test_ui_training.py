@@ -91,3 +91,33 @@ def test_the_dialog_offers_to_resume_a_stopped_run_of_the_name_given(window, qtb
     assert dialog.result() == 0 and "stopped at step 40: resume it, or choose another name" in dialog.error.text()
     dialog.name.setText("deco-2")
     assert dialog.resume.isHidden() and dialog.values()["resume"] is False
+
+
+def test_more_settings_hold_the_usual_knobs_with_a_style_loras_defaults(window):
+    from desktop.engine.diffusion.training import TrainingRequest
+
+    dialog = window.training.dialog()
+    knobs = dialog.knobs
+    assert knobs.body.isHidden()  # folded away until asked for
+    knobs.toggle.setChecked(True)
+    assert not knobs.body.isHidden()
+    defaults = TrainingRequest(model="m", name="n")
+    values = dialog.values()
+    assert {k: values[k] for k in knobs.values()} == {k: getattr(defaults, k) for k in knobs.values()}
+    assert not knobs.restarts.isEnabled()
+    knobs.schedule.setCurrentIndex(knobs.schedule.findData("cosine_with_restarts"))
+    assert knobs.restarts.isEnabled()
+    knobs.conv_rank.setValue(8)
+    knobs.accumulate.setValue(4)
+    knobs.batch.setValue(2)
+    knobs.noise_offset.setValue(0.05)
+    knobs.shuffle.setChecked(True)
+    knobs.dropout.setValue(0.1)
+    knobs.checkpointing.setChecked(True)
+    knobs.optimizer.setCurrentIndex(1)
+    values = dialog.values()
+    assert (values["lr_schedule"], values["conv_rank"], values["accumulation"], values["batch_size"]) == \
+        ("cosine_with_restarts", 8, 4, 2)
+    assert (values["noise_offset"], values["caption_shuffle"], values["caption_dropout"]) == (0.05, True, 0.1)
+    assert values["gradient_checkpointing"] and values["optimizer"] == "adamw8bit"
+    TrainingRequest(**values).check_settings()  # every value the dialog gives is one the trainer takes

@@ -43,6 +43,28 @@ def add_parsers(sub, common: argparse.ArgumentParser) -> None:
     tr.add_argument("--samples", type=int, default=4,
                     help="sample tiles drawn as it trains, the last kept as NAME.preview.png (default 4; 0: none)")
     tr.add_argument("--sample-steps", type=int, default=20, help="steps of each sample (default 20)")
+    knobs = tr.add_argument_group("the usual knobs (kohya's names in brackets)")
+    knobs.add_argument("--lr-schedule", default="constant", choices=("constant", "cosine", "cosine_with_restarts"),
+                       help="the learning rate after the warm-up (default constant) [lr_scheduler]")
+    knobs.add_argument("--warmup-steps", type=int, default=-1, metavar="N",
+                       help="the linear warm-up (default: a tenth of the run, up to 100) [lr_warmup_steps]")
+    knobs.add_argument("--restarts", type=int, default=3, help="cosine_with_restarts' cycles (default 3)")
+    knobs.add_argument("--optimizer", default="adamw", choices=("adamw", "adamw8bit"),
+                       help="adamw8bit: bitsandbytes' 8-bit AdamW on a CUDA GPU (AdamW elsewhere, with a word)")
+    knobs.add_argument("--noise-offset", type=float, default=0.0,
+                       help="darker darks and brighter lights (0.05-0.1 for contrasty styles; default 0)")
+    knobs.add_argument("--shuffle-captions", action="store_true",
+                       help="the tags after the trigger in a new order every step [shuffle_caption]")
+    knobs.add_argument("--caption-dropout", type=float, default=0.0, metavar="P",
+                       help="the share of steps trained with no caption (default 0) [caption_dropout_rate]")
+    knobs.add_argument("--conv-rank", type=int, default=0,
+                       help="LoCon: train the UNet's resnet convolutions too, at this rank (default 0: not) [conv_dim]")
+    knobs.add_argument("--conv-alpha", type=float, default=0.0, help="their alpha (default: the conv rank)")
+    knobs.add_argument("--gradient-checkpointing", action="store_true",
+                       help="far less memory for about a third more time a step")
+    knobs.add_argument("--accumulate", type=int, default=1, metavar="N",
+                       help="add N batches' gradients before each step: the batch of N x --batch-size tiles "
+                       "in the memory of one [gradient_accumulation_steps]")
     tr.add_argument("--checkpoint-every", type=int, default=100, metavar="N",
                     help="save the whole run every N steps, to resume it after a stop or a crash (default 100; "
                     "0: never)")
@@ -89,6 +111,10 @@ def _train(args: argparse.Namespace, emit) -> int:
         steps=args.steps, learning_rate=args.lr, batch_size=args.batch_size, resolution=args.resolution,
         seed=args.seed, shift=not args.no_shift, flip=args.flip, out=args.out or "", samples=args.samples,
         sample_steps=args.sample_steps, checkpoint_every=args.checkpoint_every,
+        lr_schedule=args.lr_schedule, warmup_steps=args.warmup_steps, restarts=args.restarts,
+        optimizer=args.optimizer, noise_offset=args.noise_offset, caption_shuffle=args.shuffle_captions,
+        caption_dropout=args.caption_dropout, conv_rank=args.conv_rank, conv_alpha=args.conv_alpha,
+        gradient_checkpointing=args.gradient_checkpointing, accumulation=args.accumulate,
         keep_checkpoints=args.keep_checkpoints, resume=args.resume,
         device="" if args.device == "auto" else args.device,
         precision="" if args.precision == "auto" else args.precision)

@@ -100,6 +100,9 @@ class TrainDialog(QDialog):
         self.resume.setToolTip("Go on from the run's last checkpoint, to the weights an unstopped run reaches "
                                "(the same tiles and settings)")
         self.name.textChanged.connect(self._stopped_run)
+        from desktop.ui.training_knobs import TrainingKnobs
+
+        self.knobs = TrainingKnobs()
         self.error = error_label()
         form = QFormLayout()
         form.addRow("Base model", self.model)
@@ -124,6 +127,7 @@ class TrainDialog(QDialog):
         layout.addWidget(QLabel("Train on this machine's GPU from library tiles; the device and precision "
                                 "are the Settings'. Stop in the Jobs panel keeps the run to resume."))
         layout.addLayout(form)
+        layout.addWidget(self.knobs)
         layout.addWidget(self.error)
         layout.addWidget(buttons)
         self._stopped_run()
@@ -164,7 +168,7 @@ class TrainDialog(QDialog):
                 "learning_rate": self.rate.value(), "resolution": self.resolution.value(),
                 "samples": self.samples.value(), "shift": self.shift.isChecked(), "flip": self.flip.isChecked(),
                 "checkpoint_every": self.checkpoint_every.value(),
-                "resume": self.stopped_at is not None and self.resume.isChecked()}
+                "resume": self.stopped_at is not None and self.resume.isChecked(), **self.knobs.values()}
 
     def tile_set(self) -> dict[str, Any]:
         kind, collection = self.source.currentData()

@@ -43,6 +43,7 @@ from typing import Any
 import numpy as np
 
 from desktop import __version__
+from desktop.engine.diffusion.training_knobs import warmup_steps
 from desktop.errors import UserError
 from desktop.repeat import Repeat, parse_repeat
 
@@ -57,6 +58,9 @@ RESOLUTION = {"sd15": 512, "sdxl": 1024}
 IMPLEMENTATION = {"sd15": "diffusers", "sdxl": "https://github.com/Stability-AI/generative-models"}
 BASE_VERSION = {"sd15": ("sd_v1", "stable-diffusion-v1/lora"), "sdxl": ("sdxl_base_v1-0", "stable-diffusion-xl-v1-base/lora")}
 _NAME = re.compile(r"[\w][\w .-]{0,79}")
+# the settings beyond the basics, written into the LoRA's record (and each a checkpoint's fingerprint)
+KNOBS = ("lr_schedule", "warmup_steps", "restarts", "optimizer", "noise_offset", "caption_shuffle",
+         "caption_dropout", "conv_rank", "conv_alpha", "gradient_checkpointing", "accumulation")
 
 
 @dataclass
@@ -77,6 +81,17 @@ class TrainingRequest:
     shift: bool = True  # a random origin on the tile's plane at every step
     flip: bool = False  # mirror left-right at random too (for motifs without a handedness)
     snr_gamma: float = 5.0  # min-SNR loss weighting; 0: plain MSE
+    lr_schedule: str = "constant"  # after the warm-up: constant, cosine, cosine_with_restarts
+    warmup_steps: int = -1  # -1: a tenth of the run, up to 100 steps
+    restarts: int = 3  # cosine_with_restarts' cycles
+    optimizer: str = "adamw"  # adamw, adamw8bit (bitsandbytes, on a CUDA GPU)
+    noise_offset: float = 0.0  # kohya's: darker darks and brighter lights (0.05-0.1 for contrasty styles)
+    caption_shuffle: bool = False  # the tags after the trigger in a new order every step
+    caption_dropout: float = 0.0  # the share of steps trained with no caption at all
+    conv_rank: int = 0  # LoCon: the UNet's resnet convolutions too, at this rank (0: not)
+    conv_alpha: float = 0.0  # 0: the conv rank
+    gradient_checkpointing: bool = False  # much less memory for about a third more time a step
+    accumulation: int = 1  # batches whose gradients are added before each optimizer step
     samples: int = 4  # sample tiles drawn with the LoRA as it trains (the last at the end); 0: none
     sample_steps: int = 20
     sample_repeat: str = ""  # "": the repeat most of the tiles have
@@ -110,8 +125,21 @@ class TrainingRequest:
             raise UserError(f"the learning rate must be above 0 and below 1, not {self.learning_rate}")
         if self.resolution and not 32 <= self.resolution <= 2048:
             raise UserError(f"the training resolution must be between 32 and 2048, not {self.resolution}")
-        if self.alpha < 0 or self.snr_gamma < 0:
+        if self.alpha < 0 or self.snr_gamma < 0 or self.conv_alpha < 0:
             raise UserError("alpha and the SNR gamma cannot be negative")
+        from desktop.engine.diffusion.training_knobs import OPTIMIZERS, SCHEDULES
+
+        if self.lr_schedule not in SCHEDULES:
+            raise UserError(f"the learning-rate schedule is one of {', '.join(SCHEDULES)}, not '{self.lr_schedule}'")
+        if self.optimizer not in OPTIMIZERS:
+            raise UserError(f"the optimizer is one of {', '.join(OPTIMIZERS)}, not '{self.optimizer}'")
+        knobs = (("warm-up", self.warmup_steps, -1, 100_000), ("restarts", self.restarts, 1, 100),
+                 ("conv rank", self.conv_rank, 0, 256), ("gradient accumulation", self.accumulation, 1, 256))
+        for label, value, low, high in knobs:
+            if not low <= int(value) <= high:
+                raise UserError(f"the {label} must be between {low} and {high}, not {value}")
+        if not 0 <= self.noise_offset <= 1 or not 0 <= self.caption_dropout < 1:
+            raise UserError("the noise offset is between 0 and 1, and the caption dropout from 0 to under 1")
         if not 0 <= int(self.checkpoint_every) <= 200_000 or not 1 <= int(self.keep_checkpoints) <= 100:
             raise UserError("checkpoints are saved every 0 (never) to 200000 steps, and 1 to 100 of them kept")
         if not 0 <= self.samples <= 100 or not 1 <= self.sample_steps <= 150:
@@ -178,6 +206,7 @@ class _Tile:
     sha256: str
     pattern_id: int | None = None  # the library's id, when it came from the library
     caption_text: str = ""
+    tags: str = ""  # its own caption, without the trigger (shuffled or dropped at a step when asked)
 
 
 class LoraTrainer:
@@ -204,6 +233,8 @@ class LoraTrainer:
         self.losses: list[float] = []
         self.optimizer = None
         self.padded: Repeat | None = None  # the repeat the UNet pads through now
+        self.notes: list[str] = []  # what was asked and could not be had (8-bit AdamW on the CPU)
+        self.encoded: dict[str, dict[str, Any]] = {}  # captions of shuffled or dropped steps, encoded once
 
     # preparing -------------------------------------------------------------------------------
     @property
@@ -269,7 +300,7 @@ class LoraTrainer:
             # kept in host memory (a few thousand SDXL tiles would take gigabytes of the GPU's)
             self.tiles.append(_Tile(((dist.mean - shift) * scale).float().cpu(), (dist.std * scale).float().cpu(),
                                     texts[caption], repeat, (w, h), str(item["file"]), str(item.get("sha256", "")),
-                                    item.get("id"), caption))
+                                    item.get("id"), caption, str(item.get("caption") or "")))
         if upcast:
             vae.to(torch.float16)
         self.groups: dict[tuple[Repeat, tuple[int, int]], list[_Tile]] = {}  # a batch is drawn from one
@@ -297,18 +328,30 @@ class LoraTrainer:
         from diffusers.training_utils import cast_training_params
         from peft import LoraConfig
 
+        from desktop.engine.diffusion import training_knobs
+
         request, unet = self.request, self.pipe.unet
         present = {name.rsplit(".", 1)[-1] for name, _ in unet.named_modules()}
         targets = [t for t in TARGETS if t.rsplit(".", 1)[-1] in present]
+        # LoCon: the resnets' 3x3 convolutions too, at their own rank (kohya's conv_dim / conv_alpha)
+        convs = [name for name, module in unet.named_modules() if request.conv_rank and
+                 isinstance(module, torch.nn.Conv2d) and re.search(r"resnets\.\d+\.conv[12]$", name)]
+        conv_alpha = float(request.conv_alpha or request.conv_rank)
         config = LoraConfig(r=int(request.rank), lora_alpha=float(request.alpha or request.rank),
-                            init_lora_weights="gaussian", target_modules=targets)
+                            init_lora_weights="gaussian", target_modules=targets + convs,
+                            rank_pattern={name: int(request.conv_rank) for name in convs},
+                            alpha_pattern={name: conv_alpha for name in convs})
         unet.add_adapter(config, adapter_name=ADAPTER)
         self.config = config
         if self.half:
             cast_training_params(unet, dtype=torch.float32)
+        if request.gradient_checkpointing:
+            unet.enable_gradient_checkpointing()
         unet.train()
         self.params = [p for p in unet.parameters() if p.requires_grad]
-        self.optimizer = torch.optim.AdamW(self.params, lr=float(request.learning_rate), weight_decay=1e-2)
+        self.optimizer, note = training_knobs.optimizer([{"params": self.params}], request, self.device)
+        self.notes += [note] if note else []
+        self.curve = training_knobs.schedule(self.optimizer, request)
 
     # training --------------------------------------------------------------------------------
     def _batch(self) -> tuple[list[_Tile], Any, dict[str, Any]]:
@@ -327,9 +370,24 @@ class LoraTrainer:
             if self.request.flip and self.rng.random() < 0.5:
                 sample = sample.flip(-1)
             latents.append(sample)
-        conditions = [self.captions[t.caption] for t in chosen]
+        request = self.request
+        if request.caption_shuffle or request.caption_dropout:
+            from desktop.engine.diffusion.training_knobs import caption_for
+
+            conditions = [self._encoding(caption_for(request.trigger, t.tags, self.rng, request.caption_shuffle,
+                                                     request.caption_dropout)) for t in chosen]
+        else:
+            conditions = [self.captions[t.caption] for t in chosen]
         cond = {key: torch.cat([c[key] for c in conditions]) for key in conditions[0]}
         return chosen, torch.cat(latents), cond
+
+    def _encoding(self, caption: str) -> dict[str, Any]:
+        """A step's caption, encoded once (the text encoders are frozen); at most 128 kept."""
+        if caption not in self.encoded:
+            if len(self.encoded) >= 128:
+                self.encoded.pop(next(iter(self.encoded)))
+            self.encoded[caption] = self._encode(caption)
+        return self.encoded[caption]
 
     def _predict(self, noisy, timesteps, cond: dict[str, Any], size: tuple[int, int]):
         import torch
@@ -354,7 +412,11 @@ class LoraTrainer:
 
         latents = latents.to(self.device)
         cond = {key: value.to(self.device) for key, value in cond.items()}  # the captions wait in host memory
-        noise = torch.randn(latents.shape, generator=self.generator) if noise is None else noise
+        if noise is None:
+            noise = torch.randn(latents.shape, generator=self.generator)
+            if self.request.noise_offset:  # one shift per latent channel: whole tiles darker or lighter
+                noise = noise + self.request.noise_offset * torch.randn((*latents.shape[:2], 1, 1),
+                                                                        generator=self.generator)
         noise = noise.to(self.device)
         if timesteps is None:
             steps = self.noise.config.num_train_timesteps
@@ -388,28 +450,32 @@ class LoraTrainer:
         self.padded = repeat
 
     def step(self, k: int) -> float:
+        """One optimizer step: `accumulation` batches' gradients added, at the schedule's rate for step k."""
         import torch
 
-        chosen, latents, cond = self._batch()
-        warmup = max(1, min(100, self.request.steps // 10))
+        from desktop.engine.diffusion.training_knobs import factor
+
+        request = self.request
         for group in self.optimizer.param_groups:
-            group["lr"] = self.request.learning_rate * min(1.0, (k + 1) / warmup)
-        loss = self.loss(latents, cond, chosen[0].repeat, chosen[0].size)
-        if not torch.isfinite(loss):
-            raise UserError(f"training diverged at step {k + 1} (the loss is {loss.item()}): lower the learning "
-                            "rate and train again")
+            group["lr"] = request.learning_rate * factor(self.curve, k, request.steps)
         self.optimizer.zero_grad(set_to_none=True)
+        value = 0.0
+        for _ in range(int(request.accumulation)):
+            chosen, latents, cond = self._batch()
+            loss = self.loss(latents, cond, chosen[0].repeat, chosen[0].size) / int(request.accumulation)
+            if not torch.isfinite(loss):
+                raise UserError(f"training diverged at step {k + 1} (the loss is {loss.item()}): lower the "
+                                "learning rate and train again")
+            (self.scaler.scale(loss) if self.scaler is not None else loss).backward()
+            value += float(loss.detach())
         if self.scaler is not None:
-            self.scaler.scale(loss).backward()
             self.scaler.unscale_(self.optimizer)
             torch.nn.utils.clip_grad_norm_(self.params, 1.0)
             self.scaler.step(self.optimizer)
             self.scaler.update()
         else:
-            loss.backward()
             torch.nn.utils.clip_grad_norm_(self.params, 1.0)
             self.optimizer.step()
-        value = float(loss.detach())
         self.losses.append(value)
         return value
 
@@ -523,6 +589,7 @@ class LoraTrainer:
             "alpha": request.alpha or request.rank, "learning_rate": request.learning_rate,
             "batch_size": request.batch_size, "resolution": request.resolution or RESOLUTION.get(self.family, 512),
             "seed": request.seed, "shift": request.shift, "flip": request.flip, "snr_gamma": request.snr_gamma,
+            **{knob: getattr(request, knob) for knob in KNOBS},
             "targets": sorted(self.config.target_modules), "seconds": round(seconds, 1),
             "final_loss": round(float(np.mean(self.losses[-20:])), 5) if self.losses else None,
             "tiles": [{"id": t.pattern_id, "file": Path(t.file).name, "sha256": t.sha256, "repeat": t.repeat.value,
@@ -539,6 +606,15 @@ class LoraTrainer:
             "ss_output_name": request.name, "ss_resolution": f"({resolution}, {resolution})",
             "ss_tag_frequency": json.dumps({f"1_{request.name}": tag_frequency(t.caption_text for t in self.tiles)}),
             "ss_training_comment": f"trained by Tessera {__version__} on seamless tiles through their repeats",
+            "ss_lr_scheduler": request.lr_schedule, "ss_lr_warmup_steps": str(warmup_steps(request)),
+            "ss_optimizer": self.optimizer_name(), "ss_noise_offset": f"{request.noise_offset:g}",
+            "ss_shuffle_caption": str(bool(request.caption_shuffle)),
+            "ss_caption_dropout_rate": f"{request.caption_dropout:g}",
+            "ss_gradient_accumulation_steps": str(request.accumulation),
+            "ss_gradient_checkpointing": str(bool(request.gradient_checkpointing)),
+            **({"ss_network_args": json.dumps({"conv_dim": str(request.conv_rank),
+                                               "conv_alpha": f"{request.conv_alpha or request.conv_rank:g}"})}
+               if request.conv_rank else {}),
             "modelspec.sai_model_spec": "1.0.0", "modelspec.implementation": IMPLEMENTATION.get(self.family, ""),
             "modelspec.date": time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime()),
             "modelspec.resolution": f"{resolution}x{resolution}", "modelspec.trigger_phrase": trigger,
@@ -546,6 +622,10 @@ class LoraTrainer:
             "modelspec.description": describe(request, self.tiles),
             **({"modelspec.thumbnail": data_url(thumbnail)} if thumbnail is not None else {}),
         }
+
+    def optimizer_name(self) -> str:
+        kind = type(self.optimizer)
+        return f"{kind.__module__}.{kind.__name__}"
 
     def prediction_type(self) -> str:
         kind = str(getattr(self.pipe.scheduler.config, "prediction_type", "epsilon"))
@@ -681,6 +761,7 @@ def train_lora(request: TrainingRequest | dict[str, Any], ctx=None) -> dict[str,
     trainer = LoraTrainer(pipe, entry.family, request, device, dtype)
     try:
         trainer.prepare(ctx)
+        warnings += trainer.notes
         _check_space(path, trainer)
         run = checkpoints.fingerprint(request, engine.model_hash or entry.name)
         smooth, sample, drawn, start = None, None, 0, 0

@@ -1,0 +1,216 @@
+"""The usual LoRA-training knobs, each on a tiny random pipeline: learning-rate schedules, noise
+offset, caption shuffling and dropout, LoCon at its own rank, gradient checkpointing, gradient
+accumulation and 8-bit AdamW's fallback; each reaches the file's record and the command line."""
+
+import json
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+pytest.importorskip("diffusers")
+pytest.importorskip("peft")
+
+from desktop.cli import main  # noqa: E402
+from desktop.engine.diffusion import training_knobs  # noqa: E402
+from desktop.engine.diffusion.engine import DiffusionEngine, EngineOptions  # noqa: E402
+from desktop.engine.diffusion.training import LoraTrainer, TrainingRequest, train_lora  # noqa: E402
+from desktop.engine.diffusion.weights import safetensors_header  # noqa: E402
+from desktop.errors import UserError  # noqa: E402
+from tiny_sd import tiny_pipeline  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def model(tmp_path_factory):
+    root = tmp_path_factory.mktemp("knob-model")
+    tiny_pipeline(root).save_pretrained(root / "model")
+    return root / "model"
+
+
+@pytest.fixture(scope="module")
+def tiles(tmp_path_factory):
+    from desktop.engine.generate import GenerateRequest, run_generate
+
+    out = tmp_path_factory.mktemp("knob-tiles")
+    made = []
+    for style, repeat, seed in (("stripes", "basic", 1), ("checks", "half-drop", 2)):
+        made += run_generate(GenerateRequest(style=style, repeat=repeat, width=64, height=64, seed=seed,
+                                             out_dir=str(out)))
+    return [{"file": t.path, "caption": f"{t.metadata['style']}, bold, navy, linen", "repeat": t.metadata["repeat"],
+             "sha256": f"{k:064x}"} for k, t in enumerate(made)]
+
+
+def request(model, tiles, **kw):
+    base = dict(model=str(model), name="deco", items=tiles, trigger="tsr deco", steps=4, rank=4, resolution=32,
+                learning_rate=1e-3, samples=0, checkpoint_every=0)
+    return TrainingRequest(**{**base, **kw})
+
+
+def trainer_for(model, tiles, **kw):
+    engine = DiffusionEngine.load(str(model), EngineOptions(device="cpu"))
+    torch.manual_seed(int(kw.get("seed", 0)))  # the LoRA's first weights, as train_lora seeds them
+    trainer = LoraTrainer(engine.pipe, "sd15", request(model, tiles, **kw), "cpu", "float32")
+    trainer.prepare()
+    return trainer
+
+
+def _curve(schedule, steps=100, warmup=10, restarts=3):
+    param = torch.nn.Parameter(torch.zeros(1))
+    req = TrainingRequest(model="m", name="n", steps=steps, lr_schedule=schedule, warmup_steps=warmup,
+                          restarts=restarts)
+    optimizer = torch.optim.AdamW([param], lr=1.0)
+    curve = training_knobs.schedule(optimizer, req)
+    return np.array([training_knobs.factor(curve, k, steps) for k in range(steps)])
+
+
+def test_the_schedules_warm_up_then_hold_fall_or_restart():
+    constant, cosine, restarts = _curve("constant"), _curve("cosine"), _curve("cosine_with_restarts")
+    for curve in (constant, cosine, restarts):  # the same linear warm-up, never a step at rate 0
+        assert np.allclose(curve[:9], np.arange(1, 10) / 10) and curve.min() > 0
+    assert np.all(constant[9:] == 1.0)
+    assert np.all(np.diff(cosine[9:]) <= 1e-12) and cosine[-1] < 0.01 and cosine[9] > 0.99
+    jumps = np.flatnonzero(np.diff(restarts[9:]) > 0.5)
+    assert len(jumps) == 2 and restarts[-1] < 0.05  # three cycles: two jumps back up
+    # the default warm-up, as before: a tenth of the run, up to 100 steps
+    assert training_knobs.warmup_steps(TrainingRequest(model="m", name="n", steps=500)) == 50
+    assert training_knobs.warmup_steps(TrainingRequest(model="m", name="n", steps=5000)) == 100
+
+
+def test_a_run_trains_at_its_schedules_rate(model, tiles):
+    trainer = trainer_for(model, tiles, steps=6, lr_schedule="cosine", warmup_steps=2)
+    rates = []
+    for k in range(6):
+        trainer.step(k)
+        rates.append(trainer.optimizer.param_groups[0]["lr"])
+    want = [1e-3 * training_knobs.factor(trainer.curve, k, 6) for k in range(6)]
+    assert rates == pytest.approx(want) and rates[1] == pytest.approx(1e-3) and rates[-1] < 3e-4
+    trainer.detach()
+
+
+def test_captions_are_shuffled_behind_the_trigger_and_dropped_at_their_rate():
+    rng = np.random.default_rng(0)
+    seen = {training_knobs.caption_for("tsr deco", "fans, gold, navy", rng, True, 0.0) for _ in range(60)}
+    assert len(seen) == 6 and all(c.startswith("tsr deco, ") for c in seen)  # every order, trigger first
+    assert {frozenset(c.split(", ")) for c in seen} == {frozenset({"tsr deco", "fans", "gold", "navy"})}
+    dropped = [training_knobs.caption_for("t", "a, b", rng, False, 0.25) == "" for _ in range(4000)]
+    assert 0.22 < np.mean(dropped) < 0.28
+    assert training_knobs.caption_for("t", "a, b", rng, False, 0.0) == "t, a, b"  # off: the caption as it is
+
+
+def test_a_run_with_shuffled_and_dropped_captions_encodes_what_each_step_saw(model, tiles):
+    trainer = trainer_for(model, tiles, steps=12, caption_shuffle=True, caption_dropout=0.3)
+    for k in range(12):
+        trainer.step(k)
+    seen = set(trainer.encoded)
+    assert "" in seen and any(c.startswith("tsr deco, ") and c != trainer.tiles[0].caption_text for c in seen)
+    assert all(c == "" or c.startswith("tsr deco, ") for c in seen)
+    trainer.detach()
+
+
+def test_noise_offset_shifts_each_latent_channel_as_a_whole(model, tiles, monkeypatch):
+    def channel_spread(offset):
+        trainer = trainer_for(model, tiles, noise_offset=offset, batch_size=1)
+        noises = []
+        real = trainer.noise.add_noise
+        monkeypatch.setattr(trainer.noise, "add_noise", lambda x, n, t: (noises.append(n), real(x, n, t))[1])
+        for k in range(8):
+            trainer.step(k)
+        trainer.detach()
+        return float(torch.cat([n.mean(dim=(2, 3)) for n in noises]).std())
+
+    plain, offset = channel_spread(0.0), channel_spread(0.5)
+    assert offset > 3 * plain  # a 16x16 latent's channel mean of plain noise spreads by about 1/16
+
+
+def test_gradient_checkpointing_trains_the_same_weights_and_accumulation_adds_batches(model, tiles):
+    def weights(**kw):
+        trainer = trainer_for(model, tiles, seed=3, **kw)
+        drawn = []
+        real = trainer._batch
+        trainer._batch = lambda: (drawn.append(1), real())[1]
+        for k in range(3):
+            trainer.step(k)
+        out = {n: p.detach().clone() for n, p in trainer.pipe.unet.named_parameters() if p.requires_grad}
+        checkpointing = trainer.pipe.unet.is_gradient_checkpointing
+        trainer.detach()
+        return out, len(drawn), checkpointing
+
+    plain, batches, off = weights()
+    saved, _, on = weights(gradient_checkpointing=True)
+    assert not off and on and batches == 3
+    assert max(float((plain[n] - saved[n]).abs().max()) for n in plain) < 1e-6
+    accumulated, batches, _ = weights(accumulation=2)
+    assert batches == 6  # two batches' gradients a step
+    assert max(float((plain[n] - accumulated[n]).abs().max()) for n in plain) > 1e-6
+
+
+def test_a_locon_trains_its_convolutions_at_their_rank_and_loads_back_whole(model, tiles, tmp_path):
+    result = train_lora(request(model, tiles, conv_rank=2, conv_alpha=1, rank=4,
+                                out=str(tmp_path / "deco.safetensors")))
+    header = safetensors_header(tmp_path / "deco.safetensors")[0]
+    meta = header.pop("__metadata__")
+    convs = [k for k in header if "_resnets_" in k and k.endswith(".lora_down.weight")]
+    assert convs and all(header[k]["shape"][0] == 2 and len(header[k]["shape"]) == 4 for k in convs)
+    assert all(header[k]["shape"][0] == 4 for k in header if "_attentions_" in k and k.endswith("lora_down.weight"))
+    assert json.loads(meta["ss_network_args"]) == {"conv_dim": "2", "conv_alpha": "1"}
+    assert json.loads(meta["tessera.training"])["conv_rank"] == 2
+    # Generate's loader takes every tensor: the LoRA changes the UNet as the trained one did
+    fresh = DiffusionEngine.load(str(model), EngineOptions(device="cpu"))
+    torch.manual_seed(5)
+    noisy, t, text = torch.randn(1, 4, 16, 16), torch.tensor([500]), torch.randn(1, 77, 32)
+    with torch.no_grad():
+        plain = fresh.pipe.unet(noisy, t, text).sample
+    fresh.set_loras([result["path"]])
+    touched = {n.split(".lora_")[0] for n, _ in fresh.pipe.unet.named_parameters() if ".lora_" in n}
+    assert any("resnets" in n and n.endswith(("conv1", "conv2")) for n in touched)
+    with torch.no_grad():
+        assert float((fresh.pipe.unet(noisy, t, text).sample - plain).abs().max()) > 1e-4
+
+
+def test_8bit_adamw_off_cuda_trains_with_adamw_and_says_so(model, tiles, tmp_path):
+    result = train_lora(request(model, tiles, optimizer="adamw8bit", out=str(tmp_path / "deco.safetensors")))
+    assert "8-bit AdamW runs on a CUDA GPU only: training with AdamW." in result["warnings"]
+    meta = safetensors_header(tmp_path / "deco.safetensors")[0]["__metadata__"]
+    assert meta["ss_optimizer"].endswith("AdamW") and "8bit" not in meta["ss_optimizer"]
+    assert json.loads(meta["tessera.training"])["optimizer"] == "adamw8bit"  # what was asked, in the record
+
+
+@pytest.mark.parametrize("change, message", [
+    ({"lr_schedule": "linear"}, "schedule is one of constant, cosine"),
+    ({"optimizer": "lion"}, "optimizer is one of adamw, adamw8bit"),
+    ({"caption_dropout": 1.0}, "caption dropout"),
+    ({"conv_rank": 300}, "conv rank must be between 0 and 256"),
+    ({"accumulation": 0}, "gradient accumulation must be between 1"),
+])
+def test_bad_knobs_are_one_sentence_before_a_model_loads(model, tiles, change, message):
+    with pytest.raises(UserError, match=message):
+        request(model, tiles, **change).check()
+
+
+def test_the_command_line_takes_every_knob_into_the_lora_it_writes(model, tiles, tmp_path, capsys):
+    from desktop.library import Library
+
+    with Library(tmp_path / "lib") as lib:
+        for item in tiles:
+            from desktop.engine.images import load_rgb, read_metadata
+
+            added = lib.add_tile(load_rgb(item["file"]), read_metadata(item["file"])).added[0]
+            lib.update(added, status="approved")
+    out = tmp_path / "deco.safetensors"
+    assert main(["--json", "--library", str(tmp_path / "lib"), "lora", "train", "--model", str(model),
+                 "--name", "deco", "--steps", "3", "--rank", "2", "--resolution", "32", "--samples", "0",
+                 "--lr-schedule", "cosine_with_restarts", "--warmup-steps", "1", "--restarts", "2",
+                 "--noise-offset", "0.05", "--shuffle-captions", "--caption-dropout", "0.1", "--conv-rank", "2",
+                 "--gradient-checkpointing", "--accumulate", "2", "--optimizer", "adamw8bit",
+                 "--out", str(out)]) == 0
+    capsys.readouterr()
+    facts = json.loads(safetensors_header(out)[0]["__metadata__"]["tessera.training"])
+    assert {k: facts[k] for k in ("lr_schedule", "warmup_steps", "restarts", "noise_offset", "caption_shuffle",
+                                  "caption_dropout", "conv_rank", "gradient_checkpointing", "accumulation",
+                                  "optimizer")} == {
+        "lr_schedule": "cosine_with_restarts", "warmup_steps": 1, "restarts": 2, "noise_offset": 0.05,
+        "caption_shuffle": True, "caption_dropout": 0.1, "conv_rank": 2, "gradient_checkpointing": True,
+        "accumulation": 2, "optimizer": "adamw8bit"}
+    with pytest.raises(SystemExit) as usage:
+        main(["lora", "train", "--model", str(model), "--name", "x", "--lr-schedule", "linear"])
+    assert usage.value.code == 2 and "invalid choice: 'linear'" in capsys.readouterr().err
