@@ -164,3 +164,61 @@ def test_a_process_killed_while_saving_leaves_the_checkpoint_before_it_usable(mo
     straight = train_lora(request(model, tiles, tmp_path / "straight" / "deco.safetensors", steps=8), Ctx())
     _same(_weights(path), _weights(straight["path"]))
     assert not folder.exists()  # done: the checkpoints and the killed save's leftover are gone
+
+
+def _csv(path):
+    import csv
+
+    with path.open(encoding="utf-8") as fh:
+        return list(csv.DictReader(fh))
+
+
+def _events(folder):
+    from tensorboard.backend.event_processing.event_multiplexer import EventMultiplexer
+
+    runs = EventMultiplexer().AddRunsFromDirectory(str(folder))
+    runs.Reload()
+    (run,) = runs.Runs()
+    return {tag: [(e.step, e.value) for e in runs.Scalars(run, tag)] for tag in ("loss", "learning_rate")}
+
+
+def test_the_loss_curve_and_settings_are_written_beside_the_lora_and_a_resumed_run_keeps_one_curve(model, tiles,
+                                                                                                   tmp_path):
+    import json
+
+    from desktop.engine.diffusion import training_log
+
+    cosine = {"lr_schedule": "cosine", "warmup_steps": 2}
+    straight = train_lora(request(model, tiles, tmp_path / "a" / "deco.safetensors", **cosine), Ctx())
+    rows = _csv(tmp_path / "a" / "deco.loss.csv")
+    assert [int(r["step"]) for r in rows] == list(range(1, 9))
+    losses = [float(r["loss"]) for r in rows]
+    assert losses == pytest.approx(straight["loss_curve"], abs=1e-5)
+    assert [float(r["smoothed_loss"]) for r in rows] == pytest.approx(training_log.smoothed(losses), rel=1e-4)
+    rates = [float(r["learning_rate"]) for r in rows]
+    assert rates[0] < rates[1] and rates[-1] < rates[1]  # warm-up, then the cosine falls
+    settings = json.loads((tmp_path / "a" / "deco.training.json").read_text())
+    assert settings["lr_schedule"] == "cosine" and settings["rank"] == 4 and settings["sha256"] == straight["sha256"]
+    events = _events(tmp_path / "a" / "deco.tensorboard")
+    assert [s for s, _ in events["loss"]] == list(range(1, 9))
+    assert [v for _, v in events["loss"]] == pytest.approx(losses, rel=1e-5)
+
+    path = tmp_path / "b" / "deco.safetensors"
+    with pytest.raises(JobCancelled):
+        train_lora(request(model, tiles, path, **cosine), Ctx(stop_after=5))
+    assert [int(r["step"]) for r in _csv(tmp_path / "b" / "deco.loss.csv")] == [1, 2, 3, 4, 5]
+    train_lora(request(model, tiles, path, **cosine, resume=True), Ctx())
+    resumed = _csv(tmp_path / "b" / "deco.loss.csv")
+    assert [int(r["step"]) for r in resumed] == list(range(1, 9))  # one curve, each step once
+    assert [float(r["loss"]) for r in resumed] == pytest.approx(losses, abs=1e-5)
+    assert [float(r["learning_rate"]) for r in resumed] == pytest.approx(rates, rel=1e-4)
+    events = _events(tmp_path / "b" / "deco.tensorboard")
+    assert [s for s, _ in events["loss"]] == list(range(1, 9))
+
+
+def test_a_steps_progress_message_is_read_back_as_the_jobs_panel_reads_it():
+    from desktop.engine.diffusion.training_log import read_step, step_message
+
+    assert read_step(step_message(12, 500, 0.123456)) == (12, 0.1235)
+    assert read_step("step 3 of 9, loss 1.2e-05, drawing sample 1 of 2") == (3, 1.2e-05)
+    assert read_step("writing the LoRA") is None and read_step(None) is None

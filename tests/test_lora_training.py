@@ -156,12 +156,14 @@ def test_a_stop_writes_no_lora_keeps_the_run_to_resume_and_leaves_the_model_as_i
         train_lora(request(model, tiles, steps=50, out=str(tmp_path / "deco.safetensors")), ctx)
     steps = [m for m in ctx.messages if m and m.startswith("step ")]
     assert len(steps) == 2  # it stopped at the next step
-    assert [p.name for p in tmp_path.iterdir()] == ["deco.checkpoints"] and seen == [{}]  # no LoRA
+    # no LoRA: the run to resume, and its loss curve so far
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["deco.checkpoints", "deco.loss.csv", "deco.tensorboard"]
+    assert seen == [{}]
     assert [p.name for p in (tmp_path / "deco.checkpoints").iterdir()] == ["step-000002.safetensors"]
     with pytest.raises(JobCancelled):  # and with checkpoints off, nothing at all
         train_lora(request(model, tiles, steps=50, checkpoint_every=0, out=str(tmp_path / "other.safetensors")),
                    Ctx(stop_after=2))
-    assert [p.name for p in tmp_path.iterdir()] == ["deco.checkpoints"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["deco.checkpoints", "deco.loss.csv", "deco.tensorboard"]
 
 
 def test_unreadable_tiles_are_skipped_and_none_at_all_is_one_sentence(model, tiles, tmp_path):

@@ -584,17 +584,7 @@ class LoraTrainer:
         version, architecture = BASE_VERSION.get(self.family, ("", ""))
         trigger = request.trigger.strip()
         resolution = request.resolution or RESOLUTION.get(self.family, 512)
-        facts = {
-            "tessera": __version__, "base_model": base, "steps": len(self.losses), "rank": request.rank,
-            "alpha": request.alpha or request.rank, "learning_rate": request.learning_rate,
-            "batch_size": request.batch_size, "resolution": request.resolution or RESOLUTION.get(self.family, 512),
-            "seed": request.seed, "shift": request.shift, "flip": request.flip, "snr_gamma": request.snr_gamma,
-            **{knob: getattr(request, knob) for knob in KNOBS},
-            "targets": sorted(self.config.target_modules), "seconds": round(seconds, 1),
-            "final_loss": round(float(np.mean(self.losses[-20:])), 5) if self.losses else None,
-            "tiles": [{"id": t.pattern_id, "file": Path(t.file).name, "sha256": t.sha256, "repeat": t.repeat.value,
-                       "size": list(t.size), "caption": t.caption_text} for t in self.tiles],
-        }
+        facts = self.facts(base, seconds)
         return {
             "tessera.trigger_words": trigger, "tessera.training": json.dumps(facts, sort_keys=True),
             "ss_base_model_version": version, "modelspec.architecture": architecture,
@@ -621,6 +611,21 @@ class LoraTrainer:
             "modelspec.prediction_type": self.prediction_type(),
             "modelspec.description": describe(request, self.tiles),
             **({"modelspec.thumbnail": data_url(thumbnail)} if thumbnail is not None else {}),
+        }
+
+    def facts(self, base: dict[str, str], seconds: float) -> dict[str, Any]:
+        """Tessera's record of the run: the base model, the settings, the final loss and every tile."""
+        request = self.request
+        return {
+            "tessera": __version__, "base_model": base, "steps": len(self.losses), "rank": request.rank,
+            "alpha": request.alpha or request.rank, "learning_rate": request.learning_rate,
+            "batch_size": request.batch_size, "resolution": request.resolution or RESOLUTION.get(self.family, 512),
+            "seed": request.seed, "shift": request.shift, "flip": request.flip, "snr_gamma": request.snr_gamma,
+            **{knob: getattr(request, knob) for knob in KNOBS},
+            "targets": sorted(self.config.target_modules), "seconds": round(seconds, 1),
+            "final_loss": round(float(np.mean(self.losses[-20:])), 5) if self.losses else None,
+            "tiles": [{"id": t.pattern_id, "file": Path(t.file).name, "sha256": t.sha256, "repeat": t.repeat.value,
+                       "size": list(t.size), "caption": t.caption_text} for t in self.tiles],
         }
 
     def optimizer_name(self) -> str:
@@ -729,7 +734,7 @@ def train_lora(request: TrainingRequest | dict[str, Any], ctx=None) -> dict[str,
     """Train, write the LoRA, and say what was done. The function a training job runs."""
     import torch
 
-    from desktop.engine.diffusion import checkpoints
+    from desktop.engine.diffusion import checkpoints, training_log
     from desktop.engine.diffusion.engine import DiffusionEngine, EngineOptions
     from desktop.engine.diffusion.registry import ModelEntry
     from desktop.engine.generate import find_model, release_engines
@@ -759,6 +764,7 @@ def train_lora(request: TrainingRequest | dict[str, Any], ctx=None) -> dict[str,
     if device == "cpu" and not request.device:
         warnings.insert(0, "No CUDA GPU found: training on the CPU, which takes hours at full size.")
     trainer = LoraTrainer(pipe, entry.family, request, device, dtype)
+    curve, finished = None, False
     try:
         trainer.prepare(ctx)
         warnings += trainer.notes
@@ -773,6 +779,12 @@ def train_lora(request: TrainingRequest | dict[str, Any], ctx=None) -> dict[str,
             log.info("training %s resumed from step %d (%s)", request.name, start, saved.path)
         sample_at = trainer.sample_at()
         every, last_saved = int(request.checkpoint_every), start
+        from desktop.engine.diffusion.training_knobs import factor
+
+        def rate(k: int) -> float:
+            return request.learning_rate * factor(trainer.curve, k, request.steps)
+
+        curve = training_log.TrainingLog(path, trainer.losses, [rate(k) for k in range(len(trainer.losses))])
 
         def checkpoint() -> None:
             nonlocal last_saved
@@ -785,8 +797,8 @@ def train_lora(request: TrainingRequest | dict[str, Any], ctx=None) -> dict[str,
                 if ctx is not None:
                     ctx.check_cancelled()
                 value = trainer.step_fitting(k, warnings, ctx)
-                smooth = value if smooth is None else 0.95 * smooth + 0.05 * value
-                message = f"step {k + 1} of {request.steps}, loss {smooth:.4f}"
+                smooth = curve.add(k + 1, value, rate(k))
+                message = training_log.step_message(k + 1, request.steps, smooth)
                 if k + 1 in sample_at and request.samples:  # (none after running out of memory for one)
                     drawn += 1
                     if ctx is not None:
@@ -812,11 +824,17 @@ def train_lora(request: TrainingRequest | dict[str, Any], ctx=None) -> dict[str,
         base = {"name": entry.name, "sha256": engine.model_hash or "", "family": entry.family}
         tensors = trainer.tensors()
         sha = save(path, tensors, trainer.metadata(base, seconds, thumbnail=sample))
+        curve.settings({**trainer.facts(base, seconds), "lora": path.name, "sha256": sha})
         preview = _save_sample(path, sample, trainer, base) if sample is not None else None
         checkpoints.remove(path)  # the run is done: the LoRA is what they were kept for
+        finished = True
     finally:
         from desktop.engine.diffusion.pipeline import collect_memory
 
+        if curve is not None and not finished and checkpoints.latest_step(path) is None:
+            curve.discard()  # no LoRA and no run to resume: the curve has nothing to go with
+        elif curve is not None:
+            curve.close()
         trainer.detach()
         trainer.pipe = trainer.optimizer = None
         del engine, pipe  # this copy of the model goes: Generate loads its own again
