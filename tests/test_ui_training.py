@@ -121,3 +121,37 @@ def test_more_settings_hold_the_usual_knobs_with_a_style_loras_defaults(window):
     assert (values["noise_offset"], values["caption_shuffle"], values["caption_dropout"]) == (0.05, True, 0.1)
     assert values["gradient_checkpointing"] and values["optimizer"] == "adamw8bit"
     TrainingRequest(**values).check_settings()  # every value the dialog gives is one the trainer takes
+
+
+def test_a_training_jobs_row_draws_its_loss_against_its_step_as_it_trains(qtbot):
+    """The Jobs panel's row of a training job plots the smoothed loss each step reports; other jobs' rows
+    have no plot (and pyqtgraph is not loaded for them)."""
+    import dataclasses
+    import time
+
+    from desktop.engine.diffusion.training_log import step_message
+    from desktop.jobs import JobQueue, JobSnapshot, JobState, Lane, Progress
+    from desktop.ui.jobs_panel import JobsPanel
+
+    queue = JobQueue(io_workers=1)
+    try:
+        panel = JobsPanel(queue)
+        qtbot.addWidget(panel)
+        snap = JobSnapshot(7, "train-lora", "Train LoRA deco", Lane.COMPUTE, 0, JobState.RUNNING,
+                           Progress(0, 10, "preparing tile 1 of 3"), None, None, None, None, 1, time.time(),
+                           time.time(), None, False)
+        panel.on_job_updated(snap)
+        curve = panel.rows[7].curve
+        assert curve is not None and curve.steps == []
+        for step, loss in ((1, 0.5), (2, 0.45), (2, 0.45), (5, 0.3), (9, 0.2)):
+            panel.on_job_updated(dataclasses.replace(snap, progress=Progress(step, 10, step_message(step, 10, loss))))
+        panel.on_job_updated(dataclasses.replace(snap, progress=Progress(9, 10, step_message(9, 10, 0.2) +
+                                                                         ", drawing sample 2 of 2")))
+        assert curve.steps == [1, 2, 5, 9] and curve.losses == [0.5, 0.45, 0.3, 0.2]
+        xs, ys = curve.line.getData()
+        assert list(xs) == [1, 2, 5, 9] and list(ys) == [0.5, 0.45, 0.3, 0.2]
+        other = dataclasses.replace(snap, id=8, kind="generate", title="Generate")
+        panel.on_job_updated(other)
+        assert panel.rows[8].curve is None
+    finally:
+        queue.shutdown(timeout=1.0)

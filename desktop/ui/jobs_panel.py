@@ -32,6 +32,9 @@ def _eta(seconds: float | None) -> str:
     return f" · {seconds / 60:.0f} min left"
 
 
+CURVE_JOBS = frozenset({"train-lora"})  # rows that draw the loss each step reports
+
+
 class JobRow(QFrame):
     def __init__(self, snapshot: JobSnapshot, queue: JobQueue, parent: QWidget | None = None):
         super().__init__(parent)
@@ -59,10 +62,18 @@ class JobRow(QFrame):
         layout.addLayout(top)
         layout.addWidget(self.bar)
         layout.addWidget(self.status)
+        self.curve = None
+        if snapshot.kind in CURVE_JOBS:  # a training run: its loss against its step, live
+            from desktop.ui.loss_curve import LossCurve
+
+            self.curve = LossCurve()
+            layout.addWidget(self.curve)
         self.update_from(snapshot)
 
     def update_from(self, snap: JobSnapshot) -> None:
         self.snapshot = snap
+        if self.curve is not None:
+            self.curve.add(snap.progress.message)
         fraction = snap.progress.fraction
         if snap.state is JobState.RUNNING and fraction is None:
             self.bar.setRange(0, 0)  # busy
