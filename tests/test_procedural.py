@@ -233,3 +233,15 @@ def test_a_tiles_metadata_names_the_variant_it_drew(tmp_path):
                                          auto_correct=False))
     setts = [t.metadata["params"]["sett"] for t in tiles]
     assert setts[0] != setts[1] and all(s in procedural.variants.PLAID_SETTS for s in setts)
+
+
+@pytest.mark.parametrize("size", [16, 32, 48])
+def test_every_style_renders_a_small_tile(size):
+    """A 32 px herringbone asked its band filter for more than a whole cycle of its colours and stopped
+    with an IndexError (found by training a tiny VAE on small tiles): every style draws small tiles."""
+    rng = np.random.default_rng(size)
+    for style in procedural.style_names():
+        colours = rng.integers(0, 256, (3, 3))
+        palette = parse_palette(",".join("#" + "".join(f"{int(v):02x}" for v in c) for c in colours))
+        tile = procedural.render(style, {}, "basic", size, size, palette, 1)
+        assert tile.shape == (size, size, 3) and np.isfinite(tile).all(), style

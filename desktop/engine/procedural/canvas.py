@@ -83,7 +83,8 @@ def band_profile(boundaries: np.ndarray, colors: np.ndarray, samples: int, footp
     band = np.clip(np.searchsorted(boundaries, s, side="right") - 1, 0, len(colors) - 1)
     fine = colors[band].astype(np.float32)
     # cyclic box filter of the footprint's width, then sample the cell centres
-    width = max(1, round(footprint * fine_n))
+    # (a footprint of a whole cycle or more averages the cycle: a small tile's pixel can span several)
+    width = min(fine_n, max(1, round(footprint * fine_n)))
     csum = np.concatenate([np.zeros((1, fine.shape[1]), np.float32), np.cumsum(np.concatenate([fine, fine]), 0)])
     centres = (np.arange(samples) * oversample + oversample // 2)
     lo = (centres - width // 2) % fine_n
