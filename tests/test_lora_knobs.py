@@ -214,3 +214,42 @@ def test_the_command_line_takes_every_knob_into_the_lora_it_writes(model, tiles,
     with pytest.raises(SystemExit) as usage:
         main(["lora", "train", "--model", str(model), "--name", "x", "--lr-schedule", "linear"])
     assert usage.value.code == 2 and "invalid choice: 'linear'" in capsys.readouterr().err
+
+
+def test_a_dry_run_lists_the_set_and_flags_near_duplicates_and_tiles_that_failed_qa(tmp_path, capsys):
+    """Before a night's training: each tile with its caption, the same design twice (a shifted copy, found
+    by the library's layout check) and a tile whose QA failed are flagged; nothing is trained."""
+    from desktop.engine import procedural
+    from desktop.library import Library
+    from desktop.library.training_set import review, training_items
+    from desktop.palettes import parse_palette
+
+    def tile(style, seed, palette):
+        return (procedural.render(style, {}, "basic", 128, 128, parse_palette(palette), seed) * 255).astype(np.uint8)
+
+    fans = tile("toss", 4, "#1f4e79,#f4d03f,#fdfefe")
+    with Library(tmp_path / "lib") as lib:
+        meta = {"style": "toss", "repeat": "basic"}
+        ids = [lib.add_tile(fans, meta).added[0],
+               lib.add_tile(np.ascontiguousarray(np.roll(fans, (37, 51), axis=(0, 1))), meta).added[0],
+               lib.add_tile(tile("stripes", 2, "#c0392b,#fdebd0"), {
+                   "style": "stripes", "repeat": "basic",
+                   "qa": {"passed": False, "profile": "default", "failed": ["seam", "sharpness"]}}).added[0],
+               lib.add_tile(tile("checks", 3, "#145a32,#d5f5e3"), {"style": "checks"}).added[0]]
+        for pid in ids:
+            lib.update(pid, status="approved")
+        reviewed = {item["id"]: item["flags"] for item in review(lib, training_items(lib))}
+    assert next(f for f in reviewed[ids[0]] if "same design as" in f).startswith(f"the same design as #{ids[1]}")
+    assert any(f"same design as #{ids[0]}" in f for f in reviewed[ids[1]])
+    assert reviewed[ids[2]] == ["failed QA (seam, sharpness)"] and reviewed[ids[3]] == []
+
+    base = ["--library", str(tmp_path / "lib"), "lora", "train", "--model", "not-loaded", "--name", "deco",
+            "--dry-run"]
+    assert main(base) == 0
+    out = capsys.readouterr().out
+    assert "! failed QA (seam, sharpness)" in out and "4 tile(s), 3 with something to look at" in out
+    assert f"#{ids[3]}  basic       checks pattern" in out
+    assert main(["--json", *base]) == 0
+    listed = json.loads(capsys.readouterr().out)
+    assert listed["flagged"] == 3 and len(listed["tiles"]) == 4 and listed["request"]["name"] == "deco"
+    assert not (tmp_path / "tessera-home").exists() or not list((tmp_path / "tessera-home").rglob("*.safetensors"))

@@ -27,6 +27,9 @@ def test_a_lora_trained_from_the_approved_tiles_lands_in_the_brief(window, qtbot
     ids = [window.lib.add_tile(t.image, t.metadata).added[0] for t in (_tile("checks", 1), _tile("stripes", 2))]
     told = []
     monkeypatch.setattr(QMessageBox, "information", lambda parent, title, text: told.append(text))
+    from desktop.ui.training_review import ReviewDialog
+
+    monkeypatch.setattr(ReviewDialog, "exec", lambda self: 1)  # the set looked at and accepted
 
     dialog = window.training.dialog()
     assert dialog.model.currentData() == "tiny" and dialog.source.count() == 1  # nothing selected
@@ -58,6 +61,8 @@ def test_a_lora_trained_from_the_approved_tiles_lands_in_the_brief(window, qtbot
         return window.brief.loras.table.rowCount() == 1 or bool(ended)
 
     qtbot.waitUntil(trained_or_failed, timeout=120_000)
+    review = window.training.last_review  # the set was shown first: the one approved tile, its caption
+    assert review.table.rowCount() == 1 and review.table.item(0, 1).text() == "checks pattern"
     failed = [s.error for s in window.queue.jobs() if s.kind in ("gather", "train-lora") and s.state == "failed"]
     assert window.brief.loras.table.rowCount() == 1, f"the training job ended without a LoRA: {failed}"
     assert shown and all(caption.startswith("Training… ") and repeat == "half-drop" for caption, repeat, _ in shown)
@@ -155,3 +160,20 @@ def test_a_training_jobs_row_draws_its_loss_against_its_step_as_it_trains(qtbot)
         assert panel.rows[8].curve is None
     finally:
         queue.shutdown(timeout=1.0)
+
+
+def test_the_set_is_shown_before_training_with_its_flags_and_can_go_without_the_flagged(qtbot):
+    from desktop.ui.training_review import ReviewDialog
+
+    reviewed = [{"id": 1, "caption": "fans, gold", "repeat": "half-drop", "file": "a.png", "flags": []},
+                {"id": 2, "caption": "fans, gold", "repeat": "half-drop", "file": "b.png",
+                 "flags": ["the same design as #1 (0.97 alike): the LoRA learns it twice"]},
+                {"id": 3, "caption": "stripes", "repeat": "basic", "file": "c.png", "flags": ["failed QA (seam)"]}]
+    dialog = ReviewDialog("deco", reviewed, {}, None)
+    qtbot.addWidget(dialog)
+    assert dialog.table.rowCount() == 3 and dialog.table.item(2, 3).text() == "failed QA (seam)"
+    assert dialog.summary.text().startswith("3 tile(s) to train on; 2 with something to look at")
+    assert [i["id"] for i in dialog.chosen()] == [1, 2, 3] and "flags" not in dialog.chosen()[0]
+    assert dialog.without.text() == "Train on the 1 not flagged"
+    dialog.without.click()
+    assert dialog.result() == 1 and [i["id"] for i in dialog.chosen()] == [1]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -71,6 +72,9 @@ def add_parsers(sub, common: argparse.ArgumentParser) -> None:
     tr.add_argument("--keep-checkpoints", type=int, default=3, metavar="K", help="keep the last K (default 3)")
     tr.add_argument("--resume", action="store_true",
                     help="go on from the last checkpoint of this run (same tiles, model and settings)")
+    tr.add_argument("--dry-run", action="store_true",
+                    help="train nothing: list the set, each tile with its caption, and flag the near-duplicates "
+                    "(the library's layout check) and the tiles whose QA failed")
     tr.add_argument("--out", help="the file to write (default: Tessera's loras folder)")
     tr.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
     tr.add_argument("--precision", default="auto", choices=("auto", "float16", "bfloat16", "float32"))
@@ -96,13 +100,14 @@ def _train(args: argparse.Namespace, emit) -> int:
     from desktop.cli.common import library_root, run_as_job
     from desktop.engine.diffusion.training import TrainingRequest, train_lora
     from desktop.library import Library
-    from desktop.library.training_set import describe_set, training_items
+    from desktop.library.training_set import describe_set, review, review_lines, training_items
 
     status = None if args.status == "any" else args.status
     ids = _ids(args.ids)
     with Library(library_root(args)) as lib:
         items = training_items(lib, status=status, tag=args.tag, collection=args.collection, ids=ids,
                                min_rating=args.min_rating)
+        reviewed = review(lib, items) if args.dry_run and items else []
     if not items:
         raise UserError(f"there are no tiles to train on: {describe_set(status, args.tag, args.collection, ids)} "
                         "are none (approve some: 'tessera library set ID --status approved')")
@@ -119,6 +124,11 @@ def _train(args: argparse.Namespace, emit) -> int:
         device="" if args.device == "auto" else args.device,
         precision="" if args.precision == "auto" else args.precision)
     request.check()  # before the model loads
+    if args.dry_run:
+        emit({"tiles": reviewed, "flagged": sum(1 for item in reviewed if item["flags"]),
+              "request": {k: v for k, v in asdict(request).items() if k not in ("items",)}},
+             "\n".join(review_lines(reviewed)))
+        return 0
     saved = "; the run is saved: add --resume to go on" if request.checkpoint_every else ""
     result = run_as_job("train-lora", request, args, fn=train_lora, cancelled=f"cancelled; no LoRA was written{saved}")
     for skipped in result["skipped"]:

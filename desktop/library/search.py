@@ -393,7 +393,21 @@ def duplicates(lib: Library, thresholds: Thresholds = Thresholds(), ctx=None) ->
     when the two layouts line up (`alignment`), which tells two grey gravels apart where their
     summaries cannot. With a job's
     `ctx`, the check reports its progress and stops when asked."""
-    pairs = duplicate_candidates(lib, thresholds)
+    return _aligned(lib, duplicate_candidates(lib, thresholds), thresholds, ctx)
+
+
+def duplicates_among(lib: Library, ids, thresholds: Thresholds = Thresholds(), ctx=None) -> list[dict[str, Any]]:
+    """`duplicates`, among these patterns only (a training set, say)."""
+    wanted = set(ids)
+    if len(wanted) < 2:
+        return []
+    embed_pending(lib)
+    rows = [row for row in index(lib).all_rows() if row["id"] in wanted]
+    return _aligned(lib, candidates_of(rows, thresholds), thresholds, ctx)
+
+
+def _aligned(lib: Library, pairs: list[dict[str, Any]], thresholds: Thresholds, ctx=None) -> list[dict[str, Any]]:
+    """The candidate pairs whose layouts line up: one design."""
     layouts = design_layouts(lib, {p[k] for p in pairs for k in "ab"}, ctx)
     spectra = {pid: spectrum(found) for pid, found in layouts.items()}  # 17 kB a pattern
     kept, done = [], 0

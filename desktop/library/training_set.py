@@ -63,6 +63,52 @@ def training_items(lib: Library, *, status: str | None = "approved", tag: str | 
     return out
 
 
+def review(lib: Library, items: list[dict[str, Any]], ctx=None) -> list[dict[str, Any]]:
+    """The set with what is worth a look before training on it, each item given `flags` (sentences):
+
+    - a near-duplicate of another tile of the set (the library's layout check: the same design
+      shifted, turned, flipped, scaled or recoloured), which the LoRA would learn twice over;
+    - a tile whose last QA failed, and which checks failed (a broken seam or a blurred tile is
+      learned as faithfully as a good one).
+    """
+    from desktop.library.models import QAReportRow
+    from desktop.library.search import duplicates_among
+
+    ids = [i["id"] for i in items if i.get("id") is not None]
+    twins: dict[int, list[tuple[int, float]]] = {}
+    for pair in duplicates_among(lib, ids, ctx=ctx):
+        twins.setdefault(pair["a"], []).append((pair["b"], pair["alignment"]))
+        twins.setdefault(pair["b"], []).append((pair["a"], pair["alignment"]))
+    latest: dict[int, QAReportRow] = {}
+    with Session(lib.reader) as session:
+        for row in session.scalars(select(QAReportRow).where(QAReportRow.pattern_id.in_(ids))
+                                   .order_by(QAReportRow.created, QAReportRow.id)):
+            latest[row.pattern_id] = row  # the last one wins
+    out = []
+    for item in items:
+        flags = []
+        for other, score in sorted(twins.get(item.get("id"), []), key=lambda t: -t[1]):
+            flags.append(f"the same design as #{other} ({score:.2f} alike): the LoRA learns it twice")
+        report = latest.get(item.get("id"))
+        if report is not None and not report.passed:
+            failed = ", ".join(str(name) for name in report.report.get("failed", [])) or "some checks"
+            flags.append(f"failed QA ({failed})")
+        out.append({**item, "flags": flags})
+    return out
+
+
+def review_lines(reviewed: list[dict[str, Any]]) -> list[str]:
+    """The set as `tessera lora train --dry-run` prints it: a line a tile, its flags under it, a summary."""
+    lines = []
+    for item in reviewed:
+        lines.append(f"#{item.get('id', '?')}  {item.get('repeat') or 'basic':10s}  {item['caption']}")
+        lines += [f"      ! {flag}" for flag in item["flags"]]
+    flagged = sum(1 for item in reviewed if item["flags"])
+    lines.append(f"{len(reviewed)} tile(s), {flagged} with something to look at" if flagged else
+                 f"{len(reviewed)} tile(s), nothing flagged")
+    return lines
+
+
 def describe_set(status: str | None, tag: str | list[str] | None, collection: str | None,
                  ids: list[int] | None) -> str:
     """The set in words, for messages: 'the approved tiles tagged gold', 'collection Spring'."""

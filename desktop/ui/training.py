@@ -4,6 +4,7 @@ added to the Brief's LoRA list, ready to draw with."""
 
 from __future__ import annotations
 
+import contextlib
 import time
 from typing import TYPE_CHECKING, Any
 
@@ -181,6 +182,7 @@ class LoraTraining:
 
     def __init__(self, window: WindowHost):
         self.window = window  # (Library ▸ Train a style LoRA… is declared in actions.py)
+        self.last_review = None  # the set's review shown before the last training
 
     def _models(self) -> list[tuple[str, str]]:
         from desktop.engine.diffusion.registry import ModelRegistry
@@ -219,22 +221,35 @@ class LoraTraining:
         ids = dialog.selected_ids if chosen["kind"] == "selected" else None
 
         def gather(ctx):
-            from desktop.library.training_set import training_items
+            from desktop.library.training_set import review, training_items
 
-            return training_items(lib, status=None if ids else "approved", tag=chosen["tag"], ids=ids,
-                                  collection=chosen["collection"])
+            items = training_items(lib, status=None if ids else "approved", tag=chosen["tag"], ids=ids,
+                                   collection=chosen["collection"])
+            if not items:
+                return [], {}
+            # the set with its near-duplicates and failed QA flagged, and each tile's thumbnail, for a look first
+            reviewed = review(lib, items, ctx)
+            thumbs = {}
+            for item in reviewed:
+                with contextlib.suppress(OSError):  # a tile with no thumbnail is listed without one
+                    thumbs[item["id"]] = str(lib.thumbnail(item, side=96))
+            return reviewed, thumbs
 
         def gathered(snap: JobSnapshot) -> None:
             from desktop.library.training_set import describe_set
+            from desktop.ui.training_review import ReviewDialog
 
-            items = snap.result or []
-            if not items:
+            reviewed, thumbs = snap.result or ([], {})
+            if not reviewed:
                 where = describe_set(None if ids else "approved", chosen["tag"], chosen["collection"], ids)
                 QMessageBox.information(window, "Nothing to train on",
                                         f"There are no tiles to train on: {where} are none. Approve some "
                                         "(Tile ▸ Approve) and train again.")
                 return
-            self._submit(values, items)
+            look = ReviewDialog(values["name"], reviewed, thumbs, window)
+            self.last_review = look
+            if look.exec() == QDialog.Accepted:
+                self._submit(values, look.chosen())
 
         window.submit("gather", gather, lane=Lane.IO, title="Gathering the tiles to train on", on_done=gathered)
 
