@@ -51,7 +51,7 @@ def fingerprint(request, model_sha256: str) -> str:
     and every setting that changes a step. Samples and the device do not change what is learned."""
     items = [[str(i.get("sha256") or i.get("file", "")), str(i.get("caption") or ""), str(i.get("repeat") or "basic")]
              for i in request.items]
-    from desktop.engine.diffusion.training import KNOBS
+    from desktop.engine.diffusion.training_knobs import KNOBS
 
     decisive = [*TRAJECTORY, *(k for k in KNOBS if k != "gradient_checkpointing")]  # (the same sums, less memory)
     facts = {"model": model_sha256, "items": items, **{k: getattr(request, k) for k in decisive}}

@@ -43,7 +43,7 @@ from typing import Any
 import numpy as np
 
 from desktop import __version__
-from desktop.engine.diffusion.training_knobs import warmup_steps
+from desktop.engine.diffusion.training_knobs import KNOBS, warmup_steps
 from desktop.errors import UserError
 from desktop.repeat import Repeat, parse_repeat
 
@@ -58,9 +58,7 @@ RESOLUTION = {"sd15": 512, "sdxl": 1024}
 IMPLEMENTATION = {"sd15": "diffusers", "sdxl": "https://github.com/Stability-AI/generative-models"}
 BASE_VERSION = {"sd15": ("sd_v1", "stable-diffusion-v1/lora"), "sdxl": ("sdxl_base_v1-0", "stable-diffusion-xl-v1-base/lora")}
 _NAME = re.compile(r"[\w][\w .-]{0,79}")
-# the settings beyond the basics, written into the LoRA's record (and each a checkpoint's fingerprint)
-KNOBS = ("lr_schedule", "warmup_steps", "restarts", "optimizer", "noise_offset", "caption_shuffle",
-         "caption_dropout", "conv_rank", "conv_alpha", "gradient_checkpointing", "accumulation")
+
 
 
 @dataclass

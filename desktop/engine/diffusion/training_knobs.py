@@ -18,6 +18,9 @@ from typing import Any
 
 import numpy as np
 
+# the settings beyond the basics, written into the LoRA's record (and each a checkpoint's fingerprint)
+KNOBS = ("lr_schedule", "warmup_steps", "restarts", "optimizer", "noise_offset", "caption_shuffle",
+         "caption_dropout", "conv_rank", "conv_alpha", "gradient_checkpointing", "accumulation")
 SCHEDULES = ("constant", "cosine", "cosine_with_restarts")
 OPTIMIZERS = ("adamw", "adamw8bit")
 
