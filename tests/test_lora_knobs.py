@@ -202,15 +202,16 @@ def test_the_command_line_takes_every_knob_into_the_lora_it_writes(model, tiles,
                  "--lr-schedule", "cosine_with_restarts", "--warmup-steps", "1", "--restarts", "2",
                  "--noise-offset", "0.05", "--shuffle-captions", "--caption-dropout", "0.1", "--conv-rank", "2",
                  "--gradient-checkpointing", "--accumulate", "2", "--optimizer", "adamw8bit",
+                 "--train-text-encoder", "--text-encoder-lr", "3e-5",
                  "--out", str(out)]) == 0
     capsys.readouterr()
     facts = json.loads(safetensors_header(out)[0]["__metadata__"]["tessera.training"])
     assert {k: facts[k] for k in ("lr_schedule", "warmup_steps", "restarts", "noise_offset", "caption_shuffle",
                                   "caption_dropout", "conv_rank", "gradient_checkpointing", "accumulation",
-                                  "optimizer")} == {
+                                  "optimizer", "train_text_encoder", "text_encoder_lr")} == {
         "lr_schedule": "cosine_with_restarts", "warmup_steps": 1, "restarts": 2, "noise_offset": 0.05,
         "caption_shuffle": True, "caption_dropout": 0.1, "conv_rank": 2, "gradient_checkpointing": True,
-        "accumulation": 2, "optimizer": "adamw8bit"}
+        "accumulation": 2, "optimizer": "adamw8bit", "train_text_encoder": True, "text_encoder_lr": 3e-5}
     with pytest.raises(SystemExit) as usage:
         main(["lora", "train", "--model", str(model), "--name", "x", "--lr-schedule", "linear"])
     assert usage.value.code == 2 and "invalid choice: 'linear'" in capsys.readouterr().err
@@ -253,3 +254,89 @@ def test_a_dry_run_lists_the_set_and_flags_near_duplicates_and_tiles_that_failed
     listed = json.loads(capsys.readouterr().out)
     assert listed["flagged"] == 3 and len(listed["tiles"]) == 4 and listed["request"]["name"] == "deco"
     assert not (tmp_path / "tessera-home").exists() or not list((tmp_path / "tessera-home").rglob("*.safetensors"))
+
+
+def _encoded(pipe, prompt="tsr deco, stripes"):
+    with torch.no_grad():
+        return pipe.encode_prompt(prompt, "cpu", 1, False)[0]
+
+
+def test_the_text_encoder_trains_at_its_own_rate_and_its_lora_loads_back_with_the_unets(model, tiles, tmp_path):
+    trainer = trainer_for(model, tiles, train_text_encoder=True, learning_rate=1e-3, steps=6)
+    groups = trainer.optimizer.param_groups
+    assert [g["base_lr"] for g in groups] == [1e-3, 5e-4]  # the encoder's: half the UNet's by default
+    plain = _encoded(trainer.pipe)
+    trainer.pipe.text_encoder.disable_adapters()
+    assert torch.equal(_encoded(trainer.pipe), plain)  # (its LoRA starts as nothing)
+    trainer.pipe.text_encoder.enable_adapters()
+    for k in range(6):
+        trainer.step(k)
+    assert groups[1]["lr"] == pytest.approx(groups[0]["lr"] / 2)
+    trained = _encoded(trainer.pipe)
+    assert float((trained - plain).abs().max()) > 1e-4  # the captions' encoding learned too
+    trainer.detach()
+
+    result = train_lora(request(model, tiles, train_text_encoder=True, text_encoder_lr=2e-3, steps=6,
+                                out=str(tmp_path / "deco.safetensors")))
+    header = safetensors_header(tmp_path / "deco.safetensors")[0]
+    meta = header.pop("__metadata__")
+    encoder_keys = [k for k in header if k.startswith("lora_te_text_model_encoder_layers_")]
+    assert encoder_keys and any(k.endswith("_self_attn_q_proj.lora_down.weight") for k in encoder_keys)
+    assert meta["ss_network_train_unet_only"] == "False" and meta["ss_text_encoder_lr"] == "0.002"
+    assert result["layers"] == sum(k.endswith(".lora_down.weight") for k in header)
+    # Generate's loader puts the encoder's part back on the text encoder
+    fresh = DiffusionEngine.load(str(model), EngineOptions(device="cpu"))
+    before = _encoded(fresh.pipe)
+    fresh.set_loras([result["path"]])
+    assert float((_encoded(fresh.pipe) - before).abs().max()) > 1e-4
+
+
+def test_a_run_training_the_text_encoder_resumes_to_the_same_weights(model, tiles, tmp_path):
+    from desktop.jobs import JobCancelled
+
+    class Stop:
+        def __init__(self, after):
+            self.after, self.cancelled = after, False
+
+        def progress(self, step, total=None, message=None):
+            if message and message.startswith(f"step {self.after} "):
+                self.cancelled = True
+
+        def preview(self, image):
+            pass
+
+        def check_cancelled(self):
+            if self.cancelled:
+                raise JobCancelled()
+
+    both = {"train_text_encoder": True, "checkpoint_every": 2, "steps": 6}
+    straight = train_lora(request(model, tiles, out=str(tmp_path / "a" / "deco.safetensors"), **both))
+    path = tmp_path / "b" / "deco.safetensors"
+    with pytest.raises(JobCancelled):
+        train_lora(request(model, tiles, out=str(path), **both), Stop(3))
+    train_lora(request(model, tiles, out=str(path), resume=True, **both))
+    from safetensors.torch import load_file
+
+    a, b = load_file(straight["path"]), load_file(str(path))
+    assert a.keys() == b.keys() and any(k.startswith("lora_te_") for k in a)
+    assert all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_an_sdxl_run_trains_both_text_encoders_under_kohyas_names(tiles, tmp_path):
+    from tiny_sd import tiny_sdxl_pipeline
+
+    tiny_sdxl_pipeline(tmp_path).save_pretrained(tmp_path / "sdxl")
+    result = train_lora(TrainingRequest(model=str(tmp_path / "sdxl"), name="xl", items=tiles, trigger="tsr xl",
+                                        steps=2, rank=2, resolution=32, samples=0, train_text_encoder=True,
+                                        out=str(tmp_path / "xl.safetensors")))
+    header = safetensors_header(tmp_path / "xl.safetensors")[0]
+    assert any(k.startswith("lora_te1_text_model_encoder_layers_") for k in header)
+    assert any(k.startswith("lora_te2_text_model_encoder_layers_") for k in header)
+    assert not any(k.startswith("lora_te_text_model") for k in header)
+    engine = DiffusionEngine.load(str(tmp_path / "sdxl"), EngineOptions(device="cpu"))
+    engine.set_loras([result["path"]])  # every layer of it fits, on the UNet and both encoders
+    from peft.tuners.lora import LoraLayer
+
+    on = {part: sum(isinstance(m, LoraLayer) for m in getattr(engine.pipe, part).modules())
+          for part in ("unet", "text_encoder", "text_encoder_2")}
+    assert all(on.values()) and sum(on.values()) == result["layers"]

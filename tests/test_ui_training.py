@@ -62,7 +62,7 @@ def test_a_lora_trained_from_the_approved_tiles_lands_in_the_brief(window, qtbot
 
     qtbot.waitUntil(trained_or_failed, timeout=120_000)
     review = window.training.last_review  # the set was shown first: the one approved tile, its caption
-    assert review.table.rowCount() == 1 and review.table.item(0, 1).text() == "checks pattern"
+    assert review.table.rowCount() == 1 and review.table.item(0, 1).text().startswith("checks pattern")
     failed = [s.error for s in window.queue.jobs() if s.kind in ("gather", "train-lora") and s.state == "failed"]
     assert window.brief.loras.table.rowCount() == 1, f"the training job ended without a LoRA: {failed}"
     assert shown and all(caption.startswith("Training… ") and repeat == "half-drop" for caption, repeat, _ in shown)
@@ -120,7 +120,12 @@ def test_more_settings_hold_the_usual_knobs_with_a_style_loras_defaults(window):
     knobs.dropout.setValue(0.1)
     knobs.checkpointing.setChecked(True)
     knobs.optimizer.setCurrentIndex(1)
+    assert not knobs.text_encoder_lr.isEnabled()
+    knobs.text_encoder.setChecked(True)
+    assert knobs.text_encoder_lr.isEnabled()
+    knobs.text_encoder_lr.setValue(0.00003)
     values = dialog.values()
+    assert values["train_text_encoder"] and values["text_encoder_lr"] == 0.00003
     assert (values["lr_schedule"], values["conv_rank"], values["accumulation"], values["batch_size"]) == \
         ("cosine_with_restarts", 8, 4, 2)
     assert (values["noise_offset"], values["caption_shuffle"], values["caption_dropout"]) == (0.05, True, 0.1)

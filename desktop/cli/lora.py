@@ -61,6 +61,11 @@ def add_parsers(sub, common: argparse.ArgumentParser) -> None:
     knobs.add_argument("--conv-rank", type=int, default=0,
                        help="LoCon: train the UNet's resnet convolutions too, at this rank (default 0: not) [conv_dim]")
     knobs.add_argument("--conv-alpha", type=float, default=0.0, help="their alpha (default: the conv rank)")
+    knobs.add_argument("--train-text-encoder", action="store_true",
+                       help="a LoRA on the text encoder(s) too, so the trigger word learns the style "
+                       "[network_train_unet_only off]")
+    knobs.add_argument("--text-encoder-lr", type=float, default=0.0,
+                       help="the text encoders' learning rate (default: half the UNet's) [text_encoder_lr]")
     knobs.add_argument("--gradient-checkpointing", action="store_true",
                        help="far less memory for about a third more time a step")
     knobs.add_argument("--accumulate", type=int, default=1, metavar="N",
@@ -120,6 +125,7 @@ def _train(args: argparse.Namespace, emit) -> int:
         optimizer=args.optimizer, noise_offset=args.noise_offset, caption_shuffle=args.shuffle_captions,
         caption_dropout=args.caption_dropout, conv_rank=args.conv_rank, conv_alpha=args.conv_alpha,
         gradient_checkpointing=args.gradient_checkpointing, accumulation=args.accumulate,
+        train_text_encoder=args.train_text_encoder, text_encoder_lr=args.text_encoder_lr,
         keep_checkpoints=args.keep_checkpoints, resume=args.resume,
         device="" if args.device == "auto" else args.device,
         precision="" if args.precision == "auto" else args.precision)

@@ -68,6 +68,15 @@ class TrainingKnobs(QWidget):
                                  "without its words (caption_dropout_rate)")
         self.conv_rank = _spin(0, 256, 0, "off", "LoCon: the UNet's resnet convolutions too, at this rank "
                                "(conv_dim); larger files, more texture")
+        self.text_encoder = QCheckBox("Train the text encoder too (the trigger word learns the style)")
+        self.text_encoder_lr = QDoubleSpinBox()
+        self.text_encoder_lr.setDecimals(6)
+        self.text_encoder_lr.setRange(0.0, 0.1)
+        self.text_encoder_lr.setSingleStep(0.00001)
+        self.text_encoder_lr.setSpecialValueText("half the UNet's")
+        self.text_encoder_lr.setToolTip("The text encoders' learning rate (text_encoder_lr)")
+        self.text_encoder.toggled.connect(self.text_encoder_lr.setEnabled)
+        self.text_encoder_lr.setEnabled(False)
         self.checkpointing = QCheckBox("Gradient checkpointing: far less memory, about a third more time a step")
         self.optimizer = QComboBox()
         self.optimizer.addItem("AdamW", "adamw")
@@ -85,6 +94,8 @@ class TrainingKnobs(QWidget):
         form.addRow("", self.shuffle)
         form.addRow("Caption dropout", self.dropout)
         form.addRow("Conv rank", self.conv_rank)
+        form.addRow("", self.text_encoder)
+        form.addRow("Encoder rate", self.text_encoder_lr)
         form.addRow("", self.checkpointing)
         form.addRow("Optimizer", self.optimizer)
         self.schedule.currentIndexChanged.connect(self._restarts_shown)
@@ -109,4 +120,6 @@ class TrainingKnobs(QWidget):
                 "accumulation": self.accumulate.value(), "noise_offset": round(self.noise_offset.value(), 3),
                 "caption_shuffle": self.shuffle.isChecked(), "caption_dropout": round(self.dropout.value(), 3),
                 "conv_rank": self.conv_rank.value(), "gradient_checkpointing": self.checkpointing.isChecked(),
+                "train_text_encoder": self.text_encoder.isChecked(),
+                "text_encoder_lr": round(self.text_encoder_lr.value(), 6),
                 "optimizer": self.optimizer.currentData()}

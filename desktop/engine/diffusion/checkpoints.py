@@ -98,9 +98,10 @@ def save(trainer, lora_path: Path, fingerprint_: str, keep: int, extra: dict[str
     folder = folder_for(lora_path)
     step = len(trainer.losses)
     tensors: dict[str, Any] = {}
-    for name, param in trainer.pipe.unet.named_parameters():
-        if param.requires_grad:
-            tensors[f"lora.{name}"] = param.detach().to("cpu", torch.float32).contiguous()
+    for part, module in _trained(trainer):
+        for name, param in module.named_parameters():
+            if param.requires_grad:
+                tensors[f"lora.{part}.{name}"] = param.detach().to("cpu", torch.float32).contiguous()
     optimizer = trainer.optimizer.state_dict()
     scalars: dict[str, dict[str, Any]] = {}
     for index, entry in optimizer["state"].items():
@@ -177,15 +178,15 @@ def restore(trainer, checkpoint: Checkpoint) -> None:
 
     state, tensors = checkpoint.state, checkpoint.tensors
     unet = trainer.pipe.unet
-    params = dict(unet.named_parameters())
-    names = [k.removeprefix("lora.") for k in tensors if k.startswith("lora.")]
-    missing = [n for n, p in params.items() if p.requires_grad and f"lora.{n}" not in tensors]
+    params = {f"lora.{part}.{name}": p for part, module in _trained(trainer) for name, p in module.named_parameters()}
+    names = [k for k in tensors if k.startswith("lora.")]
+    missing = [n for n, p in params.items() if p.requires_grad and n not in tensors]
     if missing or any(n not in params for n in names):
         raise UserError(f"the checkpoint {checkpoint.path.name} does not fit this model's LoRA layers: remove "
                         f"{checkpoint.path.parent} and train afresh")
     with torch.no_grad():
         for name in names:
-            params[name].copy_(tensors[f"lora.{name}"].to(params[name].device, params[name].dtype))
+            params[name].copy_(tensors[name].to(params[name].device, params[name].dtype))
     optimizer_state: dict[int, dict[str, Any]] = {}
     for key, value in tensors.items():
         if key.startswith("optimizer."):
@@ -202,6 +203,12 @@ def restore(trainer, checkpoint: Checkpoint) -> None:
     if state.get("gradient_checkpointing") and not getattr(unet, "is_gradient_checkpointing", False):
         unet.enable_gradient_checkpointing()
     trainer.losses = [float(v) for v in state["losses"]]
+
+
+def _trained(trainer) -> list[tuple[str, Any]]:
+    """The modules a run trains a LoRA on, by a name of their own: the UNet, and its text encoders when
+    they train too."""
+    return [("unet", trainer.pipe.unet), *((prefix.strip("_"), encoder) for prefix, encoder in trainer.encoders())]
 
 
 def sample_of(checkpoint: Checkpoint) -> np.ndarray | None:

@@ -244,13 +244,16 @@ def peft_to_kohya(state: dict[str, Any], folder: Path) -> dict[str, Any]:
     return peft_state_to_kohya(state, config)
 
 
-def peft_state_to_kohya(state: dict[str, Any], config: dict[str, Any], sdxl_unet: Any = None) -> dict[str, Any]:
+def peft_state_to_kohya(state: dict[str, Any], config: dict[str, Any], sdxl_unet: Any = None,
+                        prefix: str = "lora_unet_") -> dict[str, Any]:
     """A peft UNet adapter's tensors as kohya keys, with peft's scale carried as kohya ``alpha``.
 
     peft scales a LoRA by lora_alpha / r (lora_alpha / sqrt(r) with rsLoRA); kohya by alpha / rank,
     so alpha = scale x rank keeps the output the same. `config` is the adapter's LoraConfig as a
     dict (r, lora_alpha, use_rslora, rank/alpha patterns). With `sdxl_unet` (the UNet's config) the
-    names are kohya's SDXL ones, the original UNet's (``lora_unet_input_blocks_4_1_…``).
+    names are kohya's SDXL ones, the original UNet's (``lora_unet_input_blocks_4_1_…``). A text
+    encoder's adapter goes under its own `prefix` (``lora_te_``, or ``lora_te1_`` / ``lora_te2_`` for
+    SDXL), its paths from ``text_model.`` as kohya names them.
     """
     import torch
 
@@ -264,10 +267,13 @@ def peft_state_to_kohya(state: dict[str, Any], config: dict[str, Any], sdxl_unet
         if ".lora_A." not in name and ".lora_B." not in name:
             raise UserError(f"unexpected tensor {key} in a peft adapter")
         module, _, rest = name.partition(".lora_")
-        path = ldm_path(module, sdxl_unet) if sdxl_unet is not None else module
+        if prefix != "lora_unet_":  # a text encoder: kohya's paths start at text_model. (transformers 5 dropped it)
+            path = module if module.startswith("text_model.") else "text_model." + module
+        else:
+            path = ldm_path(module, sdxl_unet) if sdxl_unet is not None else module
         if path is None:
             raise UserError(f"the UNet layer {module} has no name in kohya's SDXL layout")
-        kohya = "lora_unet_" + path.replace(".", "_")
+        kohya = prefix + path.replace(".", "_")
         if rest.startswith("A"):
             rank = int((config.get("rank_pattern") or {}).get(module, config.get("r", tensor.shape[0])))
             alpha = float((config.get("alpha_pattern") or {}).get(module, config.get("lora_alpha", rank)))

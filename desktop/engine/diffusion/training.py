@@ -90,6 +90,8 @@ class TrainingRequest:
     conv_alpha: float = 0.0  # 0: the conv rank
     gradient_checkpointing: bool = False  # much less memory for about a third more time a step
     accumulation: int = 1  # batches whose gradients are added before each optimizer step
+    train_text_encoder: bool = False  # a LoRA on the text encoder(s) too: the trigger word learns the style
+    text_encoder_lr: float = 0.0  # their learning rate; 0: half the UNet's
     samples: int = 4  # sample tiles drawn with the LoRA as it trains (the last at the end); 0: none
     sample_steps: int = 20
     sample_repeat: str = ""  # "": the repeat most of the tiles have
@@ -136,6 +138,9 @@ class TrainingRequest:
         for label, value, low, high in knobs:
             if not low <= int(value) <= high:
                 raise UserError(f"the {label} must be between {low} and {high}, not {value}")
+        if not 0 <= self.text_encoder_lr < 1:
+            raise UserError(f"the text encoder's learning rate must be from 0 (half the UNet's) to under 1, not "
+                            f"{self.text_encoder_lr}")
         if not 0 <= self.noise_offset <= 1 or not 0 <= self.caption_dropout < 1:
             raise UserError("the noise offset is between 0 and 1, and the caption dropout from 0 to under 1")
         if not 0 <= int(self.checkpoint_every) <= 200_000 or not 1 <= int(self.keep_checkpoints) <= 100:
@@ -310,16 +315,29 @@ class LoraTrainer:
                             f"({Path(first['file']).name}: {first['reason']})")
         self._attach()
 
-    def _encode(self, caption: str) -> dict[str, Any]:
+    def _encode(self, caption: str | list[str], grad: bool = False) -> dict[str, Any]:
+        """A caption (or a batch of them) through the text encoder(s): frozen, once, kept in host memory;
+        or, while the encoders train (`grad`), every step, on the device, with their gradients."""
         import torch
 
-        with torch.no_grad():
+        with torch.set_grad_enabled(grad):
             if self.family == "sdxl":
                 embeds, _, pooled, _ = self.pipe.encode_prompt(caption, device=self.device, num_images_per_prompt=1,
                                                                do_classifier_free_guidance=False)
-                return {"embeds": embeds.cpu(), "pooled": pooled.cpu()}
-            embeds, _ = self.pipe.encode_prompt(caption, self.device, 1, False)
-            return {"embeds": embeds.cpu()}
+                out = {"embeds": embeds, "pooled": pooled}
+            else:
+                embeds, _ = self.pipe.encode_prompt(caption, self.device, 1, False)
+                out = {"embeds": embeds}
+        return out if grad else {key: value.cpu() for key, value in out.items()}
+
+    def encoders(self) -> list[tuple[str, Any]]:
+        """The text encoders a LoRA trains on too (none unless asked): (kohya's prefix, the model)."""
+        if not self.request.train_text_encoder:
+            return []
+        found = [(name, getattr(self.pipe, name, None)) for name in ("text_encoder", "text_encoder_2")]
+        found = [(name, model) for name, model in found if model is not None]
+        prefixes = {"text_encoder": "lora_te1_" if len(found) > 1 else "lora_te_", "text_encoder_2": "lora_te2_"}
+        return [(prefixes[name], model) for name, model in found]
 
     def _attach(self) -> None:
         import torch
@@ -347,7 +365,20 @@ class LoraTrainer:
             unet.enable_gradient_checkpointing()
         unet.train()
         self.params = [p for p in unet.parameters() if p.requires_grad]
-        self.optimizer, note = training_knobs.optimizer([{"params": self.params}], request, self.device)
+        groups = [{"params": list(self.params), "base_lr": float(request.learning_rate)}]
+        encoder_rate = float(request.text_encoder_lr or request.learning_rate / 2)
+        for _, encoder in self.encoders():  # the text encoders' own LoRA, at their own rate
+            encoder.add_adapter(LoraConfig(r=int(request.rank), lora_alpha=float(request.alpha or request.rank),
+                                           init_lora_weights="gaussian",
+                                           target_modules=list(training_knobs.ENCODER_TARGETS)),
+                                adapter_name=ADAPTER)
+            if self.half:
+                cast_training_params(encoder, dtype=torch.float32)
+            encoder.train()
+            trained = [p for p in encoder.parameters() if p.requires_grad]
+            groups.append({"params": trained, "base_lr": encoder_rate})
+            self.params += trained
+        self.optimizer, note = training_knobs.optimizer(groups, request, self.device)
         self.notes += [note] if note else []
         self.curve = training_knobs.schedule(self.optimizer, request)
 
@@ -372,8 +403,14 @@ class LoraTrainer:
         if request.caption_shuffle or request.caption_dropout:
             from desktop.engine.diffusion.training_knobs import caption_for
 
-            conditions = [self._encoding(caption_for(request.trigger, t.tags, self.rng, request.caption_shuffle,
-                                                     request.caption_dropout)) for t in chosen]
+            texts = [caption_for(request.trigger, t.tags, self.rng, request.caption_shuffle, request.caption_dropout)
+                     for t in chosen]
+        else:
+            texts = [t.caption_text for t in chosen]
+        if request.train_text_encoder:  # the encoders learn too: the batch's captions through them, now
+            return chosen, torch.cat(latents), self._encode(texts, grad=True)
+        if request.caption_shuffle or request.caption_dropout:
+            conditions = [self._encoding(text) for text in texts]
         else:
             conditions = [self.captions[t.caption] for t in chosen]
         cond = {key: torch.cat([c[key] for c in conditions]) for key in conditions[0]}
@@ -454,8 +491,8 @@ class LoraTrainer:
         from desktop.engine.diffusion.training_knobs import factor
 
         request = self.request
-        for group in self.optimizer.param_groups:
-            group["lr"] = request.learning_rate * factor(self.curve, k, request.steps)
+        for group in self.optimizer.param_groups:  # the UNet's and the text encoders' rates, on one curve
+            group["lr"] = group.get("base_lr", request.learning_rate) * factor(self.curve, k, request.steps)
         self.optimizer.zero_grad(set_to_none=True)
         value = 0.0
         for _ in range(int(request.accumulation)):
@@ -517,7 +554,8 @@ class LoraTrainer:
         self.pipe.unet.eval()
         with torch.no_grad():
             for tile in self.tiles:
-                cond = self.captions[tile.caption]
+                # (while the text encoders learn, their captions' encodings change with them)
+                cond = self._encode(tile.caption_text) if self.request.train_text_encoder else self.captions[tile.caption]
                 for _ in range(draws):
                     noise = torch.randn(tile.mean.shape, generator=generator)
                     timesteps = torch.randint(0, steps, (1,), generator=generator)
@@ -571,6 +609,10 @@ class LoraTrainer:
         # SDXL LoRAs in kohya's SDXL names (the original UNet's), as A1111 and ComfyUI expect them
         sdxl = self.pipe.unet.config if self.family == "sdxl" else None
         kohya = peft_state_to_kohya(state, self.config.to_dict(), sdxl_unet=sdxl)
+        for prefix, encoder in self.encoders():  # lora_te_ (SD 1.5), lora_te1_ and lora_te2_ (SDXL)
+            config = encoder.peft_config[ADAPTER].to_dict()
+            kohya.update(peft_state_to_kohya(get_peft_model_state_dict(encoder, adapter_name=ADAPTER), config,
+                                             prefix=prefix))
         return {k: v.detach().to("cpu", torch.float16 if v.ndim else torch.float32).contiguous()
                 for k, v in kohya.items()}
 
@@ -600,6 +642,9 @@ class LoraTrainer:
             "ss_caption_dropout_rate": f"{request.caption_dropout:g}",
             "ss_gradient_accumulation_steps": str(request.accumulation),
             "ss_gradient_checkpointing": str(bool(request.gradient_checkpointing)),
+            "ss_network_train_unet_only": str(not request.train_text_encoder),
+            **({"ss_text_encoder_lr": f"{request.text_encoder_lr or request.learning_rate / 2:g}"}
+               if request.train_text_encoder else {}),
             **({"ss_network_args": json.dumps({"conv_dim": str(request.conv_rank),
                                                "conv_alpha": f"{request.conv_alpha or request.conv_rank:g}"})}
                if request.conv_rank else {}),
@@ -641,6 +686,10 @@ class LoraTrainer:
         unet.eval()
         if hasattr(unet, "delete_adapters"):
             unet.delete_adapters(ADAPTER)
+        for _, encoder in self.encoders():
+            encoder.eval()
+            if ADAPTER in (getattr(encoder, "peft_config", None) or {}):
+                encoder.delete_adapter(ADAPTER)
 
 
 def tag_frequency(captions) -> dict[str, int]:

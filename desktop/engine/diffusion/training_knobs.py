@@ -20,7 +20,10 @@ import numpy as np
 
 # the settings beyond the basics, written into the LoRA's record (and each a checkpoint's fingerprint)
 KNOBS = ("lr_schedule", "warmup_steps", "restarts", "optimizer", "noise_offset", "caption_shuffle",
-         "caption_dropout", "conv_rank", "conv_alpha", "gradient_checkpointing", "accumulation")
+         "caption_dropout", "conv_rank", "conv_alpha", "gradient_checkpointing", "accumulation",
+         "train_text_encoder", "text_encoder_lr")
+# the text encoders' layers a LoRA trains when asked (CLIP's attention projections, as kohya's do)
+ENCODER_TARGETS = ("q_proj", "k_proj", "v_proj", "out_proj")
 SCHEDULES = ("constant", "cosine", "cosine_with_restarts")
 OPTIMIZERS = ("adamw", "adamw8bit")
 
