@@ -44,7 +44,8 @@ def tiles(tmp_path_factory):
 
 def request(model, tiles, out, **kw):
     base = dict(model=str(model), name="deco", items=tiles, trigger="tsr deco", steps=8, rank=4, resolution=32,
-                learning_rate=1e-3, samples=0, checkpoint_every=2, keep_checkpoints=3, out=str(out), batch_size=2)
+                learning_rate=1e-3, samples=0, score_samples=0, checkpoint_every=2, keep_checkpoints=3, out=str(out),
+                batch_size=2)
     return TrainingRequest(**{**base, **kw})
 
 

@@ -42,7 +42,7 @@ def tiles(tmp_path_factory):
 
 def request(model, tiles, **kw):
     base = dict(model=str(model), name="deco", items=tiles, trigger="tsr deco", steps=4, rank=4, resolution=32,
-                learning_rate=1e-3, samples=0, checkpoint_every=0)
+                learning_rate=1e-3, samples=0, score_samples=0, checkpoint_every=0)
     return TrainingRequest(**{**base, **kw})
 
 

@@ -71,6 +71,9 @@ def add_parsers(sub, common: argparse.ArgumentParser) -> None:
     knobs.add_argument("--accumulate", type=int, default=1, metavar="N",
                        help="add N batches' gradients before each step: the batch of N x --batch-size tiles "
                        "in the memory of one [gradient_accumulation_steps]")
+    tr.add_argument("--score-samples", type=int, default=4, metavar="N",
+                    help="after training, draw N tiles with the LoRA and N with the base model (same seeds and "
+                    "prompts) for its style-consistency score (default 4; 0: no score)")
     tr.add_argument("--checkpoint-every", type=int, default=100, metavar="N",
                     help="save the whole run every N steps, to resume it after a stop or a crash (default 100; "
                     "0: never)")
@@ -83,7 +86,8 @@ def add_parsers(sub, common: argparse.ArgumentParser) -> None:
     tr.add_argument("--out", help="the file to write (default: Tessera's loras folder)")
     tr.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
     tr.add_argument("--precision", default="auto", choices=("auto", "float16", "bfloat16", "float32"))
-    cmds.add_parser("list", parents=[common], help="the LoRAs in Tessera's loras folder, with what trained them")
+    cmds.add_parser("list", parents=[common], help="the LoRAs in Tessera's loras folder, with what trained them "
+                    "and each one's style consistency (how far it moved its samples towards its training tiles)")
 
 
 def cmd_lora(args: argparse.Namespace, emit) -> int:
@@ -126,6 +130,7 @@ def _train(args: argparse.Namespace, emit) -> int:
         caption_dropout=args.caption_dropout, conv_rank=args.conv_rank, conv_alpha=args.conv_alpha,
         gradient_checkpointing=args.gradient_checkpointing, accumulation=args.accumulate,
         train_text_encoder=args.train_text_encoder, text_encoder_lr=args.text_encoder_lr,
+        score_samples=args.score_samples,
         keep_checkpoints=args.keep_checkpoints, resume=args.resume,
         device="" if args.device == "auto" else args.device,
         precision="" if args.precision == "auto" else args.precision)
@@ -144,9 +149,10 @@ def _train(args: argparse.Namespace, emit) -> int:
     trigger = f", trigger '{result['trigger_words'][0]}'" if result["trigger_words"] else ""
     count = f"{result['tiles']} tile" + ("" if result["tiles"] == 1 else "s")
     resumed = f", resumed at step {result['resumed_from']}" if result.get("resumed_from") else ""
+    scored = f"\n{result['style_score']['sentence']}" if result.get("style_score") else ""
     emit(result, f"wrote {result['path']} ({count}, {result['steps']} steps{resumed}, final loss "
          f"{result['loss']:.4f}{trigger}, {result['seconds']:.0f} s on {result['device']})"
-         + (f"\nsample: {result['preview']}" if result["preview"] else ""))
+         + (f"\nsample: {result['preview']}" if result["preview"] else "") + scored)
     return 0
 
 
@@ -159,8 +165,10 @@ def describe_lora(path: Path) -> dict[str, Any]:
     training = training_facts(path)
 
     sample = preview_path(path)
+    scored = (training or {}).get("style_score") or {}
     return {"name": path.stem, "path": str(path), "family": family, "trigger_words": words,
-            "bytes": path.stat().st_size, "training": training, "preview": str(sample) if sample.is_file() else None}
+            "bytes": path.stat().st_size, "training": training, "preview": str(sample) if sample.is_file() else None,
+            "style_score": scored.get("score")}
 
 
 def _list(emit) -> int:
@@ -173,6 +181,8 @@ def _list(emit) -> int:
         made = lora["training"]
         origin = (f"trained on {len(made['tiles'])} tiles of {made['base_model'].get('name', '?')}, "
                   f"{made['steps']} steps" if made else "not trained by Tessera")
+        if lora["style_score"] is not None:
+            origin += f", style consistency {lora['style_score']:.2f}"
         words = ", ".join(lora["trigger_words"]) or "none"
         lines.append(f"{lora['name']:24s} {lora['family'] or '?':5s} trigger: {words}; {origin}")
     emit({"folder": str(folder), "loras": found}, "\n".join(lines) or f"no LoRAs in {folder}")

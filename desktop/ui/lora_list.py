@@ -66,6 +66,12 @@ class LoraList(QWidget):
         name.setData(FAMILY, family)
         name.setData(TIP, f"{path}\nTrigger words: {', '.join(words) if words else 'none'}")
         name.setFlags(name.flags() & ~Qt.ItemIsEditable)
+        from desktop.engine.diffusion.loras import training_facts
+
+        scored = (training_facts(path) or {}).get("style_score")
+        if scored:  # how far it moved its samples towards its training tiles (shown in the list too)
+            name.setText(f"{name.text()} · style {scored['score']:.2f}")
+            name.setData(TIP, name.data(TIP) + f"\n{scored['sentence']}")
         sample = Path(path).with_name(f"{Path(path).stem}.preview.png")  # a trained LoRA's last sample
         if sample.is_file():
             name.setIcon(QIcon(str(sample)))

@@ -286,7 +286,8 @@ class LoraTraining:
         window = self.window
         window.brief.loras.add(result["path"])
         skipped = len(result.get("skipped") or [])
+        scored = f"; style consistency {result['style_score']['score']:.2f}" if result.get("style_score") else ""
         window.statusBar().showMessage(
-            f"Trained {result['name']} on {tiles(result['tiles'])} (final loss {result['loss']:.4f}"
+            f"Trained {result['name']} on {tiles(result['tiles'])} (final loss {result['loss']:.4f}{scored}"
             + (f", {skipped} unreadable skipped" if skipped else "") + f"); it is in the Brief's LoRAs: "
             f"{result['path']}", 15_000)

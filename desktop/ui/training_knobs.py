@@ -77,6 +77,8 @@ class TrainingKnobs(QWidget):
         self.text_encoder_lr.setToolTip("The text encoders' learning rate (text_encoder_lr)")
         self.text_encoder.toggled.connect(self.text_encoder_lr.setEnabled)
         self.text_encoder_lr.setEnabled(False)
+        self.score_samples = _spin(0, 32, 4, "no score", "After training, tiles drawn with the LoRA and as many with "
+                                   "the base model (same seeds and prompts), for its style-consistency score")
         self.checkpointing = QCheckBox("Gradient checkpointing: far less memory, about a third more time a step")
         self.optimizer = QComboBox()
         self.optimizer.addItem("AdamW", "adamw")
@@ -98,6 +100,7 @@ class TrainingKnobs(QWidget):
         form.addRow("Encoder rate", self.text_encoder_lr)
         form.addRow("", self.checkpointing)
         form.addRow("Optimizer", self.optimizer)
+        form.addRow("Score samples", self.score_samples)
         self.schedule.currentIndexChanged.connect(self._restarts_shown)
         self._restarts_shown()
         layout = QVBoxLayout(self)
@@ -120,6 +123,6 @@ class TrainingKnobs(QWidget):
                 "accumulation": self.accumulate.value(), "noise_offset": round(self.noise_offset.value(), 3),
                 "caption_shuffle": self.shuffle.isChecked(), "caption_dropout": round(self.dropout.value(), 3),
                 "conv_rank": self.conv_rank.value(), "gradient_checkpointing": self.checkpointing.isChecked(),
-                "train_text_encoder": self.text_encoder.isChecked(),
+                "train_text_encoder": self.text_encoder.isChecked(), "score_samples": self.score_samples.value(),
                 "text_encoder_lr": round(self.text_encoder_lr.value(), 6),
                 "optimizer": self.optimizer.currentData()}

@@ -95,6 +95,7 @@ class TrainingRequest:
     samples: int = 4  # sample tiles drawn with the LoRA as it trains (the last at the end); 0: none
     sample_steps: int = 20
     sample_repeat: str = ""  # "": the repeat most of the tiles have
+    score_samples: int = 4  # tiles drawn with the LoRA and as many without for its style score; 0: no score
     out: str = ""  # the file to write; "": the loras folder in Tessera's data folder
     checkpoint_every: int = 100  # save the run's whole state every this many steps (and at a stop); 0: never
     keep_checkpoints: int = 3  # the last this many are kept (in NAME.checkpoints beside the LoRA)
@@ -145,6 +146,8 @@ class TrainingRequest:
             raise UserError("the noise offset is between 0 and 1, and the caption dropout from 0 to under 1")
         if not 0 <= int(self.checkpoint_every) <= 200_000 or not 1 <= int(self.keep_checkpoints) <= 100:
             raise UserError("checkpoints are saved every 0 (never) to 200000 steps, and 1 to 100 of them kept")
+        if not 0 <= int(self.score_samples) <= 32:
+            raise UserError(f"the style score draws 0 (none) to 32 samples, not {self.score_samples}")
         if not 0 <= self.samples <= 100 or not 1 <= self.sample_steps <= 150:
             raise UserError("samples must be between 0 and 100, and their steps between 1 and 150")
         if self.sample_repeat:
@@ -238,6 +241,7 @@ class LoraTrainer:
         self.padded: Repeat | None = None  # the repeat the UNet pads through now
         self.notes: list[str] = []  # what was asked and could not be had (8-bit AdamW on the CPU)
         self.encoded: dict[str, dict[str, Any]] = {}  # captions of shuffled or dropped steps, encoded once
+        self.scored: dict[str, Any] | None = None  # the style score, when drawn (style_score)
 
     # preparing -------------------------------------------------------------------------------
     @property
@@ -573,29 +577,72 @@ class LoraTrainer:
         """A seamless tile drawn with the LoRA as it is now: the trigger and the first caption, at
         the most common training size and repeat, from the same seed every time (so successive
         samples show what the training changed)."""
-        from desktop.engine.diffusion.pipeline import DiffusionRequest, generate
-        from desktop.jobs import PartContext
 
-        request = self.request
-        wanted = parse_repeat(request.sample_repeat) if request.sample_repeat else None
-        # the largest group of tiles of that repeat (of any, when none has it): its size and first caption
+        repeat, size, group = self.sample_group()
+        caption = group[0].caption_text
+        image = self.draw(caption, self.request.seed, repeat, size, ctx)
+        self.sample_prompt, self.sample_repeat = caption, repeat
+        return image
+
+    def sample_group(self) -> tuple[Repeat, tuple[int, int], list[_Tile]]:
+        """The repeat samples are drawn in, their size, and the tiles they stand for: the largest group
+        of tiles of the asked repeat (of any, when none has it)."""
+        wanted = parse_repeat(self.request.sample_repeat) if self.request.sample_repeat else None
         key = max([k for k in self.groups if k[0] is wanted] or list(self.groups), key=lambda k: len(self.groups[k]))
-        repeat, (w, h) = wanted or key[0], key[1]
-        caption = self.groups[key][0].caption_text
+        return wanted or key[0], key[1], self.groups[key]
+
+    def draw(self, prompt: str, seed: int, repeat: Repeat, size: tuple[int, int], ctx=None,
+             previews: bool = True) -> np.ndarray:
+        """A seamless tile drawn with the pipeline as it is now (its LoRA on, unless switched off); its
+        steps show in the Preview unless `previews` is off (the style score's draws are not samples)."""
+        from desktop.engine.diffusion.pipeline import DiffusionRequest, generate
+
+        w, h = size
         self.pad(None)  # generate pads through the sample's repeat itself
         unet = self.pipe.unet
         unet.eval()
         try:
-            drawn = generate(self.pipe, DiffusionRequest(caption, repeat=repeat.value, width=w, height=h,
-                                                         steps=request.sample_steps, guidance_scale=7.0,
-                                                         seed=request.seed, family=self.family),
+            drawn = generate(self.pipe, DiffusionRequest(prompt, repeat=repeat.value, width=w, height=h,
+                                                         steps=self.request.sample_steps, guidance_scale=7.0,
+                                                         seed=seed, family=self.family),
                              # Stop reaches the sample's steps and their previews show it forming;
                              # the bar stays on the training steps
-                             PartContext(ctx, lambda fraction, message: None) if ctx is not None else None)
+                             _part(ctx, previews) if ctx is not None else None)
         finally:
             unet.train()
-        self.sample_prompt, self.sample_repeat = caption, repeat
         return drawn[0]["image"]
+
+    def adapters(self, on: bool) -> None:
+        """Switch the LoRA (on the UNet and any trained text encoder) on or off, to draw as the base model."""
+        for module in [self.pipe.unet, *(encoder for _, encoder in self.encoders())]:
+            module.enable_adapters() if on else module.disable_adapters()
+
+    def style_score(self, ctx=None, data_dir: Path | None = None) -> dict[str, Any]:
+        """The style-consistency score (style_score.py): `score_samples` tiles drawn with the LoRA and as many
+        with the base model alone, from the same seeds and prompts, against the training tiles."""
+        from desktop.engine.diffusion import style_score
+        from desktop.engine.images import load_rgb
+
+        n = int(self.request.score_samples)
+        repeat, size, group = self.sample_group()
+        prompts = [group[j % len(group)].caption_text for j in range(n)]
+        seeds = [int(self.request.seed) + 1000 + j for j in range(n)]
+        drawn: dict[bool, list[np.ndarray]] = {True: [], False: []}
+        for on in (True, False):
+            self.adapters(on)
+            try:
+                for j, (prompt, seed) in enumerate(zip(prompts, seeds)):
+                    if ctx is not None:
+                        ctx.progress(len(self.losses), self.request.steps,
+                                     f"scoring the style: sample {j + 1 + (0 if on else n)} of {2 * n}")
+                    drawn[on].append(self.draw(prompt, seed, repeat, size, ctx, previews=False))
+            finally:
+                self.adapters(True)
+        step = max(1, len(self.tiles) // 64)  # at most 64 of the training tiles stand for the set
+        training = [load_rgb(t.file) for t in self.tiles[::step]]
+        name, embed = style_score.embedder(data_dir)
+        result = style_score.score(embed(training), embed(drawn[True]), embed(drawn[False]))
+        return {**result, "embedding": name, "samples": n, "sentence": style_score.sentence(result)}
 
     # saving ----------------------------------------------------------------------------------
     def tensors(self) -> dict[str, Any]:
@@ -666,6 +713,7 @@ class LoraTrainer:
             "seed": request.seed, "shift": request.shift, "flip": request.flip, "snr_gamma": request.snr_gamma,
             **{knob: getattr(request, knob) for knob in KNOBS},
             "targets": sorted(self.config.target_modules), "seconds": round(seconds, 1),
+            **({"style_score": self.scored} if self.scored else {}),
             "final_loss": round(float(np.mean(self.losses[-20:])), 5) if self.losses else None,
             "tiles": [{"id": t.pattern_id, "file": Path(t.file).name, "sha256": t.sha256, "repeat": t.repeat.value,
                        "size": list(t.size), "caption": t.caption_text} for t in self.tiles],
@@ -690,6 +738,17 @@ class LoraTrainer:
             encoder.eval()
             if ADAPTER in (getattr(encoder, "peft_config", None) or {}):
                 encoder.delete_adapter(ADAPTER)
+
+
+def _part(ctx, previews: bool):
+    """A draw's context: Stop reaches its steps; its previews go to the job's Preview when `previews`; the
+    bar stays on the training steps."""
+    from desktop.jobs import PartContext
+
+    part = PartContext(ctx, lambda fraction, message: None)
+    if not previews:
+        part.preview = lambda image: None
+    return part
 
 
 def tag_frequency(captions) -> dict[str, int]:
@@ -864,6 +923,8 @@ def train_lora(request: TrainingRequest | dict[str, Any], ctx=None) -> dict[str,
                 except UserError as exc:
                     log.warning("the stopped run could not be saved: %s", exc)
             raise
+        if request.score_samples:
+            trainer.scored = _try_score(trainer, ctx, warnings)
         if ctx is not None:
             ctx.check_cancelled()
             ctx.progress(request.steps, request.steps, "writing the LoRA")
@@ -893,9 +954,28 @@ def train_lora(request: TrainingRequest | dict[str, Any], ctx=None) -> dict[str,
             "skipped": trainer.skipped, "preview": preview, "loss": trainer.losses[-1] if trainer.losses else None,
             "loss_curve": _thin(trainer.losses), "seconds": round(time.perf_counter() - started, 2),
             "device": device, "precision": dtype, "family": entry.family, "warnings": warnings,
-            "resumed_from": start or None,
+            "resumed_from": start or None, "style_score": trainer.scored,
             "request": {**{k: v for k, v in asdict(request).items() if k not in ("items", "model")},
                         "model": entry.name}}
+
+
+def _try_score(trainer: LoraTrainer, ctx, warnings: list[str]) -> dict[str, Any] | None:
+    """The style score, or None with a warning when it cannot be had (the LoRA is written all the same)."""
+    from desktop.config import resolve_paths
+    from desktop.engine.diffusion.pipeline import free_memory, is_out_of_memory
+
+    try:
+        return trainer.style_score(ctx, resolve_paths().data_dir)
+    except (UserError, OSError) as exc:
+        message = f"No style score ({exc}); the LoRA is written without one."
+    except RuntimeError as exc:
+        if not is_out_of_memory(exc):
+            raise
+        free_memory(trainer.pipe)
+        message = "The GPU ran out of memory drawing the style score's samples; the LoRA is written without one."
+    log.warning(message)
+    warnings.append(message)
+    return None
 
 
 def _try_sample(trainer: LoraTrainer, ctx, warnings: list[str]) -> np.ndarray | None:
