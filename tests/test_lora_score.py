@@ -45,8 +45,10 @@ def test_the_score_is_kept_in_the_lora_and_shown_in_its_list(tmp_path, capsys, i
     tiles = [{"file": t.path, "caption": "stripes pattern", "repeat": "basic"} for seed in (1, 2)
              for t in run_generate(GenerateRequest(style="stripes", width=64, height=64, seed=seed,
                                                    out_dir=str(tmp_path / "tiles")))]
-    result = train_lora(TrainingRequest(model=str(tmp_path / "model"), name="deco", items=tiles, steps=3, rank=2,
-                                        resolution=32, samples=0, score_samples=2, sample_steps=2))
+    from desktop.library.lora_jobs import train_lora as train_scored
+
+    result = train_scored(TrainingRequest(model=str(tmp_path / "model"), name="deco", items=tiles, steps=3, rank=2,
+                                          resolution=32, samples=0, score_samples=2, sample_steps=2))
     scored = result["style_score"]
     assert set(scored) == {"score", "lora", "base", "ceiling", "embedding", "samples", "sentence"}
     assert scored["samples"] == 2 and scored["sentence"].startswith("Style consistency ")
@@ -58,6 +60,10 @@ def test_the_score_is_kept_in_the_lora_and_shown_in_its_list(tmp_path, capsys, i
     assert listed["style_score"] == scored["score"]
     assert main(["lora", "list"]) == 0
     assert f"style consistency {scored['score']:.2f}" in capsys.readouterr().out
-    none = train_lora(TrainingRequest(model=str(tmp_path / "model"), name="plain", items=tiles, steps=2, rank=2,
-                                      resolution=32, samples=0, score_samples=0))
+    none = train_scored(TrainingRequest(model=str(tmp_path / "model"), name="plain", items=tiles, steps=2, rank=2,
+                                        resolution=32, samples=0, score_samples=0))
     assert none["style_score"] is None and "style_score" not in training_facts(none["path"])
+    # the engine's trainer alone has no embedding to score with (the library gives it): no score, no word
+    bare = train_lora(TrainingRequest(model=str(tmp_path / "model"), name="bare", items=tiles, steps=2, rank=2,
+                                      resolution=32, samples=0))
+    assert bare["style_score"] is None and not any("score" in warning for warning in bare["warnings"])

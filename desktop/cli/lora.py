@@ -107,8 +107,9 @@ def _ids(text: str | None) -> list[int] | None:
 
 def _train(args: argparse.Namespace, emit) -> int:
     from desktop.cli.common import library_root, run_as_job
-    from desktop.engine.diffusion.training import TrainingRequest, train_lora
+    from desktop.engine.diffusion.training import TrainingRequest
     from desktop.library import Library
+    from desktop.library.lora_jobs import train_lora
     from desktop.library.training_set import describe_set, review, review_lines, training_items
 
     status = None if args.status == "any" else args.status

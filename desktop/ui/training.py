@@ -272,7 +272,7 @@ class LoraTraining:
         request.sample_repeat = Counter(i["repeat"] or "basic" for i in items).most_common(1)[0][0]
 
         def run(ctx):
-            return window.renderer.call(ctx, "desktop.engine.diffusion.training:train_lora", request)
+            return window.renderer.call(ctx, "desktop.library.lora_jobs:train_lora", request)
 
         resumed = ", resumed" if request.resume else ""
         job = window.submit("train-lora", run, request, title=f"Train LoRA {request.name} ({tiles(len(items))}, "

@@ -13,32 +13,18 @@ tiles is taken:
 score = (lora − base) ÷ (ceiling − base): 0 is no closer than the base model drew, 1 as close as the
 training tiles are to one another; below 0 the LoRA drew further from its set than the base model
 did. It is a comparison, not a grade of taste: it says whether the LoRA learned *these* tiles' look.
+
+The embedding is given by the library (`desktop.library.lora_jobs`), which sits above the engine.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 Embed = Callable[[list[np.ndarray]], np.ndarray]
-
-
-def embedder(data_dir: Path | None = None) -> tuple[str, Embed]:
-    """(its name, images -> unit vectors): CLIP when its weights are found, else the built-in descriptor."""
-    from desktop.library import clip
-    from desktop.library.descriptor import MODEL, describe_many, small_copies
-
-    found, _ = clip.load_if_available(data_dir)
-    if found is not None:
-        def with_clip(images: list[np.ndarray]) -> np.ndarray:
-            vectors = np.asarray(found.embed_images(list(images)), np.float32)
-            return vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-9)
-
-        return found.model_id(), with_clip
-    return MODEL, lambda images: describe_many(small_copies(list(images)))
 
 
 def score(train: np.ndarray, lora: np.ndarray, base: np.ndarray) -> dict[str, float]:

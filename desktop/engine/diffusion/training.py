@@ -617,9 +617,10 @@ class LoraTrainer:
         for module in [self.pipe.unet, *(encoder for _, encoder in self.encoders())]:
             module.enable_adapters() if on else module.disable_adapters()
 
-    def style_score(self, ctx=None, data_dir: Path | None = None) -> dict[str, Any]:
+    def style_score(self, embedder, ctx=None) -> dict[str, Any]:
         """The style-consistency score (style_score.py): `score_samples` tiles drawn with the LoRA and as many
-        with the base model alone, from the same seeds and prompts, against the training tiles."""
+        with the base model alone, from the same seeds and prompts, against the training tiles, in the
+        space `embedder()` gives: (its name, images -> unit vectors)."""
         from desktop.engine.diffusion import style_score
         from desktop.engine.images import load_rgb
 
@@ -640,7 +641,7 @@ class LoraTrainer:
                 self.adapters(True)
         step = max(1, len(self.tiles) // 64)  # at most 64 of the training tiles stand for the set
         training = [load_rgb(t.file) for t in self.tiles[::step]]
-        name, embed = style_score.embedder(data_dir)
+        name, embed = embedder()
         result = style_score.score(embed(training), embed(drawn[True]), embed(drawn[False]))
         return {**result, "embedding": name, "samples": n, "sentence": style_score.sentence(result)}
 
@@ -836,8 +837,10 @@ def save(path: Path, tensors: dict[str, Any], metadata: dict[str, str]) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def train_lora(request: TrainingRequest | dict[str, Any], ctx=None) -> dict[str, Any]:
-    """Train, write the LoRA, and say what was done. The function a training job runs."""
+def train_lora(request: TrainingRequest | dict[str, Any], ctx=None, embedder=None) -> dict[str, Any]:
+    """Train, write the LoRA, and say what was done. With `embedder` (a function giving (a name, images ->
+    unit vectors), made when it is called: `desktop.library.lora_jobs` gives CLIP's or the descriptor's),
+    the LoRA gets its style-consistency score. The function a training job runs, through that module."""
     import torch
 
     from desktop.engine.diffusion import checkpoints, training_log
@@ -923,8 +926,8 @@ def train_lora(request: TrainingRequest | dict[str, Any], ctx=None) -> dict[str,
                 except UserError as exc:
                     log.warning("the stopped run could not be saved: %s", exc)
             raise
-        if request.score_samples:
-            trainer.scored = _try_score(trainer, ctx, warnings)
+        if request.score_samples and embedder is not None:
+            trainer.scored = _try_score(trainer, embedder, ctx, warnings)
         if ctx is not None:
             ctx.check_cancelled()
             ctx.progress(request.steps, request.steps, "writing the LoRA")
@@ -959,13 +962,12 @@ def train_lora(request: TrainingRequest | dict[str, Any], ctx=None) -> dict[str,
                         "model": entry.name}}
 
 
-def _try_score(trainer: LoraTrainer, ctx, warnings: list[str]) -> dict[str, Any] | None:
+def _try_score(trainer: LoraTrainer, embedder, ctx, warnings: list[str]) -> dict[str, Any] | None:
     """The style score, or None with a warning when it cannot be had (the LoRA is written all the same)."""
-    from desktop.config import resolve_paths
     from desktop.engine.diffusion.pipeline import free_memory, is_out_of_memory
 
     try:
-        return trainer.style_score(ctx, resolve_paths().data_dir)
+        return trainer.style_score(embedder, ctx)
     except (UserError, OSError) as exc:
         message = f"No style score ({exc}); the LoRA is written without one."
     except RuntimeError as exc:
