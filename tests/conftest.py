@@ -255,3 +255,22 @@ def one_pattern_shown(window, qtbot, style: str = "polka-dots", size: int = 96) 
     window.library.select_row(0)
     qtbot.waitUntil(lambda: window.current is not None and window.current.pattern_id is not None, timeout=30_000)
     return window.current.pattern_id
+
+
+# -- the LoRA tests' tiny model and tiles (test_lora_training, _checkpoints, _knobs) ---------------------
+@pytest.fixture(scope="module")
+def model(tmp_path_factory):
+    """The tiny random SD 1.5 pipeline (tests/tiny_sd.py), saved as a diffusers folder."""
+    from tiny_sd import tiny_pipeline
+
+    root = tmp_path_factory.mktemp("lora-model")
+    tiny_pipeline(root).save_pretrained(root / "model")
+    return root / "model"
+
+
+@pytest.fixture(scope="module")
+def tiles(tmp_path_factory):
+    """Three seamless tiles to train on: two basic stripes, one half-drop checks."""
+    from lora_fixtures import made_tiles
+
+    return made_tiles(tmp_path_factory.mktemp("lora-tiles"))

@@ -15,31 +15,12 @@ torch = pytest.importorskip("torch")
 pytest.importorskip("diffusers")
 pytest.importorskip("peft")
 
+from lora_fixtures import Ctx  # noqa: E402
+
 from desktop.engine.diffusion import checkpoints  # noqa: E402
 from desktop.engine.diffusion.training import TrainingRequest, train_lora  # noqa: E402
 from desktop.errors import UserError  # noqa: E402
 from desktop.jobs import JobCancelled  # noqa: E402
-from tiny_sd import tiny_pipeline  # noqa: E402
-
-
-@pytest.fixture(scope="module")
-def model(tmp_path_factory):
-    root = tmp_path_factory.mktemp("ckpt-model")
-    tiny_pipeline(root).save_pretrained(root / "model")
-    return root / "model"
-
-
-@pytest.fixture(scope="module")
-def tiles(tmp_path_factory):
-    from desktop.engine.generate import GenerateRequest, run_generate
-
-    out = tmp_path_factory.mktemp("ckpt-tiles")
-    made = []
-    for style, repeat, seed in (("stripes", "basic", 1), ("checks", "half-drop", 2), ("stripes", "basic", 3)):
-        made += run_generate(GenerateRequest(style=style, repeat=repeat, width=64, height=64, seed=seed,
-                                             out_dir=str(out)))
-    return [{"file": t.path, "caption": f"{t.metadata['style']} pattern", "repeat": t.metadata["repeat"],
-             "sha256": f"{k:064x}"} for k, t in enumerate(made)]
 
 
 def request(model, tiles, out, **kw):
@@ -47,23 +28,6 @@ def request(model, tiles, out, **kw):
                 learning_rate=1e-3, samples=0, score_samples=0, checkpoint_every=2, keep_checkpoints=3, out=str(out),
                 batch_size=2)
     return TrainingRequest(**{**base, **kw})
-
-
-class Ctx:
-    def __init__(self, stop_after=None):
-        self.stop_after, self.cancelled, self.messages = stop_after, False, []
-
-    def progress(self, step, total=None, message=None):
-        self.messages.append(message)
-        if self.stop_after is not None and message and message.startswith(f"step {self.stop_after} "):
-            self.cancelled = True
-
-    def preview(self, image):
-        pass
-
-    def check_cancelled(self):
-        if self.cancelled:
-            raise JobCancelled()
 
 
 def _weights(path):

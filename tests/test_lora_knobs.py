@@ -11,33 +11,20 @@ torch = pytest.importorskip("torch")
 pytest.importorskip("diffusers")
 pytest.importorskip("peft")
 
+from lora_fixtures import Ctx, made_tiles  # noqa: E402
+
 from desktop.cli import main  # noqa: E402
 from desktop.engine.diffusion import training_knobs  # noqa: E402
 from desktop.engine.diffusion.engine import DiffusionEngine, EngineOptions  # noqa: E402
 from desktop.engine.diffusion.training import LoraTrainer, TrainingRequest, train_lora  # noqa: E402
 from desktop.engine.diffusion.weights import safetensors_header  # noqa: E402
 from desktop.errors import UserError  # noqa: E402
-from tiny_sd import tiny_pipeline  # noqa: E402
-
-
-@pytest.fixture(scope="module")
-def model(tmp_path_factory):
-    root = tmp_path_factory.mktemp("knob-model")
-    tiny_pipeline(root).save_pretrained(root / "model")
-    return root / "model"
 
 
 @pytest.fixture(scope="module")
 def tiles(tmp_path_factory):
-    from desktop.engine.generate import GenerateRequest, run_generate
-
-    out = tmp_path_factory.mktemp("knob-tiles")
-    made = []
-    for style, repeat, seed in (("stripes", "basic", 1), ("checks", "half-drop", 2)):
-        made += run_generate(GenerateRequest(style=style, repeat=repeat, width=64, height=64, seed=seed,
-                                             out_dir=str(out)))
-    return [{"file": t.path, "caption": f"{t.metadata['style']}, bold, navy, linen", "repeat": t.metadata["repeat"],
-             "sha256": f"{k:064x}"} for k, t in enumerate(made)]
+    """Tiles whose captions have tags to shuffle and drop."""
+    return made_tiles(tmp_path_factory.mktemp("knob-tiles"), "{style}, bold, navy, linen")[:2]
 
 
 def request(model, tiles, **kw):
@@ -294,26 +281,11 @@ def test_the_text_encoder_trains_at_its_own_rate_and_its_lora_loads_back_with_th
 def test_a_run_training_the_text_encoder_resumes_to_the_same_weights(model, tiles, tmp_path):
     from desktop.jobs import JobCancelled
 
-    class Stop:
-        def __init__(self, after):
-            self.after, self.cancelled = after, False
-
-        def progress(self, step, total=None, message=None):
-            if message and message.startswith(f"step {self.after} "):
-                self.cancelled = True
-
-        def preview(self, image):
-            pass
-
-        def check_cancelled(self):
-            if self.cancelled:
-                raise JobCancelled()
-
     both = {"train_text_encoder": True, "checkpoint_every": 2, "steps": 6}
     straight = train_lora(request(model, tiles, out=str(tmp_path / "a" / "deco.safetensors"), **both))
     path = tmp_path / "b" / "deco.safetensors"
     with pytest.raises(JobCancelled):
-        train_lora(request(model, tiles, out=str(path), **both), Stop(3))
+        train_lora(request(model, tiles, out=str(path), **both), Ctx(stop_after=3))
     train_lora(request(model, tiles, out=str(path), resume=True, **both))
     from safetensors.torch import load_file
 

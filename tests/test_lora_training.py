@@ -30,28 +30,6 @@ from desktop.engine.diffusion.training import (  # noqa: E402
 from desktop.errors import UserError  # noqa: E402
 from desktop.jobs import JobCancelled  # noqa: E402
 from desktop.repeat import Repeat, repeat_view, window  # noqa: E402
-from tiny_sd import tiny_pipeline  # noqa: E402
-
-
-@pytest.fixture(scope="module")
-def model(tmp_path_factory):
-    root = tmp_path_factory.mktemp("train-model")
-    tiny_pipeline(root).save_pretrained(root / "model")
-    return root / "model"
-
-
-@pytest.fixture(scope="module")
-def tiles(tmp_path_factory):
-    """Three seamless tiles (two basic, one half-drop) as the procedural engine writes them."""
-    from desktop.engine.generate import GenerateRequest, run_generate
-
-    out = tmp_path_factory.mktemp("train-tiles")
-    made = []
-    for style, repeat, seed in (("stripes", "basic", 1), ("checks", "half-drop", 2), ("stripes", "basic", 3)):
-        made += run_generate(GenerateRequest(style=style, repeat=repeat, width=64, height=64, seed=seed,
-                                             out_dir=str(out)))
-    return [{"file": t.path, "caption": f"{t.metadata['style']} pattern", "repeat": t.metadata["repeat"],
-             "sha256": f"{k:064x}"} for k, t in enumerate(made)]
 
 
 def request(model, tiles, **kw):

@@ -964,36 +964,39 @@ def train_lora(request: TrainingRequest | dict[str, Any], ctx=None, embedder=Non
 
 def _try_score(trainer: LoraTrainer, embedder, ctx, warnings: list[str]) -> dict[str, Any] | None:
     """The style score, or None with a warning when it cannot be had (the LoRA is written all the same)."""
-    from desktop.engine.diffusion.pipeline import free_memory, is_out_of_memory
-
-    try:
-        return trainer.style_score(embedder, ctx)
-    except (UserError, OSError) as exc:
-        message = f"No style score ({exc}); the LoRA is written without one."
-    except RuntimeError as exc:
-        if not is_out_of_memory(exc):
-            raise
-        free_memory(trainer.pipe)
-        message = "The GPU ran out of memory drawing the style score's samples; the LoRA is written without one."
-    log.warning(message)
-    warnings.append(message)
-    return None
+    return _drawn_or_said(trainer, warnings, lambda: trainer.style_score(embedder, ctx),
+                          "No style score ({}); the LoRA is written without one.",
+                          "The GPU ran out of memory drawing the style score's samples; the LoRA is written "
+                          "without one.", errors=(UserError, OSError))
 
 
 def _try_sample(trainer: LoraTrainer, ctx, warnings: list[str]) -> np.ndarray | None:
     """A sample, or None with a warning when it cannot be drawn (the training goes on)."""
+    def no_more_samples() -> None:
+        trainer.request.samples = 0
+
+    return _drawn_or_said(trainer, warnings, lambda: trainer.sample(ctx),
+                          "No sample could be drawn ({}); the training goes on.",
+                          "The GPU ran out of memory drawing a sample; the training goes on without samples.",
+                          after_oom=no_more_samples)
+
+
+def _drawn_or_said(trainer: LoraTrainer, warnings: list[str], draw, failed: str, out_of_memory: str,
+                   errors: tuple[type[BaseException], ...] = (UserError,), after_oom=None):
+    """`draw()`, or None with a warning (once) when it fails in one sentence or runs out of GPU memory."""
     from desktop.engine.diffusion.pipeline import free_memory, is_out_of_memory
 
     try:
-        return trainer.sample(ctx)
-    except UserError as exc:
-        message = f"No sample could be drawn ({exc}); the training goes on."
+        return draw()
+    except errors as exc:
+        message = failed.format(exc)
     except RuntimeError as exc:
         if not is_out_of_memory(exc):
             raise
         free_memory(trainer.pipe)
-        message = "The GPU ran out of memory drawing a sample; the training goes on without samples."
-        trainer.request.samples = 0
+        message = out_of_memory
+        if after_oom is not None:
+            after_oom()
     log.warning(message)
     if message not in warnings:
         warnings.append(message)
