@@ -107,7 +107,7 @@ def _ids(text: str | None) -> list[int] | None:
 
 def _train(args: argparse.Namespace, emit) -> int:
     from desktop.cli.common import library_root, run_as_job
-    from desktop.engine.diffusion.training import TrainingRequest
+    from desktop.engine.diffusion.training_request import TrainingRequest
     from desktop.library import Library
     from desktop.library.lora_jobs import train_lora
     from desktop.library.training_set import describe_set, review, review_lines, training_items
@@ -159,8 +159,8 @@ def _train(args: argparse.Namespace, emit) -> int:
 
 def describe_lora(path: Path) -> dict[str, Any]:
     """A LoRA file's facts from its header: family, trigger words, and what trained it (if Tessera did)."""
+    from desktop.engine.diffusion.lora_file import preview_path
     from desktop.engine.diffusion.loras import glance, training_facts
-    from desktop.engine.diffusion.training import preview_path
 
     words, family = glance(path)
     training = training_facts(path)
@@ -173,7 +173,7 @@ def describe_lora(path: Path) -> dict[str, Any]:
 
 
 def _list(emit) -> int:
-    from desktop.engine.diffusion.training import lora_folder
+    from desktop.engine.diffusion.training_request import lora_folder
 
     folder = lora_folder()
     found = [describe_lora(p) for p in sorted(folder.glob("*.safetensors"))] if folder.is_dir() else []

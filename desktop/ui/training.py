@@ -136,7 +136,7 @@ class TrainDialog(QDialog):
     def _stopped_run(self) -> None:
         """Offer to resume when the name is a LoRA whose run was stopped (its checkpoints are there)."""
         from desktop.engine.diffusion.checkpoints import latest_step
-        from desktop.engine.diffusion.training import lora_folder
+        from desktop.engine.diffusion.training_request import lora_folder
 
         name = self.name.text().strip()
         step = latest_step(lora_folder() / f"{name}.safetensors") if name else None
@@ -146,7 +146,7 @@ class TrainDialog(QDialog):
             self.resume.setText(f"Resume the run stopped at step {step}")
 
     def accept(self) -> None:
-        from desktop.engine.diffusion.training import TrainingRequest
+        from desktop.engine.diffusion.training_request import TrainingRequest
         from desktop.errors import UserError, as_sentence
 
         if self.stopped_at is not None and not self.resume.isChecked():
@@ -255,7 +255,7 @@ class LoraTraining:
 
     def _submit(self, values: dict[str, Any], items: list[dict[str, Any]]) -> None:
         from desktop.engine.diffusion.registry import ModelRegistry
-        from desktop.engine.diffusion.training import TrainingRequest
+        from desktop.engine.diffusion.training_request import TrainingRequest
         from desktop.errors import UserError, as_sentence
 
         window, settings = self.window, self.window.settings
