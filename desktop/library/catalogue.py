@@ -10,8 +10,6 @@ Every write returns a ChangeSet (ids added, changed, removed) so views refresh o
 from __future__ import annotations
 
 import contextlib
-import os
-import shutil
 import sqlite3
 import threading
 import time
@@ -23,17 +21,11 @@ from sqlalchemy import create_engine, event, func, select, text, update
 from sqlalchemy.orm import Session, selectinload
 
 from desktop.config import atomic_write_bytes, make_durable
+from desktop.library import backups, importer
 from desktop.library.changeset import ChangeSet, LibraryCorrupt, LibraryError
 from desktop.library.importing import (
-    IMPORTABLE,
-    header_pixels,
-    item_of,
-    looks_like_an_image,
-    not_importable,
-    opencv_on_one_thread,
     read_and_decode,
     sha256_bytes,
-    walk,
 )
 from desktop.library.locks import FolderLock
 from desktop.library.models import (
@@ -54,13 +46,6 @@ from desktop.library.sorts import SORTS
 from desktop.library.titles import tile_title
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
-
-
-def backups_oldest_first(folder: Path) -> list[Path]:
-    """The backups in `folder`, by when they were made (two in one second: by name)."""
-    if not folder.is_dir():
-        return []
-    return sorted(folder.glob("library-*.db"), key=lambda p: (p.stat().st_mtime_ns, p.name))
 
 
 class Library:
@@ -204,36 +189,14 @@ class Library:
                                  f"Run 'tessera library check --restore' to restore it")
 
     def latest_backup(self) -> Path | None:
-        backups = backups_oldest_first(self.backups)
-        return backups[-1] if backups else None
+        return backups.latest(self.backups)
 
-    KEEP_BACKUPS = 6  # the newest kept; older ones go as new ones come
-    BACKUP_EVERY_S = 24 * 3600  # a scheduled backup when the newest is older than this (checked on open)
+    KEEP_BACKUPS = backups.KEEP  # the newest kept; older ones go as new ones come
+    BACKUP_EVERY_S = backups.EVERY_S  # a scheduled backup when the newest is older than this (checked on open)
 
     def backup(self, reason: str) -> Path:
-        """A consistent copy of the database (SQLite's online backup: readers and the writer carry on),
-        kept in backups/, the newest KEEP_BACKUPS of them."""
-        self.backups.mkdir(parents=True, exist_ok=True)
-        now = time.time()
-        stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(now)) + f"{now % 1:.3f}"[1:]  # to the millisecond
-        target = self.backups / f"library-{stamp}-{reason}.db"
-        n = 1
-        while target.exists():  # two in one second (an operation right after the scheduled one)
-            n += 1
-            target = self.backups / f"library-{stamp}-{n}-{reason}.db"
-        partial = target.with_name("." + target.name + ".tmp")
-        src = sqlite3.connect(self.db_path)
-        dst = sqlite3.connect(partial)
-        try:
-            src.backup(dst)
-        finally:
-            dst.close()
-            src.close()
-        os.replace(partial, target)  # a backup cut off by a crash is never taken for a whole one
-        for old in backups_oldest_first(self.backups)[:-self.KEEP_BACKUPS]:
-            with contextlib.suppress(OSError):
-                old.unlink()
-        return target
+        """A consistent copy of the database in backups/, the newest KEEP_BACKUPS of them (`backups.take`)."""
+        return backups.take(self.db_path, self.backups, reason, self.KEEP_BACKUPS)
 
     def backup_if_due(self) -> Path | None:
         """The scheduled backup: one when the newest is older than BACKUP_EVERY_S (or there is none)."""
@@ -505,125 +468,11 @@ class Library:
 
     def import_paths(self, paths: Iterable[str | Path], ctx=None, after_batch=None, batch: int = 16,
                      prepare=None, keep_pixels: bool = True) -> ChangeSet:
-        """Import files and folders (recursively). Bad files are quarantined with a reason; a
-        folder's files that are not of an image type (a README, a .psd, a sidecar) are listed as
-        ignored and left alone, while a file named on its own is always read or quarantined.
-
-        Files are read, decoded and written to the content-addressed store ahead on worker
-        threads (the decoders release the interpreter lock; the files are not waited for on disk
-        one by one, add_many syncs each batch at once before its commit) while this thread
-        commits their rows, `batch` files to a transaction (a crash loses at most the batch being stored, whose
-        source files stay where they were; a cancel or an error removes the files written ahead
-        for rows never committed); `prepare(rgb)`, when given, also runs on those threads (the
-        embedder's per-image work) and its result waits with the pixels (or alone, with
-        keep_pixels=False: what an embedder without CLIP needs, and far less memory to go
-        through); `after_batch()` runs
-        after every stored batch (the embedder, so indexing overlaps decoding instead of
-        following it).
-        """
-        from collections import deque
-        from concurrent.futures import ThreadPoolExecutor
-
-        changes = ChangeSet()
-        files = []
-        for path, how in walk(paths):
-            named = how == "named"
-            if named and not path.exists():  # gone since it was chosen (or never there): nothing to keep
-                changes.missing.append({"source": str(path), "reason": "no such file or folder"})
-            elif how not in ("named", "found"):
-                changes.ignored.append({"source": str(path), "reason": how,
-                                        "left_alone": "hidden" if how.startswith("hidden") else "link"})
-            elif named or path.suffix.lower() in IMPORTABLE:
-                files.append(path)
-            else:
-                changes.ignored.append({"source": str(path), "reason": not_importable(path)})
-        queue: deque = deque()
-        upcoming = iter(files)
-        following: list[Path] = []  # a file looked at but left for later (the pixel budget was full)
-        pending: list[dict[str, Any]] = []
-
-        def store() -> None:
-            if pending:
-                changes.merge(self.add_many(pending))
-                pending.clear()
-                if after_batch is not None:
-                    after_batch()
-
-        def store_ahead(data: bytes, digest: str, suffix: str) -> tuple[str, bool]:
-            return self._store(data, digest, suffix, durable=False)  # add_many syncs each batch at once
-
-        with opencv_on_one_thread(), self._digest_lookup() as known, \
-                ThreadPoolExecutor(max_workers=self.IMPORT_THREADS, thread_name_prefix="tessera-decode") as pool:
-            def top_up() -> None:
-                # read ahead at most IMPORT_AHEAD files and IMPORT_PIXELS_AHEAD decoded pixels (by their
-                # headers): a large scan is read alone, so four of them cost what one does
-                while len(queue) < self.IMPORT_AHEAD:
-                    path = following.pop() if following else next(upcoming, None)
-                    if path is None:
-                        return
-                    pixels = header_pixels(path)
-                    if queue and sum(px for _, px, _ in queue) + pixels > self.IMPORT_PIXELS_AHEAD:
-                        following.append(path)
-                        return
-                    queue.append((path, pixels, pool.submit(read_and_decode, path, prepare, known,
-                                                            store_ahead, keep_pixels)))
-
-            try:
-                top_up()
-                done = 0
-                while queue:
-                    path, _, future = queue[0]
-                    if ctx is not None:
-                        ctx.progress(done, len(files), f"Importing {path.name}")
-                    read = future.result()
-                    queue.popleft()
-                    top_up()
-                    if "error" in read:
-                        changes.merge(self._quarantine(path, read["error"]))
-                    elif "not_a_tile" in read:
-                        changes.ignored.append({"source": str(path), "reason": read["not_a_tile"],
-                                                "made_by_tessera": True})
-                    elif "duplicate_of" in read:
-                        changes.skipped.append({"source": str(path), "duplicate_of": read["duplicate_of"],
-                                                "sha256": read["digest"]})
-                    else:
-                        pending.append(item_of(path, read))
-                    done += 1
-                    if len(pending) >= batch:
-                        store()
-                store()
-                self._restore_skipped(changes)
-            except BaseException:
-                for _, _, future in queue:
-                    future.cancel()
-                ahead = [f.result() for _, _, f in queue if not f.cancelled() and f.exception() is None]
-                self._discard_uncommitted((r["stored"], r["digest"]) for r in [*pending, *ahead] if r.get("created"))
-                raise
-        if ctx is not None:
-            ctx.progress(len(files), len(files), "Imported")
-        return changes
+        """Import files and folders (recursively): `importer.import_paths`."""
+        return importer.import_paths(self, paths, ctx, after_batch, batch, prepare, keep_pixels)
 
     def import_file(self, path: Path) -> ChangeSet:
-        return self._import_read(path, read_and_decode(path))
-
-    def _import_read(self, path: Path, read: dict[str, Any]) -> ChangeSet:
-        if "error" in read:
-            return self._quarantine(path, read["error"])
-        if "not_a_tile" in read:
-            return ChangeSet(ignored=[{"source": str(path), "reason": read["not_a_tile"], "made_by_tessera": True}])
-        return self.add_many([item_of(path, read)])
-
-    def _quarantine(self, path: Path, reason: str) -> ChangeSet:
-        """Copy (never move: the user's file stays where it was) into quarantine/, with the reason, under a
-        name no earlier quarantined file holds. Only an image file is copied (by its first bytes): a
-        text file named tile.png, or a link to one, leaves its reason and nothing else."""
-        self.quarantine.mkdir(parents=True, exist_ok=True)
-        target = _free_path(self.quarantine / path.name)
-        with contextlib.suppress(OSError):
-            if path.is_file() and not path.is_symlink() and looks_like_an_image(path):
-                shutil.copy2(path, target)
-            atomic_write_bytes(target.with_name(target.name + ".reason.txt"), (reason + "\n").encode())
-        return ChangeSet(quarantined=[{"source": str(path), "reason": reason}])
+        return importer.import_read(self, path, read_and_decode(path))
 
     def update(self, pattern_id: int, *, status: str | None = None, rating: int | None = None,
                add_tags: Iterable[str] = (), remove_tags: Iterable[str] = (), title: str | None = None) -> ChangeSet:
@@ -937,15 +786,6 @@ def _import_title(tessera: dict[str, Any], source: str) -> str:
     if tessera.get("title") or tessera.get("style") or tessera.get("prompt"):
         return tile_title(tessera)
     return Path(source).stem if source else ""
-
-
-def _free_path(target: Path) -> Path:
-    """`target`, or name-2.ext, name-3.ext …: the first no file (or reason) holds yet."""
-    n, candidate = 1, target
-    while candidate.exists() or candidate.with_name(candidate.name + ".reason.txt").exists():
-        n += 1
-        candidate = target.with_name(f"{target.stem}-{n}{target.suffix}")
-    return candidate
 
 
 def _summary(pattern: Pattern, library: Library) -> dict[str, Any]:

@@ -9,7 +9,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from desktop.library.catalogue import Library, LibraryError, backups_oldest_first
+from desktop.library.backups import oldest_first as backups_oldest_first
+from desktop.library.catalogue import Library, LibraryError
 from desktop.library.locks import FolderLock
 
 
